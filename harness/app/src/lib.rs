@@ -1,0 +1,1 @@
+//! The cloud-app side of the article: Device Manager, Modify password, over the relay, direct or by an operator.

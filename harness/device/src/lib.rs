@@ -1,0 +1,1 @@
+//! Device clients (work in progress).

@@ -1,0 +1,1 @@
+//! Emulated lab (work in progress).
