@@ -1,0 +1,173 @@
+//! The command line: argument parsing and dispatch. Each subcommand is a few lines that call into
+//! the library; nothing here knows a protocol.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use resetlab_emulator::{Defect, Recorder, RecorderConfig};
+use resetlab_profile::FirmwareProfile;
+
+use crate::lab::{EmulatedLab, Lab};
+use crate::record::Progress;
+use crate::run::{run_suite, summary, RunOptions};
+
+/// resetlab — certify that a DVR/NVR's password reset works, and that nothing else gets in.
+///
+/// Runs the Cucumber scenarios written from the vendor's support article against an emulated lab
+/// (default), a lab bench, or a field unit, and writes a certification record.
+#[derive(Debug, Parser)]
+#[command(name = "resetlab", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the compliance suite; exit 0 only when every applicable requirement passes.
+    Certify(CertifyArgs),
+    /// Start an emulated recorder on loopback and print its addresses as one JSON line.
+    Emulate(EmulateArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CertifyArgs {
+    /// Bench file (rigs/*.yaml). Default: the embedded emulated lab (rigs/emulator.yaml).
+    #[arg(long, value_name = "FILE")]
+    pub rig: Option<PathBuf>,
+    /// Firmware profile for the emulated lab. Default: the embedded fixtures/firmware/flir-2017.yaml.
+    #[arg(long, value_name = "FILE")]
+    pub firmware: Option<PathBuf>,
+    /// Inject a firmware defect into the emulated recorders (repeatable; see fixtures/defects/).
+    #[arg(long = "defect", value_name = "NAME")]
+    pub defects: Vec<Defect>,
+    /// Only run scenarios matching this tag expression, e.g. "@ART-LEN6 and not @power".
+    #[arg(long, value_name = "EXPR")]
+    pub tags: Option<String>,
+    /// Optional requirement profiles besides the article: etsi, asvs, cve (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub profile: Vec<String>,
+    /// Directory for the record, JUnit XML and Cucumber JSON. Default: reports/<timestamp>/.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Run these feature files instead of the embedded ones (a directory).
+    #[arg(long, value_name = "DIR")]
+    pub features: Option<PathBuf>,
+    /// Scenarios run at once on the emulated lab.
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+    /// Print only the summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EmulateArgs {
+    /// Firmware profile. Default: the embedded flir-2017 profile.
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+    /// Inject a firmware defect (repeatable).
+    #[arg(long = "defect", value_name = "NAME")]
+    pub defects: Vec<Defect>,
+    /// HTTP CGI + RPC2 port (0 = any free port).
+    #[arg(long, default_value_t = 0)]
+    pub http_port: u16,
+    /// RTSP port (0 = any free port).
+    #[arg(long, default_value_t = 0)]
+    pub rtsp_port: u16,
+}
+
+fn load_profile(file: &Option<PathBuf>) -> anyhow::Result<FirmwareProfile> {
+    Ok(match file {
+        Some(f) => FirmwareProfile::load(f)?,
+        None => resetlab_profile::flir_2017(),
+    })
+}
+
+pub async fn main(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Certify(args) => certify(args).await,
+        Command::Emulate(args) => emulate(args).await,
+    }
+}
+
+async fn certify(args: CertifyArgs) -> anyhow::Result<ExitCode> {
+    if let Some(rig) = &args.rig {
+        let text = std::fs::read_to_string(rig).with_context(|| format!("cannot read bench file {}", rig.display()))?;
+        if text.lines().any(|l| l.contains("driver:") && !l.contains("emulated")) {
+            anyhow::bail!("{}: only `driver: emulated` benches are supported by this build", rig.display());
+        }
+    }
+    for p in &args.profile {
+        anyhow::ensure!(["etsi", "asvs", "cve"].contains(&p.as_str()), "unknown requirement profile `{p}` (expected etsi, asvs or cve)");
+    }
+    let out = args.out.unwrap_or_else(|| PathBuf::from("reports").join(chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string()));
+    let lab = Lab::Emulated(EmulatedLab::new(load_profile(&args.firmware)?, args.defects));
+    if !args.quiet {
+        println!("resetlab {} — certifying on the {}", env!("CARGO_PKG_VERSION"), lab.describe());
+    }
+    let record = run_suite(RunOptions {
+        lab,
+        tags: args.tags,
+        profiles: args.profile,
+        features: args.features,
+        out: out.clone(),
+        progress: if args.quiet { Progress::Quiet } else { Progress::Lines },
+        max_concurrent: args.concurrency.max(1),
+    })
+    .await?;
+    println!("{}", summary(&record));
+    println!("record: {}", out.join("report.json").display());
+    println!("junit:  {}", out.join("junit.xml").display());
+    Ok(if record.is_green() {
+        println!("CERTIFIED: every applicable requirement passed.");
+        ExitCode::SUCCESS
+    } else {
+        println!("NOT CERTIFIED: see the failures above and the record.");
+        ExitCode::from(1)
+    })
+}
+
+async fn emulate(args: EmulateArgs) -> anyhow::Result<ExitCode> {
+    let mut cfg = RecorderConfig::new(load_profile(&args.profile)?);
+    cfg.defects = args.defects;
+    cfg.http_port = args.http_port;
+    cfg.rtsp_port = args.rtsp_port;
+    let recorder = Recorder::start(cfg).await.context("starting the emulated recorder")?;
+    recorder.wait_ready(std::time::Duration::from_secs(30)).await.context("waiting for the emulated recorder")?;
+    let line = serde_json::json!({
+        "http": recorder.http_addr().to_string(),
+        "rpc2": format!("http://{}/RPC2_Login", recorder.http_addr()),
+        "rtsp": recorder.rtsp_addr().to_string(),
+        "serial": recorder.serial(),
+        "realm": recorder.realm(),
+    });
+    println!("{line}");
+    eprintln!("emulated recorder running; Ctrl-C to stop");
+    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    recorder.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Logs go to stderr through [`RedactingWriter`], filtered by `RESETLAB_LOG` (default `warn`).
+pub fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("RESETLAB_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(|| RedactingWriter(std::io::stderr())).try_init();
+}
+
+/// A log writer that masks every secret the process knows before the bytes leave it.
+pub struct RedactingWriter<W>(pub W);
+
+impl<W: std::io::Write> std::io::Write for RedactingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        self.0.write_all(resetlab_wire::secret::redact(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}

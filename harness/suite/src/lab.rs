@@ -1,0 +1,101 @@
+//! The lab: where each scenario's device under test comes from.
+//!
+//! On the embedded emulated lab every scenario gets a freshly started recorder of its own (so
+//! scenarios run concurrently and cannot disturb each other). On a bench there is one real device;
+//! each scenario holds an exclusive lease on it for its whole run.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use resetlab_device::Target;
+use resetlab_emulator::{Defect, Recorder, RecorderConfig};
+use resetlab_profile::FirmwareProfile;
+
+use crate::dut::Dut;
+
+/// How long a freshly started emulated recorder may take to answer.
+const EMULATED_READY: Duration = Duration::from_secs(10);
+
+/// Where devices come from.
+#[derive(Debug)]
+pub enum Lab {
+    /// In-process emulated recorders on loopback, one per scenario.
+    Emulated(EmulatedLab),
+}
+
+#[derive(Debug)]
+pub struct EmulatedLab {
+    pub profile: FirmwareProfile,
+    pub defects: Vec<Defect>,
+    /// Emulated boot time (the profile's real boot time is ~40 s; the lab scales it down).
+    pub boot_time: Duration,
+    next_instance: AtomicU64,
+}
+
+impl EmulatedLab {
+    pub fn new(profile: FirmwareProfile, defects: Vec<Defect>) -> Self {
+        EmulatedLab { profile, defects, boot_time: Duration::from_millis(300), next_instance: AtomicU64::new(1) }
+    }
+}
+
+/// A device held by one scenario; released at teardown.
+#[derive(Debug)]
+pub struct Lease {
+    pub dut: Dut,
+    /// The emulated recorder behind the device, when the lab is emulated.
+    pub recorder: Option<Recorder>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LabError {
+    #[error("[rig] could not start the emulated recorder: {0}")]
+    Emulator(String),
+}
+
+impl Lab {
+    pub fn describe(&self) -> String {
+        match self {
+            Lab::Emulated(e) => format!(
+                "embedded emulated lab (profile {}, defects: {})",
+                e.profile.name,
+                if e.defects.is_empty() { "none".to_owned() } else { e.defects.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ") }
+            ),
+        }
+    }
+
+    pub fn profile(&self) -> &FirmwareProfile {
+        match self {
+            Lab::Emulated(e) => &e.profile,
+        }
+    }
+
+    /// Hand a scenario its device.
+    pub async fn lease(&self) -> Result<Lease, LabError> {
+        match self {
+            Lab::Emulated(lab) => {
+                let n = lab.next_instance.fetch_add(1, Ordering::Relaxed);
+                let mut cfg = RecorderConfig::new(lab.profile.clone());
+                cfg.defects = lab.defects.clone();
+                cfg.instance = Some(format!("{n:04}"));
+                cfg.boot_time = lab.boot_time;
+                let recorder = Recorder::start(cfg).await.map_err(|e| LabError::Emulator(e.to_string()))?;
+                recorder.wait_ready(EMULATED_READY).await.map_err(|e| LabError::Emulator(e.to_string()))?;
+                let http = recorder.http_addr();
+                let rtsp = recorder.rtsp_addr();
+                let target = Target::new(http.ip().to_string(), http.port(), rtsp.port());
+                let admin = lab.profile.admin().password.clone();
+                let dut = Dut::new(target, lab.profile.clone(), recorder.serial(), admin);
+                Ok(Lease { dut, recorder: Some(recorder) })
+            }
+        }
+    }
+}
+
+impl Lease {
+    /// Give the device back: an emulated recorder is shut down.
+    pub async fn release(self) {
+        if let Some(r) = self.recorder {
+            r.shutdown().await;
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! resetlab's compliance suite: the Cucumber World and steps, the lab that hands each scenario a
+//! device, the run record, and the command line that drives them.
+//!
+//! Data flows one way: features → steps (thin) → World → lab + device sessions → evidence → record.
+
+pub mod cli;
+pub mod dut;
+pub mod features;
+pub mod lab;
+pub mod record;
+pub mod requirements;
+pub mod run;
+pub mod steps;
+pub mod verdict;
+pub mod world;

@@ -1,0 +1,184 @@
+//! Running the suite: one Cucumber run over the features against a lab, producing the run record,
+//! JUnit XML and Cucumber JSON. The CLI's `certify` and the `compliance` test target both call
+//! [`run_suite`], so CI and users run exactly the same thing.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
+
+use cucumber::gherkin::tagexpr::TagOperation;
+use cucumber::writer::{self, Ext as _};
+use cucumber::World as _;
+
+use crate::lab::Lab;
+use crate::record::{attach_evidence, now, EvidenceStore, Progress, RecordWriter, RunRecord};
+use crate::requirements::Catalogue;
+use crate::world::LabWorld;
+
+/// What every scenario of one run shares: the lab and where evidence goes.
+#[derive(Debug)]
+pub struct RunContext {
+    pub lab: Lab,
+    pub evidence: EvidenceStore,
+}
+
+static CONTEXT: OnceLock<Arc<RunContext>> = OnceLock::new();
+
+impl RunContext {
+    /// The context of the run in progress (one run per process).
+    pub fn current() -> Arc<RunContext> {
+        CONTEXT.get().cloned().expect("[harness] a scenario started outside run_suite")
+    }
+}
+
+/// How to run the suite.
+#[derive(Debug)]
+pub struct RunOptions {
+    pub lab: Lab,
+    /// A Cucumber tag expression (`@ART-LEN6 and not @power`).
+    pub tags: Option<String>,
+    /// Optional requirement profiles besides `article`.
+    pub profiles: Vec<String>,
+    /// Feature files to run; `None` runs the embedded ones.
+    pub features: Option<PathBuf>,
+    /// Where the run's files go.
+    pub out: PathBuf,
+    pub progress: Progress,
+    pub max_concurrent: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("[harness] only one suite run per process (the lab context is process-wide)")]
+    AlreadyRan,
+    #[error("[harness] cannot write to {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("bad tag expression `{0}`: {1}")]
+    Tags(String, String),
+    #[error("feature {file} carries requirement tags that are not in fixtures/requirements.yaml: {tags}")]
+    UnknownRequirement { file: String, tags: String },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
+    move |source| RunError::Io { path: path.to_owned(), source }
+}
+
+/// Refuse to run features whose requirement tags are not in the catalogue (a typo would otherwise
+/// leave a requirement silently uncovered).
+fn check_tags(dir: &Path, catalogue: &Catalogue) -> Result<(), RunError> {
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(dir).map_err(io_err(dir))?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    files.sort();
+    for path in files.iter().filter(|p| p.extension().is_some_and(|e| e == "feature")) {
+        let text = std::fs::read_to_string(path).map_err(io_err(path))?;
+        let tags: Vec<String> = text
+            .lines()
+            .filter(|l| l.trim_start().starts_with('@'))
+            .flat_map(|l| l.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+            .collect();
+        let unknown = catalogue.unknown(&tags);
+        if !unknown.is_empty() {
+            return Err(RunError::UnknownRequirement {
+                file: path.display().to_string(),
+                tags: unknown.join(", "),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Run the suite and return its record (also written to `out/`).
+pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
+    let catalogue = Catalogue::embedded();
+    std::fs::create_dir_all(&opts.out).map_err(io_err(&opts.out))?;
+    let features = match &opts.features {
+        Some(dir) => dir.clone(),
+        None => crate::features::materialize(&opts.out.join("features")).map_err(io_err(&opts.out))?,
+    };
+    check_tags(&features, &catalogue)?;
+    let tags: Option<TagOperation> = match &opts.tags {
+        Some(t) => Some(t.parse().map_err(|e| RunError::Tags(t.clone(), format!("{e}")))?),
+        None => None,
+    };
+
+    let lab_description = opts.lab.describe();
+    let ctx = Arc::new(RunContext { lab: opts.lab, evidence: Default::default() });
+    CONTEXT.set(ctx.clone()).map_err(|_| RunError::AlreadyRan)?;
+
+    let record = Arc::new(Mutex::new(RunRecord {
+        resetlab_version: env!("CARGO_PKG_VERSION").to_owned(),
+        lab: lab_description,
+        started: Some(now()),
+        ..Default::default()
+    }));
+    let junit_path = opts.out.join("junit.xml");
+    let json_path = opts.out.join("cucumber.json");
+    let junit = std::fs::File::create(&junit_path).map_err(io_err(&junit_path))?;
+    let json = std::fs::File::create(&json_path).map_err(io_err(&json_path))?;
+
+    let started = Instant::now();
+    let cli = cucumber::cli::Opts { tags_filter: tags, ..Default::default() };
+    LabWorld::cucumber()
+        .max_concurrent_scenarios(opts.max_concurrent)
+        .with_writer(
+            RecordWriter::new(record.clone(), opts.progress)
+                .tee::<LabWorld, _>(writer::JUnit::for_tee(junit, 0))
+                .tee::<LabWorld, _>(writer::Json::for_tee(json))
+                .normalized(),
+        )
+        .fail_on_skipped()
+        .with_cli(cli)
+        .after(|feature, _rule, scenario, _finished, world| {
+            Box::pin(async move {
+                if let Some(w) = world {
+                    if let Some(dut) = w.dut_ref() {
+                        let key = (feature.name.clone(), scenario.position.line);
+                        let ev = dut.evidence.clone();
+                        w.ctx.evidence.lock().unwrap_or_else(|e| e.into_inner()).insert(key, ev);
+                    }
+                    w.teardown().await;
+                }
+            })
+        })
+        .run(features)
+        .await;
+
+    let mut record = Arc::try_unwrap(record).map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner())).unwrap_or_else(|arc| arc.lock().unwrap_or_else(|e| e.into_inner()).clone());
+    record.finished = Some(now());
+    record.duration_ms = started.elapsed().as_millis() as u64;
+    record.scenarios.sort_by(|a, b| (&a.feature, a.line).cmp(&(&b.feature, b.line)));
+    attach_evidence(&mut record, &ctx.evidence);
+    record.judge(&catalogue, &opts.profiles);
+    let report = opts.out.join("report.json");
+    let text = serde_json::to_string_pretty(&record).expect("the record serialises");
+    std::fs::write(&report, resetlab_wire::secret::redact(&text)).map_err(io_err(&report))?;
+    Ok(record)
+}
+
+/// The per-requirement summary table printed at the end of a run.
+pub fn summary(record: &RunRecord) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(out, "\nRequirement        Verdict          Scenarios  Passed  Failed");
+    for r in &record.requirements {
+        let verdict = r.verdict.map_or("not covered", |v| v.label());
+        let _ = writeln!(out, "{:<18} {:<16} {:>9} {:>7} {:>7}", r.id.0, verdict, r.scenarios, r.passed, r.failed);
+    }
+    for e in &record.errors {
+        let _ = writeln!(out, "error: {e}");
+    }
+    let count = |v| record.scenarios.iter().filter(|s| s.verdict == v).count();
+    use crate::record::Verdict::*;
+    let _ = writeln!(
+        out,
+        "\n{} scenarios: {} passed, {} failed, {} errors, {} not applicable — {:.1} s on {}",
+        record.scenarios.len(),
+        count(Pass),
+        count(Fail),
+        count(Error),
+        count(NotApplicable),
+        record.duration_ms as f64 / 1000.0,
+        record.lab
+    );
+    out
+}

@@ -1,0 +1,151 @@
+//! The recorder's own user manager: the administrator (or a secondary user) changes the password on
+//! the device directly, and every local interface is checked afterwards.
+
+use cucumber::{given, then, when};
+use resetlab_device::{Cgi, Credentials, ErrorKind, Interface, LoginOutcome};
+use resetlab_profile::Group;
+use resetlab_wire::Secret;
+
+use super::generate_password;
+use crate::verdict::{fail, Blame};
+use crate::world::{ChangeAttempt, LabWorld};
+
+#[given("the recorder is powered on and connected to the network")]
+async fn recorder_is_up(w: &mut LabWorld) {
+    let dut = w.dut();
+    let admin = dut.admin();
+    let cgi = Cgi::new(&dut.target);
+    match cgi.machine_name(&admin).await {
+        Ok(name) => dut.note(Some(Interface::Http), "read the machine name as the administrator", format!("name={name}")),
+        Err(e) => dut.fail_on(e),
+    }
+}
+
+#[given("the administrator has added a secondary user")]
+async fn admin_adds_secondary_user(w: &mut LabWorld) {
+    let dut = w.dut();
+    let rule = dut.profile.password_rule.clone();
+    let name = format!("qa{}", rand::random_range(1000..9999));
+    let password = generate_password(&rule, rule.max_len);
+    let cgi = Cgi::new(&dut.target);
+    if let Err(e) = cgi.add_user(&dut.admin(), &name, &password, Group::User.as_str()).await {
+        dut.fail_on(e);
+    }
+    dut.believe(&name, password.clone());
+    dut.note(Some(Interface::Http), format!("add secondary user {name} in group user"), "OK");
+    w.secondary = Some(Credentials { user: name, password });
+}
+
+#[when(expr = "the administrator changes the password to a new {int}-character password on the recorder")]
+async fn admin_changes_password(w: &mut LabWorld, len: usize) {
+    let admin = w.dut().admin();
+    change_admin_password(w, admin, len).await;
+}
+
+#[when(expr = "the secondary user changes the administrator's password to a new {int}-character password on the recorder")]
+async fn secondary_changes_admin_password(w: &mut LabWorld, len: usize) {
+    let by = w.secondary.clone().unwrap_or_else(|| fail(Blame::Harness, "no secondary user was added"));
+    change_admin_password(w, by, len).await;
+}
+
+/// `by` asks the recorder to change the administrator's password to a fresh `len`-character one.
+async fn change_admin_password(w: &mut LabWorld, by: Credentials, len: usize) {
+    let dut = w.dut();
+    let account = dut.admin_name();
+    let old = dut.credentials(&account).password;
+    let new = generate_password(&dut.profile.password_rule, len);
+    let result = Cgi::new(&dut.target).modify_password(&by, &account, &new, &old).await;
+    let outcome = match &result {
+        Ok(()) => "OK".to_owned(),
+        Err(e) => e.to_string(),
+    };
+    dut.note(Some(Interface::Http), format!("{} changes the password of {account} to a new {len}-character password", by.user), outcome);
+    if result.is_ok() {
+        // Whatever the scenario expected, the device now has the new password.
+        dut.believe(&account, new.clone());
+    }
+    w.change = Some(ChangeAttempt { by: by.user, account, old, new, result });
+}
+
+#[then("the recorder accepts the change")]
+async fn recorder_accepts(w: &mut LabWorld) {
+    if let Err(e) = &w.change().result {
+        let blame = Blame::of_error(e);
+        fail(blame, format!("the recorder refused a valid change: {e}"));
+    }
+}
+
+#[then("the recorder refuses the change")]
+async fn recorder_refuses(w: &mut LabWorld) {
+    let c = w.change();
+    match &c.result {
+        Ok(()) => fail(
+            Blame::Device,
+            format!("the recorder accepted a {}-character password set by {} (it answered OK)", c.new.char_len(), c.by),
+        ),
+        Err(e) => match &e.kind {
+            ErrorKind::Refused { .. } | ErrorKind::Unauthorized => {}
+            _ => fail(Blame::of_error(e), format!("no clear refusal from the recorder: {e}")),
+        },
+    }
+}
+
+#[then("the new password logs in on every local interface")]
+async fn new_password_logs_in_everywhere(w: &mut LabWorld) {
+    let c = w.change();
+    let creds = Credentials { user: c.account.clone(), password: c.new.clone() };
+    logs_in_everywhere(w, &creds, "the new password").await;
+}
+
+#[then("the current password still logs in on every local interface")]
+async fn current_password_still_logs_in(w: &mut LabWorld) {
+    let account = w.change().account.clone();
+    let creds = w.dut().credentials(&account);
+    logs_in_everywhere(w, &creds, "the current password").await;
+}
+
+#[then("the old password logs in on none of them")]
+async fn old_password_refused_everywhere(w: &mut LabWorld) {
+    let c = w.change();
+    let creds = Credentials { user: c.account.clone(), password: c.old.clone() };
+    logs_in_nowhere(w, &creds, "the old password").await;
+}
+
+#[then("the refused password logs in on none of them")]
+async fn refused_password_refused_everywhere(w: &mut LabWorld) {
+    let c = w.change();
+    let creds = Credentials { user: c.account.clone(), password: c.new.clone() };
+    logs_in_nowhere(w, &creds, "the refused password").await;
+}
+
+#[then(expr = "its first {int} characters log in on none of them")]
+async fn truncated_password_refused_everywhere(w: &mut LabWorld, n: usize) {
+    let c = w.change();
+    let prefix: String = c.new.expose().chars().take(n).collect();
+    let creds = Credentials { user: c.account.clone(), password: Secret::new(prefix) };
+    logs_in_nowhere(w, &creds, &format!("the first {n} characters of the refused password")).await;
+}
+
+async fn logs_in_everywhere(w: &mut LabWorld, creds: &Credentials, label: &str) {
+    let dut = w.dut();
+    for interface in dut.local_interfaces() {
+        match dut.login(interface, creds, label).await {
+            LoginOutcome::Accepted => {}
+            other => fail(Blame::Device, format!("{label} of {} did not log in on {interface}: {other:?}", creds.user)),
+        }
+    }
+}
+
+async fn logs_in_nowhere(w: &mut LabWorld, creds: &Credentials, label: &str) {
+    let dut = w.dut();
+    for interface in dut.local_interfaces() {
+        match dut.login(interface, creds, label).await {
+            LoginOutcome::Refused => {}
+            LoginOutcome::Locked { .. } => fail(
+                Blame::Harness,
+                format!("{} was locked while checking {label} on {interface}; the lockout budget should prevent this", creds.user),
+            ),
+            LoginOutcome::Accepted => fail(Blame::Device, format!("{label} of {} still logs in on {interface}", creds.user)),
+        }
+    }
+}

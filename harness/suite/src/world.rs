@@ -1,0 +1,62 @@
+//! The Cucumber World: everything one scenario holds — its leased device, the change it attempted,
+//! the accounts it created — and nothing shared with other scenarios.
+
+use std::sync::Arc;
+
+use resetlab_device::{Credentials, DeviceError};
+use resetlab_wire::Secret;
+
+use crate::dut::Dut;
+use crate::lab::Lease;
+use crate::run::RunContext;
+use crate::verdict::{fail, Blame};
+
+/// A password change the scenario attempted, and what the device answered.
+#[derive(Debug)]
+pub struct ChangeAttempt {
+    pub by: String,
+    pub account: String,
+    pub old: Secret,
+    pub new: Secret,
+    pub result: Result<(), DeviceError>,
+}
+
+#[derive(Debug, cucumber::World)]
+#[world(init = Self::new)]
+pub struct LabWorld {
+    pub ctx: Arc<RunContext>,
+    lease: Option<Lease>,
+    pub secondary: Option<Credentials>,
+    pub change: Option<ChangeAttempt>,
+}
+
+impl LabWorld {
+    async fn new() -> anyhow::Result<Self> {
+        let ctx = RunContext::current();
+        let lease = ctx.lab.lease().await?;
+        Ok(LabWorld { ctx, lease: Some(lease), secondary: None, change: None })
+    }
+
+    pub fn dut(&mut self) -> &mut Dut {
+        match self.lease.as_mut() {
+            Some(l) => &mut l.dut,
+            None => fail(Blame::Harness, "the scenario's device lease was already released"),
+        }
+    }
+
+    pub fn dut_ref(&self) -> Option<&Dut> {
+        self.lease.as_ref().map(|l| &l.dut)
+    }
+
+    /// The last attempted change, or a harness failure if a step asks for it too early.
+    pub fn change(&self) -> &ChangeAttempt {
+        self.change.as_ref().unwrap_or_else(|| fail(Blame::Harness, "no password change was attempted in this scenario"))
+    }
+
+    /// Scenario teardown: give the device back.
+    pub async fn teardown(&mut self) {
+        if let Some(lease) = self.lease.take() {
+            lease.release().await;
+        }
+    }
+}
