@@ -28,7 +28,9 @@ const COMPACT_TMP: &str = ".credentials.jsonl.tmp";
 
 /// Where the journal lives unless `--state-dir` says otherwise: `<user data dir>/resetlab`.
 pub fn default_dir() -> Result<PathBuf, LedgerError> {
-    dirs::data_dir().map(|d| d.join("resetlab")).ok_or(LedgerError::NoDataDir)
+    dirs::data_dir()
+        .map(|d| d.join("resetlab"))
+        .ok_or(LedgerError::NoDataDir)
 }
 
 /// The credential journal of one state directory, held open by one writer (see [`crate::lock`]).
@@ -72,7 +74,8 @@ impl Journal {
             sync_dir(dir)?;
         }
         let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).map_err(io_error("read", &path))?;
+        file.read_to_end(&mut bytes)
+            .map_err(io_error("read", &path))?;
         let loaded = load(&path, &bytes)?;
         if loaded.torn > 0 {
             tracing::warn!(
@@ -121,15 +124,30 @@ impl Journal {
         if inner.state.is_unfinished(key) {
             return Ok(());
         }
-        self.append(&mut inner, Event::Baseline { device: key.clone(), password: password.clone() })?;
+        self.append(
+            &mut inner,
+            Event::Baseline {
+                device: key.clone(),
+                password: password.clone(),
+            },
+        )?;
         Ok(())
     }
 
     /// Record, durably, that `key`'s password is about to change from `old` to `new`. Call it before
     /// sending the change; record how it ended with [`Journal::outcome`].
-    pub fn intend(&self, key: &DeviceKey, old: &Secret, new: &Secret) -> Result<ChangeId, LedgerError> {
+    pub fn intend(
+        &self,
+        key: &DeviceKey,
+        old: &Secret,
+        new: &Secret,
+    ) -> Result<ChangeId, LedgerError> {
         let mut inner = self.lock();
-        let event = Event::Intended { device: key.clone(), old: old.clone(), new: new.clone() };
+        let event = Event::Intended {
+            device: key.clone(),
+            old: old.clone(),
+            new: new.clone(),
+        };
         self.append(&mut inner, event).map(ChangeId)
     }
 
@@ -137,9 +155,18 @@ impl Journal {
     pub fn outcome(&self, id: ChangeId, outcome: Outcome) -> Result<(), LedgerError> {
         let mut inner = self.lock();
         if inner.state.owner_of(id.0).is_none() {
-            return Err(LedgerError::UnknownChange { path: self.path.clone(), change: id.0 });
+            return Err(LedgerError::UnknownChange {
+                path: self.path.clone(),
+                change: id.0,
+            });
         }
-        self.append(&mut inner, Event::Outcome { change: id.0, outcome })?;
+        self.append(
+            &mut inner,
+            Event::Outcome {
+                change: id.0,
+                outcome,
+            },
+        )?;
         Ok(())
     }
 
@@ -150,7 +177,12 @@ impl Journal {
         if !inner.state.is_unfinished(key) {
             return Ok(());
         }
-        self.append(&mut inner, Event::Restored { device: key.clone() })?;
+        self.append(
+            &mut inner,
+            Event::Restored {
+                device: key.clone(),
+            },
+        )?;
         if inner.state.unfinished().is_empty() {
             self.compact_locked(&mut inner)?;
         }
@@ -178,7 +210,12 @@ impl Journal {
         if inner.state.dead == 0 {
             return Ok(false);
         }
-        let live: String = inner.state.live_records().into_iter().map(record::encode).collect();
+        let live: String = inner
+            .state
+            .live_records()
+            .into_iter()
+            .map(record::encode)
+            .collect();
         if live.is_empty() {
             // Emptying in place is atomic enough: a crash leaves all-finished records or nothing.
             inner
@@ -203,7 +240,8 @@ impl Journal {
                 .and_then(|()| out.sync_all())
                 .map_err(io_error("write the compacted journal", &tmp))?;
             drop(out);
-            std::fs::rename(&tmp, &self.path).map_err(io_error("replace the journal with", &tmp))?;
+            std::fs::rename(&tmp, &self.path)
+                .map_err(io_error("replace the journal with", &tmp))?;
             sync_dir(&self.dir)?;
             let (file, _) = open_journal_file(&self.path)?;
             check_private_file(&self.path, &file)?;
@@ -217,9 +255,16 @@ impl Journal {
     /// Write one record and fsync it; on failure cut any partial line back off.
     fn append(&self, inner: &mut Inner, event: Event) -> Result<u64, LedgerError> {
         let seq = inner.next_seq;
-        let record = Record { seq, at_ms: now_ms(), event };
+        let record = Record {
+            seq,
+            at_ms: now_ms(),
+            event,
+        };
         let line = record::encode(&record);
-        let written = inner.file.write_all(line.as_bytes()).and_then(|()| inner.file.sync_data());
+        let written = inner
+            .file
+            .write_all(line.as_bytes())
+            .and_then(|()| inner.file.sync_data());
         if let Err(e) = written {
             let _ = inner.file.set_len(inner.len);
             return Err(io_error("append to", &self.path)(e));
@@ -245,9 +290,10 @@ fn open_journal_file(path: &Path) -> Result<(File, bool), LedgerError> {
     opts.read(true).append(true);
     match opts.clone().create_new(true).open(path) {
         Ok(file) => Ok((file, true)),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            opts.open(path).map(|f| (f, false)).map_err(io_error("open", path))
-        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => opts
+            .open(path)
+            .map(|f| (f, false))
+            .map_err(io_error("open", path)),
         Err(e) => Err(io_error("create", path)(e)),
     }
 }
@@ -276,7 +322,10 @@ fn load(path: &Path, bytes: &[u8]) -> Result<Loaded, LedgerError> {
                 if rec.seq > last_seq {
                     Ok(rec)
                 } else {
-                    Err(format!("sequence number {} does not follow {last_seq}", rec.seq))
+                    Err(format!(
+                        "sequence number {} does not follow {last_seq}",
+                        rec.seq
+                    ))
                 }
             })
         } else {
@@ -285,9 +334,11 @@ fn load(path: &Path, bytes: &[u8]) -> Result<Loaded, LedgerError> {
         match decoded {
             Ok(rec) => {
                 last_seq = rec.seq;
-                state
-                    .apply(rec)
-                    .map_err(|reason| LedgerError::Corrupt { path: path.to_owned(), line: line_no, reason })?;
+                state.apply(rec).map_err(|reason| LedgerError::Corrupt {
+                    path: path.to_owned(),
+                    line: line_no,
+                    reason,
+                })?;
                 pos = end;
             }
             Err(reason) if end == bytes.len() => {
@@ -295,12 +346,25 @@ fn load(path: &Path, bytes: &[u8]) -> Result<Loaded, LedgerError> {
                 torn = 1;
                 break;
             }
-            Err(reason) => return Err(LedgerError::Corrupt { path: path.to_owned(), line: line_no, reason }),
+            Err(reason) => {
+                return Err(LedgerError::Corrupt {
+                    path: path.to_owned(),
+                    line: line_no,
+                    reason,
+                });
+            }
         }
     }
-    Ok(Loaded { state, last_seq, good_len: pos as u64, torn })
+    Ok(Loaded {
+        state,
+        last_seq,
+        good_len: pos as u64,
+        torn,
+    })
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }

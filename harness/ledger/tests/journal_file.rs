@@ -46,9 +46,15 @@ fn a_journal_readable_by_others_is_refused_with_the_fix() {
     let path = tmp.path().join(JOURNAL_FILE);
     fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
     let err = Journal::open(tmp.path()).unwrap_err();
-    assert!(matches!(err, LedgerError::InsecureFile { mode: 0o644, .. }), "{err:?}");
+    assert!(
+        matches!(err, LedgerError::InsecureFile { mode: 0o644, .. }),
+        "{err:?}"
+    );
     let msg = err.to_string();
-    assert!(msg.contains(&format!("chmod 600 {}", path.display())), "{msg}");
+    assert!(
+        msg.contains(&format!("chmod 600 {}", path.display())),
+        "{msg}"
+    );
     // Refused, not silently narrowed: the file is as the user left it.
     assert_eq!(mode(&path), 0o644);
 }
@@ -57,8 +63,15 @@ fn a_journal_readable_by_others_is_refused_with_the_fix() {
 fn a_journal_readable_by_the_group_is_refused_too() {
     let tmp = tempfile::tempdir().unwrap();
     write_journal(tmp.path(), b"");
-    fs::set_permissions(tmp.path().join(JOURNAL_FILE), fs::Permissions::from_mode(0o640)).unwrap();
-    assert!(matches!(Journal::open(tmp.path()), Err(LedgerError::InsecureFile { .. })));
+    fs::set_permissions(
+        tmp.path().join(JOURNAL_FILE),
+        fs::Permissions::from_mode(0o640),
+    )
+    .unwrap();
+    assert!(matches!(
+        Journal::open(tmp.path()),
+        Err(LedgerError::InsecureFile { .. })
+    ));
 }
 
 #[test]
@@ -92,10 +105,14 @@ fn default_dir_is_resetlab_under_the_user_data_dir() {
 fn journal_with_last_record(dir: &Path) -> (Vec<u8>, usize) {
     let journal = Journal::open(dir).unwrap();
     journal.baseline(&key(), &Secret::new("base01")).unwrap();
-    let id = journal.intend(&key(), &Secret::new("base01"), &Secret::new("new002")).unwrap();
+    let id = journal
+        .intend(&key(), &Secret::new("base01"), &Secret::new("new002"))
+        .unwrap();
     journal.outcome(id, Outcome::Committed).unwrap();
     let before_last = fs::metadata(journal.path()).unwrap().len() as usize;
-    journal.intend(&key(), &Secret::new("new002"), &Secret::new("new003")).unwrap();
+    journal
+        .intend(&key(), &Secret::new("new002"), &Secret::new("new003"))
+        .unwrap();
     let bytes = fs::read(journal.path()).unwrap();
     (bytes, before_last)
 }
@@ -109,14 +126,27 @@ fn a_journal_cut_at_every_byte_of_its_last_record_still_loads() {
         let dir = tmp.path().join(format!("cut-{cut}"));
         write_journal(&dir, &bytes[..cut]);
         let journal = Journal::open(&dir).unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
-        assert_eq!(journal.torn_records(), usize::from(cut > before_last), "cut at {cut}");
+        assert_eq!(
+            journal.torn_records(),
+            usize::from(cut > before_last),
+            "cut at {cut}"
+        );
         let pending = journal.unfinished();
         assert_eq!(pending.len(), 1, "cut at {cut}");
         let plain: Vec<&str> = pending[0].candidates.iter().map(|s| s.expose()).collect();
-        assert_eq!(plain, ["new002", "base01"], "cut at {cut}: the torn change is not there");
+        assert_eq!(
+            plain,
+            ["new002", "base01"],
+            "cut at {cut}: the torn change is not there"
+        );
         // The torn bytes are cut off, so what is appended next is not corruption in the middle.
-        assert_eq!(fs::metadata(journal.path()).unwrap().len() as usize, before_last);
-        journal.intend(&key(), &Secret::new("new002"), &Secret::new("new004")).unwrap();
+        assert_eq!(
+            fs::metadata(journal.path()).unwrap().len() as usize,
+            before_last
+        );
+        journal
+            .intend(&key(), &Secret::new("new002"), &Secret::new("new004"))
+            .unwrap();
         drop(journal);
         let reopened = Journal::open(&dir).unwrap();
         assert_eq!(reopened.torn_records(), 0);
@@ -144,14 +174,24 @@ fn corruption_in_the_middle_is_an_error_naming_the_line() {
     let (mut bytes, _) = journal_with_last_record(&tmp.path().join("original"));
     // Damage line 2 (the first intend): a byte inside its password.
     let line2 = bytes.iter().position(|&b| b == b'\n').unwrap() + 1;
-    let in_line2 = line2 + bytes[line2..].windows(6).position(|w| w == b"new002").unwrap();
+    let in_line2 = line2
+        + bytes[line2..]
+            .windows(6)
+            .position(|w| w == b"new002")
+            .unwrap();
     bytes[in_line2] = b'X';
     let dir = tmp.path().join("corrupt");
     write_journal(&dir, &bytes);
     let err = Journal::open(&dir).unwrap_err();
-    assert!(matches!(err, LedgerError::Corrupt { line: 2, .. }), "{err:?}");
+    assert!(
+        matches!(err, LedgerError::Corrupt { line: 2, .. }),
+        "{err:?}"
+    );
     let msg = err.to_string();
-    assert!(msg.contains("line 2") && msg.contains(&dir.join(JOURNAL_FILE).display().to_string()), "{msg}");
+    assert!(
+        msg.contains("line 2") && msg.contains(&dir.join(JOURNAL_FILE).display().to_string()),
+        "{msg}"
+    );
     assert!(msg.contains("checksum"), "{msg}");
     for secret in ["base01", "new002", "Xew002", "new003"] {
         assert!(!msg.contains(secret), "the error quotes a password: {msg}");
@@ -167,7 +207,10 @@ fn a_garbage_line_in_the_middle_is_an_error_naming_the_line() {
     let dir = tmp.path().join("garbage");
     write_journal(&dir, &lines.concat());
     let err = Journal::open(&dir).unwrap_err();
-    assert!(matches!(err, LedgerError::Corrupt { line: 4, .. }), "{err:?}");
+    assert!(
+        matches!(err, LedgerError::Corrupt { line: 4, .. }),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -179,8 +222,15 @@ fn records_out_of_sequence_are_corruption() {
     let dir = tmp.path().join("swapped");
     write_journal(&dir, &lines.concat());
     let err = Journal::open(&dir).unwrap_err();
-    assert!(matches!(err, LedgerError::Corrupt { line: 2, .. }), "{err:?}");
-    assert!(err.to_string().contains("sequence number 1 does not follow 2"), "{err}");
+    assert!(
+        matches!(err, LedgerError::Corrupt { line: 2, .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains("sequence number 1 does not follow 2"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -189,29 +239,52 @@ fn compaction_keeps_only_unfinished_entries_and_stays_0600() {
     let journal = Journal::open(tmp.path()).unwrap();
     let other = DeviceKey::new("SN-OTHER", "admin");
     journal.baseline(&other, &Secret::new("oth001")).unwrap();
-    journal.intend(&other, &Secret::new("oth001"), &Secret::new("oth002")).unwrap();
+    journal
+        .intend(&other, &Secret::new("oth001"), &Secret::new("oth002"))
+        .unwrap();
     journal.baseline(&key(), &Secret::new("base01")).unwrap();
-    journal.intend(&key(), &Secret::new("base01"), &Secret::new("new002")).unwrap();
-    assert!(!journal.compact().unwrap(), "nothing finished: compaction is a no-op");
+    journal
+        .intend(&key(), &Secret::new("base01"), &Secret::new("new002"))
+        .unwrap();
+    assert!(
+        !journal.compact().unwrap(),
+        "nothing finished: compaction is a no-op"
+    );
     journal.restored(&other).unwrap();
     let before = fs::metadata(journal.path()).unwrap().len();
     assert!(journal.compact().unwrap());
     let after = fs::read_to_string(journal.path()).unwrap();
     assert!((after.len() as u64) < before);
-    assert!(!after.contains("oth00"), "finished entries are gone: {}", after.len());
+    assert!(
+        !after.contains("oth00"),
+        "finished entries are gone: {}",
+        after.len()
+    );
     assert_eq!(after.lines().count(), 2);
     assert_eq!(mode(journal.path()), 0o600);
-    assert!(!journal.compact().unwrap(), "a second compaction has nothing to do");
+    assert!(
+        !journal.compact().unwrap(),
+        "a second compaction has nothing to do"
+    );
     // Appends go to the new file, and it reopens with the same view.
-    journal.intend(&key(), &Secret::new("new002"), &Secret::new("new003")).unwrap();
+    journal
+        .intend(&key(), &Secret::new("new002"), &Secret::new("new003"))
+        .unwrap();
     drop(journal);
     let reopened = Journal::open(tmp.path()).unwrap();
     let pending = reopened.unfinished();
     assert_eq!(pending.len(), 1);
     let plain: Vec<&str> = pending[0].candidates.iter().map(|s| s.expose()).collect();
     assert_eq!(plain, ["new003", "new002", "base01"]);
-    let names: Vec<_> = fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(names.len(), 2, "only the journal and its lock remain: {names:?}");
+    let names: Vec<_> = fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        names.len(),
+        2,
+        "only the journal and its lock remain: {names:?}"
+    );
 }
 
 #[test]
@@ -219,11 +292,17 @@ fn restoring_the_last_unfinished_account_empties_the_file() {
     let tmp = tempfile::tempdir().unwrap();
     let journal = Journal::open(tmp.path()).unwrap();
     journal.baseline(&key(), &Secret::new("base01")).unwrap();
-    let id = journal.intend(&key(), &Secret::new("base01"), &Secret::new("new002")).unwrap();
+    let id = journal
+        .intend(&key(), &Secret::new("base01"), &Secret::new("new002"))
+        .unwrap();
     journal.outcome(id, Outcome::Committed).unwrap();
     journal.restored(&key()).unwrap();
     assert!(journal.unfinished().is_empty());
-    assert_eq!(fs::metadata(journal.path()).unwrap().len(), 0, "no password stays on disk");
+    assert_eq!(
+        fs::metadata(journal.path()).unwrap().len(),
+        0,
+        "no password stays on disk"
+    );
     // Sequence numbers still climb after the file was emptied.
     journal.baseline(&key(), &Secret::new("base01")).unwrap();
     drop(journal);
@@ -235,7 +314,9 @@ fn baseline_is_written_once_while_the_account_is_unfinished() {
     let tmp = tempfile::tempdir().unwrap();
     let journal = Journal::open(tmp.path()).unwrap();
     journal.baseline(&key(), &Secret::new("base01")).unwrap();
-    journal.intend(&key(), &Secret::new("base01"), &Secret::new("new002")).unwrap();
+    journal
+        .intend(&key(), &Secret::new("base01"), &Secret::new("new002"))
+        .unwrap();
     let len = fs::metadata(journal.path()).unwrap().len();
     // A later run finding the device at new002 must not take that for the baseline.
     journal.baseline(&key(), &Secret::new("new002")).unwrap();
@@ -247,7 +328,9 @@ fn baseline_is_written_once_while_the_account_is_unfinished() {
 fn an_outcome_for_an_unknown_change_is_an_error() {
     let tmp = tempfile::tempdir().unwrap();
     let journal = Journal::open(tmp.path()).unwrap();
-    let id = journal.intend(&key(), &Secret::new("base01"), &Secret::new("new002")).unwrap();
+    let id = journal
+        .intend(&key(), &Secret::new("base01"), &Secret::new("new002"))
+        .unwrap();
     journal.restored(&key()).unwrap();
     let err = journal.outcome(id, Outcome::Committed).unwrap_err();
     assert!(matches!(err, LedgerError::UnknownChange { .. }), "{err:?}");
