@@ -9,6 +9,26 @@
 //! passes in.
 //!
 //! The journal is the only file that holds secrets on disk; every type here prints them masked.
+//!
+//! ```
+//! use resetlab_ledger::{DeviceKey, Journal, Outcome};
+//! use resetlab_wire::Secret;
+//!
+//! # let tmp = tempfile::tempdir().unwrap();
+//! let journal = Journal::open(tmp.path())?; // or Journal::open(&resetlab_ledger::default_dir()?)
+//! let key = DeviceKey::new("4B03A1PAZ", "admin");
+//! let (found, new) = (Secret::new("admin1"), Secret::new("abc123"));
+//! journal.baseline(&key, &found)?;
+//! let change = journal.intend(&key, &found, &new)?; // fsynced before the device hears of it
+//! // ... send modifyPassword, then log in with each password to see which one the device holds ...
+//! journal.outcome(change, Outcome::Committed)?;
+//! // Teardown puts the baseline back, journaled like any other change:
+//! let back = journal.intend(&key, &new, &found)?;
+//! journal.outcome(back, Outcome::Committed)?;
+//! journal.restored(&key)?;
+//! assert!(journal.unfinished().is_empty());
+//! # Ok::<(), resetlab_ledger::LedgerError>(())
+//! ```
 
 mod error;
 mod fsx;

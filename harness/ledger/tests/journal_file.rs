@@ -97,8 +97,17 @@ fn a_symlinked_journal_is_refused() {
 
 #[test]
 fn default_dir_is_resetlab_under_the_user_data_dir() {
-    let dir = resetlab_ledger::default_dir().unwrap();
-    assert!(dir.ends_with("resetlab"), "{}", dir.display());
+    match resetlab_ledger::default_dir() {
+        Ok(dir) => assert!(dir.ends_with("resetlab"), "{}", dir.display()),
+        // Only without a home directory, and then the error points at --state-dir.
+        Err(err) => {
+            assert!(
+                std::env::var_os("HOME").is_none_or(|h| h.is_empty()),
+                "{err}"
+            );
+            assert!(err.to_string().contains("--state-dir"));
+        }
+    }
 }
 
 /// A journal with a few records, and the file length before its last record.
