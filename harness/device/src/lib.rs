@@ -1,1 +1,30 @@
-//! Device clients (work in progress).
+//! Clients for a recorder's own interfaces — HTTP CGI (Digest), RPC2 (JSON login + session) and RTSP
+//! (Digest, no qop) — written against real Dahua-family firmware (FLIR/Lorex OEM), not against our
+//! emulator: they tolerate CRLF or LF bodies, extra keys, `Error` bodies under HTTP 200, Digest
+//! challenges with or without qop and stale nonces.
+//!
+//! Every call has a deadline ([`Target::timeout`]) and every failure is a [`DeviceError`] that says
+//! which interface, what was sent (passwords masked as `•••`) and what came back.
+
+pub mod cgi;
+mod call;
+mod challenge;
+pub mod error;
+mod http;
+pub mod interface;
+pub mod kv;
+pub mod login;
+pub mod redact;
+pub mod rpc2;
+pub mod rtsp;
+pub mod target;
+
+pub use cgi::{Cgi, UserInfo};
+pub use error::{DeviceError, ErrorKind};
+pub use interface::Interface;
+pub use kv::KvBody;
+pub use login::{LoginOutcome, try_login};
+pub use resetlab_wire::Secret;
+pub use rpc2::Rpc2Session;
+pub use rtsp::{Rtsp, RtspResponse};
+pub use target::{Credentials, Target};

@@ -1,0 +1,273 @@
+//! The HTTP CGI client: `magicBox.cgi` (identity) and `userManager.cgi` (accounts) with HTTP Digest,
+//! as Dahua-family firmware serves them. A call makes at most one authenticated attempt (plus one
+//! retry when the device says the nonce was stale), so it counts at most once against a lockout.
+
+use std::collections::BTreeMap;
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use reqwest::StatusCode;
+use reqwest::header::AUTHORIZATION;
+use resetlab_wire::Secret;
+
+use crate::call::Call;
+use crate::challenge::Challenge;
+use crate::error::{DeviceError, ErrorKind, excerpt};
+use crate::http::{self, HttpReply};
+use crate::interface::Interface;
+use crate::kv::KvBody;
+use crate::target::{Credentials, Target};
+
+/// Characters left as they are in a query value; everything else is percent-encoded.
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+fn enc(s: &str) -> String {
+    utf8_percent_encode(s, QUERY_VALUE).to_string()
+}
+
+/// One account as `getUserInfoAll` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserInfo {
+    /// Account name.
+    pub name: String,
+    /// Group, `admin` or `user` on stock firmware.
+    pub group: String,
+}
+
+/// HTTP CGI client for one recorder.
+#[derive(Debug, Clone)]
+pub struct Cgi {
+    target: Target,
+    client: reqwest::Client,
+}
+
+impl Cgi {
+    /// A client for `target`'s HTTP port.
+    pub fn new(target: &Target) -> Self {
+        Cgi { target: target.clone(), client: http::client() }
+    }
+
+    /// GET `path_and_query` with Digest and return the `key=value` body. An `Error` body (under any
+    /// status) is [`ErrorKind::Refused`]; 401 after answering the challenge is
+    /// [`ErrorKind::Unauthorized`] (or [`ErrorKind::Locked`] when the body says so).
+    pub async fn get(&self, creds: &Credentials, path_and_query: &str) -> Result<KvBody, DeviceError> {
+        let call = Call::start(Interface::Http, format!("GET {path_and_query}"), &self.target);
+        let reply = self.authenticated_get(&call, creds, path_and_query).await?;
+        let body = KvBody::parse(&reply.body);
+        if let Some(reason) = body.error_reason() {
+            return Err(call.fail(ErrorKind::Refused { reason }).with_reply(reply.summary()));
+        }
+        match reply.status {
+            StatusCode::OK => Ok(body),
+            StatusCode::UNAUTHORIZED => Err(call.fail(unauthorized_or_locked(&reply.body)).with_reply(reply.summary())),
+            StatusCode::FORBIDDEN if mentions_lock(&reply.body) => {
+                Err(call.fail(unauthorized_or_locked(&reply.body)).with_reply(reply.summary()))
+            }
+            StatusCode::FORBIDDEN => Err(call
+                .fail(ErrorKind::Refused { reason: first_line_or(&body, "HTTP 403 Forbidden") })
+                .with_reply(reply.summary())),
+            other => Err(call
+                .fail(ErrorKind::Protocol { detail: format!("expected HTTP 200, got {other}"), excerpt: excerpt(&reply.body) })
+                .with_reply(reply.summary())),
+        }
+    }
+
+    /// GET an action whose success body is `OK`.
+    async fn action(&self, creds: &Credentials, path_and_query: &str) -> Result<(), DeviceError> {
+        let body = self.get(creds, path_and_query).await?;
+        if body.is_ok() {
+            Ok(())
+        } else {
+            let text = body.lines().join("\n");
+            Err(DeviceError::new(
+                Interface::Http,
+                format!("GET {path_and_query}"),
+                ErrorKind::Protocol { detail: "expected body `OK`".into(), excerpt: excerpt(&text) },
+            ))
+        }
+    }
+
+    /// GET a `magicBox` query and return the value of `key`.
+    async fn value(&self, creds: &Credentials, action: &str, key: &str) -> Result<String, DeviceError> {
+        let pq = format!("/cgi-bin/magicBox.cgi?action={action}");
+        let body = self.get(creds, &pq).await?;
+        body.get(key).map(str::to_owned).ok_or_else(|| {
+            DeviceError::new(
+                Interface::Http,
+                format!("GET {pq}"),
+                ErrorKind::Protocol { detail: format!("expected a `{key}=` line"), excerpt: excerpt(&body.lines().join("\n")) },
+            )
+        })
+    }
+
+    /// `getMachineName` → `name`.
+    pub async fn machine_name(&self, creds: &Credentials) -> Result<String, DeviceError> {
+        self.value(creds, "getMachineName", "name").await
+    }
+
+    /// `getSerialNo` → `sn`.
+    pub async fn serial_no(&self, creds: &Credentials) -> Result<String, DeviceError> {
+        self.value(creds, "getSerialNo", "sn").await
+    }
+
+    /// `getDeviceType` → `type`.
+    pub async fn device_type(&self, creds: &Credentials) -> Result<String, DeviceError> {
+        self.value(creds, "getDeviceType", "type").await
+    }
+
+    /// `getSoftwareVersion` → `version`.
+    pub async fn software_version(&self, creds: &Credentials) -> Result<String, DeviceError> {
+        self.value(creds, "getSoftwareVersion", "version").await
+    }
+
+    /// `getSystemInfo`: every `key=value` line.
+    pub async fn system_info(&self, creds: &Credentials) -> Result<KvBody, DeviceError> {
+        self.get(creds, "/cgi-bin/magicBox.cgi?action=getSystemInfo").await
+    }
+
+    /// `getUserInfoAll`: the accounts, in index order.
+    pub async fn users(&self, creds: &Credentials) -> Result<Vec<UserInfo>, DeviceError> {
+        let body = self.get(creds, "/cgi-bin/userManager.cgi?action=getUserInfoAll").await?;
+        Ok(parse_users(&body))
+    }
+
+    /// `addUser` with the stock flags (`Sharable=true`, `Reserved=false`).
+    pub async fn add_user(&self, creds: &Credentials, name: &str, password: &Secret, group: &str) -> Result<(), DeviceError> {
+        let pq = format!(
+            "/cgi-bin/userManager.cgi?action=addUser&user.Name={}&user.Password={}&user.Group={}&user.Sharable=true&user.Reserved=false",
+            enc(name),
+            enc(password.expose()),
+            enc(group)
+        );
+        self.action(creds, &pq).await
+    }
+
+    /// `deleteUser&name=N`.
+    pub async fn delete_user(&self, creds: &Credentials, name: &str) -> Result<(), DeviceError> {
+        self.action(creds, &format!("/cgi-bin/userManager.cgi?action=deleteUser&name={}", enc(name))).await
+    }
+
+    /// `modifyPassword&name=N&pwd=NEW&pwdOld=OLD`.
+    pub async fn modify_password(&self, creds: &Credentials, name: &str, new: &Secret, old: &Secret) -> Result<(), DeviceError> {
+        let pq = format!(
+            "/cgi-bin/userManager.cgi?action=modifyPassword&name={}&pwd={}&pwdOld={}",
+            enc(name),
+            enc(new.expose()),
+            enc(old.expose())
+        );
+        self.action(creds, &pq).await
+    }
+
+    /// GET without credentials; on 401 answer the Digest challenge once, and once more only if the
+    /// device marks our nonce stale. Returns the last reply, whatever its status.
+    async fn authenticated_get(&self, call: &Call, creds: &Credentials, path_and_query: &str) -> Result<HttpReply, DeviceError> {
+        if !path_and_query.starts_with('/') {
+            return Err(call.fail(ErrorKind::Protocol {
+                detail: "harness bug: CGI path must start with `/`".into(),
+                excerpt: String::new(),
+            }));
+        }
+        let url = format!("{}{}", self.target.http_base(), path_and_query);
+        let parsed = reqwest::Url::parse(&url).map_err(|e| {
+            call.fail(ErrorKind::Protocol { detail: format!("harness bug: invalid URL: {e}"), excerpt: String::new() })
+        })?;
+        // The Digest uri must be the request-target exactly as reqwest sends it.
+        let uri = match parsed.query() {
+            Some(q) => format!("{}?{}", parsed.path(), q),
+            None => parsed.path().to_owned(),
+        };
+        let what = format!("HTTP response from {}", self.target.http_authority());
+        let first = http::exchange(call, &what, self.client.get(parsed.clone())).await?;
+        if first.status != StatusCode::UNAUTHORIZED {
+            return Ok(first);
+        }
+        let mut challenge =
+            Challenge::from_headers(first.challenges()).map_err(|k| call.fail(k).with_reply(first.summary()))?;
+        let mut stale_retried = false;
+        loop {
+            let auth = challenge
+                .authorization("GET", &uri, &creds.user, &creds.password)
+                .map_err(|k| call.fail(k))?;
+            let reply = http::exchange(call, &what, self.client.get(parsed.clone()).header(AUTHORIZATION, auth)).await?;
+            if reply.status != StatusCode::UNAUTHORIZED || stale_retried {
+                return Ok(reply);
+            }
+            match Challenge::from_headers(reply.challenges()) {
+                Ok(next) if next.stale() => {
+                    tracing::debug!(request = %call.request, "nonce stale; answering the new challenge once");
+                    challenge = next;
+                    stale_retried = true;
+                }
+                _ => return Ok(reply),
+            }
+        }
+    }
+}
+
+/// `users[N].Name` / `users[N].Group` lines into accounts, ordered by N.
+pub(crate) fn parse_users(body: &KvBody) -> Vec<UserInfo> {
+    let mut by_index: BTreeMap<u32, (Option<String>, Option<String>)> = BTreeMap::new();
+    for (k, v) in body.pairs() {
+        let Some(open) = k.find('[') else { continue };
+        let Some(close) = k[open..].find("].").map(|i| open + i) else { continue };
+        let Ok(n) = k[open + 1..close].trim().parse::<u32>() else { continue };
+        let field = &k[close + 2..];
+        let entry = by_index.entry(n).or_default();
+        if field.eq_ignore_ascii_case("Name") {
+            entry.0 = Some(v.clone());
+        } else if field.eq_ignore_ascii_case("Group") {
+            entry.1 = Some(v.clone());
+        }
+    }
+    by_index
+        .into_values()
+        .filter_map(|(name, group)| Some(UserInfo { name: name?, group: group.unwrap_or_default() }))
+        .collect()
+}
+
+fn mentions_lock(body: &str) -> bool {
+    body.to_ascii_lowercase().contains("lock")
+}
+
+fn unauthorized_or_locked(body: &str) -> ErrorKind {
+    if mentions_lock(body) {
+        ErrorKind::Locked { remaining_s: crate::error::seconds_after_lock(body) }
+    } else {
+        ErrorKind::Unauthorized
+    }
+}
+
+fn first_line_or(body: &KvBody, default: &str) -> String {
+    body.lines().first().cloned().unwrap_or_else(|| default.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn users_parse_in_index_order_with_extra_keys() {
+        let body = KvBody::parse(
+            "users[1].Name=operator\r\nusers[1].Group=user\r\nusers[0].Name=admin\r\nusers[0].Group=admin\r\nusers[0].Sharable=true\r\nusers[10].Name=late\r\n",
+        );
+        assert_eq!(
+            parse_users(&body),
+            vec![
+                UserInfo { name: "admin".into(), group: "admin".into() },
+                UserInfo { name: "operator".into(), group: "user".into() },
+                UserInfo { name: "late".into(), group: String::new() },
+            ]
+        );
+    }
+
+    #[test]
+    fn query_values_are_percent_encoded() {
+        assert_eq!(enc("a&b=c d#%"), "a%26b%3Dc%20d%23%25");
+        assert_eq!(enc("abc-12_3.~"), "abc-12_3.~");
+    }
+
+    #[test]
+    fn lock_wording_in_a_401_body_is_a_lock() {
+        assert_eq!(unauthorized_or_locked("Error\r\nUser locked, 120 s left\r\n"), ErrorKind::Locked { remaining_s: Some(120) });
+        assert_eq!(unauthorized_or_locked("Unauthorized"), ErrorKind::Unauthorized);
+    }
+}

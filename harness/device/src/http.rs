@@ -1,0 +1,96 @@
+//! One HTTP exchange for the CGI and RPC2 clients: send, read the whole body, all before the call's
+//! deadline; transport failures become typed errors without the URL (which may carry a password).
+
+use reqwest::header::HeaderMap;
+
+use crate::call::Call;
+use crate::error::{DeviceError, ErrorKind, reply_summary};
+
+/// A complete HTTP response.
+#[derive(Debug, Clone)]
+pub(crate) struct HttpReply {
+    pub status: reqwest::StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl HttpReply {
+    /// `HTTP 400 Bad Request "Error\r\nBad Request!\r\n"`, for `DeviceError::reply`.
+    pub(crate) fn summary(&self) -> String {
+        reply_summary(format_args!("HTTP {}", self.status), &self.body)
+    }
+
+    /// Every `WWW-Authenticate` value that is valid text.
+    pub(crate) fn challenges(&self) -> Vec<&str> {
+        self.headers
+            .get_all(reqwest::header::WWW_AUTHENTICATE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect()
+    }
+}
+
+/// A client for one recorder: no proxy (recorders sit on the lab LAN), no redirects, no pooling
+/// surprises across calls with different credentials.
+pub(crate) fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("resetlab/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("a reqwest client without TLS always builds")
+}
+
+/// Send `req` and read its body; `what` names the exchange in timeouts ("HTTP response to … from …").
+pub(crate) async fn exchange(call: &Call, what: &str, req: reqwest::RequestBuilder) -> Result<HttpReply, DeviceError> {
+    let resp = call
+        .step(|| format!("{what} (status and headers)"), req.send())
+        .await?
+        .map_err(|e| transport(call, what, e))?;
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = call
+        .step(|| format!("{what} (body after HTTP {status})"), resp.bytes())
+        .await?
+        .map_err(|e| {
+            call.fail(ErrorKind::Protocol {
+                detail: format!("response body could not be read completely (truncated?): {}", chain(&e)),
+                excerpt: String::new(),
+            })
+            .with_reply(format!("HTTP {status}"))
+        })?;
+    let reply = HttpReply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() };
+    tracing::debug!(interface = %call.interface, request = %call.request, status = %status, "http reply");
+    Ok(reply)
+}
+
+fn transport(call: &Call, what: &str, e: reqwest::Error) -> DeviceError {
+    let why = chain(&e);
+    if e.is_timeout() {
+        call.fail(ErrorKind::Timeout { waited_for: what.to_owned(), after: call.timeout })
+    } else if e.is_connect() {
+        call.fail(ErrorKind::Connect(why))
+    } else {
+        call.fail(ErrorKind::Protocol { detail: format!("no valid HTTP response: {why}"), excerpt: String::new() })
+    }
+}
+
+/// The error and its sources, without the URL (a CGI URL may carry `pwd=`), redacted anyway.
+fn chain(e: &reqwest::Error) -> String {
+    let mut parts = Vec::new();
+    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    let top = e.to_string();
+    let top = match e.url() {
+        Some(url) => top.replace(&format!(" ({url})"), "").replace(url.as_str(), "<url>"),
+        None => top,
+    };
+    parts.push(top);
+    while let Some(s) = src {
+        let text = s.to_string();
+        if parts.last() != Some(&text) {
+            parts.push(text);
+        }
+        src = s.source();
+    }
+    crate::redact::text(&parts.join(": "))
+}
