@@ -53,15 +53,20 @@ impl Cgi {
         let call = Call::start(Interface::Http, format!("GET {path_and_query}"), &self.target);
         let reply = self.authenticated_get(&call, creds, path_and_query).await?;
         let body = KvBody::parse(&reply.body);
+        // Credentials first: a 401 (or a 403 that speaks of a lock) is about who we are, whatever
+        // its body; only then is an `Error` body a refusal of the action itself.
+        match reply.status {
+            StatusCode::UNAUTHORIZED => return Err(call.fail(unauthorized_or_locked(&reply.body)).with_reply(reply.summary())),
+            StatusCode::FORBIDDEN if mentions_lock(&reply.body) => {
+                return Err(call.fail(unauthorized_or_locked(&reply.body)).with_reply(reply.summary()));
+            }
+            _ => {}
+        }
         if let Some(reason) = body.error_reason() {
             return Err(call.fail(ErrorKind::Refused { reason }).with_reply(reply.summary()));
         }
         match reply.status {
             StatusCode::OK => Ok(body),
-            StatusCode::UNAUTHORIZED => Err(call.fail(unauthorized_or_locked(&reply.body)).with_reply(reply.summary())),
-            StatusCode::FORBIDDEN if mentions_lock(&reply.body) => {
-                Err(call.fail(unauthorized_or_locked(&reply.body)).with_reply(reply.summary()))
-            }
             StatusCode::FORBIDDEN => Err(call
                 .fail(ErrorKind::Refused { reason: first_line_or(&body, "HTTP 403 Forbidden") })
                 .with_reply(reply.summary())),
