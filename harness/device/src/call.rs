@@ -36,9 +36,18 @@ impl Call {
     }
 
     /// Run one step before the deadline; on expiry the error says what was waited for.
-    pub(crate) async fn step<T>(&self, waited_for: impl FnOnce() -> String, fut: impl Future<Output = T>) -> Result<T, DeviceError> {
+    pub(crate) async fn step<T>(
+        &self,
+        waited_for: impl FnOnce() -> String,
+        fut: impl Future<Output = T>,
+    ) -> Result<T, DeviceError> {
         tokio::time::timeout_at(self.deadline, fut)
             .await
-            .map_err(|_| self.fail(ErrorKind::Timeout { waited_for: waited_for(), after: self.timeout }))
+            .map_err(|_| {
+                self.fail(ErrorKind::Timeout {
+                    waited_for: waited_for(),
+                    after: self.timeout,
+                })
+            })
     }
 }

@@ -18,7 +18,11 @@ use crate::kv::KvBody;
 use crate::target::{Credentials, Target};
 
 /// Characters left as they are in a query value; everything else is percent-encoded.
-const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
 fn enc(s: &str) -> String {
     utf8_percent_encode(s, QUERY_VALUE).to_string()
@@ -43,35 +47,59 @@ pub struct Cgi {
 impl Cgi {
     /// A client for `target`'s HTTP port.
     pub fn new(target: &Target) -> Self {
-        Cgi { target: target.clone(), client: http::client() }
+        Cgi {
+            target: target.clone(),
+            client: http::client(),
+        }
     }
 
     /// GET `path_and_query` with Digest and return the `key=value` body. An `Error` body (under any
     /// status) is [`ErrorKind::Refused`]; 401 after answering the challenge is
     /// [`ErrorKind::Unauthorized`] (or [`ErrorKind::Locked`] when the body says so).
-    pub async fn get(&self, creds: &Credentials, path_and_query: &str) -> Result<KvBody, DeviceError> {
-        let call = Call::start(Interface::Http, format!("GET {path_and_query}"), &self.target);
+    pub async fn get(
+        &self,
+        creds: &Credentials,
+        path_and_query: &str,
+    ) -> Result<KvBody, DeviceError> {
+        let call = Call::start(
+            Interface::Http,
+            format!("GET {path_and_query}"),
+            &self.target,
+        );
         let reply = self.authenticated_get(&call, creds, path_and_query).await?;
         let body = KvBody::parse(&reply.body);
         // Credentials first: a 401 (or a 403 that speaks of a lock) is about who we are, whatever
         // its body; only then is an `Error` body a refusal of the action itself.
         match reply.status {
-            StatusCode::UNAUTHORIZED => return Err(call.fail(unauthorized_or_locked(&reply.body)).with_reply(reply.summary())),
+            StatusCode::UNAUTHORIZED => {
+                return Err(call
+                    .fail(unauthorized_or_locked(&reply.body))
+                    .with_reply(reply.summary()));
+            }
             StatusCode::FORBIDDEN if mentions_lock(&reply.body) => {
-                return Err(call.fail(unauthorized_or_locked(&reply.body)).with_reply(reply.summary()));
+                return Err(call
+                    .fail(unauthorized_or_locked(&reply.body))
+                    .with_reply(reply.summary()));
             }
             _ => {}
         }
         if let Some(reason) = body.error_reason() {
-            return Err(call.fail(ErrorKind::Refused { reason }).with_reply(reply.summary()));
+            return Err(call
+                .fail(ErrorKind::Refused { reason })
+                .with_reply(reply.summary()));
         }
         match reply.status {
             StatusCode::OK => Ok(body),
             StatusCode::FORBIDDEN => Err(call
-                .fail(ErrorKind::Refused { reason: first_line_or(&body, "HTTP 403 Forbidden") })
+                .fail(ErrorKind::Refused {
+                    reason: first_line_or(&body, "HTTP 403 Forbidden"),
+                })
                 .with_reply(reply.summary())),
             other => Err(call
-                .fail(ErrorKind::Protocol { detail: format!("expected HTTP 200, got {other}"), excerpt: excerpt(&reply.body) })
+                .fail(ErrorKind::Protocol {
+                    detail: format!("expected HTTP 200, got {other}"),
+                    excerpt: excerpt(&reply.body),
+                })
                 .with_reply(reply.summary())),
         }
     }
@@ -86,20 +114,31 @@ impl Cgi {
             Err(DeviceError::new(
                 Interface::Http,
                 format!("GET {path_and_query}"),
-                ErrorKind::Protocol { detail: "expected body `OK`".into(), excerpt: excerpt(&text) },
+                ErrorKind::Protocol {
+                    detail: "expected body `OK`".into(),
+                    excerpt: excerpt(&text),
+                },
             ))
         }
     }
 
     /// GET a `magicBox` query and return the value of `key`.
-    async fn value(&self, creds: &Credentials, action: &str, key: &str) -> Result<String, DeviceError> {
+    async fn value(
+        &self,
+        creds: &Credentials,
+        action: &str,
+        key: &str,
+    ) -> Result<String, DeviceError> {
         let pq = format!("/cgi-bin/magicBox.cgi?action={action}");
         let body = self.get(creds, &pq).await?;
         body.get(key).map(str::to_owned).ok_or_else(|| {
             DeviceError::new(
                 Interface::Http,
                 format!("GET {pq}"),
-                ErrorKind::Protocol { detail: format!("expected a `{key}=` line"), excerpt: excerpt(&body.lines().join("\n")) },
+                ErrorKind::Protocol {
+                    detail: format!("expected a `{key}=` line"),
+                    excerpt: excerpt(&body.lines().join("\n")),
+                },
             )
         })
     }
@@ -126,17 +165,26 @@ impl Cgi {
 
     /// `getSystemInfo`: every `key=value` line.
     pub async fn system_info(&self, creds: &Credentials) -> Result<KvBody, DeviceError> {
-        self.get(creds, "/cgi-bin/magicBox.cgi?action=getSystemInfo").await
+        self.get(creds, "/cgi-bin/magicBox.cgi?action=getSystemInfo")
+            .await
     }
 
     /// `getUserInfoAll`: the accounts, in index order.
     pub async fn users(&self, creds: &Credentials) -> Result<Vec<UserInfo>, DeviceError> {
-        let body = self.get(creds, "/cgi-bin/userManager.cgi?action=getUserInfoAll").await?;
+        let body = self
+            .get(creds, "/cgi-bin/userManager.cgi?action=getUserInfoAll")
+            .await?;
         Ok(parse_users(&body))
     }
 
     /// `addUser` with the stock flags (`Sharable=true`, `Reserved=false`).
-    pub async fn add_user(&self, creds: &Credentials, name: &str, password: &Secret, group: &str) -> Result<(), DeviceError> {
+    pub async fn add_user(
+        &self,
+        creds: &Credentials,
+        name: &str,
+        password: &Secret,
+        group: &str,
+    ) -> Result<(), DeviceError> {
         let pq = format!(
             "/cgi-bin/userManager.cgi?action=addUser&user.Name={}&user.Password={}&user.Group={}&user.Sharable=true&user.Reserved=false",
             enc(name),
@@ -148,11 +196,24 @@ impl Cgi {
 
     /// `deleteUser&name=N`.
     pub async fn delete_user(&self, creds: &Credentials, name: &str) -> Result<(), DeviceError> {
-        self.action(creds, &format!("/cgi-bin/userManager.cgi?action=deleteUser&name={}", enc(name))).await
+        self.action(
+            creds,
+            &format!(
+                "/cgi-bin/userManager.cgi?action=deleteUser&name={}",
+                enc(name)
+            ),
+        )
+        .await
     }
 
     /// `modifyPassword&name=N&pwd=NEW&pwdOld=OLD`.
-    pub async fn modify_password(&self, creds: &Credentials, name: &str, new: &Secret, old: &Secret) -> Result<(), DeviceError> {
+    pub async fn modify_password(
+        &self,
+        creds: &Credentials,
+        name: &str,
+        new: &Secret,
+        old: &Secret,
+    ) -> Result<(), DeviceError> {
         let pq = format!(
             "/cgi-bin/userManager.cgi?action=modifyPassword&name={}&pwd={}&pwdOld={}",
             enc(name),
@@ -164,7 +225,12 @@ impl Cgi {
 
     /// GET without credentials; on 401 answer the Digest challenge once, and once more only if the
     /// device marks our nonce stale. Returns the last reply, whatever its status.
-    async fn authenticated_get(&self, call: &Call, creds: &Credentials, path_and_query: &str) -> Result<HttpReply, DeviceError> {
+    async fn authenticated_get(
+        &self,
+        call: &Call,
+        creds: &Credentials,
+        path_and_query: &str,
+    ) -> Result<HttpReply, DeviceError> {
         if !path_and_query.starts_with('/') {
             return Err(call.fail(ErrorKind::Protocol {
                 detail: "harness bug: CGI path must start with `/`".into(),
@@ -173,7 +239,10 @@ impl Cgi {
         }
         let url = format!("{}{}", self.target.http_base(), path_and_query);
         let parsed = reqwest::Url::parse(&url).map_err(|e| {
-            call.fail(ErrorKind::Protocol { detail: format!("harness bug: invalid URL: {e}"), excerpt: String::new() })
+            call.fail(ErrorKind::Protocol {
+                detail: format!("harness bug: invalid URL: {e}"),
+                excerpt: String::new(),
+            })
         })?;
         // The Digest uri must be the request-target exactly as reqwest sends it.
         let uri = match parsed.query() {
@@ -185,14 +254,19 @@ impl Cgi {
         if first.status != StatusCode::UNAUTHORIZED {
             return Ok(first);
         }
-        let mut challenge =
-            Challenge::from_headers(first.challenges()).map_err(|k| call.fail(k).with_reply(first.summary()))?;
+        let mut challenge = Challenge::from_headers(first.challenges())
+            .map_err(|k| call.fail(k).with_reply(first.summary()))?;
         let mut stale_retried = false;
         loop {
             let auth = challenge
                 .authorization("GET", &uri, &creds.user, &creds.password)
                 .map_err(|k| call.fail(k))?;
-            let reply = http::exchange(call, &what, self.client.get(parsed.clone()).header(AUTHORIZATION, auth)).await?;
+            let reply = http::exchange(
+                call,
+                &what,
+                self.client.get(parsed.clone()).header(AUTHORIZATION, auth),
+            )
+            .await?;
             if reply.status != StatusCode::UNAUTHORIZED || stale_retried {
                 return Ok(reply);
             }
@@ -213,8 +287,12 @@ pub(crate) fn parse_users(body: &KvBody) -> Vec<UserInfo> {
     let mut by_index: BTreeMap<u32, (Option<String>, Option<String>)> = BTreeMap::new();
     for (k, v) in body.pairs() {
         let Some(open) = k.find('[') else { continue };
-        let Some(close) = k[open..].find("].").map(|i| open + i) else { continue };
-        let Ok(n) = k[open + 1..close].trim().parse::<u32>() else { continue };
+        let Some(close) = k[open..].find("].").map(|i| open + i) else {
+            continue;
+        };
+        let Ok(n) = k[open + 1..close].trim().parse::<u32>() else {
+            continue;
+        };
         let field = &k[close + 2..];
         let entry = by_index.entry(n).or_default();
         if field.eq_ignore_ascii_case("Name") {
@@ -225,7 +303,12 @@ pub(crate) fn parse_users(body: &KvBody) -> Vec<UserInfo> {
     }
     by_index
         .into_values()
-        .filter_map(|(name, group)| Some(UserInfo { name: name?, group: group.unwrap_or_default() }))
+        .filter_map(|(name, group)| {
+            Some(UserInfo {
+                name: name?,
+                group: group.unwrap_or_default(),
+            })
+        })
         .collect()
 }
 
@@ -235,14 +318,19 @@ fn mentions_lock(body: &str) -> bool {
 
 fn unauthorized_or_locked(body: &str) -> ErrorKind {
     if mentions_lock(body) {
-        ErrorKind::Locked { remaining_s: crate::error::seconds_after_lock(body) }
+        ErrorKind::Locked {
+            remaining_s: crate::error::seconds_after_lock(body),
+        }
     } else {
         ErrorKind::Unauthorized
     }
 }
 
 fn first_line_or(body: &KvBody, default: &str) -> String {
-    body.lines().first().cloned().unwrap_or_else(|| default.to_owned())
+    body.lines()
+        .first()
+        .cloned()
+        .unwrap_or_else(|| default.to_owned())
 }
 
 #[cfg(test)]
@@ -257,9 +345,18 @@ mod tests {
         assert_eq!(
             parse_users(&body),
             vec![
-                UserInfo { name: "admin".into(), group: "admin".into() },
-                UserInfo { name: "operator".into(), group: "user".into() },
-                UserInfo { name: "late".into(), group: String::new() },
+                UserInfo {
+                    name: "admin".into(),
+                    group: "admin".into()
+                },
+                UserInfo {
+                    name: "operator".into(),
+                    group: "user".into()
+                },
+                UserInfo {
+                    name: "late".into(),
+                    group: String::new()
+                },
             ]
         );
     }
@@ -272,7 +369,15 @@ mod tests {
 
     #[test]
     fn lock_wording_in_a_401_body_is_a_lock() {
-        assert_eq!(unauthorized_or_locked("Error\r\nUser locked, 120 s left\r\n"), ErrorKind::Locked { remaining_s: Some(120) });
-        assert_eq!(unauthorized_or_locked("Unauthorized"), ErrorKind::Unauthorized);
+        assert_eq!(
+            unauthorized_or_locked("Error\r\nUser locked, 120 s left\r\n"),
+            ErrorKind::Locked {
+                remaining_s: Some(120)
+            }
+        );
+        assert_eq!(
+            unauthorized_or_locked("Unauthorized"),
+            ErrorKind::Unauthorized
+        );
     }
 }

@@ -17,7 +17,9 @@ pub(crate) struct Challenge {
 impl Challenge {
     /// The first Digest challenge among the values of every `WWW-Authenticate` header.
     /// `Err` is a [`ErrorKind::Protocol`] naming what was wrong.
-    pub(crate) fn from_headers<'a>(values: impl IntoIterator<Item = &'a str>) -> Result<Self, ErrorKind> {
+    pub(crate) fn from_headers<'a>(
+        values: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Self, ErrorKind> {
         let values: Vec<&str> = values.into_iter().collect();
         let Some(params) = values.iter().find_map(|v| digest_params(v)) else {
             return Err(ErrorKind::Protocol {
@@ -34,7 +36,10 @@ impl Challenge {
             excerpt: excerpt(params),
         })?;
         if header.nonce.is_empty() {
-            return Err(ErrorKind::Protocol { detail: "Digest challenge with an empty nonce".into(), excerpt: excerpt(params) });
+            return Err(ErrorKind::Protocol {
+                detail: "Digest challenge with an empty nonce".into(),
+                excerpt: excerpt(params),
+            });
         }
         Ok(Challenge { header })
     }
@@ -51,12 +56,27 @@ impl Challenge {
     }
 
     /// The `Authorization` header value answering this challenge for `method uri`.
-    pub(crate) fn authorization(&mut self, method: &str, uri: &str, user: &str, password: &Secret) -> Result<String, ErrorKind> {
-        let ctx = AuthContext::new_with_method(user, password.expose(), uri, None::<&[u8]>, HttpMethod::from(method));
+    pub(crate) fn authorization(
+        &mut self,
+        method: &str,
+        uri: &str,
+        user: &str,
+        password: &Secret,
+    ) -> Result<String, ErrorKind> {
+        let ctx = AuthContext::new_with_method(
+            user,
+            password.expose(),
+            uri,
+            None::<&[u8]>,
+            HttpMethod::from(method),
+        );
         self.header
             .respond(&ctx)
             .map(|h| h.to_header_string())
-            .map_err(|e| ErrorKind::Protocol { detail: format!("cannot answer Digest challenge: {e}"), excerpt: String::new() })
+            .map_err(|e| ErrorKind::Protocol {
+                detail: format!("cannot answer Digest challenge: {e}"),
+                excerpt: String::new(),
+            })
     }
 }
 
@@ -84,7 +104,12 @@ mod tests {
 
     fn param<'a>(header: &'a str, name: &str) -> &'a str {
         let key = format!("{name}=");
-        let i = header.find(&format!(" {key}")).or_else(|| header.find(&format!(",{key}"))).expect(name) + 1 + key.len();
+        let i = header
+            .find(&format!(" {key}"))
+            .or_else(|| header.find(&format!(",{key}")))
+            .expect(name)
+            + 1
+            + key.len();
         let rest = &header[i..];
         match rest.strip_prefix('"') {
             Some(q) => &q[..q.find('"').unwrap()],
@@ -100,14 +125,24 @@ mod tests {
         .unwrap();
         assert_eq!(c.realm(), "Login to ABC123");
         let pw = Secret::new("chal-pw-1");
-        let h = c.authorization("GET", "/cgi-bin/magicBox.cgi?action=getSerialNo", "admin", &pw).unwrap();
+        let h = c
+            .authorization(
+                "GET",
+                "/cgi-bin/magicBox.cgi?action=getSerialNo",
+                "admin",
+                &pw,
+            )
+            .unwrap();
         assert!(h.starts_with("Digest "));
         assert_eq!(param(&h, "uri"), "/cgi-bin/magicBox.cgi?action=getSerialNo");
         assert_eq!(param(&h, "nc"), "00000001");
         let expected = digest::response(
             &digest::ha1("admin", "Login to ABC123", "chal-pw-1"),
             "1234567890",
-            Some(digest::QopAuth { nc: "00000001", cnonce: param(&h, "cnonce") }),
+            Some(digest::QopAuth {
+                nc: "00000001",
+                cnonce: param(&h, "cnonce"),
+            }),
             &digest::ha2("GET", "/cgi-bin/magicBox.cgi?action=getSerialNo"),
         );
         assert_eq!(param(&h, "response"), expected);
@@ -121,27 +156,44 @@ mod tests {
         let uri = "rtsp://127.0.0.1:554/cam/realmonitor?channel=1&subtype=0";
         let h = c.authorization("DESCRIBE", uri, "admin", &pw).unwrap();
         assert!(!h.contains("qop") && !h.contains("cnonce"), "{h}");
-        let expected = digest::response(&digest::ha1("admin", "IPCam", "chal-pw-2"), "abc123def", None, &digest::ha2("DESCRIBE", uri));
+        let expected = digest::response(
+            &digest::ha1("admin", "IPCam", "chal-pw-2"),
+            "abc123def",
+            None,
+            &digest::ha2("DESCRIBE", uri),
+        );
         assert_eq!(param(&h, "response"), expected);
     }
 
     #[test]
     fn digest_is_picked_among_basic_and_stale_is_seen() {
-        let c = Challenge::from_headers([r#"Basic realm="x""#, r#"Digest realm="r", nonce="n2", stale=true, qop="auth""#]).unwrap();
+        let c = Challenge::from_headers([
+            r#"Basic realm="x""#,
+            r#"Digest realm="r", nonce="n2", stale=true, qop="auth""#,
+        ])
+        .unwrap();
         assert!(c.stale());
     }
 
     #[test]
     fn garbage_or_missing_challenges_are_protocol_errors() {
         for (values, needle) in [
-            (vec![r#"Digest realm="unterminated"#], "unreadable Digest challenge"),
-            (vec![r#"Digest nonce="only""#], "unreadable Digest challenge"),
+            (
+                vec![r#"Digest realm="unterminated"#],
+                "unreadable Digest challenge",
+            ),
+            (
+                vec![r#"Digest nonce="only""#],
+                "unreadable Digest challenge",
+            ),
             (vec!["Digest ???"], "unreadable Digest challenge"),
             (vec![r#"Basic realm="x""#], "without a Digest challenge"),
             (vec![], "without a WWW-Authenticate"),
         ] {
             match Challenge::from_headers(values.clone()) {
-                Err(ErrorKind::Protocol { detail, .. }) => assert!(detail.contains(needle), "{values:?}: {detail}"),
+                Err(ErrorKind::Protocol { detail, .. }) => {
+                    assert!(detail.contains(needle), "{values:?}: {detail}")
+                }
                 other => panic!("{values:?}: {other:?}"),
             }
         }

@@ -42,7 +42,11 @@ pub(crate) fn client() -> reqwest::Client {
 }
 
 /// Send `req` and read its body; `what` names the exchange in timeouts ("HTTP response to … from …").
-pub(crate) async fn exchange(call: &Call, what: &str, req: reqwest::RequestBuilder) -> Result<HttpReply, DeviceError> {
+pub(crate) async fn exchange(
+    call: &Call,
+    what: &str,
+    req: reqwest::RequestBuilder,
+) -> Result<HttpReply, DeviceError> {
     let resp = call
         .step(|| format!("{what} (status and headers)"), req.send())
         .await?
@@ -50,16 +54,26 @@ pub(crate) async fn exchange(call: &Call, what: &str, req: reqwest::RequestBuild
     let status = resp.status();
     let headers = resp.headers().clone();
     let bytes = call
-        .step(|| format!("{what} (body after HTTP {status})"), resp.bytes())
+        .step(
+            || format!("{what} (body after HTTP {status})"),
+            resp.bytes(),
+        )
         .await?
         .map_err(|e| {
             call.fail(ErrorKind::Protocol {
-                detail: format!("response body could not be read completely (truncated?): {}", chain(&e)),
+                detail: format!(
+                    "response body could not be read completely (truncated?): {}",
+                    chain(&e)
+                ),
                 excerpt: String::new(),
             })
             .with_reply(format!("HTTP {status}"))
         })?;
-    let reply = HttpReply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() };
+    let reply = HttpReply {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    };
     tracing::debug!(interface = %call.interface, request = %call.request, status = %status, "http reply");
     Ok(reply)
 }
@@ -67,11 +81,17 @@ pub(crate) async fn exchange(call: &Call, what: &str, req: reqwest::RequestBuild
 fn transport(call: &Call, what: &str, e: reqwest::Error) -> DeviceError {
     let why = chain(&e);
     if e.is_timeout() {
-        call.fail(ErrorKind::Timeout { waited_for: what.to_owned(), after: call.timeout })
+        call.fail(ErrorKind::Timeout {
+            waited_for: what.to_owned(),
+            after: call.timeout,
+        })
     } else if e.is_connect() {
         call.fail(ErrorKind::Connect(why))
     } else {
-        call.fail(ErrorKind::Protocol { detail: format!("no valid HTTP response: {why}"), excerpt: String::new() })
+        call.fail(ErrorKind::Protocol {
+            detail: format!("no valid HTTP response: {why}"),
+            excerpt: String::new(),
+        })
     }
 }
 
@@ -81,7 +101,9 @@ fn chain(e: &reqwest::Error) -> String {
     let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
     let top = e.to_string();
     let top = match e.url() {
-        Some(url) => top.replace(&format!(" ({url})"), "").replace(url.as_str(), "<url>"),
+        Some(url) => top
+            .replace(&format!(" ({url})"), "")
+            .replace(url.as_str(), "<url>"),
         None => top,
     };
     parts.push(top);

@@ -4,7 +4,9 @@
 use std::fmt;
 
 /// One of the recorder's login interfaces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Interface {
     /// `/cgi-bin/*.cgi` with HTTP Digest.
     Http,

@@ -24,7 +24,11 @@ pub enum LoginOutcome {
 ///
 /// HTTP CGI: `magicBox.cgi?action=getMachineName` with Digest. RPC2: the two-step `global.login`
 /// (then `global.logout`, best effort). RTSP: DESCRIBE with Digest.
-pub async fn try_login(target: &Target, interface: Interface, creds: &Credentials) -> Result<LoginOutcome, DeviceError> {
+pub async fn try_login(
+    target: &Target,
+    interface: Interface,
+    creds: &Credentials,
+) -> Result<LoginOutcome, DeviceError> {
     let result = match interface {
         Interface::Http => Cgi::new(target).machine_name(creds).await.map(drop),
         Interface::Rpc2 => match Rpc2Session::login(target, creds).await {

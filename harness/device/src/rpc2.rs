@@ -48,7 +48,9 @@ impl Rpc2Reply {
     pub fn parse(body: &str) -> Result<Self, String> {
         let v: Value = serde_json::from_str(body.trim().trim_start_matches('\u{feff}'))
             .map_err(|e| format!("reply is not JSON: {e}"))?;
-        let Value::Object(map) = &v else { return Err("reply is not a JSON object".into()) };
+        let Value::Object(map) = &v else {
+            return Err("reply is not a JSON object".into());
+        };
         let error = match map.get("error") {
             None | Some(Value::Null) => None,
             Some(Value::Object(e)) => {
@@ -58,7 +60,11 @@ impl Rpc2Reply {
                     _ => None,
                 }
                 .ok_or("`error` without a numeric `code`")?;
-                let message = e.get("message").and_then(Value::as_str).unwrap_or("").to_owned();
+                let message = e
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned();
                 Some((code, message))
             }
             Some(_) => return Err("`error` is not an object".into()),
@@ -89,40 +95,61 @@ impl Rpc2Reply {
     pub fn lock_seconds(&self) -> Option<u64> {
         if let Value::Object(p) = &self.params {
             for (k, v) in p {
-                if k.to_ascii_lowercase().contains("lock") {
-                    if let Some(n) = v.as_u64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())) {
-                        return Some(n);
-                    }
+                if k.to_ascii_lowercase().contains("lock")
+                    && let Some(n) = v
+                        .as_u64()
+                        .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+                {
+                    return Some(n);
                 }
             }
         }
-        self.error.as_ref().and_then(|(_, m)| crate::error::seconds_after_lock(m))
+        self.error
+            .as_ref()
+            .and_then(|(_, m)| crate::error::seconds_after_lock(m))
     }
 }
 
 /// What a login error code means for the caller.
 fn login_error(reply: &Rpc2Reply) -> ErrorKind {
     match &reply.error {
-        Some((codes::LOCKED, _)) => ErrorKind::Locked { remaining_s: reply.lock_seconds() },
+        Some((codes::LOCKED, _)) => ErrorKind::Locked {
+            remaining_s: reply.lock_seconds(),
+        },
         // Some firmware keeps answering "bad credentials" while locked, with the lock time in params.
         Some((codes::BAD_CREDENTIALS, _)) if reply.lock_seconds().is_some_and(|s| s > 0) => {
-            ErrorKind::Locked { remaining_s: reply.lock_seconds() }
+            ErrorKind::Locked {
+                remaining_s: reply.lock_seconds(),
+            }
         }
         Some((codes::BAD_CREDENTIALS, _)) => ErrorKind::Unauthorized,
-        Some((code, message)) => ErrorKind::Refused { reason: format!("error {code}: {message}") },
-        None => ErrorKind::Refused { reason: "result false without an error".into() },
+        Some((code, message)) => ErrorKind::Refused {
+            reason: format!("error {code}: {message}"),
+        },
+        None => ErrorKind::Refused {
+            reason: "result false without an error".into(),
+        },
     }
 }
 
 /// What a session-call error means: locks stay locks, everything else is a refusal with the code.
 fn call_error(reply: &Rpc2Reply) -> ErrorKind {
     match &reply.error {
-        Some((codes::LOCKED, _)) => ErrorKind::Locked { remaining_s: reply.lock_seconds() },
-        Some((codes::INVALID_SESSION, message)) => {
-            ErrorKind::Refused { reason: format!("invalid session (error {}): {message}", codes::INVALID_SESSION) }
-        }
-        Some((code, message)) => ErrorKind::Refused { reason: format!("error {code}: {message}") },
-        None => ErrorKind::Refused { reason: format!("result {} without an error", reply.result) },
+        Some((codes::LOCKED, _)) => ErrorKind::Locked {
+            remaining_s: reply.lock_seconds(),
+        },
+        Some((codes::INVALID_SESSION, message)) => ErrorKind::Refused {
+            reason: format!(
+                "invalid session (error {}): {message}",
+                codes::INVALID_SESSION
+            ),
+        },
+        Some((code, message)) => ErrorKind::Refused {
+            reason: format!("error {code}: {message}"),
+        },
+        None => ErrorKind::Refused {
+            reason: format!("result {} without an error", reply.result),
+        },
     }
 }
 
@@ -142,14 +169,23 @@ impl Rpc2Session {
     }
 
     /// Log in with another `clientType` (for bypass regressions: `Local`, `NetKeyboard`…).
-    pub async fn login_as_client_type(target: &Target, creds: &Credentials, client_type: &str) -> Result<Self, DeviceError> {
+    pub async fn login_as_client_type(
+        target: &Target,
+        creds: &Credentials,
+        client_type: &str,
+    ) -> Result<Self, DeviceError> {
         Self::login_as(target, creds, client_type, "Direct").await
     }
 
     /// Log in with any `clientType` and `loginType` (e.g. `Loopback`). If the device grants a session
     /// on the first, password-less call, that session is returned: the caller decides whether that
     /// is a bypass.
-    pub async fn login_as(target: &Target, creds: &Credentials, client_type: &str, login_type: &str) -> Result<Self, DeviceError> {
+    pub async fn login_as(
+        target: &Target,
+        creds: &Credentials,
+        client_type: &str,
+        login_type: &str,
+    ) -> Result<Self, DeviceError> {
         let client = http::client();
         let first = json!({
             "method": "global.login",
@@ -159,16 +195,30 @@ impl Rpc2Session {
         let reply = post(&client, target, "/RPC2_Login", &first).await?;
         let call = Call::start(Interface::Rpc2, describe("/RPC2_Login", &first), target);
         if reply.1.succeeded() {
-            let session = reply.1.session.clone().ok_or_else(|| no_session(&call, &reply.0))?;
+            let session = reply
+                .1
+                .session
+                .clone()
+                .ok_or_else(|| no_session(&call, &reply.0))?;
             return Ok(Self::new(target, client, session));
         }
         if !matches!(reply.1.error, Some((codes::LOGIN_CHALLENGE, _))) {
             return Err(call.fail(login_error(&reply.1)).with_reply(&reply.0));
         }
-        let field = |name: &str| reply.1.params.get(name).and_then(Value::as_str).map(str::to_owned);
+        let field = |name: &str| {
+            reply
+                .1
+                .params
+                .get(name)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
         let (Some(realm), Some(random)) = (field("realm"), field("random")) else {
             return Err(call
-                .fail(ErrorKind::Protocol { detail: "login challenge without `realm` and `random`".into(), excerpt: String::new() })
+                .fail(ErrorKind::Protocol {
+                    detail: "login challenge without `realm` and `random`".into(),
+                    excerpt: String::new(),
+                })
                 .with_reply(&reply.0));
         };
         let encryption = field("encryption").unwrap_or_else(|| "Default".into());
@@ -180,7 +230,12 @@ impl Rpc2Session {
                 })
                 .with_reply(&reply.0));
         }
-        let hash = Secret::new(resetlab_wire::rpc2::login_hash(&creds.user, &realm, &random, creds.password.expose()));
+        let hash = Secret::new(resetlab_wire::rpc2::login_hash(
+            &creds.user,
+            &realm,
+            &random,
+            creds.password.expose(),
+        ));
         let mut second = json!({
             "method": "global.login",
             "params": {
@@ -194,20 +249,33 @@ impl Rpc2Session {
         });
         if let Some(s) = &reply.1.session {
             // Echo the session as the firmware typed it (some send a number).
-            second["session"] = s.parse::<u64>().map(Value::from).unwrap_or_else(|_| Value::from(s.clone()));
+            second["session"] = s
+                .parse::<u64>()
+                .map(Value::from)
+                .unwrap_or_else(|_| Value::from(s.clone()));
         }
         let call = Call::start(Interface::Rpc2, describe("/RPC2_Login", &second), target);
         let answer = post(&client, target, "/RPC2_Login", &second).await?;
         if !answer.1.succeeded() {
             return Err(call.fail(login_error(&answer.1)).with_reply(&answer.0));
         }
-        let session = answer.1.session.clone().or(reply.1.session.clone()).ok_or_else(|| no_session(&call, &answer.0))?;
+        let session = answer
+            .1
+            .session
+            .clone()
+            .or(reply.1.session.clone())
+            .ok_or_else(|| no_session(&call, &answer.0))?;
         tracing::debug!(user = %creds.user, client_type, "RPC2 login accepted");
         Ok(Self::new(target, client, session))
     }
 
     fn new(target: &Target, client: reqwest::Client, session: String) -> Self {
-        Rpc2Session { target: target.clone(), client, session, next_id: AtomicU64::new(3) }
+        Rpc2Session {
+            target: target.clone(),
+            client,
+            session,
+            next_id: AtomicU64::new(3),
+        }
     }
 
     /// The session id the device issued.
@@ -219,11 +287,19 @@ impl Rpc2Session {
     /// are none) on success.
     pub async fn call(&self, method: &str, params: Value) -> Result<Value, DeviceError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let session = self.session.parse::<u64>().map(Value::from).unwrap_or_else(|_| Value::from(self.session.clone()));
+        let session = self
+            .session
+            .parse::<u64>()
+            .map(Value::from)
+            .unwrap_or_else(|_| Value::from(self.session.clone()));
         let body = json!({"method": method, "params": params, "session": session, "id": id});
         let (summary, reply) = post(&self.client, &self.target, "/RPC2", &body).await?;
         if reply.succeeded() {
-            Ok(if reply.params.is_null() { reply.result } else { reply.params })
+            Ok(if reply.params.is_null() {
+                reply.result
+            } else {
+                reply.params
+            })
         } else {
             let call = Call::start(Interface::Rpc2, describe("/RPC2", &body), &self.target);
             Err(call.fail(call_error(&reply)).with_reply(summary))
@@ -231,15 +307,25 @@ impl Rpc2Session {
     }
 
     /// `userManager.modifyPassword {name, pwd, pwdOld}`.
-    pub async fn modify_password(&self, name: &str, new: &Secret, old: &Secret) -> Result<(), DeviceError> {
-        self.call("userManager.modifyPassword", json!({"name": name, "pwd": new.expose(), "pwdOld": old.expose()}))
-            .await
-            .map(drop)
+    pub async fn modify_password(
+        &self,
+        name: &str,
+        new: &Secret,
+        old: &Secret,
+    ) -> Result<(), DeviceError> {
+        self.call(
+            "userManager.modifyPassword",
+            json!({"name": name, "pwd": new.expose(), "pwdOld": old.expose()}),
+        )
+        .await
+        .map(drop)
     }
 
     /// `global.keepAlive {timeout: 300, active: true}`.
     pub async fn keep_alive(&self) -> Result<(), DeviceError> {
-        self.call("global.keepAlive", json!({"timeout": 300, "active": true})).await.map(drop)
+        self.call("global.keepAlive", json!({"timeout": 300, "active": true}))
+            .await
+            .map(drop)
     }
 
     /// `global.logout`.
@@ -254,12 +340,20 @@ fn describe(path: &str, body: &Value) -> String {
 }
 
 fn no_session(call: &Call, summary: &str) -> DeviceError {
-    call.fail(ErrorKind::Protocol { detail: "login accepted without a `session`".into(), excerpt: String::new() })
-        .with_reply(summary)
+    call.fail(ErrorKind::Protocol {
+        detail: "login accepted without a `session`".into(),
+        excerpt: String::new(),
+    })
+    .with_reply(summary)
 }
 
 /// POST a JSON request and parse the reply; returns the reply summary with it.
-async fn post(client: &reqwest::Client, target: &Target, path: &str, body: &Value) -> Result<(String, Rpc2Reply), DeviceError> {
+async fn post(
+    client: &reqwest::Client,
+    target: &Target,
+    path: &str,
+    body: &Value,
+) -> Result<(String, Rpc2Reply), DeviceError> {
     let call = Call::start(Interface::Rpc2, describe(path, body), target);
     let what = format!("RPC2 reply from {}", target.http_authority());
     let req = client
@@ -270,11 +364,19 @@ async fn post(client: &reqwest::Client, target: &Target, path: &str, body: &Valu
     let summary = reply.summary();
     if reply.status != StatusCode::OK {
         return Err(call
-            .fail(ErrorKind::Protocol { detail: format!("expected HTTP 200, got {}", reply.status), excerpt: excerpt(&reply.body) })
+            .fail(ErrorKind::Protocol {
+                detail: format!("expected HTTP 200, got {}", reply.status),
+                excerpt: excerpt(&reply.body),
+            })
             .with_reply(summary));
     }
-    let parsed = Rpc2Reply::parse(&reply.body)
-        .map_err(|detail| call.fail(ErrorKind::Protocol { detail, excerpt: excerpt(&reply.body) }).with_reply(&summary))?;
+    let parsed = Rpc2Reply::parse(&reply.body).map_err(|detail| {
+        call.fail(ErrorKind::Protocol {
+            detail,
+            excerpt: excerpt(&reply.body),
+        })
+        .with_reply(&summary)
+    })?;
     Ok((summary, parsed))
 }
 
@@ -286,7 +388,13 @@ mod tests {
     fn real_world_challenge_reply_parses() {
         let body = r#"{ "error" : { "code" : 268632079, "message" : "Component error: login challenge!" }, "id" : 1, "params" : { "authorization" : "b8b0c5f3", "encryption" : "Default", "mac" : "3CEF8C000000", "random" : "1172275829", "realm" : "Login to a0c50bcd05b2f03d067e530d9bf069af" }, "result" : false, "session" : "f1b2e2b0b2d1c3e4" }"#;
         let r = Rpc2Reply::parse(body).unwrap();
-        assert_eq!(r.error, Some((codes::LOGIN_CHALLENGE, "Component error: login challenge!".into())));
+        assert_eq!(
+            r.error,
+            Some((
+                codes::LOGIN_CHALLENGE,
+                "Component error: login challenge!".into()
+            ))
+        );
         assert_eq!(r.params["random"], "1172275829");
         assert_eq!(r.session.as_deref(), Some("f1b2e2b0b2d1c3e4"));
         assert!(!r.succeeded());
@@ -304,10 +412,22 @@ mod tests {
     #[test]
     fn lock_time_comes_from_params_or_message() {
         let r = Rpc2Reply::parse(r#"{"error":{"code":268632081,"message":"User has been locked!"},"params":{"remainLockSeconds":178,"remainLoginTimes":0},"result":false,"session":"x"}"#).unwrap();
-        assert_eq!(login_error(&r), ErrorKind::Locked { remaining_s: Some(178) });
+        assert_eq!(
+            login_error(&r),
+            ErrorKind::Locked {
+                remaining_s: Some(178)
+            }
+        );
         let r = Rpc2Reply::parse(r#"{"error":{"code":268632081,"message":"User locked, try again after 299 seconds"},"result":false}"#).unwrap();
-        assert_eq!(login_error(&r), ErrorKind::Locked { remaining_s: Some(299) });
-        let r = Rpc2Reply::parse(r#"{"error":{"code":268632081,"message":"locked"},"result":false}"#).unwrap();
+        assert_eq!(
+            login_error(&r),
+            ErrorKind::Locked {
+                remaining_s: Some(299)
+            }
+        );
+        let r =
+            Rpc2Reply::parse(r#"{"error":{"code":268632081,"message":"locked"},"result":false}"#)
+                .unwrap();
         assert_eq!(login_error(&r), ErrorKind::Locked { remaining_s: None });
         let r = Rpc2Reply::parse(r#"{"error":{"code":268632085,"message":"bad"},"params":{"remainLockSeconds":0,"remainLoginTimes":4},"result":false}"#).unwrap();
         assert_eq!(login_error(&r), ErrorKind::Unauthorized);
@@ -316,14 +436,26 @@ mod tests {
     #[test]
     fn invalid_session_and_garbage_are_reported() {
         let r = Rpc2Reply::parse(r#"{"error":{"code":287637505,"message":"Invalid session in request data!"},"id":5,"result":false}"#).unwrap();
-        assert!(matches!(call_error(&r), ErrorKind::Refused { reason } if reason.contains("invalid session")));
-        assert!(Rpc2Reply::parse("Error\r\nBad Request!\r\n").unwrap_err().contains("not JSON"));
+        assert!(
+            matches!(call_error(&r), ErrorKind::Refused { reason } if reason.contains("invalid session"))
+        );
+        assert!(
+            Rpc2Reply::parse("Error\r\nBad Request!\r\n")
+                .unwrap_err()
+                .contains("not JSON")
+        );
         assert!(Rpc2Reply::parse(r#"{"id":1}"#).is_err());
     }
 
     #[test]
     fn described_requests_mask_password_fields() {
-        let d = describe("/RPC2", &json!({"method":"userManager.modifyPassword","params":{"name":"admin","pwd":"rpcnew1","pwdOld":"rpcold1"}}));
-        assert!(d.contains("\"pwd\":\"•••\"") && !d.contains("rpcnew1") && !d.contains("rpcold1"), "{d}");
+        let d = describe(
+            "/RPC2",
+            &json!({"method":"userManager.modifyPassword","params":{"name":"admin","pwd":"rpcnew1","pwdOld":"rpcold1"}}),
+        );
+        assert!(
+            d.contains("\"pwd\":\"•••\"") && !d.contains("rpcnew1") && !d.contains("rpcold1"),
+            "{d}"
+        );
     }
 }

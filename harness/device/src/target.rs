@@ -24,7 +24,12 @@ pub struct Target {
 impl Target {
     /// A target with the default 5 s timeout.
     pub fn new(host: impl Into<String>, http_port: u16, rtsp_port: u16) -> Self {
-        Target { host: host.into(), http_port, rtsp_port, timeout: DEFAULT_TIMEOUT }
+        Target {
+            host: host.into(),
+            http_port,
+            rtsp_port,
+            timeout: DEFAULT_TIMEOUT,
+        }
     }
 
     /// The same target with another per-call deadline.
@@ -70,7 +75,10 @@ pub struct Credentials {
 impl Credentials {
     /// Credentials from a user name and a secret.
     pub fn new(user: impl Into<String>, password: Secret) -> Self {
-        Credentials { user: user.into(), password }
+        Credentials {
+            user: user.into(),
+            password,
+        }
     }
 }
 
@@ -82,7 +90,10 @@ mod tests {
     fn ipv6_hosts_are_bracketed_in_urls() {
         let t = Target::new("fe80::1", 80, 554);
         assert_eq!(t.http_base(), "http://[fe80::1]:80");
-        assert_eq!(Target::new("10.0.0.5", 8080, 554).http_base(), "http://10.0.0.5:8080");
+        assert_eq!(
+            Target::new("10.0.0.5", 8080, 554).http_base(),
+            "http://10.0.0.5:8080"
+        );
     }
 
     #[test]
