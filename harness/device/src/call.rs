@@ -30,6 +30,14 @@ impl Call {
         }
     }
 
+    /// The next request of the same call (same deadline), e.g. the second step of a login.
+    pub(crate) fn next(&self, request: impl AsRef<str>) -> Self {
+        Call {
+            request: crate::redact::request(request.as_ref()),
+            ..self.clone()
+        }
+    }
+
     /// A failure of this call.
     pub(crate) fn fail(&self, kind: ErrorKind) -> DeviceError {
         DeviceError::new(self.interface, &self.request, kind)

@@ -41,6 +41,13 @@ impl Challenge {
                 excerpt: excerpt(params),
             });
         }
+        // Offered both, digest_auth would pick auth-int; recorders implement auth, so prefer it.
+        let mut header = header;
+        if let Some(qops) = &header.qop
+            && qops.contains(&digest_auth::Qop::AUTH)
+        {
+            header.qop = Some(vec![digest_auth::Qop::AUTH]);
+        }
         Ok(Challenge { header })
     }
 
@@ -173,6 +180,13 @@ mod tests {
         ])
         .unwrap();
         assert!(c.stale());
+        let mut c =
+            Challenge::from_headers([r#"Digest realm="r", nonce="n3", qop="auth-int,auth""#])
+                .unwrap();
+        let h = c
+            .authorization("GET", "/", "admin", &Secret::new("chal-pw-3"))
+            .unwrap();
+        assert_eq!(param(&h, "qop"), "auth");
     }
 
     #[test]

@@ -5,14 +5,14 @@
 use resetlab_wire::secret::{self, MASK};
 
 /// Keys whose values are secrets, compared case-insensitively: CGI `pwd`, `pwdOld`,
-/// `user.Password`, and RPC2 `password` / `pwd` / `pwdOld`.
+/// `user.Password`, RPC2 `password` / `pwd` / `pwdOld`, and the RPC2 `session` (a bearer token).
 fn is_secret_key(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
     let last = k.rsplit('.').next().unwrap_or(&k);
     if last.ends_with("type") {
         return false; // passwordType names a scheme, not a secret
     }
-    last.starts_with("pwd") || last.contains("password") || last == "passwd"
+    last.starts_with("pwd") || last.contains("password") || last == "passwd" || last == "session"
 }
 
 /// A request line or path-and-query with secret parameters masked, e.g.
@@ -110,6 +110,7 @@ mod tests {
         let v = json(&json!({"params":{"name":"admin","pwd":"a","pwdOld":"b"}}));
         assert_eq!(v["params"]["pwd"], MASK);
         assert_eq!(v["params"]["pwdOld"], MASK);
+        assert_eq!(json(&json!({"session": 12345}))["session"], MASK);
     }
 
     #[test]

@@ -153,13 +153,21 @@ fn call_error(reply: &Rpc2Reply) -> ErrorKind {
     }
 }
 
-/// A logged-in RPC2 session.
-#[derive(Debug)]
+/// A logged-in RPC2 session. Its Debug hides the session id, which works as a credential.
 pub struct Rpc2Session {
     target: Target,
     client: reqwest::Client,
     session: String,
     next_id: AtomicU64,
+}
+
+impl std::fmt::Debug for Rpc2Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rpc2Session")
+            .field("target", &self.target)
+            .field("session", &resetlab_wire::secret::MASK)
+            .finish()
+    }
 }
 
 impl Rpc2Session {
@@ -192,8 +200,9 @@ impl Rpc2Session {
             "params": {"userName": creds.user, "password": "", "clientType": client_type, "loginType": login_type},
             "id": 1,
         });
-        let reply = post(&client, target, "/RPC2_Login", &first).await?;
+        // One deadline for both steps: the login is one call.
         let call = Call::start(Interface::Rpc2, describe("/RPC2_Login", &first), target);
+        let reply = post(&client, &call, target, "/RPC2_Login", &first).await?;
         if reply.1.succeeded() {
             let session = reply
                 .1
@@ -254,8 +263,8 @@ impl Rpc2Session {
                 .map(Value::from)
                 .unwrap_or_else(|_| Value::from(s.clone()));
         }
-        let call = Call::start(Interface::Rpc2, describe("/RPC2_Login", &second), target);
-        let answer = post(&client, target, "/RPC2_Login", &second).await?;
+        let call = call.next(describe("/RPC2_Login", &second));
+        let answer = post(&client, &call, target, "/RPC2_Login", &second).await?;
         if !answer.1.succeeded() {
             return Err(call.fail(login_error(&answer.1)).with_reply(&answer.0));
         }
@@ -293,7 +302,8 @@ impl Rpc2Session {
             .map(Value::from)
             .unwrap_or_else(|_| Value::from(self.session.clone()));
         let body = json!({"method": method, "params": params, "session": session, "id": id});
-        let (summary, reply) = post(&self.client, &self.target, "/RPC2", &body).await?;
+        let call = Call::start(Interface::Rpc2, describe("/RPC2", &body), &self.target);
+        let (summary, reply) = post(&self.client, &call, &self.target, "/RPC2", &body).await?;
         if reply.succeeded() {
             Ok(if reply.params.is_null() {
                 reply.result
@@ -301,7 +311,6 @@ impl Rpc2Session {
                 reply.params
             })
         } else {
-            let call = Call::start(Interface::Rpc2, describe("/RPC2", &body), &self.target);
             Err(call.fail(call_error(&reply)).with_reply(summary))
         }
     }
@@ -350,17 +359,17 @@ fn no_session(call: &Call, summary: &str) -> DeviceError {
 /// POST a JSON request and parse the reply; returns the reply summary with it.
 async fn post(
     client: &reqwest::Client,
+    call: &Call,
     target: &Target,
     path: &str,
     body: &Value,
 ) -> Result<(String, Rpc2Reply), DeviceError> {
-    let call = Call::start(Interface::Rpc2, describe(path, body), target);
     let what = format!("RPC2 reply from {}", target.http_authority());
     let req = client
         .post(format!("{}{path}", target.http_base()))
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .body(body.to_string());
-    let reply = http::exchange(&call, &what, req).await?;
+    let reply = http::exchange(call, &what, req).await?;
     let summary = reply.summary();
     if reply.status != StatusCode::OK {
         return Err(call

@@ -590,6 +590,53 @@ async fn rpc2_silence_times_out_naming_the_reply() {
     .await
 }
 
+#[tokio::test]
+async fn rpc2_session_granted_without_a_password_is_returned_for_the_caller_to_judge() {
+    bounded(async {
+        let f = Fake::start(|_, _| {
+            http(
+                "200 OK",
+                &[],
+                r#"{"id":1,"params":{"keepAliveInterval":60},"result":true,"session":"bypass01"}"#,
+            )
+        })
+        .await;
+        let creds = Credentials::new("admin", Secret::new("ignored-by-device"));
+        let s = Rpc2Session::login_as(&target(f.port, 1), &creds, "Local", "Loopback")
+            .await
+            .unwrap();
+        assert_eq!(s.session_id(), "bypass01");
+        assert!(
+            !format!("{s:?}").contains("bypass01"),
+            "Debug hides the session id"
+        );
+        assert_eq!(f.seen().len(), 1);
+        assert_eq!(f.seen()[0].json()["params"]["loginType"], "Loopback");
+    })
+    .await
+}
+
+#[tokio::test]
+async fn rpc2_expired_session_is_refused_naming_it() {
+    bounded(async {
+        let f = Fake::start(|req, _| {
+            let v = req.json();
+            let reply = if req.target == "/RPC2_Login" {
+                json!({"id": v["id"], "result": true, "session": "s1"})
+            } else {
+                json!({"error": {"code": 287637505, "message": "Invalid session in request data!"}, "id": v["id"], "result": false})
+            };
+            http("200 OK", &[], &reply.to_string())
+        })
+        .await;
+        let s = Rpc2Session::login(&target(f.port, 1), &admin("rpcpw6")).await.unwrap();
+        let err = s.keep_alive().await.unwrap_err();
+        assert!(matches!(&err.kind, ErrorKind::Refused { reason } if reason.contains("invalid session")), "{err}");
+        assert!(err.to_string().contains("global.keepAlive"), "{err}");
+    })
+    .await
+}
+
 // ---------------------------------------------------------------- RTSP
 
 const SDP: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=Media Server\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=control:trackID=0\r\n";
