@@ -27,17 +27,33 @@ pub struct DeviceError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ErrorKind {
     /// No answer before the deadline; `waited_for` names the step.
-    Timeout { waited_for: String, after: Duration },
+    Timeout {
+        /// What was awaited, e.g. `RTSP response to DESCRIBE (CSeq 2) from 10.0.0.5:554`.
+        waited_for: String,
+        /// The deadline that expired.
+        after: Duration,
+    },
     /// The TCP connection could not be made.
     Connect(String),
     /// The credentials were refused (HTTP/RTSP 401 after a Digest answer, RPC2 wrong user/password).
     Unauthorized,
     /// The account is locked; the device may say for how long.
-    Locked { remaining_s: Option<u64> },
+    Locked {
+        /// Seconds until the lock ends, when the device says.
+        remaining_s: Option<u64>,
+    },
     /// The device understood and refused the action (`Error` body, RPC2 error code).
-    Refused { reason: String },
+    Refused {
+        /// The device's reason (`Bad Request!`, `error 268632085: …`).
+        reason: String,
+    },
     /// The reply was not what the protocol allows (garbage challenge, truncated body, bad JSON…).
-    Protocol { detail: String, excerpt: String },
+    Protocol {
+        /// What was wrong with the reply.
+        detail: String,
+        /// A short, redacted excerpt of what came back (may be empty).
+        excerpt: String,
+    },
 }
 
 impl DeviceError {

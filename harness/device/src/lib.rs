@@ -6,6 +6,8 @@
 //! Every call has a deadline ([`Target::timeout`]) and every failure is a [`DeviceError`] that says
 //! which interface, what was sent (passwords masked as `•••`) and what came back.
 
+#![warn(missing_docs)]
+
 mod call;
 pub mod cgi;
 mod challenge;

@@ -17,7 +17,10 @@ pub enum LoginOutcome {
     /// The credentials were refused.
     Refused,
     /// The account is locked.
-    Locked { remaining_s: Option<u64> },
+    Locked {
+        /// Seconds until the lock ends, when the device says.
+        remaining_s: Option<u64>,
+    },
 }
 
 /// One login attempt on `interface` with `creds`; it counts at most once as a wrong password.
