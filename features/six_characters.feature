@@ -6,7 +6,7 @@ Feature: The new password is exactly 6 characters
   Background:
     Given the recorder is powered on and connected to the network
 
-  @ART-ADMIN
+  @ART-ADMIN @ETSI-OLD-CREDENTIAL
   Scenario: a 6-character password set by the administrator replaces the old one everywhere
     When the administrator changes the password to a new 6-character password on the recorder
     Then the recorder accepts the change

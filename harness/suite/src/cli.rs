@@ -55,6 +55,10 @@ pub struct CertifyArgs {
     /// Run these feature files instead of the embedded ones (a directory).
     #[arg(long, value_name = "DIR")]
     pub features: Option<PathBuf>,
+    /// Where the credential journal lives. Default: a private directory inside --out for the
+    /// emulated lab; the user's data directory (e.g. ~/.local/share/resetlab) for real devices.
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
     /// Scenarios run at once on the emulated lab.
     #[arg(long, default_value_t = 16)]
     pub concurrency: usize,
@@ -114,6 +118,7 @@ async fn certify(args: CertifyArgs) -> anyhow::Result<ExitCode> {
         profiles: args.profile,
         features: args.features,
         out: out.clone(),
+        state_dir: args.state_dir,
         progress: if args.quiet { Progress::Quiet } else { Progress::Lines },
         max_concurrent: args.concurrency.max(1),
     })

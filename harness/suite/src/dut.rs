@@ -9,14 +9,16 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use resetlab_device::{try_login, Credentials, DeviceError, Interface, LoginOutcome, Target};
+use resetlab_device::{try_login, Cgi, Credentials, DeviceError, ErrorKind, Interface, LoginOutcome, Rpc2Session, Target};
+use resetlab_ledger::{DeviceKey, Outcome};
 use resetlab_profile::FirmwareProfile;
 use resetlab_wire::Secret;
 
+use crate::custody::{device_key, recover_key, Custody};
 use crate::verdict::{fail, Blame};
 
 /// One line of evidence: what the harness did and what came back, with no secret in it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Evidence {
     pub at_ms: u64,
     pub interface: Option<String>,
@@ -36,23 +38,89 @@ pub struct Dut {
     wrong_in_a_row: HashMap<String, u32>,
     /// Lockouts the harness would have caused without the budget (must stay 0).
     pub budget_refills: u32,
+    custody: Custody,
     started: Instant,
     pub evidence: Vec<Evidence>,
 }
 
 impl Dut {
-    pub fn new(target: Target, profile: FirmwareProfile, identity: String, admin_password: Secret) -> Self {
+    /// A leased device whose administrator password is `admin_password` now; it is journaled as the
+    /// baseline that teardown puts back.
+    pub fn new(
+        target: Target,
+        profile: FirmwareProfile,
+        identity: String,
+        admin_password: Secret,
+        custody: Custody,
+    ) -> Result<Self, resetlab_ledger::LedgerError> {
         let admin = profile.admin().name.clone();
-        Dut {
+        custody.baseline(&device_key(&identity, &target, &admin), &admin_password)?;
+        Ok(Dut {
             target,
             profile,
             identity,
             known: HashMap::from([(admin, admin_password)]),
             wrong_in_a_row: HashMap::new(),
             budget_refills: 0,
+            custody,
             started: Instant::now(),
             evidence: Vec::new(),
+        })
+    }
+
+    fn key(&self, account: &str) -> DeviceKey {
+        device_key(&self.identity, &self.target, account)
+    }
+
+    /// `by` changes `account`'s password to `new` through the recorder's HTTP user manager. The change
+    /// is journaled (fsynced) before the request is sent and its outcome after the answer.
+    pub async fn change_password(&mut self, by: &Credentials, account: &str, new: &Secret) -> Result<(), DeviceError> {
+        let old = self.credentials(account).password;
+        self.change_password_giving(by, account, new, &old).await
+    }
+
+    /// As [`Dut::change_password`], but the request carries `old_given` as the current password
+    /// (a wrong one, for the ASVS "current password required" check).
+    pub async fn change_password_giving(
+        &mut self,
+        by: &Credentials,
+        account: &str,
+        new: &Secret,
+        old_given: &Secret,
+    ) -> Result<(), DeviceError> {
+        let old = self.credentials(account).password;
+        let key = self.key(account);
+        let id = self
+            .custody
+            .intend(&key, &old, new)
+            .unwrap_or_else(|e| fail(Blame::Harness, format!("cannot journal the password change: {e}")));
+        let result = Cgi::new(&self.target).modify_password(by, account, new, old_given).await;
+        let outcome = match &result {
+            Ok(()) => Outcome::Committed,
+            Err(e) if matches!(e.kind, ErrorKind::Refused { .. } | ErrorKind::Unauthorized) => Outcome::Reverted,
+            Err(_) => Outcome::Unknown,
+        };
+        if let Err(e) = self.custody.outcome(id, outcome) {
+            fail(Blame::Harness, format!("cannot journal the outcome of the password change: {e}"));
         }
+        if result.is_ok() {
+            // Whatever the scenario expected, the device now has the new password.
+            self.believe(account, new.clone());
+        }
+        result
+    }
+
+    /// Teardown: put the administrator's baseline password back (journaled, within the lockout
+    /// budget), the same way `resetlab recover` does after a crash.
+    pub async fn restore_baseline(&mut self) -> Result<(), String> {
+        let admin = self.admin_name();
+        let key = self.key(&admin);
+        let spent = self.wrong_in_a_row.get(&admin).copied().unwrap_or(0);
+        let budget = self.profile.lockout.threshold.saturating_sub(1).saturating_sub(spent).max(1);
+        let report = recover_key(&self.custody.journal, &key, budget).await.map_err(|e| e.to_string())?;
+        let line = report.to_string();
+        self.note(None, "teardown: restore the baseline administrator password", line.clone());
+        if report.is_finished() { Ok(()) } else { Err(line) }
     }
 
     pub fn admin_name(&self) -> String {
@@ -104,24 +172,51 @@ impl Dut {
     /// One login attempt on `interface`, within the lockout budget. `label` says which password it is
     /// ("the new password") for the evidence, never the password itself.
     pub async fn login(&mut self, interface: Interface, creds: &Credentials, label: &str) -> LoginOutcome {
-        let account = creds.user.clone();
-        let maybe_wrong = self.known.get(&account) != Some(&creds.password);
-        if maybe_wrong {
-            self.keep_within_budget(interface, &account).await;
-        }
+        self.before_attempt(interface, creds).await;
         let t = Instant::now();
         let outcome = self.attempt(interface, creds).await;
+        self.after_attempt(Some(interface), creds, &format!("log in as {} with {label}", creds.user), &outcome, t);
+        outcome
+    }
+
+    /// An RPC2 login that claims a special client and login type (the CVE-2021-33044 class), within
+    /// the lockout budget.
+    pub async fn login_rpc2_as(&mut self, creds: &Credentials, client_type: &str, login_type: &str, label: &str) -> LoginOutcome {
+        self.before_attempt(Interface::Rpc2, creds).await;
+        let t = Instant::now();
+        let outcome = match Rpc2Session::login_as(&self.target, creds, client_type, login_type).await {
+            Ok(session) => {
+                let _ = session.logout().await;
+                LoginOutcome::Accepted
+            }
+            Err(e) => match e.kind {
+                ErrorKind::Unauthorized => LoginOutcome::Refused,
+                ErrorKind::Locked { remaining_s } => LoginOutcome::Locked { remaining_s },
+                _ => self.fail_on(e),
+            },
+        };
+        let action = format!("log in as {} from a {client_type} client of type {login_type} with {label}", creds.user);
+        self.after_attempt(Some(Interface::Rpc2), creds, &action, &outcome, t);
+        outcome
+    }
+
+    async fn before_attempt(&mut self, interface: Interface, creds: &Credentials) {
+        if self.known.get(&creds.user) != Some(&creds.password) {
+            self.keep_within_budget(interface, &creds.user).await;
+        }
+    }
+
+    fn after_attempt(&mut self, interface: Option<Interface>, creds: &Credentials, action: &str, outcome: &LoginOutcome, t: Instant) {
         let ms = t.elapsed().as_millis();
-        self.note(Some(interface), format!("log in as {account} with {label}"), format!("{outcome:?} ({ms} ms)"));
+        self.note(interface, action, format!("{outcome:?} ({ms} ms)"));
         match outcome {
             LoginOutcome::Accepted => {
-                self.wrong_in_a_row.insert(account, 0);
+                self.wrong_in_a_row.insert(creds.user.clone(), 0);
             }
             LoginOutcome::Refused | LoginOutcome::Locked { .. } => {
-                *self.wrong_in_a_row.entry(account).or_default() += 1;
+                *self.wrong_in_a_row.entry(creds.user.clone()).or_default() += 1;
             }
         }
-        outcome
     }
 
     async fn attempt(&mut self, interface: Interface, creds: &Credentials) -> LoginOutcome {

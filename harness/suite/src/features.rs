@@ -12,7 +12,12 @@ macro_rules! embed {
     };
 }
 
-embed!("six_characters.feature", "secondary_user.feature");
+embed!(
+    "six_characters.feature",
+    "secondary_user.feature",
+    "standards_asvs.feature",
+    "standards_cve.feature",
+);
 
 /// The repository's `features/` directory (for tests and `--features` defaults during development).
 pub fn repo_dir() -> PathBuf {

@@ -11,6 +11,7 @@ use resetlab_device::Target;
 use resetlab_emulator::{Defect, Recorder, RecorderConfig};
 use resetlab_profile::FirmwareProfile;
 
+use crate::custody::Custody;
 use crate::dut::Dut;
 
 /// How long a freshly started emulated recorder may take to answer.
@@ -50,6 +51,8 @@ pub struct Lease {
 pub enum LabError {
     #[error("[rig] could not start the emulated recorder: {0}")]
     Emulator(String),
+    #[error("[harness] the credential journal refused the baseline: {0}")]
+    Journal(String),
 }
 
 impl Lab {
@@ -70,7 +73,7 @@ impl Lab {
     }
 
     /// Hand a scenario its device.
-    pub async fn lease(&self) -> Result<Lease, LabError> {
+    pub async fn lease(&self, custody: &Custody) -> Result<Lease, LabError> {
         match self {
             Lab::Emulated(lab) => {
                 let n = lab.next_instance.fetch_add(1, Ordering::Relaxed);
@@ -84,7 +87,8 @@ impl Lab {
                 let rtsp = recorder.rtsp_addr();
                 let target = Target::new(http.ip().to_string(), http.port(), rtsp.port());
                 let admin = lab.profile.admin().password.clone();
-                let dut = Dut::new(target, lab.profile.clone(), recorder.serial(), admin);
+                let dut = Dut::new(target, lab.profile.clone(), recorder.serial(), admin, custody.clone())
+                    .map_err(|e| LabError::Journal(e.to_string()))?;
                 Ok(Lease { dut, recorder: Some(recorder) })
             }
         }
@@ -92,10 +96,13 @@ impl Lab {
 }
 
 impl Lease {
-    /// Give the device back: an emulated recorder is shut down.
-    pub async fn release(self) {
+    /// Give the device back as it was found: baseline password restored, then an emulated recorder
+    /// is shut down. Returns why the restore failed, if it did.
+    pub async fn release(mut self) -> Result<(), String> {
+        let restored = self.dut.restore_baseline().await;
         if let Some(r) = self.recorder {
             r.shutdown().await;
         }
+        restored
     }
 }

@@ -4,6 +4,7 @@
 //! Data flows one way: features → steps (thin) → World → lab + device sessions → evidence → record.
 
 pub mod cli;
+pub mod custody;
 pub mod dut;
 pub mod features;
 pub mod lab;

@@ -10,6 +10,7 @@ use cucumber::gherkin::tagexpr::TagOperation;
 use cucumber::writer::{self, Ext as _};
 use cucumber::World as _;
 
+use crate::custody::Custody;
 use crate::lab::Lab;
 use crate::record::{attach_evidence, now, EvidenceStore, Progress, RecordWriter, RunRecord};
 use crate::requirements::Catalogue;
@@ -19,7 +20,10 @@ use crate::world::LabWorld;
 #[derive(Debug)]
 pub struct RunContext {
     pub lab: Lab,
+    pub custody: Custody,
     pub evidence: EvidenceStore,
+    /// Devices teardown could not restore (each also stays unfinished in the journal).
+    pub teardown_errors: Mutex<Vec<String>>,
 }
 
 static CONTEXT: OnceLock<Arc<RunContext>> = OnceLock::new();
@@ -43,6 +47,9 @@ pub struct RunOptions {
     pub features: Option<PathBuf>,
     /// Where the run's files go.
     pub out: PathBuf,
+    /// Where the credential journal lives (`None`: a private directory inside `out`, for the
+    /// emulated lab whose devices do not outlive the run).
+    pub state_dir: Option<PathBuf>,
     pub progress: Progress,
     pub max_concurrent: usize,
 }
@@ -53,6 +60,8 @@ pub enum RunError {
     AlreadyRan,
     #[error("[harness] cannot write to {path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+    #[error("[harness] credential journal: {0}")]
+    Journal(String),
     #[error("bad tag expression `{0}`: {1}")]
     Tags(String, String),
     #[error("feature {file} carries requirement tags that are not in fixtures/requirements.yaml: {tags}")]
@@ -102,7 +111,10 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
     };
 
     let lab_description = opts.lab.describe();
-    let ctx = Arc::new(RunContext { lab: opts.lab, evidence: Default::default() });
+    let state_dir = opts.state_dir.clone().unwrap_or_else(|| opts.out.join("state"));
+    let journal = resetlab_ledger::Journal::open(&state_dir).map_err(|e| RunError::Journal(e.to_string()))?;
+    let custody = Custody { journal: Arc::new(journal) };
+    let ctx = Arc::new(RunContext { lab: opts.lab, custody: custody.clone(), evidence: Default::default(), teardown_errors: Default::default() });
     CONTEXT.set(ctx.clone()).map_err(|_| RunError::AlreadyRan)?;
 
     let record = Arc::new(Mutex::new(RunRecord {
@@ -117,7 +129,6 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
     let json = std::fs::File::create(&json_path).map_err(io_err(&json_path))?;
 
     let started = Instant::now();
-    let cli = cucumber::cli::Opts { tags_filter: tags, ..Default::default() };
     LabWorld::cucumber()
         .max_concurrent_scenarios(opts.max_concurrent)
         .with_writer(
@@ -127,7 +138,8 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
                 .normalized(),
         )
         .fail_on_skipped()
-        .with_cli(cli)
+        // Our own command line is parsed by clap in cli.rs; cucumber must not read the process's.
+        .with_cli(cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty> { tags_filter: tags, ..Default::default() })
         .after(|feature, _rule, scenario, _finished, world| {
             Box::pin(async move {
                 if let Some(w) = world {
@@ -136,7 +148,14 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
                         let ev = dut.evidence.clone();
                         w.ctx.evidence.lock().unwrap_or_else(|e| e.into_inner()).insert(key, ev);
                     }
-                    w.teardown().await;
+                    if let Err(why) = w.teardown().await {
+                        let msg = format!(
+                            "[harness] {} › {}: the device was not restored ({why}); run `resetlab recover`",
+                            feature.name, scenario.name
+                        );
+                        eprintln!("{}", resetlab_wire::secret::redact(&msg));
+                        w.ctx.teardown_errors.lock().unwrap_or_else(|e| e.into_inner()).push(msg);
+                    }
                 }
             })
         })
@@ -148,6 +167,16 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
     record.duration_ms = started.elapsed().as_millis() as u64;
     record.scenarios.sort_by(|a, b| (&a.feature, a.line).cmp(&(&b.feature, b.line)));
     attach_evidence(&mut record, &ctx.evidence);
+    record.errors.extend(ctx.teardown_errors.lock().unwrap_or_else(|e| e.into_inner()).drain(..).map(|m| resetlab_wire::secret::redact(&m)));
+    let _ = custody.journal.compact();
+    let unfinished = custody.journal.unfinished();
+    if !unfinished.is_empty() {
+        record.errors.push(format!(
+            "[harness] {} device account(s) not restored; run `resetlab recover --state-dir {}`",
+            unfinished.len(),
+            state_dir.display()
+        ));
+    }
     record.judge(&catalogue, &opts.profiles);
     let report = opts.out.join("report.json");
     let text = serde_json::to_string_pretty(&record).expect("the record serialises");

@@ -28,13 +28,19 @@ pub struct LabWorld {
     lease: Option<Lease>,
     pub secondary: Option<Credentials>,
     pub change: Option<ChangeAttempt>,
+    /// A session opened earlier in the scenario.
+    pub session: Option<resetlab_device::Rpc2Session>,
+    /// The outcome of the last single login attempt a step made.
+    pub last_login: Option<resetlab_device::LoginOutcome>,
+    /// Credentials made of a stored hash instead of the password.
+    pub hash_attempt: Option<Credentials>,
 }
 
 impl LabWorld {
     async fn new() -> anyhow::Result<Self> {
         let ctx = RunContext::current();
-        let lease = ctx.lab.lease().await?;
-        Ok(LabWorld { ctx, lease: Some(lease), secondary: None, change: None })
+        let lease = ctx.lab.lease(&ctx.custody).await?;
+        Ok(LabWorld { ctx, lease: Some(lease), secondary: None, change: None, session: None, last_login: None, hash_attempt: None })
     }
 
     pub fn dut(&mut self) -> &mut Dut {
@@ -53,10 +59,12 @@ impl LabWorld {
         self.change.as_ref().unwrap_or_else(|| fail(Blame::Harness, "no password change was attempted in this scenario"))
     }
 
-    /// Scenario teardown: give the device back.
-    pub async fn teardown(&mut self) {
-        if let Some(lease) = self.lease.take() {
-            lease.release().await;
+    /// Scenario teardown: give the device back as found. A failed restore is a run error (the
+    /// journal keeps the entry for `resetlab recover`).
+    pub async fn teardown(&mut self) -> Result<(), String> {
+        match self.lease.take() {
+            Some(lease) => lease.release().await,
+            None => Ok(()),
         }
     }
 }

@@ -18,6 +18,7 @@ async fn main() -> ExitCode {
         profiles: vec!["etsi".into(), "asvs".into(), "cve".into()],
         features: Some(resetlab::features::repo_dir()),
         out: out.clone(),
+        state_dir: None,
         progress: Progress::Lines,
         max_concurrent: 16,
     })

@@ -54,16 +54,12 @@ async fn change_admin_password(w: &mut LabWorld, by: Credentials, len: usize) {
     let account = dut.admin_name();
     let old = dut.credentials(&account).password;
     let new = generate_password(&dut.profile.password_rule, len);
-    let result = Cgi::new(&dut.target).modify_password(&by, &account, &new, &old).await;
+    let result = dut.change_password(&by, &account, &new).await;
     let outcome = match &result {
         Ok(()) => "OK".to_owned(),
         Err(e) => e.to_string(),
     };
     dut.note(Some(Interface::Http), format!("{} changes the password of {account} to a new {len}-character password", by.user), outcome);
-    if result.is_ok() {
-        // Whatever the scenario expected, the device now has the new password.
-        dut.believe(&account, new.clone());
-    }
     w.change = Some(ChangeAttempt { by: by.user, account, old, new, result });
 }
 
@@ -126,7 +122,7 @@ async fn truncated_password_refused_everywhere(w: &mut LabWorld, n: usize) {
     logs_in_nowhere(w, &creds, &format!("the first {n} characters of the refused password")).await;
 }
 
-async fn logs_in_everywhere(w: &mut LabWorld, creds: &Credentials, label: &str) {
+pub(crate) async fn logs_in_everywhere(w: &mut LabWorld, creds: &Credentials, label: &str) {
     let dut = w.dut();
     for interface in dut.local_interfaces() {
         match dut.login(interface, creds, label).await {
@@ -136,7 +132,7 @@ async fn logs_in_everywhere(w: &mut LabWorld, creds: &Credentials, label: &str) 
     }
 }
 
-async fn logs_in_nowhere(w: &mut LabWorld, creds: &Credentials, label: &str) {
+pub(crate) async fn logs_in_nowhere(w: &mut LabWorld, creds: &Credentials, label: &str) {
     let dut = w.dut();
     for interface in dut.local_interfaces() {
         match dut.login(interface, creds, label).await {
