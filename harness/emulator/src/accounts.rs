@@ -1,0 +1,117 @@
+//! The account database: one store that HTTP CGI, RPC2 and RTSP all authenticate against, so a
+//! change takes effect on every interface at the same moment. The RAM copy is what the firmware
+//! uses; flash (see `flash.rs`) holds what survives a power cycle.
+
+use std::collections::HashMap;
+
+use resetlab_profile::{FirmwareProfile, Group};
+use resetlab_wire::Secret;
+
+use crate::defects::{Defect, Defects};
+
+/// One account as the firmware stores it.
+#[derive(Debug, Clone)]
+pub(crate) struct Account {
+    pub(crate) name: String,
+    pub(crate) group: Group,
+    pub(crate) password: Secret,
+    pub(crate) sharable: bool,
+    pub(crate) reserved: bool,
+}
+
+/// Which interface a login arrives on: the lockout and some defects depend on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Via {
+    Http,
+    Rpc2,
+    Rtsp,
+}
+
+impl Via {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Via::Http => "http",
+            Via::Rpc2 => "rpc2",
+            Via::Rtsp => "rtsp",
+        }
+    }
+}
+
+/// The accounts in RAM, plus what RAM remembers about recent changes.
+#[derive(Debug, Clone)]
+pub(crate) struct Accounts {
+    list: Vec<Account>,
+    /// Password before the last change, per account (only the `rtsp-stale-credentials` defect
+    /// ever looks at it: that firmware's RTSP daemon kept its own cached copy).
+    previous: HashMap<String, Secret>,
+}
+
+impl Accounts {
+    /// The factory accounts of a profile, as flash holds them on a new unit.
+    pub(crate) fn factory(profile: &FirmwareProfile) -> Vec<Account> {
+        profile
+            .accounts
+            .iter()
+            .map(|a| Account {
+                name: a.name.clone(),
+                group: a.group,
+                password: a.password.clone(),
+                sharable: true,
+                reserved: a.group == Group::Admin,
+            })
+            .collect()
+    }
+
+    pub(crate) fn from_flash(list: Vec<Account>) -> Self {
+        Accounts { list, previous: HashMap::new() }
+    }
+
+    pub(crate) fn list(&self) -> &[Account] {
+        &self.list
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<&Account> {
+        self.list.iter().find(|a| a.name == name)
+    }
+
+    /// Every password text that authenticates `name` on `via`: the password itself, and what
+    /// defective firmware also let in.
+    pub(crate) fn accepted_passwords(&self, name: &str, via: Via, realm: &str, defects: &Defects) -> Option<Vec<String>> {
+        let acct = self.get(name)?;
+        let mut out = vec![acct.password.expose().to_owned()];
+        if defects.has(Defect::HashAccepted) {
+            // The firmware compared the submitted text with its stored HA1 as well as the password.
+            let h = resetlab_wire::digest::ha1(name, realm, acct.password.expose());
+            out.push(h.to_uppercase());
+            out.push(h);
+        }
+        if via == Via::Rtsp && defects.has(Defect::RtspStaleCredentials) {
+            if let Some(old) = self.previous.get(name) {
+                out.push(old.expose().to_owned());
+            }
+        }
+        Some(out)
+    }
+
+    pub(crate) fn set_password(&mut self, name: &str, new: Secret) {
+        if let Some(a) = self.list.iter_mut().find(|a| a.name == name) {
+            let old = std::mem::replace(&mut a.password, new);
+            self.previous.insert(name.to_owned(), old);
+        }
+    }
+
+    pub(crate) fn add(&mut self, account: Account) -> bool {
+        if self.get(&account.name).is_some() {
+            return false;
+        }
+        self.list.push(account);
+        true
+    }
+
+    pub(crate) fn delete(&mut self, name: &str) -> bool {
+        let before = self.list.len();
+        self.list.retain(|a| a.name != name);
+        self.previous.remove(name);
+        self.list.len() != before
+    }
+}

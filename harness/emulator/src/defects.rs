@@ -1,0 +1,149 @@
+//! Injected firmware defects. Each one breaks exactly one behaviour the way real firmware in this
+//! family did, so `resetlab selftest` can prove the suite catches it under the requirement it names.
+//! The code for a defect sits at the one spot it breaks (grep for its variant name).
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A firmware bug the emulated recorder can be built with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Defect {
+    /// A user-group account may change the administrator's password.
+    SecondaryChangesAdmin,
+    /// A 5-character password is accepted.
+    Accepts5Chars,
+    /// A longer password is accepted and silently cut to the rule's maximum length.
+    TruncatesLong,
+    /// RTSP keeps accepting the previous password after a change.
+    RtspStaleCredentials,
+    /// Password changes never reach flash: a power cycle brings the old password back.
+    ChangeLostOnPowerCycle,
+    /// `OK` is sent long before the change reaches flash, later than the profile promises.
+    AckBeforeFlash,
+    /// RPC2 sessions opened before a password change stay valid after it.
+    SessionsSurviveChange,
+    /// Wrong passwords never lock the account.
+    NoLockout,
+    /// Wrong passwords are counted and the lock enforced on HTTP CGI only.
+    LockoutHttpOnly,
+    /// The firmware prints the new password on the serial console.
+    PasswordOnConsole,
+    /// The stored hash (HA1) is accepted as if it were the password.
+    HashAccepted,
+    /// RPC2 `global.login` with a loopback/local client type is granted without a password.
+    Rpc2LoopbackBypass,
+}
+
+/// A defect name that is not one of [`Defect::ALL`].
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("unknown defect `{given}`; known defects: {known}")]
+pub struct UnknownDefect {
+    given: String,
+    known: String,
+}
+
+impl Defect {
+    /// Every defect, in the order reports list them.
+    pub const ALL: [Defect; 12] = [
+        Defect::SecondaryChangesAdmin,
+        Defect::Accepts5Chars,
+        Defect::TruncatesLong,
+        Defect::RtspStaleCredentials,
+        Defect::ChangeLostOnPowerCycle,
+        Defect::AckBeforeFlash,
+        Defect::SessionsSurviveChange,
+        Defect::NoLockout,
+        Defect::LockoutHttpOnly,
+        Defect::PasswordOnConsole,
+        Defect::HashAccepted,
+        Defect::Rpc2LoopbackBypass,
+    ];
+
+    /// The kebab-case name used on the command line and in fixtures/defects.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Defect::SecondaryChangesAdmin => "secondary-changes-admin",
+            Defect::Accepts5Chars => "accepts-5-chars",
+            Defect::TruncatesLong => "truncates-long",
+            Defect::RtspStaleCredentials => "rtsp-stale-credentials",
+            Defect::ChangeLostOnPowerCycle => "change-lost-on-power-cycle",
+            Defect::AckBeforeFlash => "ack-before-flash",
+            Defect::SessionsSurviveChange => "sessions-survive-change",
+            Defect::NoLockout => "no-lockout",
+            Defect::LockoutHttpOnly => "lockout-http-only",
+            Defect::PasswordOnConsole => "password-on-console",
+            Defect::HashAccepted => "hash-accepted",
+            Defect::Rpc2LoopbackBypass => "rpc2-loopback-bypass",
+        }
+    }
+
+    /// Requirement IDs (DESIGN.md §1) this defect violates; the suite must fail at least one of them.
+    pub fn violates(&self) -> &'static [&'static str] {
+        match self {
+            Defect::SecondaryChangesAdmin => &["ART-SECONDARY", "ART-ADMIN"],
+            Defect::Accepts5Chars => &["ART-LEN6"],
+            Defect::TruncatesLong => &["ART-LEN6"],
+            Defect::RtspStaleCredentials => &["ART-LOCAL"],
+            Defect::ChangeLostOnPowerCycle => &["ART-DURABLE"],
+            Defect::AckBeforeFlash => &["ART-DURABLE"],
+            Defect::SessionsSurviveChange => &["ASVS-SESSIONS-END"],
+            Defect::NoLockout => &["ETSI-BRUTE-FORCE"],
+            Defect::LockoutHttpOnly => &["CVE-LOCKOUT-ALL-INTERFACES"],
+            Defect::PasswordOnConsole => &["ASVS-NO-SECRETS-LOGGED"],
+            Defect::HashAccepted => &["CVE-HASH-AS-PASSWORD"],
+            Defect::Rpc2LoopbackBypass => &["CVE-LOOPBACK-BYPASS"],
+        }
+    }
+}
+
+impl fmt::Display for Defect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Defect {
+    type Err = UnknownDefect;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let wanted = s.trim();
+        Defect::ALL.iter().copied().find(|d| d.name().eq_ignore_ascii_case(wanted)).ok_or_else(|| UnknownDefect {
+            given: wanted.to_owned(),
+            known: Defect::ALL.iter().map(|d| d.name()).collect::<Vec<_>>().join(", "),
+        })
+    }
+}
+
+/// The set of defects one recorder was built with.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Defects(Vec<Defect>);
+
+impl Defects {
+    pub(crate) fn new(list: &[Defect]) -> Self {
+        Defects(list.to_vec())
+    }
+
+    pub(crate) fn has(&self, d: Defect) -> bool {
+        self.0.contains(&d)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REQUIREMENTS: &str = include_str!("../../../fixtures/requirements.yaml");
+
+    #[test]
+    fn names_round_trip_and_each_names_requirements() {
+        for d in Defect::ALL {
+            assert_eq!(d.to_string().parse::<Defect>().unwrap(), d);
+            assert!(!d.violates().is_empty(), "{d}");
+            for id in d.violates() {
+                assert!(REQUIREMENTS.contains(&format!("id: {id}\n")), "{d} names unknown requirement {id}");
+            }
+        }
+        let err = "no-such".parse::<Defect>().unwrap_err().to_string();
+        assert!(err.contains("no-such") && err.contains("hash-accepted"), "{err}");
+    }
+}

@@ -1,0 +1,365 @@
+//! The emulated firmware's state and rules in one place: RAM (accounts, nonces, sessions), flash,
+//! lockouts and counters, and the two decisions every interface shares — "does this login get in"
+//! and "is this password change allowed". The protocol files only translate wire messages to these.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use rand::Rng;
+use resetlab_profile::{FirmwareProfile, Group};
+use resetlab_wire::Secret;
+
+use crate::accounts::{Account, Accounts, Via};
+use crate::console::Console;
+use crate::defects::{Defect, Defects};
+use crate::digest::Nonces;
+use crate::flash::{Flash, FlashOp, commit_delay};
+use crate::lockout::Lockouts;
+use crate::sessions::Sessions;
+
+/// Counters a test or report can read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Logins refused for a wrong user or password (on any interface).
+    pub login_failures: u64,
+    /// Times an account became locked.
+    pub lockouts_engaged: u64,
+    /// Password changes the firmware accepted.
+    pub password_changes: u64,
+    /// Changes written to flash.
+    pub flash_commits: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    login_failures: AtomicU64,
+    lockouts_engaged: AtomicU64,
+    password_changes: AtomicU64,
+    flash_commits: AtomicU64,
+}
+
+/// What RAM holds; rebuilt from flash at every power-on.
+#[derive(Debug)]
+pub(crate) struct Ram {
+    pub(crate) accounts: Accounts,
+    pub(crate) nonces: Nonces,
+    pub(crate) sessions: Sessions,
+    /// Digest `opaque`, new each boot.
+    pub(crate) opaque: String,
+}
+
+/// The outcome of one login attempt.
+#[derive(Debug, Clone)]
+pub(crate) enum Auth {
+    Granted { user: String, group: Group },
+    Refused { left: u32 },
+    Locked { remaining_s: u64 },
+}
+
+/// Who asks for a change.
+#[derive(Debug, Clone)]
+pub(crate) struct Caller {
+    pub(crate) user: String,
+    pub(crate) group: Group,
+    /// The RPC2 session the change came through (it survives the change).
+    pub(crate) session: Option<String>,
+}
+
+/// Why a change was refused; never contains a password.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct Refusal(pub(crate) String);
+
+pub(crate) struct Firmware {
+    pub(crate) profile: FirmwareProfile,
+    pub(crate) defects: Defects,
+    pub(crate) serial: String,
+    pub(crate) realm: String,
+    pub(crate) console: Console,
+    pub(crate) flash_delay: Duration,
+    flash: Flash,
+    ram: Mutex<Ram>,
+    lockouts: Mutex<Lockouts>,
+    counters: Counters,
+    /// Power epoch: bumped at every power-on and power-off, so work begun under one power-on
+    /// (flash commits, console output) can tell that the power went since.
+    epoch: AtomicU64,
+}
+
+impl std::fmt::Debug for Firmware {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Firmware").field("serial", &self.serial).field("profile", &self.profile.name).finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Firmware {
+    pub(crate) fn new(profile: FirmwareProfile, defects: &[crate::Defect], serial: String, boot_time: Duration) -> Self {
+        let realm = format!("Login to {serial}");
+        let factory = Accounts::factory(&profile);
+        let ram = Ram::boot(&profile, factory.clone());
+        Firmware {
+            flash_delay: commit_delay(&profile, boot_time),
+            defects: Defects::new(defects),
+            serial,
+            realm,
+            console: Console::new(),
+            flash: Flash::new(factory),
+            ram: Mutex::new(ram),
+            lockouts: Mutex::new(Lockouts::default()),
+            counters: Counters::default(),
+            epoch: AtomicU64::new(0),
+            profile,
+        }
+    }
+
+    pub(crate) fn ram(&self) -> MutexGuard<'_, Ram> {
+        lock(&self.ram)
+    }
+
+    pub(crate) fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn has(&self, d: Defect) -> bool {
+        self.defects.has(d)
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        let c = &self.counters;
+        Stats {
+            login_failures: c.login_failures.load(Ordering::Relaxed),
+            lockouts_engaged: c.lockouts_engaged.load(Ordering::Relaxed),
+            password_changes: c.password_changes.load(Ordering::Relaxed),
+            flash_commits: c.flash_commits.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Power came on: RAM is rebuilt from flash; returns the new epoch.
+    pub(crate) fn power_on(&self) -> u64 {
+        let epoch = self.epoch.fetch_add(1, Ordering::SeqCst) + 1;
+        *self.ram() = Ram::boot(&self.profile, self.flash.load());
+        self.console.power_on(epoch);
+        epoch
+    }
+
+    /// Power went: console stops, RAM is gone, pending flash writes never happen.
+    pub(crate) fn power_off(&self) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        self.console.power_off();
+        *self.ram() = Ram::boot(&self.profile, self.flash.load());
+        if self.profile.lockout.cleared_by_power_cycle {
+            *lock(&self.lockouts) = Lockouts::default();
+        }
+    }
+
+    /// Whether the lockout is counted and enforced for logins arriving on `via`.
+    fn lockout_applies(&self, via: Via) -> bool {
+        if self.has(Defect::NoLockout) {
+            return false;
+        }
+        if self.has(Defect::LockoutHttpOnly) && via != Via::Http {
+            return false;
+        }
+        true
+    }
+
+    /// One login attempt by `user` on `via`; `check` says whether the client proved a given
+    /// password (a Digest response, an RPC2 hash…). Counts failures and engages the lockout.
+    pub(crate) fn authenticate(&self, via: Via, user: &str, check: impl Fn(&str) -> bool) -> Auth {
+        let lockout = &self.profile.lockout;
+        let applies = self.lockout_applies(via);
+        if applies && let Some(remaining_s) = lock(&self.lockouts).remaining(user) {
+            tracing::info!(serial = %self.serial, user, via = via.as_str(), remaining_s, "login refused: account locked");
+            return Auth::Locked { remaining_s };
+        }
+        let (found, passwords) = {
+            let ram = self.ram();
+            let group = ram.accounts.get(user).map(|a| a.group);
+            (group, ram.accounts.accepted_passwords(user, via, &self.realm, &self.defects).unwrap_or_default())
+        };
+        if let Some(group) = found
+            && passwords.iter().any(|p| check(p))
+        {
+            if applies {
+                lock(&self.lockouts).succeeded(user);
+            }
+            tracing::debug!(serial = %self.serial, user, via = via.as_str(), "login accepted");
+            return Auth::Granted { user: user.to_owned(), group };
+        }
+        self.counters.login_failures.fetch_add(1, Ordering::Relaxed);
+        self.console.log(&format!("[AUTH] login failed: user {user} via {}", via.as_str()));
+        tracing::info!(serial = %self.serial, user, via = via.as_str(), "login refused: wrong user or password");
+        if !applies || found.is_none() {
+            return Auth::Refused { left: lockout.threshold };
+        }
+        let mut locks = lock(&self.lockouts);
+        if locks.failed(user, lockout.threshold, lockout.duration()) {
+            drop(locks);
+            self.counters.lockouts_engaged.fetch_add(1, Ordering::Relaxed);
+            self.console.log(&format!("[AUTH] user {user} locked for {} s", lockout.duration_s));
+            tracing::info!(serial = %self.serial, user, "account locked");
+            return Auth::Locked { remaining_s: lockout.duration_s };
+        }
+        Auth::Refused { left: locks.left(user, lockout.threshold) }
+    }
+
+    /// Whether `pwd_old` is `name`'s current password (as this firmware judges it).
+    fn old_password_matches(&self, name: &str, pwd_old: Option<&str>) -> bool {
+        let Some(old) = pwd_old else { return false };
+        let ram = self.ram();
+        ram.accounts.accepted_passwords(name, Via::Http, &self.realm, &self.defects).is_some_and(|ps| ps.iter().any(|p| p == old))
+    }
+
+    /// The password rule, as this firmware applies it; returns the text it would store.
+    fn check_new_password(&self, new: &str) -> Result<String, Refusal> {
+        let rule = &self.profile.password_rule;
+        let n = new.chars().count();
+        if self.has(Defect::TruncatesLong) && n > rule.max_len {
+            // The firmware copied the password into a fixed-size field.
+            return Ok(new.chars().take(rule.max_len).collect());
+        }
+        match rule.violation(new) {
+            None => Ok(new.to_owned()),
+            Some(_) if self.has(Defect::Accepts5Chars) && n == 5 && new.chars().all(|c| rule.charset.allows(c)) => {
+                Ok(new.to_owned())
+            }
+            Some(why) => Err(Refusal(format!("Password does not meet the rule: {why}"))),
+        }
+    }
+
+    /// May `by` change `name`'s password at all?
+    fn may_change(&self, by: &Caller, name: &str) -> bool {
+        let rights = &self.profile.rights;
+        if self.has(Defect::SecondaryChangesAdmin) {
+            // The firmware checked only that the caller was logged in.
+            return true;
+        }
+        match by.group {
+            Group::Admin => rights.admin_changes_any || by.user == name,
+            Group::User => by.user == name && rights.user_changes_own,
+        }
+    }
+
+    /// `modifyPassword`, from any interface. Returns once the firmware would answer `OK`.
+    pub(crate) async fn change_password(self: &Arc<Self>, by: &Caller, name: &str, new: &str, old: Option<&str>) -> Result<(), Refusal> {
+        if self.ram().accounts.get(name).is_none() {
+            return Err(Refusal("User not exist".into()));
+        }
+        if !self.may_change(by, name) {
+            tracing::info!(serial = %self.serial, by = %by.user, name, "password change refused: no right");
+            return Err(Refusal("No authority to modify this user's password".into()));
+        }
+        if self.profile.rights.requires_old_password && !self.old_password_matches(name, old) {
+            tracing::info!(serial = %self.serial, by = %by.user, name, "password change refused: old password wrong");
+            return Err(Refusal("Old password is wrong".into()));
+        }
+        let stored = Secret::new(self.check_new_password(new)?);
+        {
+            let mut ram = self.ram();
+            ram.accounts.set_password(name, stored.clone());
+            if !self.has(Defect::SessionsSurviveChange) {
+                ram.sessions.end_user(name, by.session.as_deref());
+            }
+        }
+        self.counters.password_changes.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(serial = %self.serial, by = %by.user, name, "password changed");
+        if self.has(Defect::PasswordOnConsole) {
+            // The firmware's debug print of the request it just handled.
+            self.console.log(&format!("[USER] modifyPassword name={name} pwd={}", stored.expose()));
+        } else {
+            self.console.log(&format!("[USER] password of {name} modified by {}", by.user));
+        }
+        self.persist(FlashOp::SetPassword { name: name.to_owned(), password: stored }).await;
+        Ok(())
+    }
+
+    /// `addUser` (admin group only).
+    pub(crate) async fn add_user(self: &Arc<Self>, by: &Caller, account: Account) -> Result<(), Refusal> {
+        if by.group != Group::Admin {
+            return Err(Refusal("No authority".into()));
+        }
+        if account.name.is_empty() || !account.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(Refusal("Invalid user name".into()));
+        }
+        self.check_new_password(account.password.expose())?;
+        if !self.ram().accounts.add(account.clone()) {
+            return Err(Refusal("User already exist".into()));
+        }
+        self.console.log(&format!("[USER] user {} ({}) added by {}", account.name, account.group.as_str(), by.user));
+        self.persist(FlashOp::Add(account)).await;
+        Ok(())
+    }
+
+    /// `deleteUser` (admin group only; the last admin cannot go).
+    pub(crate) async fn delete_user(self: &Arc<Self>, by: &Caller, name: &str) -> Result<(), Refusal> {
+        if by.group != Group::Admin {
+            return Err(Refusal("No authority".into()));
+        }
+        {
+            let mut ram = self.ram();
+            let Some(target) = ram.accounts.get(name).cloned() else {
+                return Err(Refusal("User not exist".into()));
+            };
+            if target.reserved || name == by.user {
+                return Err(Refusal("Reserved user cannot be deleted".into()));
+            }
+            ram.accounts.delete(name);
+            ram.sessions.end_user(name, None);
+        }
+        self.console.log(&format!("[USER] user {name} deleted by {}", by.user));
+        self.persist(FlashOp::Delete(name.to_owned())).await;
+        Ok(())
+    }
+
+    /// Get an accepted change to flash as this firmware does.
+    async fn persist(self: &Arc<Self>, op: FlashOp) {
+        if self.has(Defect::ChangeLostOnPowerCycle) {
+            // The config writer was never triggered for account changes.
+            return;
+        }
+        let epoch = self.epoch();
+        let delay = self.flash_delay;
+        if self.has(Defect::AckBeforeFlash) {
+            // `OK` now, the write whenever the slow writer gets to it.
+            self.commit_later(epoch, op, (delay * 40).max(Duration::from_secs(1)));
+        } else if self.profile.flash.durable_on_ok {
+            tokio::time::sleep(delay).await;
+            self.commit(epoch, &op);
+        } else {
+            self.commit_later(epoch, op, delay);
+        }
+    }
+
+    fn commit_later(self: &Arc<Self>, epoch: u64, op: FlashOp, delay: Duration) {
+        let fw = Arc::clone(self);
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            fw.commit(epoch, &op);
+        });
+    }
+
+    fn commit(&self, epoch: u64, op: &FlashOp) {
+        if self.flash.write(op, || self.epoch() == epoch) {
+            self.counters.flash_commits.fetch_add(1, Ordering::Relaxed);
+            self.console.log("[CONFIG] account database saved to flash");
+            tracing::debug!(serial = %self.serial, "flash commit");
+        }
+    }
+}
+
+impl Ram {
+    fn boot(profile: &FirmwareProfile, accounts: Vec<Account>) -> Self {
+        let n: u128 = rand::rng().random();
+        Ram {
+            accounts: Accounts::from_flash(accounts),
+            nonces: Nonces::new(Duration::from_secs(profile.sessions.digest_nonce_lifetime_s)),
+            sessions: Sessions::new(Duration::from_secs(profile.sessions.rpc2_timeout_s)),
+            opaque: format!("{n:032x}"),
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! The public face of one emulated recorder: configuration, start, addresses, the rig's power and
+//! link switches, the console cable, counters, shutdown. Many recorders can live in one process;
+//! each has its own ports, serial and state.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use resetlab_profile::FirmwareProfile;
+use tokio::sync::broadcast;
+
+use crate::defects::Defect;
+use crate::error::EmulatorError;
+use crate::firmware::{Firmware, Stats};
+use crate::power::Plant;
+
+/// How to build a recorder.
+#[derive(Debug, Clone)]
+pub struct RecorderConfig {
+    /// The firmware it runs.
+    pub profile: FirmwareProfile,
+    /// Bugs it is built with (none for a conforming recorder).
+    pub defects: Vec<Defect>,
+    /// Address its services listen on (127.0.0.1).
+    pub bind: IpAddr,
+    /// HTTP CGI + RPC2 port; 0 picks a free one, kept across power cycles.
+    pub http_port: u16,
+    /// RTSP port; 0 picks a free one, kept across power cycles.
+    pub rtsp_port: u16,
+    /// Appended to the profile's serial so that each recorder is distinct.
+    pub instance: Option<String>,
+    /// Emulated power-on-to-ready time; the flash commit delay is scaled by the same factor.
+    pub boot_time: Duration,
+}
+
+impl RecorderConfig {
+    /// A conforming recorder on 127.0.0.1, free ports, 300 ms boot.
+    pub fn new(profile: FirmwareProfile) -> Self {
+        RecorderConfig {
+            profile,
+            defects: Vec::new(),
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            http_port: 0,
+            rtsp_port: 0,
+            instance: None,
+            boot_time: Duration::from_millis(300),
+        }
+    }
+}
+
+/// A running emulated recorder; clones share it.
+#[derive(Clone)]
+pub struct Recorder {
+    plant: Arc<Plant>,
+}
+
+impl std::fmt::Debug for Recorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recorder")
+            .field("serial", &self.plant.fw.serial)
+            .field("http", &self.plant.http_addr)
+            .field("rtsp", &self.plant.rtsp_addr)
+            .field("powered", &self.is_powered())
+            .field("linked", &self.is_linked())
+            .finish()
+    }
+}
+
+impl Recorder {
+    /// Build, power on and wait until the services answer.
+    pub async fn start(cfg: RecorderConfig) -> Result<Recorder, EmulatorError> {
+        let serial = format!("{}{}", cfg.profile.identity.serial, cfg.instance.as_deref().unwrap_or(""));
+        let fw = Arc::new(Firmware::new(cfg.profile, &cfg.defects, serial, cfg.boot_time));
+        let plant = Arc::new(Plant::new(fw, cfg.bind, cfg.http_port, cfg.rtsp_port, cfg.boot_time)?);
+        let r = Recorder { plant };
+        r.plant.set_power(true).await;
+        r.wait_ready(cfg.boot_time * 20 + Duration::from_secs(10)).await?;
+        Ok(r)
+    }
+
+    /// Where HTTP CGI and RPC2 listen.
+    pub fn http_addr(&self) -> SocketAddr {
+        self.plant.http_addr
+    }
+
+    /// Where RTSP listens.
+    pub fn rtsp_addr(&self) -> SocketAddr {
+        self.plant.rtsp_addr
+    }
+
+    /// The serial number (profile serial plus instance suffix).
+    pub fn serial(&self) -> String {
+        self.plant.fw.serial.clone()
+    }
+
+    /// The Digest and RPC2 realm, `Login to <serial>`.
+    pub fn realm(&self) -> String {
+        self.plant.fw.realm.clone()
+    }
+
+    /// The power relay: off cuts everything at once; on boots (see [`Recorder::wait_ready`]).
+    pub async fn set_power(&self, on: bool) {
+        self.plant.set_power(on).await;
+    }
+
+    /// The network relay: down closes services and drops connections; the box keeps running.
+    pub async fn set_link(&self, up: bool) {
+        self.plant.set_link(up).await;
+    }
+
+    /// Whether power is on.
+    pub fn is_powered(&self) -> bool {
+        self.plant.is_powered()
+    }
+
+    /// Whether the network link is up.
+    pub fn is_linked(&self) -> bool {
+        self.plant.is_linked()
+    }
+
+    /// Wait until the services answer (powered, booted, link up), or fail after `deadline`.
+    pub async fn wait_ready(&self, deadline: Duration) -> Result<(), EmulatorError> {
+        let mut rx = self.plant.serving();
+        match tokio::time::timeout(deadline, rx.wait_for(|s| *s)).await {
+            Ok(Ok(_)) => Ok(()),
+            _ => Err(EmulatorError::NotReady {
+                serial: self.serial(),
+                powered: self.is_powered(),
+                linked: self.is_linked(),
+                booted: self.plant.is_booted(),
+                deadline,
+            }),
+        }
+    }
+
+    /// Counters since start (they survive power cycles: they are the lab's, not the firmware's).
+    pub fn stats(&self) -> Stats {
+        self.plant.fw.stats()
+    }
+
+    /// The serial console's raw byte stream from now on.
+    pub fn console(&self) -> broadcast::Receiver<Bytes> {
+        self.plant.fw.console.subscribe()
+    }
+
+    /// The delay between an accepted change and its flash write in this emulation (the profile's
+    /// `flash.commit_delay_ms` scaled like the boot time).
+    pub fn flash_commit_delay(&self) -> Duration {
+        self.plant.fw.flash_delay
+    }
+
+    /// The emulated boot time.
+    pub fn boot_time(&self) -> Duration {
+        self.plant.boot_time
+    }
+
+    /// Power off for good and release the ports.
+    pub async fn shutdown(&self) {
+        self.plant.shutdown().await;
+    }
+}
