@@ -63,7 +63,10 @@ impl Accounts {
     }
 
     pub(crate) fn from_flash(list: Vec<Account>) -> Self {
-        Accounts { list, previous: HashMap::new() }
+        Accounts {
+            list,
+            previous: HashMap::new(),
+        }
     }
 
     pub(crate) fn list(&self) -> &[Account] {
@@ -76,7 +79,13 @@ impl Accounts {
 
     /// Every password text that authenticates `name` on `via`: the password itself, and what
     /// defective firmware also let in.
-    pub(crate) fn accepted_passwords(&self, name: &str, via: Via, realm: &str, defects: &Defects) -> Option<Vec<String>> {
+    pub(crate) fn accepted_passwords(
+        &self,
+        name: &str,
+        via: Via,
+        realm: &str,
+        defects: &Defects,
+    ) -> Option<Vec<String>> {
         let acct = self.get(name)?;
         let mut out = vec![acct.password.expose().to_owned()];
         if defects.has(Defect::HashAccepted) {
@@ -85,10 +94,11 @@ impl Accounts {
             out.push(h.to_uppercase());
             out.push(h);
         }
-        if via == Via::Rtsp && defects.has(Defect::RtspStaleCredentials) {
-            if let Some(old) = self.previous.get(name) {
-                out.push(old.expose().to_owned());
-            }
+        if via == Via::Rtsp
+            && defects.has(Defect::RtspStaleCredentials)
+            && let Some(old) = self.previous.get(name)
+        {
+            out.push(old.expose().to_owned());
         }
         Some(out)
     }

@@ -19,7 +19,10 @@ pub(crate) struct Console {
 
 impl Console {
     pub(crate) fn new() -> Self {
-        Console { tx: broadcast::channel(BACKLOG).0, epoch: Mutex::new(None) }
+        Console {
+            tx: broadcast::channel(BACKLOG).0,
+            epoch: Mutex::new(None),
+        }
     }
 
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<Bytes> {

@@ -25,15 +25,22 @@ pub(crate) enum NonceState {
 
 impl Nonces {
     pub(crate) fn new(lifetime: Duration) -> Self {
-        Nonces { issued: HashMap::new(), lifetime }
+        Nonces {
+            issued: HashMap::new(),
+            lifetime,
+        }
     }
 
     /// A new nonce; old ones are forgotten once they can only ever be stale.
     pub(crate) fn issue(&mut self) -> String {
         let now = Instant::now();
         let lifetime = self.lifetime;
-        self.issued.retain(|_, t| now.duration_since(*t) <= lifetime);
-        let nonce = format!("{:010}", rand::rng().random_range(1_000_000_000u64..10_000_000_000u64));
+        self.issued
+            .retain(|_, t| now.duration_since(*t) <= lifetime);
+        let nonce = format!(
+            "{:010}",
+            rand::rng().random_range(1_000_000_000u64..10_000_000_000u64)
+        );
         self.issued.insert(nonce.clone(), now);
         nonce
     }
@@ -93,7 +100,10 @@ impl DigestAuth {
         let h1 = ha1(&self.username, &self.realm, password);
         let h2 = ha2(method, &self.uri);
         let qop = match self.qop.as_deref() {
-            Some(q) if q.eq_ignore_ascii_case("auth") => Some(QopAuth { nc: &self.nc, cnonce: &self.cnonce }),
+            Some(q) if q.eq_ignore_ascii_case("auth") => Some(QopAuth {
+                nc: &self.nc,
+                cnonce: &self.cnonce,
+            }),
             Some(_) => return false,
             None => None,
         };

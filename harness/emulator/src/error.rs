@@ -19,7 +19,9 @@ pub enum EmulatorError {
         source: std::io::Error,
     },
     /// The recorder did not become ready in time.
-    #[error("[emulator] recorder {serial} was not ready (powered {powered}, link {linked}, booted {booted}) within {deadline:?}")]
+    #[error(
+        "[emulator] recorder {serial} was not ready (powered {powered}, link {linked}, booted {booted}) within {deadline:?}"
+    )]
     NotReady {
         /// The recorder's serial.
         serial: String,

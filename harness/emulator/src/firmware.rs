@@ -89,7 +89,10 @@ pub(crate) struct Firmware {
 
 impl std::fmt::Debug for Firmware {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Firmware").field("serial", &self.serial).field("profile", &self.profile.name).finish_non_exhaustive()
+        f.debug_struct("Firmware")
+            .field("serial", &self.serial)
+            .field("profile", &self.profile.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -98,7 +101,12 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Firmware {
-    pub(crate) fn new(profile: FirmwareProfile, defects: &[crate::Defect], serial: String, boot_time: Duration) -> Self {
+    pub(crate) fn new(
+        profile: FirmwareProfile,
+        defects: &[crate::Defect],
+        serial: String,
+        boot_time: Duration,
+    ) -> Self {
         let realm = format!("Login to {serial}");
         let factory = Accounts::factory(&profile);
         let ram = Ram::boot(&profile, factory.clone());
@@ -180,7 +188,12 @@ impl Firmware {
         let (found, passwords) = {
             let ram = self.ram();
             let group = ram.accounts.get(user).map(|a| a.group);
-            (group, ram.accounts.accepted_passwords(user, via, &self.realm, &self.defects).unwrap_or_default())
+            (
+                group,
+                ram.accounts
+                    .accepted_passwords(user, via, &self.realm, &self.defects)
+                    .unwrap_or_default(),
+            )
         };
         if let Some(group) = found
             && passwords.iter().any(|p| check(p))
@@ -189,30 +202,49 @@ impl Firmware {
                 lock(&self.lockouts).succeeded(user);
             }
             tracing::debug!(serial = %self.serial, user, via = via.as_str(), "login accepted");
-            return Auth::Granted { user: user.to_owned(), group };
+            return Auth::Granted {
+                user: user.to_owned(),
+                group,
+            };
         }
         self.counters.login_failures.fetch_add(1, Ordering::Relaxed);
-        self.console.log(&format!("[AUTH] login failed: user {user} via {}", via.as_str()));
+        self.console.log(&format!(
+            "[AUTH] login failed: user {user} via {}",
+            via.as_str()
+        ));
         tracing::info!(serial = %self.serial, user, via = via.as_str(), "login refused: wrong user or password");
         if !applies || found.is_none() {
-            return Auth::Refused { left: lockout.threshold };
+            return Auth::Refused {
+                left: lockout.threshold,
+            };
         }
         let mut locks = lock(&self.lockouts);
         if locks.failed(user, lockout.threshold, lockout.duration()) {
             drop(locks);
-            self.counters.lockouts_engaged.fetch_add(1, Ordering::Relaxed);
-            self.console.log(&format!("[AUTH] user {user} locked for {} s", lockout.duration_s));
+            self.counters
+                .lockouts_engaged
+                .fetch_add(1, Ordering::Relaxed);
+            self.console.log(&format!(
+                "[AUTH] user {user} locked for {} s",
+                lockout.duration_s
+            ));
             tracing::info!(serial = %self.serial, user, "account locked");
-            return Auth::Locked { remaining_s: lockout.duration_s };
+            return Auth::Locked {
+                remaining_s: lockout.duration_s,
+            };
         }
-        Auth::Refused { left: locks.left(user, lockout.threshold) }
+        Auth::Refused {
+            left: locks.left(user, lockout.threshold),
+        }
     }
 
     /// Whether `pwd_old` is `name`'s current password (as this firmware judges it).
     fn old_password_matches(&self, name: &str, pwd_old: Option<&str>) -> bool {
         let Some(old) = pwd_old else { return false };
         let ram = self.ram();
-        ram.accounts.accepted_passwords(name, Via::Http, &self.realm, &self.defects).is_some_and(|ps| ps.iter().any(|p| p == old))
+        ram.accounts
+            .accepted_passwords(name, Via::Http, &self.realm, &self.defects)
+            .is_some_and(|ps| ps.iter().any(|p| p == old))
     }
 
     /// The password rule, as this firmware applies it; returns the text it would store.
@@ -225,7 +257,11 @@ impl Firmware {
         }
         match rule.violation(new) {
             None => Ok(new.to_owned()),
-            Some(_) if self.has(Defect::Accepts5Chars) && n == 5 && new.chars().all(|c| rule.charset.allows(c)) => {
+            Some(_)
+                if self.has(Defect::Accepts5Chars)
+                    && n == 5
+                    && new.chars().all(|c| rule.charset.allows(c)) =>
+            {
                 Ok(new.to_owned())
             }
             Some(why) => Err(Refusal(format!("Password does not meet the rule: {why}"))),
@@ -246,13 +282,21 @@ impl Firmware {
     }
 
     /// `modifyPassword`, from any interface. Returns once the firmware would answer `OK`.
-    pub(crate) async fn change_password(self: &Arc<Self>, by: &Caller, name: &str, new: &str, old: Option<&str>) -> Result<(), Refusal> {
+    pub(crate) async fn change_password(
+        self: &Arc<Self>,
+        by: &Caller,
+        name: &str,
+        new: &str,
+        old: Option<&str>,
+    ) -> Result<(), Refusal> {
         if self.ram().accounts.get(name).is_none() {
             return Err(Refusal("User not exist".into()));
         }
         if !self.may_change(by, name) {
             tracing::info!(serial = %self.serial, by = %by.user, name, "password change refused: no right");
-            return Err(Refusal("No authority to modify this user's password".into()));
+            return Err(Refusal(
+                "No authority to modify this user's password".into(),
+            ));
         }
         if self.profile.rights.requires_old_password && !self.old_password_matches(name, old) {
             tracing::info!(serial = %self.serial, by = %by.user, name, "password change refused: old password wrong");
@@ -266,37 +310,67 @@ impl Firmware {
                 ram.sessions.end_user(name, by.session.as_deref());
             }
         }
-        self.counters.password_changes.fetch_add(1, Ordering::Relaxed);
+        self.counters
+            .password_changes
+            .fetch_add(1, Ordering::Relaxed);
         tracing::info!(serial = %self.serial, by = %by.user, name, "password changed");
         if self.has(Defect::PasswordOnConsole) {
             // The firmware's debug print of the request it just handled.
-            self.console.log(&format!("[USER] modifyPassword name={name} pwd={}", stored.expose()));
+            self.console.log(&format!(
+                "[USER] modifyPassword name={name} pwd={}",
+                stored.expose()
+            ));
         } else {
-            self.console.log(&format!("[USER] password of {name} modified by {}", by.user));
+            self.console.log(&format!(
+                "[USER] password of {name} modified by {}",
+                by.user
+            ));
         }
-        self.persist(FlashOp::SetPassword { name: name.to_owned(), password: stored }).await;
+        self.persist(FlashOp::SetPassword {
+            name: name.to_owned(),
+            password: stored,
+        })
+        .await;
         Ok(())
     }
 
     /// `addUser` (admin group only).
-    pub(crate) async fn add_user(self: &Arc<Self>, by: &Caller, account: Account) -> Result<(), Refusal> {
+    pub(crate) async fn add_user(
+        self: &Arc<Self>,
+        by: &Caller,
+        account: Account,
+    ) -> Result<(), Refusal> {
         if by.group != Group::Admin {
             return Err(Refusal("No authority".into()));
         }
-        if account.name.is_empty() || !account.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        if account.name.is_empty()
+            || !account
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
             return Err(Refusal("Invalid user name".into()));
         }
         self.check_new_password(account.password.expose())?;
         if !self.ram().accounts.add(account.clone()) {
             return Err(Refusal("User already exist".into()));
         }
-        self.console.log(&format!("[USER] user {} ({}) added by {}", account.name, account.group.as_str(), by.user));
+        self.console.log(&format!(
+            "[USER] user {} ({}) added by {}",
+            account.name,
+            account.group.as_str(),
+            by.user
+        ));
         self.persist(FlashOp::Add(account)).await;
         Ok(())
     }
 
     /// `deleteUser` (admin group only; the last admin cannot go).
-    pub(crate) async fn delete_user(self: &Arc<Self>, by: &Caller, name: &str) -> Result<(), Refusal> {
+    pub(crate) async fn delete_user(
+        self: &Arc<Self>,
+        by: &Caller,
+        name: &str,
+    ) -> Result<(), Refusal> {
         if by.group != Group::Admin {
             return Err(Refusal("No authority".into()));
         }
@@ -311,7 +385,8 @@ impl Firmware {
             ram.accounts.delete(name);
             ram.sessions.end_user(name, None);
         }
-        self.console.log(&format!("[USER] user {name} deleted by {}", by.user));
+        self.console
+            .log(&format!("[USER] user {name} deleted by {}", by.user));
         self.persist(FlashOp::Delete(name.to_owned())).await;
         Ok(())
     }
@@ -357,7 +432,9 @@ impl Ram {
         let n: u128 = rand::rng().random();
         Ram {
             accounts: Accounts::from_flash(accounts),
-            nonces: Nonces::new(Duration::from_secs(profile.sessions.digest_nonce_lifetime_s)),
+            nonces: Nonces::new(Duration::from_secs(
+                profile.sessions.digest_nonce_lifetime_s,
+            )),
             sessions: Sessions::new(Duration::from_secs(profile.sessions.rpc2_timeout_s)),
             opaque: format!("{n:032x}"),
         }

@@ -55,15 +55,20 @@ async fn route(fw: &Arc<Firmware>, req: Request<Incoming>) -> Reply {
         (Method::POST, "/RPC2_Login" | "/RPC2") => {
             let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
                 Ok(b) => b.to_bytes(),
-                Err(_) => return text(StatusCode::PAYLOAD_TOO_LARGE, "Error\r\nRequest too large\r\n"),
+                Err(_) => {
+                    return text(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "Error\r\nRequest too large\r\n",
+                    );
+                }
             };
             crate::rpc2::handle(fw, &path, &body).await
         }
         (Method::GET, p) if p.starts_with("/cgi-bin/") => crate::cgi::handle(fw, &req).await,
-        (_, p) if p.starts_with("/cgi-bin/") || p.starts_with("/RPC2") => {
-            text(StatusCode::METHOD_NOT_ALLOWED, "Error\r\nMethod Not Allowed\r\n")
-        }
+        (_, p) if p.starts_with("/cgi-bin/") || p.starts_with("/RPC2") => text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Error\r\nMethod Not Allowed\r\n",
+        ),
         _ => text(StatusCode::NOT_FOUND, "Error\r\nNot Found!\r\n"),
     }
 }
-

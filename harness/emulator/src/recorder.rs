@@ -70,12 +70,28 @@ impl std::fmt::Debug for Recorder {
 impl Recorder {
     /// Build, power on and wait until the services answer.
     pub async fn start(cfg: RecorderConfig) -> Result<Recorder, EmulatorError> {
-        let serial = format!("{}{}", cfg.profile.identity.serial, cfg.instance.as_deref().unwrap_or(""));
-        let fw = Arc::new(Firmware::new(cfg.profile, &cfg.defects, serial, cfg.boot_time));
-        let plant = Arc::new(Plant::new(fw, cfg.bind, cfg.http_port, cfg.rtsp_port, cfg.boot_time)?);
+        let serial = format!(
+            "{}{}",
+            cfg.profile.identity.serial,
+            cfg.instance.as_deref().unwrap_or("")
+        );
+        let fw = Arc::new(Firmware::new(
+            cfg.profile,
+            &cfg.defects,
+            serial,
+            cfg.boot_time,
+        ));
+        let plant = Arc::new(Plant::new(
+            fw,
+            cfg.bind,
+            cfg.http_port,
+            cfg.rtsp_port,
+            cfg.boot_time,
+        )?);
         let r = Recorder { plant };
         r.plant.set_power(true).await;
-        r.wait_ready(cfg.boot_time * 20 + Duration::from_secs(10)).await?;
+        r.wait_ready(cfg.boot_time * 20 + Duration::from_secs(10))
+            .await?;
         Ok(r)
     }
 

@@ -56,11 +56,16 @@ struct Request {
 
 impl Request {
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
-async fn read_request(r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> std::io::Result<Option<Request>> {
+async fn read_request(
+    r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
+) -> std::io::Result<Option<Request>> {
     let mut line = String::new();
     let mut seen = 0;
     // Skip blank lines between requests (and interleaved keep-alive CRLFs).
@@ -78,7 +83,10 @@ async fn read_request(r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> std:
         }
     };
     let mut parts = first.split_whitespace();
-    let (method, uri) = (parts.next().unwrap_or("").to_owned(), parts.next().unwrap_or("").to_owned());
+    let (method, uri) = (
+        parts.next().unwrap_or("").to_owned(),
+        parts.next().unwrap_or("").to_owned(),
+    );
     let mut headers = Vec::new();
     loop {
         line.clear();
@@ -97,8 +105,15 @@ async fn read_request(r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> std:
             headers.push((k.trim().to_owned(), v.trim().to_owned()));
         }
     }
-    let req = Request { method, uri, headers };
-    let len: usize = req.header("Content-Length").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let req = Request {
+        method,
+        uri,
+        headers,
+    };
+    let len: usize = req
+        .header("Content-Length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     if len > MAX_HEAD {
         return Err(std::io::Error::other("request body too large"));
     }
@@ -115,7 +130,10 @@ async fn connection(stream: TcpStream, fw: &Firmware) -> std::io::Result<()> {
         // Method and path only: a URL may carry user:password.
         tracing::debug!(serial = %fw.serial, method = %req.method, "RTSP request");
         let reply = respond(fw, &req);
-        let mut out = format!("RTSP/1.0 {}\r\nCSeq: {cseq}\r\nServer: Rtsp Server/3.0\r\n", reply.status);
+        let mut out = format!(
+            "RTSP/1.0 {}\r\nCSeq: {cseq}\r\nServer: Rtsp Server/3.0\r\n",
+            reply.status
+        );
         for (k, v) in &reply.headers {
             out.push_str(&format!("{k}: {v}\r\n"));
         }
@@ -137,7 +155,11 @@ struct Reply {
 
 impl Reply {
     fn status(status: &'static str) -> Self {
-        Reply { status, headers: Vec::new(), body: String::new() }
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: String::new(),
+        }
     }
 }
 
@@ -169,7 +191,10 @@ fn challenge(fw: &Firmware, stale: bool) -> Reply {
     let nonce = fw.ram().nonces.issue();
     let stale = if stale { ", stale=\"TRUE\"" } else { "" };
     let mut r = Reply::status("401 Unauthorized");
-    r.headers.push(("WWW-Authenticate", format!(r#"Digest realm="{}", nonce="{nonce}"{stale}"#, fw.realm)));
+    r.headers.push((
+        "WWW-Authenticate",
+        format!(r#"Digest realm="{}", nonce="{nonce}"{stale}"#, fw.realm),
+    ));
     r
 }
 
@@ -190,13 +215,27 @@ fn authenticate(fw: &Firmware, req: &Request) -> Result<(), Reply> {
 }
 
 fn describe(fw: &Firmware, req: &Request) -> Reply {
-    let path = req.uri.split("://").nth(1).map(|rest| rest.find('/').map_or("/", |i| &rest[i..])).unwrap_or(&req.uri);
+    let path = req
+        .uri
+        .split("://")
+        .nth(1)
+        .map(|rest| rest.find('/').map_or("/", |i| &rest[i..]))
+        .unwrap_or(&req.uri);
     let (path, query) = path.split_once('?').unwrap_or((path, ""));
-    let channel = crate::cgi::query_pairs(query).into_iter().find(|(k, _)| k == "channel").map(|(_, v)| v);
-    if path.trim_end_matches('/') != "/cam/realmonitor" || channel.as_deref().is_some_and(|c| c != "1") {
+    let channel = crate::cgi::query_pairs(query)
+        .into_iter()
+        .find(|(k, _)| k == "channel")
+        .map(|(_, v)| v);
+    if path.trim_end_matches('/') != "/cam/realmonitor"
+        || channel.as_deref().is_some_and(|c| c != "1")
+    {
         return Reply::status("404 Stream Not Found");
     }
-    let base = if req.uri.ends_with('/') { req.uri.clone() } else { format!("{}/", req.uri) };
+    let base = if req.uri.ends_with('/') {
+        req.uri.clone()
+    } else {
+        format!("{}/", req.uri)
+    };
     let sdp = format!(
         "v=0\r\no=- 2251938202 2251938202 IN IP4 0.0.0.0\r\ns=Media Server\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\na=control:*\r\na=range:npt=now-\r\n{SDP_MEDIA}"
     );

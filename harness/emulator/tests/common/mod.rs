@@ -20,7 +20,10 @@ pub async fn start_with(defects: &[Defect], tweak: impl FnOnce(&mut RecorderConf
     cfg.defects = defects.to_vec();
     cfg.instance = Some(format!("T{}", std::process::id() % 10000));
     tweak(&mut cfg);
-    tokio::time::timeout(Duration::from_secs(20), Recorder::start(cfg)).await.expect("recorder start timed out").expect("recorder starts")
+    tokio::time::timeout(Duration::from_secs(20), Recorder::start(cfg))
+        .await
+        .expect("recorder start timed out")
+        .expect("recorder starts")
 }
 
 pub async fn start() -> Recorder {
@@ -55,11 +58,20 @@ pub struct HttpReply {
 
 impl HttpReply {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
-pub async fn http(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, String)], body: &str) -> std::io::Result<HttpReply> {
+pub async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, String)],
+    body: &str,
+) -> std::io::Result<HttpReply> {
     tokio::time::timeout(STEP, async {
         let mut s = TcpStream::connect(addr).await?;
         let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
@@ -67,7 +79,10 @@ pub async fn http(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, 
             req.push_str(&format!("{k}: {v}\r\n"));
         }
         if !body.is_empty() || method == "POST" {
-            req.push_str(&format!("Content-Length: {}\r\nContent-Type: application/json\r\n", body.len()));
+            req.push_str(&format!(
+                "Content-Length: {}\r\nContent-Type: application/json\r\n",
+                body.len()
+            ));
         }
         req.push_str("\r\n");
         req.push_str(body);
@@ -83,51 +98,115 @@ pub async fn http(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, 
 fn parse_reply(raw: &str) -> HttpReply {
     let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((raw, ""));
     let mut lines = head.lines();
-    let status = lines.next().and_then(|l| l.split_whitespace().nth(1)).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let headers = lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())).collect();
-    HttpReply { status, headers, body: body.to_owned() }
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    HttpReply {
+        status,
+        headers,
+        body: body.to_owned(),
+    }
 }
 
 /// `key="value"` or `key=value` from a challenge header.
 pub fn param(header: &str, key: &str) -> Option<String> {
     let i = header.find(&format!("{key}="))?;
     let rest = &header[i + key.len() + 1..];
-    Some(if let Some(r) = rest.strip_prefix('"') { r[..r.find('"')?].to_owned() } else { rest.split(',').next()?.trim().to_owned() })
+    Some(if let Some(r) = rest.strip_prefix('"') {
+        r[..r.find('"')?].to_owned()
+    } else {
+        rest.split(',').next()?.trim().to_owned()
+    })
 }
 
 /// GET a CGI path with Digest (qop=auth), as a browser does: unauthenticated first, then answer.
 pub async fn cgi(addr: SocketAddr, path: &str, user: &str, password: &str) -> HttpReply {
-    let first = http(addr, "GET", path, &[], "").await.expect("first CGI request");
+    let first = http(addr, "GET", path, &[], "")
+        .await
+        .expect("first CGI request");
     if first.status != 401 {
         return first;
     }
-    let ch = first.header("WWW-Authenticate").expect("401 has a challenge").to_owned();
+    let ch = first
+        .header("WWW-Authenticate")
+        .expect("401 has a challenge")
+        .to_owned();
     let (realm, nonce) = (param(&ch, "realm").unwrap(), param(&ch, "nonce").unwrap());
-    let auth = digest_header(user, password, &realm, &nonce, "GET", path, true, param(&ch, "opaque"));
-    http(addr, "GET", path, &[("Authorization", auth)], "").await.expect("authenticated CGI request")
+    let auth = digest_header(
+        user,
+        password,
+        &realm,
+        &nonce,
+        "GET",
+        path,
+        true,
+        param(&ch, "opaque"),
+    );
+    http(addr, "GET", path, &[("Authorization", auth)], "")
+        .await
+        .expect("authenticated CGI request")
 }
 
-pub fn digest_header(user: &str, password: &str, realm: &str, nonce: &str, method: &str, uri: &str, qop: bool, opaque: Option<String>) -> String {
+#[allow(clippy::too_many_arguments)]
+pub fn digest_header(
+    user: &str,
+    password: &str,
+    realm: &str,
+    nonce: &str,
+    method: &str,
+    uri: &str,
+    qop: bool,
+    opaque: Option<String>,
+) -> String {
     let h1 = ha1(user, realm, password);
     let h2 = ha2(method, uri);
-    let opaque = opaque.map(|o| format!(", opaque=\"{o}\"")).unwrap_or_default();
+    let opaque = opaque
+        .map(|o| format!(", opaque=\"{o}\""))
+        .unwrap_or_default();
     if qop {
-        let r = response(&h1, nonce, Some(QopAuth { nc: "00000001", cnonce: "0a4f113b" }), &h2);
-        format!(r#"Digest username="{user}", realm="{realm}", nonce="{nonce}", uri="{uri}", qop=auth, nc=00000001, cnonce="0a4f113b", response="{r}"{opaque}"#)
+        let r = response(
+            &h1,
+            nonce,
+            Some(QopAuth {
+                nc: "00000001",
+                cnonce: "0a4f113b",
+            }),
+            &h2,
+        );
+        format!(
+            r#"Digest username="{user}", realm="{realm}", nonce="{nonce}", uri="{uri}", qop=auth, nc=00000001, cnonce="0a4f113b", response="{r}"{opaque}"#
+        )
     } else {
         let r = response(&h1, nonce, None, &h2);
-        format!(r#"Digest username="{user}", realm="{realm}", nonce="{nonce}", uri="{uri}", response="{r}""#)
+        format!(
+            r#"Digest username="{user}", realm="{realm}", nonce="{nonce}", uri="{uri}", response="{r}""#
+        )
     }
 }
 
 /// POST an RPC2 body; returns the JSON reply.
 pub async fn rpc2_post(addr: SocketAddr, path: &str, body: &Value) -> Value {
-    let r = http(addr, "POST", path, &[], &body.to_string()).await.expect("RPC2 request");
-    serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("RPC2 reply is not JSON ({e}): {}", r.body))
+    let r = http(addr, "POST", path, &[], &body.to_string())
+        .await
+        .expect("RPC2 request");
+    serde_json::from_str(&r.body)
+        .unwrap_or_else(|e| panic!("RPC2 reply is not JSON ({e}): {}", r.body))
 }
 
 /// Two-step `global.login`; `Ok(session)` or `Err(reply)` of the step that failed.
-pub async fn rpc2_login_as(addr: SocketAddr, user: &str, password: &str, client_type: &str, login_type: &str) -> Result<String, Value> {
+pub async fn rpc2_login_as(
+    addr: SocketAddr,
+    user: &str,
+    password: &str,
+    client_type: &str,
+    login_type: &str,
+) -> Result<String, Value> {
     let first = rpc2_post(
         addr,
         "/RPC2_Login",
@@ -150,7 +229,11 @@ pub async fn rpc2_login_as(addr: SocketAddr, user: &str, password: &str, client_
         &json!({"method": "global.login", "params": {"userName": user, "password": hash, "clientType": client_type, "loginType": login_type, "passwordType": "Default"}, "session": first["session"], "id": 2}),
     )
     .await;
-    if second["result"] == json!(true) { Ok(second["session"].as_str().unwrap().to_owned()) } else { Err(second) }
+    if second["result"] == json!(true) {
+        Ok(second["session"].as_str().unwrap().to_owned())
+    } else {
+        Err(second)
+    }
 }
 
 pub async fn rpc2_login(addr: SocketAddr, user: &str, password: &str) -> Result<String, Value> {
@@ -158,7 +241,12 @@ pub async fn rpc2_login(addr: SocketAddr, user: &str, password: &str) -> Result<
 }
 
 pub async fn rpc2_call(addr: SocketAddr, session: &str, method: &str, params: Value) -> Value {
-    rpc2_post(addr, "/RPC2", &json!({"method": method, "params": params, "session": session, "id": 7})).await
+    rpc2_post(
+        addr,
+        "/RPC2",
+        &json!({"method": method, "params": params, "session": session, "id": 7}),
+    )
+    .await
 }
 
 /// An RTSP exchange on one connection: OPTIONS, DESCRIBE, and DESCRIBE with Digest when challenged.
@@ -197,10 +285,17 @@ async fn rtsp_exchange(s: &mut TcpStream, req: &str, cseq: u32) -> (u16, String,
         if let Some((head, body)) = text.split_once("\r\n\r\n") {
             let len: usize = head
                 .lines()
-                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().unwrap())
+                })
                 .unwrap_or(0);
             if body.len() >= len {
-                assert!(head.contains(&format!("CSeq: {cseq}")), "CSeq echoed: {head}");
+                assert!(
+                    head.contains(&format!("CSeq: {cseq}")),
+                    "CSeq echoed: {head}"
+                );
                 let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
                 return (status, head.to_owned(), body.to_owned());
             }
@@ -211,7 +306,10 @@ async fn rtsp_exchange(s: &mut TcpStream, req: &str, cseq: u32) -> (u16, String,
 /// Whether `tool` can run; when it cannot, a test must fail under CI and be skipped (with a note)
 /// elsewhere.
 pub fn have(tool: &str) -> bool {
-    let ok = std::process::Command::new(tool).arg("-version").output().is_ok();
+    let ok = std::process::Command::new(tool)
+        .arg("-version")
+        .output()
+        .is_ok();
     if !ok {
         if std::env::var_os("CI").is_some() {
             panic!("{tool} is required under CI but is not installed");
@@ -225,7 +323,11 @@ pub fn have(tool: &str) -> bool {
 pub async fn curl(args: &[&str]) -> (u16, String) {
     let out = tokio::time::timeout(
         STEP,
-        tokio::process::Command::new("curl").args(["-s", "-S", "--max-time", "8", "-w", "\n%{http_code}"]).args(args).kill_on_drop(true).output(),
+        tokio::process::Command::new("curl")
+            .args(["-s", "-S", "--max-time", "8", "-w", "\n%{http_code}"])
+            .args(args)
+            .kill_on_drop(true)
+            .output(),
     )
     .await
     .expect("curl finished within the step deadline")

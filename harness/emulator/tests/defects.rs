@@ -1,0 +1,358 @@
+//! Each injected defect breaks exactly the behaviour it names (the conforming behaviour is pinned in
+//! interfaces.rs and power.rs). `resetlab selftest` relies on these breaks being real.
+
+mod common;
+
+use bytes::Bytes;
+use common::*;
+use resetlab_emulator::{Defect, Recorder};
+use serde_json::json;
+
+const MACHINE_NAME: &str = "/cgi-bin/magicBox.cgi?action=getMachineName";
+
+async fn modify(rec: &Recorder, user: &str, password: &str, new: &str, old: &str) -> HttpReply {
+    cgi(
+        rec.http_addr(),
+        &format!(
+            "/cgi-bin/userManager.cgi?action=modifyPassword&name=admin&pwd={new}&pwdOld={old}"
+        ),
+        user,
+        password,
+    )
+    .await
+}
+
+async fn power_cycle(rec: &Recorder) {
+    rec.set_power(false).await;
+    rec.set_power(true).await;
+    rec.wait_ready(STEP).await.unwrap();
+}
+
+#[tokio::test]
+async fn secondary_changes_admin() {
+    let rec = start_with(&[Defect::SecondaryChangesAdmin], |_| {}).await;
+    let add = "/cgi-bin/userManager.cgi?action=addUser&user.Name=guest&user.Password=guest1&user.Group=user&user.Sharable=true&user.Reserved=false";
+    assert_eq!(
+        cgi(rec.http_addr(), add, "admin", "000000").await.body,
+        "OK\r\n"
+    );
+    assert_eq!(
+        modify(&rec, "guest", "guest1", "abc123", "000000")
+            .await
+            .body,
+        "OK\r\n"
+    );
+    assert_eq!(
+        cgi(rec.http_addr(), MACHINE_NAME, "admin", "abc123")
+            .await
+            .status,
+        200
+    );
+    rec.shutdown().await;
+}
+
+#[tokio::test]
+async fn accepts_5_chars() {
+    let rec = start_with(&[Defect::Accepts5Chars], |_| {}).await;
+    assert_eq!(
+        modify(&rec, "admin", "000000", "abc1", "000000")
+            .await
+            .status,
+        400,
+        "4 characters still refused"
+    );
+    assert_eq!(
+        modify(&rec, "admin", "000000", "abc12", "000000")
+            .await
+            .body,
+        "OK\r\n"
+    );
+    assert_eq!(
+        cgi(rec.http_addr(), MACHINE_NAME, "admin", "abc12")
+            .await
+            .status,
+        200
+    );
+    rec.shutdown().await;
+}
+
+#[tokio::test]
+async fn truncates_long() {
+    let rec = start_with(&[Defect::TruncatesLong], |_| {}).await;
+    assert_eq!(
+        modify(&rec, "admin", "000000", "abc1234", "000000")
+            .await
+            .body,
+        "OK\r\n"
+    );
+    assert_eq!(
+        cgi(rec.http_addr(), MACHINE_NAME, "admin", "abc1234")
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        cgi(rec.http_addr(), MACHINE_NAME, "admin", "abc123")
+            .await
+            .status,
+        200
+    );
+    rec.shutdown().await;
+}
+
+#[tokio::test]
+async fn rtsp_stale_credentials() {
+    let rec = start_with(&[Defect::RtspStaleCredentials], |_| {}).await;
+    assert_eq!(
+        modify(&rec, "admin", "000000", "abc123", "000000")
+            .await
+            .body,
+        "OK\r\n"
+    );
+    assert_eq!(
+        rtsp_describe(rec.rtsp_addr(), "admin", "000000").await.0,
+        200,
+        "old password still opens RTSP"
+    );
+    assert_eq!(
+        rtsp_describe(rec.rtsp_addr(), "admin", "abc123").await.0,
+        200
+    );
+    assert_eq!(
+        cgi(rec.http_addr(), MACHINE_NAME, "admin", "000000")
+            .await
+            .status,
+        401,
+        "HTTP is right"
+    );
+    rec.shutdown().await;
+}
+
+#[tokio::test]
+async fn change_lost_on_power_cycle() {
+    let rec = start_with(&[Defect::ChangeLostOnPowerCycle], |_| {}).await;
+    assert_eq!(
+        modify(&rec, "admin", "000000", "abc123", "000000")
+            .await
+            .body,
+        "OK\r\n"
+    );
+    // Give the writer ten times its delay: proving that nothing happens needs a fixed wait.
+    tokio::time::sleep(rec.flash_commit_delay() * 10).await;
+    assert_eq!(rec.stats().flash_commits, 0);
+    power_cycle(&rec).await;
+    assert_eq!(
+        cgi(rec.http_addr(), MACHINE_NAME, "admin", "000000")
+            .await
+            .status,
+        200
+    );
+    rec.shutdown().await;
+}
+
+#[tokio::test]
+async fn ack_before_flash() {
+    let rec = start_with(&[Defect::AckBeforeFlash], |_| {}).await;
+    assert_eq!(
+        modify(&rec, "admin", "000000", "abc123", "000000")
+            .await
+            .body,
+        "OK\r\n"
+    );
+    // Three times what the profile promises, still not on flash.
+    tokio::time::sleep(rec.flash_commit_delay() * 3).await;
+    assert_eq!(rec.stats().flash_commits, 0);
+    power_cycle(&rec).await;
+    assert_eq!(
+        cgi(rec.http_addr(), MACHINE_NAME, "admin", "000000")
+            .await
+            .status,
+        200,
+        "the acknowledged change was lost"
+    );
+    rec.shutdown().await;
+
+    // Left alone, it does get there eventually.
+    let rec = start_with(&[Defect::AckBeforeFlash], |_| {}).await;
+    assert_eq!(
+        modify(&rec, "admin", "000000", "abc123", "000000")
+            .await
+            .body,
+        "OK\r\n"
+    );
+    wait_until("the late flash commit", STEP, || async {
+        rec.stats().flash_commits == 1
+    })
+    .await;
+    rec.shutdown().await;
+}
+
+#[tokio::test]
+async fn sessions_survive_change() {
+    let rec = start_with(&[Defect::SessionsSurviveChange], |_| {}).await;
+    let other = rpc2_login(rec.http_addr(), "admin", "000000")
+        .await
+        .unwrap();
+    assert_eq!(
+        modify(&rec, "admin", "000000", "abc123", "000000")
+            .await
+            .body,
+        "OK\r\n"
+    );
+    assert_eq!(
+        rpc2_call(rec.http_addr(), &other, "global.keepAlive", json!({})).await["result"],
+        json!(true)
+    );
+    rec.shutdown().await;
+}
+
+#[tokio::test]
+async fn no_lockout() {
+    let rec = start_with(&[Defect::NoLockout], |_| {}).await;
+    for _ in 0..8 {
+        assert_eq!(
+            cgi(rec.http_addr(), MACHINE_NAME, "admin", "bad000")
+                .await
+                .status,
+            401
+        );
+    }
+    assert_eq!(rec.stats().lockouts_engaged, 0);
+    assert_eq!(rec.stats().login_failures, 8);
+    rpc2_login(rec.http_addr(), "admin", "000000")
+        .await
+        .expect("never locked");
+    rec.shutdown().await;
+}
+
+#[tokio::test]
+async fn lockout_http_only() {
+    let rec = start_with(&[Defect::LockoutHttpOnly], |_| {}).await;
+    for _ in 0..6 {
+        assert_eq!(
+            rpc2_login(rec.http_addr(), "admin", "bad000")
+                .await
+                .unwrap_err()["error"]["code"],
+            json!(268632085)
+        );
+    }
+    assert_eq!(
+        rec.stats().lockouts_engaged,
+        0,
+        "RPC2 failures are not counted"
+    );
+    for _ in 0..5 {
+        cgi(rec.http_addr(), MACHINE_NAME, "admin", "bad000").await;
+    }
+    assert_eq!(rec.stats().lockouts_engaged, 1);
+    assert_eq!(
+        cgi(rec.http_addr(), MACHINE_NAME, "admin", "000000")
+            .await
+            .status,
+        401,
+        "HTTP is locked"
+    );
+    rpc2_login(rec.http_addr(), "admin", "000000")
+        .await
+        .expect("RPC2 ignores the lock");
+    assert_eq!(
+        rtsp_describe(rec.rtsp_addr(), "admin", "000000").await.0,
+        200,
+        "RTSP ignores the lock"
+    );
+    rec.shutdown().await;
+}
+
+#[tokio::test]
+async fn password_on_console() {
+    let rec = start_with(&[Defect::PasswordOnConsole], |_| {}).await;
+    let mut console = rec.console();
+    assert_eq!(
+        modify(&rec, "admin", "000000", "Qk3v9z", "000000")
+            .await
+            .body,
+        "OK\r\n"
+    );
+    let mut text = String::new();
+    tokio::time::timeout(STEP, async {
+        while !text.contains("Qk3v9z") {
+            let b: Bytes = console.recv().await.unwrap();
+            text.push_str(&String::from_utf8_lossy(&b));
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("the new password never reached the console: {text}"));
+    rec.shutdown().await;
+}
+
+#[tokio::test]
+async fn hash_accepted() {
+    let rec = start_with(&[Defect::HashAccepted], |_| {}).await;
+    let stored = resetlab_wire::digest::ha1("admin", &rec.realm(), "000000");
+    assert_eq!(
+        cgi(rec.http_addr(), MACHINE_NAME, "admin", &stored)
+            .await
+            .status,
+        200
+    );
+    rpc2_login(rec.http_addr(), "admin", &stored.to_uppercase())
+        .await
+        .expect("RPC2 takes the hash");
+    rec.shutdown().await;
+
+    let conforming = start().await;
+    let stored = resetlab_wire::digest::ha1("admin", &conforming.realm(), "000000");
+    assert_eq!(
+        cgi(conforming.http_addr(), MACHINE_NAME, "admin", &stored)
+            .await
+            .status,
+        401
+    );
+    conforming.shutdown().await;
+}
+
+#[tokio::test]
+async fn rpc2_loopback_bypass() {
+    let rec = start_with(&[Defect::Rpc2LoopbackBypass], |_| {}).await;
+    let s = rpc2_login_as(rec.http_addr(), "admin", "anything", "Local", "Loopback")
+        .await
+        .expect("granted without the password");
+    let r = rpc2_call(
+        rec.http_addr(),
+        &s,
+        "userManager.modifyPassword",
+        json!({"name": "admin", "pwd": "abc123", "pwdOld": "000000"}),
+    )
+    .await;
+    assert_eq!(r["result"], json!(true));
+    let err = rpc2_login(rec.http_addr(), "admin", "anything")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err["error"]["code"],
+        json!(268632085),
+        "a normal login still checks"
+    );
+    rec.shutdown().await;
+}
+
+#[tokio::test]
+async fn every_defect_has_a_test_here() {
+    // Keep this list in step with Defect::ALL: a new defect needs a test above.
+    let tested = [
+        "secondary-changes-admin",
+        "accepts-5-chars",
+        "truncates-long",
+        "rtsp-stale-credentials",
+        "change-lost-on-power-cycle",
+        "ack-before-flash",
+        "sessions-survive-change",
+        "no-lockout",
+        "lockout-http-only",
+        "password-on-console",
+        "hash-accepted",
+        "rpc2-loopback-bypass",
+    ];
+    let all: Vec<String> = Defect::ALL.iter().map(|d| d.to_string()).collect();
+    assert_eq!(all, tested);
+}
