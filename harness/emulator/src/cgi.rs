@@ -273,3 +273,23 @@ async fn user_manager(fw: &Arc<Firmware>, caller: &Caller, action: &str, q: &Que
         _ => bad_request(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_values_are_percent_decoded_in_order() {
+        let q = query_pairs("action=modifyPassword&name=ad%6Din&pwd=a%26b%3D1+2&pwdOld=&flag");
+        assert_eq!(
+            q,
+            vec![
+                ("action".into(), "modifyPassword".into()),
+                ("name".into(), "admin".into()),
+                ("pwd".into(), "a&b=1+2".into()),
+                ("pwdOld".into(), "".into()),
+                ("flag".into(), "".into()),
+            ]
+        );
+    }
+}

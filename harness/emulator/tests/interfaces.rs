@@ -661,7 +661,11 @@ async fn ffmpeg_passes_describe_with_the_right_password_only() {
     };
     let good = run("000000").await;
     assert!(
-        good.contains("SETUP"),
+        good.contains("SDP:") && good.contains("H264"),
+        "ffmpeg read the SDP:\n{good}"
+    );
+    assert!(
+        good.contains("method SETUP"),
         "ffmpeg got past DESCRIBE to SETUP:\n{good}"
     );
     assert!(!good.contains("401 Unauthorized"), "{good}");
