@@ -5,6 +5,7 @@
 //! each scenario holds an exclusive lease on it for its whole run.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use resetlab_device::Target;
@@ -22,6 +23,27 @@ const EMULATED_READY: Duration = Duration::from_secs(10);
 pub enum Lab {
     /// In-process emulated recorders on loopback, one per scenario.
     Emulated(EmulatedLab),
+    /// One device that already exists (a bench recorder, a field unit, or an emulator started
+    /// elsewhere); scenarios take turns on it.
+    Bench(BenchLab),
+}
+
+/// A single existing device, leased exclusively by one scenario at a time.
+#[derive(Debug)]
+pub struct BenchLab {
+    pub name: String,
+    pub target: Target,
+    pub profile: FirmwareProfile,
+    pub admin_user: String,
+    /// The administrator password the device has now; every scenario puts it back at teardown.
+    pub baseline: resetlab_wire::Secret,
+    turn: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl BenchLab {
+    pub fn new(name: String, target: Target, profile: FirmwareProfile, admin_user: String, baseline: resetlab_wire::Secret) -> Self {
+        BenchLab { name, target, profile, admin_user, baseline, turn: Arc::default() }
+    }
 }
 
 #[derive(Debug)]
@@ -45,12 +67,16 @@ pub struct Lease {
     pub dut: Dut,
     /// The emulated recorder behind the device, when the lab is emulated.
     pub recorder: Option<Recorder>,
+    /// On a bench: this scenario's exclusive turn on the device, held until release.
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum LabError {
     #[error("[rig] could not start the emulated recorder: {0}")]
     Emulator(String),
+    #[error("[rig] the device does not answer with the baseline administrator password: {0}")]
+    Unreachable(String),
     #[error("[harness] the credential journal refused the baseline: {0}")]
     Journal(String),
 }
@@ -58,6 +84,7 @@ pub enum LabError {
 impl Lab {
     pub fn describe(&self) -> String {
         match self {
+            Lab::Bench(b) => format!("bench {} ({}:{}, profile {})", b.name, b.target.host, b.target.http_port, b.profile.name),
             Lab::Emulated(e) => format!(
                 "embedded emulated lab (profile {}, defects: {})",
                 e.profile.name,
@@ -69,6 +96,7 @@ impl Lab {
     pub fn profile(&self) -> &FirmwareProfile {
         match self {
             Lab::Emulated(e) => &e.profile,
+            Lab::Bench(b) => &b.profile,
         }
     }
 
@@ -89,7 +117,18 @@ impl Lab {
                 let admin = lab.profile.admin().password.clone();
                 let dut = Dut::new(target, lab.profile.clone(), recorder.serial(), admin, custody.clone())
                     .map_err(|e| LabError::Journal(e.to_string()))?;
-                Ok(Lease { dut, recorder: Some(recorder) })
+                Ok(Lease { dut, recorder: Some(recorder), _turn: None })
+            }
+            Lab::Bench(bench) => {
+                let turn = bench.turn.clone().lock_owned().await;
+                let admin = resetlab_device::Credentials::new(bench.admin_user.clone(), bench.baseline.clone());
+                let serial = resetlab_device::Cgi::new(&bench.target)
+                    .serial_no(&admin)
+                    .await
+                    .map_err(|e| LabError::Unreachable(e.to_string()))?;
+                let dut = Dut::new(bench.target.clone(), bench.profile.clone(), serial, bench.baseline.clone(), custody.clone())
+                    .map_err(|e| LabError::Journal(e.to_string()))?;
+                Ok(Lease { dut, recorder: None, _turn: Some(turn) })
             }
         }
     }

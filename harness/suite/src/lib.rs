@@ -11,6 +11,7 @@ pub mod lab;
 pub mod record;
 pub mod requirements;
 pub mod run;
+pub mod selftest;
 pub mod steps;
 pub mod verdict;
 pub mod world;

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime};
+use std::time::SystemTime;
 
 use cucumber::event::{self, Cucumber, HookType};
 use cucumber::{parser, Event};
@@ -139,8 +139,13 @@ type Key = (String, usize);
 #[derive(Debug)]
 struct Running {
     record: ScenarioRecord,
-    started: Instant,
-    step_started: Instant,
+    /// Event timestamps, not arrival times: normalisation replays a scenario's events in a burst.
+    started: SystemTime,
+    step_started: SystemTime,
+}
+
+fn ms_between(from: SystemTime, to: SystemTime) -> u64 {
+    to.duration_since(from).map_or(0, |d| d.as_millis() as u64)
 }
 
 /// Live output while the suite runs.
@@ -166,10 +171,10 @@ impl RecordWriter {
         RecordWriter { record, running: HashMap::new(), progress, done: 0, total: 0 }
     }
 
-    fn finish(&mut self, key: &Key) {
+    fn finish(&mut self, key: &Key, at: SystemTime) {
         let Some(mut run) = self.running.remove(key) else { return };
         let r = &mut run.record;
-        r.duration_ms = run.started.elapsed().as_millis() as u64;
+        r.duration_ms = ms_between(run.started, at);
         let failed = r.steps.iter().find(|s| s.status != StepStatus::Passed);
         (r.verdict, r.blame, r.reason) = match failed {
             None => (Verdict::Pass, None, None),
@@ -208,8 +213,11 @@ impl<W: cucumber::World> cucumber::Writer<W> for RecordWriter {
     type Cli = cucumber::cli::Empty;
 
     async fn handle_event(&mut self, event: parser::Result<Event<Cucumber<W>>>, _cli: &Self::Cli) {
-        let ev = match event {
-            Ok(ev) => ev.into_inner(),
+        let (ev, at) = match event {
+            Ok(ev) => {
+                let at = ev.at;
+                (ev.into_inner(), at)
+            }
             Err(e) => {
                 let msg = format!("[harness] a feature file could not be used: {e}");
                 eprintln!("{msg}");
@@ -243,13 +251,13 @@ impl<W: cucumber::World> cucumber::Writer<W> for RecordWriter {
                     steps: Vec::new(),
                     evidence: Vec::new(),
                 };
-                self.running.insert(key, Running { record, started: Instant::now(), step_started: Instant::now() });
+                self.running.insert(key, Running { record, started: at, step_started: at });
             }
             event::Scenario::Step(step, ev) | event::Scenario::Background(step, ev) => {
                 let Some(run) = self.running.get_mut(&key) else { return };
                 let (status, error) = match ev {
                     event::Step::Started => {
-                        run.step_started = Instant::now();
+                        run.step_started = at;
                         return;
                     }
                     event::Step::Passed(..) => (StepStatus::Passed, None),
@@ -260,7 +268,7 @@ impl<W: cucumber::World> cucumber::Writer<W> for RecordWriter {
                     keyword: step.keyword.trim().to_owned(),
                     text: step.value.clone(),
                     status,
-                    duration_ms: run.step_started.elapsed().as_millis() as u64,
+                    duration_ms: ms_between(run.step_started, at),
                     error,
                 });
             }
@@ -280,7 +288,7 @@ impl<W: cucumber::World> cucumber::Writer<W> for RecordWriter {
                     error: Some(resetlab_wire::secret::redact(&msg)),
                 });
             }
-            event::Scenario::Finished => self.finish(&key),
+            event::Scenario::Finished => self.finish(&key, at),
             _ => {}
         }
     }

@@ -28,6 +28,25 @@ pub struct RunContext {
 
 static CONTEXT: OnceLock<Arc<RunContext>> = OnceLock::new();
 
+/// Set by the first Ctrl-C: no new scenario starts; running ones finish and restore their devices.
+pub static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// First Ctrl-C: stop starting scenarios, let teardown restore the devices, then exit. Second
+/// Ctrl-C: abort at once, leaving the journal for `resetlab recover`.
+pub fn handle_interrupts() {
+    use std::sync::atomic::Ordering;
+    tokio::spawn(async {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            INTERRUPTED.store(true, Ordering::SeqCst);
+            eprintln!("\ninterrupted: finishing running scenarios and restoring their devices (Ctrl-C again aborts; then run `resetlab recover`)");
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("aborted: unfinished changes are in the journal; run `resetlab recover`");
+                std::process::exit(130);
+            }
+        }
+    });
+}
+
 impl RunContext {
     /// The context of the run in progress (one run per process).
     pub fn current() -> Arc<RunContext> {
@@ -188,10 +207,10 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
 pub fn summary(record: &RunRecord) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
-    let _ = writeln!(out, "\nRequirement        Verdict          Scenarios  Passed  Failed");
+    let _ = writeln!(out, "\n{:<28} {:<16} {:>9} {:>7} {:>7}", "Requirement", "Verdict", "Scenarios", "Passed", "Failed");
     for r in &record.requirements {
         let verdict = r.verdict.map_or("not covered", |v| v.label());
-        let _ = writeln!(out, "{:<18} {:<16} {:>9} {:>7} {:>7}", r.id.0, verdict, r.scenarios, r.passed, r.failed);
+        let _ = writeln!(out, "{:<28} {:<16} {:>9} {:>7} {:>7}", r.id.0, verdict, r.scenarios, r.passed, r.failed);
     }
     for e in &record.errors {
         let _ = writeln!(out, "error: {e}");

@@ -38,6 +38,9 @@ pub struct LabWorld {
 
 impl LabWorld {
     async fn new() -> anyhow::Result<Self> {
+        if crate::run::INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
+            anyhow::bail!("[harness] not started: the run was interrupted");
+        }
         let ctx = RunContext::current();
         let lease = ctx.lab.lease(&ctx.custody).await?;
         Ok(LabWorld { ctx, lease: Some(lease), secondary: None, change: None, session: None, last_login: None, hash_attempt: None })

@@ -1,0 +1,193 @@
+//! `resetlab selftest`: proof that the suite's verdicts can be trusted. The suite runs against the
+//! conforming emulated firmware (everything must pass) and against each catalogued defect (the
+//! defect must be caught by a requirement it violates). Each run is a child `resetlab certify`
+//! process, so runs are isolated and go concurrently.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use resetlab_emulator::Defect;
+
+use crate::record::{RunRecord, Verdict};
+use crate::requirements::Catalogue;
+
+/// How long one certify run may take before the self-test calls it hung.
+const RUN_DEADLINE: Duration = Duration::from_secs(300);
+
+#[derive(Debug, Clone)]
+pub struct SelftestOptions {
+    /// The `resetlab` executable to run (`std::env::current_exe()` from the CLI).
+    pub exe: PathBuf,
+    pub out: PathBuf,
+    /// Certify runs at once.
+    pub jobs: usize,
+    /// Only these defects (all when empty).
+    pub only: Vec<Defect>,
+}
+
+/// One certify run of the self-test: the conforming firmware (`defect: None`) or one defect.
+#[derive(Debug)]
+pub struct Run {
+    pub defect: Option<Defect>,
+    pub violates: BTreeSet<String>,
+    pub failed: BTreeSet<String>,
+    pub errored: BTreeSet<String>,
+    pub duration: Duration,
+    /// Why the run produced no record, if it did not.
+    pub broken: Option<String>,
+}
+
+impl Run {
+    fn name(&self) -> &str {
+        self.defect.map_or("(conforming)", |d| d.name())
+    }
+
+    /// The run shows what it should: conforming passes everything; a defect fails a requirement it
+    /// violates.
+    pub fn ok(&self) -> bool {
+        if self.broken.is_some() {
+            return false;
+        }
+        match self.defect {
+            None => self.failed.is_empty() && self.errored.is_empty(),
+            Some(_) => !self.violates.is_disjoint(&self.failed),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct SelftestReport {
+    pub runs: Vec<Run>,
+    pub duration: Duration,
+}
+
+impl SelftestReport {
+    pub fn ok(&self) -> bool {
+        self.runs.iter().all(Run::ok)
+    }
+
+    /// The defect × requirement matrix: CAUGHT (violated and failed), missed (violated, passed),
+    /// also (failed though not violated), ERROR (the harness or rig erred there).
+    pub fn matrix(&self, catalogue: &Catalogue) -> String {
+        let mut columns: Vec<String> = Vec::new();
+        for req in &catalogue.requirements {
+            let id = &req.id.0;
+            if self.runs.iter().any(|r| r.violates.contains(id) || r.failed.contains(id) || r.errored.contains(id)) {
+                columns.push(id.clone());
+            }
+        }
+        let width = self.runs.iter().map(|r| r.name().len()).max().unwrap_or(10).max(26);
+        let mut out = String::new();
+        let _ = writeln!(out, "{:<width$}  {}", "defect", "result");
+        for run in &self.runs {
+            let mut cells = Vec::new();
+            for id in &columns {
+                let v = run.violates.contains(id);
+                let f = run.failed.contains(id);
+                let e = run.errored.contains(id);
+                let cell = match (v, f, e) {
+                    (true, true, _) => "CAUGHT",
+                    (true, false, _) => "missed",
+                    (false, true, _) => "also",
+                    (_, false, true) => "ERROR",
+                    _ => continue,
+                };
+                cells.push(format!("{id}:{cell}"));
+            }
+            let verdict = match (&run.broken, run.ok()) {
+                (Some(why), _) => format!("BROKEN ({why})"),
+                (None, true) => "ok".to_owned(),
+                (None, false) => "NOT OK".to_owned(),
+            };
+            let detail = if cells.is_empty() { "all requirements pass".to_owned() } else { cells.join("  ") };
+            let _ = writeln!(out, "{:<width$}  {verdict:<6} {detail}  ({:.1} s)", run.name(), run.duration.as_secs_f64());
+        }
+        let bad = self.runs.iter().filter(|r| !r.ok()).count();
+        let _ = writeln!(
+            out,
+            "\n{} runs, {} as expected, {} not — {:.1} s",
+            self.runs.len(),
+            self.runs.len() - bad,
+            bad,
+            self.duration.as_secs_f64()
+        );
+        out
+    }
+}
+
+async fn certify_once(opts: &SelftestOptions, defect: Option<Defect>) -> Run {
+    let name = defect.map_or("conforming".to_owned(), |d| d.name().to_owned());
+    let dir = opts.out.join(&name);
+    let mut cmd = tokio::process::Command::new(&opts.exe);
+    cmd.args(["certify", "--quiet", "--profile", "etsi,asvs,cve", "--concurrency", "8", "--out"])
+        .arg(&dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true);
+    if let Some(d) = defect {
+        cmd.args(["--defect", d.name()]);
+    }
+    let started = Instant::now();
+    let mut run = Run {
+        defect,
+        violates: defect.map(|d| d.violates().iter().map(|s| (*s).to_owned()).collect()).unwrap_or_default(),
+        failed: BTreeSet::new(),
+        errored: BTreeSet::new(),
+        duration: Duration::ZERO,
+        broken: None,
+    };
+    let status = tokio::time::timeout(RUN_DEADLINE, cmd.status()).await;
+    run.duration = started.elapsed();
+    match status {
+        Err(_) => run.broken = Some(format!("certify did not finish within {} s", RUN_DEADLINE.as_secs())),
+        Ok(Err(e)) => run.broken = Some(format!("cannot start {}: {e}", opts.exe.display())),
+        Ok(Ok(_)) => match read_record(&dir.join("report.json")) {
+            Ok(record) => {
+                for r in &record.requirements {
+                    match r.verdict {
+                        Some(Verdict::Fail) => {
+                            run.failed.insert(r.id.0.clone());
+                        }
+                        Some(Verdict::Error) => {
+                            run.errored.insert(r.id.0.clone());
+                        }
+                        _ => {}
+                    }
+                }
+                if !record.errors.is_empty() && defect.is_none() {
+                    run.broken = Some(record.errors.join("; "));
+                }
+            }
+            Err(e) => run.broken = Some(e),
+        },
+    }
+    run
+}
+
+fn read_record(path: &Path) -> Result<RunRecord, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("no record at {}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("unreadable record {}: {e}", path.display()))
+}
+
+/// Run the conforming firmware and every selected defect, `jobs` at a time.
+pub async fn selftest(opts: SelftestOptions) -> SelftestReport {
+    use futures::stream::{self, StreamExt};
+    let started = Instant::now();
+    let defects: Vec<Defect> = if opts.only.is_empty() { Defect::ALL.to_vec() } else { opts.only.clone() };
+    let targets: Vec<Option<Defect>> = std::iter::once(None).chain(defects.into_iter().map(Some)).collect();
+    let runs = stream::iter(targets)
+        .map(|d| {
+            let opts = opts.clone();
+            async move {
+                let run = certify_once(&opts, d).await;
+                eprintln!("  {:<28} {} ({:.1} s)", run.name(), if run.ok() { "as expected" } else { "NOT as expected" }, run.duration.as_secs_f64());
+                run
+            }
+        })
+        .buffered(opts.jobs.max(1))
+        .collect::<Vec<_>>()
+        .await;
+    SelftestReport { runs, duration: started.elapsed() }
+}
