@@ -1,1 +1,28 @@
-//! Rig drivers: power and network link through Modbus relay boards, the serial console, operator prompts, bench files.
+//! Rig drivers: power and network link through Modbus relay boards, the serial console, operator
+//! prompts, bench files, readiness and the `rig check` procedure.
+//!
+//! Laid out like labgrid: what exists on a bench (a resource, [`bench`]) is separate from how it is
+//! switched (a driver: [`modbus_tcp`], [`modbus_rtu`], [`operator`], all behind [`power::Switch`]) and
+//! from how a target reaches a state ([`ready`], [`check`]). This crate never imports the emulator:
+//! the emulated lab is reached through the same Modbus and serial drivers as a real bench.
+
+pub mod bench;
+pub mod check;
+pub mod console;
+pub mod error;
+pub mod relay;
+pub mod modbus_rtu;
+pub mod modbus_tcp;
+pub mod operator;
+pub mod power;
+pub mod ready;
+
+pub use bench::{Bench, BenchError, EmulatedLab};
+pub use check::{rig_check, Check, CheckOptions, CheckReport, Outcome};
+pub use console::{Console, CrashPatterns, Cursor, Seen};
+pub use error::{Blame, RigError};
+
+pub use relay::{CoilOptions, RelayBoard, RelayCoil};
+pub use operator::{Operator, OperatorSwitch};
+pub use power::{Drivers, Switch, SwitchDriver, Switched};
+pub use ready::{wait_down, wait_ready, Ready};

@@ -1,0 +1,595 @@
+//! Bench files (rigs/*.yaml, DESIGN.md §4): what exists on one bench — the recorder, the relay coils
+//! for its power and network link, its console — and nothing about how to drive it. Errors name the
+//! file, the line and the key; secrets are only ever named (an environment variable), never stored.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use resetlab_profile::FixtureError;
+use resetlab_wire::Secret;
+use serde::Deserialize;
+
+use crate::error::RigError;
+
+/// A bench file that could not be read or does not make sense (`file:line: key `k`: message`).
+pub type BenchError = FixtureError;
+
+/// Default per-request deadline for relay boards (their clients have none of their own).
+pub const DEFAULT_RELAY_TIMEOUT: Duration = Duration::from_millis(1000);
+
+/// One bench, loaded from a rig file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bench {
+    /// The file it came from (for messages).
+    pub file: PathBuf,
+    /// The bench's name (`rig:`).
+    pub rig: String,
+    /// The recorder under test.
+    pub device: DeviceSpec,
+    /// What switches its power.
+    pub power: SwitchSpec,
+    /// What switches its network link.
+    pub network: SwitchSpec,
+    /// Its serial console.
+    pub console: ConsoleSpec,
+    /// The app side (interpreted by the app crate).
+    pub app: Option<AppSpec>,
+}
+
+/// `device:` — the recorder under test.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceSpec {
+    /// Model under test.
+    pub model: String,
+    /// Host of its HTTP/RPC2/RTSP services.
+    pub address: String,
+    /// HTTP port (0 in emulator.yaml: chosen when the lab starts).
+    pub http_port: u16,
+    /// RTSP port.
+    pub rtsp_port: u16,
+    /// Firmware profile file, relative to the working directory.
+    pub profile: Option<PathBuf>,
+    /// Administrator account name.
+    pub admin_user: String,
+    /// Environment variable holding the administrator password.
+    pub admin_password_env: Option<String>,
+}
+
+/// `power:` or `network:` — one switch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SwitchSpec {
+    /// A coil on a relay board (Modbus TCP, RTU, or the emulated board).
+    Coil(CoilSpec),
+    /// A person does it when asked.
+    Operator {
+        /// Minimum off time.
+        off: Duration,
+    },
+    /// The bench has no such switch.
+    None,
+}
+
+/// Which relay board a coil is on.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum BoardSpec {
+    /// Modbus TCP at host:port.
+    Tcp { host: String, port: u16 },
+    /// Modbus RTU on a serial line.
+    Rtu { path: PathBuf, baud: u32 },
+    /// The embedded lab's board; replaced by [`Bench::with_emulated_lab`].
+    Emulated,
+}
+
+/// A coil on a relay board, with its wiring options.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CoilSpec {
+    /// The board.
+    pub board: BoardSpec,
+    /// Modbus unit (slave) id.
+    pub unit: u8,
+    /// Coil address (0-based).
+    pub coil: u16,
+    /// Normally-closed wiring: the coil reads 0 when the part is on.
+    pub invert: bool,
+    /// The board accepts only "write multiple coils" (function 15).
+    pub write_multiple: bool,
+    /// Minimum off time before switching back on.
+    pub off: Duration,
+    /// Deadline for each Modbus request.
+    pub timeout: Duration,
+}
+
+/// `console:` — the serial console.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsoleSpec {
+    /// Where it is.
+    pub port: ConsolePort,
+    /// The boot marker; `None` means the firmware profile's `boot.ready_marker`.
+    pub ready: Option<String>,
+    /// Extra crash patterns beyond the built-in ones.
+    pub crash: Vec<String>,
+}
+
+/// Where a console is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConsolePort {
+    /// A serial device (USB adapter, pseudo-terminal).
+    Serial { path: PathBuf, baud: u32 },
+    /// The embedded lab's console; replaced by [`Bench::with_emulated_lab`].
+    Emulated,
+    /// No console on this bench.
+    None,
+}
+
+/// `app:` — kept for the app crate; the rig does not interpret it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct AppSpec {
+    /// relay | direct | operator | emulated.
+    pub driver: String,
+    /// Relay URL.
+    #[serde(default)]
+    pub relay: Option<String>,
+    /// ios | android.
+    #[serde(default)]
+    pub platform: Option<String>,
+    /// phone | tablet | computer.
+    #[serde(default)]
+    pub form: Option<String>,
+}
+
+/// Where the embedded lab put things (given by the crate that starts it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmulatedLab {
+    /// The emulated relay board's Modbus TCP address.
+    pub modbus_tcp: SocketAddr,
+    /// The emulated relay board's unit id.
+    pub unit: u8,
+    /// Power and link coils of this recorder on that board.
+    pub power_coil: u16,
+    /// Link coil.
+    pub link_coil: u16,
+    /// The recorder's console pseudo-terminal.
+    pub console: PathBuf,
+    /// The recorder's HTTP address.
+    pub http: SocketAddr,
+    /// The recorder's RTSP address.
+    pub rtsp: SocketAddr,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBench {
+    rig: String,
+    device: RawDevice,
+    #[serde(default)]
+    power: Option<RawSwitch>,
+    #[serde(default)]
+    network: Option<RawSwitch>,
+    #[serde(default)]
+    console: Option<RawConsole>,
+    #[serde(default)]
+    app: Option<AppSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDevice {
+    model: String,
+    address: String,
+    #[serde(default)]
+    ports: RawPorts,
+    #[serde(default)]
+    profile: Option<PathBuf>,
+    #[serde(default)]
+    credentials: Option<RawCredentials>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPorts {
+    #[serde(default = "http80")]
+    http: u16,
+    #[serde(default = "rtsp554")]
+    rtsp: u16,
+}
+
+impl Default for RawPorts {
+    fn default() -> Self {
+        RawPorts { http: 80, rtsp: 554 }
+    }
+}
+
+fn http80() -> u16 {
+    80
+}
+fn rtsp554() -> u16 {
+    554
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCredentials {
+    admin_user: String,
+    #[serde(default)]
+    admin_password_env: Option<String>,
+}
+
+#[derive(Deserialize, Clone, Copy, PartialEq, Debug)]
+#[serde(rename_all = "kebab-case")]
+enum SwitchDriverName {
+    ModbusTcp,
+    ModbusRtu,
+    Operator,
+    Emulated,
+    None,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSwitch {
+    driver: SwitchDriverName,
+    #[serde(default)]
+    host: Option<String>,
+    #[serde(default)]
+    port: Option<serde_yaml::Value>,
+    #[serde(default)]
+    baud: Option<u32>,
+    #[serde(default)]
+    unit: Option<u8>,
+    #[serde(default)]
+    coil: Option<u16>,
+    #[serde(default)]
+    invert: bool,
+    #[serde(default)]
+    write_multiple: bool,
+    #[serde(default)]
+    off_ms: Option<u64>,
+    #[serde(default)]
+    timeout_ms: Option<u64>,
+}
+
+#[derive(Deserialize, Clone, Copy, PartialEq, Debug)]
+#[serde(rename_all = "kebab-case")]
+enum ConsoleDriverName {
+    Serial,
+    Emulated,
+    None,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConsole {
+    driver: ConsoleDriverName,
+    #[serde(default)]
+    port: Option<PathBuf>,
+    #[serde(default)]
+    baud: Option<u32>,
+    #[serde(default)]
+    ready: Option<String>,
+    #[serde(default)]
+    crash: Vec<String>,
+}
+
+/// The line (1-based) of `key` (a dotted path such as `power.host`) in `text`: the section's line,
+/// then the first line from there that holds the leaf key (flow `{ a: 1 }` or block style).
+pub fn locate(text: &str, key: &str) -> usize {
+    let mut parts = key.split('.');
+    let section = parts.next().unwrap_or(key);
+    let leaf = key.rsplit('.').next().unwrap_or(key);
+    let lines: Vec<&str> = text.lines().collect();
+    let Some(start) = lines.iter().position(|l| l.starts_with(&format!("{section}:"))) else { return 0 };
+    if leaf == section {
+        return start + 1;
+    }
+    let has_leaf = |l: &str| {
+        let code = l.split(" #").next().unwrap_or(l);
+        code.match_indices(&format!("{leaf}:")).any(|(i, _)| {
+            i == 0 || matches!(code.as_bytes()[i - 1], b' ' | b'{' | b',' | b'\t')
+        })
+    };
+    for (i, l) in lines.iter().enumerate().skip(start) {
+        if i > start && !l.starts_with([' ', '\t']) && !l.trim().is_empty() && !l.trim_start().starts_with('#') {
+            break;
+        }
+        if has_leaf(l) {
+            return i + 1;
+        }
+    }
+    start + 1
+}
+
+fn invalid(file: &Path, text: &str, key: &str, message: impl Into<String>) -> BenchError {
+    FixtureError::Invalid { file: file.to_owned(), line: locate(text, key), key: key.to_owned(), message: message.into() }
+}
+
+impl Bench {
+    /// Read and check a bench file.
+    pub fn load(file: impl AsRef<Path>) -> Result<Bench, BenchError> {
+        let file = file.as_ref();
+        let text = std::fs::read_to_string(file).map_err(|source| FixtureError::Read { file: file.to_owned(), source })?;
+        Bench::parse(file, &text)
+    }
+
+    /// Check a bench file's text, named `file` in errors.
+    pub fn parse(file: impl AsRef<Path>, text: &str) -> Result<Bench, BenchError> {
+        let file = file.as_ref();
+        refuse_secrets(file, text)?;
+        let raw: RawBench = resetlab_profile::parse_yaml(file, text)?;
+        let device = raw.device;
+        let creds = device.credentials.unwrap_or(RawCredentials { admin_user: "admin".into(), admin_password_env: None });
+        if let Some(env) = &creds.admin_password_env {
+            if env.is_empty() || env.contains(['=', ' ']) {
+                return Err(invalid(file, text, "device.credentials.admin_password_env", "must be an environment variable name"));
+            }
+        }
+        Ok(Bench {
+            file: file.to_owned(),
+            rig: raw.rig,
+            device: DeviceSpec {
+                model: device.model,
+                address: device.address,
+                http_port: device.ports.http,
+                rtsp_port: device.ports.rtsp,
+                profile: device.profile,
+                admin_user: creds.admin_user,
+                admin_password_env: creds.admin_password_env,
+            },
+            power: switch(file, text, "power", raw.power)?,
+            network: switch(file, text, "network", raw.network)?,
+            console: console(file, text, raw.console)?,
+            app: raw.app,
+        })
+    }
+
+    /// The same bench with every `driver: emulated` part pointed at the embedded lab's board,
+    /// console and recorder: afterwards only real drivers (Modbus TCP, serial) remain.
+    pub fn with_emulated_lab(&self, lab: &EmulatedLab) -> Bench {
+        let mut b = self.clone();
+        let point = |s: &mut SwitchSpec, coil: u16| {
+            if let SwitchSpec::Coil(c) = s {
+                if c.board == BoardSpec::Emulated {
+                    c.board = BoardSpec::Tcp { host: lab.modbus_tcp.ip().to_string(), port: lab.modbus_tcp.port() };
+                    c.unit = lab.unit;
+                    c.coil = coil;
+                }
+            }
+        };
+        point(&mut b.power, lab.power_coil);
+        point(&mut b.network, lab.link_coil);
+        if b.console.port == ConsolePort::Emulated {
+            b.console.port = ConsolePort::Serial { path: lab.console.clone(), baud: 115_200 };
+        }
+        if self.uses_emulated() {
+            b.device.address = lab.http.ip().to_string();
+            b.device.http_port = lab.http.port();
+            b.device.rtsp_port = lab.rtsp.port();
+        }
+        b
+    }
+
+    /// Whether any part says `driver: emulated` (the embedded lab must be started).
+    pub fn uses_emulated(&self) -> bool {
+        let sw = |s: &SwitchSpec| matches!(s, SwitchSpec::Coil(c) if c.board == BoardSpec::Emulated);
+        sw(&self.power) || sw(&self.network) || self.console.port == ConsolePort::Emulated
+    }
+
+    /// The administrator password, from the environment variable the bench names, or a prompt on
+    /// the terminal when the variable is unset and stdin is a terminal.
+    pub fn admin_password(&self) -> Result<Secret, RigError> {
+        let env = self.device.admin_password_env.clone().unwrap_or_else(|| "RESETLAB_ADMIN_PASSWORD".into());
+        if let Ok(v) = std::env::var(&env) {
+            return Ok(Secret::new(v));
+        }
+        use std::io::{BufRead, IsTerminal, Write};
+        if std::io::stdin().is_terminal() {
+            let mut err = std::io::stderr();
+            let _ = write!(err, "Password for {} on {} ({} is not set): ", self.device.admin_user, self.rig, env);
+            let _ = err.flush();
+            let mut line = String::new();
+            if std::io::stdin().lock().read_line(&mut line).is_ok() && !line.trim_end().is_empty() {
+                return Ok(Secret::new(line.trim_end_matches(['\r', '\n'])));
+            }
+        }
+        Err(RigError::MissingSecret { what: format!("password of {}", self.device.admin_user), env })
+    }
+
+    /// The recorder's HTTP address, resolved.
+    pub async fn http_addr(&self) -> Result<SocketAddr, RigError> {
+        resolve(&self.device.address, self.device.http_port).await
+    }
+
+    /// The boot marker: the console's `ready:`, else the profile's, else the family default.
+    pub fn ready_marker(&self) -> String {
+        if let Some(r) = &self.console.ready {
+            return r.clone();
+        }
+        self.profile().map(|p| p.boot.ready_marker).unwrap_or_else(|| "System init done".into())
+    }
+
+    /// The firmware profile, if the bench names one that loads.
+    pub fn profile(&self) -> Option<resetlab_profile::FirmwareProfile> {
+        let p = self.device.profile.as_ref()?;
+        resetlab_profile::FirmwareProfile::load(p).ok()
+    }
+}
+
+/// Resolve `host:port` with a deadline.
+pub(crate) async fn resolve(host: &str, port: u16) -> Result<SocketAddr, RigError> {
+    let what = format!("{host}:{port}");
+    let found = tokio::time::timeout(Duration::from_secs(5), tokio::net::lookup_host(what.clone()))
+        .await
+        .map_err(|_| RigError::Harness(format!("timed out resolving {what}")))?
+        .map_err(|e| RigError::Harness(format!("cannot resolve {what}: {e}")))?
+        .next();
+    found.ok_or_else(|| RigError::Harness(format!("{what} resolves to no address")))
+}
+
+fn refuse_secrets(file: &Path, text: &str) -> Result<(), BenchError> {
+    for (i, line) in text.lines().enumerate() {
+        let code = line.split(" #").next().unwrap_or(line);
+        for (pos, _) in code.match_indices(':') {
+            let before = &code[..pos];
+            let key = before.rsplit([' ', '{', ',', '\t']).next().unwrap_or(before).trim_start_matches("- ");
+            let k = key.to_ascii_lowercase();
+            if (k.ends_with("password") || k.ends_with("secret") || k.ends_with("token")) && !k.ends_with("_env") {
+                return Err(FixtureError::Invalid {
+                    file: file.to_owned(),
+                    line: i + 1,
+                    key: key.to_owned(),
+                    message: format!("secrets never come from bench files: name an environment variable with `{key}_env` instead"),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn switch(file: &Path, text: &str, part: &str, raw: Option<RawSwitch>) -> Result<SwitchSpec, BenchError> {
+    let Some(raw) = raw else { return Ok(SwitchSpec::None) };
+    let key = |k: &str| format!("{part}.{k}");
+    let off = Duration::from_millis(raw.off_ms.unwrap_or(match raw.driver {
+        SwitchDriverName::Emulated => 0,
+        _ => 5000,
+    }));
+    let timeout = raw.timeout_ms.map_or(DEFAULT_RELAY_TIMEOUT, Duration::from_millis);
+    if timeout.is_zero() {
+        return Err(invalid(file, text, &key("timeout_ms"), "must be more than 0"));
+    }
+    let coil = |board| -> Result<SwitchSpec, BenchError> {
+        let Some(coil) = raw.coil else {
+            return Err(invalid(file, text, &key("driver"), format!("`coil` is required for driver {:?}", raw.driver)));
+        };
+        Ok(SwitchSpec::Coil(CoilSpec {
+            board,
+            unit: raw.unit.unwrap_or(1),
+            coil,
+            invert: raw.invert,
+            write_multiple: raw.write_multiple,
+            off,
+            timeout,
+        }))
+    };
+    match raw.driver {
+        SwitchDriverName::ModbusTcp => {
+            let Some(host) = raw.host.clone() else {
+                return Err(invalid(file, text, &key("driver"), "`host` is required for driver modbus-tcp"));
+            };
+            let port = match &raw.port {
+                None => 502,
+                Some(v) => v
+                    .as_u64()
+                    .and_then(|p| u16::try_from(p).ok())
+                    .ok_or_else(|| invalid(file, text, &key("port"), "must be a TCP port number for driver modbus-tcp"))?,
+            };
+            coil(BoardSpec::Tcp { host, port })
+        }
+        SwitchDriverName::ModbusRtu => {
+            let path = match &raw.port {
+                Some(serde_yaml::Value::String(s)) => PathBuf::from(s),
+                _ => return Err(invalid(file, text, &key(if raw.port.is_some() { "port" } else { "driver" }), "`port` must name a serial device (e.g. /dev/ttyUSB1) for driver modbus-rtu")),
+            };
+            if raw.host.is_some() {
+                return Err(invalid(file, text, &key("host"), "driver modbus-rtu has no host (it is a serial line)"));
+            }
+            coil(BoardSpec::Rtu { path, baud: raw.baud.unwrap_or(9600) })
+        }
+        SwitchDriverName::Emulated => coil(BoardSpec::Emulated),
+        SwitchDriverName::Operator => Ok(SwitchSpec::Operator { off }),
+        SwitchDriverName::None => Ok(SwitchSpec::None),
+    }
+}
+
+fn console(file: &Path, text: &str, raw: Option<RawConsole>) -> Result<ConsoleSpec, BenchError> {
+    let Some(raw) = raw else { return Ok(ConsoleSpec { port: ConsolePort::None, ready: None, crash: vec![] }) };
+    let port = match raw.driver {
+        ConsoleDriverName::Serial => match raw.port {
+            Some(path) => ConsolePort::Serial { path, baud: raw.baud.unwrap_or(115_200) },
+            None => return Err(invalid(file, text, "console.driver", "`port` is required for driver serial")),
+        },
+        ConsoleDriverName::Emulated => ConsolePort::Emulated,
+        ConsoleDriverName::None => ConsolePort::None,
+    };
+    if raw.ready.as_deref() == Some("") {
+        return Err(invalid(file, text, "console.ready", "the boot marker cannot be empty"));
+    }
+    Ok(ConsoleSpec { port, ready: raw.ready, crash: raw.crash })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LAB: &str = "rig: lab-bench-3
+device:
+  model: DNR216
+  address: 192.168.1.108
+  ports: { http: 80, rtsp: 554 }
+  credentials: { admin_user: admin, admin_password_env: RESETLAB_ADMIN_PASSWORD }
+power:   { driver: modbus-tcp, host: 192.168.1.200, port: 502, unit: 1, coil: 0, off_ms: 5000, invert: true }
+network: { driver: modbus-rtu, port: /dev/ttyUSB1, baud: 9600, unit: 1, coil: 1, write_multiple: true }
+console: { driver: serial, port: /dev/ttyUSB0, baud: 115200, ready: \"System init done\" }
+app:     { driver: relay, relay: https://relay.example/, platform: ios, form: phone }
+";
+
+    #[test]
+    fn design_example_loads() {
+        let b = Bench::parse("lab.yaml", LAB).unwrap();
+        let SwitchSpec::Coil(p) = &b.power else { panic!() };
+        assert_eq!(p.board, BoardSpec::Tcp { host: "192.168.1.200".into(), port: 502 });
+        assert!(p.invert && !p.write_multiple);
+        assert_eq!(p.off, Duration::from_secs(5));
+        let SwitchSpec::Coil(n) = &b.network else { panic!() };
+        assert_eq!(n.board, BoardSpec::Rtu { path: "/dev/ttyUSB1".into(), baud: 9600 });
+        assert!(n.write_multiple);
+        assert_eq!(b.console.port, ConsolePort::Serial { path: "/dev/ttyUSB0".into(), baud: 115_200 });
+    }
+
+    #[test]
+    fn bench_error_names_file_line_and_key_for_a_type_error() {
+        let bad = LAB.replace("coil: 1,", "coil: one,");
+        let e = Bench::parse("rigs/lab.yaml", &bad).unwrap_err().to_string();
+        assert!(e.starts_with("rigs/lab.yaml:8: key `network.coil`"), "{e}");
+    }
+
+    #[test]
+    fn bench_error_names_file_line_and_key_for_a_missing_host() {
+        let bad = LAB.replace("host: 192.168.1.200, ", "");
+        let e = Bench::parse("rigs/lab.yaml", &bad).unwrap_err().to_string();
+        assert!(e.starts_with("rigs/lab.yaml:7: key `power.driver`"), "{e}");
+        assert!(e.contains("host"), "{e}");
+    }
+
+    #[test]
+    fn bench_error_names_unknown_driver_and_typo_keys() {
+        let e = Bench::parse("b.yaml", &LAB.replace("driver: modbus-rtu", "driver: modbus-udp")).unwrap_err().to_string();
+        assert!(e.starts_with("b.yaml:8: key `network.driver`"), "{e}");
+        let e = Bench::parse("b.yaml", &LAB.replace("coil: 0,", "coill: 0,")).unwrap_err().to_string();
+        assert!(e.starts_with("b.yaml:7: key `power"), "{e}");
+        assert!(e.contains("coill"), "{e}");
+    }
+
+    #[test]
+    fn a_password_in_a_bench_file_is_refused() {
+        let bad = LAB.replace("admin_password_env: RESETLAB_ADMIN_PASSWORD", "admin_password: hunter2");
+        let e = Bench::parse("b.yaml", &bad).unwrap_err().to_string();
+        assert!(e.starts_with("b.yaml:6: key `admin_password`"), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
+    }
+
+    #[test]
+    fn password_comes_from_the_named_environment_variable() {
+        let b = Bench::parse("b.yaml", &LAB.replace("RESETLAB_ADMIN_PASSWORD", "RESETLAB_RIG_TEST_PW")).unwrap();
+        // SAFETY: this test alone uses this variable name.
+        unsafe { std::env::set_var("RESETLAB_RIG_TEST_PW", "abc123") };
+        assert_eq!(b.admin_password().unwrap().expose(), "abc123");
+    }
+
+    #[test]
+    fn shipped_rig_files_load() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rigs");
+        for f in ["emulator.yaml", "lab-modbus-tcp.yaml", "lab-modbus-rtu.yaml", "field.yaml"] {
+            Bench::load(dir.join(f)).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! Operator drivers for field use: a power or link step is printed as an instruction to a person, who
+//! confirms it. The answer is only the person's word; the caller still verifies the effect (the
+//! device stops answering, then boots). Without a terminal, answers come from a file the caller
+//! names, one line per prompt, so field procedures are scriptable and testable.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
+use tokio::sync::Mutex;
+
+use crate::error::{Blame, RigError};
+use crate::power::{Switch, Switched};
+
+/// Default time a person has to answer one prompt.
+pub const DEFAULT_ANSWER_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// A person at the bench, reached through prompts and answers.
+pub struct Operator {
+    answers: Mutex<Box<dyn AsyncBufRead + Unpin + Send>>,
+    prompts: std::sync::Mutex<Box<dyn Write + Send>>,
+    source: String,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for Operator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Operator").field("source", &self.source).field("timeout", &self.timeout).finish()
+    }
+}
+
+impl Operator {
+    /// Prompts on stderr, answers typed on stdin.
+    pub fn terminal(timeout: Duration) -> Self {
+        Operator::from_io("terminal", BufReader::new(tokio::io::stdin()), Box::new(std::io::stderr()), timeout)
+    }
+
+    /// Prompts on stderr, answers read from `path`, one line per prompt.
+    pub async fn answers_file(path: &Path, timeout: Duration) -> Result<Self, RigError> {
+        let f = tokio::fs::File::open(path)
+            .await
+            .map_err(|e| RigError::File { path: path.to_owned(), message: format!("operator answers: {e}") })?;
+        Ok(Operator::from_io(&path.display().to_string(), BufReader::new(f), Box::new(std::io::stderr()), timeout))
+    }
+
+    /// The terminal when stdin is one, else the answers file; an error when there is neither.
+    pub async fn auto(answers: Option<&Path>, timeout: Duration) -> Result<Self, RigError> {
+        use std::io::IsTerminal;
+        match answers {
+            Some(p) => Operator::answers_file(p, timeout).await,
+            None if std::io::stdin().is_terminal() => Ok(Operator::terminal(timeout)),
+            None => Err(RigError::Harness("an operator step needs a terminal or an answers file".into())),
+        }
+    }
+
+    /// Any reader and writer (tests, a GUI).
+    pub fn from_io(
+        source: &str,
+        answers: impl AsyncBufRead + Unpin + Send + 'static,
+        prompts: Box<dyn Write + Send>,
+        timeout: Duration,
+    ) -> Self {
+        Operator {
+            answers: Mutex::new(Box::new(answers)),
+            prompts: std::sync::Mutex::new(prompts),
+            source: source.to_owned(),
+            timeout,
+        }
+    }
+
+    /// Print `instruction`, wait for a yes (`done`, `yes`, `y`, `ok`) or a no (anything else).
+    pub async fn confirm(&self, instruction: &str) -> Result<(), RigError> {
+        self.say(&format!("\n>>> {instruction}\n    Type 'done' when done, or describe what went wrong: "));
+        let answer = self.read_answer(instruction).await?;
+        match answer.to_ascii_lowercase().as_str() {
+            "done" | "yes" | "y" | "ok" => Ok(()),
+            _ => Err(RigError::Operator(format!("could not do \"{instruction}\": answered {answer:?}"))),
+        }
+    }
+
+    /// Ask a yes/no question.
+    pub async fn ask_yes_no(&self, question: &str) -> Result<bool, RigError> {
+        self.say(&format!("\n>>> {question} [y/n]: "));
+        let answer = self.read_answer(question).await?;
+        match answer.to_ascii_lowercase().as_str() {
+            "y" | "yes" | "on" | "up" => Ok(true),
+            "n" | "no" | "off" | "down" => Ok(false),
+            _ => Err(RigError::Operator(format!("answer {answer:?} to \"{question}\" is neither yes nor no"))),
+        }
+    }
+
+    fn say(&self, text: &str) {
+        let mut w = self.prompts.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = w.write_all(text.as_bytes());
+        let _ = w.flush();
+    }
+
+    async fn read_answer(&self, prompt: &str) -> Result<String, RigError> {
+        let mut r = self.answers.lock().await;
+        let mut line = String::new();
+        match tokio::time::timeout(self.timeout, r.read_line(&mut line)).await {
+            Err(_) => Err(RigError::Timeout {
+                what: format!("the operator's answer to \"{prompt}\" ({})", self.source),
+                after: self.timeout,
+                blame: Blame::Operator,
+            }),
+            Ok(Err(e)) => Err(RigError::Operator(format!("cannot read answers from {}: {e}", self.source))),
+            Ok(Ok(0)) => Err(RigError::Operator(format!("no answer to \"{prompt}\": {} has no more lines", self.source))),
+            Ok(Ok(_)) => Ok(line.trim().to_owned()),
+        }
+    }
+}
+
+/// A power or link step done by a person.
+#[derive(Debug)]
+pub struct OperatorSwitch {
+    operator: Arc<Operator>,
+    what: String,
+    off: Duration,
+    state: std::sync::Mutex<(Option<bool>, Option<Instant>)>,
+}
+
+impl OperatorSwitch {
+    /// `what` is "power" or "network link"; `off` the minimum off time to keep.
+    pub fn new(operator: Arc<Operator>, what: &str, off: Duration) -> Self {
+        OperatorSwitch { operator, what: what.to_owned(), off, state: std::sync::Mutex::new((None, None)) }
+    }
+
+    fn instruction(&self, on: bool) -> String {
+        match (self.what.as_str(), on) {
+            ("power", false) => "Switch the recorder's power OFF (unplug its power supply).".to_owned(),
+            ("power", true) => "Switch the recorder's power ON (plug its power supply back in).".to_owned(),
+            ("network link", false) => "Unplug the recorder's network cable.".to_owned(),
+            ("network link", true) => "Plug the recorder's network cable back in.".to_owned(),
+            (w, on) => format!("Switch the recorder's {w} {}.", if on { "ON" } else { "OFF" }),
+        }
+    }
+}
+
+impl Switch for OperatorSwitch {
+    fn describe(&self) -> String {
+        format!("{} switched by the operator", self.what)
+    }
+
+    async fn set(&self, on: bool) -> Result<Switched, RigError> {
+        let started = Instant::now();
+        let mut held_off = Duration::ZERO;
+        let last_off = self.state.lock().unwrap_or_else(|e| e.into_inner()).1;
+        if on {
+            if let Some(t) = last_off {
+                let until = t + self.off;
+                if until > Instant::now() {
+                    held_off = until - Instant::now();
+                    tokio::time::sleep_until(until.into()).await;
+                }
+            }
+        }
+        self.operator.confirm(&self.instruction(on)).await?;
+        *self.state.lock().unwrap_or_else(|e| e.into_inner()) = (Some(on), if on { None } else { Some(Instant::now()) });
+        Ok(Switched { on, took: started.elapsed(), held_off })
+    }
+
+    async fn get(&self) -> Result<bool, RigError> {
+        let known = self.state.lock().unwrap_or_else(|e| e.into_inner()).0;
+        match known {
+            Some(v) => Ok(v),
+            None => self.operator.ask_yes_no(&format!("Is the recorder's {} on?", self.what)).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scripted(answers: &str) -> Arc<Operator> {
+        Arc::new(Operator::from_io("script", BufReader::new(std::io::Cursor::new(answers.to_owned().into_bytes())), Box::new(std::io::sink()), Duration::from_secs(1)))
+    }
+
+    #[tokio::test]
+    async fn operator_switch_follows_scripted_answers_and_keeps_off_time() {
+        let sw = OperatorSwitch::new(scripted("done\ndone\n"), "power", Duration::from_millis(50));
+        sw.set(false).await.unwrap();
+        let s = sw.set(true).await.unwrap();
+        assert!(s.took >= Duration::from_millis(45), "{s:?}");
+        assert!(sw.get().await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn operator_who_cannot_do_a_step_is_an_operator_fault() {
+        let sw = OperatorSwitch::new(scripted("the plug is glued in\n"), "power", Duration::ZERO);
+        let e = sw.set(false).await.unwrap_err();
+        assert_eq!(e.blame(), Blame::Operator);
+        assert!(e.to_string().contains("glued"), "{e}");
+        let e = sw.set(false).await.unwrap_err();
+        assert!(e.to_string().contains("no more lines"), "{e}");
+    }
+}
