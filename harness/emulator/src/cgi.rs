@@ -263,8 +263,6 @@ async fn user_manager(fw: &Arc<Firmware>, caller: &Caller, action: &str, q: &Que
             let (Some(name), Some(new)) = (q.get("name"), q.get("pwd")) else {
                 return bad_request();
             };
-            // Remembered so any text that leaves the process can be redacted.
-            resetlab_wire::secret::remember(new);
             match fw.change_password(caller, name, new, q.get("pwdOld")).await {
                 Ok(()) => ok(),
                 Err(e) => refused(&e.0),

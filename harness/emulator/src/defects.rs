@@ -122,6 +122,20 @@ impl FromStr for Defect {
     }
 }
 
+/// Serialized by its kebab-case name, as fixtures and reports spell it.
+impl serde::Serialize for Defect {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Defect {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// The set of defects one recorder was built with.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Defects(Vec<Defect>);
@@ -154,6 +168,12 @@ mod tests {
                 );
             }
         }
+        let json = serde_json::to_string(&Defect::HashAccepted).unwrap();
+        assert_eq!(json, "\"hash-accepted\"");
+        assert_eq!(
+            serde_json::from_str::<Defect>(&json).unwrap(),
+            Defect::HashAccepted
+        );
         let err = "no-such".parse::<Defect>().unwrap_err().to_string();
         assert!(
             err.contains("no-such") && err.contains("hash-accepted"),

@@ -212,7 +212,6 @@ async fn session_call(fw: &Arc<Firmware>, call: &Call) -> Reply {
                     Value::Null,
                 );
             };
-            resetlab_wire::secret::remember(new);
             let by = Caller {
                 user: s.user.clone(),
                 group: s.group,
