@@ -13,14 +13,17 @@ const BACKLOG: usize = 4096;
 
 pub(crate) struct Console {
     tx: broadcast::Sender<Bytes>,
+    /// False for a firmware whose profile has no console: the cable stays silent.
+    wired: bool,
     /// Current power epoch and when it began (for kernel-style timestamps); `None` while off.
     epoch: Mutex<Option<(u64, Instant)>>,
 }
 
 impl Console {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(wired: bool) -> Self {
         Console {
             tx: broadcast::channel(BACKLOG).0,
+            wired,
             epoch: Mutex::new(None),
         }
     }
@@ -31,6 +34,9 @@ impl Console {
 
     /// Power came on: a new epoch starts; its output flows from now on.
     pub(crate) fn power_on(&self, epoch: u64) {
+        if !self.wired {
+            return;
+        }
         *self.epoch.lock().unwrap_or_else(|e| e.into_inner()) = Some((epoch, Instant::now()));
     }
 

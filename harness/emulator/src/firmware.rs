@@ -115,7 +115,7 @@ impl Firmware {
             defects: Defects::new(defects),
             serial,
             realm,
-            console: Console::new(),
+            console: Console::new(profile.has(resetlab_profile::Interface::Console)),
             flash: Flash::new(factory),
             ram: Mutex::new(ram),
             lockouts: Mutex::new(Lockouts::default()),

@@ -11,6 +11,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
+use resetlab_profile::Interface;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
@@ -51,8 +52,12 @@ pub(crate) async fn serve(listener: TcpListener, fw: Arc<Firmware>) {
 
 async fn route(fw: &Arc<Firmware>, req: Request<Incoming>) -> Reply {
     let path = req.uri().path().to_owned();
+    let (cgi, rpc2) = (
+        fw.profile.has(Interface::Http),
+        fw.profile.has(Interface::Rpc2),
+    );
     match (req.method().clone(), path.as_str()) {
-        (Method::POST, "/RPC2_Login" | "/RPC2") => {
+        (Method::POST, "/RPC2_Login" | "/RPC2") if rpc2 => {
             let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
                 Ok(b) => b.to_bytes(),
                 Err(_) => {
@@ -64,8 +69,8 @@ async fn route(fw: &Arc<Firmware>, req: Request<Incoming>) -> Reply {
             };
             crate::rpc2::handle(fw, &path, &body).await
         }
-        (Method::GET, p) if p.starts_with("/cgi-bin/") => crate::cgi::handle(fw, &req).await,
-        (_, p) if p.starts_with("/cgi-bin/") || p.starts_with("/RPC2") => text(
+        (Method::GET, p) if cgi && p.starts_with("/cgi-bin/") => crate::cgi::handle(fw, &req).await,
+        (_, p) if (cgi && p.starts_with("/cgi-bin/")) || (rpc2 && p.starts_with("/RPC2")) => text(
             StatusCode::METHOD_NOT_ALLOWED,
             "Error\r\nMethod Not Allowed\r\n",
         ),

@@ -12,6 +12,8 @@ use tokio::net::TcpSocket;
 use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
 
+use resetlab_profile::Interface;
+
 use crate::error::EmulatorError;
 use crate::firmware::Firmware;
 
@@ -41,7 +43,7 @@ struct Reserved {
 #[derive(Default)]
 struct Control {
     boot: Option<JoinHandle<()>>,
-    services: Option<[JoinHandle<()>; 2]>,
+    services: Option<Vec<JoinHandle<()>>>,
     reserved: Option<Reserved>,
 }
 
@@ -204,6 +206,7 @@ impl Plant {
         if c.services.is_some() || self.shut.load(Ordering::SeqCst) {
             return;
         }
+        let has = |i| self.fw.profile.has(i);
         let mut reserved = c.reserved.take().unwrap_or(Reserved {
             http: None,
             rtsp: None,
@@ -219,21 +222,31 @@ impl Plant {
                 source,
             })
         };
-        let http = listen(reserved.http.take(), "http", self.http_addr);
-        let rtsp = listen(reserved.rtsp.take(), "rtsp", self.rtsp_addr);
-        match (http, rtsp) {
-            (Ok(h), Ok(r)) => {
-                let fw = Arc::clone(&self.fw);
-                let h = tokio::spawn(crate::http::serve(h, Arc::clone(&fw)));
-                let r = tokio::spawn(crate::rtsp::serve(r, fw));
-                c.services = Some([h, r]);
-                self.serving.send_replace(true);
-            }
-            (h, r) => {
-                for e in [h.err(), r.err()].into_iter().flatten() {
-                    tracing::error!(serial = %self.fw.serial, error = %e, "service could not open");
+        let mut tasks = Vec::new();
+        let mut failed = false;
+        // A firmware without an interface keeps its port reserved but closed.
+        if has(Interface::Http) || has(Interface::Rpc2) {
+            match listen(reserved.http.take(), "http", self.http_addr) {
+                Ok(l) => tasks.push(tokio::spawn(crate::http::serve(l, Arc::clone(&self.fw)))),
+                Err(e) => {
+                    tracing::error!(serial = %self.fw.serial, error = %e, "HTTP service could not open");
+                    failed = true;
                 }
             }
+        }
+        if has(Interface::Rtsp) {
+            match listen(reserved.rtsp.take(), "rtsp", self.rtsp_addr) {
+                Ok(l) => tasks.push(tokio::spawn(crate::rtsp::serve(l, Arc::clone(&self.fw)))),
+                Err(e) => {
+                    tracing::error!(serial = %self.fw.serial, error = %e, "RTSP service could not open");
+                    failed = true;
+                }
+            }
+        }
+        c.reserved = Some(reserved);
+        c.services = Some(tasks);
+        if !failed {
+            self.serving.send_replace(true);
         }
     }
 
@@ -248,11 +261,17 @@ impl Plant {
                 let _ = t.await;
             }
         }
-        if !self.shut.load(Ordering::SeqCst) && c.reserved.is_none() {
-            c.reserved = Some(Reserved {
-                http: reserve("http", self.http_addr).ok(),
-                rtsp: reserve("rtsp", self.rtsp_addr).ok(),
+        if !self.shut.load(Ordering::SeqCst) {
+            let r = c.reserved.get_or_insert(Reserved {
+                http: None,
+                rtsp: None,
             });
+            if r.http.is_none() {
+                r.http = reserve("http", self.http_addr).ok();
+            }
+            if r.rtsp.is_none() {
+                r.rtsp = reserve("rtsp", self.rtsp_addr).ok();
+            }
         }
     }
 }
