@@ -17,6 +17,7 @@ embed!(
     "secondary_user.feature",
     "standards_asvs.feature",
     "standards_cve.feature",
+    "durable.feature",
 );
 
 /// The repository's `features/` directory (for tests and `--features` defaults during development).

@@ -67,6 +67,8 @@ pub struct Lease {
     pub dut: Dut,
     /// The emulated recorder behind the device, when the lab is emulated.
     pub recorder: Option<Recorder>,
+    /// Power, link and console around the device.
+    pub surroundings: crate::surroundings::Surroundings,
     /// On a bench: this scenario's exclusive turn on the device, held until release.
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
@@ -82,6 +84,14 @@ pub enum LabError {
 }
 
 impl Lab {
+    /// Whether devices of this lab can serve a rig capability (`power`, `network`, `console`).
+    pub fn can(&self, capability: &str) -> bool {
+        match self {
+            Lab::Emulated(_) => crate::surroundings::CAPABILITIES.contains(&capability),
+            Lab::Bench(_) => false,
+        }
+    }
+
     pub fn describe(&self) -> String {
         match self {
             Lab::Bench(b) => format!("bench {} ({}:{}, profile {})", b.name, b.target.host, b.target.http_port, b.profile.name),
@@ -117,7 +127,11 @@ impl Lab {
                 let admin = lab.profile.admin().password.clone();
                 let dut = Dut::new(target, lab.profile.clone(), recorder.serial(), admin, custody.clone())
                     .map_err(|e| LabError::Journal(e.to_string()))?;
-                Ok(Lease { dut, recorder: Some(recorder), _turn: None })
+                let surroundings = crate::surroundings::Surroundings::Emulated {
+                    console: crate::surroundings::ConsoleCapture::of(&recorder),
+                    recorder: recorder.clone(),
+                };
+                Ok(Lease { dut, recorder: Some(recorder), surroundings, _turn: None })
             }
             Lab::Bench(bench) => {
                 let turn = bench.turn.clone().lock_owned().await;
@@ -128,7 +142,7 @@ impl Lab {
                     .map_err(|e| LabError::Unreachable(e.to_string()))?;
                 let dut = Dut::new(bench.target.clone(), bench.profile.clone(), serial, bench.baseline.clone(), custody.clone())
                     .map_err(|e| LabError::Journal(e.to_string()))?;
-                Ok(Lease { dut, recorder: None, _turn: Some(turn) })
+                Ok(Lease { dut, recorder: None, surroundings: crate::surroundings::Surroundings::Fixed, _turn: Some(turn) })
             }
         }
     }
@@ -138,6 +152,19 @@ impl Lease {
     /// Give the device back as it was found: baseline password restored, then an emulated recorder
     /// is shut down. Returns why the restore failed, if it did.
     pub async fn release(mut self) -> Result<(), String> {
+        // A scenario that left the device off or unlinked must not leave it so.
+        if self.surroundings.can("power") {
+            if let Some(r) = &self.recorder {
+                if !r.is_powered() {
+                    self.power_on().await;
+                }
+            }
+        }
+        if let Some(r) = &self.recorder {
+            if !r.is_linked() {
+                self.link_up().await;
+            }
+        }
         let restored = self.dut.restore_baseline().await;
         if let Some(r) = self.recorder {
             r.shutdown().await;

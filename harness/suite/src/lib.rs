@@ -13,5 +13,7 @@ pub mod requirements;
 pub mod run;
 pub mod selftest;
 pub mod steps;
+pub mod strategy;
+pub mod surroundings;
 pub mod verdict;
 pub mod world;

@@ -12,7 +12,7 @@ use cucumber::World as _;
 
 use crate::custody::Custody;
 use crate::lab::Lab;
-use crate::record::{attach_evidence, now, EvidenceStore, Progress, RecordWriter, RunRecord};
+use crate::record::{attach_evidence, now, EvidenceStore, Progress, RecordWriter, RunRecord, ScenarioRecord, Verdict};
 use crate::requirements::Catalogue;
 use crate::world::LabWorld;
 
@@ -51,6 +51,45 @@ impl RunContext {
     /// The context of the run in progress (one run per process).
     pub fn current() -> Arc<RunContext> {
         CONTEXT.get().cloned().expect("[harness] a scenario started outside run_suite")
+    }
+}
+
+/// Feature tags that name something the rig must provide, with what it means.
+const RIG_NEEDS: [&str; 4] = ["@power", "@network", "@console", "@remote"];
+
+fn need_text(tag: &str) -> &'static str {
+    match tag {
+        "@power" => "power control (a relay on the recorder's supply)",
+        "@network" => "network-link control (a relay on the recorder's Ethernet)",
+        "@console" => "a serial console",
+        "@remote" => "the cloud app and relay",
+        _ => "a rig part",
+    }
+}
+
+/// The record of a scenario this rig cannot run: not applicable, with the reason — never passed.
+fn not_applicable(
+    feature: &cucumber::gherkin::Feature,
+    scenario: &cucumber::gherkin::Scenario,
+    tags: &[&String],
+    missing: &[&str],
+) -> ScenarioRecord {
+    let tags: Vec<String> = tags.iter().map(|t| (*t).clone()).collect();
+    ScenarioRecord {
+        feature: feature.name.clone(),
+        name: scenario.name.clone(),
+        line: scenario.position.line,
+        requirements: Catalogue::requirement_tags(&tags),
+        tags,
+        verdict: Verdict::NotApplicable,
+        blame: None,
+        reason: Some(format!(
+            "not applicable on this rig: needs {}",
+            missing.iter().map(|m| need_text(m)).collect::<Vec<_>>().join(" and ")
+        )),
+        duration_ms: 0,
+        steps: Vec::new(),
+        evidence: Vec::new(),
     }
 }
 
@@ -124,7 +163,7 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
         None => crate::features::materialize(&opts.out.join("features")).map_err(io_err(&opts.out))?,
     };
     check_tags(&features, &catalogue)?;
-    let tags: Option<TagOperation> = match &opts.tags {
+    let tags_filter: Option<TagOperation> = match &opts.tags {
         Some(t) => Some(t.parse().map_err(|e| RunError::Tags(t.clone(), format!("{e}")))?),
         None => None,
     };
@@ -147,6 +186,7 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
     let junit = std::fs::File::create(&junit_path).map_err(io_err(&junit_path))?;
     let json = std::fs::File::create(&json_path).map_err(io_err(&json_path))?;
 
+    let skipped: Arc<Mutex<Vec<ScenarioRecord>>> = Arc::default();
     let started = Instant::now();
     LabWorld::cucumber()
         .max_concurrent_scenarios(opts.max_concurrent)
@@ -158,7 +198,7 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
         )
         .fail_on_skipped()
         // Our own command line is parsed by clap in cli.rs; cucumber must not read the process's.
-        .with_cli(cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty> { tags_filter: tags, ..Default::default() })
+        .with_cli(cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty>::default())
         .after(|feature, _rule, scenario, _finished, world| {
             Box::pin(async move {
                 if let Some(w) = world {
@@ -178,12 +218,36 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
                 }
             })
         })
-        .run(features)
+        .filter_run(features, {
+            let ctx = ctx.clone();
+            let skipped = skipped.clone();
+            move |feature, rule, scenario| {
+                let tags: Vec<&String> =
+                    feature.tags.iter().chain(rule.iter().flat_map(|r| r.tags.iter())).chain(scenario.tags.iter()).collect();
+                if let Some(expr) = &tags_filter {
+                    use cucumber::tag::Ext as _;
+                    if !expr.eval(tags.iter().map(|t| t.as_str())) {
+                        return false;
+                    }
+                }
+                let missing: Vec<&str> = RIG_NEEDS
+                    .iter()
+                    .filter(|need| tags.iter().any(|t| t.as_str() == **need) && !ctx.lab.can(need.trim_start_matches('@')))
+                    .copied()
+                    .collect();
+                if missing.is_empty() {
+                    return true;
+                }
+                skipped.lock().unwrap_or_else(|e| e.into_inner()).push(not_applicable(feature, scenario, &tags, &missing));
+                false
+            }
+        })
         .await;
 
     let mut record = Arc::try_unwrap(record).map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner())).unwrap_or_else(|arc| arc.lock().unwrap_or_else(|e| e.into_inner()).clone());
     record.finished = Some(now());
     record.duration_ms = started.elapsed().as_millis() as u64;
+    record.scenarios.extend(skipped.lock().unwrap_or_else(|e| e.into_inner()).drain(..));
     record.scenarios.sort_by(|a, b| (&a.feature, a.line).cmp(&(&b.feature, b.line)));
     attach_evidence(&mut record, &ctx.evidence);
     record.errors.extend(ctx.teardown_errors.lock().unwrap_or_else(|e| e.into_inner()).drain(..).map(|m| resetlab_wire::secret::redact(&m)));

@@ -34,6 +34,12 @@ pub struct LabWorld {
     pub last_login: Option<resetlab_device::LoginOutcome>,
     /// Credentials made of a stored hash instead of the password.
     pub hash_attempt: Option<Credentials>,
+    /// When the last change was sent (flash-commit timing counts from here).
+    pub changed_at: Option<std::time::Instant>,
+    /// The power was cut only after the flash commit delay.
+    pub cut_after_commit: bool,
+    /// After a power cut: whether the new password is the one that holds.
+    pub holds_new: Option<bool>,
 }
 
 impl LabWorld {
@@ -43,12 +49,20 @@ impl LabWorld {
         }
         let ctx = RunContext::current();
         let lease = ctx.lab.lease(&ctx.custody).await?;
-        Ok(LabWorld { ctx, lease: Some(lease), secondary: None, change: None, session: None, last_login: None, hash_attempt: None })
+        Ok(LabWorld { ctx, lease: Some(lease), secondary: None, change: None, session: None, last_login: None, hash_attempt: None, changed_at: None, cut_after_commit: false, holds_new: None })
     }
 
     pub fn dut(&mut self) -> &mut Dut {
         match self.lease.as_mut() {
             Some(l) => &mut l.dut,
+            None => fail(Blame::Harness, "the scenario's device lease was already released"),
+        }
+    }
+
+    /// The whole lease: device, surroundings and strategies.
+    pub fn lease(&mut self) -> &mut Lease {
+        match self.lease.as_mut() {
+            Some(l) => l,
             None => fail(Blame::Harness, "the scenario's device lease was already released"),
         }
     }

@@ -2,6 +2,7 @@
 //! of the article.
 
 pub mod local;
+pub mod rig;
 pub mod standards;
 
 use rand::Rng;

@@ -1,0 +1,169 @@
+//! "From now on": power cycles, link loss and power cuts around the change (ART-DURABLE), and the
+//! rig states the article's preconditions talk about (powered off, link down).
+
+use std::time::Instant;
+
+use cucumber::{given, then, when};
+use resetlab_device::{Credentials, LoginOutcome};
+
+use super::generate_password;
+use crate::verdict::{fail, Blame};
+use crate::world::{ChangeAttempt, LabWorld};
+
+#[given("the administrator has changed the password to a new 6-character password")]
+async fn admin_has_changed_password(w: &mut LabWorld) {
+    let (account, by, old, new, result) = {
+        let dut = w.dut();
+        let by = dut.admin();
+        let new = generate_password(&dut.profile.password_rule, dut.profile.password_rule.max_len);
+        let result = dut.change_password(&by, &by.user, &new).await;
+        (by.user.clone(), by.user.clone(), by.password.clone(), new, result)
+    };
+    if let Err(e) = &result {
+        fail(Blame::of_error(e), format!("the recorder refused a valid change: {e}"));
+    }
+    w.changed_at = Some(Instant::now());
+    w.change = Some(ChangeAttempt { by, account, old, new, result });
+}
+
+#[given("the recorder has had time to save it")]
+async fn recorder_saved_it(w: &mut LabWorld) {
+    wait_out_flash_commit(w).await;
+}
+
+/// The profile's flash-commit delay is a timing the firmware promises, not a condition the harness
+/// can observe on a real recorder; waiting it out from the moment of the change *is* the check.
+async fn wait_out_flash_commit(w: &mut LabWorld) {
+    let delay = w.lease().flash_commit_delay();
+    let since = w.changed_at.unwrap_or_else(|| fail(Blame::Harness, "no change was made before waiting for flash"));
+    tokio::time::sleep_until((since + delay).into()).await;
+    w.dut().note(None, "wait out the flash commit delay", format!("{} ms after the change", delay.as_millis()));
+}
+
+#[when("the recorder's power is cut and restored")]
+async fn power_cycle(w: &mut LabWorld) {
+    w.lease().power_off().await;
+    w.lease().power_on().await;
+}
+
+#[when("the recorder's network link drops and comes back")]
+async fn link_cycle(w: &mut LabWorld) {
+    w.lease().link_down().await;
+    w.lease().link_up().await;
+}
+
+#[given("the recorder is powered off")]
+async fn recorder_powered_off(w: &mut LabWorld) {
+    w.lease().power_off().await;
+}
+
+#[when("the recorder is powered on again")]
+async fn recorder_powered_on(w: &mut LabWorld) {
+    w.lease().power_on().await;
+}
+
+#[given("the recorder's network link is down")]
+async fn link_is_down(w: &mut LabWorld) {
+    w.lease().link_down().await;
+}
+
+#[when("the network link comes back")]
+async fn link_comes_back(w: &mut LabWorld) {
+    w.lease().link_up().await;
+}
+
+/// Where, around a change, the power is cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CutPoint {
+    BeforeSending,
+    RightAfterOk,
+    AfterCommitDelay,
+}
+
+#[when(regex = r"^the administrator changes the password and the power is cut (.+)$")]
+async fn change_with_power_cut(w: &mut LabWorld, when: String) {
+    let cut = match when.as_str() {
+        "just before the change is sent" => CutPoint::BeforeSending,
+        "right after the recorder answers OK" => CutPoint::RightAfterOk,
+        "after the flash commit delay" => CutPoint::AfterCommitDelay,
+        other => fail(Blame::Harness, format!("unknown power-cut point \"{other}\"")),
+    };
+    let (by, new) = {
+        let dut = w.dut();
+        (dut.admin(), generate_password(&dut.profile.password_rule, dut.profile.password_rule.max_len))
+    };
+    if cut == CutPoint::BeforeSending {
+        w.lease().power_off().await;
+    }
+    let result = w.dut().change_password(&by, &by.user, &new).await;
+    w.changed_at = Some(Instant::now());
+    match cut {
+        CutPoint::BeforeSending => {}
+        CutPoint::RightAfterOk => w.lease().power_off().await,
+        CutPoint::AfterCommitDelay => {
+            wait_out_flash_commit(w).await;
+            w.lease().power_off().await;
+        }
+    }
+    if cut != CutPoint::BeforeSending {
+        if let Err(e) = &result {
+            fail(Blame::of_error(e), format!("the recorder refused a valid change: {e}"));
+        }
+    }
+    w.cut_after_commit = cut == CutPoint::AfterCommitDelay;
+    w.change = Some(ChangeAttempt { by: by.user.clone(), account: by.user, old: by.password, new, result });
+}
+
+#[when("the recorder's power is restored")]
+async fn power_restored(w: &mut LabWorld) {
+    w.lease().power_on().await;
+}
+
+#[then("exactly one of the old and new passwords logs in, the same one on every local interface")]
+async fn exactly_one_password_everywhere(w: &mut LabWorld) {
+    let c = w.change();
+    let (account, old, new) = (c.account.clone(), c.old.clone(), c.new.clone());
+    let dut = w.dut();
+    let mut valid = Vec::new();
+    for interface in dut.local_interfaces() {
+        let new_ok = dut.login(interface, &Credentials::new(&account, new.clone()), "the new password").await == LoginOutcome::Accepted;
+        let old_ok = dut.login(interface, &Credentials::new(&account, old.clone()), "the old password").await == LoginOutcome::Accepted;
+        match (old_ok, new_ok) {
+            (true, false) => valid.push((interface, false)),
+            (false, true) => valid.push((interface, true)),
+            (true, true) => fail(Blame::Device, format!("both the old and the new password log in on {interface}")),
+            (false, false) => fail(Blame::Device, format!("neither the old nor the new password logs in on {interface}")),
+        }
+    }
+    let first = valid.first().map(|v| v.1);
+    if let Some((interface, is_new)) = valid.iter().find(|v| Some(v.1) != first) {
+        fail(
+            Blame::Device,
+            format!("interfaces disagree: {interface} accepts the {} password, others the {}", if *is_new { "new" } else { "old" }, if *is_new { "old" } else { "new" }),
+        );
+    }
+    let holds_new = first.unwrap_or(false);
+    dut.believe(&account, if holds_new { new } else { old });
+    w.holds_new = Some(holds_new);
+}
+
+#[then("if the recorder had promised the change, it is the new one")]
+async fn promised_change_holds(w: &mut LabWorld) {
+    let holds_new = w.holds_new.unwrap_or_else(|| fail(Blame::Harness, "which password holds was not checked"));
+    let acknowledged = w.change().result.is_ok();
+    let durable_on_ok = w.dut().profile.flash.durable_on_ok;
+    let promised = acknowledged && (w.cut_after_commit || durable_on_ok);
+    if promised && !holds_new {
+        fail(
+            Blame::Device,
+            if w.cut_after_commit {
+                "the recorder acknowledged the change and the flash commit delay passed, yet after the power cut the old password is back"
+            } else {
+                "the firmware promises durability on OK, yet after the power cut the old password is back"
+            },
+        );
+    }
+    if !acknowledged && holds_new {
+        fail(Blame::Device, "the change was never acknowledged, yet the new password holds");
+    }
+}
