@@ -38,6 +38,10 @@ pub struct Dut {
     wrong_in_a_row: HashMap<String, u32>,
     /// Lockouts the harness would have caused without the budget (must stay 0).
     pub budget_refills: u32,
+    /// Wrong passwords sent on purpose by a lockout scenario (a lock is then expected).
+    pub lockouts_expected: u32,
+    /// A lock caused on purpose may still be in force (teardown clears it before restoring).
+    pub lock_pending: bool,
     custody: Custody,
     started: Instant,
     pub evidence: Vec<Evidence>,
@@ -62,6 +66,8 @@ impl Dut {
             known: HashMap::from([(admin, admin_password)]),
             wrong_in_a_row: HashMap::new(),
             budget_refills: 0,
+            lockouts_expected: 0,
+            lock_pending: false,
             custody,
             started: Instant::now(),
             evidence: Vec::new(),
@@ -198,6 +204,31 @@ impl Dut {
         let action = format!("log in as {} from a {client_type} client of type {login_type} with {label}", creds.user);
         self.after_attempt(Some(Interface::Rpc2), creds, &action, &outcome, t);
         outcome
+    }
+
+    /// A wrong password on purpose, outside the lockout budget (only lockout scenarios do this);
+    /// the lock it may cause is expected and cleared before teardown.
+    pub async fn login_deliberately_wrong(&mut self, interface: Interface, creds: &Credentials, label: &str) -> LoginOutcome {
+        self.lockouts_expected += 1;
+        self.lock_pending = true;
+        let t = Instant::now();
+        let outcome = self.attempt(interface, creds).await;
+        self.after_attempt(Some(interface), creds, &format!("log in as {} with {label}", creds.user), &outcome, t);
+        outcome
+    }
+
+    /// The right password while the account should be locked (does not spend the budget).
+    pub async fn login_while_locked(&mut self, interface: Interface, creds: &Credentials) -> LoginOutcome {
+        let t = Instant::now();
+        let outcome = self.attempt(interface, creds).await;
+        self.after_attempt(Some(interface), creds, &format!("log in as {} with the right password while locked", creds.user), &outcome, t);
+        outcome
+    }
+
+    /// The lock a scenario caused on purpose was cleared (power cycle or waited out).
+    pub fn lock_cleared(&mut self) {
+        self.wrong_in_a_row.clear();
+        self.lock_pending = false;
     }
 
     async fn before_attempt(&mut self, interface: Interface, creds: &Credentials) {

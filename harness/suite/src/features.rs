@@ -18,6 +18,8 @@ embed!(
     "standards_asvs.feature",
     "standards_cve.feature",
     "durable.feature",
+    "standards_lockout.feature",
+    "standards_console.feature",
 );
 
 /// The repository's `features/` directory (for tests and `--features` defaults during development).

@@ -165,10 +165,22 @@ impl Lease {
                 self.link_up().await;
             }
         }
+        if self.dut.lock_pending {
+            self.clear_lock().await;
+        }
+        // The emulator counts lockouts: one that no scenario asked for is the harness's fault.
+        let unexpected_lock = self.recorder.as_ref().and_then(|r| {
+            let engaged = r.stats().lockouts_engaged;
+            (engaged > 0 && self.dut.lockouts_expected == 0)
+                .then(|| format!("[harness] the account was locked {engaged} time(s) though no step asked for it"))
+        });
         let restored = self.dut.restore_baseline().await;
         if let Some(r) = self.recorder {
             r.shutdown().await;
         }
-        restored
+        match unexpected_lock {
+            Some(why) => Err(why),
+            None => restored,
+        }
     }
 }

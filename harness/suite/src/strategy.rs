@@ -62,6 +62,23 @@ impl Lease {
         }
     }
 
+    /// Clear a lock a scenario caused on purpose, the way the profile says the firmware clears it:
+    /// a power cycle where it does and the rig can, otherwise by waiting out the lock's duration.
+    pub async fn clear_lock(&mut self) {
+        let lockout = self.dut.profile.lockout.clone();
+        if lockout.cleared_by_power_cycle && self.surroundings.can("power") {
+            self.power_off().await;
+            self.power_on().await;
+        } else {
+            // The end of a lock is a time the firmware promises, not a condition to poll for:
+            // every login attempt while locked could count against the account.
+            let wait = lockout.duration() + Duration::from_secs(1);
+            self.dut.note(None, "wait out the lockout", format!("{} s", wait.as_secs()));
+            tokio::time::sleep(wait).await;
+        }
+        self.dut.lock_cleared();
+    }
+
     /// The delay after which an accepted change must have reached flash (the profile's, scaled on
     /// the emulated lab like its boot time).
     pub fn flash_commit_delay(&self) -> Duration {

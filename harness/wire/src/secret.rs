@@ -64,9 +64,14 @@ fn registry() -> &'static Mutex<BTreeSet<String>> {
     KNOWN.get_or_init(|| Mutex::new(BTreeSet::new()))
 }
 
+/// Shorter secrets are not searched for in text: a 1-character test password would otherwise mask
+/// every matching digit of every port number and timestamp. (They exist only as passwords a device
+/// must refuse; the 6-character rule makes every real password long enough.)
+pub const MIN_REDACTED_LEN: usize = 4;
+
 /// Remember a value that must never be printed (also done by [`Secret::new`]).
 pub fn remember(value: &str) {
-    if !value.is_empty() {
+    if value.chars().count() >= MIN_REDACTED_LEN {
         registry().lock().unwrap_or_else(|e| e.into_inner()).insert(value.to_owned());
     }
 }
@@ -102,6 +107,12 @@ mod tests {
         assert_eq!(format!("{s:?}"), MASK);
         assert_eq!(format!("{:?}", Some(&s)), format!("Some({MASK})"));
         assert_eq!(s.expose(), "hunter2x");
+    }
+
+    #[test]
+    fn very_short_secrets_do_not_mangle_text() {
+        let _s = Secret::new("7");
+        assert_eq!(redact("127.0.0.1:40777"), "127.0.0.1:40777");
     }
 
     #[test]

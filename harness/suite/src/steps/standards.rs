@@ -2,6 +2,7 @@
 //! regressions of this device family (client-type login bypass, hash accepted as password).
 
 use cucumber::{given, then, when};
+
 use resetlab_device::{Credentials, ErrorKind, LoginOutcome, Rpc2Session};
 use resetlab_wire::Secret;
 
@@ -89,4 +90,67 @@ async fn try_stored_hash(w: &mut LabWorld) {
 async fn stored_hash_refused(w: &mut LabWorld) {
     let Some(creds) = w.hash_attempt.clone() else { fail(Blame::Harness, "no hash was computed") };
     super::local::logs_in_nowhere(w, &creds, "the stored hash of the password").await;
+}
+
+fn interface_named(name: &str) -> resetlab_device::Interface {
+    resetlab_device::Interface::ALL
+        .into_iter()
+        .find(|i| i.to_string() == name)
+        .unwrap_or_else(|| fail(Blame::Harness, format!("unknown interface \"{name}\" (expected HTTP CGI, RPC2 or RTSP)")))
+}
+
+#[when(regex = r"^someone tries as many wrong passwords as the lockout threshold on (.+)$")]
+async fn brute_force(w: &mut LabWorld, interface: String) {
+    let interface = interface_named(&interface);
+    let dut = w.dut();
+    let admin = dut.admin();
+    let threshold = dut.profile.lockout.threshold;
+    for n in 1..=threshold {
+        let mut wrong = generate_password(&dut.profile.password_rule, 6);
+        while wrong == admin.password {
+            wrong = generate_password(&dut.profile.password_rule, 6);
+        }
+        let outcome = dut.login_deliberately_wrong(interface, &Credentials::new(&admin.user, wrong), &format!("wrong password {n} of {threshold}")).await;
+        if outcome == LoginOutcome::Accepted {
+            fail(Blame::Device, format!("a wrong password logged in on {interface}"));
+        }
+    }
+}
+
+#[then("the administrator is locked out of every local interface, even with the right password")]
+async fn locked_everywhere(w: &mut LabWorld) {
+    let dut = w.dut();
+    let admin = dut.admin();
+    for interface in dut.local_interfaces() {
+        match dut.login_while_locked(interface, &admin).await {
+            LoginOutcome::Accepted => fail(
+                Blame::Device,
+                format!("after {} wrong passwords the right password still logs in on {interface}: no lockout there", dut.profile.lockout.threshold),
+            ),
+            LoginOutcome::Refused | LoginOutcome::Locked { .. } => {}
+        }
+    }
+}
+
+#[then("once the lock is cleared as the firmware says, the right password logs in again")]
+async fn lock_cleared(w: &mut LabWorld) {
+    w.lease().clear_lock().await;
+    let admin = w.dut().admin();
+    super::local::logs_in_everywhere(w, &admin, "the right password after the lock").await;
+}
+
+#[then("the console shows neither the old nor the new password")]
+async fn console_shows_no_password(w: &mut LabWorld) {
+    let c = w.change();
+    let (old, new) = (c.old.clone(), c.new.clone());
+    let lease = w.lease();
+    let Some(console) = lease.surroundings.console() else { fail(Blame::Harness, "this rig has no console (the scenario should be not applicable)") };
+    let text = console.text();
+    let lines = text.lines().count();
+    for (label, secret) in [("old", &old), ("new", &new)] {
+        if let Some(n) = text.lines().position(|l| l.contains(secret.expose())) {
+            fail(Blame::Device, format!("the console printed the {label} password on line {} of the capture", n + 1));
+        }
+    }
+    lease.dut.note(None, "search the console capture for the old and new passwords", format!("absent from {lines} lines"));
 }
