@@ -175,10 +175,8 @@ impl Console {
     /// Open a serial console (a USB adapter or a pseudo-terminal) at `baud` 8N1 and start capturing.
     /// Bytes queued before the open are discarded: they belong to no marked event.
     pub fn open_serial(path: &Path, baud: u32, crash: CrashPatterns, evidence: Option<Box<dyn Write + Send>>) -> Result<Console, RigError> {
-        use tokio_serial::SerialPort;
-        let fail = |e: &dyn std::fmt::Display| RigError::ConsoleIo { port: path.display().to_string(), message: e.to_string() };
-        let port = tokio_serial::SerialStream::open(&tokio_serial::new(path.to_string_lossy(), baud)).map_err(|e| fail(&e))?;
-        port.clear(tokio_serial::ClearBuffer::Input).map_err(|e| fail(&e))?;
+        let port = crate::serial::Port::open(path, baud)
+            .map_err(|e| RigError::ConsoleIo { port: path.display().to_string(), message: e.to_string() })?;
         Ok(Console::from_reader(&path.display().to_string(), port, crash, evidence))
     }
 

@@ -16,6 +16,7 @@ pub mod modbus_tcp;
 pub mod operator;
 pub mod power;
 pub mod ready;
+mod serial;
 
 pub use bench::{Bench, BenchError, EmulatedLab};
 pub use check::{rig_check, Check, CheckOptions, CheckReport, Outcome};

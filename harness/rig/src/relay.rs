@@ -77,11 +77,8 @@ impl RelayBoard {
                     Ok(tokio_modbus::client::tcp::attach_slave(stream, Slave(unit)))
                 }
                 Transport::Rtu { path, baud } => {
-                    use tokio_serial::SerialPort;
-                    let builder = tokio_serial::new(path.to_string_lossy(), *baud);
-                    let port = tokio_serial::SerialStream::open(&builder).map_err(|e| fail(e.to_string()))?;
                     // Stale bytes from before we opened would desynchronise the first frame.
-                    let _ = port.clear(tokio_serial::ClearBuffer::All);
+                    let port = crate::serial::Port::open(path, *baud).map_err(|e| fail(e.to_string()))?;
                     Ok(tokio_modbus::client::rtu::attach_slave(port, Slave(unit)))
                 }
             }
