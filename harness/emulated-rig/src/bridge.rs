@@ -54,7 +54,10 @@ impl Drop for Bridge {
 }
 
 impl Bridge {
-    pub(crate) fn start(rec: &Recorder, faults: Arc<RecorderFaults>) -> Result<Bridge, EmulatedRigError> {
+    pub(crate) fn start(
+        rec: &Recorder,
+        faults: Arc<RecorderFaults>,
+    ) -> Result<Bridge, EmulatedRigError> {
         let (pty, master) = Pty::open("console pseudo-terminal")?;
         let mut rx = rec.console();
         let task = tokio::spawn(async move {
@@ -99,12 +102,20 @@ impl Bridge {
                     line.clear();
                 }
                 // A UART with nobody reading loses bytes; it never stalls the firmware.
-                let w = tokio::time::timeout(Duration::from_millis(100), to_reader.write_all(out.as_bytes())).await;
+                let w = tokio::time::timeout(
+                    Duration::from_millis(100),
+                    to_reader.write_all(out.as_bytes()),
+                )
+                .await;
                 if !matches!(w, Ok(Ok(()))) {
                     tracing::trace!("console bytes dropped: nobody reading the pseudo-terminal");
                 }
             }
         });
-        Ok(Bridge { path: pty.path.clone(), _pty: pty, task })
+        Ok(Bridge {
+            path: pty.path.clone(),
+            _pty: pty,
+            task,
+        })
     }
 }

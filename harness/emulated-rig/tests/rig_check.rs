@@ -6,14 +6,18 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use resetlab_rig::{rig_check, Bench, Blame, CheckOptions, CheckReport, Outcome};
+use resetlab_rig::{Bench, Blame, CheckOptions, CheckReport, Outcome, rig_check};
 
 async fn check(lab: &resetlab_emulated_rig::EmulatedBench) -> CheckReport {
     let bench = Bench::load(rigs_dir().join("emulator.yaml")).unwrap();
     assert!(bench.uses_emulated());
     let bench = resetlab_emulated_rig::resolve(&bench, lab, 0);
     assert!(!bench.uses_emulated());
-    let opts = CheckOptions { boot_deadline: Some(Duration::from_secs(3)), down_deadline: Duration::from_secs(2), ..Default::default() };
+    let opts = CheckOptions {
+        boot_deadline: Some(Duration::from_secs(3)),
+        down_deadline: Duration::from_secs(2),
+        ..Default::default()
+    };
     let t = Instant::now();
     let report = rig_check(&bench, &opts).await;
     println!("{report}\n(total {:?})", t.elapsed());
@@ -32,12 +36,25 @@ async fn rig_check_passes_on_the_emulated_lab_and_prints_timings() {
     assert!(report.passed(), "{report}");
     assert_eq!(report.exit_code(), 0);
     let names: Vec<&str> = report.checks.iter().map(|c| c.name.as_str()).collect();
-    for want in ["power off (read-back)", "device stops answering", "console alive", "service answers after boot", "link down (read-back)", "service answers after link up"] {
+    for want in [
+        "power off (read-back)",
+        "device stops answering",
+        "console alive",
+        "service answers after boot",
+        "link down (read-back)",
+        "service answers after link up",
+    ] {
         assert!(names.contains(&want), "{want} missing from {names:?}");
     }
-    assert!(report.checks.iter().all(|c| c.outcome == Outcome::Ok), "{report}");
+    assert!(
+        report.checks.iter().all(|c| c.outcome == Outcome::Ok),
+        "{report}"
+    );
     let text = report.to_string();
-    assert!(text.contains(" ms") && text.contains("verdict: PASS"), "{text}");
+    assert!(
+        text.contains(" ms") && text.contains("verdict: PASS"),
+        "{text}"
+    );
     assert!(lab.recorder(0).is_powered() && lab.recorder(0).is_linked());
 }
 
@@ -51,7 +68,10 @@ async fn rig_check_blames_the_relay_when_it_ignores_writes() {
     assert_eq!(name, "power off (read-back)");
     assert_eq!(report.exit_code(), 2);
     let text = report.to_string();
-    assert!(text.contains("rig fault, blame the relay") && text.contains("coil 0"), "{text}");
+    assert!(
+        text.contains("rig fault, blame the relay") && text.contains("coil 0"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -69,7 +89,11 @@ async fn rig_check_blames_the_console_when_it_stays_silent() {
     let lab = lab().await;
     lab.console_silent(0, true);
     let report = check(&lab).await;
-    assert_eq!(blamed(&report), ("console alive".to_owned(), Blame::Console), "{report}");
+    assert_eq!(
+        blamed(&report),
+        ("console alive".to_owned(), Blame::Console),
+        "{report}"
+    );
     assert_eq!(report.exit_code(), 2);
 }
 
@@ -95,5 +119,9 @@ async fn rig_check_blames_the_device_when_boot_panics() {
     let (_, blame) = blamed(&report);
     assert_eq!(blame, Blame::Device, "{report}");
     assert!(report.to_string().contains("Kernel panic"), "{report}");
-    assert!(t.elapsed() < Duration::from_secs(2), "fails fast: {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "fails fast: {:?}",
+        t.elapsed()
+    );
 }

@@ -196,7 +196,10 @@ struct RawPorts {
 
 impl Default for RawPorts {
     fn default() -> Self {
-        RawPorts { http: 80, rtsp: 554 }
+        RawPorts {
+            http: 80,
+            rtsp: 554,
+        }
     }
 }
 
@@ -278,18 +281,26 @@ pub fn locate(text: &str, key: &str) -> usize {
     let section = parts.next().unwrap_or(key);
     let leaf = key.rsplit('.').next().unwrap_or(key);
     let lines: Vec<&str> = text.lines().collect();
-    let Some(start) = lines.iter().position(|l| l.starts_with(&format!("{section}:"))) else { return 0 };
+    let Some(start) = lines
+        .iter()
+        .position(|l| l.starts_with(&format!("{section}:")))
+    else {
+        return 0;
+    };
     if leaf == section {
         return start + 1;
     }
     let has_leaf = |l: &str| {
         let code = l.split(" #").next().unwrap_or(l);
-        code.match_indices(&format!("{leaf}:")).any(|(i, _)| {
-            i == 0 || matches!(code.as_bytes()[i - 1], b' ' | b'{' | b',' | b'\t')
-        })
+        code.match_indices(&format!("{leaf}:"))
+            .any(|(i, _)| i == 0 || matches!(code.as_bytes()[i - 1], b' ' | b'{' | b',' | b'\t'))
     };
     for (i, l) in lines.iter().enumerate().skip(start) {
-        if i > start && !l.starts_with([' ', '\t']) && !l.trim().is_empty() && !l.trim_start().starts_with('#') {
+        if i > start
+            && !l.starts_with([' ', '\t'])
+            && !l.trim().is_empty()
+            && !l.trim_start().starts_with('#')
+        {
             break;
         }
         if has_leaf(l) {
@@ -300,14 +311,22 @@ pub fn locate(text: &str, key: &str) -> usize {
 }
 
 fn invalid(file: &Path, text: &str, key: &str, message: impl Into<String>) -> BenchError {
-    FixtureError::Invalid { file: file.to_owned(), line: locate(text, key), key: key.to_owned(), message: message.into() }
+    FixtureError::Invalid {
+        file: file.to_owned(),
+        line: locate(text, key),
+        key: key.to_owned(),
+        message: message.into(),
+    }
 }
 
 impl Bench {
     /// Read and check a bench file.
     pub fn load(file: impl AsRef<Path>) -> Result<Bench, BenchError> {
         let file = file.as_ref();
-        let text = std::fs::read_to_string(file).map_err(|source| FixtureError::Read { file: file.to_owned(), source })?;
+        let text = std::fs::read_to_string(file).map_err(|source| FixtureError::Read {
+            file: file.to_owned(),
+            source,
+        })?;
         Bench::parse(file, &text)
     }
 
@@ -317,11 +336,19 @@ impl Bench {
         refuse_secrets(file, text)?;
         let raw: RawBench = resetlab_profile::parse_yaml(file, text)?;
         let device = raw.device;
-        let creds = device.credentials.unwrap_or(RawCredentials { admin_user: "admin".into(), admin_password_env: None });
-        if let Some(env) = &creds.admin_password_env {
-            if env.is_empty() || env.contains(['=', ' ']) {
-                return Err(invalid(file, text, "device.credentials.admin_password_env", "must be an environment variable name"));
-            }
+        let creds = device.credentials.unwrap_or(RawCredentials {
+            admin_user: "admin".into(),
+            admin_password_env: None,
+        });
+        if let Some(env) = &creds.admin_password_env
+            && (env.is_empty() || env.contains(['=', ' ']))
+        {
+            return Err(invalid(
+                file,
+                text,
+                "device.credentials.admin_password_env",
+                "must be an environment variable name",
+            ));
         }
         Ok(Bench {
             file: file.to_owned(),
@@ -347,18 +374,24 @@ impl Bench {
     pub fn with_emulated_lab(&self, lab: &EmulatedLab) -> Bench {
         let mut b = self.clone();
         let point = |s: &mut SwitchSpec, coil: u16| {
-            if let SwitchSpec::Coil(c) = s {
-                if c.board == BoardSpec::Emulated {
-                    c.board = BoardSpec::Tcp { host: lab.modbus_tcp.ip().to_string(), port: lab.modbus_tcp.port() };
-                    c.unit = lab.unit;
-                    c.coil = coil;
-                }
+            if let SwitchSpec::Coil(c) = s
+                && c.board == BoardSpec::Emulated
+            {
+                c.board = BoardSpec::Tcp {
+                    host: lab.modbus_tcp.ip().to_string(),
+                    port: lab.modbus_tcp.port(),
+                };
+                c.unit = lab.unit;
+                c.coil = coil;
             }
         };
         point(&mut b.power, lab.power_coil);
         point(&mut b.network, lab.link_coil);
         if b.console.port == ConsolePort::Emulated {
-            b.console.port = ConsolePort::Serial { path: lab.console.clone(), baud: 115_200 };
+            b.console.port = ConsolePort::Serial {
+                path: lab.console.clone(),
+                baud: 115_200,
+            };
         }
         if self.uses_emulated() {
             b.device.address = lab.http.ip().to_string();
@@ -370,28 +403,40 @@ impl Bench {
 
     /// Whether any part says `driver: emulated` (the embedded lab must be started).
     pub fn uses_emulated(&self) -> bool {
-        let sw = |s: &SwitchSpec| matches!(s, SwitchSpec::Coil(c) if c.board == BoardSpec::Emulated);
+        let sw =
+            |s: &SwitchSpec| matches!(s, SwitchSpec::Coil(c) if c.board == BoardSpec::Emulated);
         sw(&self.power) || sw(&self.network) || self.console.port == ConsolePort::Emulated
     }
 
     /// The administrator password, from the environment variable the bench names, or a prompt on
     /// the terminal when the variable is unset and stdin is a terminal.
     pub fn admin_password(&self) -> Result<Secret, RigError> {
-        let env = self.device.admin_password_env.clone().unwrap_or_else(|| "RESETLAB_ADMIN_PASSWORD".into());
+        let env = self
+            .device
+            .admin_password_env
+            .clone()
+            .unwrap_or_else(|| "RESETLAB_ADMIN_PASSWORD".into());
         if let Ok(v) = std::env::var(&env) {
             return Ok(Secret::new(v));
         }
         use std::io::{BufRead, IsTerminal, Write};
         if std::io::stdin().is_terminal() {
             let mut err = std::io::stderr();
-            let _ = write!(err, "Password for {} on {} ({} is not set): ", self.device.admin_user, self.rig, env);
+            let _ = write!(
+                err,
+                "Password for {} on {} ({} is not set): ",
+                self.device.admin_user, self.rig, env
+            );
             let _ = err.flush();
             let mut line = String::new();
             if std::io::stdin().lock().read_line(&mut line).is_ok() && !line.trim_end().is_empty() {
                 return Ok(Secret::new(line.trim_end_matches(['\r', '\n'])));
             }
         }
-        Err(RigError::MissingSecret { what: format!("password of {}", self.device.admin_user), env })
+        Err(RigError::MissingSecret {
+            what: format!("password of {}", self.device.admin_user),
+            env,
+        })
     }
 
     /// The recorder's HTTP address, resolved.
@@ -404,7 +449,9 @@ impl Bench {
         if let Some(r) = &self.console.ready {
             return r.clone();
         }
-        self.profile().map(|p| p.boot.ready_marker).unwrap_or_else(|| "System init done".into())
+        self.profile()
+            .map(|p| p.boot.ready_marker)
+            .unwrap_or_else(|| "System init done".into())
     }
 
     /// The firmware profile, if the bench names one that loads.
@@ -417,11 +464,14 @@ impl Bench {
 /// Resolve `host:port` with a deadline.
 pub(crate) async fn resolve(host: &str, port: u16) -> Result<SocketAddr, RigError> {
     let what = format!("{host}:{port}");
-    let found = tokio::time::timeout(Duration::from_secs(5), tokio::net::lookup_host(what.clone()))
-        .await
-        .map_err(|_| RigError::Harness(format!("timed out resolving {what}")))?
-        .map_err(|e| RigError::Harness(format!("cannot resolve {what}: {e}")))?
-        .next();
+    let found = tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio::net::lookup_host(what.clone()),
+    )
+    .await
+    .map_err(|_| RigError::Harness(format!("timed out resolving {what}")))?
+    .map_err(|e| RigError::Harness(format!("cannot resolve {what}: {e}")))?
+    .next();
     found.ok_or_else(|| RigError::Harness(format!("{what} resolves to no address")))
 }
 
@@ -430,14 +480,22 @@ fn refuse_secrets(file: &Path, text: &str) -> Result<(), BenchError> {
         let code = line.split(" #").next().unwrap_or(line);
         for (pos, _) in code.match_indices(':') {
             let before = &code[..pos];
-            let key = before.rsplit([' ', '{', ',', '\t']).next().unwrap_or(before).trim_start_matches("- ");
+            let key = before
+                .rsplit([' ', '{', ',', '\t'])
+                .next()
+                .unwrap_or(before)
+                .trim_start_matches("- ");
             let k = key.to_ascii_lowercase();
-            if (k.ends_with("password") || k.ends_with("secret") || k.ends_with("token")) && !k.ends_with("_env") {
+            if (k.ends_with("password") || k.ends_with("secret") || k.ends_with("token"))
+                && !k.ends_with("_env")
+            {
                 return Err(FixtureError::Invalid {
                     file: file.to_owned(),
                     line: i + 1,
                     key: key.to_owned(),
-                    message: format!("secrets never come from bench files: name an environment variable with `{key}_env` instead"),
+                    message: format!(
+                        "secrets never come from bench files: name an environment variable with `{key}_env` instead"
+                    ),
                 });
             }
         }
@@ -445,20 +503,39 @@ fn refuse_secrets(file: &Path, text: &str) -> Result<(), BenchError> {
     Ok(())
 }
 
-fn switch(file: &Path, text: &str, part: &str, raw: Option<RawSwitch>) -> Result<SwitchSpec, BenchError> {
-    let Some(raw) = raw else { return Ok(SwitchSpec::None) };
+fn switch(
+    file: &Path,
+    text: &str,
+    part: &str,
+    raw: Option<RawSwitch>,
+) -> Result<SwitchSpec, BenchError> {
+    let Some(raw) = raw else {
+        return Ok(SwitchSpec::None);
+    };
     let key = |k: &str| format!("{part}.{k}");
     let off = Duration::from_millis(raw.off_ms.unwrap_or(match raw.driver {
         SwitchDriverName::Emulated => 0,
         _ => 5000,
     }));
-    let timeout = raw.timeout_ms.map_or(DEFAULT_RELAY_TIMEOUT, Duration::from_millis);
+    let timeout = raw
+        .timeout_ms
+        .map_or(DEFAULT_RELAY_TIMEOUT, Duration::from_millis);
     if timeout.is_zero() {
-        return Err(invalid(file, text, &key("timeout_ms"), "must be more than 0"));
+        return Err(invalid(
+            file,
+            text,
+            &key("timeout_ms"),
+            "must be more than 0",
+        ));
     }
     let coil = |board| -> Result<SwitchSpec, BenchError> {
         let Some(coil) = raw.coil else {
-            return Err(invalid(file, text, &key("driver"), format!("`coil` is required for driver {:?}", raw.driver)));
+            return Err(invalid(
+                file,
+                text,
+                &key("driver"),
+                format!("`coil` is required for driver {:?}", raw.driver),
+            ));
         };
         Ok(SwitchSpec::Coil(CoilSpec {
             board,
@@ -473,26 +550,53 @@ fn switch(file: &Path, text: &str, part: &str, raw: Option<RawSwitch>) -> Result
     match raw.driver {
         SwitchDriverName::ModbusTcp => {
             let Some(host) = raw.host.clone() else {
-                return Err(invalid(file, text, &key("driver"), "`host` is required for driver modbus-tcp"));
+                return Err(invalid(
+                    file,
+                    text,
+                    &key("driver"),
+                    "`host` is required for driver modbus-tcp",
+                ));
             };
             let port = match &raw.port {
                 None => 502,
                 Some(v) => v
                     .as_u64()
                     .and_then(|p| u16::try_from(p).ok())
-                    .ok_or_else(|| invalid(file, text, &key("port"), "must be a TCP port number for driver modbus-tcp"))?,
+                    .ok_or_else(|| {
+                        invalid(
+                            file,
+                            text,
+                            &key("port"),
+                            "must be a TCP port number for driver modbus-tcp",
+                        )
+                    })?,
             };
             coil(BoardSpec::Tcp { host, port })
         }
         SwitchDriverName::ModbusRtu => {
             let path = match &raw.port {
                 Some(serde_yaml::Value::String(s)) => PathBuf::from(s),
-                _ => return Err(invalid(file, text, &key(if raw.port.is_some() { "port" } else { "driver" }), "`port` must name a serial device (e.g. /dev/ttyUSB1) for driver modbus-rtu")),
+                _ => {
+                    return Err(invalid(
+                        file,
+                        text,
+                        &key(if raw.port.is_some() { "port" } else { "driver" }),
+                        "`port` must name a serial device (e.g. /dev/ttyUSB1) for driver modbus-rtu",
+                    ));
+                }
             };
             if raw.host.is_some() {
-                return Err(invalid(file, text, &key("host"), "driver modbus-rtu has no host (it is a serial line)"));
+                return Err(invalid(
+                    file,
+                    text,
+                    &key("host"),
+                    "driver modbus-rtu has no host (it is a serial line)",
+                ));
             }
-            coil(BoardSpec::Rtu { path, baud: raw.baud.unwrap_or(9600) })
+            coil(BoardSpec::Rtu {
+                path,
+                baud: raw.baud.unwrap_or(9600),
+            })
         }
         SwitchDriverName::Emulated => coil(BoardSpec::Emulated),
         SwitchDriverName::Operator => Ok(SwitchSpec::Operator { off }),
@@ -501,19 +605,44 @@ fn switch(file: &Path, text: &str, part: &str, raw: Option<RawSwitch>) -> Result
 }
 
 fn console(file: &Path, text: &str, raw: Option<RawConsole>) -> Result<ConsoleSpec, BenchError> {
-    let Some(raw) = raw else { return Ok(ConsoleSpec { port: ConsolePort::None, ready: None, crash: vec![] }) };
+    let Some(raw) = raw else {
+        return Ok(ConsoleSpec {
+            port: ConsolePort::None,
+            ready: None,
+            crash: vec![],
+        });
+    };
     let port = match raw.driver {
         ConsoleDriverName::Serial => match raw.port {
-            Some(path) => ConsolePort::Serial { path, baud: raw.baud.unwrap_or(115_200) },
-            None => return Err(invalid(file, text, "console.driver", "`port` is required for driver serial")),
+            Some(path) => ConsolePort::Serial {
+                path,
+                baud: raw.baud.unwrap_or(115_200),
+            },
+            None => {
+                return Err(invalid(
+                    file,
+                    text,
+                    "console.driver",
+                    "`port` is required for driver serial",
+                ));
+            }
         },
         ConsoleDriverName::Emulated => ConsolePort::Emulated,
         ConsoleDriverName::None => ConsolePort::None,
     };
     if raw.ready.as_deref() == Some("") {
-        return Err(invalid(file, text, "console.ready", "the boot marker cannot be empty"));
+        return Err(invalid(
+            file,
+            text,
+            "console.ready",
+            "the boot marker cannot be empty",
+        ));
     }
-    Ok(ConsoleSpec { port, ready: raw.ready, crash: raw.crash })
+    Ok(ConsoleSpec {
+        port,
+        ready: raw.ready,
+        crash: raw.crash,
+    })
 }
 
 #[cfg(test)]
@@ -535,14 +664,36 @@ app:     { driver: relay, relay: https://relay.example/, platform: ios, form: ph
     #[test]
     fn design_example_loads() {
         let b = Bench::parse("lab.yaml", LAB).unwrap();
-        let SwitchSpec::Coil(p) = &b.power else { panic!() };
-        assert_eq!(p.board, BoardSpec::Tcp { host: "192.168.1.200".into(), port: 502 });
+        let SwitchSpec::Coil(p) = &b.power else {
+            panic!()
+        };
+        assert_eq!(
+            p.board,
+            BoardSpec::Tcp {
+                host: "192.168.1.200".into(),
+                port: 502
+            }
+        );
         assert!(p.invert && !p.write_multiple);
         assert_eq!(p.off, Duration::from_secs(5));
-        let SwitchSpec::Coil(n) = &b.network else { panic!() };
-        assert_eq!(n.board, BoardSpec::Rtu { path: "/dev/ttyUSB1".into(), baud: 9600 });
+        let SwitchSpec::Coil(n) = &b.network else {
+            panic!()
+        };
+        assert_eq!(
+            n.board,
+            BoardSpec::Rtu {
+                path: "/dev/ttyUSB1".into(),
+                baud: 9600
+            }
+        );
         assert!(n.write_multiple);
-        assert_eq!(b.console.port, ConsolePort::Serial { path: "/dev/ttyUSB0".into(), baud: 115_200 });
+        assert_eq!(
+            b.console.port,
+            ConsolePort::Serial {
+                path: "/dev/ttyUSB0".into(),
+                baud: 115_200
+            }
+        );
     }
 
     #[test]
@@ -562,16 +713,26 @@ app:     { driver: relay, relay: https://relay.example/, platform: ios, form: ph
 
     #[test]
     fn bench_error_names_unknown_driver_and_typo_keys() {
-        let e = Bench::parse("b.yaml", &LAB.replace("driver: modbus-rtu", "driver: modbus-udp")).unwrap_err().to_string();
+        let e = Bench::parse(
+            "b.yaml",
+            &LAB.replace("driver: modbus-rtu", "driver: modbus-udp"),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.starts_with("b.yaml:8: key `network.driver`"), "{e}");
-        let e = Bench::parse("b.yaml", &LAB.replace("coil: 0,", "coill: 0,")).unwrap_err().to_string();
+        let e = Bench::parse("b.yaml", &LAB.replace("coil: 0,", "coill: 0,"))
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("b.yaml:7: key `power"), "{e}");
         assert!(e.contains("coill"), "{e}");
     }
 
     #[test]
     fn a_password_in_a_bench_file_is_refused() {
-        let bad = LAB.replace("admin_password_env: RESETLAB_ADMIN_PASSWORD", "admin_password: hunter2");
+        let bad = LAB.replace(
+            "admin_password_env: RESETLAB_ADMIN_PASSWORD",
+            "admin_password: hunter2",
+        );
         let e = Bench::parse("b.yaml", &bad).unwrap_err().to_string();
         assert!(e.starts_with("b.yaml:6: key `admin_password`"), "{e}");
         assert!(!e.contains("hunter2"), "{e}");
@@ -579,7 +740,11 @@ app:     { driver: relay, relay: https://relay.example/, platform: ios, form: ph
 
     #[test]
     fn password_comes_from_the_named_environment_variable() {
-        let b = Bench::parse("b.yaml", &LAB.replace("RESETLAB_ADMIN_PASSWORD", "RESETLAB_RIG_TEST_PW")).unwrap();
+        let b = Bench::parse(
+            "b.yaml",
+            &LAB.replace("RESETLAB_ADMIN_PASSWORD", "RESETLAB_RIG_TEST_PW"),
+        )
+        .unwrap();
         // SAFETY: this test alone uses this variable name.
         unsafe { std::env::set_var("RESETLAB_RIG_TEST_PW", "abc123") };
         assert_eq!(b.admin_password().unwrap().expose(), "abc123");
@@ -588,7 +753,12 @@ app:     { driver: relay, relay: https://relay.example/, platform: ios, form: ph
     #[test]
     fn shipped_rig_files_load() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rigs");
-        for f in ["emulator.yaml", "lab-modbus-tcp.yaml", "lab-modbus-rtu.yaml", "field.yaml"] {
+        for f in [
+            "emulator.yaml",
+            "lab-modbus-tcp.yaml",
+            "lab-modbus-rtu.yaml",
+            "field.yaml",
+        ] {
             Bench::load(dir.join(f)).unwrap_or_else(|e| panic!("{e}"));
         }
     }

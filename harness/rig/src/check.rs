@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use crate::bench::{Bench, ConsolePort};
 use crate::console::{Console, CrashPatterns};
 use crate::error::{Blame, RigError};
-use crate::operator::{Operator, DEFAULT_ANSWER_TIMEOUT};
-use crate::power::{Drivers, Switch};
+use crate::operator::{DEFAULT_ANSWER_TIMEOUT, Operator};
+use crate::power::{Drivers, Switch, SwitchDriver};
 use crate::ready::{wait_down, wait_ready};
 
 /// Knobs for a rig check.
@@ -24,11 +24,19 @@ pub struct CheckOptions {
     pub operator_answers: Option<PathBuf>,
     /// Where to append the timestamped console capture.
     pub evidence: Option<PathBuf>,
+    /// The operator to ask (overrides `operator_answers` and the terminal).
+    pub operator: Option<Arc<Operator>>,
 }
 
 impl Default for CheckOptions {
     fn default() -> Self {
-        CheckOptions { boot_deadline: None, down_deadline: Duration::from_secs(10), operator_answers: None, evidence: None }
+        CheckOptions {
+            boot_deadline: None,
+            down_deadline: Duration::from_secs(10),
+            operator_answers: None,
+            evidence: None,
+            operator: None,
+        }
     }
 }
 
@@ -70,7 +78,10 @@ pub struct CheckReport {
 impl CheckReport {
     /// Whether every check that ran passed and none faulted.
     pub fn passed(&self) -> bool {
-        !self.checks.iter().any(|c| matches!(c.outcome, Outcome::Fault { .. }))
+        !self
+            .checks
+            .iter()
+            .any(|c| matches!(c.outcome, Outcome::Fault { .. }))
     }
 
     /// The first fault: the check and the part blamed.
@@ -100,18 +111,35 @@ impl std::fmt::Display for CheckReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "rig check: {}", self.rig)?;
         for c in &self.checks {
-            let limit = c.limit.map(|l| format!(" (limit {})", ms(l))).unwrap_or_default();
+            let limit = c
+                .limit
+                .map(|l| format!(" (limit {})", ms(l)))
+                .unwrap_or_default();
             match &c.outcome {
-                Outcome::Ok => writeln!(f, "  ok     {:<40} {:>10}{limit}  {}", c.name, ms(c.took), c.note)?,
-                Outcome::Fault { blame, message } => {
-                    writeln!(f, "  FAULT  {:<40} {:>10}{limit}  [{blame}] {message}", c.name, ms(c.took))?
-                }
+                Outcome::Ok => writeln!(
+                    f,
+                    "  ok     {:<40} {:>10}{limit}  {}",
+                    c.name,
+                    ms(c.took),
+                    c.note
+                )?,
+                Outcome::Fault { blame, message } => writeln!(
+                    f,
+                    "  FAULT  {:<40} {:>10}{limit}  [{blame}] {message}",
+                    c.name,
+                    ms(c.took)
+                )?,
                 Outcome::Skipped(why) => writeln!(f, "  skip   {:<40} {:>10}  {why}", c.name, "-")?,
             }
         }
         match self.fault() {
             None => write!(f, "verdict: PASS — the bench works"),
-            Some((c, b)) if b.is_rig() => write!(f, "verdict: FAIL — rig fault, blame the {}: {}", b.as_str(), c.name),
+            Some((c, b)) if b.is_rig() => write!(
+                f,
+                "verdict: FAIL — rig fault, blame the {}: {}",
+                b.as_str(),
+                c.name
+            ),
             Some((c, b)) => write!(f, "verdict: FAIL — {} fault: {}", b.as_str(), c.name),
         }
     }
@@ -141,10 +169,23 @@ impl Run {
             Ok(v) => (Outcome::Ok, note(&v), Some(v)),
             Err(e) => {
                 self.failed = true;
-                (Outcome::Fault { blame: e.blame(), message: e.to_string() }, String::new(), None)
+                (
+                    Outcome::Fault {
+                        blame: e.blame(),
+                        message: e.to_string(),
+                    },
+                    String::new(),
+                    None,
+                )
             }
         };
-        self.report.checks.push(Check { name: name.to_owned(), took, limit, outcome, note });
+        self.report.checks.push(Check {
+            name: name.to_owned(),
+            took,
+            limit,
+            outcome,
+            note,
+        });
         v
     }
 
@@ -159,49 +200,118 @@ impl Run {
     }
 }
 
+fn power_off_hint(s: &SwitchDriver) -> &'static str {
+    match s {
+        SwitchDriver::Relay(_) => {
+            "after power off (the coil reads back off: check the relay wiring)"
+        }
+        SwitchDriver::Operator(_) => {
+            "after the operator switched the power off (was it the right unit?)"
+        }
+    }
+}
+
+fn link_down_hint(s: &SwitchDriver) -> &'static str {
+    match s {
+        SwitchDriver::Relay(_) => {
+            "after link down (the coil reads back down: check the link relay wiring)"
+        }
+        SwitchDriver::Operator(_) => {
+            "after the operator unplugged the network cable (was it the right cable?)"
+        }
+    }
+}
+
 /// Run the rig check on `bench` (with emulated parts already resolved, see
 /// [`Bench::with_emulated_lab`]). Never touches credentials.
 pub async fn rig_check(bench: &Bench, opts: &CheckOptions) -> CheckReport {
-    let mut run = Run { report: CheckReport { rig: bench.rig.clone(), checks: vec![] }, failed: false };
+    let mut run = Run {
+        report: CheckReport {
+            rig: bench.rig.clone(),
+            checks: vec![],
+        },
+        failed: false,
+    };
     let boot = opts.boot_deadline.unwrap_or_else(|| {
-        bench.profile().map_or(Duration::from_secs(120), |p| Duration::from_millis(p.boot.time_ms) * 2 + Duration::from_secs(10))
+        bench.profile().map_or(Duration::from_secs(120), |p| {
+            Duration::from_millis(p.boot.time_ms) * 2 + Duration::from_secs(10)
+        })
     });
     let marker = bench.ready_marker();
 
     let needs_operator = matches!(bench.power, crate::bench::SwitchSpec::Operator { .. })
         || matches!(bench.network, crate::bench::SwitchSpec::Operator { .. });
-    let operator = if needs_operator {
-        run.check("operator reachable", None, Operator::auto(opts.operator_answers.as_deref(), DEFAULT_ANSWER_TIMEOUT), |_| String::new())
-            .await
-            .map(Arc::new)
+    let operator = if let Some(op) = &opts.operator {
+        Some(Arc::clone(op))
+    } else if needs_operator {
+        run.check(
+            "operator reachable",
+            None,
+            Operator::auto(opts.operator_answers.as_deref(), DEFAULT_ANSWER_TIMEOUT),
+            |_| String::new(),
+        )
+        .await
+        .map(Arc::new)
     } else {
         None
     };
     let mut drivers = Drivers::new(operator);
-    let power = run.check("power driver", None, async { drivers.switch(&bench.power, "power") }, |_| String::new()).await.flatten();
-    let link = run.check("network driver", None, async { drivers.switch(&bench.network, "network link") }, |_| String::new()).await.flatten();
-    let http = run.check("device address", None, bench.http_addr(), |a| a.to_string()).await;
+    let power = run
+        .check(
+            "power driver",
+            None,
+            async { drivers.switch(&bench.power, "power") },
+            |_| String::new(),
+        )
+        .await
+        .flatten();
+    let link = run
+        .check(
+            "network driver",
+            None,
+            async { drivers.switch(&bench.network, "network link") },
+            |_| String::new(),
+        )
+        .await
+        .flatten();
+    let http = run
+        .check("device address", None, bench.http_addr(), |a| a.to_string())
+        .await;
 
     let console = match &bench.console.port {
         ConsolePort::Serial { path, baud } => {
             let evidence = || -> Result<Option<Box<dyn std::io::Write + Send>>, RigError> {
-                let Some(p) = &opts.evidence else { return Ok(None) };
+                let Some(p) = &opts.evidence else {
+                    return Ok(None);
+                };
                 let f = std::fs::OpenOptions::new()
                     .create(true)
                     .append(true)
                     .open(p)
-                    .map_err(|e| RigError::File { path: p.clone(), message: e.to_string() })?;
+                    .map_err(|e| RigError::File {
+                        path: p.clone(),
+                        message: e.to_string(),
+                    })?;
                 Ok(Some(Box::new(f)))
             };
             let crash = CrashPatterns::with(&bench.console.crash);
-            run.check("console opens", None, async { Console::open_serial(path, *baud, crash, evidence()?) }, |c| c.name().to_owned())
-                .await
+            run.check(
+                "console opens",
+                None,
+                async { Console::open_serial(path, *baud, crash, evidence()?) },
+                |c| c.name().to_owned(),
+            )
+            .await
         }
         ConsolePort::Emulated => {
             run.check::<Console>(
                 "console opens",
                 None,
-                async { Err(RigError::Harness("console says driver: emulated but no emulated lab was started".into())) },
+                async {
+                    Err(RigError::Harness(
+                        "console says driver: emulated but no emulated lab was started".into(),
+                    ))
+                },
                 |_| String::new(),
             )
             .await
@@ -214,41 +324,114 @@ pub async fn rig_check(bench: &Bench, opts: &CheckOptions) -> CheckReport {
 
     match (&power, http) {
         (Some(power), Some(http)) => {
-            run.check("power state read", None, power.get(), |on| format!("reads {}", if *on { "on" } else { "off" })).await;
-            let mark = console.as_ref().map(|c| c.mark("power off"));
-            let _ = mark;
-            run.check("power off (read-back)", None, power.set(false), |s| format!("verified off in {}", ms(s.took))).await;
+            run.check("power state read", None, power.get(), |on| {
+                format!("reads {}", if *on { "on" } else { "off" })
+            })
+            .await;
+            if let Some(c) = &console {
+                c.mark("power off");
+            }
+            run.check(
+                &format!("power off ({})", power.verified_by()),
+                None,
+                power.set(false),
+                |s| format!("off after {}", ms(s.took)),
+            )
+            .await;
             let down = opts.down_deadline;
-            run.check("device stops answering", Some(down), wait_down(http, down, Blame::Relay, "after power off (coil reads back off: check the relay wiring)"), |d| format!("quiet after {}", ms(*d))).await;
+            run.check(
+                "device stops answering",
+                Some(down),
+                wait_down(http, down, power.blame(), power_off_hint(power)),
+                |d| format!("quiet after {}", ms(*d)),
+            )
+            .await;
             let on_mark = console.as_ref().map(|c| c.mark("power on"));
-            run.check("power on (read-back, min off time)", None, power.set(true), |s| format!("verified on; held off {}", ms(s.held_off))).await;
+            run.check(
+                &format!("power on ({}, min off time)", power.verified_by()),
+                None,
+                power.set(true),
+                |s| format!("on; kept off {} more", ms(s.held_off)),
+            )
+            .await;
             if let (Some(c), Some(from)) = (&console, on_mark) {
-                run.check("console alive", Some(boot), c.wait_output(from, boot), |s| format!("first line after {}: {:?}", ms(s.after), s.line)).await;
-                run.check(&format!("boot marker {marker:?}"), Some(boot), c.wait_for(from, &marker, boot), |s| format!("after {} from power on", ms(s.after))).await;
-                run.check("service answers after boot", Some(boot), wait_ready(Some((c, from, &marker)), http, boot), |r| {
-                    format!("{} ; marker→service {}", r.status, ms(r.marker_to_service))
-                })
+                run.check(
+                    "console alive",
+                    Some(boot),
+                    c.wait_output(from, boot),
+                    |s| format!("first line after {}: {:?}", ms(s.after), s.line),
+                )
+                .await;
+                run.check(
+                    &format!("boot marker {marker:?}"),
+                    Some(boot),
+                    c.wait_for(from, &marker, boot),
+                    |s| format!("after {} from power on", ms(s.after)),
+                )
+                .await;
+                run.check(
+                    "service answers after boot",
+                    Some(boot),
+                    wait_ready(Some((c, from, &marker)), http, boot),
+                    |r| format!("{} ; marker→service {}", r.status, ms(r.marker_to_service)),
+                )
                 .await;
             } else {
                 run.skip("console alive", "no console on this bench");
-                run.check("service answers after boot", Some(boot), wait_ready(None, http, boot), |r| r.status.clone()).await;
+                run.check(
+                    "service answers after boot",
+                    Some(boot),
+                    wait_ready(None, http, boot),
+                    |r| r.status.clone(),
+                )
+                .await;
             }
             if let Some(link) = &link {
                 if let Some(c) = &console {
                     c.mark("link down");
                 }
-                run.check("link down (read-back)", None, link.set(false), |s| format!("verified down in {}", ms(s.took))).await;
-                run.check("service stops answering on link down", Some(down), wait_down(http, down, Blame::Relay, "after link down (coil reads back down: check the link relay wiring)"), |d| format!("quiet after {}", ms(*d))).await;
+                run.check(
+                    &format!("link down ({})", link.verified_by()),
+                    None,
+                    link.set(false),
+                    |s| format!("down after {}", ms(s.took)),
+                )
+                .await;
+                run.check(
+                    "service stops answering on link down",
+                    Some(down),
+                    wait_down(http, down, link.blame(), link_down_hint(link)),
+                    |d| format!("quiet after {}", ms(*d)),
+                )
+                .await;
                 if let Some(c) = &console {
                     c.mark("link up");
                 }
-                run.check("link up (read-back)", None, link.set(true), |s| format!("verified up in {}", ms(s.took))).await;
-                run.check("service answers after link up", Some(boot), wait_ready(None, http, boot), |r| format!("after {}", ms(r.service_after))).await;
+                run.check(
+                    &format!("link up ({})", link.verified_by()),
+                    None,
+                    link.set(true),
+                    |s| format!("up after {}", ms(s.took)),
+                )
+                .await;
+                run.check(
+                    "service answers after link up",
+                    Some(boot),
+                    wait_ready(None, http, boot),
+                    |r| format!("after {}", ms(r.service_after)),
+                )
+                .await;
             } else {
-                run.skip("link down/up", "no network switch on this bench (driver: none)");
+                run.skip(
+                    "link down/up",
+                    "no network switch on this bench (driver: none)",
+                );
             }
         }
-        (None, _) if !run.failed => run.skip("power off/on", "no power switch on this bench (driver: none)"),
+        (None, _) if !run.failed => run.skip(
+            "power off/on",
+            "no power switch on this bench (driver: none)",
+        ),
         _ => {}
     }
     run.report

@@ -10,20 +10,20 @@ pub mod bench;
 pub mod check;
 pub mod console;
 pub mod error;
-pub mod relay;
 pub mod modbus_rtu;
 pub mod modbus_tcp;
 pub mod operator;
 pub mod power;
 pub mod ready;
+pub mod relay;
 mod serial;
 
 pub use bench::{Bench, BenchError, EmulatedLab};
-pub use check::{rig_check, Check, CheckOptions, CheckReport, Outcome};
+pub use check::{Check, CheckOptions, CheckReport, Outcome, rig_check};
 pub use console::{Console, CrashPatterns, Cursor, Seen};
 pub use error::{Blame, RigError};
 
-pub use relay::{CoilOptions, RelayBoard, RelayCoil};
 pub use operator::{Operator, OperatorSwitch};
 pub use power::{Drivers, Switch, SwitchDriver, Switched};
-pub use ready::{wait_down, wait_ready, Ready};
+pub use ready::{Ready, wait_down, wait_ready};
+pub use relay::{CoilOptions, RelayBoard, RelayCoil};

@@ -30,10 +30,14 @@ const PROBE_PATH: &str = "/cgi-bin/magicBox.cgi?action=getDeviceType";
 /// One real HTTP request; Ok(status line) when the service answers at all (401 included).
 pub async fn probe_http(addr: SocketAddr, timeout: Duration) -> Result<String, String> {
     let fut = async {
-        let mut s = tokio::net::TcpStream::connect(addr).await.map_err(|e| format!("connect: {e}"))?;
+        let mut s = tokio::net::TcpStream::connect(addr)
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
         let _ = s.set_nodelay(true);
         let req = format!("GET {PROBE_PATH} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-        s.write_all(req.as_bytes()).await.map_err(|e| format!("send: {e}"))?;
+        s.write_all(req.as_bytes())
+            .await
+            .map_err(|e| format!("send: {e}"))?;
         let mut buf = Vec::with_capacity(256);
         let mut chunk = [0u8; 256];
         loop {
@@ -44,15 +48,25 @@ pub async fn probe_http(addr: SocketAddr, timeout: Duration) -> Result<String, S
             buf.extend_from_slice(&chunk[..n]);
             if let Some(end) = buf.windows(2).position(|w| w == b"\r\n") {
                 let line = String::from_utf8_lossy(&buf[..end]).into_owned();
-                return if line.starts_with("HTTP/1.") { Ok(line) } else { Err(format!("not HTTP: {line:?}")) };
+                return if line.starts_with("HTTP/1.") {
+                    Ok(line)
+                } else {
+                    Err(format!("not HTTP: {line:?}"))
+                };
             }
         }
     };
-    tokio::time::timeout(timeout, fut).await.unwrap_or_else(|_| Err(format!("no answer within {timeout:?}")))
+    tokio::time::timeout(timeout, fut)
+        .await
+        .unwrap_or_else(|_| Err(format!("no answer within {timeout:?}")))
 }
 
 /// Wait for the boot marker on `console` (from its cursor), then for `service` to answer HTTP.
-pub async fn wait_ready(console: Option<(&Console, Cursor, &str)>, service: SocketAddr, deadline: Duration) -> Result<Ready, RigError> {
+pub async fn wait_ready(
+    console: Option<(&Console, Cursor, &str)>,
+    service: SocketAddr,
+    deadline: Duration,
+) -> Result<Ready, RigError> {
     let start = Instant::now();
     let mut marker_after = None;
     let mut marker_at = start;
@@ -70,7 +84,11 @@ pub async fn wait_ready(console: Option<(&Console, Cursor, &str)>, service: Sock
             return Err(RigError::Timeout {
                 what: format!(
                     "HTTP answer from {service}{} (last attempt: {last})",
-                    if marker_after.is_some() { " after the boot marker" } else { "" }
+                    if marker_after.is_some() {
+                        " after the boot marker"
+                    } else {
+                        ""
+                    }
                 ),
                 after: deadline,
                 blame: Blame::Device,
@@ -96,14 +114,23 @@ pub async fn wait_ready(console: Option<(&Console, Cursor, &str)>, service: Sock
 
 /// Wait until `service` stops answering HTTP (refused, reset, or silent for `quiet`). On expiry the
 /// error blames `blame` (the relay when a coil read back off but the device still answers).
-pub async fn wait_down(service: SocketAddr, deadline: Duration, blame: Blame, why: &str) -> Result<Duration, RigError> {
+pub async fn wait_down(
+    service: SocketAddr,
+    deadline: Duration,
+    blame: Blame,
+    why: &str,
+) -> Result<Duration, RigError> {
     let start = Instant::now();
     let quiet = Duration::from_millis(300);
     let mut backoff = Duration::from_millis(1);
     loop {
         let left = deadline.saturating_sub(start.elapsed());
         if left.is_zero() {
-            return Err(RigError::Timeout { what: format!("{service} to stop answering HTTP {why}"), after: deadline, blame });
+            return Err(RigError::Timeout {
+                what: format!("{service} to stop answering HTTP {why}"),
+                after: deadline,
+                blame,
+            });
         }
         if probe_http(service, quiet.min(left)).await.is_err() {
             return Ok(start.elapsed());
