@@ -1,1 +1,39 @@
-//! The cloud-app side of the article: Device Manager, Modify password, over the relay, direct or by an operator.
+//! The cloud-app side of the article: an app account on a platform (`ios`, `android`) and form
+//! factor (`phone`, `tablet`, `computer`), the Device Manager with saved device entries, Settings,
+//! Modify password (new + confirm) and device-offline handling.
+//!
+//! One [`App`] trait, three drivers:
+//! - [`RelayApp`] — over resetlab's cloud relay (HTTP API + device tunnels), as the real app over
+//!   the vendor's P2P service;
+//! - [`DirectApp`] — the same requests sent straight to a bench recorder's address, remote logins to
+//!   the bench's `remote:` address;
+//! - [`OperatorApp`] — a person holding a real phone follows printed steps and says what the screen
+//!   showed (answers can come from a file for scripted runs).
+//!
+//! The app answers the recorder's HTTP Digest challenge itself: the relay never sees a password
+//! hash it could replay elsewhere, and stores nothing. Passwords are [`Secret`]s everywhere.
+
+mod app;
+pub mod bench;
+pub mod digest;
+mod direct;
+mod entry;
+mod error;
+mod flow;
+mod operator;
+mod platform;
+mod profile;
+pub mod relay;
+mod transport;
+
+pub use app::{App, AppSession};
+pub use direct::{DirectApp, DirectBackend};
+pub use entry::{DeviceCredentials, DeviceEntry, UserGroup};
+pub use error::AppError;
+pub use flow::{FlowApp, LoginOutcome, MenuItem, ModifyOutcome, SettingsItem};
+pub use operator::{OperatorApp, Prompter};
+pub use platform::{FormFactor, Platform};
+pub use profile::{flir_cloud_2017, flir_cloud_fixed, AppProfile, ModifyPasswordRule};
+pub use relay::{RelayApp, RelayBackend, RelayClient};
+pub use resetlab_wire::Secret;
+pub use transport::{Backend, RawRequest, RawResponse, TransportError};

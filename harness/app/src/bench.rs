@@ -1,0 +1,108 @@
+//! The `app:` section of a bench file (DESIGN.md §4), as the app crate reads it. The rig crate keeps
+//! the section without interpreting it; the keys below the rig's (`remote`, `profile`, `account`,
+//! `answers`) belong to the app drivers.
+//!
+//! ```yaml
+//! app: { driver: direct, platform: ios, form: phone, remote: 203.0.113.7:8080,
+//!        profile: fixtures/apps/flir-cloud-2017.yaml }
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::platform::{FormFactor, Platform};
+
+/// Which app driver a bench uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AppDriver {
+    /// [`crate::RelayApp`] against the relay at `relay:`.
+    Relay,
+    /// [`crate::DirectApp`] to the bench recorder, remote logins to `remote:`.
+    Direct,
+    /// [`crate::OperatorApp`]: a person with a real phone.
+    Operator,
+    /// The embedded lab's relay ([`crate::RelayApp`] against the lab's own relay).
+    Emulated,
+    /// No app on this bench.
+    None,
+}
+
+/// `app:` of a bench file.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppSpec {
+    /// The driver.
+    pub driver: AppDriver,
+    /// Relay base URL (driver relay).
+    #[serde(default)]
+    pub relay: Option<String>,
+    /// Platform of the app.
+    #[serde(default)]
+    pub platform: Option<Platform>,
+    /// Form factor of the app.
+    #[serde(default)]
+    pub form: Option<FormFactor>,
+    /// Address for remote access (e.g. a port forward on the bench router), driver direct.
+    #[serde(default)]
+    pub remote: Option<SocketAddr>,
+    /// App profile file (default: the 2017 app).
+    #[serde(default)]
+    pub profile: Option<PathBuf>,
+    /// App account name (driver relay).
+    #[serde(default)]
+    pub account: Option<String>,
+    /// Environment variable with the app account password (driver relay).
+    #[serde(default)]
+    pub account_password_env: Option<String>,
+    /// Answers file for the operator driver when there is no terminal.
+    #[serde(default)]
+    pub answers: Option<PathBuf>,
+}
+
+#[derive(Deserialize)]
+struct Top {
+    #[serde(default)]
+    app: Option<AppSpec>,
+}
+
+/// Read the `app:` section of a bench file (None when the bench has none).
+pub fn load(file: impl AsRef<Path>) -> Result<Option<AppSpec>, resetlab_profile::FixtureError> {
+    Ok(resetlab_profile::load_yaml::<Top>(file)?.app)
+}
+
+/// Parse the `app:` section from bench text; `file` is used in messages.
+pub fn parse(file: impl AsRef<Path>, text: &str) -> Result<Option<AppSpec>, resetlab_profile::FixtureError> {
+    Ok(resetlab_profile::parse_yaml::<Top>(file, text)?.app)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn direct_bench_gives_the_remote_address() {
+        let text = "rig: b\ndevice: { model: X, address: 10.0.0.2 }\napp: { driver: direct, platform: ios, form: tablet, remote: 127.0.0.1:8080 }\n";
+        let spec = parse("bench.yaml", text).unwrap().unwrap();
+        assert_eq!(spec.driver, AppDriver::Direct);
+        assert_eq!(spec.form, Some(FormFactor::Tablet));
+        assert_eq!(spec.remote, Some("127.0.0.1:8080".parse().unwrap()));
+    }
+
+    #[test]
+    fn unknown_app_key_names_the_key() {
+        let text = "rig: b\napp: { driver: direct, remot: 1.2.3.4:80 }\n";
+        let err = parse("bench.yaml", text).unwrap_err().to_string();
+        assert!(err.contains("remot"), "{err}");
+    }
+
+    #[test]
+    fn emulator_bench_parses() {
+        let path = resetlab_profile::fixtures_dir().join("../rigs/emulator.yaml");
+        let spec = load(path).unwrap().unwrap();
+        assert_eq!(spec.driver, AppDriver::Emulated);
+        assert_eq!(spec.platform, Some(Platform::Ios));
+    }
+}

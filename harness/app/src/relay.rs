@@ -1,0 +1,182 @@
+//! The app over resetlab's cloud relay: sign into the app account, list its devices, and forward
+//! requests through each device's tunnel (docs/relay-api.md). Also usable raw, for tests that send a
+//! request through the relay the way no app would.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use resetlab_wire::Secret;
+use serde::Deserialize;
+
+use crate::app::AppSession;
+use crate::error::AppError;
+use crate::flow::FlowApp;
+use crate::transport::{Backend, RawRequest, RawResponse, TransportError};
+
+/// Deadline of one call to the relay's API (the relay's own tunnel timeout is shorter).
+pub const RELAY_CALL_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A signed-in session with the relay's app API.
+#[derive(Clone)]
+pub struct RelayClient {
+    http: reqwest::Client,
+    base: String,
+    token: Secret,
+}
+
+impl std::fmt::Debug for RelayClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelayClient").field("base", &self.base).field("token", &self.token).finish()
+    }
+}
+
+/// One device of the account, as the relay lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RelayDevice {
+    /// Recorder serial.
+    pub serial: String,
+    /// Whether its tunnel is up.
+    pub online: bool,
+}
+
+#[derive(Deserialize)]
+struct Token {
+    token: String,
+}
+
+#[derive(Deserialize)]
+struct ApiError {
+    error: String,
+}
+
+impl RelayClient {
+    /// `POST /api/login` with the app account.
+    pub async fn login(base: &str, user: &str, password: &Secret) -> Result<RelayClient, AppError> {
+        let base = base.trim_end_matches('/').to_owned();
+        let http = reqwest::Client::builder()
+            .timeout(RELAY_CALL_TIMEOUT)
+            .build()
+            .map_err(|e| AppError::SignIn { relay: base.clone(), reason: e.to_string() })?;
+        let resp = http
+            .post(format!("{base}/api/login"))
+            .json(&serde_json::json!({ "user": user, "password": password.expose() }))
+            .send()
+            .await
+            .map_err(|e| AppError::SignIn { relay: base.clone(), reason: e.to_string() })?;
+        if !resp.status().is_success() {
+            let status = resp.status();
+            let body = resp.text().await.unwrap_or_default();
+            return Err(AppError::SignIn { relay: base, reason: format!("{status}: {body}") });
+        }
+        let t: Token = resp
+            .json()
+            .await
+            .map_err(|e| AppError::SignIn { relay: base.clone(), reason: e.to_string() })?;
+        Ok(RelayClient { http, base, token: Secret::new(t.token) })
+    }
+
+    /// The relay's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// `GET /api/devices`.
+    pub async fn devices(&self) -> Result<Vec<RelayDevice>, AppError> {
+        let resp = self
+            .http
+            .get(format!("{}/api/devices", self.base))
+            .bearer_auth(self.token.expose())
+            .send()
+            .await
+            .map_err(|e| AppError::Relay { relay: self.base.clone(), status: 0, body: e.to_string() })?;
+        let status = resp.status().as_u16();
+        if status != 200 {
+            let body = resp.text().await.unwrap_or_default();
+            return Err(AppError::Relay { relay: self.base.clone(), status, body });
+        }
+        resp.json()
+            .await
+            .map_err(|e| AppError::Relay { relay: self.base.clone(), status, body: e.to_string() })
+    }
+
+    /// `POST /api/devices/{serial}/http`: forward one request through the device's tunnel.
+    pub async fn forward(&self, serial: &str, req: &RawRequest) -> Result<RawResponse, TransportError> {
+        let resp = self
+            .http
+            .post(format!("{}/api/devices/{serial}/http", self.base))
+            .bearer_auth(self.token.expose())
+            .json(req)
+            .send()
+            .await
+            .map_err(|e| {
+                if e.is_connect() {
+                    TransportError::Offline(format!("relay {} unreachable: {e}", self.base))
+                } else {
+                    TransportError::Lost(format!("relay {} did not answer: {e}", self.base))
+                }
+            })?;
+        let status = resp.status().as_u16();
+        let text = resp
+            .text()
+            .await
+            .map_err(|e| TransportError::Lost(format!("relay answer unreadable: {e}")))?;
+        let api_error = || {
+            serde_json::from_str::<ApiError>(&text).map(|e| e.error).unwrap_or_else(|_| text.clone())
+        };
+        match status {
+            200 => serde_json::from_str(&text)
+                .map_err(|e| TransportError::Lost(format!("relay answer is not a device response: {e}"))),
+            503 => Err(TransportError::Offline(api_error())),
+            502 | 504 => Err(TransportError::Lost(api_error())),
+            _ => Err(TransportError::Harness(format!("relay answered {status}: {}", api_error()))),
+        }
+    }
+}
+
+/// [`Backend`] over the relay: app requests and remote clients both go through the tunnel.
+#[derive(Debug, Clone)]
+pub struct RelayBackend {
+    client: RelayClient,
+}
+
+impl RelayBackend {
+    /// The signed-in relay session.
+    pub fn client(&self) -> &RelayClient {
+        &self.client
+    }
+}
+
+#[async_trait]
+impl Backend for RelayBackend {
+    fn describe(&self) -> String {
+        format!("relay {}", self.client.base)
+    }
+
+    async fn online(&self, serial: &str) -> Result<bool, AppError> {
+        Ok(self.client.devices().await?.iter().any(|d| d.serial == serial && d.online))
+    }
+
+    async fn send(&self, serial: &str, req: RawRequest) -> Result<RawResponse, TransportError> {
+        self.client.forward(serial, &req).await
+    }
+
+    async fn send_remote(&self, serial: &str, req: RawRequest) -> Result<RawResponse, TransportError> {
+        self.client.forward(serial, &req).await
+    }
+}
+
+/// The app over the relay.
+pub type RelayApp = FlowApp<RelayBackend>;
+
+impl FlowApp<RelayBackend> {
+    /// Open the app and sign into the app account `user` at the relay `base`.
+    pub async fn sign_in(
+        session: AppSession,
+        base: &str,
+        user: &str,
+        password: &Secret,
+    ) -> Result<RelayApp, AppError> {
+        let client = RelayClient::login(base, user, password).await?;
+        Ok(FlowApp::new(session, RelayBackend { client }))
+    }
+}

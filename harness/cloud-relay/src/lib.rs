@@ -1,0 +1,30 @@
+//! The emulated lab's cloud relay (DESIGN.md §3 "Cloud relay"), with the same shape as the vendor's
+//! proprietary P2P service: recorders keep an outbound WebSocket tunnel to it, registered by serial
+//! number; app accounts log in, list their devices and send HTTP requests that the relay forwards
+//! through the device's tunnel. The app answers the recorder's Digest challenge itself, so the relay
+//! only ever carries Digest responses and request lines; it stores no device password and logs no
+//! request query (where CGI puts `pwd=`).
+//!
+//! - [`Relay`] — the service (HTTP API + tunnel endpoint), see docs/relay-api.md.
+//! - [`agent::attach`] — the emulated recorder's side: the P2P client that dials the relay while the
+//!   recorder is powered and linked and forwards tunneled requests to the recorder's own HTTP port.
+//!
+//! ```no_run
+//! # async fn demo(rec: resetlab_emulator::Recorder) -> Result<(), resetlab_cloud_relay::RelayError> {
+//! use resetlab_cloud_relay::{agent, Relay, RelayConfig};
+//! let relay = Relay::start(RelayConfig::default()).await?;
+//! relay.add_account("owner@example.com", "app-pass", [rec.serial()]);
+//! let tunnel = agent::attach(&rec, &relay.url());
+//! relay.wait_online(&rec.serial(), std::time::Duration::from_secs(5)).await?;
+//! # tunnel.detach().await; Ok(()) }
+//! ```
+
+pub mod agent;
+mod accounts;
+mod error;
+pub mod protocol;
+mod server;
+mod tunnels;
+
+pub use error::RelayError;
+pub use server::{Relay, RelayConfig};
