@@ -19,7 +19,10 @@
 
 mod board;
 mod bridge;
+mod lab;
 mod pty;
+
+pub use lab::{EmulatedFault, bench_profile, rig_check_emulated, start_for_bench};
 
 use std::net::SocketAddr;
 use std::path::Path;

@@ -209,3 +209,28 @@ async fn readiness_lag_from_service_open_to_harness_notice_is_under_50_ms() {
         "readiness lag {worst:?}"
     );
 }
+
+#[tokio::test]
+async fn readiness_lag_without_a_console_is_under_50_ms() {
+    let lab = lab().await;
+    let power = tcp(&lab, opts(0, "power"));
+    let rec = lab.recorder(0).clone();
+    power.set(false).await.unwrap();
+    power.set(true).await.unwrap();
+    let r = rec.clone();
+    let opened = tokio::spawn(async move {
+        r.wait_ready(Duration::from_secs(10)).await.unwrap();
+        Instant::now()
+    });
+    let ready = resetlab_rig::wait_ready(None, rec.http_addr(), Duration::from_secs(10))
+        .await
+        .unwrap();
+    let lag = ready
+        .noticed_at
+        .saturating_duration_since(opened.await.unwrap());
+    println!(
+        "readiness (port polling only, backoff ≤ 10 ms): lag {:.2} ms",
+        lag.as_secs_f64() * 1e3
+    );
+    assert!(lag < Duration::from_millis(50), "{lag:?}");
+}

@@ -125,3 +125,25 @@ async fn rig_check_blames_the_device_when_boot_panics() {
         t.elapsed()
     );
 }
+
+#[tokio::test]
+async fn one_call_rig_check_from_the_bench_file_passes_and_fails_on_ignore_writes() {
+    use resetlab_emulated_rig::{EmulatedFault, rig_check_emulated};
+    let bench = Bench::load(rigs_dir().join("emulator.yaml")).unwrap();
+    let ok = rig_check_emulated(&bench, &[], &CheckOptions::default())
+        .await
+        .unwrap();
+    println!("{ok}");
+    assert!(ok.passed(), "{ok}");
+    let fault: EmulatedFault = "ignore-writes".parse().unwrap();
+    let bad = rig_check_emulated(&bench, &[fault], &CheckOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(bad.fault().unwrap().1, Blame::Relay, "{bad}");
+    assert!(
+        "no-such-fault"
+            .parse::<EmulatedFault>()
+            .unwrap_err()
+            .contains("ignore-writes")
+    );
+}

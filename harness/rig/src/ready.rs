@@ -1,6 +1,6 @@
 //! Readiness: "the device is up" is proven by the console's boot marker and by the service port
 //! answering a real HTTP request — never by a fixed sleep. After the marker the port is probed at
-//! once and then with a short backoff (1 ms doubling to 20 ms), all bounded by one deadline.
+//! once and then with a short backoff (1 ms doubling to 10 ms), all bounded by one deadline.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -108,7 +108,7 @@ pub async fn wait_ready(
             Err(e) => last = e,
         }
         tokio::time::sleep(backoff.min(until.saturating_duration_since(Instant::now()))).await;
-        backoff = (backoff * 2).min(Duration::from_millis(20));
+        backoff = (backoff * 2).min(Duration::from_millis(10));
     }
 }
 
@@ -121,21 +121,23 @@ pub async fn wait_down(
     why: &str,
 ) -> Result<Duration, RigError> {
     let start = Instant::now();
+    // Silent this long counts as down (a cut link drops packets rather than refusing them).
     let quiet = Duration::from_millis(300);
-    let mut backoff = Duration::from_millis(1);
-    loop {
-        let left = deadline.saturating_sub(start.elapsed());
-        if left.is_zero() {
-            return Err(RigError::Timeout {
-                what: format!("{service} to stop answering HTTP {why}"),
-                after: deadline,
-                blame,
-            });
+    let poll = async {
+        let mut backoff = Duration::from_millis(1);
+        loop {
+            if probe_http(service, quiet).await.is_err() {
+                return start.elapsed();
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_millis(10));
         }
-        if probe_http(service, quiet.min(left)).await.is_err() {
-            return Ok(start.elapsed());
-        }
-        tokio::time::sleep(backoff.min(deadline.saturating_sub(start.elapsed()))).await;
-        backoff = (backoff * 2).min(Duration::from_millis(20));
-    }
+    };
+    tokio::time::timeout(deadline, poll)
+        .await
+        .map_err(|_| RigError::Timeout {
+            what: format!("{service} to stop answering HTTP {why}"),
+            after: deadline,
+            blame,
+        })
 }
