@@ -1,0 +1,103 @@
+//! The embedded lab for these tests: a real emulated recorder, the relay, the recorder's device
+//! agent, and an app account owning the recorder; plus an independent check of the recorder's
+//! password straight on its HTTP port.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use resetlab_app::digest::{send_authenticated, Route};
+use resetlab_app::{
+    App, AppProfile, AppSession, DeviceCredentials, DirectBackend, FormFactor, LoginOutcome, Platform, RawRequest,
+    RelayApp, Secret,
+};
+use resetlab_cloud_relay::agent::{self, AgentHandle};
+use resetlab_cloud_relay::{Relay, RelayConfig};
+use resetlab_emulator::{Recorder, RecorderConfig};
+
+/// Every wait in these tests gives up after this.
+pub const STEP: Duration = Duration::from_secs(10);
+/// The factory password of the flir-2017 profile.
+pub const FACTORY: &str = "000000";
+pub const ACCOUNT: &str = "owner@lab.test";
+pub const ACCOUNT_PASSWORD: &str = "app-account-pw";
+
+pub struct Lab {
+    pub recorder: Recorder,
+    pub relay: Relay,
+    pub agent: AgentHandle,
+    pub serial: String,
+}
+
+static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+impl Lab {
+    pub async fn start() -> Lab {
+        Lab::start_with(RelayConfig::default()).await
+    }
+
+    pub async fn start_with(cfg: RelayConfig) -> Lab {
+        let mut rc = RecorderConfig::new(resetlab_profile::flir_2017());
+        rc.instance = Some(format!(
+            "R{}x{}",
+            std::process::id() % 10000,
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        let recorder = tokio::time::timeout(Duration::from_secs(20), Recorder::start(rc))
+            .await
+            .expect("recorder start timed out")
+            .expect("recorder starts");
+        let relay = Relay::start(cfg).await.expect("relay starts");
+        let serial = recorder.serial();
+        relay.add_account(ACCOUNT, ACCOUNT_PASSWORD, [serial.clone()]);
+        let agent = agent::attach(&recorder, &relay.url());
+        relay.wait_online(&serial, STEP).await.expect("recorder registers at the relay");
+        Lab { recorder, relay, agent, serial }
+    }
+
+    /// The app signed into the lab's account with the recorder saved as `user`/`password`.
+    pub async fn app(&self, platform: Platform, form: FormFactor, profile: AppProfile, user: &str, password: &str) -> RelayApp {
+        let session = AppSession::new(platform, form, profile, ACCOUNT);
+        let mut app = RelayApp::sign_in(session, &self.relay.url(), ACCOUNT, &Secret::new(ACCOUNT_PASSWORD))
+            .await
+            .expect("app signs in");
+        app.add_device(&self.serial, DeviceCredentials::new(user, password)).await.expect("device added");
+        app
+    }
+
+    pub async fn admin_app(&self, platform: Platform, form: FormFactor, profile: AppProfile) -> RelayApp {
+        self.app(platform, form, profile, "admin", FACTORY).await
+    }
+
+    /// Whether the recorder itself (its own HTTP port, not the relay) accepts `user`/`password`.
+    pub async fn device_accepts(&self, user: &str, password: &str) -> bool {
+        let direct = DirectBackend::new(self.recorder.http_addr(), None);
+        let creds = DeviceCredentials::new(user, password);
+        let req = RawRequest::get("/cgi-bin/magicBox.cgi?action=getSerialNo");
+        match send_authenticated(&direct, Route::App, &self.serial, &creds, req).await {
+            Ok(r) => r.status == 200,
+            Err(e) => panic!("recorder at {} did not answer the check: {e:?}", self.recorder.http_addr()),
+        }
+    }
+
+    /// Add a secondary (group `user`) account on the recorder, as the administrator.
+    pub async fn add_secondary(&self, name: &str, password: &str) {
+        let direct = DirectBackend::new(self.recorder.http_addr(), None);
+        let creds = DeviceCredentials::new("admin", FACTORY);
+        let req = RawRequest::get(format!(
+            "/cgi-bin/userManager.cgi?action=addUser&user.Name={name}&user.Password={password}&user.Group=user&user.Sharable=true&user.Reserved=false"
+        ));
+        let r = send_authenticated(&direct, Route::App, &self.serial, &creds, req).await.expect("addUser answered");
+        assert_eq!((r.status, r.body.trim()), (200, "OK"), "addUser of a secondary user");
+    }
+
+    pub async fn shutdown(self) {
+        self.agent.detach().await;
+        self.relay.shutdown().await;
+        self.recorder.shutdown().await;
+    }
+}
+
+/// Assert the app's saved entry connects through the relay.
+pub async fn saved_entry_connects(app: &mut RelayApp) {
+    assert_eq!(app.connect_saved_entry().await.expect("saved entry check runs"), LoginOutcome::Accepted);
+}
