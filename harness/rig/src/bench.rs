@@ -762,4 +762,43 @@ app:     { driver: relay, relay: https://relay.example/, platform: ios, form: ph
             Bench::load(dir.join(f)).unwrap_or_else(|e| panic!("{e}"));
         }
     }
+
+    #[test]
+    fn emulated_parts_are_pointed_at_the_started_lab() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rigs");
+        let b = Bench::load(dir.join("emulator.yaml")).unwrap();
+        assert!(b.uses_emulated());
+        let lab = EmulatedLab {
+            modbus_tcp: "127.0.0.1:1502".parse().unwrap(),
+            unit: 1,
+            power_coil: 0,
+            link_coil: 1,
+            console: "/dev/pts/9".into(),
+            http: "127.0.0.1:8080".parse().unwrap(),
+            rtsp: "127.0.0.1:8554".parse().unwrap(),
+        };
+        let r = b.with_emulated_lab(&lab);
+        assert!(!r.uses_emulated());
+        let SwitchSpec::Coil(p) = &r.power else {
+            panic!()
+        };
+        assert_eq!(
+            p.board,
+            BoardSpec::Tcp {
+                host: "127.0.0.1".into(),
+                port: 1502
+            }
+        );
+        assert_eq!(
+            r.console.port,
+            ConsolePort::Serial {
+                path: "/dev/pts/9".into(),
+                baud: 115_200
+            }
+        );
+        assert_eq!(
+            (r.device.http_port, r.ready_marker().as_str()),
+            (8080, "System init done")
+        );
+    }
 }
