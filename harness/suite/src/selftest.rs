@@ -191,3 +191,40 @@ pub async fn selftest(opts: SelftestOptions) -> SelftestReport {
         .await;
     SelftestReport { runs, duration: started.elapsed() }
 }
+
+#[cfg(test)]
+mod tests {
+    use resetlab_emulator::Defect;
+
+    #[derive(serde::Deserialize)]
+    struct Catalogue {
+        defects: Vec<Entry>,
+    }
+
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        name: String,
+        violates: Vec<String>,
+        how: String,
+    }
+
+    /// fixtures/defects/catalogue.yaml documents exactly the defects the emulator can inject, with
+    /// the same requirements, each of which is in the requirement catalogue.
+    #[test]
+    fn defect_catalogue_matches_the_emulator() {
+        let text = include_str!("../../../fixtures/defects/catalogue.yaml");
+        let cat: Catalogue = resetlab_profile::parse_yaml("fixtures/defects/catalogue.yaml", text).unwrap();
+        let requirements = crate::requirements::Catalogue::embedded();
+        let names: Vec<&str> = cat.defects.iter().map(|d| d.name.as_str()).collect();
+        let emulated: Vec<&str> = Defect::ALL.iter().map(|d| d.name()).collect();
+        assert_eq!(names, emulated);
+        for entry in &cat.defects {
+            let d: Defect = entry.name.parse().unwrap();
+            assert_eq!(entry.violates, d.violates(), "{}", entry.name);
+            assert!(!entry.how.is_empty());
+            for id in &entry.violates {
+                assert!(requirements.get(id).is_some(), "{} names unknown requirement {id}", entry.name);
+            }
+        }
+    }
+}
