@@ -26,8 +26,18 @@ pub struct AppSession {
 
 impl AppSession {
     /// The app release `profile` on `platform`/`form`, signed in as `account`.
-    pub fn new(platform: Platform, form: FormFactor, profile: AppProfile, account: impl Into<String>) -> Self {
-        AppSession { platform, form, profile, account: account.into() }
+    pub fn new(
+        platform: Platform,
+        form: FormFactor,
+        profile: AppProfile,
+        account: impl Into<String>,
+    ) -> Self {
+        AppSession {
+            platform,
+            form,
+            profile,
+            account: account.into(),
+        }
     }
 
     /// "an iPhone", "an iPad", "an Android phone", for messages and prompts.
@@ -60,13 +70,21 @@ pub trait App: Send {
     /// Steps 4–5: tap Modify password, enter `new` and `confirm`, tap confirm; what the app shows.
     /// The app refuses locally (length, mismatch) before anything is sent; after `Changed` the saved
     /// entry holds the new password.
-    async fn modify_password(&mut self, new: &Secret, confirm: &Secret) -> Result<ModifyOutcome, AppError>;
+    async fn modify_password(
+        &mut self,
+        new: &Secret,
+        confirm: &Secret,
+    ) -> Result<ModifyOutcome, AppError>;
 
     /// Whether the saved entry of the tapped (or only) device still connects to the recorder.
     async fn connect_saved_entry(&mut self) -> Result<LoginOutcome, AppError>;
 
     /// A remote login to the tapped (or only) device from a smartphone, tablet or computer.
-    async fn remote_login(&mut self, form: FormFactor, creds: &DeviceCredentials) -> Result<LoginOutcome, AppError>;
+    async fn remote_login(
+        &mut self,
+        form: FormFactor,
+        creds: &DeviceCredentials,
+    ) -> Result<LoginOutcome, AppError>;
 
     /// After an `Unknown` outcome: find which of the saved and the sent password the recorder now
     /// accepts and keep that one in the saved entry (one wrong attempt at most).
@@ -79,17 +97,30 @@ pub trait App: Send {
     fn saved_entries(&self) -> Vec<DeviceEntry>;
 
     /// Add (or re-add) a device to the Device Manager with device credentials.
-    async fn add_device(&mut self, serial: &str, creds: DeviceCredentials) -> Result<DeviceEntry, AppError>;
+    async fn add_device(
+        &mut self,
+        serial: &str,
+        creds: DeviceCredentials,
+    ) -> Result<DeviceEntry, AppError>;
 
     /// Delete a device from the Device Manager (what the article says not to do).
     async fn remove_device(&mut self, serial: &str) -> Result<(), AppError>;
 
     /// The whole article path for `serial`: menu → Device Manager → device → Settings → Modify
     /// password → enter + confirm → confirm.
-    async fn reset_password(&mut self, serial: &str, new: &Secret, confirm: &Secret) -> Result<ModifyOutcome, AppError> {
+    async fn reset_password(
+        &mut self,
+        serial: &str,
+        new: &Secret,
+        confirm: &Secret,
+    ) -> Result<ModifyOutcome, AppError> {
         let menu = self.open_menu().await?;
         if !menu.contains(&MenuItem::DeviceManager) {
-            return Err(AppError::WrongScreen { step: "reset_password", needs: "Device Manager", on: "a menu without it".into() });
+            return Err(AppError::WrongScreen {
+                step: "reset_password",
+                needs: "Device Manager",
+                on: "a menu without it".into(),
+            });
         }
         self.device_manager().await?;
         self.tap_device(serial).await?;

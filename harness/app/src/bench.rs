@@ -74,7 +74,10 @@ pub fn load(file: impl AsRef<Path>) -> Result<Option<AppSpec>, resetlab_profile:
 }
 
 /// Parse the `app:` section from bench text; `file` is used in messages.
-pub fn parse(file: impl AsRef<Path>, text: &str) -> Result<Option<AppSpec>, resetlab_profile::FixtureError> {
+pub fn parse(
+    file: impl AsRef<Path>,
+    text: &str,
+) -> Result<Option<AppSpec>, resetlab_profile::FixtureError> {
     Ok(resetlab_profile::parse_yaml::<Top>(file, text)?.app)
 }
 

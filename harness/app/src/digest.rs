@@ -21,7 +21,12 @@ pub enum Route {
     Remote,
 }
 
-async fn send(b: &dyn Backend, route: Route, serial: &str, req: RawRequest) -> Result<RawResponse, TransportError> {
+async fn send(
+    b: &dyn Backend,
+    route: Route,
+    serial: &str,
+    req: RawRequest,
+) -> Result<RawResponse, TransportError> {
     match route {
         Route::App => b.send(serial, req).await,
         Route::Remote => b.send_remote(serial, req).await,
@@ -54,8 +59,13 @@ pub async fn send_authenticated(
     creds: &DeviceCredentials,
     req: RawRequest,
 ) -> Result<RawResponse, DigestError> {
-    let probe = RawRequest { headers: req.headers.clone(), ..RawRequest::get(PROBE_URI) };
-    let first = send(b, route, serial, probe).await.map_err(DigestError::Probe)?;
+    let probe = RawRequest {
+        headers: req.headers.clone(),
+        ..RawRequest::get(PROBE_URI)
+    };
+    let first = send(b, route, serial, probe)
+        .await
+        .map_err(DigestError::Probe)?;
     let mut www = match challenge(&first) {
         Some(c) if first.status == 401 => c,
         _ => return Err(DigestError::NoChallenge(first)),
@@ -82,13 +92,19 @@ pub async fn send_authenticated(
                     status: 401,
                     headers: Vec::new(),
                     body: format!("cannot answer the Digest challenge: {e}"),
-                }))
+                }));
             }
         };
         let signed = req.clone().with_header("Authorization", auth);
-        let resp = send(b, route, serial, signed).await.map_err(DigestError::Request)?;
+        let resp = send(b, route, serial, signed)
+            .await
+            .map_err(DigestError::Request)?;
         match challenge(&resp) {
-            Some(c) if resp.status == 401 && attempt == 0 && c.to_ascii_lowercase().contains("stale=true") => {
+            Some(c)
+                if resp.status == 401
+                    && attempt == 0
+                    && c.to_ascii_lowercase().contains("stale=true") =>
+            {
                 www = c;
             }
             _ => return Ok(resp),

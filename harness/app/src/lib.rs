@@ -13,6 +13,8 @@
 //! The app answers the recorder's HTTP Digest challenge itself: the relay never sees a password
 //! hash it could replay elsewhere, and stores nothing. Passwords are [`Secret`]s everywhere.
 
+#![warn(missing_docs)]
+
 mod app;
 pub mod bench;
 pub mod digest;
@@ -33,7 +35,7 @@ pub use error::AppError;
 pub use flow::{FlowApp, LoginOutcome, MenuItem, ModifyOutcome, SettingsItem};
 pub use operator::{OperatorApp, Prompter};
 pub use platform::{FormFactor, Platform};
-pub use profile::{flir_cloud_2017, flir_cloud_fixed, AppProfile, ModifyPasswordRule};
+pub use profile::{AppProfile, ModifyPasswordRule, flir_cloud_2017, flir_cloud_fixed};
 pub use relay::{RelayApp, RelayBackend, RelayClient};
 pub use resetlab_wire::Secret;
 pub use transport::{Backend, RawRequest, RawResponse, TransportError};

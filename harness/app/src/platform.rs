@@ -71,7 +71,11 @@ impl FromStr for Platform {
         match s.to_ascii_lowercase().as_str() {
             "ios" | "iphone" | "ipad" => Ok(Platform::Ios),
             "android" => Ok(Platform::Android),
-            _ => Err(UnknownName { what: "platform", got: s.into(), expected: "ios, android" }),
+            _ => Err(UnknownName {
+                what: "platform",
+                got: s.into(),
+                expected: "ios, android",
+            }),
         }
     }
 }

@@ -39,7 +39,10 @@ impl AppProfile {
     }
 
     /// Parse profile text; `file` is used in messages.
-    pub fn parse(file: impl AsRef<Path>, text: &str) -> Result<AppProfile, resetlab_profile::FixtureError> {
+    pub fn parse(
+        file: impl AsRef<Path>,
+        text: &str,
+    ) -> Result<AppProfile, resetlab_profile::FixtureError> {
         resetlab_profile::parse_yaml(file, text)
     }
 
@@ -52,18 +55,25 @@ impl AppProfile {
 /// fixtures/apps/flir-cloud-2017.yaml, embedded.
 pub const FLIR_CLOUD_2017_YAML: &str = include_str!("../../../fixtures/apps/flir-cloud-2017.yaml");
 /// fixtures/apps/flir-cloud-fixed.yaml, embedded.
-pub const FLIR_CLOUD_FIXED_YAML: &str = include_str!("../../../fixtures/apps/flir-cloud-fixed.yaml");
+pub const FLIR_CLOUD_FIXED_YAML: &str =
+    include_str!("../../../fixtures/apps/flir-cloud-fixed.yaml");
 
 /// The 2017 app: Modify password on iOS only.
 pub fn flir_cloud_2017() -> AppProfile {
-    AppProfile::parse("fixtures/apps/flir-cloud-2017.yaml (embedded)", FLIR_CLOUD_2017_YAML)
-        .expect("embedded app profile is valid (unit test)")
+    AppProfile::parse(
+        "fixtures/apps/flir-cloud-2017.yaml (embedded)",
+        FLIR_CLOUD_2017_YAML,
+    )
+    .expect("embedded app profile is valid (unit test)")
 }
 
 /// The fixed app: Modify password on iOS and Android.
 pub fn flir_cloud_fixed() -> AppProfile {
-    AppProfile::parse("fixtures/apps/flir-cloud-fixed.yaml (embedded)", FLIR_CLOUD_FIXED_YAML)
-        .expect("embedded app profile is valid (unit test)")
+    AppProfile::parse(
+        "fixtures/apps/flir-cloud-fixed.yaml (embedded)",
+        FLIR_CLOUD_FIXED_YAML,
+    )
+    .expect("embedded app profile is valid (unit test)")
 }
 
 #[cfg(test)]

@@ -26,7 +26,10 @@ pub struct RelayClient {
 
 impl std::fmt::Debug for RelayClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RelayClient").field("base", &self.base).field("token", &self.token).finish()
+        f.debug_struct("RelayClient")
+            .field("base", &self.base)
+            .field("token", &self.token)
+            .finish()
     }
 }
 
@@ -56,23 +59,36 @@ impl RelayClient {
         let http = reqwest::Client::builder()
             .timeout(RELAY_CALL_TIMEOUT)
             .build()
-            .map_err(|e| AppError::SignIn { relay: base.clone(), reason: e.to_string() })?;
+            .map_err(|e| AppError::SignIn {
+                relay: base.clone(),
+                reason: e.to_string(),
+            })?;
         let resp = http
             .post(format!("{base}/api/login"))
             .json(&serde_json::json!({ "user": user, "password": password.expose() }))
             .send()
             .await
-            .map_err(|e| AppError::SignIn { relay: base.clone(), reason: e.to_string() })?;
+            .map_err(|e| AppError::SignIn {
+                relay: base.clone(),
+                reason: e.to_string(),
+            })?;
         if !resp.status().is_success() {
             let status = resp.status();
             let body = resp.text().await.unwrap_or_default();
-            return Err(AppError::SignIn { relay: base, reason: format!("{status}: {body}") });
+            return Err(AppError::SignIn {
+                relay: base,
+                reason: format!("{status}: {body}"),
+            });
         }
-        let t: Token = resp
-            .json()
-            .await
-            .map_err(|e| AppError::SignIn { relay: base.clone(), reason: e.to_string() })?;
-        Ok(RelayClient { http, base, token: Secret::new(t.token) })
+        let t: Token = resp.json().await.map_err(|e| AppError::SignIn {
+            relay: base.clone(),
+            reason: e.to_string(),
+        })?;
+        Ok(RelayClient {
+            http,
+            base,
+            token: Secret::new(t.token),
+        })
     }
 
     /// The relay's base URL.
@@ -88,19 +104,33 @@ impl RelayClient {
             .bearer_auth(self.token.expose())
             .send()
             .await
-            .map_err(|e| AppError::Relay { relay: self.base.clone(), status: 0, body: e.to_string() })?;
+            .map_err(|e| AppError::Relay {
+                relay: self.base.clone(),
+                status: 0,
+                body: e.to_string(),
+            })?;
         let status = resp.status().as_u16();
         if status != 200 {
             let body = resp.text().await.unwrap_or_default();
-            return Err(AppError::Relay { relay: self.base.clone(), status, body });
+            return Err(AppError::Relay {
+                relay: self.base.clone(),
+                status,
+                body,
+            });
         }
-        resp.json()
-            .await
-            .map_err(|e| AppError::Relay { relay: self.base.clone(), status, body: e.to_string() })
+        resp.json().await.map_err(|e| AppError::Relay {
+            relay: self.base.clone(),
+            status,
+            body: e.to_string(),
+        })
     }
 
     /// `POST /api/devices/{serial}/http`: forward one request through the device's tunnel.
-    pub async fn forward(&self, serial: &str, req: &RawRequest) -> Result<RawResponse, TransportError> {
+    pub async fn forward(
+        &self,
+        serial: &str,
+        req: &RawRequest,
+    ) -> Result<RawResponse, TransportError> {
         let resp = self
             .http
             .post(format!("{}/api/devices/{serial}/http", self.base))
@@ -121,14 +151,20 @@ impl RelayClient {
             .await
             .map_err(|e| TransportError::Lost(format!("relay answer unreadable: {e}")))?;
         let api_error = || {
-            serde_json::from_str::<ApiError>(&text).map(|e| e.error).unwrap_or_else(|_| text.clone())
+            serde_json::from_str::<ApiError>(&text)
+                .map(|e| e.error)
+                .unwrap_or_else(|_| text.clone())
         };
         match status {
-            200 => serde_json::from_str(&text)
-                .map_err(|e| TransportError::Lost(format!("relay answer is not a device response: {e}"))),
+            200 => serde_json::from_str(&text).map_err(|e| {
+                TransportError::Lost(format!("relay answer is not a device response: {e}"))
+            }),
             503 => Err(TransportError::Offline(api_error())),
             502 | 504 => Err(TransportError::Lost(api_error())),
-            _ => Err(TransportError::Harness(format!("relay answered {status}: {}", api_error()))),
+            _ => Err(TransportError::Harness(format!(
+                "relay answered {status}: {}",
+                api_error()
+            ))),
         }
     }
 }
@@ -153,14 +189,23 @@ impl Backend for RelayBackend {
     }
 
     async fn online(&self, serial: &str) -> Result<bool, AppError> {
-        Ok(self.client.devices().await?.iter().any(|d| d.serial == serial && d.online))
+        Ok(self
+            .client
+            .devices()
+            .await?
+            .iter()
+            .any(|d| d.serial == serial && d.online))
     }
 
     async fn send(&self, serial: &str, req: RawRequest) -> Result<RawResponse, TransportError> {
         self.client.forward(serial, &req).await
     }
 
-    async fn send_remote(&self, serial: &str, req: RawRequest) -> Result<RawResponse, TransportError> {
+    async fn send_remote(
+        &self,
+        serial: &str,
+        req: RawRequest,
+    ) -> Result<RawResponse, TransportError> {
         self.client.forward(serial, &req).await
     }
 }

@@ -26,7 +26,12 @@ pub struct RawRequest {
 impl RawRequest {
     /// A GET of `uri` with no headers.
     pub fn get(uri: impl Into<String>) -> Self {
-        RawRequest { method: "GET".into(), uri: uri.into(), headers: Vec::new(), body: String::new() }
+        RawRequest {
+            method: "GET".into(),
+            uri: uri.into(),
+            headers: Vec::new(),
+            body: String::new(),
+        }
     }
 
     /// The request with one more header.
@@ -103,5 +108,9 @@ pub trait Backend: Send + Sync {
     /// Send a request as the app does.
     async fn send(&self, serial: &str, req: RawRequest) -> Result<RawResponse, TransportError>;
     /// Send a request as a remote client (smartphone, tablet, computer) does.
-    async fn send_remote(&self, serial: &str, req: RawRequest) -> Result<RawResponse, TransportError>;
+    async fn send_remote(
+        &self,
+        serial: &str,
+        req: RawRequest,
+    ) -> Result<RawResponse, TransportError>;
 }

@@ -22,13 +22,17 @@ pub(crate) struct Accounts {
 impl Accounts {
     /// Create or replace an account owning `devices`.
     pub(crate) fn upsert(&mut self, user: &str, password: Secret, devices: BTreeSet<String>) {
-        self.accounts.insert(user.to_owned(), Account { password, devices });
+        self.accounts
+            .insert(user.to_owned(), Account { password, devices });
     }
 
     /// Give an existing account one more device; false when the account does not exist.
     pub(crate) fn grant(&mut self, user: &str, serial: &str) -> bool {
         match self.accounts.get_mut(user) {
-            Some(a) => a.devices.insert(serial.to_owned()) || true,
+            Some(a) => {
+                a.devices.insert(serial.to_owned());
+                true
+            }
             None => false,
         }
     }
@@ -41,7 +45,9 @@ impl Accounts {
         }
         let token: String = {
             let mut rng = rand::rng();
-            (0..32).map(|_| format!("{:x}", rng.random_range(0..16u8))).collect()
+            (0..32)
+                .map(|_| format!("{:x}", rng.random_range(0..16u8)))
+                .collect()
         };
         resetlab_wire::secret::remember(&token);
         self.tokens.insert(token.clone(), user.to_owned());
@@ -63,6 +69,8 @@ impl Accounts {
 
     /// Whether `user` owns `serial`.
     pub(crate) fn owns(&self, user: &str, serial: &str) -> bool {
-        self.accounts.get(user).is_some_and(|a| a.devices.contains(serial))
+        self.accounts
+            .get(user)
+            .is_some_and(|a| a.devices.contains(serial))
     }
 }

@@ -86,7 +86,11 @@ pub fn attach(recorder: &Recorder, relay_url: &str) -> AgentHandle {
         recorder.serial()
     );
     let task = tokio::spawn(run(recorder.clone(), ws_url, state.clone()));
-    AgentHandle { state, task: Some(task), serial: recorder.serial() }
+    AgentHandle {
+        state,
+        task: Some(task),
+        serial: recorder.serial(),
+    }
 }
 
 impl AgentHandle {
@@ -107,11 +111,10 @@ impl AgentHandle {
 
     /// Break the tunnel once, at `point` of the next request whose URI contains `uri_contains`.
     pub fn cut_on(&self, point: CutPoint, uri_contains: &str) {
-        self.state
-            .faults
-            .lock()
-            .unwrap()
-            .push(Fault { point, uri_contains: uri_contains.to_owned() });
+        self.state.faults.lock().unwrap().push(Fault {
+            point,
+            uri_contains: uri_contains.to_owned(),
+        });
     }
 
     /// Wait until the tunnel is up (`true`) or down, or fail after `deadline`.
@@ -202,7 +205,9 @@ enum Out {
 async fn connection(
     rec: &Recorder,
     http: &reqwest::Client,
-    ws: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    ws: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
     state: &Arc<State>,
     stop: &mut watch::Receiver<bool>,
     tick: &mut tokio::time::Interval,
@@ -279,8 +284,16 @@ async fn to_device(
 ) -> TunnelResponse {
     let TunnelRequest { id, request } = req;
     match send(rec, http, state, request).await {
-        Ok(r) => TunnelResponse { id, response: Some(r), error: None },
-        Err(e) => TunnelResponse { id, response: None, error: Some(e) },
+        Ok(r) => TunnelResponse {
+            id,
+            response: Some(r),
+            error: None,
+        },
+        Err(e) => TunnelResponse {
+            id,
+            response: None,
+            error: Some(e),
+        },
     }
 }
 
@@ -296,7 +309,10 @@ async fn send(
     let mut b = http.request(method, url);
     for (k, v) in &req.headers {
         let lk = k.to_ascii_lowercase();
-        if !matches!(lk.as_str(), "host" | "content-length" | "connection" | "transfer-encoding") {
+        if !matches!(
+            lk.as_str(),
+            "host" | "content-length" | "connection" | "transfer-encoding"
+        ) {
             b = b.header(k, v);
         }
     }
@@ -313,7 +329,10 @@ async fn send(
         .headers()
         .iter()
         .filter(|(k, _)| {
-            !matches!(k.as_str(), "content-length" | "connection" | "transfer-encoding")
+            !matches!(
+                k.as_str(),
+                "content-length" | "connection" | "transfer-encoding"
+            )
         })
         .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
         .collect();
@@ -321,5 +340,9 @@ async fn send(
         .text()
         .await
         .map_err(|e| format!("recorder HTTP body unreadable: {e}"))?;
-    Ok(HttpResponse { status, headers, body })
+    Ok(HttpResponse {
+        status,
+        headers,
+        body,
+    })
 }

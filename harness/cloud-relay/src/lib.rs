@@ -19,8 +19,10 @@
 //! # tunnel.detach().await; Ok(()) }
 //! ```
 
-pub mod agent;
+#![warn(missing_docs)]
+
 mod accounts;
+pub mod agent;
 mod error;
 pub mod protocol;
 mod server;

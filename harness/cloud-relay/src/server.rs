@@ -20,8 +20,8 @@ use tokio::sync::watch;
 use crate::accounts::Accounts;
 use crate::error::RelayError;
 use crate::protocol::{
-    ApiError, DeviceStatus, HttpRequest, LoginRequest, LoginResponse, TunnelResponse,
-    DEVICE_OFFLINE, TUNNEL_LOST, TUNNEL_TIMEOUT,
+    ApiError, DEVICE_OFFLINE, DeviceStatus, HttpRequest, LoginRequest, LoginResponse, TUNNEL_LOST,
+    TUNNEL_TIMEOUT, TunnelResponse,
 };
 use crate::tunnels::{ForwardError, Tunnels};
 
@@ -72,10 +72,14 @@ impl Relay {
     pub async fn start(cfg: RelayConfig) -> Result<Relay, RelayError> {
         let listener = tokio::net::TcpListener::bind(cfg.bind)
             .await
-            .map_err(|source| RelayError::Bind { addr: cfg.bind, source })?;
-        let addr = listener
-            .local_addr()
-            .map_err(|source| RelayError::Bind { addr: cfg.bind, source })?;
+            .map_err(|source| RelayError::Bind {
+                addr: cfg.bind,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| RelayError::Bind {
+            addr: cfg.bind,
+            source,
+        })?;
         let (shutdown, _) = watch::channel(false);
         let inner = Arc::new(Inner {
             accounts: Mutex::new(Accounts::default()),
@@ -188,7 +192,13 @@ impl Relay {
 }
 
 fn error(status: StatusCode, msg: &str) -> Response {
-    (status, Json(ApiError { error: msg.to_owned() })).into_response()
+    (
+        status,
+        Json(ApiError {
+            error: msg.to_owned(),
+        }),
+    )
+        .into_response()
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -199,21 +209,35 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .strip_prefix("Bearer ")
 }
 
-fn account_of(inner: &Inner, headers: &HeaderMap) -> Result<String, Response> {
-    let token = bearer(headers)
-        .ok_or_else(|| error(StatusCode::UNAUTHORIZED, "missing bearer token: POST /api/login first"))?;
+fn account_of(inner: &Inner, headers: &HeaderMap) -> Result<String, Box<Response>> {
+    let token = bearer(headers).ok_or_else(|| {
+        Box::new(error(
+            StatusCode::UNAUTHORIZED,
+            "missing bearer token: POST /api/login first",
+        ))
+    })?;
     inner
         .accounts
         .lock()
         .unwrap()
         .user_of(token)
         .map(str::to_owned)
-        .ok_or_else(|| error(StatusCode::UNAUTHORIZED, "unknown bearer token: POST /api/login again"))
+        .ok_or_else(|| {
+            Box::new(error(
+                StatusCode::UNAUTHORIZED,
+                "unknown bearer token: POST /api/login again",
+            ))
+        })
 }
 
 async fn login(State(inner): State<Arc<Inner>>, Json(req): Json<LoginRequest>) -> Response {
     resetlab_wire::secret::remember(&req.password);
-    match inner.accounts.lock().unwrap().login(&req.user, &req.password) {
+    match inner
+        .accounts
+        .lock()
+        .unwrap()
+        .login(&req.user, &req.password)
+    {
         Some(token) => Json(LoginResponse { token }).into_response(),
         None => error(StatusCode::UNAUTHORIZED, "wrong app account or password"),
     }
@@ -222,12 +246,15 @@ async fn login(State(inner): State<Arc<Inner>>, Json(req): Json<LoginRequest>) -
 async fn devices(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> Response {
     let user = match account_of(&inner, &headers) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let serials = inner.accounts.lock().unwrap().devices(&user);
     let list: Vec<DeviceStatus> = serials
         .into_iter()
-        .map(|serial| DeviceStatus { online: inner.tunnels.is_online(&serial), serial })
+        .map(|serial| DeviceStatus {
+            online: inner.tunnels.is_online(&serial),
+            serial,
+        })
         .collect();
     Json(list).into_response()
 }
@@ -240,14 +267,17 @@ async fn forward(
 ) -> Response {
     let user = match account_of(&inner, &headers) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if !inner.accounts.lock().unwrap().owns(&user, &serial) {
         return error(StatusCode::NOT_FOUND, "no such device on this app account");
     }
     // The query may carry `pwd=`: log the path only.
     let path = req.uri.split('?').next().unwrap_or("").to_owned();
-    let deadline = req.timeout_ms.map(Duration::from_millis).unwrap_or(inner.forward_timeout);
+    let deadline = req
+        .timeout_ms
+        .map(Duration::from_millis)
+        .unwrap_or(inner.forward_timeout);
     match inner.tunnels.forward(&serial, req, deadline).await {
         Ok(r) => {
             tracing::debug!(%serial, %path, status = r.status, "forwarded");
@@ -284,7 +314,10 @@ async fn admin_account(
         return error(StatusCode::NOT_FOUND, "admin API disabled on this relay");
     };
     if bearer(&headers) != Some(expected.expose()) {
-        return error(StatusCode::UNAUTHORIZED, "admin API needs the relay's admin bearer token");
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "admin API needs the relay's admin bearer token",
+        );
     }
     inner.accounts.lock().unwrap().upsert(
         &req.user,

@@ -62,15 +62,23 @@ impl Tunnels {
         let pending: Pending = Arc::default();
         let old = self.map.lock().unwrap().insert(
             serial.to_owned(),
-            Tunnel { conn, tx, pending: pending.clone(), kick: Some(kick) },
+            Tunnel {
+                conn,
+                tx,
+                pending: pending.clone(),
+                kick: Some(kick),
+            },
         );
-        if let Some(mut old) = old {
-            if let Some(k) = old.kick.take() {
-                let _ = k.send(());
-            }
+        if let Some(k) = old.and_then(|mut old| old.kick.take()) {
+            let _ = k.send(());
         }
         self.bump();
-        Registration { conn, rx, pending, kicked }
+        Registration {
+            conn,
+            rx,
+            pending,
+            kicked,
+        }
     }
 
     /// Forget connection `conn` of `serial` (if it is still the current one).
@@ -105,7 +113,12 @@ impl Tunnels {
 
     /// Requests sent into `serial`'s tunnels so far.
     pub(crate) fn forwarded(&self, serial: &str) -> u64 {
-        self.forwarded.lock().unwrap().get(serial).copied().unwrap_or(0)
+        self.forwarded
+            .lock()
+            .unwrap()
+            .get(serial)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// A receiver that changes whenever a tunnel comes or goes.
@@ -132,9 +145,16 @@ impl Tunnels {
             }
             t.pending.clone()
         };
-        *self.forwarded.lock().unwrap().entry(serial.to_owned()).or_default() += 1;
+        *self
+            .forwarded
+            .lock()
+            .unwrap()
+            .entry(serial.to_owned())
+            .or_default() += 1;
         match tokio::time::timeout(deadline, rx).await {
-            Ok(Ok(TunnelResponse { response: Some(r), .. })) => Ok(r),
+            Ok(Ok(TunnelResponse {
+                response: Some(r), ..
+            })) => Ok(r),
             Ok(Ok(TunnelResponse { error, .. })) => Err(ForwardError::DeviceSide(
                 error.unwrap_or_else(|| "empty tunnel answer".into()),
             )),

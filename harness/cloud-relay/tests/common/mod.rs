@@ -5,10 +5,10 @@
 
 use std::time::Duration;
 
-use resetlab_app::digest::{send_authenticated, Route};
+use resetlab_app::digest::{Route, send_authenticated};
 use resetlab_app::{
-    App, AppProfile, AppSession, DeviceCredentials, DirectBackend, FormFactor, LoginOutcome, Platform, RawRequest,
-    RelayApp, Secret,
+    App, AppProfile, AppSession, DeviceCredentials, DirectBackend, FormFactor, LoginOutcome,
+    Platform, RawRequest, RelayApp, Secret,
 };
 use resetlab_cloud_relay::agent::{self, AgentHandle};
 use resetlab_cloud_relay::{Relay, RelayConfig};
@@ -50,21 +50,48 @@ impl Lab {
         let serial = recorder.serial();
         relay.add_account(ACCOUNT, ACCOUNT_PASSWORD, [serial.clone()]);
         let agent = agent::attach(&recorder, &relay.url());
-        relay.wait_online(&serial, STEP).await.expect("recorder registers at the relay");
-        Lab { recorder, relay, agent, serial }
+        relay
+            .wait_online(&serial, STEP)
+            .await
+            .expect("recorder registers at the relay");
+        Lab {
+            recorder,
+            relay,
+            agent,
+            serial,
+        }
     }
 
     /// The app signed into the lab's account with the recorder saved as `user`/`password`.
-    pub async fn app(&self, platform: Platform, form: FormFactor, profile: AppProfile, user: &str, password: &str) -> RelayApp {
+    pub async fn app(
+        &self,
+        platform: Platform,
+        form: FormFactor,
+        profile: AppProfile,
+        user: &str,
+        password: &str,
+    ) -> RelayApp {
         let session = AppSession::new(platform, form, profile, ACCOUNT);
-        let mut app = RelayApp::sign_in(session, &self.relay.url(), ACCOUNT, &Secret::new(ACCOUNT_PASSWORD))
+        let mut app = RelayApp::sign_in(
+            session,
+            &self.relay.url(),
+            ACCOUNT,
+            &Secret::new(ACCOUNT_PASSWORD),
+        )
+        .await
+        .expect("app signs in");
+        app.add_device(&self.serial, DeviceCredentials::new(user, password))
             .await
-            .expect("app signs in");
-        app.add_device(&self.serial, DeviceCredentials::new(user, password)).await.expect("device added");
+            .expect("device added");
         app
     }
 
-    pub async fn admin_app(&self, platform: Platform, form: FormFactor, profile: AppProfile) -> RelayApp {
+    pub async fn admin_app(
+        &self,
+        platform: Platform,
+        form: FormFactor,
+        profile: AppProfile,
+    ) -> RelayApp {
         self.app(platform, form, profile, "admin", FACTORY).await
     }
 
@@ -75,7 +102,10 @@ impl Lab {
         let req = RawRequest::get("/cgi-bin/magicBox.cgi?action=getSerialNo");
         match send_authenticated(&direct, Route::App, &self.serial, &creds, req).await {
             Ok(r) => r.status == 200,
-            Err(e) => panic!("recorder at {} did not answer the check: {e:?}", self.recorder.http_addr()),
+            Err(e) => panic!(
+                "recorder at {} did not answer the check: {e:?}",
+                self.recorder.http_addr()
+            ),
         }
     }
 
@@ -86,8 +116,14 @@ impl Lab {
         let req = RawRequest::get(format!(
             "/cgi-bin/userManager.cgi?action=addUser&user.Name={name}&user.Password={password}&user.Group=user&user.Sharable=true&user.Reserved=false"
         ));
-        let r = send_authenticated(&direct, Route::App, &self.serial, &creds, req).await.expect("addUser answered");
-        assert_eq!((r.status, r.body.trim()), (200, "OK"), "addUser of a secondary user");
+        let r = send_authenticated(&direct, Route::App, &self.serial, &creds, req)
+            .await
+            .expect("addUser answered");
+        assert_eq!(
+            (r.status, r.body.trim()),
+            (200, "OK"),
+            "addUser of a secondary user"
+        );
     }
 
     pub async fn shutdown(self) {
@@ -99,5 +135,10 @@ impl Lab {
 
 /// Assert the app's saved entry connects through the relay.
 pub async fn saved_entry_connects(app: &mut RelayApp) {
-    assert_eq!(app.connect_saved_entry().await.expect("saved entry check runs"), LoginOutcome::Accepted);
+    assert_eq!(
+        app.connect_saved_entry()
+            .await
+            .expect("saved entry check runs"),
+        LoginOutcome::Accepted
+    );
 }
