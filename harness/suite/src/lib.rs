@@ -9,6 +9,7 @@ pub mod dut;
 pub mod features;
 pub mod lab;
 pub mod record;
+pub mod report;
 pub mod requirements;
 pub mod run;
 pub mod selftest;

@@ -51,6 +51,9 @@ pub struct StepRecord {
     pub duration_ms: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// When the step started, in ms from the start of the run (places scenarios on the timeline).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -91,6 +94,182 @@ pub struct RunRecord {
     pub requirements: Vec<RequirementRecord>,
     /// Problems that are not one scenario's (a feature that did not parse, an unknown tag).
     pub errors: Vec<String>,
+    /// Names this run in reports and diffs (UTC start time plus a random suffix).
+    #[serde(default)]
+    pub run_id: Option<String>,
+    /// The device under test as it describes itself (read from the device, not from the profile).
+    #[serde(default)]
+    pub device: Option<DeviceIdentity>,
+    /// The bench: its file and the driver resolved for each part.
+    #[serde(default)]
+    pub rig: Option<RigDescription>,
+    /// Firmware profile name (`flir-2017`).
+    #[serde(default)]
+    pub firmware_profile: Option<String>,
+    /// App profiles used (`iphone-2017` …).
+    #[serde(default)]
+    pub app_profiles: Vec<String>,
+    /// Requirement profiles selected besides `article` (`etsi`, `asvs`, `cve`).
+    #[serde(default)]
+    pub requirement_profiles: Vec<String>,
+    /// Timings and counts the harness observed, with their limits (OpenHTF measurements).
+    #[serde(default)]
+    pub measurements: Vec<Measurement>,
+    /// Every power/link/console switch the rig made, with read-back and timing.
+    #[serde(default)]
+    pub timeline: Vec<RigEvent>,
+    /// Serial console capture, power events marked.
+    #[serde(default)]
+    pub console: Vec<ConsoleLine>,
+}
+
+/// Which scenario an item belongs to: feature name and scenario line (unique per Examples row).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ScenarioRef {
+    pub feature: String,
+    pub line: usize,
+}
+
+impl ScenarioRef {
+    pub fn of(s: &ScenarioRecord) -> Self {
+        ScenarioRef { feature: s.feature.clone(), line: s.line }
+    }
+
+    pub fn is(&self, s: &ScenarioRecord) -> bool {
+        self.feature == s.feature && self.line == s.line
+    }
+}
+
+/// The device's own account of itself (system info read over its interfaces).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceIdentity {
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub serial: Option<String>,
+    #[serde(default)]
+    pub machine_name: Option<String>,
+    #[serde(default)]
+    pub firmware_version: Option<String>,
+    #[serde(default)]
+    pub firmware_build: Option<String>,
+}
+
+/// The bench file and what each part resolved to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RigDescription {
+    /// The bench file (`rigs/emulator.yaml`), or `None` for the embedded lab.
+    #[serde(default)]
+    pub file: Option<String>,
+    #[serde(default)]
+    pub drivers: Vec<RigDriver>,
+}
+
+/// One rig part and its driver ("power: modbus-tcp coil 3 at 10.0.0.5").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RigDriver {
+    /// `power`, `network`, `console`, `app` …
+    pub part: String,
+    pub driver: String,
+    #[serde(default)]
+    pub resource: Option<String>,
+}
+
+/// A value the harness measured, with its limit ("boot to service ready: 38.2 s, limit 120 s").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Measurement {
+    #[serde(default)]
+    pub scenario: Option<ScenarioRef>,
+    /// The step text it was measured in.
+    #[serde(default)]
+    pub step: Option<String>,
+    pub name: String,
+    pub value: f64,
+    pub unit: String,
+    /// Upper limit; `None` when the value is only recorded.
+    #[serde(default)]
+    pub limit: Option<f64>,
+    pub ok: bool,
+}
+
+impl Measurement {
+    /// A measurement that must not exceed `limit`.
+    pub fn at_most(name: impl Into<String>, value: f64, unit: impl Into<String>, limit: f64) -> Self {
+        Measurement { scenario: None, step: None, name: name.into(), value, unit: unit.into(), limit: Some(limit), ok: value <= limit }
+    }
+
+    /// A measurement that is only recorded.
+    pub fn recorded(name: impl Into<String>, value: f64, unit: impl Into<String>) -> Self {
+        Measurement { scenario: None, step: None, name: name.into(), value, unit: unit.into(), limit: None, ok: true }
+    }
+}
+
+impl std::fmt::Display for Measurement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {} {}", self.name, trim_float(self.value), self.unit)?;
+        if let Some(limit) = self.limit {
+            write!(f, ", limit {} {}", trim_float(limit), self.unit)?;
+        }
+        if !self.ok {
+            f.write_str(" — OVER LIMIT")?;
+        }
+        Ok(())
+    }
+}
+
+/// `38.2`, `120`, `0.004`: no trailing zeros.
+pub fn trim_float(v: f64) -> String {
+    let s = format!("{v:.3}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s.is_empty() || s == "-" { "0".to_owned() } else { s.to_owned() }
+}
+
+/// One switch the rig made (power off, link up …), with what it read back and how long it took.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RigEvent {
+    #[serde(default)]
+    pub scenario: Option<ScenarioRef>,
+    /// ms from the start of the run.
+    pub at_ms: u64,
+    /// `power`, `network`, `console`.
+    pub part: String,
+    /// `off`, `on`, `down`, `up`.
+    pub action: String,
+    /// What reading the part back showed (`coil 3 = 0`).
+    #[serde(default)]
+    pub readback: Option<String>,
+    #[serde(default)]
+    pub duration_ms: Option<u64>,
+    pub ok: bool,
+}
+
+/// One line of the serial console.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsoleLine {
+    #[serde(default)]
+    pub scenario: Option<ScenarioRef>,
+    /// ms from the start of the run.
+    pub at_ms: u64,
+    pub text: String,
+    /// Set on the marker lines the harness inserts (`power off`, `power on`).
+    #[serde(default)]
+    pub power_event: Option<String>,
+}
+
+/// Where a failed scenario's report should point: the requirement(s), the step and the evidence.
+#[derive(Debug, Clone)]
+pub struct FailurePointer<'a> {
+    pub requirements: Vec<&'a RequirementId>,
+    pub scenario: &'a ScenarioRecord,
+    /// The first step that did not pass (`None` when the scenario failed outside its steps).
+    pub step: Option<&'a StepRecord>,
+    /// Evidence entries that show the failure (the attempt the failure message names), in order.
+    pub evidence: Vec<&'a Evidence>,
+}
+
+/// A fresh run id: UTC start time and 6 random hex digits (`20261125T102605Z-3fa2c1`).
+pub fn new_run_id() -> String {
+    format!("{}-{:06x}", chrono::Utc::now().format("%Y%m%dT%H%M%SZ"), rand::random::<u32>() & 0xff_ffff)
 }
 
 impl RunRecord {
@@ -126,11 +305,80 @@ impl RunRecord {
             .collect();
     }
 
+    /// The run as one word: `fail` if any scenario failed, else `error` if anything errored,
+    /// else `pass` (not-applicable scenarios neither pass nor fail a run).
+    pub fn overall(&self) -> Verdict {
+        if self.scenarios.iter().any(|s| s.verdict == Verdict::Fail) {
+            Verdict::Fail
+        } else if !self.errors.is_empty() || self.scenarios.iter().any(|s| s.verdict == Verdict::Error) {
+            Verdict::Error
+        } else if self.scenarios.iter().any(|s| s.verdict == Verdict::Pass) {
+            Verdict::Pass
+        } else {
+            Verdict::NotApplicable
+        }
+    }
+
+    /// For every scenario that failed or errored: its requirements, the failing step and the
+    /// evidence that shows it (device failures first).
+    pub fn failing_evidence(&self) -> Vec<FailurePointer<'_>> {
+        let mut out: Vec<FailurePointer<'_>> = self
+            .scenarios
+            .iter()
+            .filter(|s| matches!(s.verdict, Verdict::Fail | Verdict::Error))
+            .map(|s| {
+                let step = s.steps.iter().find(|st| st.status != StepStatus::Passed);
+                let message = step.and_then(|st| st.error.as_deref()).or(s.reason.as_deref()).unwrap_or("");
+                FailurePointer { requirements: s.requirements.iter().collect(), scenario: s, step, evidence: telling_evidence(s, message) }
+            })
+            .collect();
+        out.sort_by_key(|p| p.scenario.verdict != Verdict::Fail);
+        out
+    }
+
+    /// Measurements taken in scenario `s`.
+    pub fn measurements_of<'a>(&'a self, s: &'a ScenarioRecord) -> impl Iterator<Item = &'a Measurement> + 'a {
+        self.measurements.iter().filter(move |m| m.scenario.as_ref().is_some_and(|r| r.is(s)))
+    }
+
+    /// Rig events of scenario `s`.
+    pub fn timeline_of<'a>(&'a self, s: &'a ScenarioRecord) -> impl Iterator<Item = &'a RigEvent> + 'a {
+        self.timeline.iter().filter(move |e| e.scenario.as_ref().is_some_and(|r| r.is(s)))
+    }
+
+    /// Console lines of scenario `s`.
+    pub fn console_of<'a>(&'a self, s: &'a ScenarioRecord) -> impl Iterator<Item = &'a ConsoleLine> + 'a {
+        self.console.iter().filter(move |c| c.scenario.as_ref().is_some_and(|r| r.is(s)))
+    }
+
     /// True when every requirement that could be run passed and nothing errored.
     pub fn is_green(&self) -> bool {
         self.errors.is_empty()
             && self.scenarios.iter().all(|s| matches!(s.verdict, Verdict::Pass | Verdict::NotApplicable))
     }
+}
+
+/// The evidence entries a failure message points at: attempts on the interface it names whose
+/// action shares its words ("old password … RTSP" → "log in as admin with the old password" on RTSP).
+/// Falls back to the last entry before the failure when nothing matches.
+fn telling_evidence<'a>(s: &'a ScenarioRecord, message: &str) -> Vec<&'a Evidence> {
+    let msg = message.to_lowercase();
+    let names_interface = |e: &Evidence| e.interface.as_ref().is_some_and(|i| msg.contains(&i.to_lowercase()));
+    // Words of the action that also appear in the message, ignoring the common ones.
+    let shared = |e: &Evidence| {
+        e.action
+            .to_lowercase()
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| w.len() >= 3 && !["with", "password", "from", "the", "and", "into", "log", "logs"].contains(w))
+            .filter(|w| msg.contains(w))
+            .count()
+    };
+    let best = s.evidence.iter().filter(|e| names_interface(e)).map(shared).max().unwrap_or(0);
+    let hits: Vec<&Evidence> = s.evidence.iter().filter(|e| names_interface(e) && shared(e) == best).collect();
+    if !hits.is_empty() {
+        return hits;
+    }
+    s.evidence.last().into_iter().collect()
 }
 
 /// Scenario key across events: feature file, scenario line (unique per Examples row).
@@ -153,7 +401,25 @@ fn ms_between(from: SystemTime, to: SystemTime) -> u64 {
 pub enum Progress {
     /// One line per finished scenario, failures with their step and message.
     Lines,
+    /// A progress bar (scenarios done/total, current step, elapsed) with failures printed above
+    /// it; for a terminal. Falls back to [`Progress::Lines`] when stdout is not one.
+    Live,
     Quiet,
+}
+
+impl Progress {
+    /// What a terminal user gets: nothing with `quiet`, lines with `verbose` or when stdout is not
+    /// a terminal (CI logs), the live bar otherwise.
+    pub fn for_terminal(quiet: bool, verbose: bool) -> Progress {
+        use std::io::IsTerminal as _;
+        if quiet {
+            Progress::Quiet
+        } else if verbose || !std::io::stdout().is_terminal() {
+            Progress::Lines
+        } else {
+            Progress::Live
+        }
+    }
 }
 
 /// A Cucumber writer that turns events into [`ScenarioRecord`]s in a shared [`RunRecord`].
@@ -164,11 +430,21 @@ pub struct RecordWriter {
     progress: Progress,
     done: usize,
     total: usize,
+    /// Step start times are kept relative to this, so the report can draw the run's timeline.
+    run_started: SystemTime,
+    live: Option<crate::report::progress::LiveProgress>,
 }
 
 impl RecordWriter {
     pub fn new(record: Arc<Mutex<RunRecord>>, progress: Progress) -> Self {
-        RecordWriter { record, running: HashMap::new(), progress, done: 0, total: 0 }
+        use std::io::IsTerminal as _;
+        let progress = if progress == Progress::Live && !std::io::stdout().is_terminal() { Progress::Lines } else { progress };
+        let run_started = record
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .started
+            .map_or_else(SystemTime::now, SystemTime::from);
+        RecordWriter { record, running: HashMap::new(), progress, done: 0, total: 0, run_started, live: None }
     }
 
     fn finish(&mut self, key: &Key, at: SystemTime) {
@@ -186,16 +462,19 @@ impl RecordWriter {
             }
         };
         self.done += 1;
-        if self.progress == Progress::Lines {
+        if let Some(live) = &self.live {
+            live.finished(self.done, r);
+        } else if self.progress == Progress::Lines {
             let mark = match r.verdict {
                 Verdict::Pass => "ok  ",
                 Verdict::Fail => "FAIL",
                 Verdict::NotApplicable => "n/a ",
                 Verdict::Error => "ERR ",
             };
-            println!("[{:>3}/{:<3}] {mark} {} › {} ({} ms)", self.done, self.total, r.feature, r.name, r.duration_ms);
+            let line = format!("[{:>3}/{:<3}] {mark} {} › {} ({} ms)", self.done, self.total, r.feature, r.name, r.duration_ms);
+            println!("{}", resetlab_wire::secret::redact(&line));
             if let (Some(reason), Some(blame)) = (&r.reason, r.blame) {
-                println!("            {blame} fault at {reason}");
+                println!("            {}", resetlab_wire::secret::redact(&format!("{blame} fault at {reason}")));
             }
         }
         self.record.lock().unwrap_or_else(|e| e.into_inner()).scenarios.push(run.record);
@@ -228,6 +507,16 @@ impl<W: cucumber::World> cucumber::Writer<W> for RecordWriter {
         let (feature, scenario, ev) = match ev {
             Cucumber::ParsingFinished { scenarios, .. } => {
                 self.total = scenarios;
+                self.record.lock().unwrap_or_else(|e| e.into_inner()).run_id.get_or_insert_with(new_run_id);
+                if self.progress == Progress::Live {
+                    self.live = Some(crate::report::progress::LiveProgress::start(scenarios));
+                }
+                return;
+            }
+            Cucumber::Finished => {
+                if let Some(live) = self.live.take() {
+                    live.finish();
+                }
                 return;
             }
             Cucumber::Feature(f, event::Feature::Scenario(s, ev)) => (f, s, ev),
@@ -258,6 +547,9 @@ impl<W: cucumber::World> cucumber::Writer<W> for RecordWriter {
                 let (status, error) = match ev {
                     event::Step::Started => {
                         run.step_started = at;
+                        if let Some(live) = &self.live {
+                            live.step(&run.record.name, &step.value);
+                        }
                         return;
                     }
                     event::Step::Passed(..) => (StepStatus::Passed, None),
@@ -270,6 +562,7 @@ impl<W: cucumber::World> cucumber::Writer<W> for RecordWriter {
                     status,
                     duration_ms: ms_between(run.step_started, at),
                     error,
+                    started_ms: Some(ms_between(self.run_started, run.step_started)),
                 });
             }
             event::Scenario::Hook(which, event::Hook::Failed(_, info)) => {
@@ -286,6 +579,7 @@ impl<W: cucumber::World> cucumber::Writer<W> for RecordWriter {
                     status: StepStatus::Failed,
                     duration_ms: 0,
                     error: Some(resetlab_wire::secret::redact(&msg)),
+                    started_ms: Some(ms_between(self.run_started, at)),
                 });
             }
             event::Scenario::Finished => self.finish(&key, at),

@@ -1,0 +1,144 @@
+//! The certification report: every file a run leaves in `--out`, made from the one [`RunRecord`].
+//!
+//! [`write_all`] writes `report.json` (the record), `report.html` (one self-contained page),
+//! `report.md` (for pull requests and tickets) and `junit.xml` (one testcase per scenario, requirement
+//! IDs as properties). Every byte passes through [`resetlab_wire::secret::redact`] on its way out.
+//! [`diff`] compares two records (two firmware builds on the same bench).
+
+pub mod diff;
+pub mod html;
+pub mod junit;
+pub mod markdown;
+pub mod progress;
+
+use std::path::{Path, PathBuf};
+
+use crate::record::{RunRecord, Verdict};
+
+pub use diff::{diff, DiffReport};
+
+/// The files [`write_all`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportPaths {
+    pub json: PathBuf,
+    pub html: PathBuf,
+    pub markdown: PathBuf,
+    pub junit: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("[harness] cannot write the report file {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("[harness] cannot read the run record {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("[harness] {path} is not a resetlab run record: {source}")]
+    Parse { path: PathBuf, source: serde_json::Error },
+}
+
+/// Write report.json, report.html, report.md and junit.xml into `out` (created if missing).
+/// `junit.xml` replaces Cucumber's own, which carries no requirement IDs.
+pub fn write_all(record: &RunRecord, out: &Path) -> Result<ReportPaths, ReportError> {
+    std::fs::create_dir_all(out).map_err(|source| ReportError::Io { path: out.to_owned(), source })?;
+    let paths = ReportPaths {
+        json: out.join("report.json"),
+        html: out.join("report.html"),
+        markdown: out.join("report.md"),
+        junit: out.join("junit.xml"),
+    };
+    write(&paths.json, &to_json(record))?;
+    write(&paths.html, &html::render(record))?;
+    write(&paths.markdown, &markdown::render(record))?;
+    write(&paths.junit, &junit::render(record))?;
+    dump_known_secrets_if_asked();
+    Ok(paths)
+}
+
+/// The record as pretty JSON (what report.json holds), redacted.
+pub fn to_json(record: &RunRecord) -> String {
+    let text = serde_json::to_string_pretty(record).expect("the record serialises");
+    resetlab_wire::secret::redact(&text)
+}
+
+/// Read a report.json back (for `resetlab report diff`).
+pub fn load(path: &Path) -> Result<RunRecord, ReportError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ReportError::Read { path: path.to_owned(), source })?;
+    serde_json::from_str(&text).map_err(|source| ReportError::Parse { path: path.to_owned(), source })
+}
+
+fn write(path: &Path, text: &str) -> Result<(), ReportError> {
+    std::fs::write(path, resetlab_wire::secret::redact(text)).map_err(|source| ReportError::Io { path: path.to_owned(), source })
+}
+
+/// Test hook for the leak check: when `RESETLAB_TEST_SECRETS_FILE` names a file, every secret this
+/// process has known is written there, one per line (mode 0600), so a test can grep every output
+/// for every password the run used. Without the variable nothing is written.
+pub fn dump_known_secrets_if_asked() {
+    let Some(path) = std::env::var_os("RESETLAB_TEST_SECRETS_FILE") else { return };
+    let mut text = resetlab_wire::secret::known().join("\n");
+    text.push('\n');
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    if let Ok(mut f) = opts.open(&path) {
+        let _ = std::io::Write::write_all(&mut f, text.as_bytes());
+    }
+}
+
+/// The run's one-line verdict, as the banner and the summary say it.
+pub fn headline(record: &RunRecord) -> &'static str {
+    match record.overall() {
+        Verdict::Pass => "CERTIFIED — every applicable requirement passed",
+        Verdict::Fail => "NOT CERTIFIED — the device failed requirements",
+        Verdict::Error => "INCONCLUSIVE — the rig or the harness failed; nothing is said about the device",
+        Verdict::NotApplicable => "INCONCLUSIVE — no scenario could run on this rig",
+    }
+}
+
+/// Counts of scenarios by verdict: (pass, fail, error, not applicable).
+pub fn counts(record: &RunRecord) -> (usize, usize, usize, usize) {
+    let n = |v| record.scenarios.iter().filter(|s| s.verdict == v).count();
+    (n(Verdict::Pass), n(Verdict::Fail), n(Verdict::Error), n(Verdict::NotApplicable))
+}
+
+/// Text safe inside XML/HTML element content and attribute values; drops characters XML 1.0 forbids.
+pub fn escape_xml(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A stable anchor for a scenario (`s-durable-feature-18`).
+pub fn anchor(feature: &str, line: usize) -> String {
+    let slug: String = feature.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
+    let slug: Vec<&str> = slug.split('-').filter(|p| !p.is_empty()).take(6).collect();
+    format!("s-{}-{line}", slug.join("-"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xml_escape_handles_markup_quotes_and_control_characters() {
+        assert_eq!(escape_xml(r#"<a href="x">&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&amp;&apos;&lt;/a&gt;");
+        assert_eq!(escape_xml("bell\u{7}"), "bell\u{FFFD}");
+    }
+
+    #[test]
+    fn anchors_are_stable_slugs() {
+        assert_eq!(anchor("The new password holds \"from now on\"", 18), "s-the-new-password-holds-from-now-18");
+    }
+}
