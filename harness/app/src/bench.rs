@@ -62,6 +62,26 @@ pub struct AppSpec {
     pub answers: Option<PathBuf>,
 }
 
+impl AppSpec {
+    /// The app session this bench asks for: its platform and form (default an iPhone) and its app
+    /// profile (default the 2017 app), signed in as `account`.
+    pub fn session(
+        &self,
+        account: &str,
+    ) -> Result<crate::AppSession, resetlab_profile::FixtureError> {
+        let profile = match &self.profile {
+            Some(p) => crate::AppProfile::load(p)?,
+            None => crate::flir_cloud_2017(),
+        };
+        Ok(crate::AppSession::new(
+            self.platform.unwrap_or(Platform::Ios),
+            self.form.unwrap_or(FormFactor::Phone),
+            profile,
+            account,
+        ))
+    }
+}
+
 #[derive(Deserialize)]
 struct Top {
     #[serde(default)]
