@@ -28,10 +28,10 @@ struct Fake(Arc<Mutex<Device>>);
 
 fn field(h: &str, k: &str) -> String {
     for part in h.trim_start_matches("Digest ").split(", ") {
-        if let Some((key, v)) = part.split_once('=') {
-            if key.trim() == k {
-                return v.trim_matches('"').to_owned();
-            }
+        if let Some((key, v)) = part.split_once('=')
+            && key.trim() == k
+        {
+            return v.trim_matches('"').to_owned();
         }
     }
     String::new()
