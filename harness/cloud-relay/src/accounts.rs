@@ -74,3 +74,23 @@ impl Accounts {
             .is_some_and(|a| a.devices.contains(serial))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_issues_a_token_only_for_the_right_password_and_ownership_is_per_account() {
+        let mut a = Accounts::default();
+        a.upsert("me", Secret::new("pw-me"), ["SN1".to_owned()].into());
+        a.upsert("you", Secret::new("pw-you"), BTreeSet::new());
+        assert_eq!(a.login("me", "wrong"), None);
+        assert_eq!(a.login("nobody", "pw-me"), None);
+        let t = a.login("me", "pw-me").unwrap();
+        assert_eq!(a.user_of(&t), Some("me"));
+        assert!(a.owns("me", "SN1") && !a.owns("you", "SN1"));
+        assert!(a.grant("you", "SN1") && a.owns("you", "SN1"));
+        assert!(!a.grant("nobody", "SN1"));
+        assert_eq!(a.devices("me"), vec!["SN1".to_owned()]);
+    }
+}

@@ -99,3 +99,45 @@ pub const DEVICE_OFFLINE: &str = "device offline";
 pub const TUNNEL_LOST: &str = "device tunnel lost with the request in flight";
 /// The message of a 504 when the device did not answer in time (it may have been applied).
 pub const TUNNEL_TIMEOUT: &str = "device did not answer through its tunnel in time";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn tunnel_frames_have_the_documented_shape() {
+        let req = TunnelRequest {
+            id: 7,
+            request: HttpRequest {
+                method: "GET".into(),
+                uri: "/cgi-bin/magicBox.cgi?action=getSerialNo".into(),
+                headers: vec![("Authorization".into(), "Digest x".into())],
+                body: String::new(),
+                timeout_ms: None,
+            },
+        };
+        assert_eq!(
+            serde_json::to_value(&req).unwrap(),
+            json!({"id": 7, "method": "GET", "uri": "/cgi-bin/magicBox.cgi?action=getSerialNo",
+                   "headers": [["Authorization", "Digest x"]], "body": ""})
+        );
+        let resp: TunnelResponse = serde_json::from_value(
+            json!({"id": 7, "response": {"status": 200, "headers": [], "body": "OK\r\n"}}),
+        )
+        .unwrap();
+        assert_eq!(resp.response.unwrap().body, "OK\r\n");
+        let err: TunnelResponse =
+            serde_json::from_value(json!({"id": 8, "error": "no answer"})).unwrap();
+        assert_eq!(
+            (err.response, err.error.as_deref()),
+            (None, Some("no answer"))
+        );
+    }
+
+    #[test]
+    fn forward_body_needs_only_method_and_uri() {
+        let r: HttpRequest = serde_json::from_value(json!({"method": "GET", "uri": "/x"})).unwrap();
+        assert!(r.headers.is_empty() && r.body.is_empty() && r.timeout_ms.is_none());
+    }
+}

@@ -136,6 +136,11 @@ impl Relay {
         self.inner.accounts.lock().unwrap().grant(user, serial)
     }
 
+    /// Start the device agent of an emulated `recorder`, dialing this relay (see [`crate::agent`]).
+    pub fn attach(&self, recorder: &resetlab_emulator::Recorder) -> crate::agent::AgentHandle {
+        crate::agent::attach(recorder, &self.url())
+    }
+
     /// Whether `serial`'s tunnel is up.
     pub fn is_online(&self, serial: &str) -> bool {
         self.inner.tunnels.is_online(serial)
