@@ -9,7 +9,10 @@ use clap::{Parser, Subcommand};
 use resetlab_emulator::{Defect, Recorder, RecorderConfig};
 use resetlab_profile::FirmwareProfile;
 
+use resetlab_rig::bench::Bench;
+
 use crate::lab::{EmulatedLab, Lab};
+use crate::surroundings::EmulatedModbus;
 use crate::record::Progress;
 use crate::run::{run_suite, summary, RunOptions};
 
@@ -32,9 +35,34 @@ pub enum Command {
     Emulate(EmulateArgs),
     /// Finish or roll back password changes an interrupted run left behind (from the journal).
     Recover(RecoverArgs),
+    /// Commands about the bench itself.
+    #[command(subcommand)]
+    Rig(RigCommand),
     /// Prove the suite's verdicts: the conforming emulated firmware must pass everything and every
     /// catalogued defect must be caught by a requirement it violates. Prints the matrix.
     Selftest(SelftestArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RigCommand {
+    /// Prove the bench works without touching credentials: power off/on with read-back and boot
+    /// marker, link down/up, console alive. Prints each check with its timing; exits non-zero
+    /// naming the faulty part (2 rig, 3 device, 4 harness).
+    Check(RigCheckArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RigCheckArgs {
+    /// Bench file (rigs/*.yaml).
+    #[arg(long, value_name = "FILE")]
+    pub rig: PathBuf,
+    /// Answers for operator prompts when there is no terminal.
+    #[arg(long, value_name = "FILE")]
+    pub answers: Option<PathBuf>,
+    /// Make the emulated bench misbehave (ignore-writes, dead-board, only-write-multiple,
+    /// silent-console, boot-hangs, boot-panics) to see the check blame the right part.
+    #[arg(long = "rig-fault", value_name = "NAME", hide = true)]
+    pub faults: Vec<resetlab_emulated_rig::EmulatedFault>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -83,6 +111,12 @@ pub struct CertifyArgs {
     /// Run these feature files instead of the embedded ones (a directory).
     #[arg(long, value_name = "DIR")]
     pub features: Option<PathBuf>,
+    /// How the embedded lab's relay board is reached (the same scenarios run over either).
+    #[arg(long, value_enum, default_value_t = EmulatedModbus::Tcp)]
+    pub emulated_modbus: EmulatedModbus,
+    /// Answers for `driver: operator` prompts when there is no terminal (one per line: done, yes, no).
+    #[arg(long, value_name = "FILE")]
+    pub answers: Option<PathBuf>,
     /// Where the credential journal lives. Default: a private directory inside --out for the
     /// emulated lab; the user's data directory (e.g. ~/.local/share/resetlab) for real devices.
     #[arg(long, value_name = "DIR")]
@@ -111,6 +145,52 @@ pub struct EmulateArgs {
     pub rtsp_port: u16,
 }
 
+/// The firmware profile: --firmware, else the bench file's, else the embedded flir-2017.
+fn lab_profile(file: &Option<PathBuf>, bench: &Bench) -> anyhow::Result<FirmwareProfile> {
+    if file.is_some() {
+        return load_profile(file);
+    }
+    match &bench.device.profile {
+        Some(p) => Ok(FirmwareProfile::load(p)?),
+        None => load_profile(&None),
+    }
+}
+
+/// A lab of one real device (or an emulator started elsewhere), from its bench file.
+async fn bench_lab(bench: &Bench, firmware: &Option<PathBuf>, answers: Option<&std::path::Path>) -> anyhow::Result<Lab> {
+    let profile = lab_profile(firmware, bench)?;
+    let baseline = bench.admin_password()?;
+    let service = bench.http_addr().await?;
+    let uses_operator = matches!(bench.power, resetlab_rig::bench::SwitchSpec::Operator { .. })
+        || matches!(bench.network, resetlab_rig::bench::SwitchSpec::Operator { .. });
+    let operator = if uses_operator {
+        Some(std::sync::Arc::new(resetlab_rig::Operator::auto(answers, std::time::Duration::from_secs(600)).await?))
+    } else {
+        None
+    };
+    let surroundings = crate::surroundings::Surroundings::from_bench(bench, service, operator)?;
+    let target = resetlab_device::Target::new(bench.device.address.clone(), bench.device.http_port, bench.device.rtsp_port);
+    Ok(Lab::Bench(crate::lab::BenchLab::new(bench.rig.clone(), surroundings, target, profile, bench.device.admin_user.clone(), baseline)))
+}
+
+/// Before touching a real device, finish what an interrupted run left in its journal.
+async fn recover_unfinished(dir: &std::path::Path, profile: &FirmwareProfile) -> anyhow::Result<()> {
+    let journal = resetlab_ledger::Journal::open(dir)?;
+    let pending = journal.unfinished();
+    if pending.is_empty() {
+        return Ok(());
+    }
+    println!("an earlier run left {} device account(s) unfinished in {}; recovering first", pending.len(), journal.path().display());
+    let budget = profile.lockout.threshold.saturating_sub(1).max(1);
+    for p in pending {
+        let report = crate::custody::recover_key(&journal, &p.key, budget).await?;
+        println!("  {report}");
+        anyhow::ensure!(report.is_finished(), "could not restore {}; fix it by hand or run `resetlab recover` again", p.key);
+    }
+    let _ = journal.compact();
+    Ok(())
+}
+
 fn load_profile(file: &Option<PathBuf>) -> anyhow::Result<FirmwareProfile> {
     Ok(match file {
         Some(f) => FirmwareProfile::load(f)?,
@@ -124,21 +204,43 @@ pub async fn main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Emulate(args) => emulate(args).await,
         Command::Recover(args) => recover(args).await,
         Command::Selftest(args) => selftest(args).await,
+        Command::Rig(RigCommand::Check(args)) => rig_check(args).await,
     }
 }
 
 async fn certify(args: CertifyArgs) -> anyhow::Result<ExitCode> {
-    if let Some(rig) = &args.rig {
-        let text = std::fs::read_to_string(rig).with_context(|| format!("cannot read bench file {}", rig.display()))?;
-        if text.lines().any(|l| l.contains("driver:") && !l.contains("emulated")) {
-            anyhow::bail!("{}: only `driver: emulated` benches are supported by this build", rig.display());
-        }
-    }
     for p in &args.profile {
         anyhow::ensure!(["etsi", "asvs", "cve"].contains(&p.as_str()), "unknown requirement profile `{p}` (expected etsi, asvs or cve)");
     }
     let out = args.out.unwrap_or_else(|| PathBuf::from("reports").join(chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string()));
-    let lab = Lab::Emulated(EmulatedLab::new(load_profile(&args.firmware)?, args.defects));
+    let lab = match &args.rig {
+        Some(file) => {
+            let bench = Bench::load(file)?;
+            if bench.uses_emulated() {
+                let mut lab = EmulatedLab::new(lab_profile(&args.firmware, &bench)?, args.defects);
+                lab.bench = bench;
+                lab.modbus = args.emulated_modbus;
+                Lab::Emulated(lab)
+            } else {
+                anyhow::ensure!(args.defects.is_empty(), "--defect only applies to the emulated lab");
+                bench_lab(&bench, &args.firmware, args.answers.as_deref()).await?
+            }
+        }
+        None => {
+            let mut lab = EmulatedLab::new(load_profile(&args.firmware)?, args.defects);
+            lab.modbus = args.emulated_modbus;
+            Lab::Emulated(lab)
+        }
+    };
+    let state_dir = match (&args.state_dir, &lab) {
+        (Some(d), _) => Some(d.clone()),
+        // Real devices outlive the run: their journal goes where `resetlab recover` finds it.
+        (None, Lab::Bench(_)) => Some(resetlab_ledger::default_dir()?),
+        (None, Lab::Emulated(_)) => None,
+    };
+    if let (Some(dir), Lab::Bench(_)) = (&state_dir, &lab) {
+        recover_unfinished(dir, lab.profile()).await?;
+    }
     if !args.quiet {
         println!("resetlab {} — certifying on the {}", env!("CARGO_PKG_VERSION"), lab.describe());
     }
@@ -149,7 +251,7 @@ async fn certify(args: CertifyArgs) -> anyhow::Result<ExitCode> {
         profiles: args.profile,
         features: args.features,
         out: out.clone(),
-        state_dir: args.state_dir,
+        state_dir,
         progress: if args.quiet { Progress::Quiet } else { Progress::Lines },
         max_concurrent: args.concurrency.max(1),
     })
@@ -164,6 +266,14 @@ async fn certify(args: CertifyArgs) -> anyhow::Result<ExitCode> {
         println!("NOT CERTIFIED: see the failures above and the record.");
         ExitCode::from(1)
     })
+}
+
+async fn rig_check(args: RigCheckArgs) -> anyhow::Result<ExitCode> {
+    let bench = Bench::load(&args.rig)?;
+    let opts = resetlab_rig::CheckOptions { operator_answers: args.answers, ..Default::default() };
+    let report = resetlab_emulated_rig::rig_check_emulated(&bench, &args.faults, &opts).await?;
+    println!("{report}");
+    Ok(ExitCode::from(report.exit_code() as u8))
 }
 
 async fn selftest(args: SelftestArgs) -> anyhow::Result<ExitCode> {
@@ -207,16 +317,23 @@ async fn emulate(args: EmulateArgs) -> anyhow::Result<ExitCode> {
     cfg.rtsp_port = args.rtsp_port;
     let recorder = Recorder::start(cfg).await.context("starting the emulated recorder")?;
     recorder.wait_ready(std::time::Duration::from_secs(30)).await.context("waiting for the emulated recorder")?;
-    let line = serde_json::json!({
+    let board = resetlab_emulated_rig::EmulatedBench::start(vec![recorder.clone()], resetlab_emulated_rig::Layout::default())
+        .await
+        .context("starting the emulated relay board")?;
+    let mut line = serde_json::json!({
         "http": recorder.http_addr().to_string(),
         "rpc2": format!("http://{}/RPC2_Login", recorder.http_addr()),
         "rtsp": recorder.rtsp_addr().to_string(),
         "serial": recorder.serial(),
         "realm": recorder.realm(),
     });
+    if let Some(map) = line.as_object_mut() {
+        map.extend(board.json_fields());
+    }
     println!("{line}");
-    eprintln!("emulated recorder running; Ctrl-C to stop");
+    eprintln!("emulated recorder running (power: coil 0, link: coil 1 of unit 1); Ctrl-C to stop");
     tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    board.shutdown().await;
     recorder.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }

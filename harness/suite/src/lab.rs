@@ -12,8 +12,14 @@ use resetlab_device::Target;
 use resetlab_emulator::{Defect, Recorder, RecorderConfig};
 use resetlab_profile::FirmwareProfile;
 
+use resetlab_rig::bench::Bench;
+
 use crate::custody::Custody;
+use crate::surroundings::{EmulatedModbus, Surroundings};
 use crate::dut::Dut;
+
+/// The embedded lab's bench file.
+pub const EMULATOR_BENCH: &str = include_str!("../../../rigs/emulator.yaml");
 
 /// How long a freshly started emulated recorder may take to answer.
 const EMULATED_READY: Duration = Duration::from_secs(10);
@@ -32,6 +38,8 @@ pub enum Lab {
 #[derive(Debug)]
 pub struct BenchLab {
     pub name: String,
+    /// Power, link and console of the bench, lent to each lease in turn.
+    pub surroundings: Arc<Surroundings>,
     pub target: Target,
     pub profile: FirmwareProfile,
     pub admin_user: String,
@@ -41,13 +49,24 @@ pub struct BenchLab {
 }
 
 impl BenchLab {
-    pub fn new(name: String, target: Target, profile: FirmwareProfile, admin_user: String, baseline: resetlab_wire::Secret) -> Self {
-        BenchLab { name, target, profile, admin_user, baseline, turn: Arc::default() }
+    pub fn new(
+        name: String,
+        surroundings: Surroundings,
+        target: Target,
+        profile: FirmwareProfile,
+        admin_user: String,
+        baseline: resetlab_wire::Secret,
+    ) -> Self {
+        BenchLab { name, surroundings: Arc::new(surroundings), target, profile, admin_user, baseline, turn: Arc::default() }
     }
 }
 
 #[derive(Debug)]
 pub struct EmulatedLab {
+    /// The bench file (rigs/emulator.yaml): which coils and console the scenarios drive.
+    pub bench: Bench,
+    /// How the emulated relay board is reached.
+    pub modbus: EmulatedModbus,
     pub profile: FirmwareProfile,
     pub defects: Vec<Defect>,
     /// Emulated boot time (the profile's real boot time is ~40 s; the lab scales it down).
@@ -57,7 +76,8 @@ pub struct EmulatedLab {
 
 impl EmulatedLab {
     pub fn new(profile: FirmwareProfile, defects: Vec<Defect>) -> Self {
-        EmulatedLab { profile, defects, boot_time: Duration::from_millis(300), next_instance: AtomicU64::new(1) }
+        let bench = Bench::parse("rigs/emulator.yaml (embedded)", EMULATOR_BENCH).expect("the embedded emulator bench is valid (tested)");
+        EmulatedLab { bench, modbus: EmulatedModbus::Tcp, profile, defects, boot_time: Duration::from_millis(300), next_instance: AtomicU64::new(1) }
     }
 }
 
@@ -68,7 +88,10 @@ pub struct Lease {
     /// The emulated recorder behind the device, when the lab is emulated.
     pub recorder: Option<Recorder>,
     /// Power, link and console around the device.
-    pub surroundings: crate::surroundings::Surroundings,
+    pub surroundings: Arc<Surroundings>,
+    /// As far as the harness switched it: teardown switches back what a scenario left off.
+    pub powered: bool,
+    pub linked: bool,
     /// On a bench: this scenario's exclusive turn on the device, held until release.
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
@@ -87,8 +110,8 @@ impl Lab {
     /// Whether devices of this lab can serve a rig capability (`power`, `network`, `console`).
     pub fn can(&self, capability: &str) -> bool {
         match self {
-            Lab::Emulated(_) => crate::surroundings::CAPABILITIES.contains(&capability),
-            Lab::Bench(_) => false,
+            Lab::Emulated(_) => ["power", "network", "console"].contains(&capability),
+            Lab::Bench(b) => b.surroundings.can(capability),
         }
     }
 
@@ -127,11 +150,8 @@ impl Lab {
                 let admin = lab.profile.admin().password.clone();
                 let dut = Dut::new(target, lab.profile.clone(), recorder.serial(), admin, custody.clone())
                     .map_err(|e| LabError::Journal(e.to_string()))?;
-                let surroundings = crate::surroundings::Surroundings::Emulated {
-                    console: crate::surroundings::ConsoleCapture::of(&recorder),
-                    recorder: recorder.clone(),
-                };
-                Ok(Lease { dut, recorder: Some(recorder), surroundings, _turn: None })
+                let surroundings = lab.surroundings_for(&recorder).await?;
+                Ok(Lease { dut, recorder: Some(recorder), surroundings: Arc::new(surroundings), powered: true, linked: true, _turn: None })
             }
             Lab::Bench(bench) => {
                 let turn = bench.turn.clone().lock_owned().await;
@@ -142,9 +162,27 @@ impl Lab {
                     .map_err(|e| LabError::Unreachable(e.to_string()))?;
                 let dut = Dut::new(bench.target.clone(), bench.profile.clone(), serial, bench.baseline.clone(), custody.clone())
                     .map_err(|e| LabError::Journal(e.to_string()))?;
-                Ok(Lease { dut, recorder: None, surroundings: crate::surroundings::Surroundings::Fixed, _turn: Some(turn) })
+                Ok(Lease { dut, recorder: None, surroundings: bench.surroundings.clone(), powered: true, linked: true, _turn: Some(turn) })
             }
         }
+    }
+}
+
+impl EmulatedLab {
+    /// Start the emulated relay board and console bridge for `recorder` and build the same drivers
+    /// a bench uses from the resolved bench file.
+    async fn surroundings_for(&self, recorder: &Recorder) -> Result<Surroundings, LabError> {
+        let layout = resetlab_emulated_rig::Layout::from_bench(&self.bench);
+        let board = resetlab_emulated_rig::EmulatedBench::start(vec![recorder.clone()], layout)
+            .await
+            .map_err(|e| LabError::Emulator(e.to_string()))?;
+        let mut bench = resetlab_emulated_rig::resolve(&self.bench, &board, 0);
+        if self.modbus == EmulatedModbus::Rtu {
+            crate::surroundings::over_rtu(&mut bench, &self.bench, board.modbus_rtu_path().to_owned());
+        }
+        let mut s = Surroundings::from_bench(&bench, recorder.http_addr(), None).map_err(|e| LabError::Emulator(e.to_string()))?;
+        s.emulated = Some(board);
+        Ok(s)
     }
 }
 
@@ -153,17 +191,11 @@ impl Lease {
     /// is shut down. Returns why the restore failed, if it did.
     pub async fn release(mut self) -> Result<(), String> {
         // A scenario that left the device off or unlinked must not leave it so.
-        if self.surroundings.can("power") {
-            if let Some(r) = &self.recorder {
-                if !r.is_powered() {
-                    self.power_on().await;
-                }
-            }
+        if !self.powered {
+            self.power_on().await;
         }
-        if let Some(r) = &self.recorder {
-            if !r.is_linked() {
-                self.link_up().await;
-            }
+        if !self.linked {
+            self.link_up().await;
         }
         if self.dut.lock_pending {
             self.clear_lock().await;

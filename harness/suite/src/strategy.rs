@@ -1,65 +1,88 @@
 //! Strategies: how a scenario brings its device to a state ("powered off", "booted and answering",
 //! "link restored"), each step proven by an observation and timed into the evidence — labgrid's
-//! strategies, in resetlab's terms.
+//! strategies, in resetlab's terms. The waits are the rig crate's: "down" is the service no longer
+//! answering; "up" is the console's ready marker (when there is a console) and then the service
+//! answering a real HTTP request.
 
 use std::time::Duration;
 
+use resetlab_rig::Blame as RigBlame;
+
 use crate::lab::Lease;
-use crate::verdict::{fail, Blame};
+use crate::surroundings::{blame_of, Which};
+use crate::verdict::fail;
 
 /// How long a device may take to stop answering once switched off.
 const DOWN_DEADLINE: Duration = Duration::from_secs(5);
 
 impl Lease {
-    /// Real boot time from the profile, plus margin; an emulated recorder boots far faster.
+    /// The profile's real boot time with margin (an emulated recorder boots far faster).
     fn boot_deadline(&self) -> Duration {
         Duration::from_millis(self.dut.profile.boot.time_ms) * 3 + Duration::from_secs(10)
     }
 
-    /// Cut the power and prove the device stopped answering.
-    pub async fn power_off(&mut self) {
-        self.surroundings.set_power(false).await;
-        match crate::surroundings::wait_down(&self.dut.target, DOWN_DEADLINE).await {
-            Ok(t) => self.dut.note(None, "cut the power", format!("device stopped answering after {} ms", t.as_millis())),
-            Err(e) => fail(Blame::Rig, format!("power off did not take: {e}")),
+    async fn switch_off(&mut self, which: Which) {
+        let s = &self.surroundings;
+        if let Some(c) = s.console() {
+            c.mark(&format!("{which} off"));
+        }
+        let switched = s.switch(which, false).await;
+        let why = format!("after the {which} was switched off");
+        match resetlab_rig::wait_down(s.service, DOWN_DEADLINE, RigBlame::Relay, &why).await {
+            Ok(t) => self.dut.note(None, format!("switch the {which} off"), format!("{switched:?}; device stopped answering after {} ms", t.as_millis())),
+            Err(e) => fail(blame_of(&e), e),
+        }
+        match which {
+            Which::Power => self.powered = false,
+            Which::Link => self.linked = false,
         }
     }
 
-    /// Restore the power and prove the device booted: the console's ready marker (when the rig has
-    /// a console) and the service port answering a real request.
-    pub async fn power_on(&mut self) {
-        let marker = self.dut.profile.boot.ready_marker.clone();
-        let from = self.surroundings.console().map_or(0, |c| c.len());
-        self.surroundings.set_power(true).await;
+    async fn switch_on(&mut self, which: Which) {
         let deadline = self.boot_deadline();
-        if let Some(console) = self.surroundings.console() {
-            match console.wait_for(&marker, from, deadline).await {
-                Ok(t) => self.dut.note(None, "wait for the boot marker on the console", format!("\"{marker}\" after {} ms (limit {} ms)", t.as_millis(), deadline.as_millis())),
-                Err(e) => fail(Blame::Device, format!("the recorder did not finish booting: {e}")),
+        let s = &self.surroundings;
+        let from = s.console().map(|c| c.mark(&format!("{which} on")));
+        let switched = s.switch(which, true).await;
+        // After power on the firmware boots: wait for its marker. After link up it is already up.
+        let console = match (which, s.console(), from) {
+            (Which::Power, Some(c), Some(from)) => Some((c, from, s.ready_marker.as_str())),
+            _ => None,
+        };
+        match resetlab_rig::wait_ready(console, s.service, deadline).await {
+            Ok(ready) => {
+                let marker = ready.marker_after.map(|m| format!("boot marker after {} ms, ", m.as_millis())).unwrap_or_default();
+                self.dut.note(
+                    None,
+                    format!("switch the {which} on"),
+                    format!("{switched:?}; {marker}service answering after {} ms (limit {} ms)", ready.service_after.as_millis(), deadline.as_millis()),
+                );
             }
+            Err(e) => fail(blame_of(&e), e),
         }
-        match crate::surroundings::wait_up(&self.dut.target, deadline).await {
-            Ok(t) => self.dut.note(None, "wait for the services to answer", format!("answering {} ms after the marker", t.as_millis())),
-            Err(e) => fail(Blame::Device, format!("the recorder booted but its services do not answer: {e}")),
+        match which {
+            Which::Power => self.powered = true,
+            Which::Link => self.linked = true,
         }
+    }
+
+    /// Cut the power and prove the device stopped answering.
+    pub async fn power_off(&mut self) {
+        self.switch_off(Which::Power).await;
+    }
+
+    /// Restore the power and prove the device booted and answers.
+    pub async fn power_on(&mut self) {
+        self.switch_on(Which::Power).await;
     }
 
     /// Take the network link down and prove the device is unreachable.
     pub async fn link_down(&mut self) {
-        self.surroundings.set_link(false).await;
-        match crate::surroundings::wait_down(&self.dut.target, DOWN_DEADLINE).await {
-            Ok(t) => self.dut.note(None, "take the network link down", format!("device unreachable after {} ms", t.as_millis())),
-            Err(e) => fail(Blame::Rig, format!("link down did not take: {e}")),
-        }
+        self.switch_off(Which::Link).await;
     }
 
     /// Bring the link back and prove the device answers again.
     pub async fn link_up(&mut self) {
-        self.surroundings.set_link(true).await;
-        match crate::surroundings::wait_up(&self.dut.target, self.boot_deadline()).await {
-            Ok(t) => self.dut.note(None, "bring the network link back", format!("answering after {} ms", t.as_millis())),
-            Err(e) => fail(Blame::Device, format!("the recorder does not answer after the link came back: {e}")),
-        }
+        self.switch_on(Which::Link).await;
     }
 
     /// Clear a lock a scenario caused on purpose, the way the profile says the firmware clears it:
@@ -82,9 +105,9 @@ impl Lease {
     /// The delay after which an accepted change must have reached flash (the profile's, scaled on
     /// the emulated lab like its boot time).
     pub fn flash_commit_delay(&self) -> Duration {
-        match &self.surroundings {
-            crate::surroundings::Surroundings::Emulated { recorder, .. } => recorder.flash_commit_delay(),
-            crate::surroundings::Surroundings::Fixed => Duration::from_millis(self.dut.profile.flash.commit_delay_ms),
+        match &self.recorder {
+            Some(recorder) => recorder.flash_commit_delay(),
+            None => Duration::from_millis(self.dut.profile.flash.commit_delay_ms),
         }
     }
 }

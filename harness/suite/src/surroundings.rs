@@ -1,165 +1,125 @@
-//! What surrounds a leased device: its power and network-link switches and its serial console, with
-//! the waits that prove each switch did what was asked ("device is up" = the console's ready marker
-//! and the service port answering a real request; never a fixed sleep).
+//! What surrounds a leased device — its power and network-link switches and its serial console —
+//! built from a bench file with the rig crate's real drivers. On the embedded lab the bench's
+//! `driver: emulated` parts point at an emulated relay board (Modbus TCP, or RTU on a
+//! pseudo-terminal) and a console on a pseudo-terminal, so CI drives exactly the code a lab bench
+//! runs.
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::net::SocketAddr;
+use std::path::PathBuf;
 
-use resetlab_device::Target;
-use resetlab_emulator::Recorder;
+use resetlab_rig::bench::{Bench, BoardSpec, ConsolePort, SwitchSpec};
+use resetlab_rig::{Console, CrashPatterns, Drivers, RigError, Switch as _, SwitchDriver};
 
 use crate::verdict::{fail, Blame};
 
-/// How often a wait re-checks its condition (a socket connect on loopback or a bench LAN).
-const POLL: Duration = Duration::from_millis(5);
-
-/// Power, link and console of one lease.
-#[derive(Debug)]
-pub enum Surroundings {
-    /// An emulated recorder: its relay coils and console cable are the emulator's own.
-    Emulated { recorder: Recorder, console: ConsoleCapture },
-    /// Nothing is switchable (a bench without relay board, or an emulator started elsewhere).
-    Fixed,
+/// Our blame for a rig error: relay, console and operator are the rig's.
+pub fn blame_of(err: &RigError) -> Blame {
+    match err.blame() {
+        resetlab_rig::Blame::Device => Blame::Device,
+        resetlab_rig::Blame::Harness => Blame::Harness,
+        _ => Blame::Rig,
+    }
 }
 
-/// A rig capability a scenario may need, by its feature tag.
-pub const CAPABILITIES: [&str; 3] = ["power", "network", "console"];
+/// How the embedded lab's relay board is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum EmulatedModbus {
+    /// Modbus TCP on 127.0.0.1.
+    #[default]
+    Tcp,
+    /// Modbus RTU over a pseudo-terminal.
+    Rtu,
+}
+
+/// Power, link and console of one device.
+pub struct Surroundings {
+    pub power: Option<SwitchDriver>,
+    pub link: Option<SwitchDriver>,
+    pub console: Option<Console>,
+    /// The device's HTTP service, which "up" and "down" are judged by.
+    pub service: SocketAddr,
+    pub ready_marker: String,
+    /// The emulated relay board and console bridge, kept alive with the lease.
+    pub emulated: Option<resetlab_emulated_rig::EmulatedBench>,
+}
+
+impl std::fmt::Debug for Surroundings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Surroundings")
+            .field("power", &self.power.as_ref().map(|p| p.describe()))
+            .field("link", &self.link.as_ref().map(|p| p.describe()))
+            .field("console", &self.console.as_ref().map(|c| c.name().to_owned()))
+            .field("service", &self.service)
+            .finish()
+    }
+}
 
 impl Surroundings {
-    /// Rig tags (`power`, `network`, `console`) this lease can serve.
+    /// Drivers for a bench whose parts are all real (or resolved from the emulated lab).
+    pub fn from_bench(bench: &Bench, service: SocketAddr, operator: Option<std::sync::Arc<resetlab_rig::Operator>>) -> Result<Self, RigError> {
+        let mut drivers = Drivers::new(operator);
+        let power = drivers.switch(&bench.power, "power")?;
+        let link = drivers.switch(&bench.network, "network link")?;
+        let console = match &bench.console.port {
+            ConsolePort::Serial { path, baud } => Some(Console::open_serial(path, *baud, CrashPatterns::with(&bench.console.crash), None)?),
+            _ => None,
+        };
+        Ok(Surroundings { power, link, console, service, ready_marker: bench.ready_marker(), emulated: None })
+    }
+
+    /// Rig tags (`power`, `network`, `console`) this device's bench can serve.
     pub fn can(&self, capability: &str) -> bool {
-        match self {
-            Surroundings::Emulated { .. } => CAPABILITIES.contains(&capability),
-            Surroundings::Fixed => false,
+        match capability {
+            "power" => self.power.is_some(),
+            "network" => self.link.is_some(),
+            "console" => self.console.is_some(),
+            _ => false,
         }
     }
 
-    pub async fn set_power(&self, on: bool) {
-        match self {
-            Surroundings::Emulated { recorder, console } => {
-                console.mark(if on { "power on" } else { "power off" });
-                recorder.set_power(on).await;
-            }
-            Surroundings::Fixed => fail(Blame::Harness, "this rig has no power control (the scenario should be not applicable)"),
-        }
+    pub fn console(&self) -> Option<&Console> {
+        self.console.as_ref()
     }
 
-    pub async fn set_link(&self, up: bool) {
-        match self {
-            Surroundings::Emulated { recorder, console } => {
-                console.mark(if up { "link up" } else { "link down" });
-                recorder.set_link(up).await;
-            }
-            Surroundings::Fixed => fail(Blame::Harness, "this rig has no network-link control (the scenario should be not applicable)"),
-        }
-    }
-
-    pub fn console(&self) -> Option<&ConsoleCapture> {
-        match self {
-            Surroundings::Emulated { console, .. } => Some(console),
-            Surroundings::Fixed => None,
+    /// Switch power or link (`switch` names it for errors), with the driver's read-back.
+    pub async fn switch(&self, which: Which, on: bool) -> resetlab_rig::Switched {
+        let driver = match which {
+            Which::Power => &self.power,
+            Which::Link => &self.link,
+        };
+        let Some(driver) = driver else {
+            fail(Blame::Harness, format!("this rig cannot switch the {which} (the scenario should be not applicable)"));
+        };
+        match driver.set(on).await {
+            Ok(s) => s,
+            Err(e) => fail(blame_of(&e), e),
         }
     }
 }
 
-/// Everything the console printed since the lease began, with the harness's power events marked.
-#[derive(Debug, Clone, Default)]
-pub struct ConsoleCapture {
-    bytes: Arc<Mutex<Vec<u8>>>,
+/// Which of the two switches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    Power,
+    Link,
 }
 
-impl ConsoleCapture {
-    /// Capture an emulated recorder's console from now on.
-    pub fn of(recorder: &Recorder) -> Self {
-        let capture = ConsoleCapture::default();
-        let mut rx = recorder.console();
-        let sink = capture.bytes.clone();
-        tokio::spawn(async move {
-            loop {
-                match rx.recv().await {
-                    Ok(chunk) => sink.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(&chunk),
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                        sink.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(format!("\n[capture lost {n} chunks]\n").as_bytes());
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-                }
-            }
-        });
-        capture
-    }
-
-    /// Mark a harness event in the capture, on a line of its own.
-    pub fn mark(&self, event: &str) {
-        let line = format!("\n--- resetlab: {event} ---\n");
-        self.bytes.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(line.as_bytes());
-    }
-
-    /// The capture as text (raw: may contain what the device printed, secrets included — redact
-    /// before it leaves the process).
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.bytes.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
-    }
-
-    /// Length in bytes, to look only at what comes after a point.
-    pub fn len(&self) -> usize {
-        self.bytes.lock().unwrap_or_else(|e| e.into_inner()).len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Wait until `pattern` appears after byte `from`, or fail naming it after `deadline`.
-    pub async fn wait_for(&self, pattern: &str, from: usize, deadline: Duration) -> Result<Duration, String> {
-        let t = Instant::now();
-        loop {
-            {
-                let bytes = self.bytes.lock().unwrap_or_else(|e| e.into_inner());
-                if String::from_utf8_lossy(&bytes[from.min(bytes.len())..]).contains(pattern) {
-                    return Ok(t.elapsed());
-                }
-            }
-            if t.elapsed() >= deadline {
-                return Err(format!("the console did not print \"{pattern}\" within {} ms", deadline.as_millis()));
-            }
-            tokio::time::sleep(POLL).await;
-        }
+impl std::fmt::Display for Which {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Which::Power => "power",
+            Which::Link => "network link",
+        })
     }
 }
 
-/// Does anything accept a TCP connection on the device's HTTP port right now?
-async fn answers(target: &Target) -> bool {
-    let addr = format!("{}:{}", target.host, target.http_port);
-    matches!(tokio::time::timeout(Duration::from_millis(500), tokio::net::TcpStream::connect(addr)).await, Ok(Ok(_)))
-}
-
-/// Wait until the device stops answering (after power off or link down).
-pub async fn wait_down(target: &Target, deadline: Duration) -> Result<Duration, String> {
-    let t = Instant::now();
-    while answers(target).await {
-        if t.elapsed() >= deadline {
-            return Err(format!("the device still answered on {}:{} {} ms after it was switched off", target.host, target.http_port, deadline.as_millis()));
-        }
-        tokio::time::sleep(POLL).await;
-    }
-    Ok(t.elapsed())
-}
-
-/// Wait until the device's HTTP service answers a real request (a 401 challenge is an answer).
-pub async fn wait_up(target: &Target, deadline: Duration) -> Result<Duration, String> {
-    let t = Instant::now();
-    let probe = target.clone().with_timeout(Duration::from_millis(500));
-    loop {
-        if answers(&probe).await {
-            // A real request, not just an open socket: the unauthenticated OPTIONS of RTSP and the
-            // HTTP challenge both prove the firmware's services run.
-            if resetlab_device::Rtsp::options(&probe).await.is_ok() {
-                return Ok(t.elapsed());
+/// Point the bench's emulated relay coils at the board's RTU pseudo-terminal instead of TCP.
+pub fn over_rtu(bench: &mut Bench, original: &Bench, rtu: PathBuf) {
+    for (spec, was) in [(&mut bench.power, &original.power), (&mut bench.network, &original.network)] {
+        if let (SwitchSpec::Coil(c), SwitchSpec::Coil(o)) = (spec, was) {
+            if o.board == BoardSpec::Emulated {
+                c.board = BoardSpec::Rtu { path: rtu.clone(), baud: 9600 };
             }
         }
-        if t.elapsed() >= deadline {
-            return Err(format!("the device did not answer on {}:{} within {} ms", target.host, target.http_port, deadline.as_millis()));
-        }
-        tokio::time::sleep(POLL).await;
     }
 }

@@ -167,7 +167,7 @@ async fn console_shows_no_password(w: &mut LabWorld) {
     let (old, new) = (c.old.clone(), c.new.clone());
     let lease = w.lease();
     let Some(console) = lease.surroundings.console() else { fail(Blame::Harness, "this rig has no console (the scenario should be not applicable)") };
-    let text = console.text();
+    let text = console.transcript();
     let lines = text.lines().count();
     for (label, secret) in [("old", &old), ("new", &new)] {
         if let Some(n) = text.lines().position(|l| prints_token(l, secret.expose())) {
