@@ -113,6 +113,9 @@ pub struct Seen {
 
 struct Entry {
     line: CapturedLine,
+    /// The line as the device printed it, kept only in memory (never printed, never serialised)
+    /// so that [`Console::printed`] can tell whether a given secret appeared.
+    raw: String,
     arrived: Instant,
 }
 
@@ -161,6 +164,7 @@ impl Inner {
             kind,
             text: resetlab_wire::secret::redact(&text),
         };
+        let raw = text;
         if let Some(w) = self
             .evidence
             .lock()
@@ -173,6 +177,7 @@ impl Inner {
         tracing::trace!(console = %self.name, "{line}");
         st.lines.push(Entry {
             line,
+            raw,
             arrived: Instant::now(),
         });
     }
@@ -379,7 +384,7 @@ impl Console {
                 format!(
                     "{what} on {} (only a partial line: {:?})",
                     self.inner.name,
-                    String::from_utf8_lossy(&st.partial)
+                    resetlab_wire::secret::redact(&String::from_utf8_lossy(&st.partial))
                 ),
                 Blame::Device,
             ),
@@ -403,16 +408,58 @@ impl Console {
             .collect()
     }
 
+    /// The first captured line (1-based) on which the device printed `secret` as a value of its
+    /// own — not as digits inside a number: a boot log's `[    0.000000]` is a kernel timestamp,
+    /// not the factory password `000000`. The capture itself keeps only redacted text.
+    pub fn printed(&self, secret: &str) -> Option<usize> {
+        if secret.is_empty() {
+            return None;
+        }
+        let st = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.lines
+            .iter()
+            .position(|e| e.line.kind != LineKind::Mark && prints_token(&e.raw, secret))
+            .map(|i| i + 1)
+    }
+
     /// The capture as text, one timestamped line each.
     pub fn transcript(&self) -> String {
         self.lines().iter().map(|l| format!("{l}\n")).collect()
     }
 }
 
+/// `secret` stands in `line` as a value of its own, not inside a longer number.
+fn prints_token(line: &str, secret: &str) -> bool {
+    line.match_indices(secret).any(|(i, _)| {
+        let before = line[..i].chars().next_back();
+        let after = line[i + secret.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_digit() || c == '.') && !after.is_some_and(|c| c.is_ascii_digit())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use tokio::io::AsyncWriteExt;
+
+    #[test]
+    fn a_kernel_timestamp_is_not_the_factory_password() {
+        assert!(!prints_token("[    0.000000] Booting Linux", "000000"));
+        assert!(prints_token("user admin pwd=000000 saved", "000000"));
+        assert!(prints_token("new password: Ab3dE9", "Ab3dE9"));
+    }
+
+    #[tokio::test]
+    async fn printed_secret_is_found_though_the_capture_is_redacted() {
+        let (mut tx, console) = pipe();
+        let secret = resetlab_wire::Secret::new("Zq8Wm2");
+        let from = console.cursor();
+        tx.write_all(b"[    0.000000] Booting\nset password Zq8Wm2 ok\n").await.unwrap();
+        console.wait_for(from, "ok", Duration::from_secs(2)).await.unwrap();
+        assert_eq!(console.printed(secret.expose()), Some(2));
+        assert_eq!(console.printed("000000"), None);
+        assert!(!console.transcript().contains("Zq8Wm2"));
+    }
 
     fn pipe() -> (tokio::io::DuplexStream, Console) {
         let (a, b) = tokio::io::duplex(1024);
