@@ -14,3 +14,13 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+# python3 reads junit.xml in the report tests (xml.etree); junitparser, a JUnit consumer that is not
+# ours, is used as well when it installs (best effort: the tests fall back to xml.etree without it).
+if ! command -v python3 >/dev/null; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3 >/dev/null
+fi
+python3 -c 'import junitparser' 2>/dev/null \
+  || python3 -m pip install -q --user junitparser >/dev/null 2>&1 \
+  || echo "note: junitparser not installed; report tests read junit.xml with python's xml.etree only"

@@ -19,6 +19,7 @@ table{border-collapse:collapse;width:100%;background:#fff;margin:6px 0}
 th,td{border:1px solid #e1e4ea;padding:5px 8px;text-align:left;vertical-align:top}
 th{background:#eef0f4;font-weight:600}td.n{text-align:right;font-variant-numeric:tabular-nums}
 table.facts td:first-child{width:180px;color:#475467}
+table.matrix td:first-child{white-space:nowrap}
 .v{display:inline-block;min-width:88px;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;text-align:center}
 .v-pass{background:#d1fadf;color:#05603a}.v-fail{background:#fee4e2;color:#912018}.v-error{background:#fef0c7;color:#93370d}
 .v-not-applicable,.v-none{background:#eaecf0;color:#344054}
@@ -109,8 +110,7 @@ fn failures(h: &mut String, r: &RunRecord) {
         let ids: Vec<&str> = p.requirements.iter().map(|i| i.0.as_str()).collect();
         let _ = writeln!(h, "<div class=\"card\"><h3>{} {} — <a href=\"#{}\">{}</a></h3><dl>", badge(Some(s.verdict)), e(&ids.join(", ")), anchor(&s.feature, s.line), e(&s.name));
         for id in &p.requirements {
-            let text = r.requirements.iter().find(|q| &&q.id == id).map_or("", |q| q.text.as_str());
-            let _ = writeln!(h, "<dt>Requirement</dt><dd><b>{}</b> {}</dd>", e(&id.0), e(text));
+            let _ = writeln!(h, "<dt>Requirement</dt><dd><b>{}</b> {}</dd>", e(&id.0), e(&super::requirement_text(r, id)));
         }
         let _ = writeln!(h, "<dt>Scenario</dt><dd>{} › {} (line {})</dd>", e(&s.feature), e(&s.name), s.line);
         if let Some(step) = p.step {
@@ -144,8 +144,9 @@ fn matrix(h: &mut String, r: &RunRecord) {
         let links: Vec<String> = r
             .scenarios
             .iter()
-            .filter(|s| s.requirements.contains(&q.id))
-            .map(|s| format!("<a href=\"#{}\" title=\"{}\">{}</a>", anchor(&s.feature, s.line), e(&s.name), s.line))
+            .enumerate()
+            .filter(|(_, s)| s.requirements.contains(&q.id))
+            .map(|(i, s)| format!("<a href=\"#{}\" title=\"{}\">#{}</a>", anchor(&s.feature, s.line), e(&s.name), i + 1))
             .collect();
         let _ = writeln!(
             h,
@@ -215,10 +216,11 @@ pub fn timeline_svg(r: &RunRecord) -> String {
         let ms = end * i as f64 / 5.0;
         let _ = writeln!(
             svg,
-            "<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"14\" y2=\"{1}\" stroke=\"#e1e4ea\"/><text x=\"{0:.1}\" y=\"11\" text-anchor=\"middle\">{2:.1} s</text>",
+            "<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"14\" y2=\"{1}\" stroke=\"#e1e4ea\"/><text x=\"{0:.1}\" y=\"11\" text-anchor=\"{3}\">{2:.1} s</text>",
             x(ms),
             height,
-            ms / 1000.0
+            ms / 1000.0,
+            if i == 5 { "end" } else { "middle" }
         );
     }
     for (i, (s, start)) in rows.iter().enumerate() {
@@ -229,8 +231,8 @@ pub fn timeline_svg(r: &RunRecord) -> String {
             Verdict::Error => "#f79009",
             Verdict::NotApplicable => "#98a2b3",
         };
-        let name: String = s.name.chars().take(52).collect();
-        let name = if name.len() < s.name.len() { format!("{name}…") } else { name };
+        let name: String = format!("#{} {}", i + 1, s.name).chars().take(52).collect();
+        let name = if name.chars().count() < format!("#{} {}", i + 1, s.name).chars().count() { format!("{name}…") } else { name };
         let (x0, x1) = (x(*start as f64), x((*start + s.duration_ms) as f64));
         let _ = writeln!(
             svg,
@@ -278,13 +280,14 @@ pub fn timeline_svg(r: &RunRecord) -> String {
 fn scenarios(h: &mut String, r: &RunRecord) {
     h.push_str("<h2 id=\"scenarios\">Scenarios and evidence<span class=\"tools\"><button onclick=\"setAll(true)\">expand all</button><button onclick=\"setAll(false)\">collapse all</button></span></h2>\n");
     let pointers = r.failing_evidence();
-    for s in &r.scenarios {
+    for (i, s) in r.scenarios.iter().enumerate() {
         let open = if matches!(s.verdict, Verdict::Fail | Verdict::Error) { " open" } else { "" };
         let ids: Vec<&str> = s.requirements.iter().map(|i| i.0.as_str()).collect();
         let _ = writeln!(
             h,
-            "<details class=\"scenario\" id=\"{}\"{open}><summary>{} {} › {} <span class=\"muted\">(line {}, {} ms · {})</span></summary>",
+            "<details class=\"scenario\" id=\"{}\"{open}><summary>#{} {} {} › {} <span class=\"muted\">(line {}, {} ms · {})</span></summary>",
             anchor(&s.feature, s.line),
+            i + 1,
             badge(Some(s.verdict)),
             e(&s.feature),
             e(&s.name),

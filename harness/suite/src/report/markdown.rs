@@ -26,8 +26,7 @@ pub fn render(r: &RunRecord) -> String {
             let ids: Vec<&str> = p.requirements.iter().map(|id| id.0.as_str()).collect();
             let _ = writeln!(w, "### {} {} — {}\n", s.verdict.label(), ids.join(", "), inline(&s.name));
             for id in &p.requirements {
-                let text = r.requirements.iter().find(|q| &&q.id == id).map_or("", |q| q.text.as_str());
-                let _ = writeln!(w, "- Requirement **{id}**: {}", inline(text));
+                let _ = writeln!(w, "- Requirement **{id}**: {}", inline(&super::requirement_text(r, id)));
             }
             let _ = writeln!(w, "- Scenario: {} › {} (line {})", inline(&s.feature), inline(&s.name), s.line);
             if let Some(step) = p.step {

@@ -96,6 +96,18 @@ pub fn headline(record: &RunRecord) -> &'static str {
     }
 }
 
+/// A requirement's text: from the record, else from the embedded catalogue (a scenario may carry the
+/// tag of a profile this run did not select).
+pub fn requirement_text(record: &RunRecord, id: &crate::requirements::RequirementId) -> String {
+    if let Some(q) = record.requirements.iter().find(|q| &q.id == id) {
+        return q.text.clone();
+    }
+    match crate::requirements::Catalogue::embedded().get(&id.0) {
+        Some(q) => format!("{} (profile `{}` not selected in this run)", q.text, q.profile),
+        None => String::new(),
+    }
+}
+
 /// Counts of scenarios by verdict: (pass, fail, error, not applicable).
 pub fn counts(record: &RunRecord) -> (usize, usize, usize, usize) {
     let n = |v| record.scenarios.iter().filter(|s| s.verdict == v).count();

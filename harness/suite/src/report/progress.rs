@@ -55,3 +55,15 @@ fn short(v: Verdict) -> &'static str {
         Verdict::Error => "ERR",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::record::Progress;
+
+    #[test]
+    fn quiet_and_verbose_win_over_the_terminal() {
+        assert_eq!(Progress::for_terminal(true, false), Progress::Quiet);
+        assert_eq!(Progress::for_terminal(true, true), Progress::Quiet);
+        assert_eq!(Progress::for_terminal(false, true), Progress::Lines);
+    }
+}
