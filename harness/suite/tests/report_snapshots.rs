@@ -293,3 +293,29 @@ fn diff_shows_flipped_requirements_and_slower_timings() {
     let same = report::diff(&a, &a, 20.0);
     assert!(same.is_empty() && !same.has_regressions());
 }
+
+#[test]
+fn scenario_extras_land_on_the_run_timeline_tagged_with_their_scenario() {
+    let mut run = fixed_run();
+    run.measurements.clear();
+    run.timeline.clear();
+    let failing = &run.scenarios[1];
+    let key = (failing.feature.clone(), failing.line);
+    let store = resetlab::record::ExtrasStore::default();
+    store.lock().unwrap().insert(
+        key,
+        resetlab::record::ScenarioExtras {
+            measurements: vec![Measurement::at_most("boot to service ready", 130.0, "s", 120.0)],
+            timeline: vec![RigEvent { scenario: None, at_ms: 7, part: "network".into(), action: "down".into(), readback: None, duration_ms: Some(1), ok: true }],
+            console: Vec::new(),
+        },
+    );
+    resetlab::record::attach_extras(&mut run, &store);
+    let s = &run.scenarios[1];
+    assert_eq!(run.measurements_of(s).count(), 1);
+    assert!(!run.measurements[0].ok);
+    assert_eq!(run.measurements[0].to_string(), "boot to service ready: 130 s, limit 120 s — OVER LIMIT");
+    let ev: Vec<_> = run.timeline_of(s).collect();
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0].at_ms, 5 + 7, "shifted to the run's clock from the scenario's first step");
+}

@@ -2,7 +2,9 @@
 //!
 //! [`write_all`] writes `report.json` (the record), `report.html` (one self-contained page),
 //! `report.md` (for pull requests and tickets) and `junit.xml` (one testcase per scenario, requirement
-//! IDs as properties). Every byte passes through [`resetlab_wire::secret::redact`] on its way out.
+//! IDs as properties). Every text field of the record passes through [`resetlab_wire::secret::redact`]
+//! before anything is rendered ([`redacted`]); numbers and timestamps are left alone, so a secret such
+//! as the factory default `000000` cannot turn `"duration_ms": 3000000` into invalid JSON.
 //! [`diff`] compares two records (two firmware builds on the same bench).
 
 pub mod diff;
@@ -46,18 +48,106 @@ pub fn write_all(record: &RunRecord, out: &Path) -> Result<ReportPaths, ReportEr
         markdown: out.join("report.md"),
         junit: out.join("junit.xml"),
     };
-    write(&paths.json, &to_json(record))?;
+    let record = &redacted(record);
+    write(&paths.json, &serde_json::to_string_pretty(record).expect("the record serialises"))?;
     write(&paths.html, &html::render(record))?;
     write(&paths.markdown, &markdown::render(record))?;
     write(&paths.junit, &junit::render(record))?;
+    // Cucumber's own files are written by its writers while the suite runs; mask them too.
+    for name in ["cucumber.json", "cucumber-junit.xml"] {
+        let path = out.join(name);
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            let clean = resetlab_wire::secret::redact(&text);
+            if clean != text {
+                write(&path, &clean)?;
+            }
+        }
+    }
     dump_known_secrets_if_asked();
     Ok(paths)
 }
 
 /// The record as pretty JSON (what report.json holds), redacted.
 pub fn to_json(record: &RunRecord) -> String {
-    let text = serde_json::to_string_pretty(record).expect("the record serialises");
-    resetlab_wire::secret::redact(&text)
+    serde_json::to_string_pretty(&redacted(record)).expect("the record serialises")
+}
+
+/// A copy of the record with every known secret masked in every text field. Keep in step with
+/// record.rs: a new text field must be listed here (numbers, enums and timestamps need not be).
+pub fn redacted(record: &RunRecord) -> RunRecord {
+    fn r(text: &mut String) {
+        if !text.is_empty() {
+            *text = resetlab_wire::secret::redact(text);
+        }
+    }
+    fn ro(text: &mut Option<String>) {
+        if let Some(t) = text {
+            r(t);
+        }
+    }
+    fn rref(sr: &mut Option<crate::record::ScenarioRef>) {
+        if let Some(sr) = sr {
+            r(&mut sr.feature);
+        }
+    }
+    let mut c = record.clone();
+    r(&mut c.resetlab_version);
+    r(&mut c.lab);
+    c.errors.iter_mut().for_each(r);
+    ro(&mut c.run_id);
+    for s in &mut c.scenarios {
+        r(&mut s.feature);
+        r(&mut s.name);
+        s.tags.iter_mut().for_each(r);
+        ro(&mut s.reason);
+        for st in &mut s.steps {
+            r(&mut st.keyword);
+            r(&mut st.text);
+            ro(&mut st.error);
+        }
+        for e in &mut s.evidence {
+            ro(&mut e.interface);
+            r(&mut e.action);
+            r(&mut e.outcome);
+        }
+    }
+    for q in &mut c.requirements {
+        r(&mut q.text);
+    }
+    if let Some(d) = &mut c.device {
+        for f in [&mut d.model, &mut d.serial, &mut d.machine_name, &mut d.firmware_version, &mut d.firmware_build] {
+            ro(f);
+        }
+    }
+    if let Some(rig) = &mut c.rig {
+        ro(&mut rig.file);
+        for d in &mut rig.drivers {
+            r(&mut d.part);
+            r(&mut d.driver);
+            ro(&mut d.resource);
+        }
+    }
+    ro(&mut c.firmware_profile);
+    c.app_profiles.iter_mut().for_each(r);
+    c.requirement_profiles.iter_mut().for_each(r);
+    for m in &mut c.measurements {
+        rref(&mut m.scenario);
+        ro(&mut m.step);
+        r(&mut m.name);
+        r(&mut m.unit);
+    }
+    for e in &mut c.timeline {
+        rref(&mut e.scenario);
+        r(&mut e.part);
+        r(&mut e.action);
+        ro(&mut e.readback);
+    }
+    for l in &mut c.console {
+        rref(&mut l.scenario);
+        r(&mut l.text);
+        ro(&mut l.power_event);
+    }
+    c
 }
 
 /// Read a report.json back (for `resetlab report diff`).
@@ -67,7 +157,7 @@ pub fn load(path: &Path) -> Result<RunRecord, ReportError> {
 }
 
 fn write(path: &Path, text: &str) -> Result<(), ReportError> {
-    std::fs::write(path, resetlab_wire::secret::redact(text)).map_err(|source| ReportError::Io { path: path.to_owned(), source })
+    std::fs::write(path, text).map_err(|source| ReportError::Io { path: path.to_owned(), source })
 }
 
 /// Test hook for the leak check: when `RESETLAB_TEST_SECRETS_FILE` names a file, every secret this
@@ -142,6 +232,19 @@ pub fn anchor(feature: &str, line: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redaction_masks_text_but_never_breaks_numbers_or_timestamps() {
+        let pw = resetlab_wire::Secret::new("000000");
+        let mut rec = RunRecord { lab: format!("lab with pwd={}", pw.expose()), duration_ms: 3_000_000, ..Default::default() };
+        rec.started = Some(chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00.100000000Z").unwrap().with_timezone(&chrono::Utc));
+        rec.errors.push(format!("login with {} failed", pw.expose()));
+        let json = to_json(&rec);
+        assert!(json.contains("3000000"), "{json}");
+        assert!(!json.contains("pwd=000000") && !json.contains("with 000000"), "{json}");
+        let back: RunRecord = serde_json::from_str(&json).expect("redacted JSON still loads");
+        assert_eq!(back.started, rec.started);
+    }
 
     #[test]
     fn xml_escape_handles_markup_quotes_and_control_characters() {
