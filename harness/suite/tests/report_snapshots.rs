@@ -319,3 +319,18 @@ fn scenario_extras_land_on_the_run_timeline_tagged_with_their_scenario() {
     assert_eq!(ev.len(), 1);
     assert_eq!(ev[0].at_ms, 5 + 7, "shifted to the run's clock from the scenario's first step");
 }
+
+#[test]
+fn report_diff_reads_two_out_directories() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut later = fixed_run();
+    later.scenarios[0].verdict = Verdict::Fail;
+    later.judge(&Catalogue::embedded(), &["etsi".to_owned()]);
+    report::write_all(&fixed_run(), a.path()).unwrap();
+    report::write_all(&later, b.path()).unwrap();
+    let d = report::command::diff_files(a.path(), &b.path().join("report.json"), 20.0).unwrap();
+    assert_eq!(d.requirements.len(), 1, "{d}");
+    assert_eq!(d.requirements[0].id.0, "ART-DURABLE");
+    assert!(d.has_regressions());
+    assert!(report::command::diff_files(a.path(), Path::new("/nonexistent"), 20.0).is_err());
+}

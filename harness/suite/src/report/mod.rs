@@ -7,6 +7,7 @@
 //! as the factory default `000000` cannot turn `"duration_ms": 3000000` into invalid JSON.
 //! [`diff`] compares two records (two firmware builds on the same bench).
 
+pub mod command;
 pub mod diff;
 pub mod html;
 pub mod junit;
