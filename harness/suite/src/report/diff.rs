@@ -93,10 +93,11 @@ pub fn diff(a: &RunRecord, b: &RunRecord, threshold_pct: f64) -> DiffReport {
         if before != after {
             report.scenarios.push(ScenarioFlip { scenario: key.clone(), name: label.clone(), before, after });
         }
-        if let (Some(x), Some(y)) = (x, y) {
-            if x.verdict == Verdict::Pass && y.verdict == Verdict::Pass {
-                push_slower(&mut report.timings, format!("{} › {}", x.feature, label), x.duration_ms as f64, y.duration_ms as f64, "ms", threshold_pct);
-            }
+        if let (Some(x), Some(y)) = (x, y)
+            && x.verdict == Verdict::Pass
+            && y.verdict == Verdict::Pass
+        {
+            push_slower(&mut report.timings, format!("{} › {}", x.feature, label), x.duration_ms as f64, y.duration_ms as f64, "ms", threshold_pct);
         }
     }
 

@@ -31,18 +31,19 @@ pub struct ReportPaths {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    #[error("[harness] cannot write the report file {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
-    #[error("[harness] cannot read the run record {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
-    #[error("[harness] {path} is not a resetlab run record: {source}")]
-    Parse { path: PathBuf, source: serde_json::Error },
+    // `err`, not `source`: the message already carries it, and anyhow would print it twice.
+    #[error("[harness] cannot write the report file {path}: {err}")]
+    Io { path: PathBuf, err: std::io::Error },
+    #[error("cannot read the run record {path}: {err} (give a report.json or the --out directory of a run)")]
+    Read { path: PathBuf, err: std::io::Error },
+    #[error("{path} is not a resetlab run record: {err}")]
+    Parse { path: PathBuf, err: serde_json::Error },
 }
 
 /// Write report.json, report.html, report.md and junit.xml into `out` (created if missing).
 /// `junit.xml` replaces Cucumber's own, which carries no requirement IDs.
 pub fn write_all(record: &RunRecord, out: &Path) -> Result<ReportPaths, ReportError> {
-    std::fs::create_dir_all(out).map_err(|source| ReportError::Io { path: out.to_owned(), source })?;
+    std::fs::create_dir_all(out).map_err(|err| ReportError::Io { path: out.to_owned(), err })?;
     let paths = ReportPaths {
         json: out.join("report.json"),
         html: out.join("report.html"),
@@ -153,12 +154,12 @@ pub fn redacted(record: &RunRecord) -> RunRecord {
 
 /// Read a report.json back (for `resetlab report diff`).
 pub fn load(path: &Path) -> Result<RunRecord, ReportError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ReportError::Read { path: path.to_owned(), source })?;
-    serde_json::from_str(&text).map_err(|source| ReportError::Parse { path: path.to_owned(), source })
+    let text = std::fs::read_to_string(path).map_err(|err| ReportError::Read { path: path.to_owned(), err })?;
+    serde_json::from_str(&text).map_err(|err| ReportError::Parse { path: path.to_owned(), err })
 }
 
 fn write(path: &Path, text: &str) -> Result<(), ReportError> {
-    std::fs::write(path, text).map_err(|source| ReportError::Io { path: path.to_owned(), source })
+    std::fs::write(path, text).map_err(|err| ReportError::Io { path: path.to_owned(), err })
 }
 
 /// Test hook for the leak check: when `RESETLAB_TEST_SECRETS_FILE` names a file, every secret this
