@@ -35,6 +35,9 @@ pub enum Command {
     Emulate(EmulateArgs),
     /// Finish or roll back password changes an interrupted run left behind (from the journal).
     Recover(RecoverArgs),
+    /// Work with run records: `resetlab report diff A B` shows what changed between two runs.
+    #[command(subcommand)]
+    Report(crate::report::command::ReportCommand),
     /// Commands about the bench itself.
     #[command(subcommand)]
     Rig(RigCommand),
@@ -127,6 +130,9 @@ pub struct CertifyArgs {
     /// Print only the summary.
     #[arg(long, short)]
     pub quiet: bool,
+    /// One line per scenario even on a terminal (instead of the live progress bar).
+    #[arg(long, short, conflicts_with = "quiet")]
+    pub verbose: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -205,6 +211,7 @@ pub async fn main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Recover(args) => recover(args).await,
         Command::Selftest(args) => selftest(args).await,
         Command::Rig(RigCommand::Check(args)) => rig_check(args).await,
+        Command::Report(cmd) => Ok(crate::report::command::run(cmd)?),
     }
 }
 
@@ -252,13 +259,13 @@ async fn certify(args: CertifyArgs) -> anyhow::Result<ExitCode> {
         features: args.features,
         out: out.clone(),
         state_dir,
-        progress: if args.quiet { Progress::Quiet } else { Progress::Lines },
+        progress: Progress::for_terminal(args.quiet, args.verbose),
         max_concurrent: args.concurrency.max(1),
     })
     .await?;
     println!("{}", summary(&record));
-    println!("record: {}", out.join("report.json").display());
-    println!("junit:  {}", out.join("junit.xml").display());
+    println!("report: {}", out.join("report.html").display());
+    println!("record: {}  junit: {}", out.join("report.json").display(), out.join("junit.xml").display());
     Ok(if record.is_green() {
         println!("CERTIFIED: every applicable requirement passed.");
         ExitCode::SUCCESS

@@ -40,6 +40,10 @@ pub struct Dut {
     pub budget_refills: u32,
     /// Wrong passwords sent on purpose by a lockout scenario (a lock is then expected).
     pub lockouts_expected: u32,
+    /// The administrator password found at lease, which teardown puts back.
+    baseline: Secret,
+    /// Accounts the scenario created; teardown deletes them.
+    pub created_users: Vec<String>,
     /// A lock caused on purpose may still be in force (teardown clears it before restoring).
     pub lock_pending: bool,
     custody: Custody,
@@ -60,6 +64,7 @@ impl Dut {
         let admin = profile.admin().name.clone();
         custody.baseline(&device_key(&identity, &target, &admin), &admin_password)?;
         Ok(Dut {
+            baseline: admin_password.clone(),
             target,
             profile,
             identity,
@@ -68,6 +73,7 @@ impl Dut {
             budget_refills: 0,
             lockouts_expected: 0,
             lock_pending: false,
+            created_users: Vec::new(),
             custody,
             started: Instant::now(),
             evidence: Vec::new(),
@@ -126,7 +132,21 @@ impl Dut {
         let report = recover_key(&self.custody.journal, &key, budget).await.map_err(|e| e.to_string())?;
         let line = report.to_string();
         self.note(None, "teardown: restore the baseline administrator password", line.clone());
-        if report.is_finished() { Ok(()) } else { Err(line) }
+        if !report.is_finished() {
+            return Err(line);
+        }
+        // Accounts the scenario added go too, so the device is left as it was found.
+        self.believe(&admin, self.baseline.clone());
+        {
+            let admin_creds = Credentials::new(&admin, self.baseline.clone());
+            for user in std::mem::take(&mut self.created_users) {
+                let result = Cgi::new(&self.target).delete_user(&admin_creds, &user).await;
+                let outcome = result.as_ref().map_or_else(|e| e.to_string(), |()| "OK".to_owned());
+                self.note(Some(Interface::Http), format!("teardown: delete the account {user} the scenario added"), outcome);
+                result.map_err(|e| format!("could not delete the account {user} the scenario added: {e}"))?;
+            }
+        }
+        Ok(())
     }
 
     pub fn admin_name(&self) -> String {

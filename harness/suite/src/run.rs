@@ -118,6 +118,8 @@ pub enum RunError {
     AlreadyRan,
     #[error("[harness] cannot write to {path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Report(#[from] crate::report::ReportError),
     #[error("[harness] credential journal: {0}")]
     Journal(String),
     #[error("bad tag expression `{0}`: {1}")]
@@ -181,7 +183,8 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
         started: Some(now()),
         ..Default::default()
     }));
-    let junit_path = opts.out.join("junit.xml");
+    // Cucumber's own JUnit has no requirement properties; report::write_all writes junit.xml.
+    let junit_path = opts.out.join("cucumber-junit.xml");
     let json_path = opts.out.join("cucumber.json");
     let junit = std::fs::File::create(&junit_path).map_err(io_err(&junit_path))?;
     let json = std::fs::File::create(&json_path).map_err(io_err(&json_path))?;
@@ -232,7 +235,11 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
                 }
                 let missing: Vec<&str> = RIG_NEEDS
                     .iter()
-                    .filter(|need| tags.iter().any(|t| t.as_str() == **need) && !ctx.lab.can(need.trim_start_matches('@')))
+                    // Gherkin keeps tags without their `@`.
+                    .filter(|need| {
+                        let need = need.trim_start_matches('@');
+                        tags.iter().any(|t| t.trim_start_matches('@') == need) && !ctx.lab.can(need)
+                    })
                     .copied()
                     .collect();
                 if missing.is_empty() {
@@ -261,9 +268,9 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
         ));
     }
     record.judge(&catalogue, &opts.profiles);
-    let report = opts.out.join("report.json");
-    let text = serde_json::to_string_pretty(&record).expect("the record serialises");
-    std::fs::write(&report, resetlab_wire::secret::redact(&text)).map_err(io_err(&report))?;
+    record.requirement_profiles = opts.profiles.clone();
+    record.firmware_profile = Some(ctx.lab.profile().name.clone());
+    crate::report::write_all(&record, &opts.out)?;
     Ok(record)
 }
 

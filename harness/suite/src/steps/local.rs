@@ -32,6 +32,7 @@ async fn admin_adds_secondary_user(w: &mut LabWorld) {
         dut.fail_on(e);
     }
     dut.believe(&name, password.clone());
+    dut.created_users.push(name.clone());
     dut.note(Some(Interface::Http), format!("add secondary user {name} in group user"), "OK");
     w.secondary = Some(Credentials { user: name, password });
 }
