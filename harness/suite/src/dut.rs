@@ -251,6 +251,36 @@ impl Dut {
         self.lock_pending = false;
     }
 
+    /// Account for a login made elsewhere (a remote client through the relay) within the same
+    /// lockout budget: call before it with the credentials it will use…
+    pub async fn before_remote_attempt(&mut self, creds: &Credentials) {
+        self.before_attempt(Interface::Http, creds).await;
+    }
+
+    /// …and after it with what came back.
+    pub fn after_remote_attempt(&mut self, creds: &Credentials, action: &str, outcome: &LoginOutcome, t: Instant) {
+        self.after_attempt(None, creds, action, outcome, t);
+    }
+
+    /// Journal a change made by something else (the app) before it is sent; returns the id for
+    /// [`Dut::settle_change`].
+    pub fn intend_change(&self, account: &str, new: &Secret) -> resetlab_ledger::ChangeId {
+        let old = self.credentials(account).password;
+        self.custody
+            .intend(&self.key(account), &old, new)
+            .unwrap_or_else(|e| fail(Blame::Harness, format!("cannot journal the password change: {e}")))
+    }
+
+    /// Record what came of a journaled change, and believe the new password when it took.
+    pub fn settle_change(&mut self, id: resetlab_ledger::ChangeId, account: &str, new: &Secret, outcome: Outcome) {
+        if let Err(e) = self.custody.outcome(id, outcome) {
+            fail(Blame::Harness, format!("cannot journal the outcome of the password change: {e}"));
+        }
+        if outcome == Outcome::Committed {
+            self.believe(account, new.clone());
+        }
+    }
+
     async fn before_attempt(&mut self, interface: Interface, creds: &Credentials) {
         if self.known.get(&creds.user) != Some(&creds.password) {
             self.keep_within_budget(interface, &creds.user).await;

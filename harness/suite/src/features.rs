@@ -20,6 +20,10 @@ embed!(
     "durable.feature",
     "standards_lockout.feature",
     "standards_console.feature",
+    "app_modify_password.feature",
+    "app_refusals.feature",
+    "app_platforms.feature",
+    "preconditions.feature",
 );
 
 /// The repository's `features/` directory (for tests and `--features` defaults during development).

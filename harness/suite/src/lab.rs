@@ -12,7 +12,10 @@ use resetlab_device::Target;
 use resetlab_emulator::{Defect, Recorder, RecorderConfig};
 use resetlab_profile::FirmwareProfile;
 
+use resetlab_cloud_relay::agent::AgentHandle;
+use resetlab_cloud_relay::{Relay, RelayConfig};
 use resetlab_rig::bench::Bench;
+use resetlab_wire::Secret;
 
 use crate::custody::Custody;
 use crate::surroundings::{EmulatedModbus, Surroundings};
@@ -69,6 +72,8 @@ pub struct EmulatedLab {
     pub modbus: EmulatedModbus,
     pub profile: FirmwareProfile,
     pub defects: Vec<Defect>,
+    /// The cloud relay every emulated recorder of the run dials (started with the first lease).
+    relay: tokio::sync::OnceCell<Relay>,
     /// Emulated boot time (the profile's real boot time is ~40 s; the lab scales it down).
     pub boot_time: Duration,
     next_instance: AtomicU64,
@@ -77,7 +82,28 @@ pub struct EmulatedLab {
 impl EmulatedLab {
     pub fn new(profile: FirmwareProfile, defects: Vec<Defect>) -> Self {
         let bench = Bench::parse("rigs/emulator.yaml (embedded)", EMULATOR_BENCH).expect("the embedded emulator bench is valid (tested)");
-        EmulatedLab { bench, modbus: EmulatedModbus::Tcp, profile, defects, boot_time: Duration::from_millis(300), next_instance: AtomicU64::new(1) }
+        EmulatedLab { bench, modbus: EmulatedModbus::Tcp, profile, defects, relay: Default::default(), boot_time: Duration::from_millis(300), next_instance: AtomicU64::new(1) }
+    }
+}
+
+/// How long a recorder may take to show up as online at the relay.
+const ONLINE_DEADLINE: Duration = Duration::from_secs(10);
+
+/// The cloud side of one lease: a relay, an app account that owns the recorder, and the recorder's
+/// own tunnel agent.
+#[derive(Debug)]
+pub struct Remote {
+    pub relay: Relay,
+    pub serial: String,
+    pub account: String,
+    pub password: Secret,
+    pub agent: AgentHandle,
+}
+
+impl Remote {
+    /// Wait until the relay sees the recorder online (`true`) or offline (`false`).
+    pub async fn wait_online(&self, online: bool) -> Result<(), String> {
+        self.relay.wait_online_state(&self.serial, online, ONLINE_DEADLINE).await.map_err(|e| e.to_string())
     }
 }
 
@@ -89,6 +115,8 @@ pub struct Lease {
     pub recorder: Option<Recorder>,
     /// Power, link and console around the device.
     pub surroundings: Arc<Surroundings>,
+    /// The relay side, when the lab has one (the embedded lab does).
+    pub remote: Option<Remote>,
     /// As far as the harness switched it: teardown switches back what a scenario left off.
     pub powered: bool,
     pub linked: bool,
@@ -110,7 +138,7 @@ impl Lab {
     /// Whether devices of this lab can serve a rig capability (`power`, `network`, `console`).
     pub fn can(&self, capability: &str) -> bool {
         match self {
-            Lab::Emulated(_) => ["power", "network", "console"].contains(&capability),
+            Lab::Emulated(_) => ["power", "network", "console", "remote"].contains(&capability),
             Lab::Bench(b) => b.surroundings.can(capability),
         }
     }
@@ -151,7 +179,16 @@ impl Lab {
                 let dut = Dut::new(target, lab.profile.clone(), recorder.serial(), admin, custody.clone())
                     .map_err(|e| LabError::Journal(e.to_string()))?;
                 let surroundings = lab.surroundings_for(&recorder).await?;
-                Ok(Lease { dut, recorder: Some(recorder), surroundings: Arc::new(surroundings), powered: true, linked: true, _turn: None })
+                let remote = lab.remote_for(&recorder).await?;
+                Ok(Lease {
+                    dut,
+                    recorder: Some(recorder),
+                    surroundings: Arc::new(surroundings),
+                    remote: Some(remote),
+                    powered: true,
+                    linked: true,
+                    _turn: None,
+                })
             }
             Lab::Bench(bench) => {
                 let turn = bench.turn.clone().lock_owned().await;
@@ -162,13 +199,39 @@ impl Lab {
                     .map_err(|e| LabError::Unreachable(e.to_string()))?;
                 let dut = Dut::new(bench.target.clone(), bench.profile.clone(), serial, bench.baseline.clone(), custody.clone())
                     .map_err(|e| LabError::Journal(e.to_string()))?;
-                Ok(Lease { dut, recorder: None, surroundings: bench.surroundings.clone(), powered: true, linked: true, _turn: Some(turn) })
+                Ok(Lease {
+                    dut,
+                    recorder: None,
+                    surroundings: bench.surroundings.clone(),
+                    remote: None,
+                    powered: true,
+                    linked: true,
+                    _turn: Some(turn),
+                })
             }
         }
     }
 }
 
 impl EmulatedLab {
+    /// Register `recorder` with the run's relay under a fresh app account and attach its tunnel.
+    async fn remote_for(&self, recorder: &Recorder) -> Result<Remote, LabError> {
+        let relay = self
+            .relay
+            .get_or_try_init(|| Relay::start(RelayConfig::default()))
+            .await
+            .map_err(|e| LabError::Emulator(format!("cloud relay: {e}")))?
+            .clone();
+        let serial = recorder.serial();
+        let account = format!("owner-{serial}@lab.invalid");
+        let password = crate::steps::generate_password(&self.profile.password_rule, 12);
+        relay.add_account(&account, password.expose().to_owned(), [serial.clone()]);
+        let agent = relay.attach(recorder);
+        let remote = Remote { relay, serial, account, password, agent };
+        remote.wait_online(true).await.map_err(LabError::Emulator)?;
+        Ok(remote)
+    }
+
     /// Start the emulated relay board and console bridge for `recorder` and build the same drivers
     /// a bench uses from the resolved bench file.
     async fn surroundings_for(&self, recorder: &Recorder) -> Result<Surroundings, LabError> {
@@ -207,6 +270,9 @@ impl Lease {
                 .then(|| format!("[harness] the account was locked {engaged} time(s) though no step asked for it"))
         });
         let restored = self.dut.restore_baseline().await;
+        if let Some(remote) = self.remote.take() {
+            remote.agent.detach().await;
+        }
         if let Some(r) = self.recorder {
             r.shutdown().await;
         }

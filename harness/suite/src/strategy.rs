@@ -36,6 +36,12 @@ impl Lease {
             Which::Power => self.powered = false,
             Which::Link => self.linked = false,
         }
+        // The app must see what a user would: the recorder offline at the relay.
+        if let Some(remote) = &self.remote {
+            if let Err(e) = remote.wait_online(false).await {
+                fail(crate::verdict::Blame::Rig, format!("the relay still shows the recorder online after the {which} went off: {e}"));
+            }
+        }
     }
 
     async fn switch_on(&mut self, which: Which) {
@@ -62,6 +68,11 @@ impl Lease {
         match which {
             Which::Power => self.powered = true,
             Which::Link => self.linked = true,
+        }
+        if let Some(remote) = &self.remote {
+            if let Err(e) = remote.wait_online(true).await {
+                fail(crate::verdict::Blame::Device, format!("the recorder answers locally but did not come back online at the relay: {e}"));
+            }
         }
     }
 

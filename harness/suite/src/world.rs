@@ -21,7 +21,7 @@ pub struct ChangeAttempt {
     pub result: Result<(), DeviceError>,
 }
 
-#[derive(Debug, cucumber::World)]
+#[derive(cucumber::World)]
 #[world(init = Self::new)]
 pub struct LabWorld {
     pub ctx: Arc<RunContext>,
@@ -40,6 +40,25 @@ pub struct LabWorld {
     pub cut_after_commit: bool,
     /// After a power cut: whether the new password is the one that holds.
     pub holds_new: Option<bool>,
+    /// The app profile in use ("the app is the 2017 release" unless a step says otherwise).
+    pub app_profile: resetlab_app::AppProfile,
+    /// The signed-in app.
+    pub app: Option<Box<dyn resetlab_app::App>>,
+    /// What the app showed after Modify password.
+    pub app_outcome: Option<resetlab_app::ModifyOutcome>,
+    /// Requests the relay had forwarded to the recorder before the last app action.
+    pub forwarded_before: Option<u64>,
+}
+
+impl std::fmt::Debug for LabWorld {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LabWorld")
+            .field("dut", &self.dut_ref().map(|d| d.identity.clone()))
+            .field("change", &self.change)
+            .field("app", &self.app.as_ref().map(|a| a.session().device_name()))
+            .field("app_outcome", &self.app_outcome)
+            .finish_non_exhaustive()
+    }
 }
 
 impl LabWorld {
@@ -49,7 +68,7 @@ impl LabWorld {
         }
         let ctx = RunContext::current();
         let lease = ctx.lab.lease(&ctx.custody).await?;
-        Ok(LabWorld { ctx, lease: Some(lease), secondary: None, change: None, session: None, last_login: None, hash_attempt: None, changed_at: None, cut_after_commit: false, holds_new: None })
+        Ok(LabWorld { ctx, lease: Some(lease), secondary: None, change: None, session: None, last_login: None, hash_attempt: None, changed_at: None, cut_after_commit: false, holds_new: None, app_profile: resetlab_app::flir_cloud_2017(), app: None, app_outcome: None, forwarded_before: None })
     }
 
     pub fn dut(&mut self) -> &mut Dut {

@@ -1,0 +1,276 @@
+//! The article's own path: the cloud app. Sign in on an iPhone, iPad or Android device, Device
+//! Manager → the recorder → Settings → Modify password → enter and confirm, then check what the app
+//! showed and what the recorder really did, locally and remotely from a smartphone, tablet and
+//! computer.
+
+use std::time::Instant;
+
+use cucumber::{given, then, when};
+use resetlab_app::digest::{send_authenticated, Route};
+use resetlab_app::{App as _, AppSession, DeviceCredentials, FormFactor, LoginOutcome as AppLogin, ModifyOutcome, Platform, RawRequest, RelayApp};
+use resetlab_device::{Credentials, DeviceError, ErrorKind, Interface, LoginOutcome};
+use resetlab_ledger::Outcome;
+use resetlab_wire::Secret;
+
+use super::generate_password;
+use crate::lab::Remote;
+use crate::verdict::{fail, Blame};
+use crate::world::{ChangeAttempt, LabWorld};
+
+fn dc(user: &str, password: Secret) -> DeviceCredentials {
+    DeviceCredentials { user: user.to_owned(), password }
+}
+
+fn remote(w: &mut LabWorld) -> &Remote {
+    w.lease().remote.as_ref().unwrap_or_else(|| fail(Blame::Harness, "this rig has no cloud relay (the scenario should be not applicable)"))
+}
+
+fn app(w: &mut LabWorld) -> &mut Box<dyn resetlab_app::App> {
+    w.app.as_mut().unwrap_or_else(|| fail(Blame::Harness, "no one is signed into the app yet"))
+}
+
+/// An app error is never the device's doing: the app model or the relay went wrong.
+fn app_failed(e: impl std::fmt::Display) -> ! {
+    fail(Blame::Rig, format!("the app could not do the step: {e}"))
+}
+
+#[given("the recorder is online in the cloud app")]
+async fn recorder_online_in_app(w: &mut LabWorld) {
+    if let Err(e) = remote(w).wait_online(true).await {
+        fail(Blame::Device, format!("the recorder never came online at the relay: {e}"));
+    }
+}
+
+#[given("the app is the 2017 release")]
+async fn app_2017(w: &mut LabWorld) {
+    w.app_profile = resetlab_app::flir_cloud_2017();
+}
+
+#[given("the app is a release that ships the Android fix")]
+async fn app_fixed(w: &mut LabWorld) {
+    w.app_profile = resetlab_app::flir_cloud_fixed();
+}
+
+fn device_named(name: &str) -> (Platform, FormFactor) {
+    match name {
+        "iPhone" => (Platform::Ios, FormFactor::Phone),
+        "iPad" => (Platform::Ios, FormFactor::Tablet),
+        "Android phone" => (Platform::Android, FormFactor::Phone),
+        "Android tablet" => (Platform::Android, FormFactor::Tablet),
+        other => fail(Blame::Harness, format!("unknown device \"{other}\" (iPhone, iPad, Android phone, Android tablet)")),
+    }
+}
+
+#[given(regex = r"^I am signed into the app as the (administrator|secondary user) on an? (iPhone|iPad|Android phone|Android tablet)$")]
+async fn signed_in(w: &mut LabWorld, who: String, device: String) {
+    let (platform, form) = device_named(&device);
+    let creds = match who.as_str() {
+        "administrator" => w.dut().admin(),
+        _ => w.secondary.clone().unwrap_or_else(|| fail(Blame::Harness, "no secondary user was added")),
+    };
+    let (url, account, password, serial) = {
+        let r = remote(w);
+        (r.relay.url(), r.account.clone(), r.password.clone(), r.serial.clone())
+    };
+    let session = AppSession::new(platform, form, w.app_profile.clone(), account.clone());
+    let mut app = RelayApp::sign_in(session, &url, &account, &password).await.unwrap_or_else(|e| app_failed(e));
+    let entry = app.add_device(&serial, dc(&creds.user, creds.password.clone())).await.unwrap_or_else(|e| app_failed(e));
+    w.dut().note(None, format!("sign into the app on an {device} and add the recorder as {}", creds.user), format!("saved entry, group {:?}", entry.group));
+    w.app = Some(Box::new(app));
+}
+
+#[when(regex = r"^I (?:try to )?modify the password to a new (\d+)-character password and confirm it( with a different one)?$")]
+async fn modify_in_app(w: &mut LabWorld, len: usize, different: String) {
+    let rule = w.dut().profile.password_rule.clone();
+    let new = generate_password(&rule, len);
+    let confirm = if different.is_empty() {
+        new.clone()
+    } else {
+        let mut other = generate_password(&rule, len.max(1));
+        while other == new {
+            other = generate_password(&rule, len.max(1));
+        }
+        other
+    };
+    let entry_user = app(w).saved_entry().map(|e| e.credentials.user).unwrap_or_default();
+    let admin = w.dut().admin_name();
+    let old = w.dut().credentials(&entry_user).password;
+    let serial = remote(w).serial.clone();
+    w.forwarded_before = Some(remote(w).relay.forwarded(&serial));
+    // The change is journaled before the app sends anything, as for a change made on the device.
+    let journaled = (entry_user == admin).then(|| w.dut().intend_change(&admin, &new));
+    let outcome = app(w).reset_password(&serial, &new, &confirm).await.unwrap_or_else(|e| app_failed(e));
+    let took = match &outcome {
+        ModifyOutcome::Changed => true,
+        ModifyOutcome::Unknown(_) => {
+            // The app could not tell; ask the recorder itself which password it holds now.
+            let probe = Credentials::new(&entry_user, new.clone());
+            w.dut().login(Interface::Http, &probe, "the new password (after an unknown outcome)").await == LoginOutcome::Accepted
+        }
+        _ => false,
+    };
+    if let Some(id) = journaled {
+        w.dut().settle_change(id, &admin, &new, if took { Outcome::Committed } else { Outcome::Reverted });
+    } else if took {
+        w.dut().believe(&entry_user, new.clone());
+    }
+    w.dut().note(None, format!("Modify password in the app: a new {len}-character password{different}"), format!("the app shows {outcome:?}"));
+    let result = if took {
+        Ok(())
+    } else {
+        Err(DeviceError::new(Interface::Http, "Modify password (app)", ErrorKind::Refused { reason: format!("{outcome:?}") }))
+    };
+    w.change = Some(ChangeAttempt { by: entry_user.clone(), account: entry_user, old, new, result });
+    w.app_outcome = Some(outcome);
+}
+
+fn outcome(w: &LabWorld) -> &ModifyOutcome {
+    w.app_outcome.as_ref().unwrap_or_else(|| fail(Blame::Harness, "Modify password was not used in this scenario"))
+}
+
+#[then("the app shows that the password was changed")]
+async fn app_shows_changed(w: &mut LabWorld) {
+    match outcome(w) {
+        ModifyOutcome::Changed => {}
+        ModifyOutcome::RefusedByDevice(why) => fail(Blame::Device, format!("the recorder refused a valid change from the app: {why}")),
+        other => fail(Blame::Device, format!("the app did not show success: {other:?}")),
+    }
+}
+
+#[then("the app shows that the password was not changed")]
+async fn app_shows_not_changed(w: &mut LabWorld) {
+    let o = outcome(w);
+    if !o.shows_not_changed() {
+        fail(Blame::Device, format!("the app did not show that the password was not changed: {o:?}"));
+    }
+}
+
+#[then("the app shows that Modify password is not offered")]
+async fn app_shows_not_offered(w: &mut LabWorld) {
+    match outcome(w) {
+        ModifyOutcome::NotOffered => {}
+        ModifyOutcome::Changed => fail(Blame::Device, "Modify password was offered and reported success on a platform the app profile says lacks it"),
+        other => fail(Blame::Device, format!("Modify password was offered on a platform the app profile says lacks it ({other:?})")),
+    }
+}
+
+#[then("the app shows that the recorder is offline")]
+async fn app_shows_offline(w: &mut LabWorld) {
+    match outcome(w) {
+        ModifyOutcome::Offline => {}
+        ModifyOutcome::Changed => fail(Blame::Device, "the app reported success while the recorder was offline"),
+        other => fail(Blame::Device, format!("the app did not say the recorder is offline: {other:?}")),
+    }
+}
+
+#[then("no password change reached the recorder")]
+async fn nothing_reached_recorder(w: &mut LabWorld) {
+    let before = w.forwarded_before.unwrap_or_else(|| fail(Blame::Harness, "nothing was counted before the app acted"));
+    let r = remote(w);
+    let after = r.relay.forwarded(&r.serial);
+    if after != before {
+        fail(Blame::Device, format!("the app sent {} request(s) to the recorder for a change it should have refused itself", after - before));
+    }
+    w.dut().note(None, "count requests the relay forwarded to the recorder", "none since Modify password");
+}
+
+async fn remote_logins(w: &mut LabWorld, password: Secret, label: &str, expect_accepted: bool) {
+    let account = w.change().account.clone();
+    let creds = Credentials::new(&account, password.clone());
+    for form in FormFactor::ALL {
+        w.dut().before_remote_attempt(&creds).await;
+        let t = Instant::now();
+        let result = app(w).remote_login(form, &dc(&account, password.clone())).await.unwrap_or_else(|e| app_failed(e));
+        let outcome = match &result {
+            AppLogin::Accepted => LoginOutcome::Accepted,
+            AppLogin::Refused(_) => LoginOutcome::Refused,
+            other => fail(Blame::Rig, format!("no answer to a remote login from a {form:?}: {other:?}")),
+        };
+        w.dut().after_remote_attempt(&creds, &format!("remote login from a {form:?} through the relay with {label}"), &outcome, t);
+        match (expect_accepted, &outcome) {
+            (true, LoginOutcome::Accepted) | (false, LoginOutcome::Refused) => {}
+            (true, _) => fail(Blame::Device, format!("{label} did not log in remotely from a {form:?}")),
+            (false, _) => fail(Blame::Device, format!("{label} still logs in remotely from a {form:?}")),
+        }
+    }
+}
+
+#[then("the new password logs in remotely from a smartphone, a tablet and a computer")]
+async fn new_password_remote(w: &mut LabWorld) {
+    let new = w.change().new.clone();
+    remote_logins(w, new, "the new password", true).await;
+}
+
+#[then("the old password logs in remotely from none of them")]
+async fn old_password_not_remote(w: &mut LabWorld) {
+    let old = w.change().old.clone();
+    remote_logins(w, old, "the old password", false).await;
+}
+
+#[then("the saved device entry still connects without re-adding the recorder")]
+async fn saved_entry_connects(w: &mut LabWorld) {
+    let result = app(w).connect_saved_entry().await.unwrap_or_else(|e| app_failed(e));
+    w.dut().note(None, "connect with the app's saved device entry", format!("{result:?}"));
+    if !matches!(result, AppLogin::Accepted) {
+        fail(Blame::Device, format!("the saved device entry no longer connects: {result:?}"));
+    }
+}
+
+#[then("re-adding the recorder works with the new password only")]
+async fn re_adding_needs_new_password(w: &mut LabWorld) {
+    let c = w.change();
+    let (account, old, new) = (c.account.clone(), c.old.clone(), c.new.clone());
+    let serial = remote(w).serial.clone();
+    for (label, password, should_connect) in [("the old password", old, false), ("the new password", new, true)] {
+        let creds = Credentials::new(&account, password.clone());
+        match app(w).remove_device(&serial).await {
+            // A refused re-add saved no entry: there is nothing to delete.
+            Ok(()) | Err(resetlab_app::AppError::NoSuchDevice(_)) => {}
+            Err(e) => app_failed(e),
+        }
+        w.dut().before_remote_attempt(&creds).await;
+        let t = Instant::now();
+        // The app refuses to save an entry the recorder does not accept: that is the answer too.
+        let result = match app(w).add_device(&serial, dc(&account, password)).await {
+            Ok(_) => app(w).connect_saved_entry().await.unwrap_or_else(|e| app_failed(e)),
+            Err(resetlab_app::AppError::AddRefused { reason, .. }) => AppLogin::Refused(reason),
+            Err(e) => app_failed(e),
+        };
+        let outcome = if matches!(result, AppLogin::Accepted) { LoginOutcome::Accepted } else { LoginOutcome::Refused };
+        w.dut().after_remote_attempt(&creds, &format!("delete and re-add the recorder in the app with {label}"), &outcome, t);
+        if (outcome == LoginOutcome::Accepted) != should_connect {
+            fail(Blame::Device, format!("re-adding the recorder with {label}: {result:?}"));
+        }
+    }
+}
+
+#[when("the app sends a password change for the administrator through the relay anyway")]
+async fn raw_change_through_relay(w: &mut LabWorld) {
+    let by = w.secondary.clone().unwrap_or_else(|| fail(Blame::Harness, "no secondary user was added"));
+    let admin = w.dut().admin();
+    let new = generate_password(&w.dut().profile.password_rule, 6);
+    assert!(new.expose().chars().chain(admin.password.expose().chars()).all(|c| c.is_ascii_alphanumeric()), "passwords go unescaped in the query");
+    let (url, account, password, serial) = {
+        let r = remote(w);
+        (r.relay.url(), r.account.clone(), r.password.clone(), r.serial.clone())
+    };
+    let session = AppSession::new(Platform::Ios, FormFactor::Phone, w.app_profile.clone(), account.clone());
+    let raw = RelayApp::sign_in(session, &url, &account, &password).await.unwrap_or_else(|e| app_failed(e));
+    let uri = format!(
+        "/cgi-bin/userManager.cgi?action=modifyPassword&name={}&pwd={}&pwdOld={}",
+        admin.user,
+        new.expose(),
+        admin.password.expose()
+    );
+    let id = w.dut().intend_change(&admin.user, &new);
+    let reply = send_authenticated(raw.backend(), Route::App, &serial, &dc(&by.user, by.password.clone()), RawRequest::get(uri)).await;
+    let result = match reply {
+        Ok(r) if r.status == 200 && r.body.trim() == "OK" => Ok(()),
+        Ok(r) => Err(DeviceError::new(Interface::Http, "modifyPassword through the relay", ErrorKind::Refused { reason: format!("HTTP {} {}", r.status, r.body.trim()) })),
+        Err(e) => fail(Blame::Rig, format!("the request did not get through the relay: {e:?}")),
+    };
+    w.dut().settle_change(id, &admin.user, &new, if result.is_ok() { Outcome::Committed } else { Outcome::Reverted });
+    let shown = result.as_ref().map_or_else(|e| e.to_string(), |()| "OK".to_owned());
+    w.dut().note(None, format!("{} sends modifyPassword for {} through the relay", by.user, admin.user), shown);
+    w.change = Some(ChangeAttempt { by: by.user, account: admin.user, old: admin.password, new, result });
+}
