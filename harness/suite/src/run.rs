@@ -202,6 +202,16 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
         .fail_on_skipped()
         // Our own command line is parsed by clap in cli.rs; cucumber must not read the process's.
         .with_cli(cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty>::default())
+        .before(|_feature, _rule, scenario, world| {
+            Box::pin(async move {
+                // Set-up as a user does it: a recorder still on its factory default password gets
+                // its own password first (journaled; teardown puts the factory one back), unless
+                // the scenario is about the factory state itself.
+                if !scenario.tags.iter().any(|t| t.trim_start_matches('@') == "factory-state") {
+                    world.complete_set_up().await;
+                }
+            })
+        })
         .after(|feature, _rule, scenario, _finished, world| {
             Box::pin(async move {
                 if let Some(w) = world {

@@ -95,6 +95,26 @@ impl LabWorld {
         self.change.as_ref().unwrap_or_else(|| fail(Blame::Harness, "no password change was attempted in this scenario"))
     }
 
+    /// If the administrator still has the factory default password, change it on the device (the
+    /// set-up every installer does) so no universal password is in play during the scenario.
+    pub async fn complete_set_up(&mut self) {
+        let dut = self.dut();
+        let factory = dut.profile.admin().password.clone();
+        let admin = dut.admin();
+        if admin.password != factory {
+            return;
+        }
+        let rule = dut.profile.password_rule.clone();
+        let mut own = crate::steps::generate_password(&rule, rule.max_len);
+        while own == factory {
+            own = crate::steps::generate_password(&rule, rule.max_len);
+        }
+        if let Err(e) = dut.change_password(&admin, &admin.user, &own).await {
+            fail(Blame::of_error(&e), format!("set-up: the recorder refused to replace its factory default password: {e}"));
+        }
+        dut.note(None, "set-up: replace the factory default administrator password", "OK");
+    }
+
     /// Scenario teardown: give the device back as found. A failed restore is a run error (the
     /// journal keeps the entry for `resetlab recover`).
     pub async fn teardown(&mut self) -> Result<(), String> {

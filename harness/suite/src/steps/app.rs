@@ -174,22 +174,38 @@ async fn nothing_reached_recorder(w: &mut LabWorld) {
     w.dut().note(None, "count requests the relay forwarded to the recorder", "none since Modify password");
 }
 
-async fn remote_logins(w: &mut LabWorld, password: Secret, label: &str, expect_accepted: bool) {
-    let account = w.change().account.clone();
-    let creds = Credentials::new(&account, password.clone());
+/// One remote client's login through the relay (a smartphone, tablet or computer: its User-Agent
+/// says which), Digest-authenticated end to end; the relay only carries it.
+async fn remote_login(w: &mut LabWorld, form: FormFactor, creds: &DeviceCredentials) -> AppLogin {
+    let (url, account, password, serial) = {
+        let r = remote(w);
+        (r.relay.url(), r.account.clone(), r.password.clone(), r.serial.clone())
+    };
+    let session = AppSession::new(Platform::Ios, form, w.app_profile.clone(), account.clone());
+    let client = RelayApp::sign_in(session, &url, &account, &password).await.unwrap_or_else(|e| app_failed(e));
+    let req = RawRequest::get("/cgi-bin/magicBox.cgi?action=getMachineName").with_header("User-Agent", form.user_agent());
+    match send_authenticated(client.backend(), Route::Remote, &serial, creds, req).await {
+        Ok(r) if r.status == 200 => AppLogin::Accepted,
+        Ok(r) => AppLogin::Refused(format!("HTTP {} {}", r.status, r.body.trim())),
+        Err(e) => AppLogin::Unknown(format!("{e:?}")),
+    }
+}
+
+async fn remote_logins(w: &mut LabWorld, account: &str, password: Secret, label: &str, expect_accepted: bool) {
+    let creds = Credentials::new(account, password.clone());
     for form in FormFactor::ALL {
         w.dut().before_remote_attempt(&creds).await;
         let t = Instant::now();
-        let result = app(w).remote_login(form, &dc(&account, password.clone())).await.unwrap_or_else(|e| app_failed(e));
+        let result = remote_login(w, form, &dc(account, password.clone())).await;
         let outcome = match &result {
             AppLogin::Accepted => LoginOutcome::Accepted,
             AppLogin::Refused(_) => LoginOutcome::Refused,
             other => fail(Blame::Rig, format!("no answer to a remote login from a {form:?}: {other:?}")),
         };
-        w.dut().after_remote_attempt(&creds, &format!("remote login from a {form:?} through the relay with {label}"), &outcome, t);
+        w.dut().after_remote_attempt(&creds, &format!("remote login from a {form:?} through the relay with {label}: {result:?}"), &outcome, t);
         match (expect_accepted, &outcome) {
             (true, LoginOutcome::Accepted) | (false, LoginOutcome::Refused) => {}
-            (true, _) => fail(Blame::Device, format!("{label} did not log in remotely from a {form:?}")),
+            (true, _) => fail(Blame::Device, format!("{label} did not log in remotely from a {form:?}: {result:?}")),
             (false, _) => fail(Blame::Device, format!("{label} still logs in remotely from a {form:?}")),
         }
     }
@@ -197,14 +213,14 @@ async fn remote_logins(w: &mut LabWorld, password: Secret, label: &str, expect_a
 
 #[then("the new password logs in remotely from a smartphone, a tablet and a computer")]
 async fn new_password_remote(w: &mut LabWorld) {
-    let new = w.change().new.clone();
-    remote_logins(w, new, "the new password", true).await;
+    let (account, new) = (w.change().account.clone(), w.change().new.clone());
+    remote_logins(w, &account, new, "the new password", true).await;
 }
 
 #[then("the old password logs in remotely from none of them")]
 async fn old_password_not_remote(w: &mut LabWorld) {
-    let old = w.change().old.clone();
-    remote_logins(w, old, "the old password", false).await;
+    let (account, old) = (w.change().account.clone(), w.change().old.clone());
+    remote_logins(w, &account, old, "the old password", false).await;
 }
 
 #[then("the saved device entry still connects without re-adding the recorder")]
@@ -273,4 +289,25 @@ async fn raw_change_through_relay(w: &mut LabWorld) {
     let shown = result.as_ref().map_or_else(|e| e.to_string(), |()| "OK".to_owned());
     w.dut().note(None, format!("{} sends modifyPassword for {} through the relay", by.user, admin.user), shown);
     w.change = Some(ChangeAttempt { by: by.user, account: admin.user, old: admin.password, new, result });
+}
+
+#[given("the recorder still has its factory default password")]
+async fn still_factory_default(w: &mut LabWorld) {
+    let dut = w.dut();
+    let factory = dut.profile.admin().password.clone();
+    if dut.admin().password != factory {
+        fail(Blame::Harness, "the recorder's administrator password is no longer the factory default (a @factory-state scenario must skip set-up)");
+    }
+}
+
+#[then("the factory default password logs in locally")]
+async fn factory_default_logs_in_locally(w: &mut LabWorld) {
+    let admin = w.dut().admin();
+    super::local::logs_in_everywhere(w, &admin, "the factory default password").await;
+}
+
+#[then("it does not log in remotely from a smartphone, a tablet or a computer")]
+async fn factory_default_not_remote(w: &mut LabWorld) {
+    let admin = w.dut().admin();
+    remote_logins(w, &admin.user, admin.password.clone(), "the factory default password", false).await;
 }
