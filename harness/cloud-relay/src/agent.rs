@@ -7,6 +7,10 @@
 //! `is_linked()` every [`POLL`]: that is the emulated P2P client's own timing, as a real one notices
 //! a dead link by its keep-alives.
 //!
+//! Remote use with the factory default password (ETSI EN 303 645 5.1-1, `default_password:
+//! must-change-before-remote`) is refused here, by the P2P module, before the request reaches the
+//! recorder's HTTP service: see [`default_password_refusal`].
+//!
 //! For tests, [`AgentHandle::cut_on`] breaks the tunnel at a chosen point of a chosen request
 //! (before it reaches the recorder, or after the recorder answered but before the answer leaves).
 
@@ -283,7 +287,25 @@ async fn to_device(
     req: TunnelRequest,
 ) -> TunnelResponse {
     let TunnelRequest { id, request } = req;
-    match send(rec, http, state, request).await {
+    let answer = match default_password_refusal(rec, &request) {
+        Some(Refusal::Digest) => {
+            // The recorder's own challenge (fresh nonce, its realm), with the reason as body:
+            // clients treat it as a refused login and show the reason.
+            let mut probe = request;
+            probe.headers.retain(|(k, _)| !k.eq_ignore_ascii_case("authorization"));
+            send(rec, http, state, probe).await.map(|mut r| {
+                if r.status == 401 {
+                    r.body = DEFAULT_PASSWORD_REFUSED.to_owned();
+                    r
+                } else {
+                    refused_plain()
+                }
+            })
+        }
+        Some(Refusal::Rpc2) => Ok(refused_plain()),
+        None => send(rec, http, state, request).await,
+    };
+    match answer {
         Ok(r) => TunnelResponse {
             id,
             response: Some(r),
@@ -295,6 +317,88 @@ async fn to_device(
             error: Some(e),
         },
     }
+}
+
+/// The body of the P2P module's refusal of remote use with the factory default password.
+pub const DEFAULT_PASSWORD_REFUSED: &str =
+    "Error\r\nDefault password must be changed before remote access\r\n";
+
+enum Refusal {
+    /// A CGI request signed with Digest credentials.
+    Digest,
+    /// An RPC2 login.
+    Rpc2,
+}
+
+fn refused_plain() -> HttpResponse {
+    HttpResponse {
+        status: 401,
+        headers: vec![("content-type".into(), "text/plain".into())],
+        body: DEFAULT_PASSWORD_REFUSED.to_owned(),
+    }
+}
+
+/// ETSI EN 303 645 5.1-1, `must-change-before-remote`: whether this tunneled request is remote use
+/// as an account that still has its factory password, which the firmware refuses.
+///
+/// Why here and not in the recorder's HTTP service: this agent *is* the recorder's P2P module, the
+/// only way remote use reaches the box, and it forwards over loopback, where the HTTP service
+/// cannot tell a tunneled request from a local one (a marker header would be one more thing to
+/// strip from what the app sends). So the module asks the firmware
+/// ([`Recorder::refuses_remote_use`]: profile policy, factory password, the
+/// `default-password-remote` defect) and refuses by itself; local HTTP, RPC2 and RTSP logins with
+/// the default keep working, so the owner can log in locally to set the password.
+///
+/// The account is the one the request names (Digest `username`, or RPC2 `global.login`
+/// `userName`): the module refuses before any password check, so a remote attempt at a factory
+/// account neither gets in nor counts towards the lockout. Unauthenticated requests pass (they
+/// get the recorder's challenge); an RPC2 session can only come from a login, which is checked.
+fn default_password_refusal(rec: &Recorder, req: &HttpRequest) -> Option<Refusal> {
+    let auth = req
+        .headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+        .map(|(_, v)| v.as_str());
+    if let Some(user) = auth.and_then(digest_username)
+        && rec.refuses_remote_use(&user)
+    {
+        return Some(Refusal::Digest);
+    }
+    let path = req.uri.split('?').next().unwrap_or("");
+    if path == "/RPC2_Login"
+        && let Ok(v) = serde_json::from_str::<serde_json::Value>(&req.body)
+        && let Some(user) = v["params"]["userName"].as_str()
+        && rec.refuses_remote_use(user)
+    {
+        return Some(Refusal::Rpc2);
+    }
+    None
+}
+
+/// The `username` of a `Digest ...` Authorization header.
+fn digest_username(header: &str) -> Option<String> {
+    let (scheme, params) = header.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("digest") {
+        return None;
+    }
+    let mut rest = params;
+    while !rest.is_empty() {
+        let (key, after) = rest.split_once('=')?;
+        let key = key.trim().trim_start_matches(',').trim();
+        let after = after.trim_start();
+        let (value, next) = if let Some(q) = after.strip_prefix('"') {
+            let end = q.find('"')?;
+            (&q[..end], &q[end + 1..])
+        } else {
+            let end = after.find(',').unwrap_or(after.len());
+            (after[..end].trim(), &after[end..])
+        };
+        if key.eq_ignore_ascii_case("username") {
+            return Some(value.to_owned());
+        }
+        rest = next.trim_start_matches([',', ' ']);
+    }
+    None
 }
 
 async fn send(
@@ -345,4 +449,23 @@ async fn send(
         headers,
         body,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::digest_username;
+
+    #[test]
+    fn digest_username_is_read_from_quoted_and_plain_forms() {
+        assert_eq!(
+            digest_username(r#"Digest username="admin", realm="Login to X", nonce="a,b", uri="/x""#),
+            Some("admin".into())
+        );
+        assert_eq!(
+            digest_username(r#"Digest realm="r, s", username=op1, nonce="n""#),
+            Some("op1".into())
+        );
+        assert_eq!(digest_username("Basic YWRtaW46MDAwMDAw"), None);
+        assert_eq!(digest_username(r#"Digest realm="r""#), None);
+    }
 }

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use resetlab_profile::firmware::DefaultPasswordPolicy;
 use resetlab_profile::{FirmwareProfile, Group};
 use resetlab_wire::Secret;
 
@@ -46,16 +47,43 @@ pub(crate) struct Accounts {
     previous: HashMap<String, Secret>,
 }
 
+/// A per-unit factory password: MD5 of serial and account name, mapped onto the profile's
+/// character set, as long as the rule allows up to 8 characters.
+fn unit_password(profile: &FirmwareProfile, serial: &str, name: &str) -> Secret {
+    let rule = &profile.password_rule;
+    let alphabet = rule.charset.alphabet();
+    let len = 8.clamp(rule.min_len, rule.max_len);
+    let mut out = String::new();
+    let mut round = 0u32;
+    while out.chars().count() < len {
+        let h = resetlab_wire::digest::md5_hex(&format!("{serial}:{name}:{round}"));
+        for pair in h.as_bytes().chunks(2) {
+            if out.chars().count() == len {
+                break;
+            }
+            let byte = u8::from_str_radix(std::str::from_utf8(pair).unwrap_or("0"), 16).unwrap_or(0);
+            out.push(alphabet[usize::from(byte) % alphabet.len()]);
+        }
+        round += 1;
+    }
+    Secret::new(out)
+}
+
 impl Accounts {
-    /// The factory accounts of a profile, as flash holds them on a new unit.
-    pub(crate) fn factory(profile: &FirmwareProfile) -> Vec<Account> {
+    /// The factory accounts of a profile, as flash holds them on a new unit with this `serial`.
+    /// Firmware claiming `unique-per-device` ships each unit with its own password (printed on
+    /// the label), derived here from the serial; otherwise the profile's literal password.
+    pub(crate) fn factory(profile: &FirmwareProfile, serial: &str) -> Vec<Account> {
         profile
             .accounts
             .iter()
             .map(|a| Account {
                 name: a.name.clone(),
                 group: a.group,
-                password: a.password.clone(),
+                password: match profile.default_password {
+                    DefaultPasswordPolicy::UniquePerDevice => unit_password(profile, serial, &a.name),
+                    _ => a.password.clone(),
+                },
                 sharable: true,
                 reserved: a.group == Group::Admin,
             })

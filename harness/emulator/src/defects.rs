@@ -32,6 +32,8 @@ pub enum Defect {
     HashAccepted,
     /// RPC2 `global.login` with a loopback/local client type is granted without a password.
     Rpc2LoopbackBypass,
+    /// Remote use (through the P2P tunnel) is allowed with the universal factory default password.
+    DefaultPasswordRemote,
 }
 
 /// A defect name that is not one of [`Defect::ALL`].
@@ -44,7 +46,7 @@ pub struct UnknownDefect {
 
 impl Defect {
     /// Every defect, in the order reports list them.
-    pub const ALL: [Defect; 12] = [
+    pub const ALL: [Defect; 13] = [
         Defect::SecondaryChangesAdmin,
         Defect::Accepts5Chars,
         Defect::TruncatesLong,
@@ -57,6 +59,7 @@ impl Defect {
         Defect::PasswordOnConsole,
         Defect::HashAccepted,
         Defect::Rpc2LoopbackBypass,
+        Defect::DefaultPasswordRemote,
     ];
 
     /// The kebab-case name used on the command line and in fixtures/defects.
@@ -74,6 +77,7 @@ impl Defect {
             Defect::PasswordOnConsole => "password-on-console",
             Defect::HashAccepted => "hash-accepted",
             Defect::Rpc2LoopbackBypass => "rpc2-loopback-bypass",
+            Defect::DefaultPasswordRemote => "default-password-remote",
         }
     }
 
@@ -92,6 +96,7 @@ impl Defect {
             Defect::PasswordOnConsole => &["ASVS-NO-SECRETS-LOGGED"],
             Defect::HashAccepted => &["CVE-HASH-AS-PASSWORD"],
             Defect::Rpc2LoopbackBypass => &["CVE-LOOPBACK-BYPASS"],
+            Defect::DefaultPasswordRemote => &["ETSI-DEFAULT-PW"],
         }
     }
 }

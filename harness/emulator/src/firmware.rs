@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rand::Rng;
+use resetlab_profile::firmware::DefaultPasswordPolicy;
 use resetlab_profile::{FirmwareProfile, Group};
 use resetlab_wire::Secret;
 
@@ -78,6 +79,8 @@ pub(crate) struct Firmware {
     pub(crate) realm: String,
     pub(crate) console: Console,
     pub(crate) flash_delay: Duration,
+    /// The accounts as this unit left the factory (see [`Accounts::factory`]).
+    factory: Vec<Account>,
     flash: Flash,
     ram: Mutex<Ram>,
     lockouts: Mutex<Lockouts>,
@@ -108,7 +111,7 @@ impl Firmware {
         boot_time: Duration,
     ) -> Self {
         let realm = format!("Login to {serial}");
-        let factory = Accounts::factory(&profile);
+        let factory = Accounts::factory(&profile, &serial);
         let ram = Ram::boot(&profile, factory.clone());
         Firmware {
             flash_delay: commit_delay(&profile, boot_time),
@@ -116,7 +119,8 @@ impl Firmware {
             serial,
             realm,
             console: Console::new(profile.has(resetlab_profile::Interface::Console)),
-            flash: Flash::new(factory),
+            flash: Flash::new(factory.clone()),
+            factory,
             ram: Mutex::new(ram),
             lockouts: Mutex::new(Lockouts::default()),
             counters: Counters::default(),
@@ -163,6 +167,40 @@ impl Firmware {
         if self.profile.lockout.cleared_by_power_cycle {
             *lock(&self.lockouts) = Lockouts::default();
         }
+    }
+
+    /// The password `user` had when this unit left the factory (`None` for accounts added since).
+    pub(crate) fn factory_password(&self, user: &str) -> Option<Secret> {
+        self.factory
+            .iter()
+            .find(|a| a.name == user)
+            .map(|a| a.password.clone())
+    }
+
+    /// Whether `user` exists and still has its factory password.
+    pub(crate) fn has_factory_password(&self, user: &str) -> bool {
+        let Some(factory) = self.factory_password(user) else {
+            return false;
+        };
+        self.ram()
+            .accounts
+            .get(user)
+            .is_some_and(|a| a.password == factory)
+    }
+
+    /// ETSI EN 303 645 5.1-1 for `must-change-before-remote` firmware: remote use (requests
+    /// through the P2P tunnel) as `user` is refused while `user` still has the universal factory
+    /// password. `unique-per-device` firmware has no universal password to refuse; `none` claims
+    /// nothing (and fails the ETSI profile).
+    pub(crate) fn refuses_remote_use(&self, user: &str) -> bool {
+        if self.profile.default_password != DefaultPasswordPolicy::MustChangeBeforeRemote {
+            return false;
+        }
+        if self.has(Defect::DefaultPasswordRemote) {
+            // The P2P module never asked whether the account was still at its factory password.
+            return false;
+        }
+        self.has_factory_password(user)
     }
 
     /// Whether the lockout is counted and enforced for logins arriving on `via`.

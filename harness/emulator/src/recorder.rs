@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use resetlab_profile::FirmwareProfile;
+use resetlab_profile::firmware::DefaultPasswordPolicy;
+use resetlab_wire::Secret;
 use tokio::sync::broadcast;
 
 use crate::defects::Defect;
@@ -113,6 +115,33 @@ impl Recorder {
     /// The Digest and RPC2 realm, `Login to <serial>`.
     pub fn realm(&self) -> String {
         self.plant.fw.realm.clone()
+    }
+
+    /// What the firmware claims about its factory default password (the profile's
+    /// `default_password`).
+    pub fn default_password_policy(&self) -> DefaultPasswordPolicy {
+        self.plant.fw.profile.default_password
+    }
+
+    /// The password `user` had when this unit left the factory, as a lab reads it off the label
+    /// on the box: the profile's literal, or the unit's own for `unique-per-device` firmware.
+    /// `None` for an account the factory did not create.
+    pub fn factory_password(&self, user: &str) -> Option<Secret> {
+        self.plant.fw.factory_password(user)
+    }
+
+    /// Whether `user` exists and its password is still the factory one (changing it back to the
+    /// factory text counts as not changed).
+    pub fn has_factory_password(&self, user: &str) -> bool {
+        self.plant.fw.has_factory_password(user)
+    }
+
+    /// Whether this firmware refuses remote use (through its P2P tunnel) as `user` right now:
+    /// the profile says `must-change-before-remote` and `user` still has the factory password
+    /// (never, when built with [`Defect::DefaultPasswordRemote`]). The recorder's P2P module
+    /// (resetlab-cloud-relay's device agent) asks this before passing a tunneled request on.
+    pub fn refuses_remote_use(&self, user: &str) -> bool {
+        self.plant.fw.refuses_remote_use(user)
     }
 
     /// The power relay: off cuts everything at once; on boots (see [`Recorder::wait_ready`]).
