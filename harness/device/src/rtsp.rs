@@ -248,14 +248,16 @@ async fn read_response<R: tokio::io::AsyncBufRead + Unpin>(
     // Status line (skip blank lines some devices leave between responses).
     loop {
         line.clear();
-        let n = r
-            .read_line(&mut line)
+        let n = read_bounded_line(r, &mut line, &seen)
             .await
             .map_err(|e| (format!("reading status line: {e}"), seen.clone()))?;
         if n == 0 {
             return Err(("connection closed before a response".into(), seen));
         }
         seen.push_str(&line);
+        if seen.len() >= MAX_HEADER_BYTES {
+            return Err(("status line too large".into(), seen));
+        }
         if !line.trim().is_empty() {
             break;
         }
@@ -281,15 +283,14 @@ async fn read_response<R: tokio::io::AsyncBufRead + Unpin>(
     let mut headers = Vec::new();
     loop {
         line.clear();
-        let n = r
-            .read_line(&mut line)
+        let n = read_bounded_line(r, &mut line, &seen)
             .await
             .map_err(|e| (format!("reading headers: {e}"), seen.clone()))?;
         if n == 0 {
             return Err(("connection closed inside the headers".into(), seen));
         }
         seen.push_str(&line);
-        if seen.len() > MAX_HEADER_BYTES {
+        if seen.len() >= MAX_HEADER_BYTES {
             return Err(("header block too large".into(), seen));
         }
         let l = line.trim_end_matches(['\r', '\n']);
@@ -348,6 +349,17 @@ async fn read_response<R: tokio::io::AsyncBufRead + Unpin>(
         headers,
         body,
     })
+}
+
+/// `read_line`, but reading no further than the header limit (less what was `seen`): a reply with no
+/// line end must not grow our buffer until the deadline.
+async fn read_bounded_line<R: tokio::io::AsyncBufRead + Unpin>(
+    r: &mut R,
+    line: &mut String,
+    seen: &str,
+) -> std::io::Result<usize> {
+    let room = MAX_HEADER_BYTES.saturating_sub(seen.len()) as u64;
+    (&mut *r).take(room).read_line(line).await
 }
 
 #[cfg(test)]
