@@ -346,10 +346,19 @@ async fn emulate(args: EmulateArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Logs go to stderr through [`RedactingWriter`], filtered by `RESETLAB_LOG` (default `warn`).
+///
+/// Test builds honour `RESETLAB_LOG_UNREDACTED=1`, which bypasses the writer's masking so that the
+/// leak test proves no code path logs a password in the first place (the masking is a second layer).
 pub fn init_logging() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("RESETLAB_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(|| RedactingWriter(std::io::stderr())).try_init();
+    let unredacted = cfg!(debug_assertions) && std::env::var_os("RESETLAB_LOG_UNREDACTED").is_some();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = if unredacted {
+        builder.with_writer(std::io::stderr).try_init()
+    } else {
+        builder.with_writer(|| RedactingWriter(std::io::stderr())).try_init()
+    };
 }
 
 /// A log writer that masks every secret the process knows before the bytes leave it.
