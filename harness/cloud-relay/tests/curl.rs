@@ -154,7 +154,7 @@ async fn curl_logs_in_lists_devices_forwards_through_the_tunnel_and_sees_device_
             .to_owned()
     };
     let (realm, nonce) = (field("realm"), field("nonce"));
-    let h1 = digest::ha1("admin", &realm, FACTORY);
+    let h1 = digest::ha1("admin", &realm, SETUP);
     let h2 = digest::ha2("GET", uri);
     let resp = digest::response(
         &h1,

@@ -38,7 +38,7 @@ async fn direct_app_changes_password_and_remote_logins_go_through_the_bench_port
     let (remote, carried) = port_forward(lab.recorder.http_addr()).await;
     let session = AppSession::new(Platform::Ios, FormFactor::Phone, flir_cloud_2017(), "bench");
     let mut app = DirectApp::direct(session, lab.recorder.http_addr(), Some(remote));
-    app.add_device(&lab.serial, DeviceCredentials::new("admin", FACTORY))
+    app.add_device(&lab.serial, DeviceCredentials::new("admin", SETUP))
         .await
         .unwrap();
     let relay_before = lab.relay.forwarded(&lab.serial);
@@ -62,7 +62,7 @@ async fn direct_app_changes_password_and_remote_logins_go_through_the_bench_port
         user: "admin".into(),
         password: new.clone(),
     };
-    let old_creds = DeviceCredentials::new("admin", FACTORY);
+    let old_creds = DeviceCredentials::new("admin", SETUP);
     for f in FormFactor::ALL {
         assert_eq!(
             app.remote_login(f, &new_creds).await.unwrap(),
@@ -99,7 +99,7 @@ async fn direct_app_on_a_powered_off_recorder_shows_offline() {
         "bench",
     );
     let mut app = DirectApp::direct(session, lab.recorder.http_addr(), None);
-    app.add_device(&lab.serial, DeviceCredentials::new("admin", FACTORY))
+    app.add_device(&lab.serial, DeviceCredentials::new("admin", SETUP))
         .await
         .unwrap();
     lab.recorder.set_power(false).await;
@@ -112,11 +112,11 @@ async fn direct_app_on_a_powered_off_recorder_shows_offline() {
     let err = app
         .remote_login(
             FormFactor::Computer,
-            &DeviceCredentials::new("admin", FACTORY),
+            &DeviceCredentials::new("admin", SETUP),
         )
         .await
         .unwrap_err();
     assert!(err.to_string().contains("remote:"), "{err}");
-    assert_eq!(lab.recorder.stats().password_changes, 0);
+    assert_eq!(lab.changes(), 0);
     lab.shutdown().await;
 }

@@ -60,7 +60,7 @@ async fn no_password_or_token_reaches_the_logs() {
         logs.contains("modify password"),
         "the flow was logged at all:\n{logs}"
     );
-    for secret in ["lgsec1", "lgsec2", FACTORY, ACCOUNT_PASSWORD] {
+    for secret in ["lgsec1", "lgsec2", FACTORY, SETUP, ACCOUNT_PASSWORD] {
         assert!(!logs.contains(secret), "a secret reached the logs:\n{logs}");
     }
     for known in resetlab_wire::secret::known() {

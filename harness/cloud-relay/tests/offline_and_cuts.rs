@@ -47,9 +47,9 @@ async fn powered_off_recorder_is_offline_in_the_app_and_nothing_changes() {
     lab.recorder.set_power(true).await;
     lab.recorder.wait_ready(STEP).await.unwrap();
     lab.relay.wait_online(&lab.serial, STEP).await.unwrap();
-    assert_eq!(lab.recorder.stats().password_changes, 0);
+    assert_eq!(lab.changes(), 0);
     saved_entry_connects(&mut app).await;
-    assert!(lab.device_accepts("admin", FACTORY).await);
+    assert!(lab.device_accepts("admin", SETUP).await);
     lab.shutdown().await;
 }
 
@@ -70,7 +70,7 @@ async fn link_down_recorder_is_offline_in_the_app_and_reconnects_when_the_link_r
     assert_eq!(o, ModifyOutcome::Offline);
     lab.recorder.set_link(true).await;
     lab.relay.wait_online(&lab.serial, STEP).await.unwrap();
-    assert_eq!(lab.recorder.stats().password_changes, 0);
+    assert_eq!(lab.changes(), 0);
     saved_entry_connects(&mut app).await;
     lab.shutdown().await;
 }
@@ -78,7 +78,7 @@ async fn link_down_recorder_is_offline_in_the_app_and_reconnects_when_the_link_r
 /// The one invariant: what the app shows and what the recorder did never contradict each other.
 async fn check_agreement(lab: &Lab, app: &mut RelayApp, outcome: &ModifyOutcome, new: &str) {
     lab.relay.wait_online(&lab.serial, STEP).await.unwrap();
-    let old_ok = lab.device_accepts("admin", FACTORY).await;
+    let old_ok = lab.device_accepts("admin", SETUP).await;
     let new_ok = lab.device_accepts("admin", new).await;
     assert!(
         old_ok != new_ok,
@@ -100,7 +100,7 @@ async fn check_agreement(lab: &Lab, app: &mut RelayApp, outcome: &ModifyOutcome,
     assert_eq!(app.reconcile().await.unwrap(), LoginOutcome::Accepted);
     saved_entry_connects(app).await;
     let saved = app.saved_entry().unwrap().credentials.password;
-    assert_eq!(saved.expose(), if new_ok { new } else { FACTORY });
+    assert_eq!(saved.expose(), if new_ok { new } else { SETUP });
 }
 
 async fn cut(point: CutPoint, on: &str, new: &str) -> ModifyOutcome {

@@ -35,7 +35,7 @@ async fn full_flow_as_admin(form: FormFactor) {
         app.modify_password(&new, &new).await.unwrap(),
         ModifyOutcome::Changed
     );
-    assert_eq!(lab.recorder.stats().password_changes, 1);
+    assert_eq!(lab.changes(), 1);
 
     // The saved entry keeps working without re-adding the device.
     assert_eq!(app.saved_entry().unwrap().credentials.password, new);
@@ -45,7 +45,7 @@ async fn full_flow_as_admin(form: FormFactor) {
         user: "admin".into(),
         password: new.clone(),
     };
-    let old_creds = DeviceCredentials::new("admin", FACTORY);
+    let old_creds = DeviceCredentials::new("admin", SETUP);
     for f in FormFactor::ALL {
         assert_eq!(
             app.remote_login(f, &new_creds).await.unwrap(),
@@ -100,7 +100,7 @@ async fn android_with_2017_app_is_not_offered_modify_password_and_nothing_is_sen
         before,
         "nothing reached the tunnel"
     );
-    assert_eq!(lab.recorder.stats().password_changes, 0);
+    assert_eq!(lab.changes(), 0);
     saved_entry_connects(&mut app).await;
     lab.shutdown().await;
 }
@@ -118,7 +118,7 @@ async fn android_with_fixed_app_changes_password() {
     );
     saved_entry_connects(&mut app).await;
     assert!(lab.device_accepts("admin", "andr02").await);
-    assert!(!lab.device_accepts("admin", FACTORY).await);
+    assert!(!lab.device_accepts("admin", SETUP).await);
     lab.shutdown().await;
 }
 
@@ -161,10 +161,10 @@ async fn confirm_mismatch_and_wrong_length_are_refused_by_the_app_before_anythin
         agent_before,
         "the tunnel carried nothing"
     );
-    assert_eq!(lab.recorder.stats().password_changes, 0);
+    assert_eq!(lab.changes(), 0);
     assert_eq!(
         app.saved_entry().unwrap().credentials.password.expose(),
-        FACTORY
+        SETUP
     );
     saved_entry_connects(&mut app).await;
     lab.shutdown().await;
@@ -189,7 +189,7 @@ async fn secondary_user_request_sent_raw_through_the_relay_is_refused_by_the_dev
     let guest = DeviceCredentials::new("guest", "guest1");
     let forwarded_before = lab.agent.forwarded();
     for uri in [
-        "/cgi-bin/userManager.cgi?action=modifyPassword&name=admin&pwd=hackd1&pwdOld=000000",
+        "/cgi-bin/userManager.cgi?action=modifyPassword&name=admin&pwd=hackd1&pwdOld=setup1",
         "/cgi-bin/userManager.cgi?action=modifyPassword&name=guest&pwd=hackd2&pwdOld=guest1",
     ] {
         let r = send_authenticated(
@@ -212,8 +212,8 @@ async fn secondary_user_request_sent_raw_through_the_relay_is_refused_by_the_dev
         lab.agent.forwarded() > forwarded_before,
         "the requests did reach the device"
     );
-    assert_eq!(lab.recorder.stats().password_changes, 0);
-    assert!(lab.device_accepts("admin", FACTORY).await);
+    assert_eq!(lab.changes(), 0);
+    assert!(lab.device_accepts("admin", SETUP).await);
     assert!(lab.device_accepts("guest", "guest1").await);
     lab.shutdown().await;
 }
@@ -237,7 +237,7 @@ async fn secondary_user_in_the_app_sees_the_devices_refusal() {
         matches!(&o, ModifyOutcome::RefusedByDevice(why) if why.contains("No authority")),
         "{o:?}"
     );
-    assert_eq!(lab.recorder.stats().password_changes, 0);
+    assert_eq!(lab.changes(), 0);
     saved_entry_connects(&mut app).await;
     lab.shutdown().await;
 }
