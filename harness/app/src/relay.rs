@@ -146,25 +146,36 @@ impl RelayClient {
                 }
             })?;
         let status = resp.status().as_u16();
-        let text = resp
-            .text()
-            .await
-            .map_err(|e| TransportError::Lost(format!("relay answer unreadable: {e}")))?;
+        let text = resp.text().await.map_err(|e| {
+            TransportError::Lost(format!("relay {} answer unreadable: {e}", self.base))
+        })?;
+        // The relay's own words when it speaks its API; otherwise say which relay sent what.
         let api_error = || {
             serde_json::from_str::<ApiError>(&text)
                 .map(|e| e.error)
-                .unwrap_or_else(|_| text.clone())
+                .unwrap_or_else(|_| {
+                    format!(
+                        "relay {} answered {status} without an API error: {:?}",
+                        self.base,
+                        text.chars().take(200).collect::<String>()
+                    )
+                })
         };
         match status {
             200 => serde_json::from_str(&text).map_err(|e| {
-                TransportError::Lost(format!("relay answer is not a device response: {e}"))
+                TransportError::Lost(format!(
+                    "relay {} answer is not a device response: {e}",
+                    self.base
+                ))
             }),
             503 => Err(TransportError::Offline(api_error())),
             502 | 504 => Err(TransportError::Lost(api_error())),
-            _ => Err(TransportError::Harness(format!(
-                "relay answered {status}: {}",
-                api_error()
-            ))),
+            _ => Err(TransportError::Harness(
+                match serde_json::from_str::<ApiError>(&text) {
+                    Ok(e) => format!("relay {} answered {status}: {}", self.base, e.error),
+                    Err(_) => api_error(),
+                },
+            )),
         }
     }
 }
