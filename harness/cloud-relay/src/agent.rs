@@ -292,7 +292,9 @@ async fn to_device(
             // The recorder's own challenge (fresh nonce, its realm), with the reason as body:
             // clients treat it as a refused login and show the reason.
             let mut probe = request;
-            probe.headers.retain(|(k, _)| !k.eq_ignore_ascii_case("authorization"));
+            probe
+                .headers
+                .retain(|(k, _)| !k.eq_ignore_ascii_case("authorization"));
             send(rec, http, state, probe).await.map(|mut r| {
                 if r.status == 401 {
                     r.body = DEFAULT_PASSWORD_REFUSED.to_owned();
@@ -458,7 +460,9 @@ mod tests {
     #[test]
     fn digest_username_is_read_from_quoted_and_plain_forms() {
         assert_eq!(
-            digest_username(r#"Digest username="admin", realm="Login to X", nonce="a,b", uri="/x""#),
+            digest_username(
+                r#"Digest username="admin", realm="Login to X", nonce="a,b", uri="/x""#
+            ),
             Some("admin".into())
         );
         assert_eq!(

@@ -24,7 +24,8 @@ async fn remote(
     user: &str,
     password: &str,
 ) -> resetlab_app::RawResponse {
-    let req = RawRequest::get(MACHINE_NAME).with_header("User-Agent", FormFactor::Phone.user_agent());
+    let req =
+        RawRequest::get(MACHINE_NAME).with_header("User-Agent", FormFactor::Phone.user_agent());
     send_authenticated(
         app.backend(),
         Route::Remote,
@@ -144,7 +145,10 @@ async fn accounts_added_locally_are_not_factory_accounts() {
     let app = lab
         .signed_in_app(Platform::Ios, FormFactor::Phone, flir_cloud_2017())
         .await;
-    assert_eq!(remote(&app, &lab.serial, "guest", "guest1").await.status, 200);
+    assert_eq!(
+        remote(&app, &lab.serial, "guest", "guest1").await.status,
+        200
+    );
     // admin is still at factory state.
     let r = remote(&app, &lab.serial, "admin", FACTORY).await;
     assert_eq!(r.body, DEFAULT_PASSWORD_REFUSED);
@@ -166,9 +170,12 @@ async fn default_password_remote_defect_lets_the_factory_default_in_remotely() {
         .await
         .expect("the defective firmware takes the factory default remotely");
     assert_eq!(
-        app.remote_login(FormFactor::Computer, &DeviceCredentials::new("admin", FACTORY))
-            .await
-            .unwrap(),
+        app.remote_login(
+            FormFactor::Computer,
+            &DeviceCredentials::new("admin", FACTORY)
+        )
+        .await
+        .unwrap(),
         LoginOutcome::Accepted
     );
     lab.shutdown().await;

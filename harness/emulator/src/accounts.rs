@@ -61,7 +61,8 @@ fn unit_password(profile: &FirmwareProfile, serial: &str, name: &str) -> Secret 
             if out.chars().count() == len {
                 break;
             }
-            let byte = u8::from_str_radix(std::str::from_utf8(pair).unwrap_or("0"), 16).unwrap_or(0);
+            let byte =
+                u8::from_str_radix(std::str::from_utf8(pair).unwrap_or("0"), 16).unwrap_or(0);
             out.push(alphabet[usize::from(byte) % alphabet.len()]);
         }
         round += 1;
@@ -81,7 +82,9 @@ impl Accounts {
                 name: a.name.clone(),
                 group: a.group,
                 password: match profile.default_password {
-                    DefaultPasswordPolicy::UniquePerDevice => unit_password(profile, serial, &a.name),
+                    DefaultPasswordPolicy::UniquePerDevice => {
+                        unit_password(profile, serial, &a.name)
+                    }
                     _ => a.password.clone(),
                 },
                 sharable: true,

@@ -337,6 +337,23 @@ async fn rpc2_loopback_bypass() {
 }
 
 #[tokio::test]
+async fn default_password_remote() {
+    // The conforming flir-2017 firmware refuses remote use at factory state; the defective one
+    // does not. (The refusal itself, through a real relay, is in resetlab-cloud-relay's
+    // tests/default_password.rs.)
+    let ok = start().await;
+    assert!(ok.has_factory_password("admin") && ok.refuses_remote_use("admin"));
+    ok.shutdown().await;
+    let rec = start_with(&[Defect::DefaultPasswordRemote], |_| {}).await;
+    assert!(rec.has_factory_password("admin"));
+    assert!(
+        !rec.refuses_remote_use("admin"),
+        "remote use with 000000 allowed"
+    );
+    rec.shutdown().await;
+}
+
+#[tokio::test]
 async fn every_defect_has_a_test_here() {
     // Keep this list in step with Defect::ALL: a new defect needs a test above.
     let tested = [
@@ -352,6 +369,7 @@ async fn every_defect_has_a_test_here() {
         "password-on-console",
         "hash-accepted",
         "rpc2-loopback-bypass",
+        "default-password-remote",
     ];
     let all: Vec<String> = Defect::ALL.iter().map(|d| d.to_string()).collect();
     assert_eq!(all, tested);
