@@ -26,10 +26,10 @@ Feature: The app refuses what the article does not allow, and the recorder refus
       | 7      |
 
   @ART-SECONDARY
-  Scenario: a secondary user's request through the relay is refused by the recorder itself
+  Scenario: a secondary user's request sent the way the app sends it is refused by the recorder itself
     Given the administrator has added a secondary user
     And I am signed into the app as the secondary user on an iPhone
-    When the app sends a password change for the administrator through the relay anyway
+    When the app sends a password change for the administrator anyway
     Then the recorder refuses the change
     And the current password still logs in on every local interface
     And the refused password logs in on none of them

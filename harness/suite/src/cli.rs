@@ -176,7 +176,22 @@ async fn bench_lab(bench: &Bench, firmware: &Option<PathBuf>, answers: Option<&s
     };
     let surroundings = crate::surroundings::Surroundings::from_bench(bench, service, operator)?;
     let target = resetlab_device::Target::new(bench.device.address.clone(), bench.device.http_port, bench.device.rtsp_port);
-    Ok(Lab::Bench(crate::lab::BenchLab::new(bench.rig.clone(), surroundings, target, profile, bench.device.admin_user.clone(), baseline)))
+    let mut lab = crate::lab::BenchLab::new(bench.rig.clone(), surroundings, target, profile, bench.device.admin_user.clone(), baseline);
+    lab.app = match resetlab_app::bench::load(&bench.file)? {
+        Some(spec) => match spec.driver {
+            resetlab_app::bench::AppDriver::Direct => Some(crate::lab::BenchApp::Direct { device: service, remote: spec.remote }),
+            resetlab_app::bench::AppDriver::Operator => {
+                Some(crate::lab::BenchApp::Operator { answers: answers.map(|a| a.to_owned()).or(spec.answers) })
+            }
+            resetlab_app::bench::AppDriver::Relay => {
+                eprintln!("note: `app: {{ driver: relay }}` needs resetlab's relay reachable by the recorder; scenarios needing the app are not applicable here");
+                None
+            }
+            _ => None,
+        },
+        None => None,
+    };
+    Ok(Lab::Bench(lab))
 }
 
 /// Before touching a real device, finish what an interrupted run left in its journal.

@@ -41,6 +41,8 @@ pub enum Lab {
 #[derive(Debug)]
 pub struct BenchLab {
     pub name: String,
+    /// How the app side is reached on this bench (`app:` of the bench file), if at all.
+    pub app: Option<BenchApp>,
     /// Power, link and console of the bench, lent to each lease in turn.
     pub surroundings: Arc<Surroundings>,
     pub target: Target,
@@ -60,7 +62,7 @@ impl BenchLab {
         admin_user: String,
         baseline: resetlab_wire::Secret,
     ) -> Self {
-        BenchLab { name, surroundings: Arc::new(surroundings), target, profile, admin_user, baseline, turn: Arc::default() }
+        BenchLab { name, app: None, surroundings: Arc::new(surroundings), target, profile, admin_user, baseline, turn: Arc::default() }
     }
 }
 
@@ -107,6 +109,16 @@ impl Remote {
     }
 }
 
+/// How a bench's scenarios reach the app side when there is no relay of ours: the app's requests
+/// go straight to the recorder (the vendor's tunnel stands in), or a person holds the phone.
+#[derive(Debug, Clone)]
+pub enum BenchApp {
+    /// `DirectApp`: requests to the recorder's address; remote clients to `remote` (a port forward).
+    Direct { device: std::net::SocketAddr, remote: Option<std::net::SocketAddr> },
+    /// `OperatorApp`: prompts a person; answers from a file when there is no terminal.
+    Operator { answers: Option<std::path::PathBuf> },
+}
+
 /// A device held by one scenario; released at teardown.
 #[derive(Debug)]
 pub struct Lease {
@@ -117,6 +129,8 @@ pub struct Lease {
     pub surroundings: Arc<Surroundings>,
     /// The relay side, when the lab has one (the embedded lab does).
     pub remote: Option<Remote>,
+    /// On a bench: how the app side is reached, if the bench file says.
+    pub bench_app: Option<BenchApp>,
     /// As far as the harness switched it: teardown switches back what a scenario left off.
     pub powered: bool,
     pub linked: bool,
@@ -139,6 +153,7 @@ impl Lab {
     pub fn can(&self, capability: &str) -> bool {
         match self {
             Lab::Emulated(_) => ["power", "network", "console", "remote"].contains(&capability),
+            Lab::Bench(b) if capability == "remote" => b.app.is_some(),
             Lab::Bench(b) => b.surroundings.can(capability),
         }
     }
@@ -185,6 +200,7 @@ impl Lab {
                     recorder: Some(recorder),
                     surroundings: Arc::new(surroundings),
                     remote: Some(remote),
+                    bench_app: None,
                     powered: true,
                     linked: true,
                     _turn: None,
@@ -204,6 +220,7 @@ impl Lab {
                     recorder: None,
                     surroundings: bench.surroundings.clone(),
                     remote: None,
+                    bench_app: bench.app.clone(),
                     powered: true,
                     linked: true,
                     _turn: Some(turn),
