@@ -7,6 +7,9 @@
 pub mod firmware;
 pub mod yaml;
 
+#[cfg(test)]
+mod malformed_tests;
+
 pub use firmware::{
     Account, Charset, FirmwareProfile, Flash, Group, Identity, Interface, Lockout, PasswordRule, Rights,
 };
