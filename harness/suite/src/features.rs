@@ -24,6 +24,7 @@ embed!(
     "app_refusals.feature",
     "app_platforms.feature",
     "preconditions.feature",
+    "standards_etsi_default.feature",
 );
 
 /// The repository's `features/` directory (for tests and `--features` defaults during development).

@@ -121,4 +121,15 @@ impl Lease {
             None => Duration::from_millis(self.dut.profile.flash.commit_delay_ms),
         }
     }
+
+    /// Wait until a change the recorder acknowledged at `acknowledged` must be in flash: the
+    /// profile's commit delay counted from the OK, plus a margin for the firmware's own scheduling
+    /// (a fifth of the delay, at least 50 ms). The commit is a promise with a time, not something a
+    /// real recorder lets the harness observe, so the wait is for that time.
+    pub async fn wait_until_saved(&mut self, acknowledged: std::time::Instant) {
+        let delay = self.flash_commit_delay();
+        let margin = (delay / 5).max(Duration::from_millis(50));
+        tokio::time::sleep_until((acknowledged + delay + margin).into()).await;
+        self.dut.note(None, "wait until the change must be in flash", format!("{} ms commit delay + {} ms margin after the OK", delay.as_millis(), margin.as_millis()));
+    }
 }

@@ -112,7 +112,11 @@ impl LabWorld {
         if let Err(e) = dut.change_password(&admin, &admin.user, &own).await {
             fail(Blame::of_error(&e), format!("set-up: the recorder refused to replace its factory default password: {e}"));
         }
-        dut.note(None, "set-up: replace the factory default administrator password", "OK");
+        let acknowledged = std::time::Instant::now();
+        self.dut().note(None, "set-up: replace the factory default administrator password", "OK");
+        // A set-up is done when it is saved: a scenario that cuts the power must start from a
+        // committed password, not race the firmware's flash write.
+        self.lease().wait_until_saved(acknowledged).await;
     }
 
     /// Scenario teardown: give the device back as found. A failed restore is a run error (the

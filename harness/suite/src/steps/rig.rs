@@ -31,13 +31,9 @@ async fn recorder_saved_it(w: &mut LabWorld) {
     wait_out_flash_commit(w).await;
 }
 
-/// The profile's flash-commit delay is a timing the firmware promises, not a condition the harness
-/// can observe on a real recorder; waiting it out from the moment of the change *is* the check.
 async fn wait_out_flash_commit(w: &mut LabWorld) {
-    let delay = w.lease().flash_commit_delay();
     let since = w.changed_at.unwrap_or_else(|| fail(Blame::Harness, "no change was made before waiting for flash"));
-    tokio::time::sleep_until((since + delay).into()).await;
-    w.dut().note(None, "wait out the flash commit delay", format!("{} ms after the change", delay.as_millis()));
+    w.lease().wait_until_saved(since).await;
 }
 
 #[when("the recorder's power is cut and restored")]
