@@ -31,6 +31,14 @@ impl Challenge {
                 excerpt: excerpt(&values.join(" | ")),
             });
         };
+        // digest_auth 0.3 slices the header by character count as if it were a byte offset: any
+        // non-ASCII character panics it or misreads the names after it. Found by fuzzing.
+        if !params.is_ascii() {
+            return Err(ErrorKind::Protocol {
+                detail: "Digest challenge with non-ASCII characters (not readable)".into(),
+                excerpt: excerpt(params),
+            });
+        }
         let header = WwwAuthenticateHeader::parse(params).map_err(|e| ErrorKind::Protocol {
             detail: format!("unreadable Digest challenge: {e}"),
             excerpt: excerpt(params),

@@ -12,6 +12,8 @@ mod call;
 pub mod cgi;
 mod challenge;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod http;
 pub mod interface;
 pub mod kv;

@@ -240,7 +240,7 @@ impl Conn {
 }
 
 /// Read one response; `Err((detail, what was read))` on anything malformed.
-async fn read_response<R: tokio::io::AsyncBufRead + Unpin>(
+pub(crate) async fn read_response<R: tokio::io::AsyncBufRead + Unpin>(
     r: &mut R,
 ) -> Result<RtspResponse, (String, String)> {
     let mut seen = String::new();

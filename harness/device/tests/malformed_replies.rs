@@ -444,3 +444,25 @@ async fn rtsp_garbage_digest_challenge_on_describe_is_a_protocol_error() {
     })
     .await
 }
+
+#[tokio::test]
+async fn rtsp_digest_challenge_with_non_ascii_realm_is_a_protocol_error_not_a_panic() {
+    // Found by fuzzing: digest_auth 0.3 panics on a non-ASCII character in the challenge. HTTP
+    // headers only reach it as visible ASCII; RTSP lines are any UTF-8.
+    bounded(async {
+        let port = raw_server(
+            "RTSP/1.0 401 Unauthorized\r\nCSeq: 1\r\nWWW-Authenticate: Digest realm=\"Überwachung €€\", nonce=\"n1\"\r\n\r\n"
+                .as_bytes()
+                .to_vec(),
+            Pace::AtOnce,
+        )
+        .await;
+        let err = Rtsp::describe(&target(1, port), &admin("na-pw1"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.interface, Interface::Rtsp);
+        assert!(protocol_detail(&err.kind).contains("non-ASCII"), "{err}");
+        assert!(err.to_string().contains("Überwachung"), "excerpt shows what came back: {err}");
+    })
+    .await
+}
