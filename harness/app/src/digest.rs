@@ -71,7 +71,10 @@ pub async fn send_authenticated(
         _ => return Err(DigestError::NoChallenge(first)),
     };
     for attempt in 0..2 {
-        let Ok(mut parsed) = digest_auth::parse(&www) else {
+        // digest_auth 0.3 slices by character count as if it were a byte offset and panics on
+        // non-ASCII input (found by fuzzing); a challenge relayed as JSON can hold any character.
+        let readable = www.is_ascii();
+        let Some(mut parsed) = readable.then(|| digest_auth::parse(&www).ok()).flatten() else {
             return Err(DigestError::NoChallenge(RawResponse {
                 status: 401,
                 headers: vec![("WWW-Authenticate".into(), www)],

@@ -255,3 +255,69 @@ async fn relay_that_hangs_up_or_is_not_listening_is_named() {
     })
     .await
 }
+
+// ---------------------------------------------------------------- garbage Digest challenges
+
+/// A backend whose recorder answers every request with a 401 carrying `challenge`.
+struct Challenging(&'static str);
+
+#[async_trait::async_trait]
+impl resetlab_app::Backend for Challenging {
+    fn describe(&self) -> String {
+        "garbage challenger".into()
+    }
+    async fn online(&self, _serial: &str) -> Result<bool, AppError> {
+        Ok(true)
+    }
+    async fn send(
+        &self,
+        _serial: &str,
+        _req: RawRequest,
+    ) -> Result<resetlab_app::RawResponse, TransportError> {
+        Ok(resetlab_app::RawResponse {
+            status: 401,
+            headers: vec![("WWW-Authenticate".into(), self.0.into())],
+            body: String::new(),
+        })
+    }
+    async fn send_remote(
+        &self,
+        serial: &str,
+        req: RawRequest,
+    ) -> Result<resetlab_app::RawResponse, TransportError> {
+        self.send(serial, req).await
+    }
+}
+
+#[tokio::test]
+async fn garbage_digest_challenges_relayed_to_the_app_are_refused_not_a_panic() {
+    use resetlab_app::digest::{DigestError, Route, send_authenticated};
+    let challenges = [
+        // digest_auth 0.3 panicked on this one (character count used as a byte offset).
+        "Digest realm=\"Überwachung €€\", nonce=\"n1\"",
+        "Digest realm=\"unterminated, nonce",
+        "Digest",
+        "Digest ,,,,=,=\"",
+        "Digest realm=\"r\", nonce=\"n\", qop=\"auth-conf\", algorithm=SHA-999",
+    ];
+    bounded(async {
+        for c in challenges {
+            let creds = resetlab_app::DeviceCredentials::new("admin", "dc-pw-1");
+            let r = send_authenticated(
+                &Challenging(c),
+                Route::App,
+                "SN1",
+                &creds,
+                RawRequest::get("/cgi-bin/magicBox.cgi?action=getSerialNo"),
+            )
+            .await;
+            match r {
+                Err(DigestError::NoChallenge(resp)) => assert_eq!(resp.status, 401, "{c}"),
+                // A challenge digest_auth reads is answered, and the recorder refuses again.
+                Ok(resp) => assert_eq!(resp.status, 401, "{c}"),
+                Err(other) => panic!("{c}: {other:?}"),
+            }
+        }
+    })
+    .await
+}
