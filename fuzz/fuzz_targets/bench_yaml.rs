@@ -1,0 +1,4 @@
+//! Fuzz target `bench_yaml`: see `resetlab_fuzz::bench_yaml` for what it feeds and what must hold.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| resetlab_fuzz::bench_yaml(data));
