@@ -72,7 +72,7 @@ pub struct RigCheckArgs {
 pub struct SelftestArgs {
     /// Only these defects (repeatable). Default: the whole catalogue.
     #[arg(long = "defect", value_name = "NAME")]
-    pub defects: Vec<Defect>,
+    pub defects: Vec<crate::injected::Injected>,
     /// Certify runs at once.
     #[arg(long, default_value_t = 4)]
     pub jobs: usize,
@@ -99,9 +99,9 @@ pub struct CertifyArgs {
     /// Firmware profile for the emulated lab. Default: the embedded fixtures/firmware/flir-2017.yaml.
     #[arg(long, value_name = "FILE")]
     pub firmware: Option<PathBuf>,
-    /// Inject a firmware defect into the emulated recorders (repeatable; see fixtures/defects/).
+    /// Inject a defect of the emulated recorder or app (repeatable; see fixtures/defects/).
     #[arg(long = "defect", value_name = "NAME")]
-    pub defects: Vec<Defect>,
+    pub defects: Vec<crate::injected::Injected>,
     /// Only run scenarios matching this tag expression, e.g. "@ART-LEN6 and not @power".
     #[arg(long, value_name = "EXPR")]
     pub tags: Option<String>,
@@ -149,6 +149,15 @@ pub struct EmulateArgs {
     /// RTSP port (0 = any free port).
     #[arg(long, default_value_t = 0)]
     pub rtsp_port: u16,
+}
+
+/// The embedded lab with the recorder and app defects `--defect` asked for.
+fn emulated_lab(profile: FirmwareProfile, defects: &[crate::injected::Injected]) -> EmulatedLab {
+    use crate::injected::Injected;
+    let recorder = defects.iter().filter_map(|d| if let Injected::Recorder(r) = d { Some(*r) } else { None }).collect();
+    let mut lab = EmulatedLab::new(profile, recorder);
+    lab.app_defects = defects.iter().filter_map(|d| if let Injected::App(a) = d { Some(*a) } else { None }).collect();
+    lab
 }
 
 /// The firmware profile: --firmware, else the bench file's, else the embedded flir-2017.
@@ -239,7 +248,7 @@ async fn certify(args: CertifyArgs) -> anyhow::Result<ExitCode> {
         Some(file) => {
             let bench = Bench::load(file)?;
             if bench.uses_emulated() {
-                let mut lab = EmulatedLab::new(lab_profile(&args.firmware, &bench)?, args.defects);
+                let mut lab = emulated_lab(lab_profile(&args.firmware, &bench)?, &args.defects);
                 lab.bench = bench;
                 lab.modbus = args.emulated_modbus;
                 Lab::Emulated(lab)
@@ -249,7 +258,7 @@ async fn certify(args: CertifyArgs) -> anyhow::Result<ExitCode> {
             }
         }
         None => {
-            let mut lab = EmulatedLab::new(load_profile(&args.firmware)?, args.defects);
+            let mut lab = emulated_lab(load_profile(&args.firmware)?, &args.defects);
             lab.modbus = args.emulated_modbus;
             Lab::Emulated(lab)
         }
@@ -301,7 +310,7 @@ async fn rig_check(args: RigCheckArgs) -> anyhow::Result<ExitCode> {
 async fn selftest(args: SelftestArgs) -> anyhow::Result<ExitCode> {
     let out = args.out.unwrap_or_else(|| PathBuf::from("reports").join(chrono::Utc::now().format("selftest-%Y%m%dT%H%M%SZ").to_string()));
     let exe = std::env::current_exe().context("finding the resetlab executable")?;
-    println!("resetlab selftest: the conforming firmware and {} defect(s), {} at a time", if args.defects.is_empty() { Defect::ALL.len() } else { args.defects.len() }, args.jobs);
+    println!("resetlab selftest: the conforming firmware and {} defect(s), {} at a time", if args.defects.is_empty() { crate::injected::Injected::all().len() } else { args.defects.len() }, args.jobs);
     let report = crate::selftest::selftest(crate::selftest::SelftestOptions { exe, out: out.clone(), jobs: args.jobs, only: args.defects }).await;
     println!("\n{}", report.matrix(&crate::requirements::Catalogue::embedded()));
     println!("records: {}", out.display());

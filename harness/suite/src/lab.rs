@@ -74,6 +74,8 @@ pub struct EmulatedLab {
     pub modbus: EmulatedModbus,
     pub profile: FirmwareProfile,
     pub defects: Vec<Defect>,
+    /// Defects of the emulated app (applied to the app profile the app model gets).
+    pub app_defects: Vec<crate::injected::AppDefect>,
     /// The cloud relay every emulated recorder of the run dials (started with the first lease).
     relay: tokio::sync::OnceCell<Relay>,
     /// Emulated boot time (the profile's real boot time is ~40 s; the lab scales it down).
@@ -84,7 +86,7 @@ pub struct EmulatedLab {
 impl EmulatedLab {
     pub fn new(profile: FirmwareProfile, defects: Vec<Defect>) -> Self {
         let bench = Bench::parse("rigs/emulator.yaml (embedded)", EMULATOR_BENCH).expect("the embedded emulator bench is valid (tested)");
-        EmulatedLab { bench, modbus: EmulatedModbus::Tcp, profile, defects, relay: Default::default(), boot_time: Duration::from_millis(300), next_instance: AtomicU64::new(1) }
+        EmulatedLab { bench, modbus: EmulatedModbus::Tcp, profile, defects, app_defects: Vec::new(), relay: Default::default(), boot_time: Duration::from_millis(300), next_instance: AtomicU64::new(1) }
     }
 }
 
@@ -164,9 +166,23 @@ impl Lab {
             Lab::Emulated(e) => format!(
                 "embedded emulated lab (profile {}, defects: {})",
                 e.profile.name,
-                if e.defects.is_empty() { "none".to_owned() } else { e.defects.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ") }
+                if e.defects.is_empty() && e.app_defects.is_empty() {
+                    "none".to_owned()
+                } else {
+                    e.defects.iter().map(|d| d.name()).chain(e.app_defects.iter().map(|d| d.name())).collect::<Vec<_>>().join(", ")
+                }
             ),
         }
+    }
+
+    /// The app profile as this lab's app has it (a defect may have changed it).
+    pub fn app_profile(&self, mut profile: resetlab_app::AppProfile) -> resetlab_app::AppProfile {
+        if let Lab::Emulated(e) = self {
+            for d in &e.app_defects {
+                d.apply(&mut profile);
+            }
+        }
+        profile
     }
 
     pub fn profile(&self) -> &FirmwareProfile {

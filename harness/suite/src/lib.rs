@@ -7,6 +7,7 @@ pub mod cli;
 pub mod custody;
 pub mod dut;
 pub mod features;
+pub mod injected;
 pub mod lab;
 pub mod record;
 pub mod report;

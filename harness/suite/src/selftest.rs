@@ -8,8 +8,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use resetlab_emulator::Defect;
-
+use crate::injected::Injected;
 use crate::record::{RunRecord, Verdict};
 use crate::requirements::Catalogue;
 
@@ -24,13 +23,13 @@ pub struct SelftestOptions {
     /// Certify runs at once.
     pub jobs: usize,
     /// Only these defects (all when empty).
-    pub only: Vec<Defect>,
+    pub only: Vec<Injected>,
 }
 
 /// One certify run of the self-test: the conforming firmware (`defect: None`) or one defect.
 #[derive(Debug)]
 pub struct Run {
-    pub defect: Option<Defect>,
+    pub defect: Option<Injected>,
     pub violates: BTreeSet<String>,
     pub failed: BTreeSet<String>,
     pub errored: BTreeSet<String>,
@@ -117,7 +116,7 @@ impl SelftestReport {
     }
 }
 
-async fn certify_once(opts: &SelftestOptions, defect: Option<Defect>) -> Run {
+async fn certify_once(opts: &SelftestOptions, defect: Option<Injected>) -> Run {
     let name = defect.map_or("conforming".to_owned(), |d| d.name().to_owned());
     let dir = opts.out.join(&name);
     let mut cmd = tokio::process::Command::new(&opts.exe);
@@ -175,8 +174,8 @@ fn read_record(path: &Path) -> Result<RunRecord, String> {
 pub async fn selftest(opts: SelftestOptions) -> SelftestReport {
     use futures::stream::{self, StreamExt};
     let started = Instant::now();
-    let defects: Vec<Defect> = if opts.only.is_empty() { Defect::ALL.to_vec() } else { opts.only.clone() };
-    let targets: Vec<Option<Defect>> = std::iter::once(None).chain(defects.into_iter().map(Some)).collect();
+    let defects: Vec<Injected> = if opts.only.is_empty() { Injected::all() } else { opts.only.clone() };
+    let targets: Vec<Option<Injected>> = std::iter::once(None).chain(defects.into_iter().map(Some)).collect();
     let runs = stream::iter(targets)
         .map(|d| {
             let opts = opts.clone();
@@ -194,7 +193,7 @@ pub async fn selftest(opts: SelftestOptions) -> SelftestReport {
 
 #[cfg(test)]
 mod tests {
-    use resetlab_emulator::Defect;
+    use crate::injected::Injected;
 
     #[derive(serde::Deserialize)]
     struct Catalogue {
@@ -216,10 +215,10 @@ mod tests {
         let cat: Catalogue = resetlab_profile::parse_yaml("fixtures/defects/catalogue.yaml", text).unwrap();
         let requirements = crate::requirements::Catalogue::embedded();
         let names: Vec<&str> = cat.defects.iter().map(|d| d.name.as_str()).collect();
-        let emulated: Vec<&str> = Defect::ALL.iter().map(|d| d.name()).collect();
-        assert_eq!(names, emulated);
+        let injectable: Vec<&str> = Injected::all().iter().map(|d| d.name()).collect();
+        assert_eq!(names, injectable);
         for entry in &cat.defects {
-            let d: Defect = entry.name.parse().unwrap();
+            let d: Injected = entry.name.parse().unwrap();
             assert_eq!(entry.violates, d.violates(), "{}", entry.name);
             assert!(!entry.how.is_empty());
             for id in &entry.violates {

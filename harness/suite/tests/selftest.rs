@@ -15,7 +15,7 @@ fn selftest_catches_every_defect_and_passes_the_conforming_firmware() {
     println!("{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success(), "selftest failed:\n{stdout}");
     assert!(stdout.contains("(conforming)") && stdout.contains("all requirements pass"), "{stdout}");
-    for defect in resetlab_emulator::Defect::ALL {
+    for defect in resetlab::injected::Injected::all() {
         let row = stdout.lines().find(|l| l.starts_with(defect.name())).unwrap_or_else(|| panic!("no row for {defect}"));
         assert!(row.contains("CAUGHT"), "{defect} not caught: {row}");
     }

@@ -113,7 +113,8 @@ async fn signed_in(w: &mut LabWorld, who: String, device: String) {
     };
     let account = w.lease().remote.as_ref().map_or_else(|| "bench".to_owned(), |r| r.account.clone());
     let serial = serial(w);
-    let session = AppSession::new(platform, form, w.app_profile.clone(), account);
+    let profile = w.ctx.lab.app_profile(w.app_profile.clone());
+    let session = AppSession::new(platform, form, profile, account);
     let mut app = open_app(w, session).await;
     let entry = app.add_device(&serial, dc(&creds.user, creds.password.clone())).await.unwrap_or_else(|e| app_failed(e));
     w.dut().note(None, format!("sign into the app on an {device} and add the recorder as {}", creds.user), format!("saved entry, group {:?}", entry.group));
