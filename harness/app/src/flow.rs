@@ -358,6 +358,10 @@ impl<B: Backend> App for FlowApp<B> {
                 }
                 Err(DigestError::Request(TransportError::Lost(why))) => ModifyOutcome::Unknown(why),
             };
+        let outcome = match outcome {
+            ModifyOutcome::Offline if rule.reports_success_when_offline => ModifyOutcome::Changed,
+            other => other,
+        };
         let e = self.entries.get_mut(&serial).expect("entry checked above");
         match &outcome {
             ModifyOutcome::Changed => {

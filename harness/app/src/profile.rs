@@ -30,6 +30,10 @@ pub struct ModifyPasswordRule {
     /// Whether the app hides the item from secondary users (the device must refuse them anyway).
     #[serde(default)]
     pub hidden_for_secondary: bool,
+    /// A faulty release: it shows success when the recorder could not be reached. No shipped
+    /// profile sets it; resetlab's defect catalogue does, to prove ART-PRE-POWER/NET catch it.
+    #[serde(default)]
+    pub reports_success_when_offline: bool,
 }
 
 impl AppProfile {

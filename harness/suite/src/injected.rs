@@ -15,15 +15,18 @@ pub enum AppDefect {
     ConfirmNotChecked,
     /// The 2017 Android app offers Modify password although the article says it does not work there.
     AndroidOffered2017,
+    /// The app shows success when the recorder is offline.
+    SuccessWhileOffline,
 }
 
 impl AppDefect {
-    pub const ALL: [AppDefect; 2] = [AppDefect::ConfirmNotChecked, AppDefect::AndroidOffered2017];
+    pub const ALL: [AppDefect; 3] = [AppDefect::ConfirmNotChecked, AppDefect::AndroidOffered2017, AppDefect::SuccessWhileOffline];
 
     pub fn name(self) -> &'static str {
         match self {
             AppDefect::ConfirmNotChecked => "app-confirm-not-checked",
             AppDefect::AndroidOffered2017 => "app-android-offered-2017",
+            AppDefect::SuccessWhileOffline => "app-success-while-offline",
         }
     }
 
@@ -31,6 +34,7 @@ impl AppDefect {
         match self {
             AppDefect::ConfirmNotChecked => &["ART-CONFIRM"],
             AppDefect::AndroidOffered2017 => &["ART-ANDROID"],
+            AppDefect::SuccessWhileOffline => &["ART-PRE-POWER", "ART-PRE-NET"],
         }
     }
 
@@ -43,6 +47,7 @@ impl AppDefect {
                     profile.modify_password.platforms.push(Platform::Android);
                 }
             }
+            AppDefect::SuccessWhileOffline => profile.modify_password.reports_success_when_offline = true,
         }
     }
 }
