@@ -43,6 +43,23 @@ async fn admin_changes_password(w: &mut LabWorld, len: usize) {
     change_admin_password(w, admin, len).await;
 }
 
+#[when(expr = "the administrator changes the password to a new {int}-character password with a character outside the allowed set on the recorder")]
+async fn admin_changes_to_disallowed_characters(w: &mut LabWorld, len: usize) {
+    let dut = w.dut();
+    let by = dut.admin();
+    let rule = dut.profile.password_rule.clone();
+    // The first printable character the profile's set refuses (a space if it allows every one).
+    let outside = (0x21u8..0x7f).map(char::from).find(|&c| !rule.charset.allows(c)).unwrap_or(' ');
+    let mut chars: Vec<char> = generate_password(&rule, len.saturating_sub(1)).expose().chars().collect();
+    chars.insert(chars.len() / 2, outside);
+    let new = Secret::new(chars.into_iter().collect::<String>());
+    let old = dut.admin().password;
+    let result = dut.change_password(&by, &by.user, &new).await;
+    let outcome = result.as_ref().map_or_else(|e| e.to_string(), |()| "OK".to_owned());
+    dut.note(Some(Interface::Http), format!("the administrator changes the password to {len} characters with one outside {:?}", rule.charset), outcome);
+    w.change = Some(ChangeAttempt { by: by.user.clone(), account: by.user, old, new, result });
+}
+
 #[when(expr = "the secondary user changes the administrator's password to a new {int}-character password on the recorder")]
 async fn secondary_changes_admin_password(w: &mut LabWorld, len: usize) {
     let by = w.secondary.clone().unwrap_or_else(|| fail(Blame::Harness, "no secondary user was added"));
