@@ -48,7 +48,11 @@ pub struct Dut {
     pub lock_pending: bool,
     custody: Custody,
     started: Instant,
+    /// Wall-clock time of `started`, to place console lines on the scenario's clock.
+    pub started_wall: chrono::DateTime<chrono::Utc>,
     pub evidence: Vec<Evidence>,
+    /// Measurements and rig events for the record.
+    pub extras: crate::record::ScenarioExtras,
 }
 
 impl Dut {
@@ -76,7 +80,9 @@ impl Dut {
             created_users: Vec::new(),
             custody,
             started: Instant::now(),
+            started_wall: chrono::Utc::now(),
             evidence: Vec::new(),
+            extras: Default::default(),
         })
     }
 
@@ -182,6 +188,11 @@ impl Dut {
             }
         }
         out
+    }
+
+    /// Milliseconds since the lease began (the scenario's clock).
+    pub fn now_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
     }
 
     pub fn note(&mut self, interface: Option<Interface>, action: impl Into<String>, outcome: impl Into<String>) {

@@ -150,7 +150,63 @@ pub enum LabError {
     Journal(String),
 }
 
+/// The device's account of itself, read over HTTP CGI with the current administrator password.
+/// A field the device does not answer stays empty (the report shows it as unknown).
+pub async fn read_identity(dut: &Dut) -> crate::record::DeviceIdentity {
+    let cgi = resetlab_device::Cgi::new(&dut.target);
+    let admin = dut.admin();
+    let version = cgi.software_version(&admin).await.ok();
+    let (firmware_version, firmware_build) = match version {
+        Some(v) => match v.split_once(",build:") {
+            Some((ver, build)) => (Some(ver.trim().to_owned()), Some(build.trim().to_owned())),
+            None => (Some(v), None),
+        },
+        None => (None, None),
+    };
+    crate::record::DeviceIdentity {
+        model: cgi.device_type(&admin).await.ok(),
+        serial: cgi.serial_no(&admin).await.ok(),
+        machine_name: cgi.machine_name(&admin).await.ok(),
+        firmware_version,
+        firmware_build,
+    }
+}
+
 impl Lab {
+    /// The bench and what each of its parts resolved to, for the record.
+    pub fn rig_description(&self) -> crate::record::RigDescription {
+        use crate::record::{RigDescription, RigDriver};
+        use resetlab_rig::Switch as _;
+        let part = |part: &str, driver: &str, resource: Option<String>| RigDriver { part: part.into(), driver: driver.into(), resource };
+        match self {
+            Lab::Emulated(e) => {
+                let relay = match e.modbus {
+                    EmulatedModbus::Tcp => "modbus-tcp (emulated relay board)",
+                    EmulatedModbus::Rtu => "modbus-rtu on a pseudo-terminal (emulated relay board)",
+                };
+                let layout = resetlab_emulated_rig::Layout::from_bench(&e.bench);
+                RigDescription {
+                    file: Some(e.bench.file.display().to_string()),
+                    drivers: vec![
+                        part("power", relay, Some(format!("unit {}, coil {}", layout.unit, layout.power_coil))),
+                        part("network", relay, Some(format!("unit {}, coil {}", layout.unit, layout.link_coil))),
+                        part("console", "serial (emulated console on a pseudo-terminal)", None),
+                        part("app", "relay (embedded cloud relay)", None),
+                    ],
+                }
+            }
+            Lab::Bench(b) => RigDescription {
+                file: Some(b.name.clone()),
+                drivers: vec![
+                    part("power", &b.surroundings.power.as_ref().map_or("none".to_owned(), |d| d.describe()), None),
+                    part("network", &b.surroundings.link.as_ref().map_or("none".to_owned(), |d| d.describe()), None),
+                    part("console", &b.surroundings.console.as_ref().map_or("none".to_owned(), |c| format!("serial {}", c.name())), None),
+                    part("app", &b.app.as_ref().map_or("none".to_owned(), |a| format!("{a:?}")), None),
+                ],
+            },
+        }
+    }
+
     /// Whether devices of this lab can serve a rig capability (`power`, `network`, `console`).
     pub fn can(&self, capability: &str) -> bool {
         match self {

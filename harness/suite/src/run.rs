@@ -22,6 +22,10 @@ pub struct RunContext {
     pub lab: Lab,
     pub custody: Custody,
     pub evidence: EvidenceStore,
+    /// Measurements, rig timeline and console of each scenario.
+    pub extras: crate::record::ExtrasStore,
+    /// The device's identity as it reported it (read at the first lease).
+    pub device: Mutex<Option<crate::record::DeviceIdentity>>,
     /// Devices teardown could not restore (each also stays unfinished in the journal).
     pub teardown_errors: Mutex<Vec<String>>,
 }
@@ -174,7 +178,12 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
     let state_dir = opts.state_dir.clone().unwrap_or_else(|| opts.out.join("state"));
     let journal = resetlab_ledger::Journal::open(&state_dir).map_err(|e| RunError::Journal(e.to_string()))?;
     let custody = Custody { journal: Arc::new(journal) };
-    let ctx = Arc::new(RunContext { lab: opts.lab, custody: custody.clone(), evidence: Default::default(), teardown_errors: Default::default() });
+    let ctx = Arc::new(RunContext { lab: opts.lab, custody: custody.clone(),
+        evidence: Default::default(),
+        extras: Default::default(),
+        device: Default::default(),
+        teardown_errors: Default::default(),
+    });
     CONTEXT.set(ctx.clone()).map_err(|_| RunError::AlreadyRan)?;
 
     let record = Arc::new(Mutex::new(RunRecord {
@@ -218,7 +227,10 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
                     if let Some(dut) = w.dut_ref() {
                         let key = (feature.name.clone(), scenario.position.line);
                         let ev = dut.evidence.clone();
-                        w.ctx.evidence.lock().unwrap_or_else(|e| e.into_inner()).insert(key, ev);
+                        w.ctx.evidence.lock().unwrap_or_else(|e| e.into_inner()).insert(key.clone(), ev);
+                        let mut extras = dut.extras.clone();
+                        extras.console = w.lease().console_for_record();
+                        w.ctx.extras.lock().unwrap_or_else(|e| e.into_inner()).insert(key, extras);
                     }
                     if let Err(why) = w.teardown().await {
                         let msg = format!(
@@ -267,6 +279,9 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
     record.scenarios.extend(skipped.lock().unwrap_or_else(|e| e.into_inner()).drain(..));
     record.scenarios.sort_by(|a, b| (&a.feature, a.line).cmp(&(&b.feature, b.line)));
     attach_evidence(&mut record, &ctx.evidence);
+    crate::record::attach_extras(&mut record, &ctx.extras);
+    record.device = ctx.device.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    record.rig = Some(ctx.lab.rig_description());
     record.errors.extend(ctx.teardown_errors.lock().unwrap_or_else(|e| e.into_inner()).drain(..).map(|m| resetlab_wire::secret::redact(&m)));
     let _ = custody.journal.compact();
     let unfinished = custody.journal.unfinished();

@@ -9,6 +9,7 @@ use std::time::Duration;
 use resetlab_rig::Blame as RigBlame;
 
 use crate::lab::Lease;
+use crate::record::{ConsoleLine, Measurement, RigEvent};
 use crate::surroundings::{blame_of, Which};
 use crate::verdict::fail;
 
@@ -26,10 +27,20 @@ impl Lease {
         if let Some(c) = s.console() {
             c.mark(&format!("{which} off"));
         }
+        let at = self.dut.now_ms();
         let switched = s.switch(which, false).await;
         let why = format!("after the {which} was switched off");
         match resetlab_rig::wait_down(s.service, DOWN_DEADLINE, RigBlame::Relay, &why).await {
-            Ok(t) => self.dut.note(None, format!("switch the {which} off"), format!("{switched:?}; device stopped answering after {} ms", t.as_millis())),
+            Ok(t) => {
+                self.dut.note(None, format!("switch the {which} off"), format!("{switched:?}; device stopped answering after {} ms", t.as_millis()));
+                self.record_switch(at, which, "off", &switched);
+                self.dut.extras.measurements.push(Measurement::at_most(
+                    format!("{which} off to service silent"),
+                    t.as_secs_f64(),
+                    "s",
+                    DOWN_DEADLINE.as_secs_f64(),
+                ));
+            }
             Err(e) => fail(blame_of(&e), e),
         }
         match which {
@@ -48,6 +59,7 @@ impl Lease {
         let deadline = self.boot_deadline();
         let s = &self.surroundings;
         let from = s.console().map(|c| c.mark(&format!("{which} on")));
+        let at = self.dut.now_ms();
         let switched = s.switch(which, true).await;
         // After power on the firmware boots: wait for its marker. After link up it is already up.
         let console = match (which, s.console(), from) {
@@ -62,6 +74,12 @@ impl Lease {
                     format!("switch the {which} on"),
                     format!("{switched:?}; {marker}service answering after {} ms (limit {} ms)", ready.service_after.as_millis(), deadline.as_millis()),
                 );
+                self.record_switch(at, which, "on", &switched);
+                let name = match which {
+                    Which::Power => "boot to service ready",
+                    Which::Link => "link up to service answering",
+                };
+                self.dut.extras.measurements.push(Measurement::at_most(name, ready.service_after.as_secs_f64(), "s", deadline.as_secs_f64()));
             }
             Err(e) => fail(blame_of(&e), e),
         }
@@ -74,6 +92,37 @@ impl Lease {
                 fail(crate::verdict::Blame::Device, format!("the recorder answers locally but did not come back online at the relay: {e}"));
             }
         }
+    }
+
+    fn record_switch(&mut self, at_ms: u64, which: Which, action: &str, switched: &resetlab_rig::Switched) {
+        self.dut.extras.timeline.push(RigEvent {
+            scenario: None,
+            at_ms,
+            part: match which {
+                Which::Power => "power".to_owned(),
+                Which::Link => "network".to_owned(),
+            },
+            action: action.to_owned(),
+            readback: Some(format!("reads {}", if switched.on { "on" } else { "off" })),
+            duration_ms: Some(switched.took.as_millis() as u64),
+            ok: true,
+        });
+    }
+
+    /// The console capture for the record, on the scenario's clock, power events marked.
+    pub fn console_for_record(&self) -> Vec<ConsoleLine> {
+        let Some(console) = self.surroundings.console() else { return Vec::new() };
+        console
+            .lines()
+            .into_iter()
+            .filter(|l| l.wall >= self.dut.started_wall)
+            .map(|l| ConsoleLine {
+                scenario: None,
+                at_ms: (l.wall - self.dut.started_wall).num_milliseconds().max(0) as u64,
+                power_event: (l.kind == resetlab_rig::console::LineKind::Mark).then(|| l.text.clone()),
+                text: l.text,
+            })
+            .collect()
     }
 
     /// Cut the power and prove the device stopped answering.

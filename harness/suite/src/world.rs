@@ -68,6 +68,10 @@ impl LabWorld {
         }
         let ctx = RunContext::current();
         let lease = ctx.lab.lease(&ctx.custody).await?;
+        if ctx.device.lock().unwrap_or_else(|e| e.into_inner()).is_none() {
+            let identity = crate::lab::read_identity(&lease.dut).await;
+            ctx.device.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(identity);
+        }
         Ok(LabWorld { ctx, lease: Some(lease), secondary: None, change: None, session: None, last_login: None, hash_attempt: None, changed_at: None, cut_after_commit: false, holds_new: None, app_profile: resetlab_app::flir_cloud_2017(), app: None, app_outcome: None, forwarded_before: None })
     }
 
