@@ -23,9 +23,12 @@ async fn bounded<T>(f: impl Future<Output = T>) -> T {
 
 // ---------------------------------------------------------------- Modbus TCP relay board
 
+/// What a fake Modbus peer writes for one request frame.
+type Answer = fn(&[u8]) -> Vec<u8>;
+
 /// A Modbus TCP peer on 127.0.0.1: reads each request frame (MBAP header + PDU) and writes
 /// `answer(request)`; an empty answer closes the connection.
-async fn modbus_peer(answer: fn(&[u8]) -> Vec<u8>) -> u16 {
+async fn modbus_peer(answer: Answer) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {
@@ -106,7 +109,7 @@ async fn modbus_exception_reply_names_the_board_and_the_exception() {
 
 #[tokio::test]
 async fn modbus_garbage_frames_are_errors_naming_the_board() {
-    let answers: &[(&str, fn(&[u8]) -> Vec<u8>)] = &[
+    let answers: &[(&str, Answer)] = &[
         ("bad protocol id", |req| {
             vec![req[0], req[1], 0xde, 0xad, 0, 3, req[6], 1, 0]
         }),
