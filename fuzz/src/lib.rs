@@ -8,8 +8,11 @@ use std::sync::OnceLock;
 
 use resetlab_device::{KvBody, rpc2::Rpc2Reply};
 
+/// A target's body.
+pub type Target = fn(&[u8]);
+
 /// Every target by name, for the seed runner.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("kv_body", kv_body),
     ("rpc2_reply", rpc2_reply),
     ("digest_challenge", digest_challenge),
@@ -35,7 +38,12 @@ pub fn kv_body(data: &[u8]) {
     for key in ["sn", "users[0].Name", "name", ""] {
         let _ = kv.get(key);
     }
-    let _ = (kv.is_ok(), kv.error_reason(), kv.is_empty(), kv.lines().len());
+    let _ = (
+        kv.is_ok(),
+        kv.error_reason(),
+        kv.is_empty(),
+        kv.lines().len(),
+    );
     let e = resetlab_device::error::excerpt(&body);
     assert!(e.chars().count() <= 1024, "excerpt is bounded");
     let _ = resetlab_device::redact::text(&body);
@@ -59,7 +67,8 @@ pub fn digest_challenge(data: &[u8]) {
     let values: Vec<&str> = all.split('\n').collect();
     let uri = values.first().copied().unwrap_or("/");
     let _ = resetlab_device::fuzzing::digest_challenge(&values, uri);
-    let _ = resetlab_device::fuzzing::digest_challenge(&values[values.len().min(1)..], "/cgi-bin/x");
+    let _ =
+        resetlab_device::fuzzing::digest_challenge(&values[values.len().min(1)..], "/cgi-bin/x");
 }
 
 /// Raw bytes from an RTSP server: one response is read (or refused) without panicking.
@@ -105,7 +114,10 @@ pub fn ledger_journal(data: &[u8]) {
     let key = resetlab_ledger::DeviceKey::new("SN-FUZZ", "admin");
     let _ = j.pending(&key);
     let _ = j.baseline(&key, &resetlab_wire::Secret::new("base-pw"));
-    let (old, new) = (resetlab_wire::Secret::new("old-pw"), resetlab_wire::Secret::new("new-pw"));
+    let (old, new) = (
+        resetlab_wire::Secret::new("old-pw"),
+        resetlab_wire::Secret::new("new-pw"),
+    );
     if let Ok(id) = j.intend(&key, &old, &new) {
         let _ = j.outcome(id, resetlab_ledger::Outcome::Committed);
     }

@@ -20,18 +20,61 @@ impl Rng {
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
     fn below(&mut self, n: usize) -> usize {
-        if n == 0 { 0 } else { (self.next() % n as u64) as usize }
+        if n == 0 {
+            0
+        } else {
+            (self.next() % n as u64) as usize
+        }
     }
 }
 
 /// Tokens the parsers treat specially; inserting them reaches branches random bytes rarely do.
 const TOKENS: &[&[u8]] = &[
-    b"\r\n", b"\n", b"=", b"\"", b",", b":", b"{", b"}", b"[", b"]", b"\xef\xbb\xbf", b"\xff",
-    b"\xc3", b"\xe2\x82", b"\0", b"Digest ", b"digest", b"nonce=", b"qop=", b"realm=", b"stale=true",
-    b"auth-int", b"RTSP/1.0 ", b"CSeq: ", b"Content-Length: ", b"99999999999999999999", b"-1",
-    b"Error\r\n", b"OK", b"\"error\":", b"\"code\":", b"\"session\":", b"\"result\":", b"null",
-    b"268632081", b"\t", b"  ", b"- ", b"&", b"*a", b"&a ", b"!!binary ", b"%YAML 1.2\n---\n",
-    b"{\"seq\":", b"\"crc\":",
+    b"\r\n",
+    b"\n",
+    b"=",
+    b"\"",
+    b",",
+    b":",
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b"\xef\xbb\xbf",
+    b"\xff",
+    b"\xc3",
+    b"\xe2\x82",
+    b"\0",
+    b"Digest ",
+    b"digest",
+    b"nonce=",
+    b"qop=",
+    b"realm=",
+    b"stale=true",
+    b"auth-int",
+    b"RTSP/1.0 ",
+    b"CSeq: ",
+    b"Content-Length: ",
+    b"99999999999999999999",
+    b"-1",
+    b"Error\r\n",
+    b"OK",
+    b"\"error\":",
+    b"\"code\":",
+    b"\"session\":",
+    b"\"result\":",
+    b"null",
+    b"268632081",
+    b"\t",
+    b"  ",
+    b"- ",
+    b"&",
+    b"*a",
+    b"&a ",
+    b"!!binary ",
+    b"%YAML 1.2\n---\n",
+    b"{\"seq\":",
+    b"\"crc\":",
 ];
 
 fn mutate(rng: &mut Rng, seeds: &[Vec<u8>]) -> Vec<u8> {
@@ -69,7 +112,10 @@ fn mutate(rng: &mut Rng, seeds: &[Vec<u8>]) -> Vec<u8> {
                 let chunk: Vec<u8> = d[a..(a + n).min(d.len())].to_vec();
                 let times = 1 + rng.below(200);
                 let i = rng.below(d.len() + 1);
-                d.splice(i..i, chunk.iter().copied().cycle().take(chunk.len() * times));
+                d.splice(
+                    i..i,
+                    chunk.iter().copied().cycle().take(chunk.len() * times),
+                );
             }
             _ => {
                 let i = rng.below(d.len() + 1);
@@ -81,7 +127,9 @@ fn mutate(rng: &mut Rng, seeds: &[Vec<u8>]) -> Vec<u8> {
 }
 
 fn seeds_dir(target: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds").join(target)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("seeds")
+        .join(target)
 }
 
 fn seeds(target: &str) -> Vec<Vec<u8>> {
@@ -106,10 +154,13 @@ fn ledger_seed() -> Vec<u8> {
     let a = DeviceKey::new("SN-4B03A1", "admin");
     let b = DeviceKey::new("SN-77", "user1");
     j.baseline(&a, &Secret::new("000000")).unwrap();
-    let id = j.intend(&a, &Secret::new("000000"), &Secret::new("abc123")).unwrap();
+    let id = j
+        .intend(&a, &Secret::new("000000"), &Secret::new("abc123"))
+        .unwrap();
     j.outcome(id, Outcome::Unknown).unwrap();
     j.baseline(&b, &Secret::new("user11")).unwrap();
-    j.intend(&b, &Secret::new("user11"), &Secret::new("zz9z9z")).unwrap();
+    j.intend(&b, &Secret::new("user11"), &Secret::new("zz9z9z"))
+        .unwrap();
     let path = j.path().to_owned();
     drop(j);
     std::fs::read(path).unwrap()
@@ -125,19 +176,26 @@ fn run(name: &str, f: fn(&[u8]), iters: usize) {
         }
         corpus.push(s);
     }
-    assert!(!corpus.is_empty(), "no seeds for {name} in {}", seeds_dir(name).display());
+    assert!(
+        !corpus.is_empty(),
+        "no seeds for {name} in {}",
+        seeds_dir(name).display()
+    );
     for s in &corpus {
         f(s);
     }
     f(b"");
-    let mut rng = Rng(0x5EED_0000_0000_0001 ^ name.len() as u64 * 0x9E37_79B9);
+    let mut rng = Rng(0x5EED_0000_0000_0001 ^ (name.len() as u64 * 0x9E37_79B9));
     for i in 0..iters {
         let input = mutate(&mut rng, &corpus);
         let r = std::panic::catch_unwind(|| f(&input));
         if r.is_err() {
             let path = std::env::temp_dir().join(format!("resetlab-fuzz-{name}-crash-{i}"));
             std::fs::write(&path, &input).unwrap();
-            panic!("{name}: mutation {i} panicked; input saved to {}", path.display());
+            panic!(
+                "{name}: mutation {i} panicked; input saved to {}",
+                path.display()
+            );
         }
     }
 }
