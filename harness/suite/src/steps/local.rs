@@ -45,19 +45,14 @@ async fn admin_changes_password(w: &mut LabWorld, len: usize) {
 
 #[when(expr = "the administrator changes the password to a new {int}-character password with a character outside the allowed set on the recorder")]
 async fn admin_changes_to_disallowed_characters(w: &mut LabWorld, len: usize) {
-    let dut = w.dut();
-    let by = dut.admin();
-    let rule = dut.profile.password_rule.clone();
+    let by = w.dut().admin();
+    let rule = w.dut().profile.password_rule.clone();
     // The first printable character the profile's set refuses (a space if it allows every one).
     let outside = (0x21u8..0x7f).map(char::from).find(|&c| !rule.charset.allows(c)).unwrap_or(' ');
     let mut chars: Vec<char> = generate_password(&rule, len.saturating_sub(1)).expose().chars().collect();
     chars.insert(chars.len() / 2, outside);
     let new = Secret::new(chars.into_iter().collect::<String>());
-    let old = dut.admin().password;
-    let result = dut.change_password(&by, &by.user, &new).await;
-    let outcome = result.as_ref().map_or_else(|e| e.to_string(), |()| "OK".to_owned());
-    dut.note(Some(Interface::Http), format!("the administrator changes the password to {len} characters with one outside {:?}", rule.charset), outcome);
-    w.change = Some(ChangeAttempt { by: by.user.clone(), account: by.user, old, new, result });
+    attempt_admin_change(w, by, new, format!("{len} characters with one outside {:?}", rule.charset)).await;
 }
 
 #[when(expr = "the secondary user changes the administrator's password to a new {int}-character password on the recorder")]
@@ -68,16 +63,22 @@ async fn secondary_changes_admin_password(w: &mut LabWorld, len: usize) {
 
 /// `by` asks the recorder to change the administrator's password to a fresh `len`-character one.
 async fn change_admin_password(w: &mut LabWorld, by: Credentials, len: usize) {
+    let new = generate_password(&w.dut().profile.password_rule, len);
+    attempt_admin_change(w, by, new, format!("a new {len}-character password")).await;
+}
+
+/// `by` asks the recorder to change the administrator's password to `new` (described by `what`);
+/// the attempt and the answer are kept for the Then steps.
+async fn attempt_admin_change(w: &mut LabWorld, by: Credentials, new: Secret, what: String) {
     let dut = w.dut();
     let account = dut.admin_name();
     let old = dut.credentials(&account).password;
-    let new = generate_password(&dut.profile.password_rule, len);
     let result = dut.change_password(&by, &account, &new).await;
     let outcome = match &result {
         Ok(()) => "OK".to_owned(),
         Err(e) => e.to_string(),
     };
-    dut.note(Some(Interface::Http), format!("{} changes the password of {account} to a new {len}-character password", by.user), outcome);
+    dut.note(Some(Interface::Http), format!("{} changes the password of {account} to {what}", by.user), outcome);
     w.change = Some(ChangeAttempt { by: by.user, account, old, new, result });
 }
 
