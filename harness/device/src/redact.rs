@@ -49,7 +49,41 @@ pub fn text(text: &str) -> String {
 }
 
 fn text_masking(s: &str) -> String {
-    secret::redact(s)
+    mask_json_fields(&secret::redact(s))
+}
+
+/// Reply text often quotes an RPC2 JSON body (`"session":"83b6…"`), plain or with escaped quotes
+/// inside an error excerpt: mask the string values of secret fields wherever they stand.
+fn mask_json_fields(s: &str) -> String {
+    let mut out = s.to_owned();
+    for key in ["session", "password", "pwd", "pwdOld"] {
+        for (open, close) in [(format!("\"{key}\":\""), "\""), (format!("\\\"{key}\\\":\\\""), "\\\"")] {
+            let mut from = 0;
+            while let Some(at) = out[from..].find(&open) {
+                let start = from + at + open.len();
+                let Some(len) = out[start..].find(close) else { break };
+                if &out[start..start + len] != MASK {
+                    out.replace_range(start..start + len, MASK);
+                }
+                from = start + MASK.len().min(out.len() - start);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod json_field_tests {
+    use super::*;
+
+    #[test]
+    fn session_in_a_quoted_rpc2_reply_is_masked() {
+        let plain = r#"{"id":3,"result":false,"session":"f5dd251a6c4ff18b46e6d27ba2527d26"}"#;
+        assert_eq!(text(plain), format!(r#"{{"id":3,"result":false,"session":"{MASK}"}}"#));
+        let escaped = r#"HTTP 200 OK "{\"result\":true,\"session\":\"f5dd251a\"}""#;
+        assert!(!text(escaped).contains("f5dd251a"), "{}", text(escaped));
+        assert_eq!(text("no json here"), "no json here");
+    }
 }
 
 /// A JSON value with every secret field (see `is_secret_key`) replaced by `•••`, recursively.
