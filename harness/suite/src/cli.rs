@@ -206,18 +206,15 @@ async fn bench_lab(bench: &Bench, firmware: &Option<PathBuf>, answers: Option<&s
 /// Before touching a real device, finish what an interrupted run left in its journal.
 async fn recover_unfinished(dir: &std::path::Path, profile: &FirmwareProfile) -> anyhow::Result<()> {
     let journal = resetlab_ledger::Journal::open(dir)?;
-    let pending = journal.unfinished();
-    if pending.is_empty() {
+    let unfinished = journal.unfinished().len();
+    if unfinished == 0 {
         return Ok(());
     }
-    println!("an earlier run left {} device account(s) unfinished in {}; recovering first", pending.len(), journal.path().display());
-    let budget = profile.lockout.threshold.saturating_sub(1).max(1);
-    for p in pending {
-        let report = crate::custody::recover_key(&journal, &p.key, budget).await?;
+    println!("an earlier run left {unfinished} device account(s) unfinished in {}; recovering first", journal.path().display());
+    for report in crate::custody::recover_all(&journal, profile.lockout.threshold).await? {
         println!("  {report}");
-        anyhow::ensure!(report.is_finished(), "could not restore {}; fix it by hand or run `resetlab recover` again", p.key);
+        anyhow::ensure!(report.is_finished(), "could not restore {}; fix it by hand or run `resetlab recover` again", report.key);
     }
-    let _ = journal.compact();
     Ok(())
 }
 
@@ -324,20 +321,16 @@ async fn recover(args: RecoverArgs) -> anyhow::Result<ExitCode> {
     };
     let journal = resetlab_ledger::Journal::open(&dir)?;
     let profile = load_profile(&args.firmware)?;
-    let pending = journal.unfinished();
-    if pending.is_empty() {
+    if journal.unfinished().is_empty() {
         println!("nothing to recover in {}", journal.path().display());
         return Ok(ExitCode::SUCCESS);
     }
     // One login per candidate, never reaching the lockout threshold.
-    let budget = profile.lockout.threshold.saturating_sub(1).max(1);
     let mut all_done = true;
-    for p in pending {
-        let report = crate::custody::recover_key(&journal, &p.key, budget).await?;
+    for report in crate::custody::recover_all(&journal, profile.lockout.threshold).await? {
         println!("{report}");
         all_done &= report.is_finished();
     }
-    let _ = journal.compact();
     Ok(if all_done { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 

@@ -75,6 +75,19 @@ pub async fn recover_key(journal: &Journal, key: &DeviceKey, budget: u32) -> Res
     .await
 }
 
+/// Recover every unfinished device account in `journal`, never spending more than
+/// `lockout_threshold - 1` logins on one account, then compact the journal. Used by
+/// `resetlab recover` and before a bench certify.
+pub async fn recover_all(journal: &Journal, lockout_threshold: u32) -> Result<Vec<RecoveryReport>, LedgerError> {
+    let budget = lockout_threshold.saturating_sub(1).max(1);
+    let mut reports = Vec::new();
+    for pending in journal.unfinished() {
+        reports.push(recover_key(journal, &pending.key, budget).await?);
+    }
+    let _ = journal.compact();
+    Ok(reports)
+}
+
 /// The journal as one scenario uses it.
 #[derive(Debug, Clone)]
 pub struct Custody {

@@ -105,6 +105,11 @@ pub struct Remote {
 }
 
 impl Remote {
+    /// Sign into this lease's app account at the relay, on `session`'s device.
+    pub async fn sign_in(&self, session: resetlab_app::AppSession) -> Result<resetlab_app::RelayApp, resetlab_app::AppError> {
+        resetlab_app::RelayApp::sign_in(session, &self.relay.url(), &self.account, &self.password).await
+    }
+
     /// Wait until the relay sees the recorder online (`true`) or offline (`false`).
     pub async fn wait_online(&self, online: bool) -> Result<(), String> {
         self.relay.wait_online_state(&self.serial, online, ONLINE_DEADLINE).await.map_err(|e| e.to_string())

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use cucumber::{given, then, when};
 use resetlab_app::digest::{send_authenticated, Route};
-use resetlab_app::{AppSession, DeviceCredentials, FormFactor, LoginOutcome as AppLogin, ModifyOutcome, Platform, RawRequest, RelayApp};
+use resetlab_app::{AppSession, DeviceCredentials, FormFactor, LoginOutcome as AppLogin, ModifyOutcome, Platform, RawRequest};
 use resetlab_device::{Credentials, DeviceError, ErrorKind, Interface, LoginOutcome};
 use resetlab_ledger::Outcome;
 use resetlab_wire::Secret;
@@ -37,8 +37,7 @@ fn serial(w: &mut LabWorld) -> String {
 /// person's hand.
 async fn open_app(w: &mut LabWorld, session: AppSession) -> Box<dyn resetlab_app::App> {
     if let Some(r) = &w.lease().remote {
-        let (url, account, password) = (r.relay.url(), r.account.clone(), r.password.clone());
-        return Box::new(RelayApp::sign_in(session, &url, &account, &password).await.unwrap_or_else(|e| app_failed(e)));
+        return Box::new(r.sign_in(session).await.unwrap_or_else(|e| app_failed(e)));
     }
     match w.lease().bench_app.clone() {
         Some(BenchApp::Direct { device, remote }) => Box::new(resetlab_app::DirectApp::direct(session, device, remote)),
@@ -53,9 +52,8 @@ async fn open_app(w: &mut LabWorld, session: AppSession) -> Box<dyn resetlab_app
 /// A backend for raw requests (what a modified app could send), where the rig allows it.
 async fn raw_backend(w: &mut LabWorld) -> Box<dyn resetlab_app::Backend> {
     if let Some(r) = &w.lease().remote {
-        let (url, account, password) = (r.relay.url(), r.account.clone(), r.password.clone());
-        let session = AppSession::new(Platform::Ios, FormFactor::Phone, resetlab_app::flir_cloud_2017(), account.clone());
-        let app = RelayApp::sign_in(session, &url, &account, &password).await.unwrap_or_else(|e| app_failed(e));
+        let session = AppSession::new(Platform::Ios, FormFactor::Phone, resetlab_app::flir_cloud_2017(), r.account.clone());
+        let app = r.sign_in(session).await.unwrap_or_else(|e| app_failed(e));
         return Box::new(app.backend().clone());
     }
     match w.lease().bench_app.clone() {
@@ -231,12 +229,11 @@ async fn remote_login(w: &mut LabWorld, form: FormFactor, creds: &DeviceCredenti
         }
         return app(w).remote_login(form, creds).await.unwrap_or_else(|e| app_failed(e));
     }
-    let (url, account, password, serial) = {
-        let r = remote(w);
-        (r.relay.url(), r.account.clone(), r.password.clone(), r.serial.clone())
-    };
-    let session = AppSession::new(Platform::Ios, form, w.app_profile.clone(), account.clone());
-    let client = RelayApp::sign_in(session, &url, &account, &password).await.unwrap_or_else(|e| app_failed(e));
+    let profile = w.app_profile.clone();
+    let r = remote(w);
+    let serial = r.serial.clone();
+    let session = AppSession::new(Platform::Ios, form, profile, r.account.clone());
+    let client = r.sign_in(session).await.unwrap_or_else(|e| app_failed(e));
     let req = RawRequest::get("/cgi-bin/magicBox.cgi?action=getMachineName").with_header("User-Agent", form.user_agent());
     match send_authenticated(client.backend(), Route::Remote, &serial, creds, req).await {
         Ok(r) if r.status == 200 => AppLogin::Accepted,
