@@ -9,7 +9,9 @@
 //!
 //! Remote use with the factory default password (ETSI EN 303 645 5.1-1, `default_password:
 //! must-change-before-remote`) is refused here, by the P2P module, before the request reaches the
-//! recorder's HTTP service: see [`default_password_refusal`].
+//! recorder's HTTP service: see [`default_password_refusal`]. Firmware with the
+//! `remote-keeps-old-password` defect also judges Digest credentials by the module's own stale
+//! copy of the passwords: see [`p2p_credentials`].
 //!
 //! For tests, [`AgentHandle::cut_on`] breaks the tunnel at a chosen point of a chosen request
 //! (before it reaches the recorder, or after the recorder answered but before the answer leaves).
@@ -19,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use resetlab_emulator::Recorder;
+use resetlab_emulator::{P2pLogin, Recorder};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
@@ -305,7 +307,12 @@ async fn to_device(
             })
         }
         Some(Refusal::Rpc2) => Ok(refused_plain()),
-        None => send(rec, http, state, request).await,
+        None => match p2p_credentials(rec, request) {
+            Ok(request) => send(rec, http, state, request).await,
+            // The module's own check failed: the client gets the recorder's fresh challenge,
+            // as from any refused Digest login.
+            Err(probe) => send(rec, http, state, probe).await,
+        },
     };
     match answer {
         Ok(r) => TunnelResponse {
@@ -318,6 +325,30 @@ async fn to_device(
             response: None,
             error: Some(e),
         },
+    }
+}
+
+/// The module's own credential check ([`Recorder::p2p_login`]): `Ok` with the request to pass
+/// on (as sent, or re-signed), or `Err` with the request stripped of its credentials when the
+/// module refused them. Conforming firmware always passes the request on as sent.
+fn p2p_credentials(rec: &Recorder, mut request: HttpRequest) -> Result<HttpRequest, HttpRequest> {
+    let Some(i) = request
+        .headers
+        .iter()
+        .position(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+    else {
+        return Ok(request);
+    };
+    match rec.p2p_login(&request.method, &request.headers[i].1) {
+        P2pLogin::PassOn => Ok(request),
+        P2pLogin::Resigned(header) => {
+            request.headers[i].1 = header;
+            Ok(request)
+        }
+        P2pLogin::Refuse => {
+            request.headers.remove(i);
+            Err(request)
+        }
     }
 }
 

@@ -34,6 +34,9 @@ pub enum Defect {
     Rpc2LoopbackBypass,
     /// Remote use (through the P2P tunnel) is allowed with the universal factory default password.
     DefaultPasswordRemote,
+    /// The P2P module checks remote logins against the passwords it read at boot: after a change
+    /// the old password keeps working remotely (and the new one does not) until the next reboot.
+    RemoteKeepsOldPassword,
 }
 
 /// A defect name that is not one of [`Defect::ALL`].
@@ -46,7 +49,7 @@ pub struct UnknownDefect {
 
 impl Defect {
     /// Every defect, in the order reports list them.
-    pub const ALL: [Defect; 13] = [
+    pub const ALL: [Defect; 14] = [
         Defect::SecondaryChangesAdmin,
         Defect::Accepts5Chars,
         Defect::TruncatesLong,
@@ -60,6 +63,7 @@ impl Defect {
         Defect::HashAccepted,
         Defect::Rpc2LoopbackBypass,
         Defect::DefaultPasswordRemote,
+        Defect::RemoteKeepsOldPassword,
     ];
 
     /// The kebab-case name used on the command line and in fixtures/defects.
@@ -78,6 +82,7 @@ impl Defect {
             Defect::HashAccepted => "hash-accepted",
             Defect::Rpc2LoopbackBypass => "rpc2-loopback-bypass",
             Defect::DefaultPasswordRemote => "default-password-remote",
+            Defect::RemoteKeepsOldPassword => "remote-keeps-old-password",
         }
     }
 
@@ -87,16 +92,17 @@ impl Defect {
             Defect::SecondaryChangesAdmin => &["ART-SECONDARY", "ART-ADMIN"],
             Defect::Accepts5Chars => &["ART-LEN6"],
             Defect::TruncatesLong => &["ART-LEN6"],
-            Defect::RtspStaleCredentials => &["ART-LOCAL"],
+            Defect::RtspStaleCredentials => &["ART-LOCAL", "ETSI-OLD-CREDENTIAL"],
             Defect::ChangeLostOnPowerCycle => &["ART-DURABLE"],
             Defect::AckBeforeFlash => &["ART-DURABLE"],
             Defect::SessionsSurviveChange => &["ASVS-SESSIONS-END"],
-            Defect::NoLockout => &["ETSI-BRUTE-FORCE"],
-            Defect::LockoutHttpOnly => &["CVE-LOCKOUT-ALL-INTERFACES"],
+            Defect::NoLockout => &["ETSI-BRUTE-FORCE", "CVE-LOCKOUT-ALL-INTERFACES"],
+            Defect::LockoutHttpOnly => &["CVE-LOCKOUT-ALL-INTERFACES", "ETSI-BRUTE-FORCE"],
             Defect::PasswordOnConsole => &["ASVS-NO-SECRETS-LOGGED"],
             Defect::HashAccepted => &["CVE-HASH-AS-PASSWORD"],
             Defect::Rpc2LoopbackBypass => &["CVE-LOOPBACK-BYPASS"],
             Defect::DefaultPasswordRemote => &["ETSI-DEFAULT-PW"],
+            Defect::RemoteKeepsOldPassword => &["ART-REMOTE"],
         }
     }
 }

@@ -95,8 +95,9 @@ impl DigestAuth {
         (got_response && !d.username.is_empty() && !d.nonce.is_empty()).then_some(d)
     }
 
-    /// True when this response was computed with `password` for `method`.
-    pub(crate) fn matches(&self, password: &str, method: &str) -> bool {
+    /// The response a client knowing `password` would send for `method` (`None` for a qop other
+    /// than `auth`, which this firmware does not offer).
+    fn response_for(&self, password: &str, method: &str) -> Option<String> {
         let h1 = ha1(&self.username, &self.realm, password);
         let h2 = ha2(method, &self.uri);
         let qop = match self.qop.as_deref() {
@@ -104,10 +105,34 @@ impl DigestAuth {
                 nc: &self.nc,
                 cnonce: &self.cnonce,
             }),
-            Some(_) => return false,
+            Some(_) => return None,
             None => None,
         };
-        response(&h1, &self.nonce, qop, &h2) == self.response
+        Some(response(&h1, &self.nonce, qop, &h2))
+    }
+
+    /// True when this response was computed with `password` for `method`.
+    pub(crate) fn matches(&self, password: &str, method: &str) -> bool {
+        self.response_for(password, method).as_deref() == Some(self.response.as_str())
+    }
+
+    /// `header` (the one this was parsed from) with its `response` recomputed for `password`,
+    /// every other field as the client sent it: what the P2P module passes on after judging
+    /// the credentials itself.
+    pub(crate) fn resigned(&self, header: &str, password: &str, method: &str) -> String {
+        let response = self.response_for(password, method).unwrap_or_default();
+        let rest = header.trim_start().split_once(char::is_whitespace).map_or("", |(_, r)| r);
+        let fields: Vec<String> = params(rest)
+            .into_iter()
+            .map(|(k, v)| {
+                let v = if k.eq_ignore_ascii_case("response") { response.clone() } else { v };
+                match k.to_ascii_lowercase().as_str() {
+                    "qop" | "nc" | "algorithm" => format!("{k}={v}"),
+                    _ => format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")),
+                }
+            })
+            .collect();
+        format!("Digest {}", fields.join(", "))
     }
 }
 
@@ -171,6 +196,11 @@ mod tests {
         assert!(d.matches("Circle Of Life", "GET"));
         assert!(!d.matches("circle of life", "GET"));
         assert!(DigestAuth::parse("Basic YWRtaW46MDAwMDAw").is_none());
+        let again = d.resigned(h, "other", "GET");
+        let d2 = DigestAuth::parse(&again).unwrap();
+        assert!(d2.matches("other", "GET") && !d2.matches("Circle Of Life", "GET"));
+        assert_eq!((d2.uri.as_str(), d2.nc.as_str(), d2.cnonce.as_str()), ("/dir/index.html", "00000001", "0a4f113b"));
+        assert!(again.contains(r#"opaque="5ccc069c403ebaf9f0171e9517f40e41""#), "{again}");
     }
 
     #[test]

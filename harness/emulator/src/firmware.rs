@@ -14,7 +14,7 @@ use resetlab_wire::Secret;
 use crate::accounts::{Account, Accounts, Via};
 use crate::console::Console;
 use crate::defects::{Defect, Defects};
-use crate::digest::Nonces;
+use crate::digest::{DigestAuth, Nonces};
 use crate::flash::{Flash, FlashOp, commit_delay};
 use crate::lockout::Lockouts;
 use crate::sessions::Sessions;
@@ -48,6 +48,23 @@ pub(crate) struct Ram {
     pub(crate) sessions: Sessions,
     /// Digest `opaque`, new each boot.
     pub(crate) opaque: String,
+    /// The P2P module's own copy of the passwords, read once at boot. Only firmware with the
+    /// `remote-keeps-old-password` defect checks remote logins against it; conforming firmware
+    /// lets the account store (the one every local interface uses) decide.
+    p2p_copy: Vec<(String, Secret)>,
+}
+
+/// What the recorder's P2P module does with the `Authorization` of a tunneled request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum P2pLogin {
+    /// Pass it on unchanged: the recorder's own HTTP service checks the credentials.
+    PassOn,
+    /// The module accepted the credentials against its own copy and passes the request on with
+    /// this `Authorization` instead, signed with the password the recorder has now (the module
+    /// runs on the box and can read it).
+    Resigned(String),
+    /// The module refused the credentials against its own copy; nothing is passed on.
+    Refuse,
 }
 
 /// The outcome of one login attempt.
@@ -201,6 +218,34 @@ impl Firmware {
             return false;
         }
         self.has_factory_password(user)
+    }
+
+    /// What the P2P module does with a tunneled `method` request carrying `authorization`.
+    /// Conforming firmware passes every request on to the account store; with
+    /// `remote-keeps-old-password` the module judges Digest credentials by the copy it read at
+    /// boot, so after a change the old password still gets in remotely and the new one does not
+    /// (until a reboot). RPC2 logins through the tunnel are not judged by the module.
+    pub(crate) fn p2p_login(&self, method: &str, authorization: &str) -> P2pLogin {
+        if !self.has(Defect::RemoteKeepsOldPassword) {
+            return P2pLogin::PassOn;
+        }
+        let Some(auth) = DigestAuth::parse(authorization) else {
+            return P2pLogin::PassOn;
+        };
+        let ram = self.ram();
+        let (Some(current), Some((_, copy))) = (
+            ram.accounts.get(&auth.username),
+            ram.p2p_copy.iter().find(|(name, _)| *name == auth.username),
+        ) else {
+            return P2pLogin::PassOn;
+        };
+        if current.password == *copy {
+            P2pLogin::PassOn
+        } else if auth.matches(copy.expose(), method) {
+            P2pLogin::Resigned(auth.resigned(authorization, current.password.expose(), method))
+        } else {
+            P2pLogin::Refuse
+        }
     }
 
     /// Whether the lockout is counted and enforced for logins arriving on `via`.
@@ -468,7 +513,9 @@ impl Firmware {
 impl Ram {
     fn boot(profile: &FirmwareProfile, accounts: Vec<Account>) -> Self {
         let n: u128 = rand::rng().random();
+        let p2p_copy = accounts.iter().map(|a| (a.name.clone(), a.password.clone())).collect();
         Ram {
+            p2p_copy,
             accounts: Accounts::from_flash(accounts),
             nonces: Nonces::new(Duration::from_secs(
                 profile.sessions.digest_nonce_lifetime_s,

@@ -32,5 +32,5 @@ mod sessions;
 
 pub use defects::{Defect, UnknownDefect};
 pub use error::EmulatorError;
-pub use firmware::Stats;
+pub use firmware::{P2pLogin, Stats};
 pub use recorder::{Recorder, RecorderConfig};

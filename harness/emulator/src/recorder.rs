@@ -14,7 +14,7 @@ use tokio::sync::broadcast;
 
 use crate::defects::Defect;
 use crate::error::EmulatorError;
-use crate::firmware::{Firmware, Stats};
+use crate::firmware::{Firmware, P2pLogin, Stats};
 use crate::power::Plant;
 
 /// How to build a recorder.
@@ -142,6 +142,13 @@ impl Recorder {
     /// (resetlab-cloud-relay's device agent) asks this before passing a tunneled request on.
     pub fn refuses_remote_use(&self, user: &str) -> bool {
         self.plant.fw.refuses_remote_use(user)
+    }
+
+    /// What the recorder's P2P module (resetlab-cloud-relay's device agent) does with the
+    /// `Authorization` header of a tunneled `method` request before passing it on: pass it on,
+    /// re-sign it, or refuse it (see [`P2pLogin`]).
+    pub fn p2p_login(&self, method: &str, authorization: &str) -> P2pLogin {
+        self.plant.fw.p2p_login(method, authorization)
     }
 
     /// The power relay: off cuts everything at once; on boots (see [`Recorder::wait_ready`]).

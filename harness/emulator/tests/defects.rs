@@ -5,7 +5,7 @@ mod common;
 
 use bytes::Bytes;
 use common::*;
-use resetlab_emulator::{Defect, Recorder};
+use resetlab_emulator::{Defect, P2pLogin, Recorder};
 use serde_json::json;
 
 const MACHINE_NAME: &str = "/cgi-bin/magicBox.cgi?action=getMachineName";
@@ -353,6 +353,37 @@ async fn default_password_remote() {
     rec.shutdown().await;
 }
 
+/// The P2P module's answer for a remote `GET MACHINE_NAME` signed with `password`.
+async fn p2p_answer(rec: &Recorder, password: &str) -> P2pLogin {
+    let ch = http(rec.http_addr(), "GET", MACHINE_NAME, &[], "").await.unwrap();
+    let ch = ch.header("WWW-Authenticate").unwrap().to_owned();
+    let (realm, nonce) = (param(&ch, "realm").unwrap(), param(&ch, "nonce").unwrap());
+    let auth = digest_header("admin", password, &realm, &nonce, "GET", MACHINE_NAME, true, param(&ch, "opaque"));
+    rec.p2p_login("GET", &auth)
+}
+
+#[tokio::test]
+async fn remote_keeps_old_password() {
+    // Conforming: the module passes every remote login on to the account store.
+    let ok = start().await;
+    assert_eq!(modify(&ok, "admin", "000000", "abc123", "000000").await.body, "OK\r\n");
+    assert_eq!(p2p_answer(&ok, "000000").await, P2pLogin::PassOn);
+    assert_eq!(p2p_answer(&ok, "abc123").await, P2pLogin::PassOn);
+    ok.shutdown().await;
+
+    let rec = start_with(&[Defect::RemoteKeepsOldPassword], |_| {}).await;
+    assert_eq!(p2p_answer(&rec, "000000").await, P2pLogin::PassOn, "no change yet");
+    assert_eq!(modify(&rec, "admin", "000000", "abc123", "000000").await.body, "OK\r\n");
+    assert_eq!(p2p_answer(&rec, "abc123").await, P2pLogin::Refuse, "new password refused remotely");
+    let P2pLogin::Resigned(header) = p2p_answer(&rec, "000000").await else {
+        panic!("the old password should pass the module's stale check");
+    };
+    // What the module passes on is signed with the current password: the recorder lets it in.
+    let r = http(rec.http_addr(), "GET", MACHINE_NAME, &[("Authorization", header)], "").await.unwrap();
+    assert_eq!(r.status, 200, "{r:?}");
+    rec.shutdown().await;
+}
+
 #[tokio::test]
 async fn every_defect_has_a_test_here() {
     // Keep this list in step with Defect::ALL: a new defect needs a test above.
@@ -370,6 +401,7 @@ async fn every_defect_has_a_test_here() {
         "hash-accepted",
         "rpc2-loopback-bypass",
         "default-password-remote",
+        "remote-keeps-old-password",
     ];
     let all: Vec<String> = Defect::ALL.iter().map(|d| d.to_string()).collect();
     assert_eq!(all, tested);

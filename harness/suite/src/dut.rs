@@ -46,6 +46,12 @@ pub struct Dut {
     pub created_users: Vec<String>,
     /// A lock caused on purpose may still be in force (teardown clears it before restoring).
     pub lock_pending: bool,
+    /// Every password the harness believes in is promised to be in flash: no change was made or
+    /// attempted since the last wait for the profile's commit delay. A power cycle must then
+    /// keep them all (ART-DURABLE), which [`crate::lab::Lease::power_on`] checks.
+    pub saved: bool,
+    /// `saved` before the change in flight, put back when the device refused it.
+    saved_before_change: bool,
     custody: Custody,
     started: Instant,
     /// Wall-clock time of `started`, to place console lines on the scenario's clock.
@@ -77,6 +83,8 @@ impl Dut {
             budget_refills: 0,
             lockouts_expected: 0,
             lock_pending: false,
+            saved: true,
+            saved_before_change: true,
             created_users: Vec::new(),
             custody,
             started: Instant::now(),
@@ -108,6 +116,7 @@ impl Dut {
     ) -> Result<(), DeviceError> {
         let old = self.credentials(account).password;
         let key = self.key(account);
+        self.saved_before_change = std::mem::replace(&mut self.saved, false);
         let id = self
             .custody
             .intend(&key, &old, new)
@@ -120,6 +129,9 @@ impl Dut {
         };
         if let Err(e) = self.custody.outcome(id, outcome) {
             fail(Blame::Harness, format!("cannot journal the outcome of the password change: {e}"));
+        }
+        if outcome == Outcome::Reverted {
+            self.saved = self.saved_before_change;
         }
         if result.is_ok() {
             // Whatever the scenario expected, the device now has the new password.
@@ -175,6 +187,7 @@ impl Dut {
 
     /// Record that `account` now has `password` (after the device accepted a change).
     pub fn believe(&mut self, account: &str, password: Secret) {
+        self.saved = false;
         self.known.insert(account.to_owned(), password);
     }
 
@@ -275,7 +288,8 @@ impl Dut {
 
     /// Journal a change made by something else (the app) before it is sent; returns the id for
     /// [`Dut::settle_change`].
-    pub fn intend_change(&self, account: &str, new: &Secret) -> resetlab_ledger::ChangeId {
+    pub fn intend_change(&mut self, account: &str, new: &Secret) -> resetlab_ledger::ChangeId {
+        self.saved_before_change = std::mem::replace(&mut self.saved, false);
         let old = self.credentials(account).password;
         self.custody
             .intend(&self.key(account), &old, new)
@@ -287,8 +301,10 @@ impl Dut {
         if let Err(e) = self.custody.outcome(id, outcome) {
             fail(Blame::Harness, format!("cannot journal the outcome of the password change: {e}"));
         }
-        if outcome == Outcome::Committed {
-            self.believe(account, new.clone());
+        match outcome {
+            Outcome::Committed => self.believe(account, new.clone()),
+            Outcome::Reverted => self.saved = self.saved_before_change,
+            _ => {}
         }
     }
 

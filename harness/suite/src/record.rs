@@ -22,6 +22,9 @@ pub enum Verdict {
     NotApplicable,
     /// The harness or rig failed; says nothing about the device.
     Error,
+    /// Requirements only: a scenario covering it stopped at a device failure of another
+    /// requirement, so this one was not established either way.
+    Blocked,
 }
 
 impl Verdict {
@@ -31,6 +34,7 @@ impl Verdict {
             Verdict::Fail => "FAIL",
             Verdict::NotApplicable => "not applicable",
             Verdict::Error => "ERROR",
+            Verdict::Blocked => "blocked",
         }
     }
 }
@@ -64,6 +68,11 @@ pub struct ScenarioRecord {
     pub requirements: BTreeSet<RequirementId>,
     pub tags: Vec<String>,
     pub verdict: Verdict,
+    /// For a failed scenario: the requirement(s) its failure shows broken (see
+    /// [`crate::verdict::Named`]); empty in records written before this was kept, when every
+    /// requirement of the scenario counts.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub violated: BTreeSet<RequirementId>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blame: Option<Blame>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -121,6 +130,33 @@ pub struct RunRecord {
     /// Serial console capture, power events marked.
     #[serde(default)]
     pub console: Vec<ConsoleLine>,
+}
+
+impl ScenarioRecord {
+    /// Whether this scenario's failure shows `id` broken.
+    pub fn violates(&self, id: &RequirementId) -> bool {
+        self.verdict == Verdict::Fail && self.broken().any(|r| r == id)
+    }
+
+    /// The requirements this failed scenario shows broken (all of its own when its failure
+    /// named none, or in records written before failures named them).
+    pub fn broken(&self) -> impl Iterator<Item = &RequirementId> {
+        if self.violated.is_empty() { self.requirements.iter() } else { self.violated.iter() }
+    }
+}
+
+/// What a device failure shows broken in a scenario about `own` requirements.
+fn violated(own: &BTreeSet<RequirementId>, named: Option<crate::verdict::Named>) -> BTreeSet<RequirementId> {
+    use crate::verdict::Named;
+    let ids = |v: Vec<String>| v.into_iter().map(RequirementId).collect::<BTreeSet<_>>();
+    match named {
+        Some(Named::Violates(v)) if !v.is_empty() => ids(v),
+        Some(Named::Checks(v)) => {
+            let mine: BTreeSet<RequirementId> = ids(v).intersection(own).cloned().collect();
+            if mine.is_empty() { own.clone() } else { mine }
+        }
+        _ => own.clone(),
+    }
 }
 
 /// Which scenario an item belongs to: feature name and scenario line (unique per Examples row).
@@ -273,33 +309,39 @@ pub fn new_run_id() -> String {
 }
 
 impl RunRecord {
-    /// Requirement verdicts from the scenarios: fail if any scenario failed, error if any errored,
-    /// pass if all passed, not applicable if none could run, `None` if no scenario covers it.
+    /// Requirement verdicts from the scenarios: fail if a scenario's failure shows it broken
+    /// (wherever that scenario is), else error if a covering scenario errored, blocked if one
+    /// failed on another requirement, pass if all passed, not applicable if none could run,
+    /// `None` if no scenario covers it.
     pub fn judge(&mut self, catalogue: &Catalogue, profiles: &[String]) {
         self.requirements = catalogue
             .selected(profiles)
             .map(|req| {
-                let mine: Vec<&ScenarioRecord> =
+                let tagged: Vec<&ScenarioRecord> =
                     self.scenarios.iter().filter(|s| s.requirements.contains(&req.id)).collect();
-                let count = |v: Verdict| mine.iter().filter(|s| s.verdict == v).count();
-                let verdict = if mine.is_empty() {
-                    None
-                } else if count(Verdict::Fail) > 0 {
+                let broken = self.scenarios.iter().filter(|s| s.violates(&req.id)).count();
+                let count = |v: Verdict| tagged.iter().filter(|s| s.verdict == v).count();
+                let verdict = if broken > 0 {
                     Some(Verdict::Fail)
+                } else if tagged.is_empty() {
+                    None
                 } else if count(Verdict::Error) > 0 {
                     Some(Verdict::Error)
+                } else if count(Verdict::Fail) > 0 {
+                    Some(Verdict::Blocked)
                 } else if count(Verdict::Pass) > 0 {
                     Some(Verdict::Pass)
                 } else {
                     Some(Verdict::NotApplicable)
                 };
+                let elsewhere = self.scenarios.iter().filter(|s| s.violates(&req.id) && !s.requirements.contains(&req.id)).count();
                 RequirementRecord {
                     id: req.id.clone(),
                     text: req.text.clone(),
                     verdict,
-                    scenarios: mine.len(),
+                    scenarios: tagged.len() + elsewhere,
                     passed: count(Verdict::Pass),
-                    failed: count(Verdict::Fail),
+                    failed: broken,
                 }
             })
             .collect();
@@ -329,7 +371,8 @@ impl RunRecord {
             .map(|s| {
                 let step = s.steps.iter().find(|st| st.status != StepStatus::Passed);
                 let message = step.and_then(|st| st.error.as_deref()).or(s.reason.as_deref()).unwrap_or("");
-                FailurePointer { requirements: s.requirements.iter().collect(), scenario: s, step, evidence: telling_evidence(s, message) }
+                let requirements = if s.verdict == Verdict::Fail { s.broken().collect() } else { s.requirements.iter().collect() };
+                FailurePointer { requirements, scenario: s, step, evidence: telling_evidence(s, message) }
             })
             .collect();
         out.sort_by_key(|p| p.scenario.verdict != Verdict::Fail);
@@ -458,6 +501,9 @@ impl RecordWriter {
                 let msg = step.error.clone().unwrap_or_else(|| "step skipped (undefined or not run)".to_owned());
                 let blame = if step.status == StepStatus::Skipped { Blame::Harness } else { Blame::of_message(&msg) };
                 let verdict = if blame == Blame::Device { Verdict::Fail } else { Verdict::Error };
+                if verdict == Verdict::Fail {
+                    r.violated = violated(&r.requirements, crate::verdict::Named::of_message(&msg));
+                }
                 (verdict, Some(blame), Some(format!("{} {}: {msg}", step.keyword.trim(), step.text)))
             }
         };
@@ -469,7 +515,7 @@ impl RecordWriter {
                 Verdict::Pass => "ok  ",
                 Verdict::Fail => "FAIL",
                 Verdict::NotApplicable => "n/a ",
-                Verdict::Error => "ERR ",
+                Verdict::Error | Verdict::Blocked => "ERR ",
             };
             let line = format!("[{:>3}/{:<3}] {mark} {} › {} ({} ms)", self.done, self.total, r.feature, r.name, r.duration_ms);
             println!("{}", resetlab_wire::secret::redact(&line));
@@ -534,6 +580,7 @@ impl<W: cucumber::World> cucumber::Writer<W> for RecordWriter {
                     requirements: Catalogue::requirement_tags(&tags),
                     tags,
                     verdict: Verdict::Error,
+                    violated: BTreeSet::new(),
                     blame: None,
                     reason: None,
                     duration_ms: 0,
@@ -657,4 +704,28 @@ pub fn attach_extras(record: &mut RunRecord, store: &ExtrasStore) {
 /// Wall-clock time for the record.
 pub fn now() -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::<chrono::Utc>::from(SystemTime::now())
+}
+
+#[cfg(test)]
+mod attribution_tests {
+    use super::*;
+    use crate::verdict::Named;
+
+    fn ids(v: &[&str]) -> BTreeSet<RequirementId> {
+        v.iter().map(|s| RequirementId((*s).to_owned())).collect()
+    }
+
+    #[test]
+    fn a_failure_is_attributed_to_what_it_names_or_to_the_scenario() {
+        let own = ids(&["ART-LEN6", "ART-LOCAL"]);
+        // Unnamed: everything the scenario is about.
+        assert_eq!(violated(&own, None), own);
+        // A check of a requirement the scenario is about: that one only.
+        assert_eq!(violated(&own, Some(Named::Checks(vec!["ART-LOCAL".into()]))), ids(&["ART-LOCAL"]));
+        // A check of a requirement the scenario is not about: what the scenario is about.
+        let durable = ids(&["ART-DURABLE"]);
+        assert_eq!(violated(&durable, Some(Named::Checks(vec!["ART-LOCAL".into()]))), durable);
+        // A named violation: that, wherever it was seen.
+        assert_eq!(violated(&durable, Some(Named::Violates(vec!["ART-REMOTE".into()]))), ids(&["ART-REMOTE"]));
+    }
 }

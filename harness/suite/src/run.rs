@@ -86,6 +86,7 @@ fn not_applicable(
         requirements: Catalogue::requirement_tags(&tags),
         tags,
         verdict: Verdict::NotApplicable,
+        violated: Default::default(),
         blame: None,
         reason: Some(format!(
             "not applicable on this rig: needs {}",

@@ -11,7 +11,8 @@ use resetlab_rig::Blame as RigBlame;
 use crate::lab::Lease;
 use crate::record::{ConsoleLine, Measurement, RigEvent};
 use crate::surroundings::{blame_of, Which};
-use crate::verdict::fail;
+use crate::verdict::{fail, fail_violating};
+use resetlab_device::LoginOutcome;
 
 /// How long a device may take to stop answering once switched off.
 const DOWN_DEADLINE: Duration = Duration::from_secs(5);
@@ -91,6 +92,9 @@ impl Lease {
             if let Err(e) = remote.wait_online(true).await {
                 fail(crate::verdict::Blame::Device, format!("the recorder answers locally but did not come back online at the relay: {e}"));
             }
+        }
+        if which == Which::Power {
+            self.check_saved_password_kept().await;
         }
     }
 
@@ -180,5 +184,26 @@ impl Lease {
         let margin = (delay / 5).max(Duration::from_millis(50));
         tokio::time::sleep_until((acknowledged + delay + margin).into()).await;
         self.dut.note(None, "wait until the change must be in flash", format!("{} ms commit delay + {} ms margin after the OK", delay.as_millis(), margin.as_millis()));
+        self.dut.saved = true;
+    }
+
+    /// After a power cycle: the administrator's password the harness holds, promised to be in
+    /// flash, must still log in. Whatever the scenario is about, a recorder that forgets a saved
+    /// password across a power cycle breaks ART-DURABLE, and saying so here keeps the failure
+    /// off the scenario's own requirement (a lockout scenario that clears its lock by a reboot).
+    async fn check_saved_password_kept(&mut self) {
+        if !self.dut.saved {
+            return;
+        }
+        let Some(interface) = self.dut.local_interfaces().first().copied() else { return };
+        let admin = self.dut.admin();
+        match self.dut.login(interface, &admin, "the administrator's saved password after the power cycle").await {
+            LoginOutcome::Refused => fail_violating(
+                &["ART-DURABLE"],
+                format!("after the power cycle the recorder refuses on {interface} the administrator's password it had saved before"),
+            ),
+            // Accepted; or locked, which the scenario that caused the lock judges.
+            _ => {}
+        }
     }
 }

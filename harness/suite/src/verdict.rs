@@ -55,3 +55,64 @@ impl Blame {
 pub fn fail(blame: Blame, message: impl fmt::Display) -> ! {
     panic!("[{blame}] {}", resetlab_wire::secret::redact(&message.to_string()))
 }
+
+/// Which requirement(s) a device failure shows broken, when the failing check says so itself
+/// (read back from the message by [`Named::of_message`]). A failure that names none counts
+/// against every requirement of its scenario.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Named {
+    /// `[violates …]`: these requirements, wherever the failure was seen — a set-up step that
+    /// finds the device breaking a requirement the scenario is not about.
+    Violates(Vec<String>),
+    /// `[checks …]`: these where the scenario is about them; otherwise what the scenario is
+    /// about (a local login after a power cycle checks ART-DURABLE, not ART-LOCAL).
+    Checks(Vec<String>),
+}
+
+impl Named {
+    /// Read the naming back from a failure message produced by [`fail_violating`] or
+    /// [`fail_check`].
+    pub fn of_message(message: &str) -> Option<Named> {
+        for (marker, make) in [("[violates ", Named::Violates as fn(Vec<String>) -> Named), ("[checks ", Named::Checks)] {
+            if let Some(i) = message.find(marker) {
+                let rest = &message[i + marker.len()..];
+                let ids = rest.split(']').next().unwrap_or("");
+                return Some(make(ids.split_whitespace().map(str::to_owned).collect()));
+            }
+        }
+        None
+    }
+}
+
+/// Fail the current step, blaming the device for breaking `requirements`, wherever this is seen.
+#[track_caller]
+pub fn fail_violating(requirements: &[&str], message: impl fmt::Display) -> ! {
+    fail(Blame::Device, format!("[violates {}] {message}", requirements.join(" ")))
+}
+
+/// Fail a check of `requirements` (see [`Named::Checks`]), blaming the device.
+#[track_caller]
+pub fn fail_check(requirements: &[&str], message: impl fmt::Display) -> ! {
+    fail(Blame::Device, format!("[checks {}] {message}", requirements.join(" ")))
+}
+
+#[cfg(test)]
+mod named_tests {
+    use super::*;
+
+    fn message_of(f: impl FnOnce() + std::panic::UnwindSafe) -> String {
+        let err = std::panic::catch_unwind(f).unwrap_err();
+        err.downcast_ref::<String>().cloned().unwrap()
+    }
+
+    #[test]
+    fn failures_name_their_requirements_and_blame_the_device() {
+        let m = message_of(|| fail_violating(&["ART-REMOTE"], "the recorder refuses remotely"));
+        assert_eq!(Blame::of_message(&m), Blame::Device);
+        assert_eq!(Named::of_message(&m), Some(Named::Violates(vec!["ART-REMOTE".into()])));
+        let m = message_of(|| fail_check(&["ART-LOCAL", "ETSI-OLD-CREDENTIAL"], "old password logs in"));
+        assert_eq!(Named::of_message(&m), Some(Named::Checks(vec!["ART-LOCAL".into(), "ETSI-OLD-CREDENTIAL".into()])));
+        let m = message_of(|| fail(Blame::Device, "plain"));
+        assert_eq!(Named::of_message(&m), None);
+    }
+}

@@ -31,6 +31,7 @@ fn scenario(feature: &str, name: &str, line: usize, reqs: &[&str], verdict: Verd
         requirements: reqs.iter().map(|r| RequirementId((*r).into())).collect::<BTreeSet<_>>(),
         tags: reqs.iter().map(|r| (*r).into()).collect(),
         verdict,
+        violated: BTreeSet::new(),
         blame: None,
         reason: None,
         duration_ms: 400,
@@ -333,4 +334,26 @@ fn report_diff_reads_two_out_directories() {
     assert_eq!(d.requirements[0].id.0, "ART-DURABLE");
     assert!(d.has_regressions());
     assert!(report::command::diff_files(a.path(), Path::new("/nonexistent"), 20.0).is_err());
+}
+
+/// A failure counts against the requirement it names, even from a scenario about another one;
+/// that scenario's own requirement is then blocked, not failed. Old records (no `violated`) count
+/// a failure against all of the scenario's requirements.
+#[test]
+fn judge_counts_a_failure_against_the_requirement_it_names() {
+    let mut blocked = scenario("Preconditions", "powered off", 5, &["ART-PRE-POWER"], Verdict::Fail);
+    blocked.violated = [RequirementId("ART-REMOTE".into())].into();
+    let remote_ok = scenario("App", "change from an iPhone", 9, &["ART-REMOTE", "ART-LOCAL"], Verdict::Pass);
+    let old_style = scenario("Durable", "power cycle", 12, &["ART-DURABLE"], Verdict::Fail);
+    let mut record = RunRecord { scenarios: vec![blocked, remote_ok, old_style], ..Default::default() };
+    record.judge(&Catalogue::embedded(), &[]);
+    let of = |id: &str| record.requirements.iter().find(|r| r.id.0 == id).unwrap().clone();
+    let remote = of("ART-REMOTE");
+    assert_eq!((remote.verdict, remote.scenarios, remote.passed, remote.failed), (Some(Verdict::Fail), 2, 1, 1));
+    assert_eq!(of("ART-PRE-POWER").verdict, Some(Verdict::Blocked));
+    assert_eq!(of("ART-LOCAL").verdict, Some(Verdict::Pass));
+    assert_eq!(of("ART-DURABLE").verdict, Some(Verdict::Fail));
+    assert_eq!(of("ART-LEN6").verdict, None);
+    let pointers = record.failing_evidence();
+    assert_eq!(pointers[0].requirements.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(), ["ART-REMOTE"]);
 }

@@ -91,6 +91,7 @@ fn class(v: Option<Verdict>) -> &'static str {
         Some(Verdict::Fail) => "fail",
         Some(Verdict::Error) => "error",
         Some(Verdict::NotApplicable) => "not-applicable",
+        Some(Verdict::Blocked) => "blocked",
         None => "none",
     }
 }
@@ -228,7 +229,7 @@ pub fn timeline_svg(r: &RunRecord) -> String {
         let color = match s.verdict {
             Verdict::Pass => "#32a55a",
             Verdict::Fail => "#d92d20",
-            Verdict::Error => "#f79009",
+            Verdict::Error | Verdict::Blocked => "#f79009",
             Verdict::NotApplicable => "#98a2b3",
         };
         let name: String = format!("#{} {}", i + 1, s.name).chars().take(52).collect();

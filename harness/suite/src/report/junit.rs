@@ -92,7 +92,7 @@ pub fn render(r: &RunRecord) -> String {
                 Verdict::Fail => {
                     let _ = writeln!(out, "      <failure type=\"device\" message=\"{}\">{}</failure>", x(&reason), x(&body()));
                 }
-                Verdict::Error => {
+                Verdict::Error | Verdict::Blocked => {
                     let kind = s.blame.map_or_else(|| "harness".to_owned(), |b| b.to_string());
                     let _ = writeln!(out, "      <error type=\"{kind}\" message=\"{}\">{}</error>", x(&reason), x(&body()));
                 }

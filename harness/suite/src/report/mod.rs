@@ -183,7 +183,7 @@ pub fn headline(record: &RunRecord) -> &'static str {
     match record.overall() {
         Verdict::Pass => "CERTIFIED — every applicable requirement passed",
         Verdict::Fail => "NOT CERTIFIED — the device failed requirements",
-        Verdict::Error => "INCONCLUSIVE — the rig or the harness failed; nothing is said about the device",
+        Verdict::Error | Verdict::Blocked => "INCONCLUSIVE — the rig or the harness failed; nothing is said about the device",
         Verdict::NotApplicable => "INCONCLUSIVE — no scenario could run on this rig",
     }
 }

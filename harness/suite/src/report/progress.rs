@@ -52,7 +52,7 @@ fn short(v: Verdict) -> &'static str {
         Verdict::Pass => "ok",
         Verdict::Fail => "FAIL",
         Verdict::NotApplicable => "n/a",
-        Verdict::Error => "ERR",
+        Verdict::Error | Verdict::Blocked => "ERR",
     }
 }
 

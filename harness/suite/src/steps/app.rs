@@ -14,7 +14,7 @@ use resetlab_wire::Secret;
 
 use super::generate_password;
 use crate::lab::{BenchApp, Remote};
-use crate::verdict::{fail, Blame};
+use crate::verdict::{fail, fail_check, fail_violating, Blame};
 use crate::world::{ChangeAttempt, LabWorld};
 
 fn dc(user: &str, password: Secret) -> DeviceCredentials {
@@ -67,6 +67,9 @@ fn app(w: &mut LabWorld) -> &mut Box<dyn resetlab_app::App> {
 }
 
 /// An app error is never the device's doing: the app model or the relay went wrong.
+/// What the app's success screen proves where the scenario is about it.
+const APP_FLOW: &[&str] = &["ART-FLOW", "ART-IOS", "ART-ANDROID", "ART-ADMIN"];
+
 fn app_failed(e: impl std::fmt::Display) -> ! {
     fail(Blame::Rig, format!("the app could not do the step: {e}"))
 }
@@ -114,7 +117,19 @@ async fn signed_in(w: &mut LabWorld, who: String, device: String) {
     let profile = w.ctx.lab.app_profile(w.app_profile.clone());
     let session = AppSession::new(platform, form, profile, account);
     let mut app = open_app(w, session).await;
-    let entry = app.add_device(&serial, dc(&creds.user, creds.password.clone())).await.unwrap_or_else(|e| app_failed(e));
+    let entry = match app.add_device(&serial, dc(&creds.user, creds.password.clone())).await {
+        Ok(entry) => entry,
+        Err(e @ resetlab_app::AppError::AddRefused { .. }) => {
+            // Turned away with the password the harness holds: if the recorder takes it locally,
+            // its remote path does not follow its own password (a device fault), else the
+            // harness lost track of the password.
+            if w.dut().login(Interface::Http, &creds, "the app's credentials, locally").await == LoginOutcome::Accepted {
+                fail_violating(&["ART-REMOTE"], format!("the recorder refuses remotely the password it accepts locally: {e}"));
+            }
+            app_failed(e)
+        }
+        Err(e) => app_failed(e),
+    };
     w.dut().note(None, format!("sign into the app on an {device} and add the recorder as {}", creds.user), format!("saved entry, group {:?}", entry.group));
     w.app = Some(app);
 }
@@ -172,8 +187,8 @@ fn outcome(w: &LabWorld) -> &ModifyOutcome {
 async fn app_shows_changed(w: &mut LabWorld) {
     match outcome(w) {
         ModifyOutcome::Changed => {}
-        ModifyOutcome::RefusedByDevice(why) => fail(Blame::Device, format!("the recorder refused a valid change from the app: {why}")),
-        other => fail(Blame::Device, format!("the app did not show success: {other:?}")),
+        ModifyOutcome::RefusedByDevice(why) => fail_check(APP_FLOW, format!("the recorder refused a valid change from the app: {why}")),
+        other => fail_check(APP_FLOW, format!("the app did not show success: {other:?}")),
     }
 }
 
@@ -189,8 +204,8 @@ async fn app_shows_not_changed(w: &mut LabWorld) {
 async fn app_shows_not_offered(w: &mut LabWorld) {
     match outcome(w) {
         ModifyOutcome::NotOffered => {}
-        ModifyOutcome::Changed => fail(Blame::Device, "Modify password was offered and reported success on a platform the app profile says lacks it"),
-        other => fail(Blame::Device, format!("Modify password was offered on a platform the app profile says lacks it ({other:?})")),
+        ModifyOutcome::Changed => fail_check(&["ART-ANDROID", "ART-IOS"], "Modify password was offered and reported success on a platform the app profile says lacks it"),
+        other => fail_check(&["ART-ANDROID", "ART-IOS"], format!("Modify password was offered on a platform the app profile says lacks it ({other:?})")),
     }
 }
 
@@ -198,8 +213,8 @@ async fn app_shows_not_offered(w: &mut LabWorld) {
 async fn app_shows_offline(w: &mut LabWorld) {
     match outcome(w) {
         ModifyOutcome::Offline => {}
-        ModifyOutcome::Changed => fail(Blame::Device, "the app reported success while the recorder was offline"),
-        other => fail(Blame::Device, format!("the app did not say the recorder is offline: {other:?}")),
+        ModifyOutcome::Changed => fail_check(&["ART-PRE-POWER", "ART-PRE-NET"], "the app reported success while the recorder was offline"),
+        other => fail_check(&["ART-PRE-POWER", "ART-PRE-NET"], format!("the app did not say the recorder is offline: {other:?}")),
     }
 }
 
@@ -242,7 +257,9 @@ async fn remote_login(w: &mut LabWorld, form: FormFactor, creds: &DeviceCredenti
     }
 }
 
-async fn remote_logins(w: &mut LabWorld, account: &str, password: Secret, label: &str, expect_accepted: bool) {
+/// `password` logs in remotely from every form factor (`expect_accepted`) or from none; a failure
+/// breaks `violates`, wherever it is seen.
+async fn remote_logins(w: &mut LabWorld, account: &str, password: Secret, label: &str, expect_accepted: bool, violates: &[&str]) {
     let creds = Credentials::new(account, password.clone());
     for form in FormFactor::ALL {
         w.dut().before_remote_attempt(&creds).await;
@@ -256,8 +273,8 @@ async fn remote_logins(w: &mut LabWorld, account: &str, password: Secret, label:
         w.dut().after_remote_attempt(&creds, &format!("remote login from a {form:?} through the relay with {label}: {result:?}"), &outcome, t);
         match (expect_accepted, &outcome) {
             (true, LoginOutcome::Accepted) | (false, LoginOutcome::Refused) => {}
-            (true, _) => fail(Blame::Device, format!("{label} did not log in remotely from a {form:?}: {result:?}")),
-            (false, _) => fail(Blame::Device, format!("{label} still logs in remotely from a {form:?}")),
+            (true, _) => fail_violating(violates, format!("{label} did not log in remotely from a {form:?}: {result:?}")),
+            (false, _) => fail_violating(violates, format!("{label} still logs in remotely from a {form:?}")),
         }
     }
 }
@@ -265,13 +282,15 @@ async fn remote_logins(w: &mut LabWorld, account: &str, password: Secret, label:
 #[then("the new password logs in remotely from a smartphone, a tablet and a computer")]
 async fn new_password_remote(w: &mut LabWorld) {
     let (account, new) = (w.change().account.clone(), w.change().new.clone());
-    remote_logins(w, &account, new, "the new password", true).await;
+    // Wherever it is seen, a remote path that does not follow a change breaks "used … remotely
+    // from a smartphone, tablet or computer".
+    remote_logins(w, &account, new, "the new password", true, &["ART-REMOTE"]).await;
 }
 
 #[then("the old password logs in remotely from none of them")]
 async fn old_password_not_remote(w: &mut LabWorld) {
     let (account, old) = (w.change().account.clone(), w.change().old.clone());
-    remote_logins(w, &account, old, "the old password", false).await;
+    remote_logins(w, &account, old, "the old password", false, &["ART-REMOTE"]).await;
 }
 
 #[then("the saved device entry still connects without re-adding the recorder")]
@@ -279,7 +298,7 @@ async fn saved_entry_connects(w: &mut LabWorld) {
     let result = app(w).connect_saved_entry().await.unwrap_or_else(|e| app_failed(e));
     w.dut().note(None, "connect with the app's saved device entry", format!("{result:?}"));
     if !matches!(result, AppLogin::Accepted) {
-        fail(Blame::Device, format!("the saved device entry no longer connects: {result:?}"));
+        fail_check(&["ART-KEEP-DEVICE"], format!("the saved device entry no longer connects: {result:?}"));
     }
 }
 
@@ -306,7 +325,7 @@ async fn re_adding_needs_new_password(w: &mut LabWorld) {
         let outcome = if matches!(result, AppLogin::Accepted) { LoginOutcome::Accepted } else { LoginOutcome::Refused };
         w.dut().after_remote_attempt(&creds, &format!("delete and re-add the recorder in the app with {label}"), &outcome, t);
         if (outcome == LoginOutcome::Accepted) != should_connect {
-            fail(Blame::Device, format!("re-adding the recorder with {label}: {result:?}"));
+            fail_check(&["ART-KEEP-DEVICE"], format!("re-adding the recorder with {label}: {result:?}"));
         }
     }
 }
@@ -350,11 +369,11 @@ async fn still_factory_default(w: &mut LabWorld) {
 #[then("the factory default password logs in locally")]
 async fn factory_default_logs_in_locally(w: &mut LabWorld) {
     let admin = w.dut().admin();
-    super::local::logs_in_everywhere(w, &admin, "the factory default password").await;
+    super::local::logs_in_everywhere(w, &admin, "the factory default password", &[]).await;
 }
 
 #[then("it does not log in remotely from a smartphone, a tablet or a computer")]
 async fn factory_default_not_remote(w: &mut LabWorld) {
     let admin = w.dut().admin();
-    remote_logins(w, &admin.user, admin.password.clone(), "the factory default password", false).await;
+    remote_logins(w, &admin.user, admin.password.clone(), "the factory default password", false, &["ETSI-DEFAULT-PW"]).await;
 }

@@ -7,7 +7,7 @@ use resetlab_profile::Group;
 use resetlab_wire::Secret;
 
 use super::generate_password;
-use crate::verdict::{fail, Blame};
+use crate::verdict::{fail, fail_check, fail_violating, Blame};
 use crate::world::{ChangeAttempt, LabWorld};
 
 #[given("the recorder is powered on and connected to the network")]
@@ -94,8 +94,8 @@ async fn recorder_accepts(w: &mut LabWorld) {
 async fn recorder_refuses(w: &mut LabWorld) {
     let c = w.change();
     match &c.result {
-        Ok(()) => fail(
-            Blame::Device,
+        Ok(()) => fail_check(
+            &["ART-LEN6", "ART-SECONDARY", "ART-ADMIN"],
             format!("the recorder accepted a {}-character password set by {} (it answered OK)", c.new.char_len(), c.by),
         ),
         Err(e) => match &e.kind {
@@ -109,28 +109,30 @@ async fn recorder_refuses(w: &mut LabWorld) {
 async fn new_password_logs_in_everywhere(w: &mut LabWorld) {
     let c = w.change();
     let creds = Credentials { user: c.account.clone(), password: c.new.clone() };
-    logs_in_everywhere(w, &creds, "the new password").await;
+    logs_in_everywhere(w, &creds, "the new password", CHECKS_LOCAL).await;
 }
 
 #[then("the current password still logs in on every local interface")]
 async fn current_password_still_logs_in(w: &mut LabWorld) {
     let account = w.change().account.clone();
     let creds = w.dut().credentials(&account);
-    logs_in_everywhere(w, &creds, "the current password").await;
+    logs_in_everywhere(w, &creds, "the current password", &[]).await;
 }
 
 #[then("the old password logs in on none of them")]
 async fn old_password_refused_everywhere(w: &mut LabWorld) {
     let c = w.change();
     let creds = Credentials { user: c.account.clone(), password: c.old.clone() };
-    logs_in_nowhere(w, &creds, "the old password").await;
+    // An old password that still logs in is a stale credential wherever it is seen (after a
+    // link outage too), not a failure of what the scenario is about.
+    logs_in_nowhere_at_all(w, &creds, "the old password", &["ART-LOCAL", "ETSI-OLD-CREDENTIAL"]).await;
 }
 
 #[then("the refused password logs in on none of them")]
 async fn refused_password_refused_everywhere(w: &mut LabWorld) {
     let c = w.change();
     let creds = Credentials { user: c.account.clone(), password: c.new.clone() };
-    logs_in_nowhere(w, &creds, "the refused password").await;
+    logs_in_nowhere(w, &creds, "the refused password", CHECKS_REFUSAL).await;
 }
 
 #[then(expr = "its first {int} characters log in on none of them")]
@@ -138,20 +140,44 @@ async fn truncated_password_refused_everywhere(w: &mut LabWorld, n: usize) {
     let c = w.change();
     let prefix: String = c.new.expose().chars().take(n).collect();
     let creds = Credentials { user: c.account.clone(), password: Secret::new(prefix) };
-    logs_in_nowhere(w, &creds, &format!("the first {n} characters of the refused password")).await;
+    logs_in_nowhere(w, &creds, &format!("the first {n} characters of the refused password"), &["ART-LEN6"]).await;
 }
 
-pub(crate) async fn logs_in_everywhere(w: &mut LabWorld, creds: &Credentials, label: &str) {
+/// What a local login check proves where the scenario is about it (elsewhere — after a power
+/// cycle, say — it proves what that scenario is about): see [`crate::verdict::Named::Checks`].
+const CHECKS_LOCAL: &[&str] = &["ART-LOCAL"];
+
+/// What a refused change that took effect anyway breaks.
+const CHECKS_REFUSAL: &[&str] = &["ART-LEN6", "ART-SECONDARY", "ART-ADMIN"];
+
+/// `creds` log in on every local interface; a failure counts against `checks` (see
+/// [`fail_check`]; none: against every requirement of the scenario).
+pub(crate) async fn logs_in_everywhere(w: &mut LabWorld, creds: &Credentials, label: &str, checks: &[&str]) {
     let dut = w.dut();
     for interface in dut.local_interfaces() {
         match dut.login(interface, creds, label).await {
             LoginOutcome::Accepted => {}
-            other => fail(Blame::Device, format!("{label} of {} did not log in on {interface}: {other:?}", creds.user)),
+            other => fail_check(checks, format!("{label} of {} did not log in on {interface}: {other:?}", creds.user)),
         }
     }
 }
 
-pub(crate) async fn logs_in_nowhere(w: &mut LabWorld, creds: &Credentials, label: &str) {
+/// `creds` log in on no local interface; a failure counts against `checks`.
+pub(crate) async fn logs_in_nowhere(w: &mut LabWorld, creds: &Credentials, label: &str, checks: &[&str]) {
+    if let Some(interface) = first_accepting(w, creds, label).await {
+        fail_check(checks, format!("{label} of {} still logs in on {interface}", creds.user));
+    }
+}
+
+/// `creds` log in on no local interface; a failure breaks `violates` wherever it is seen.
+async fn logs_in_nowhere_at_all(w: &mut LabWorld, creds: &Credentials, label: &str, violates: &[&str]) {
+    if let Some(interface) = first_accepting(w, creds, label).await {
+        fail_violating(violates, format!("{label} of {} still logs in on {interface}", creds.user));
+    }
+}
+
+/// The first local interface `creds` log in on.
+async fn first_accepting(w: &mut LabWorld, creds: &Credentials, label: &str) -> Option<Interface> {
     let dut = w.dut();
     for interface in dut.local_interfaces() {
         match dut.login(interface, creds, label).await {
@@ -160,7 +186,8 @@ pub(crate) async fn logs_in_nowhere(w: &mut LabWorld, creds: &Credentials, label
                 Blame::Harness,
                 format!("{} was locked while checking {label} on {interface}; the lockout budget should prevent this", creds.user),
             ),
-            LoginOutcome::Accepted => fail(Blame::Device, format!("{label} of {} still logs in on {interface}", creds.user)),
+            LoginOutcome::Accepted => return Some(interface),
         }
     }
+    None
 }

@@ -89,7 +89,7 @@ async fn try_stored_hash(w: &mut LabWorld) {
 #[then("the stored hash logs in on none of the local interfaces")]
 async fn stored_hash_refused(w: &mut LabWorld) {
     let Some(creds) = w.hash_attempt.clone() else { fail(Blame::Harness, "no hash was computed") };
-    super::local::logs_in_nowhere(w, &creds, "the stored hash of the password").await;
+    super::local::logs_in_nowhere(w, &creds, "the stored hash of the password", &[]).await;
 }
 
 fn interface_named(name: &str) -> resetlab_device::Interface {
@@ -136,7 +136,7 @@ async fn locked_everywhere(w: &mut LabWorld) {
 async fn lock_cleared(w: &mut LabWorld) {
     w.lease().clear_lock().await;
     let admin = w.dut().admin();
-    super::local::logs_in_everywhere(w, &admin, "the right password after the lock").await;
+    super::local::logs_in_everywhere(w, &admin, "the right password after the lock", &[]).await;
 }
 
 #[then("the console shows neither the old nor the new password")]
