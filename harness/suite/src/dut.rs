@@ -136,8 +136,24 @@ impl Dut {
         if result.is_ok() {
             // Whatever the scenario expected, the device now has the new password.
             self.believe(account, new.clone());
+            self.journal_possible_cut(&key, new);
         }
         result
+    }
+
+    /// A password longer than the rule allows was acknowledged: firmware that cuts it to the
+    /// maximum length answers OK too (the `truncates-long` defect), so the cut form is journaled
+    /// as a possible password — teardown and `resetlab recover` then find it instead of giving up.
+    fn journal_possible_cut(&self, key: &DeviceKey, new: &Secret) {
+        let max = self.profile.password_rule.max_len;
+        if new.char_len() <= max {
+            return;
+        }
+        let cut = Secret::new(new.expose().chars().take(max).collect::<String>());
+        let journaled = self.custody.intend(key, new, &cut).and_then(|id| self.custody.outcome(id, Outcome::Unknown));
+        if let Err(e) = journaled {
+            fail(Blame::Harness, format!("cannot journal the possibly truncated password: {e}"));
+        }
     }
 
     /// Teardown: put the administrator's baseline password back (journaled, within the lockout

@@ -176,7 +176,16 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
     };
 
     let lab_description = opts.lab.describe();
-    let state_dir = opts.state_dir.clone().unwrap_or_else(|| opts.out.join("state"));
+    let state_dir = match &opts.state_dir {
+        Some(dir) => dir.clone(),
+        None => {
+            // The emulated lab's journal: its recorders die with the run, so what an earlier run
+            // into the same --out left there can never be recovered and must not be reported.
+            let dir = opts.out.join("state");
+            let _ = std::fs::remove_dir_all(&dir);
+            dir
+        }
+    };
     let journal = resetlab_ledger::Journal::open(&state_dir).map_err(|e| RunError::Journal(e.to_string()))?;
     let custody = Custody { journal: Arc::new(journal) };
     let ctx = Arc::new(RunContext { lab: opts.lab, custody: custody.clone(),

@@ -85,7 +85,13 @@ impl Lease {
             Err(e) => fail(blame_of(&e), e),
         }
         match which {
-            Which::Power => self.powered = true,
+            Which::Power => {
+                self.powered = true;
+                if self.dut.profile.lockout.cleared_by_power_cycle {
+                    // This firmware forgets its failure count with the power: so does the budget.
+                    self.dut.lock_cleared();
+                }
+            }
             Which::Link => self.linked = true,
         }
         if let Some(remote) = &self.remote {
