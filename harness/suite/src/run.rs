@@ -318,6 +318,9 @@ pub fn summary(record: &RunRecord) -> String {
         let verdict = r.verdict.map_or("not covered", |v| v.label());
         let _ = writeln!(out, "{:<28} {:<16} {:>9} {:>7} {:>7}", r.id.0, verdict, r.scenarios, r.passed, r.failed);
     }
+    if crate::report::any_blocked(record) {
+        let _ = writeln!(out, "({})", crate::report::BLOCKED_MEANS);
+    }
     for e in &record.errors {
         let _ = writeln!(out, "error: {e}");
     }

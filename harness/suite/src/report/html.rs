@@ -22,7 +22,7 @@ table.facts td:first-child{width:180px;color:#475467}
 table.matrix td:first-child{white-space:nowrap}
 .v{display:inline-block;min-width:88px;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;text-align:center}
 .v-pass{background:#d1fadf;color:#05603a}.v-fail{background:#fee4e2;color:#912018}.v-error{background:#fef0c7;color:#93370d}
-.v-not-applicable,.v-none{background:#eaecf0;color:#344054}
+.v-not-applicable,.v-none{background:#eaecf0;color:#344054}.v-blocked{background:#f2f4f7;color:#475467;font-style:italic}
 .card{background:#fff;border:1px solid #f3b8b2;border-left:5px solid #b42318;padding:10px 14px;margin:10px 0}
 .card h3{margin:0 0 6px;font-size:15px}.card dl{display:grid;grid-template-columns:140px 1fr;gap:3px 10px;margin:0}
 .card dt{color:#475467}.card dd{margin:0}
@@ -162,6 +162,9 @@ fn matrix(h: &mut String, r: &RunRecord) {
         );
     }
     h.push_str("</table>\n");
+    if super::any_blocked(r) {
+        let _ = writeln!(h, "<p class=\"note\">{}.</p>", e(super::BLOCKED_MEANS));
+    }
 }
 
 fn measurements(h: &mut String, r: &RunRecord) {

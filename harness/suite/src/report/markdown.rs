@@ -64,6 +64,9 @@ pub fn render(r: &RunRecord) -> String {
         let verdict = if q.verdict == Some(Verdict::Fail) { format!("**{verdict}**") } else { verdict.to_owned() };
         let _ = writeln!(w, "| {} | {verdict} | {} | {} | {} | {} |", q.id, q.scenarios, q.passed, q.failed, cell(&q.text));
     }
+    if super::any_blocked(r) {
+        let _ = writeln!(w, "\n_{}._", super::BLOCKED_MEANS);
+    }
 
     if !r.measurements.is_empty() {
         let _ = writeln!(w, "\n## Measurements\n");

@@ -178,6 +178,14 @@ pub fn dump_known_secrets_if_asked() {
     }
 }
 
+/// What a "blocked" requirement verdict means, printed under every matrix that shows one.
+pub const BLOCKED_MEANS: &str = "blocked: a scenario covering it stopped at a device failure of another requirement, so it was not established either way";
+
+/// Whether any requirement of the run is blocked.
+pub fn any_blocked(record: &RunRecord) -> bool {
+    record.requirements.iter().any(|q| q.verdict == Some(Verdict::Blocked))
+}
+
 /// The run's one-line verdict, as the banner and the summary say it.
 pub fn headline(record: &RunRecord) -> &'static str {
     match record.overall() {
