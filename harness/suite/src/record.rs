@@ -148,9 +148,11 @@ impl ScenarioRecord {
 /// What a device failure shows broken in a scenario about `own` requirements.
 fn violated(own: &BTreeSet<RequirementId>, named: Option<crate::verdict::Named>) -> BTreeSet<RequirementId> {
     use crate::verdict::Named;
-    let ids = |v: Vec<String>| v.into_iter().map(RequirementId).collect::<BTreeSet<_>>();
+    // Only catalogued IDs: a misspelt name in a step must not take a failure off the matrix.
+    let catalogue = Catalogue::embedded();
+    let ids = |v: Vec<String>| v.into_iter().filter(|id| catalogue.get(id).is_some()).map(RequirementId).collect::<BTreeSet<_>>();
     match named {
-        Some(Named::Violates(v)) if !v.is_empty() => ids(v),
+        Some(Named::Violates(v)) if !ids(v.clone()).is_empty() => ids(v),
         Some(Named::Checks(v)) => {
             let mine: BTreeSet<RequirementId> = ids(v).intersection(own).cloned().collect();
             if mine.is_empty() { own.clone() } else { mine }
@@ -727,5 +729,7 @@ mod attribution_tests {
         assert_eq!(violated(&durable, Some(Named::Checks(vec!["ART-LOCAL".into()]))), durable);
         // A named violation: that, wherever it was seen.
         assert_eq!(violated(&durable, Some(Named::Violates(vec!["ART-REMOTE".into()]))), ids(&["ART-REMOTE"]));
+        // A name that is not in the catalogue counts as no name.
+        assert_eq!(violated(&durable, Some(Named::Violates(vec!["ART-REMOET".into()]))), durable);
     }
 }
