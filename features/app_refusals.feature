@@ -18,6 +18,7 @@ Feature: The app refuses what the article does not allow, and the recorder refus
     Given I am signed into the app as the administrator on an iPhone
     When I modify the password to a new <length>-character password and confirm it
     Then the app shows that the password was not changed
+    And no password change reached the recorder
     And the current password still logs in on every local interface
 
     Examples:

@@ -314,7 +314,7 @@ impl<B: Backend> App for FlowApp<B> {
             return Ok(ModifyOutcome::NotOffered);
         }
         // The app's own checks: nothing leaves the phone when they fail.
-        if new.char_len() != rule.length {
+        if rule.checks_length && new.char_len() != rule.length {
             return Ok(ModifyOutcome::RefusedByApp(format!(
                 "The password must be {} characters (got {})",
                 rule.length,

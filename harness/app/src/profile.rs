@@ -27,6 +27,10 @@ pub struct ModifyPasswordRule {
     pub length: usize,
     /// Whether the password must be entered twice and match.
     pub confirm_required: bool,
+    /// Whether the app itself refuses a password that is not `length` characters. A faulty
+    /// release leaves it to the recorder; resetlab's defect catalogue injects that.
+    #[serde(default = "checks_length_by_default")]
+    pub checks_length: bool,
     /// Whether the app hides the item from secondary users (the device must refuse them anyway).
     #[serde(default)]
     pub hidden_for_secondary: bool,
@@ -34,6 +38,10 @@ pub struct ModifyPasswordRule {
     /// profile sets it; resetlab's defect catalogue does, to prove ART-PRE-POWER/NET catch it.
     #[serde(default)]
     pub reports_success_when_offline: bool,
+}
+
+fn checks_length_by_default() -> bool {
+    true
 }
 
 impl AppProfile {

@@ -17,16 +17,20 @@ pub enum AppDefect {
     AndroidOffered2017,
     /// The app shows success when the recorder is offline.
     SuccessWhileOffline,
+    /// The app does not check the 6-character rule itself and sends any length to the recorder.
+    LengthNotChecked,
 }
 
 impl AppDefect {
-    pub const ALL: [AppDefect; 3] = [AppDefect::ConfirmNotChecked, AppDefect::AndroidOffered2017, AppDefect::SuccessWhileOffline];
+    pub const ALL: [AppDefect; 4] =
+        [AppDefect::ConfirmNotChecked, AppDefect::AndroidOffered2017, AppDefect::SuccessWhileOffline, AppDefect::LengthNotChecked];
 
     pub fn name(self) -> &'static str {
         match self {
             AppDefect::ConfirmNotChecked => "app-confirm-not-checked",
             AppDefect::AndroidOffered2017 => "app-android-offered-2017",
             AppDefect::SuccessWhileOffline => "app-success-while-offline",
+            AppDefect::LengthNotChecked => "app-length-not-checked",
         }
     }
 
@@ -35,6 +39,7 @@ impl AppDefect {
             AppDefect::ConfirmNotChecked => &["ART-CONFIRM"],
             AppDefect::AndroidOffered2017 => &["ART-ANDROID"],
             AppDefect::SuccessWhileOffline => &["ART-PRE-POWER", "ART-PRE-NET"],
+            AppDefect::LengthNotChecked => &["ART-LEN6"],
         }
     }
 
@@ -48,6 +53,7 @@ impl AppDefect {
                 }
             }
             AppDefect::SuccessWhileOffline => profile.modify_password.reports_success_when_offline = true,
+            AppDefect::LengthNotChecked => profile.modify_password.checks_length = false,
         }
     }
 }
