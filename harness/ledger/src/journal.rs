@@ -20,7 +20,7 @@ use crate::fsx::{check_private_file, ensure_private_dir, io_error, owner_only, s
 use crate::key::{ChangeId, DeviceKey, Outcome};
 use crate::lock::{self, DirLock};
 use crate::record::{self, Event, Record};
-use crate::state::{Pending, State};
+use crate::state::{AddedAccount, Pending, State};
 
 /// The journal's file name inside its directory.
 pub const JOURNAL_FILE: &str = "credentials.jsonl";
@@ -56,6 +56,7 @@ impl fmt::Debug for Journal {
         f.debug_struct("Journal")
             .field("path", &self.path)
             .field("unfinished", &inner.state.unfinished().len())
+            .field("added_accounts", &inner.state.added_accounts().len())
             .field("next_seq", &inner.next_seq)
             .field("torn_records", &self.torn)
             .finish()
@@ -183,10 +184,47 @@ impl Journal {
                 device: key.clone(),
             },
         )?;
-        if inner.state.unfinished().is_empty() {
+        if inner.state.is_empty() {
             self.compact_locked(&mut inner)?;
         }
         Ok(())
+    }
+
+    /// Record, durably, that account `key` is about to be added to its device. Call it before
+    /// sending the request: a crash then leaves the account for recovery to delete, signed in as
+    /// `by` with `by_password` (the administrator's baseline, which password recovery puts back).
+    pub fn account_adding(&self, key: &DeviceKey, by: &str, by_password: &Secret) -> Result<(), LedgerError> {
+        let mut inner = self.lock();
+        let event = Event::AccountAdded {
+            device: key.clone(),
+            by: by.to_owned(),
+            by_password: by_password.clone(),
+        };
+        self.append(&mut inner, event).map(drop)
+    }
+
+    /// Record that the added account `key` is gone from its device (deleted, or never created).
+    /// When nothing is left unfinished the file is emptied.
+    pub fn account_removed(&self, key: &DeviceKey) -> Result<(), LedgerError> {
+        let mut inner = self.lock();
+        if !inner.state.is_added(key) {
+            return Ok(());
+        }
+        self.append(&mut inner, Event::AccountRemoved { device: key.clone() })?;
+        if inner.state.is_empty() {
+            self.compact_locked(&mut inner)?;
+        }
+        Ok(())
+    }
+
+    /// Every account added to a device and not yet removed.
+    pub fn added_accounts(&self) -> Vec<AddedAccount> {
+        self.lock().state.added_accounts()
+    }
+
+    /// Whether nothing at all is left to recover: no password to restore, no account to remove.
+    pub fn is_clean(&self) -> bool {
+        self.lock().state.is_empty()
     }
 
     /// Every device account whose baseline has not been restored, with the passwords it may hold.

@@ -1,5 +1,6 @@
 //! A write-ahead credential journal: every password change is recorded before it is made and
-//! restored at teardown.
+//! restored at teardown, and every account the harness adds is recorded before it is added and
+//! removed at teardown.
 //!
 //! Before the harness changes a recorder's password it calls [`Journal::intend`] (fsynced), after
 //! checking the device it calls [`Journal::outcome`], and at teardown, once the baseline is back,
@@ -42,4 +43,4 @@ mod state;
 pub use error::LedgerError;
 pub use journal::{JOURNAL_FILE, Journal, default_dir};
 pub use key::{ChangeId, DeviceKey, Outcome};
-pub use state::{ChangeStatus, Pending};
+pub use state::{AddedAccount, ChangeStatus, Pending};

@@ -39,6 +39,17 @@ pub(crate) enum Event {
     Outcome { change: u64, outcome: Outcome },
     /// The baseline is back on the device: nothing for this key is unfinished any more.
     Restored { device: DeviceKey },
+    /// An account about to be added to a device (written before the request is sent). Recovery
+    /// deletes it signed in as `by` with `by_password`: the administrator's baseline, which
+    /// password recovery has put back by then.
+    AccountAdded {
+        device: DeviceKey,
+        by: String,
+        #[serde(with = "plain")]
+        by_password: Secret,
+    },
+    /// The added account `device` is gone from the device again.
+    AccountRemoved { device: DeviceKey },
 }
 
 /// Serde for a `Secret` that writes the plain value: `Secret`'s own Serialize prints a mask.

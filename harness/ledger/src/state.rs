@@ -1,5 +1,6 @@
 //! What the journal's records add up to: for each device account not yet restored, its baseline
-//! and the changes made since, and from those the passwords the device may hold now.
+//! and the changes made since, and from those the passwords the device may hold now; and the
+//! accounts the harness added to a device and has not removed yet.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -51,10 +52,25 @@ struct Entry {
     since_ms: u64,
 }
 
+/// An account the harness added to a device (or was about to) and has not removed yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddedAccount {
+    /// The added account on its device.
+    pub key: DeviceKey,
+    /// The administrator account that removes it.
+    pub by: String,
+    /// The administrator's baseline password: what it holds once password recovery is done.
+    pub by_password: Secret,
+    /// When the account was journaled.
+    pub since: SystemTime,
+}
+
 /// The replayed journal.
 #[derive(Debug, Default)]
 pub(crate) struct State {
     entries: BTreeMap<DeviceKey, Entry>,
+    /// Added accounts not yet removed, each with the record that added it.
+    added: BTreeMap<DeviceKey, (AddedAccount, Record)>,
     /// Records of finished entries (their `restored` record included): what compaction drops.
     pub dead: usize,
 }
@@ -106,8 +122,44 @@ impl State {
                 let finished = self.entries.remove(device).map_or(0, |e| e.records.len());
                 self.dead += finished + 1;
             }
+            Event::AccountAdded {
+                device,
+                by,
+                by_password,
+            } => {
+                let added = AddedAccount {
+                    key: device.clone(),
+                    by: by.clone(),
+                    by_password: by_password.clone(),
+                    since: UNIX_EPOCH + Duration::from_millis(record.at_ms),
+                };
+                // The same name added again (a retried add) replaces the earlier record: one removal
+                // finishes both, and compaction drops the earlier one.
+                if self.added.insert(device.clone(), (added, record)).is_some() {
+                    self.dead += 1;
+                }
+            }
+            Event::AccountRemoved { device } => {
+                let finished = usize::from(self.added.remove(device).is_some());
+                self.dead += finished + 1;
+            }
         }
         Ok(())
+    }
+
+    /// Whether nothing at all is unfinished: no password entry and no added account.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty() && self.added.is_empty()
+    }
+
+    /// Whether `key` is an added account not yet removed.
+    pub fn is_added(&self, key: &DeviceKey) -> bool {
+        self.added.contains_key(key)
+    }
+
+    /// The added accounts not yet removed, ordered by device account.
+    pub fn added_accounts(&self) -> Vec<AddedAccount> {
+        self.added.values().map(|(a, _)| a.clone()).collect()
     }
 
     fn entry(&mut self, key: &DeviceKey, at_ms: u64) -> &mut Entry {
@@ -146,6 +198,7 @@ impl State {
             .entries
             .values()
             .flat_map(|e| e.records.iter())
+            .chain(self.added.values().map(|(_, r)| r))
             .collect();
         live.sort_by_key(|r| r.seq);
         live
@@ -324,5 +377,29 @@ mod tests {
             ))
             .unwrap_err();
         assert!(err.contains("change 9"), "{err}");
+    }
+
+    #[test]
+    fn an_added_account_stays_unfinished_until_removed_and_then_is_dead() {
+        let account = DeviceKey::new("SN1", "qa1234");
+        let mut st = State::default();
+        let added = || Event::AccountAdded {
+            device: account.clone(),
+            by: "admin".into(),
+            by_password: s("base01"),
+        };
+        st.apply(rec(1, added())).unwrap();
+        assert!(!st.is_empty());
+        assert!(st.is_added(&account));
+        assert_eq!(st.live_records().len(), 1);
+        // Added twice (a retried add): still one account, the earlier record is dead.
+        st.apply(rec(2, added())).unwrap();
+        assert_eq!(st.added_accounts().len(), 1);
+        assert_eq!(st.added_accounts()[0].by_password.expose(), "base01");
+        assert_eq!((st.dead, st.live_records().len()), (1, 1));
+        st.apply(rec(3, Event::AccountRemoved { device: account.clone() })).unwrap();
+        assert!(st.is_empty());
+        assert!(st.live_records().is_empty());
+        assert_eq!(st.dead, 3);
     }
 }

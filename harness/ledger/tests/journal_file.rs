@@ -344,3 +344,34 @@ fn an_outcome_for_an_unknown_change_is_an_error() {
     let err = journal.outcome(id, Outcome::Committed).unwrap_err();
     assert!(matches!(err, LedgerError::UnknownChange { .. }), "{err:?}");
 }
+
+#[test]
+fn an_added_account_survives_a_reopen_and_keeps_the_file_until_it_is_removed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let added = DeviceKey::new("SN-4B03A1", "qa4711");
+    {
+        let journal = Journal::open(tmp.path()).unwrap();
+        journal.baseline(&key(), &Secret::new("base01")).unwrap();
+        journal.account_adding(&added, "admin", &Secret::new("base01")).unwrap();
+        // The administrator's password is back: the account is still to be removed.
+        journal.restored(&key()).unwrap();
+        assert!(!journal.is_clean());
+    } // a crash here: the harness never deleted the account
+    let journal = Journal::open(tmp.path()).unwrap();
+    assert!(journal.unfinished().is_empty());
+    let left = journal.added_accounts();
+    assert_eq!(left.len(), 1);
+    assert_eq!((&left[0].key, left[0].by.as_str()), (&added, "admin"));
+    assert_eq!(left[0].by_password.expose(), "base01");
+    // Compaction keeps the account's record and drops the finished password entry.
+    assert!(journal.compact().unwrap());
+    drop(journal);
+    let journal = Journal::open(tmp.path()).unwrap();
+    assert_eq!(journal.added_accounts().len(), 1);
+    journal.account_removed(&added).unwrap();
+    assert!(journal.is_clean());
+    assert_eq!(fs::metadata(journal.path()).unwrap().len(), 0, "nothing left: the file is emptied");
+    // Removing again is harmless and writes nothing.
+    journal.account_removed(&added).unwrap();
+    assert_eq!(fs::metadata(journal.path()).unwrap().len(), 0);
+}

@@ -419,18 +419,16 @@ impl Bench {
         if let Ok(v) = std::env::var(&env) {
             return Ok(Secret::new(v));
         }
-        use std::io::{BufRead, IsTerminal, Write};
+        use std::io::IsTerminal;
         if std::io::stdin().is_terminal() {
-            let mut err = std::io::stderr();
-            let _ = write!(
-                err,
-                "Password for {} on {} ({} is not set): ",
-                self.device.admin_user, self.rig, env
-            );
-            let _ = err.flush();
-            let mut line = String::new();
-            if std::io::stdin().lock().read_line(&mut line).is_ok() && !line.trim_end().is_empty() {
-                return Ok(Secret::new(line.trim_end_matches(['\r', '\n'])));
+            // Typed without echo: a password on the screen ends up in terminal scrollback and
+            // screen recordings of a field session.
+            let prompt = format!("Password for {} on {} ({} is not set): ", self.device.admin_user, self.rig, env);
+            if let Ok(typed) = rpassword::prompt_password(prompt) {
+                let typed = typed.trim_end_matches(['\r', '\n']);
+                if !typed.is_empty() {
+                    return Ok(Secret::new(typed));
+                }
             }
         }
         Err(RigError::MissingSecret {

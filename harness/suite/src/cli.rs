@@ -206,15 +206,19 @@ async fn bench_lab(bench: &Bench, firmware: &Option<PathBuf>, answers: Option<&s
 /// Before touching a real device, finish what an interrupted run left in its journal.
 async fn recover_unfinished(dir: &std::path::Path, profile: &FirmwareProfile) -> anyhow::Result<()> {
     let journal = resetlab_ledger::Journal::open(dir)?;
-    let unfinished = journal.unfinished().len();
-    if unfinished == 0 {
+    if journal.is_clean() {
         return Ok(());
     }
-    println!("an earlier run left {unfinished} device account(s) unfinished in {}; recovering first", journal.path().display());
-    for report in crate::custody::recover_all(&journal, profile.lockout.threshold).await? {
-        println!("  {report}");
-        anyhow::ensure!(report.is_finished(), "could not restore {}; fix it by hand or run `resetlab recover` again", report.key);
+    let (passwords, accounts) = (journal.unfinished().len(), journal.added_accounts().len());
+    println!(
+        "an earlier run left {passwords} device password(s) to restore and {accounts} added account(s) to remove in {}; recovering first",
+        journal.path().display()
+    );
+    let recovery = crate::custody::recover_all(&journal, profile.lockout.threshold).await?;
+    for line in recovery.lines() {
+        println!("  {line}");
     }
+    anyhow::ensure!(recovery.is_finished(), "could not leave the device as the earlier run found it; fix it by hand or run `resetlab recover` again");
     Ok(())
 }
 
@@ -321,17 +325,16 @@ async fn recover(args: RecoverArgs) -> anyhow::Result<ExitCode> {
     };
     let journal = resetlab_ledger::Journal::open(&dir)?;
     let profile = load_profile(&args.firmware)?;
-    if journal.unfinished().is_empty() {
+    if journal.is_clean() {
         println!("nothing to recover in {}", journal.path().display());
         return Ok(ExitCode::SUCCESS);
     }
     // One login per candidate, never reaching the lockout threshold.
-    let mut all_done = true;
-    for report in crate::custody::recover_all(&journal, profile.lockout.threshold).await? {
-        println!("{report}");
-        all_done &= report.is_finished();
+    let recovery = crate::custody::recover_all(&journal, profile.lockout.threshold).await?;
+    for line in recovery.lines() {
+        println!("{line}");
     }
-    Ok(if all_done { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if recovery.is_finished() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 async fn emulate(args: EmulateArgs) -> anyhow::Result<ExitCode> {

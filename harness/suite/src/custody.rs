@@ -1,12 +1,14 @@
 //! Custody of the device's credentials: every password change is journaled before the device hears
 //! of it, and at teardown the baseline password is put back through the same recovery procedure that
-//! `resetlab recover` uses after a crash — one mechanism, exercised by every scenario.
+//! `resetlab recover` uses after a crash — one mechanism, exercised by every scenario. Accounts the
+//! harness adds are journaled the same way and removed by the same procedure.
 
+use std::fmt;
 use std::sync::Arc;
 
 use resetlab_device::{try_login, Cgi, Credentials, Interface, LoginOutcome, Target};
 use resetlab_ledger::recover::{self, ProbeResult, RecoveryOutcome, RecoveryReport};
-use resetlab_ledger::{ChangeId, DeviceKey, Journal, LedgerError, Outcome};
+use resetlab_ledger::{AddedAccount, ChangeId, DeviceKey, Journal, LedgerError, Outcome};
 use resetlab_wire::Secret;
 
 /// The journal key of a device account. The identity carries the address so `resetlab recover` can
@@ -75,17 +77,110 @@ pub async fn recover_key(journal: &Journal, key: &DeviceKey, budget: u32) -> Res
     .await
 }
 
+/// Delete `account`, an account the harness added, signed in as `by`, and prove it is gone. An
+/// account the device does not list (the add never reached it) counts as removed.
+pub async fn remove_account(target: &Target, by: &Credentials, account: &str) -> Result<AccountRemoval, String> {
+    let cgi = Cgi::new(target);
+    let listed = |users: Vec<resetlab_device::UserInfo>| users.iter().any(|u| u.name == account);
+    if !listed(cgi.users(by).await.map_err(|e| format!("could not list the accounts: {e}"))?) {
+        return Ok(AccountRemoval::NotThere);
+    }
+    cgi.delete_user(by, account).await.map_err(|e| format!("deleteUser failed: {e}"))?;
+    if listed(cgi.users(by).await.map_err(|e| format!("could not list the accounts after deleteUser: {e}"))?) {
+        return Err("deleteUser answered OK but the account is still listed".into());
+    }
+    Ok(AccountRemoval::Deleted)
+}
+
+/// How an added account left the device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountRemoval {
+    /// It was there and is deleted.
+    Deleted,
+    /// The device did not have it (the add was journaled but never reached the device).
+    NotThere,
+}
+
+/// How the removal of one journaled account ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountReport {
+    pub key: DeviceKey,
+    pub outcome: Result<AccountRemoval, String>,
+}
+
+impl AccountReport {
+    /// Whether the account is gone and the journal says so.
+    pub fn is_finished(&self) -> bool {
+        self.outcome.is_ok()
+    }
+}
+
+impl fmt::Display for AccountReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let key = &self.key;
+        match &self.outcome {
+            Ok(AccountRemoval::Deleted) => write!(f, "{key}: the account the harness added is deleted"),
+            Ok(AccountRemoval::NotThere) => write!(f, "{key}: the account the harness meant to add is not on the device"),
+            Err(reason) => write!(f, "{key}: the account the harness added is still to be removed ({reason}); left unfinished"),
+        }
+    }
+}
+
+/// Remove the journaled account `added` from its device, signed in as its administrator with the
+/// baseline password, and journal that it is gone. It waits while the administrator's own password
+/// is unfinished: only the baseline is known to sign in.
+pub async fn remove_added(journal: &Journal, added: &AddedAccount) -> Result<AccountReport, LedgerError> {
+    let report = |outcome| Ok(AccountReport { key: added.key.clone(), outcome });
+    let admin = DeviceKey::new(added.key.identity.clone(), added.by.clone());
+    if journal.pending(&admin).is_some() {
+        return report(Err(format!("the password of {admin} is not restored yet")));
+    }
+    let Some(target) = target_of(&added.key) else {
+        return report(Err(format!("no address in journal identity {}", added.key.identity)));
+    };
+    let by = Credentials::new(&added.by, added.by_password.clone());
+    let outcome = remove_account(&target, &by, &added.key.account).await;
+    if outcome.is_ok() {
+        journal.account_removed(&added.key)?;
+    }
+    report(outcome.map_err(|e| resetlab_wire::secret::redact(&e)))
+}
+
+/// What one recovery pass over a journal did.
+#[derive(Debug, Default)]
+pub struct Recovery {
+    /// One report per device account whose password was unfinished.
+    pub passwords: Vec<RecoveryReport>,
+    /// One report per account the harness added and had not removed.
+    pub accounts: Vec<AccountReport>,
+}
+
+impl Recovery {
+    /// Whether everything the journal held is finished.
+    pub fn is_finished(&self) -> bool {
+        self.passwords.iter().all(RecoveryReport::is_finished) && self.accounts.iter().all(AccountReport::is_finished)
+    }
+
+    /// One line per account, password restores first.
+    pub fn lines(&self) -> Vec<String> {
+        self.passwords.iter().map(ToString::to_string).chain(self.accounts.iter().map(ToString::to_string)).collect()
+    }
+}
+
 /// Recover every unfinished device account in `journal`, never spending more than
-/// `lockout_threshold - 1` logins on one account, then compact the journal. Used by
-/// `resetlab recover` and before a bench certify.
-pub async fn recover_all(journal: &Journal, lockout_threshold: u32) -> Result<Vec<RecoveryReport>, LedgerError> {
+/// `lockout_threshold - 1` logins on one account, then remove the accounts the harness added, then
+/// compact the journal. Used by `resetlab recover` and before a bench certify.
+pub async fn recover_all(journal: &Journal, lockout_threshold: u32) -> Result<Recovery, LedgerError> {
     let budget = lockout_threshold.saturating_sub(1).max(1);
-    let mut reports = Vec::new();
+    let mut recovery = Recovery::default();
     for pending in journal.unfinished() {
-        reports.push(recover_key(journal, &pending.key, budget).await?);
+        recovery.passwords.push(recover_key(journal, &pending.key, budget).await?);
+    }
+    for added in journal.added_accounts() {
+        recovery.accounts.push(remove_added(journal, &added).await?);
     }
     let _ = journal.compact();
-    Ok(reports)
+    Ok(recovery)
 }
 
 /// The journal as one scenario uses it.
@@ -105,6 +200,14 @@ impl Custody {
 
     pub fn outcome(&self, id: ChangeId, outcome: Outcome) -> Result<(), LedgerError> {
         self.journal.outcome(id, outcome)
+    }
+
+    pub fn account_adding(&self, key: &DeviceKey, by: &str, by_password: &Secret) -> Result<(), LedgerError> {
+        self.journal.account_adding(key, by, by_password)
+    }
+
+    pub fn account_removed(&self, key: &DeviceKey) -> Result<(), LedgerError> {
+        self.journal.account_removed(key)
     }
 }
 

@@ -14,7 +14,7 @@ use resetlab_ledger::{DeviceKey, Outcome};
 use resetlab_profile::FirmwareProfile;
 use resetlab_wire::Secret;
 
-use crate::custody::{device_key, recover_key, Custody};
+use crate::custody::{device_key, recover_key, remove_account, AccountRemoval, Custody};
 use crate::verdict::{fail, Blame};
 
 /// One line of evidence: what the harness did and what came back, with no secret in it.
@@ -171,15 +171,33 @@ impl Dut {
         }
         // Accounts the scenario added go too, so the device is left as it was found.
         self.believe(&admin, self.baseline.clone());
-        {
-            let admin_creds = Credentials::new(&admin, self.baseline.clone());
-            for user in std::mem::take(&mut self.created_users) {
-                let result = Cgi::new(&self.target).delete_user(&admin_creds, &user).await;
-                let outcome = result.as_ref().map_or_else(|e| e.to_string(), |()| "OK".to_owned());
-                self.note(Some(Interface::Http), format!("teardown: delete the account {user} the scenario added"), outcome);
-                result.map_err(|e| format!("could not delete the account {user} the scenario added: {e}"))?;
-            }
+        let admin_creds = Credentials::new(&admin, self.baseline.clone());
+        for user in std::mem::take(&mut self.created_users) {
+            let removed = remove_account(&self.target, &admin_creds, &user).await;
+            let outcome = match &removed {
+                Ok(AccountRemoval::Deleted) => "deleted".to_owned(),
+                Ok(AccountRemoval::NotThere) => "not on the device".to_owned(),
+                Err(e) => e.clone(),
+            };
+            self.note(Some(Interface::Http), format!("teardown: delete the account {user} the scenario added"), outcome);
+            removed.map_err(|e| format!("could not delete the account {user} the scenario added: {e}"))?;
+            self.custody
+                .account_removed(&self.key(&user))
+                .map_err(|e| format!("cannot journal that the account {user} is deleted: {e}"))?;
         }
+        Ok(())
+    }
+
+    /// Add the account `name` in `group`, journaled first so that teardown — or `resetlab recover`
+    /// after a crash — deletes it again.
+    pub async fn add_account(&mut self, name: &str, password: &Secret, group: resetlab_profile::Group) -> Result<(), DeviceError> {
+        let by = self.admin();
+        if let Err(e) = self.custody.account_adding(&self.key(name), &by.user, &self.baseline) {
+            fail(Blame::Harness, format!("cannot journal the account about to be added: {e}"));
+        }
+        self.created_users.push(name.to_owned());
+        Cgi::new(&self.target).add_user(&by, name, password, group.as_str()).await?;
+        self.believe(name, password.clone());
         Ok(())
     }
 

@@ -302,6 +302,14 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
             state_dir.display()
         ));
     }
+    let added = custody.journal.added_accounts();
+    if !added.is_empty() {
+        record.errors.push(format!(
+            "[harness] {} account(s) the run added are still on the device; run `resetlab recover --state-dir {}`",
+            added.len(),
+            state_dir.display()
+        ));
+    }
     record.judge(&catalogue, &opts.profiles);
     record.requirement_profiles = opts.profiles.clone();
     record.firmware_profile = Some(ctx.lab.profile().name.clone());

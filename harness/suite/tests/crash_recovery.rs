@@ -3,7 +3,8 @@
 //! starts, for every k until a run finishes untouched (the journal is emptied whenever all accounts
 //! are restored, so its length cannot index kill points; time can). After each kill
 //! `resetlab recover` must put the baseline administrator password back without ever locking the
-//! account, and a second `recover` must find nothing to do.
+//! account, delete every account the run added (and nothing else), and a second `recover` must
+//! find nothing to do.
 
 use std::path::Path;
 use std::time::Duration;
@@ -53,7 +54,10 @@ async fn sigkill_at_many_points_then_recover_restores_the_baseline_without_locko
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 
-    let (mut killed, mut had_work) = (0, 0);
+    let names = |users: Vec<resetlab_device::UserInfo>| users.into_iter().map(|u| u.name).collect::<Vec<_>>();
+    let accounts_found = names(resetlab_device::Cgi::new(&target).users(&baseline).await.unwrap());
+
+    let (mut killed, mut had_work, mut left_accounts) = (0, 0, 0);
     for k in 1..=MAX_KILL_POINTS {
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_resetlab"))
             .args(["certify", "--quiet", "--rig"])
@@ -89,6 +93,9 @@ async fn sigkill_at_many_points_then_recover_restores_the_baseline_without_locko
         if !said.contains("nothing to recover") {
             had_work += 1;
         }
+        if said.contains("the account the harness added is deleted") {
+            left_accounts += 1;
+        }
         assert!(!said.contains("Base12"), "recover printed a password: {said}");
         // Idempotent: a second recover has nothing to do.
         let again = tokio::process::Command::new(env!("CARGO_BIN_EXE_resetlab"))
@@ -106,9 +113,19 @@ async fn sigkill_at_many_points_then_recover_restores_the_baseline_without_locko
             );
         }
         assert_eq!(recorder.stats().lockouts_engaged, 0, "kill point {k}: the account was locked");
+        assert_eq!(
+            names(resetlab_device::Cgi::new(&target).users(&baseline).await.unwrap()),
+            accounts_found,
+            "after kill point {k} the device's accounts are not the ones it was found with"
+        );
     }
-    println!("killed certify at {killed} points ({} ms apart); {had_work} left changes for recover; baseline back and no lock every time", STEP.as_millis());
+    println!(
+        "killed certify at {killed} points ({} ms apart); {had_work} left work for recover, {left_accounts} of them an added account; \
+         baseline back, accounts as found and no lock every time",
+        STEP.as_millis()
+    );
     assert!(killed >= 20, "only {killed} kill points were reached");
     assert!(had_work >= 5, "only {had_work} kills interrupted a change; the kill points miss the interesting window");
+    assert!(left_accounts >= 1, "no kill left an added account behind; the kill points miss the secondary-user scenario");
     recorder.shutdown().await;
 }

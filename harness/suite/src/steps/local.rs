@@ -27,12 +27,9 @@ async fn admin_adds_secondary_user(w: &mut LabWorld) {
     let rule = dut.profile.password_rule.clone();
     let name = format!("qa{}", rand::random_range(1000..9999));
     let password = generate_password(&rule, rule.max_len);
-    let cgi = Cgi::new(&dut.target);
-    if let Err(e) = cgi.add_user(&dut.admin(), &name, &password, Group::User.as_str()).await {
+    if let Err(e) = dut.add_account(&name, &password, Group::User).await {
         dut.fail_on(e);
     }
-    dut.believe(&name, password.clone());
-    dut.created_users.push(name.clone());
     dut.note(Some(Interface::Http), format!("add secondary user {name} in group user"), "OK");
     w.secondary = Some(Credentials { user: name, password });
 }
