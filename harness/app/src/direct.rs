@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use crate::app::AppSession;
 use crate::error::AppError;
 use crate::flow::FlowApp;
-use crate::transport::{Backend, RawRequest, RawResponse, TransportError};
+use crate::transport::{body_text, Backend, RawRequest, RawResponse, TransportError};
 
 /// Deadline of one request to the bench recorder.
 pub const DIRECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -65,7 +65,7 @@ impl DirectBackend {
             .iter()
             .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
             .collect();
-        let body = resp.text().await.map_err(|e| {
+        let body = body_text(resp).await.map_err(|e| {
             TransportError::Lost(format!("recorder at {addr}: body unreadable: {e}"))
         })?;
         Ok(RawResponse {

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use crate::app::AppSession;
 use crate::error::AppError;
 use crate::flow::FlowApp;
-use crate::transport::{Backend, RawRequest, RawResponse, TransportError};
+use crate::transport::{body_text, Backend, RawRequest, RawResponse, TransportError};
 
 /// Deadline of one call to the relay's API (the relay's own tunnel timeout is shorter).
 pub const RELAY_CALL_TIMEOUT: Duration = Duration::from_secs(20);
@@ -74,16 +74,19 @@ impl RelayClient {
             })?;
         if !resp.status().is_success() {
             let status = resp.status();
-            let body = resp.text().await.unwrap_or_default();
+            let body = body_text(resp).await.unwrap_or_else(|e| format!("({e})"));
             return Err(AppError::SignIn {
                 relay: base,
                 reason: format!("{status}: {body}"),
             });
         }
-        let t: Token = resp.json().await.map_err(|e| AppError::SignIn {
-            relay: base.clone(),
-            reason: e.to_string(),
-        })?;
+        let t: Token = body_text(resp)
+            .await
+            .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string()))
+            .map_err(|reason| AppError::SignIn {
+                relay: base.clone(),
+                reason,
+            })?;
         Ok(RelayClient {
             http,
             base,
@@ -111,18 +114,21 @@ impl RelayClient {
             })?;
         let status = resp.status().as_u16();
         if status != 200 {
-            let body = resp.text().await.unwrap_or_default();
+            let body = body_text(resp).await.unwrap_or_else(|e| format!("({e})"));
             return Err(AppError::Relay {
                 relay: self.base.clone(),
                 status,
                 body,
             });
         }
-        resp.json().await.map_err(|e| AppError::Relay {
-            relay: self.base.clone(),
-            status,
-            body: e.to_string(),
-        })
+        body_text(resp)
+            .await
+            .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string()))
+            .map_err(|body| AppError::Relay {
+                relay: self.base.clone(),
+                status,
+                body,
+            })
     }
 
     /// `POST /api/devices/{serial}/http`: forward one request through the device's tunnel.
@@ -146,7 +152,7 @@ impl RelayClient {
                 }
             })?;
         let status = resp.status().as_u16();
-        let text = resp.text().await.map_err(|e| {
+        let text = body_text(resp).await.map_err(|e| {
             TransportError::Lost(format!("relay {} answer unreadable: {e}", self.base))
         })?;
         // The relay's own words when it speaks its API; otherwise say which relay sent what.

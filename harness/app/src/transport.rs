@@ -114,3 +114,23 @@ pub trait Backend: Send + Sync {
         req: RawRequest,
     ) -> Result<RawResponse, TransportError>;
 }
+
+/// The largest body the app reads from the relay or a recorder: their answers are a few KiB, and a
+/// broken or hostile peer must not make the harness buffer until the deadline.
+pub(crate) const MAX_BODY: usize = 1024 * 1024;
+
+/// The body of `resp` as text, refused once it passes [`MAX_BODY`] bytes; the error says why.
+pub(crate) async fn body_text(mut resp: reqwest::Response) -> Result<String, String> {
+    let too_large = || format!("answer body larger than {} KiB", MAX_BODY / 1024);
+    if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| e.to_string())? {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
+}

@@ -321,3 +321,28 @@ async fn garbage_digest_challenges_relayed_to_the_app_are_refused_not_a_panic() 
     })
     .await
 }
+
+#[tokio::test]
+async fn a_forwarded_answer_larger_than_the_limit_is_refused_naming_the_relay() {
+    bounded(async {
+        // Two MiB with no length: read until the limit, then refused instead of buffered.
+        let base = fake_relay(
+            |_| {
+                let mut reply = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n".to_vec();
+                reply.extend(std::iter::repeat_n(b' ', 2 << 20));
+                reply
+            },
+            false,
+        )
+        .await;
+        let client = signed_in(&base).await;
+        let err = client
+            .forward("SN0123456789", &RawRequest::get("/cgi-bin/magicBox.cgi?action=getSerialNo"))
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert_names_relay(&text, &base);
+        assert!(text.contains("larger than 1024 KiB"), "{text}");
+    })
+    .await
+}

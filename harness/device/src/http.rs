@@ -6,6 +6,11 @@ use reqwest::header::HeaderMap;
 use crate::call::Call;
 use crate::error::{DeviceError, ErrorKind, reply_summary};
 
+/// The largest body read from a recorder. Its CGI and RPC2 replies are a few KiB (a full user list
+/// of a 64-account NVR is under 16 KiB); anything far larger is a broken or hostile peer, and is
+/// refused instead of buffered until the deadline.
+pub(crate) const MAX_BODY: usize = 1024 * 1024;
+
 /// A complete HTTP response.
 #[derive(Debug, Clone)]
 pub(crate) struct HttpReply {
@@ -56,18 +61,15 @@ pub(crate) async fn exchange(
     let bytes = call
         .step(
             || format!("{what} (body after HTTP {status})"),
-            resp.bytes(),
+            read_body(resp, MAX_BODY),
         )
         .await?
         .map_err(|e| {
-            call.fail(ErrorKind::Protocol {
-                detail: format!(
-                    "response body could not be read completely (truncated?): {}",
-                    chain(&e)
-                ),
-                excerpt: String::new(),
-            })
-            .with_reply(format!("HTTP {status}"))
+            let detail = match e {
+                BodyError::TooLarge => format!("response body is larger than {} KiB", MAX_BODY / 1024),
+                BodyError::Read(e) => format!("response body could not be read completely (truncated?): {}", chain(&e)),
+            };
+            call.fail(ErrorKind::Protocol { detail, excerpt: String::new() }).with_reply(format!("HTTP {status}"))
         })?;
     let reply = HttpReply {
         status,
@@ -76,6 +78,26 @@ pub(crate) async fn exchange(
     };
     tracing::debug!(interface = %call.interface, request = %call.request, status = %status, "http reply");
     Ok(reply)
+}
+
+enum BodyError {
+    TooLarge,
+    Read(reqwest::Error),
+}
+
+/// The whole body, chunk by chunk, refused once it passes `limit` bytes.
+async fn read_body(mut resp: reqwest::Response, limit: usize) -> Result<Vec<u8>, BodyError> {
+    if resp.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(BodyError::Read)? {
+        if body.len() + chunk.len() > limit {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 fn transport(call: &Call, what: &str, e: reqwest::Error) -> DeviceError {

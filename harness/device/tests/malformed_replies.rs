@@ -166,6 +166,62 @@ async fn cgi_megabyte_header_line_is_refused_not_buffered_forever() {
     .await
 }
 
+/// A server that sends `head`, then `filler` over and over until the client hangs up.
+async fn endless_body_server(head: &'static [u8], filler: &'static [u8]) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = sock.read(&mut buf).await;
+                if sock.write_all(head).await.is_err() {
+                    return;
+                }
+                while sock.write_all(filler).await.is_ok() {}
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn cgi_endless_body_is_refused_as_too_large_before_the_deadline() {
+    bounded(async {
+        // No length, no end: a broken peer streaming key=value lines forever.
+        let port = endless_body_server(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n",
+            &[b'x'; 16 * 1024],
+        )
+        .await;
+        let t = target(port, 1).with_timeout(Duration::from_secs(10));
+        let started = Instant::now();
+        let err = Cgi::new(&t).serial_no(&admin("eb-pw1")).await.unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(10), "refused before the deadline: {:?}", started.elapsed());
+        assert_eq!(err.interface, Interface::Http);
+        assert!(protocol_detail(&err.kind).contains("larger than 1024 KiB"), "{err}");
+        assert!(err.to_string().contains("getSerialNo"), "{err}");
+    })
+    .await
+}
+
+#[tokio::test]
+async fn cgi_body_declared_larger_than_the_limit_is_refused_at_once() {
+    bounded(async {
+        let port = endless_body_server(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2147483648\r\n\r\n",
+            b"sn=ABC\r\n",
+        )
+        .await;
+        let t = target(port, 1).with_timeout(Duration::from_secs(10));
+        let started = Instant::now();
+        let err = Cgi::new(&t).serial_no(&admin("eb-pw2")).await.unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+        assert!(protocol_detail(&err.kind).contains("larger than"), "{err}");
+    })
+    .await
+}
+
 #[tokio::test]
 async fn cgi_slow_loris_reply_times_out_naming_what_it_waited_for() {
     bounded(async {
