@@ -110,7 +110,7 @@ pub fn ledger_journal(data: &[u8]) {
     let Ok(j) = resetlab_ledger::Journal::open(dir) else {
         return;
     };
-    let _ = (j.torn_records(), j.unfinished());
+    let _ = (j.torn_records(), j.unfinished(), j.added_accounts(), j.is_clean());
     let key = resetlab_ledger::DeviceKey::new("SN-FUZZ", "admin");
     let _ = j.pending(&key);
     let _ = j.baseline(&key, &resetlab_wire::Secret::new("base-pw"));
@@ -121,7 +121,10 @@ pub fn ledger_journal(data: &[u8]) {
     if let Ok(id) = j.intend(&key, &old, &new) {
         let _ = j.outcome(id, resetlab_ledger::Outcome::Committed);
     }
+    let added = resetlab_ledger::DeviceKey::new("SN-FUZZ", "qa1234");
+    let _ = j.account_adding(&added, "admin", &resetlab_wire::Secret::new("base-pw"));
     let _ = j.compact();
+    let _ = j.account_removed(&added);
     drop(j);
     // What was written after a successful open must load again.
     resetlab_ledger::Journal::open(dir).expect("a journal we wrote reopens");

@@ -375,3 +375,21 @@ fn an_added_account_survives_a_reopen_and_keeps_the_file_until_it_is_removed() {
     journal.account_removed(&added).unwrap();
     assert_eq!(fs::metadata(journal.path()).unwrap().len(), 0);
 }
+
+#[test]
+fn an_added_account_written_by_this_version_reads_back() {
+    // The on-disk form is a contract: a journal left by a crash is read by the next release.
+    let lines = [
+        r#"{"crc":"dc389a2c","rec":{"seq":1,"at_ms":1795604541040,"event":{"kind":"baseline","device":{"identity":"SN-4B03A1@127.0.0.1:80:554","account":"admin"},"password":"Base12"}}}"#,
+        r#"{"crc":"1c057084","rec":{"seq":2,"at_ms":1795604541041,"event":{"kind":"account_added","device":{"identity":"SN-4B03A1@127.0.0.1:80:554","account":"qa4711"},"by":"admin","by_password":"Base12"}}}"#,
+        r#"{"crc":"4e03f50b","rec":{"seq":3,"at_ms":1795604541050,"event":{"kind":"restored","device":{"identity":"SN-4B03A1@127.0.0.1:80:554","account":"admin"}}}}"#,
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    write_journal(tmp.path(), (lines.join("\n") + "\n").as_bytes());
+    let journal = Journal::open(tmp.path()).unwrap();
+    assert!(journal.unfinished().is_empty());
+    let added = journal.added_accounts();
+    assert_eq!(added.len(), 1);
+    assert_eq!(added[0].key, DeviceKey::new("SN-4B03A1@127.0.0.1:80:554", "qa4711"));
+    assert_eq!((added[0].by.as_str(), added[0].by_password.expose()), ("admin", "Base12"));
+}
