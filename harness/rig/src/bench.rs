@@ -408,6 +408,12 @@ impl Bench {
         sw(&self.power) || sw(&self.network) || self.console.port == ConsolePort::Emulated
     }
 
+    /// Whether a person is asked to do something during a run (power, link or the app by hand).
+    pub fn needs_operator(&self) -> bool {
+        let by_hand = |s: &SwitchSpec| matches!(s, SwitchSpec::Operator { .. });
+        by_hand(&self.power) || by_hand(&self.network) || self.app.as_ref().is_some_and(|a| a.driver == "operator")
+    }
+
     /// The administrator password, from the environment variable the bench names, or a prompt on
     /// the terminal when the variable is unset and stdin is a terminal.
     pub fn admin_password(&self) -> Result<Secret, RigError> {

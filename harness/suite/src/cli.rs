@@ -245,6 +245,7 @@ async fn certify(args: CertifyArgs) -> anyhow::Result<ExitCode> {
         anyhow::ensure!(["etsi", "asvs", "cve"].contains(&p.as_str()), "unknown requirement profile `{p}` (expected etsi, asvs or cve)");
     }
     let out = args.out.unwrap_or_else(|| PathBuf::from("reports").join(chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string()));
+    let mut verbose = args.verbose;
     let lab = match &args.rig {
         Some(file) => {
             let bench = Bench::load(file)?;
@@ -255,6 +256,8 @@ async fn certify(args: CertifyArgs) -> anyhow::Result<ExitCode> {
                 Lab::Emulated(lab)
             } else {
                 anyhow::ensure!(args.defects.is_empty(), "--defect only applies to the emulated lab");
+                // A live bar redraws over the operator's instructions: print plain lines instead.
+                verbose |= bench.needs_operator();
                 bench_lab(&bench, &args.firmware, args.answers.as_deref()).await?
             }
         }
@@ -284,20 +287,15 @@ async fn certify(args: CertifyArgs) -> anyhow::Result<ExitCode> {
         features: args.features,
         out: out.clone(),
         state_dir,
-        progress: Progress::for_terminal(args.quiet, args.verbose),
+        progress: Progress::for_terminal(args.quiet, verbose),
         max_concurrent: args.concurrency.max(1),
     })
     .await?;
     println!("{}", summary(&record));
     println!("report: {}", out.join("report.html").display());
     println!("record: {}  junit: {}", out.join("report.json").display(), out.join("junit.xml").display());
-    Ok(if record.is_green() {
-        println!("CERTIFIED: every applicable requirement passed.");
-        ExitCode::SUCCESS
-    } else {
-        println!("NOT CERTIFIED: see the failures above and the record.");
-        ExitCode::from(1)
-    })
+    println!("{}", crate::report::headline(&record));
+    Ok(if record.is_green() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 async fn rig_check(args: RigCheckArgs) -> anyhow::Result<ExitCode> {

@@ -396,6 +396,12 @@ impl RunRecord {
         self.console.iter().filter(move |c| c.scenario.as_ref().is_some_and(|r| r.is(s)))
     }
 
+    /// Requirements of the selected profiles this run did not establish: no scenario of the run
+    /// covers them (a `--tags` subset), or none could run on this rig.
+    pub fn unestablished(&self) -> Vec<&RequirementRecord> {
+        self.requirements.iter().filter(|q| matches!(q.verdict, None | Some(Verdict::NotApplicable))).collect()
+    }
+
     /// True when every requirement that could be run passed and nothing errored.
     pub fn is_green(&self) -> bool {
         self.errors.is_empty()

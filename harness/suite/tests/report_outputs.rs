@@ -170,3 +170,18 @@ fn defect_run_report_points_at_the_requirement_the_step_and_the_rtsp_evidence() 
     let junit = run.read("junit.xml");
     assert!(junit.contains("evidence: +") && junit.contains("RTSP: log in as admin with the old password -&gt; Accepted"), "{junit}");
 }
+
+#[test]
+fn a_tag_subset_that_passes_says_it_is_not_a_full_certification() {
+    let run = certify(&["--quiet", "--tags", "@ART-CONFIRM"]);
+    assert!(run.output.status.success(), "a green subset exits 0:\n{}", run.terminal());
+    let said = run.terminal();
+    assert!(said.contains("PASSED, NOT A FULL CERTIFICATION"), "{said}");
+    assert!(!said.contains("\nCERTIFIED"), "a subset must not claim certification:\n{said}");
+    // The requirements the subset left out are named, in the terminal and in the reports.
+    for text in [said.as_str(), &run.read("report.md"), &run.read("report.html")] {
+        assert!(text.contains("NOT A FULL CERTIFICATION"), "{text}");
+        assert!(text.contains("ART-LEN6") && text.contains("ART-DURABLE"), "{text}");
+    }
+    assert_no_password_anywhere(&run);
+}

@@ -14,7 +14,7 @@ main{max-width:1200px;margin:0 auto;padding:0 24px 48px}
 h1{font-size:20px;margin:24px 0 8px}h2{font-size:17px;margin:28px 0 10px;border-bottom:1px solid #d8dce3;padding-bottom:4px}
 .banner{padding:18px 24px;color:#fff;font-size:22px;font-weight:650}
 .banner small{display:block;font-size:13px;font-weight:400;opacity:.9;margin-top:4px}
-.b-pass{background:#1f7a3d}.b-fail{background:#b42318}.b-error{background:#b54708}.b-not-applicable{background:#475467}
+.b-pass{background:#1f7a3d}.b-fail{background:#b42318}.b-error{background:#b54708}.b-not-applicable{background:#475467}.b-partial{background:#1f5f7a}
 table{border-collapse:collapse;width:100%;background:#fff;margin:6px 0}
 th,td{border:1px solid #e1e4ea;padding:5px 8px;text-align:left;vertical-align:top}
 th{background:#eef0f4;font-weight:600}td.n{text-align:right;font-variant-numeric:tabular-nums}
@@ -55,8 +55,8 @@ pub fn render(r: &RunRecord) -> String {
     let _ = writeln!(
         h,
         "<div class=\"banner b-{}\" id=\"verdict\">{}<small>{} scenarios: {p} passed, {f} failed, {er} errors, {na} not applicable · {}</small></div>",
-        class(Some(overall)),
-        e(headline(r)),
+        if overall == Verdict::Pass && !r.unestablished().is_empty() { "partial" } else { class(Some(overall)) },
+        e(&headline(r)),
         r.scenarios.len(),
         e(&r.lab)
     );

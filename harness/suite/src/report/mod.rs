@@ -186,14 +186,26 @@ pub fn any_blocked(record: &RunRecord) -> bool {
     record.requirements.iter().any(|q| q.verdict == Some(Verdict::Blocked))
 }
 
-/// The run's one-line verdict, as the banner and the summary say it.
-pub fn headline(record: &RunRecord) -> &'static str {
+/// The run's one-line verdict, as the banner and the summary say it. A green run that left
+/// requirements unestablished (a tag subset, a rig without power control) passes but certifies
+/// only what it ran: a lab must not hand that on as a full certification.
+pub fn headline(record: &RunRecord) -> String {
+    let missing = record.unestablished();
+    if record.overall() == Verdict::Pass && !missing.is_empty() {
+        let ids: Vec<&str> = missing.iter().map(|q| q.id.0.as_str()).collect();
+        return format!(
+            "PASSED, NOT A FULL CERTIFICATION — every requirement this run established passed; {} not established (not covered by the selected scenarios, or not applicable on this rig): {}",
+            ids.len(),
+            ids.join(", ")
+        );
+    }
     match record.overall() {
         Verdict::Pass => "CERTIFIED — every applicable requirement passed",
         Verdict::Fail => "NOT CERTIFIED — the device failed requirements",
         Verdict::Error | Verdict::Blocked => "INCONCLUSIVE — the rig or the harness failed; nothing is said about the device",
         Verdict::NotApplicable => "INCONCLUSIVE — no scenario could run on this rig",
     }
+    .to_owned()
 }
 
 /// A requirement's text: from the record, else from the embedded catalogue (a scenario may carry the
