@@ -27,8 +27,9 @@ pub const EMULATOR_BENCH: &str = include_str!("../../../rigs/emulator.yaml");
 /// How long a freshly started emulated recorder may take to answer.
 const EMULATED_READY: Duration = Duration::from_secs(10);
 
-/// Where devices come from.
+/// Where devices come from. One value per run, so the size difference of the variants costs nothing.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum Lab {
     /// In-process emulated recorders on loopback, one per scenario.
     Emulated(EmulatedLab),

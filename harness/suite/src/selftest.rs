@@ -76,7 +76,7 @@ impl SelftestReport {
         }
         let width = self.runs.iter().map(|r| r.name().len()).max().unwrap_or(10).max(26);
         let mut out = String::new();
-        let _ = writeln!(out, "{:<width$}  {}", "defect", "result");
+        let _ = writeln!(out, "{:<width$}  result", "defect");
         for run in &self.runs {
             let mut cells = Vec::new();
             for id in &columns {

@@ -116,10 +116,10 @@ impl std::fmt::Display for Which {
 /// Point the bench's emulated relay coils at the board's RTU pseudo-terminal instead of TCP.
 pub fn over_rtu(bench: &mut Bench, original: &Bench, rtu: PathBuf) {
     for (spec, was) in [(&mut bench.power, &original.power), (&mut bench.network, &original.network)] {
-        if let (SwitchSpec::Coil(c), SwitchSpec::Coil(o)) = (spec, was) {
-            if o.board == BoardSpec::Emulated {
-                c.board = BoardSpec::Rtu { path: rtu.clone(), baud: 9600 };
-            }
+        if let (SwitchSpec::Coil(c), SwitchSpec::Coil(o)) = (spec, was)
+            && o.board == BoardSpec::Emulated
+        {
+            c.board = BoardSpec::Rtu { path: rtu.clone(), baud: 9600 };
         }
     }
 }

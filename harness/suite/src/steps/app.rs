@@ -78,10 +78,10 @@ fn app_failed(e: impl std::fmt::Display) -> ! {
 async fn recorder_online_in_app(w: &mut LabWorld) {
     // With the relay, online is observable; a direct or operator app reaches the recorder that
     // answered at lease time.
-    if let Some(r) = &w.lease().remote {
-        if let Err(e) = r.wait_online(true).await {
-            fail(Blame::Device, format!("the recorder never came online at the relay: {e}"));
-        }
+    if let Some(r) = &w.lease().remote
+        && let Err(e) = r.wait_online(true).await
+    {
+        fail(Blame::Device, format!("the recorder never came online at the relay: {e}"));
     }
 }
 

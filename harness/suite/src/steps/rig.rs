@@ -101,10 +101,10 @@ async fn change_with_power_cut(w: &mut LabWorld, when: String) {
             w.lease().power_off().await;
         }
     }
-    if cut != CutPoint::BeforeSending {
-        if let Err(e) = &result {
-            fail(Blame::of_error(e), format!("the recorder refused a valid change: {e}"));
-        }
+    if cut != CutPoint::BeforeSending
+        && let Err(e) = &result
+    {
+        fail(Blame::of_error(e), format!("the recorder refused a valid change: {e}"));
     }
     w.cut_after_commit = cut == CutPoint::AfterCommitDelay;
     w.change = Some(ChangeAttempt { by: by.user.clone(), account: by.user, old: by.password, new, result });
