@@ -33,7 +33,7 @@ pub enum Command {
     Certify(CertifyArgs),
     /// Start an emulated recorder on loopback and print its addresses as one JSON line.
     Emulate(EmulateArgs),
-    /// Finish or roll back password changes an interrupted run left behind (from the journal).
+    /// Put back what an interrupted run left (from the journal): restore baseline passwords, delete accounts it added.
     Recover(RecoverArgs),
     /// Work with run records: `resetlab report diff A B` shows what changed between two runs.
     #[command(subcommand)]
