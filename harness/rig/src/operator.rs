@@ -115,6 +115,11 @@ impl Operator {
         }
     }
 
+    /// Tell the person something that needs no answer (what the harness waits for, and why).
+    pub fn inform(&self, text: &str) {
+        self.say(&format!("    {text}\n"));
+    }
+
     fn say(&self, text: &str) {
         let mut w = self.prompts.lock().unwrap_or_else(|e| e.into_inner());
         let _ = w.write_all(text.as_bytes());
@@ -194,6 +199,12 @@ impl Switch for OperatorSwitch {
             let until = t + self.off;
             if until > Instant::now() {
                 held_off = until - Instant::now();
+                // Without this the person sees nothing happen and may plug it back in early.
+                self.operator.inform(&format!(
+                    "Keep the {} off: the next step comes in {:.0} s (the bench's minimum off time).",
+                    self.what,
+                    held_off.as_secs_f64().ceil()
+                ));
                 tokio::time::sleep_until(until.into()).await;
             }
         }
@@ -240,6 +251,37 @@ mod tests {
         let s = sw.set(true).await.unwrap();
         assert!(s.took >= Duration::from_millis(45), "{s:?}");
         assert!(sw.get().await.unwrap());
+    }
+
+    /// What the operator was told, shared with the test.
+    #[derive(Clone, Default)]
+    struct Screen(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl Write for Screen {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn operator_is_told_to_keep_the_power_off_for_the_minimum_off_time() {
+        let screen = Screen::default();
+        let op = Arc::new(Operator::from_io(
+            "script",
+            BufReader::new(std::io::Cursor::new(b"done\ndone\n".to_vec())),
+            Box::new(screen.clone()),
+            Duration::from_secs(1),
+        ));
+        let sw = OperatorSwitch::new(op, "power", Duration::from_millis(1500));
+        sw.set(false).await.unwrap();
+        sw.set(true).await.unwrap();
+        let told = String::from_utf8(screen.0.lock().unwrap().clone()).unwrap();
+        let keep = told.find("Keep the power off: the next step comes in 2 s").unwrap_or_else(|| panic!("{told}"));
+        assert!(keep < told.find("power ON").unwrap(), "told before being asked to switch on: {told}");
     }
 
     #[tokio::test]

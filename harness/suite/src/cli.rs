@@ -301,6 +301,9 @@ async fn certify(args: CertifyArgs) -> anyhow::Result<ExitCode> {
 async fn rig_check(args: RigCheckArgs) -> anyhow::Result<ExitCode> {
     let bench = Bench::load(&args.rig)?;
     let opts = resetlab_rig::CheckOptions { operator_answers: args.answers, ..Default::default() };
+    if bench.needs_operator() {
+        println!("rig check: {} — you will be asked to switch power and network by hand; answer each prompt when done", bench.rig);
+    }
     let report = resetlab_emulated_rig::rig_check_emulated(&bench, &args.faults, &opts).await?;
     println!("{report}");
     Ok(ExitCode::from(report.exit_code() as u8))
