@@ -37,6 +37,8 @@ pub enum Defect {
     /// The P2P module checks remote logins against the passwords it read at boot: after a change
     /// the old password keeps working remotely (and the new one does not) until the next reboot.
     RemoteKeepsOldPassword,
+    /// A password the rule refuses is answered `OK` and not stored: the user believes it changed.
+    OkWithoutChange,
 }
 
 /// A defect name that is not one of [`Defect::ALL`].
@@ -49,7 +51,7 @@ pub struct UnknownDefect {
 
 impl Defect {
     /// Every defect, in the order reports list them.
-    pub const ALL: [Defect; 14] = [
+    pub const ALL: [Defect; 15] = [
         Defect::SecondaryChangesAdmin,
         Defect::Accepts5Chars,
         Defect::TruncatesLong,
@@ -64,6 +66,7 @@ impl Defect {
         Defect::Rpc2LoopbackBypass,
         Defect::DefaultPasswordRemote,
         Defect::RemoteKeepsOldPassword,
+        Defect::OkWithoutChange,
     ];
 
     /// The kebab-case name used on the command line and in fixtures/defects.
@@ -83,6 +86,7 @@ impl Defect {
             Defect::Rpc2LoopbackBypass => "rpc2-loopback-bypass",
             Defect::DefaultPasswordRemote => "default-password-remote",
             Defect::RemoteKeepsOldPassword => "remote-keeps-old-password",
+            Defect::OkWithoutChange => "ok-without-change",
         }
     }
 
@@ -103,6 +107,7 @@ impl Defect {
             Defect::Rpc2LoopbackBypass => &["CVE-LOOPBACK-BYPASS"],
             Defect::DefaultPasswordRemote => &["ETSI-DEFAULT-PW"],
             Defect::RemoteKeepsOldPassword => &["ART-REMOTE"],
+            Defect::OkWithoutChange => &["ART-LEN6"],
         }
     }
 }

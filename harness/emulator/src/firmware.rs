@@ -385,7 +385,15 @@ impl Firmware {
             tracing::info!(serial = %self.serial, by = %by.user, name, "password change refused: old password wrong");
             return Err(Refusal("Old password is wrong".into()));
         }
-        let stored = Secret::new(self.check_new_password(new)?);
+        let stored = match self.check_new_password(new) {
+            Ok(stored) => Secret::new(stored),
+            Err(_) if self.has(Defect::OkWithoutChange) => {
+                // The handler dropped the rule's error and answered OK; nothing was stored.
+                tracing::info!(serial = %self.serial, by = %by.user, name, "password change refused by the rule, answered OK");
+                return Ok(());
+            }
+            Err(refusal) => return Err(refusal),
+        };
         {
             let mut ram = self.ram();
             ram.accounts.set_password(name, stored.clone());

@@ -385,6 +385,18 @@ async fn remote_keeps_old_password() {
 }
 
 #[tokio::test]
+async fn ok_without_change_answers_ok_to_a_short_password_and_keeps_the_old_one() {
+    let rec = start_with(&[Defect::OkWithoutChange], |_| {}).await;
+    assert_eq!(modify(&rec, "admin", "000000", "abc12", "000000").await.body, "OK\r\n");
+    assert_eq!(cgi(rec.http_addr(), MACHINE_NAME, "admin", "abc12").await.status, 401, "nothing was stored");
+    assert_eq!(cgi(rec.http_addr(), MACHINE_NAME, "admin", "000000").await.status, 200, "the old password still works");
+    // A password that meets the rule is changed as usual.
+    assert_eq!(modify(&rec, "admin", "000000", "abc123", "000000").await.body, "OK\r\n");
+    assert_eq!(cgi(rec.http_addr(), MACHINE_NAME, "admin", "abc123").await.status, 200);
+    rec.shutdown().await;
+}
+
+#[tokio::test]
 async fn every_defect_has_a_test_here() {
     // Keep this list in step with Defect::ALL: a new defect needs a test above.
     let tested = [
@@ -402,6 +414,7 @@ async fn every_defect_has_a_test_here() {
         "rpc2-loopback-bypass",
         "default-password-remote",
         "remote-keeps-old-password",
+        "ok-without-change",
     ];
     let all: Vec<String> = Defect::ALL.iter().map(|d| d.to_string()).collect();
     assert_eq!(all, tested);
