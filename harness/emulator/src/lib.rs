@@ -26,6 +26,7 @@ mod http;
 mod lockout;
 mod power;
 mod recorder;
+mod media;
 mod rpc2;
 mod rtsp;
 mod sessions;

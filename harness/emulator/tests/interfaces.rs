@@ -621,7 +621,7 @@ async fn wrong_passwords_on_rtsp_and_rpc2_count_toward_one_lockout() {
 }
 
 #[tokio::test]
-async fn ffmpeg_passes_describe_with_the_right_password_only() {
+async fn ffmpeg_streams_with_the_right_password_only() {
     if !have("ffmpeg") {
         return;
     }
@@ -656,20 +656,32 @@ async fn ffmpeg_passes_describe_with_the_right_password_only() {
             .await
             .expect("ffmpeg finished within the step deadline")
             .expect("ffmpeg runs");
-            String::from_utf8_lossy(&out.stderr).into_owned()
+            (
+                out.status.success(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
         }
     };
-    let good = run("000000").await;
+    let (ok, good) = run("000000").await;
     assert!(
         good.contains("SDP:") && good.contains("H264"),
         "ffmpeg read the SDP:\n{good}"
     );
+    // ffmpeg names a method only when it fails ("method SETUP failed: 461 ...").
     assert!(
-        good.contains("method SETUP"),
-        "ffmpeg got past DESCRIBE to SETUP:\n{good}"
+        !good.contains("method SETUP failed") && !good.contains("method PLAY failed"),
+        "ffmpeg got past DESCRIBE through SETUP and PLAY:\n{good}"
     );
+    let decoded: u32 = good
+        .lines()
+        .find_map(|l| l.split_once(" frames successfully decoded"))
+        .and_then(|(n, _)| n.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(decoded > 0, "ffmpeg decoded frames of the stream:\n{good}");
+    assert!(ok, "ffmpeg exited cleanly:\n{good}");
     assert!(!good.contains("401 Unauthorized"), "{good}");
-    let bad = run("111111").await;
+    let (ok, bad) = run("111111").await;
+    assert!(!ok, "ffmpeg failed with a wrong password");
     assert!(bad.contains("401"), "ffmpeg was refused:\n{bad}");
     rec.shutdown().await;
 }
