@@ -95,13 +95,8 @@ async fn read_request(r: &mut BufReader<OwnedReadHalf>) -> std::io::Result<Optio
             }
             continue;
         }
-        line.clear();
-        if r.read_line(&mut line).await? == 0 {
+        if read_head_line(r, &mut line, &mut seen).await? == 0 {
             return Ok(None);
-        }
-        seen += line.len();
-        if seen > MAX_HEAD {
-            return Err(std::io::Error::other("request head too large"));
         }
         if !line.trim().is_empty() {
             break line.trim().to_owned();
@@ -114,13 +109,8 @@ async fn read_request(r: &mut BufReader<OwnedReadHalf>) -> std::io::Result<Optio
     );
     let mut headers = Vec::new();
     loop {
-        line.clear();
-        if r.read_line(&mut line).await? == 0 {
+        if read_head_line(r, &mut line, &mut seen).await? == 0 {
             return Ok(None);
-        }
-        seen += line.len();
-        if seen > MAX_HEAD {
-            return Err(std::io::Error::other("request head too large"));
         }
         let l = line.trim_end_matches(['\r', '\n']);
         if l.is_empty() {
@@ -145,6 +135,20 @@ async fn read_request(r: &mut BufReader<OwnedReadHalf>) -> std::io::Result<Optio
     let mut body = vec![0; len];
     r.read_exact(&mut body).await?;
     Ok(Some(req))
+}
+
+/// One line of a request head into `line`, reading no further than what is left of [`MAX_HEAD`]
+/// (`seen` so far): a client sending a line that never ends is refused once the head is too large,
+/// not buffered without bound.
+async fn read_head_line(r: &mut BufReader<OwnedReadHalf>, line: &mut String, seen: &mut usize) -> std::io::Result<usize> {
+    line.clear();
+    let room = MAX_HEAD.saturating_sub(*seen) as u64;
+    let n = (&mut *r).take(room + 1).read_line(line).await?;
+    *seen += n;
+    if *seen > MAX_HEAD {
+        return Err(std::io::Error::other("request head too large"));
+    }
+    Ok(n)
 }
 
 /// Reads requests while the other half writes replies and media: a streaming client still sends

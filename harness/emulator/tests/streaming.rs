@@ -424,6 +424,27 @@ async fn setup_and_play_need_credentials() {
     rec.shutdown().await;
 }
 
+#[tokio::test]
+async fn a_request_line_that_never_ends_is_refused_not_buffered() {
+    let rec = start().await;
+    let mut s = TcpStream::connect(rec.rtsp_addr()).await.unwrap();
+    s.write_all(b"OPTIONS rtsp://127.0.0.1/ RTSP/1.0\r\nX-Junk: ").await.unwrap();
+    // Up to 4 MiB without a newline: the server must hang up long before.
+    let junk = [b'A'; 64 * 1024];
+    let closed = tokio::time::timeout(STEP, async {
+        for _ in 0..64 {
+            if s.write_all(&junk).await.is_err() {
+                return true;
+            }
+        }
+        let mut buf = [0u8; 64];
+        matches!(s.read(&mut buf).await, Ok(0) | Err(_))
+    })
+    .await;
+    assert_eq!(closed, Ok(true), "the daemon kept reading an endless header line");
+    rec.shutdown().await;
+}
+
 /// PLAY, see media, cut `cut`, then the stream connection must close within the deadline.
 async fn stream_dies_with(cut: impl AsyncFnOnce(&Recorder)) {
     let rec = start().await;
