@@ -27,6 +27,8 @@ pub enum ModifyOutcome {
     Offline,
     /// Settings shows no Modify password on this platform/profile.
     NotOffered,
+    /// The article's path is not in the app (what is missing): nothing was sent.
+    PathNotAsWritten(String),
     /// The request was sent but no answer came back: the recorder may or may not have changed.
     Unknown(String),
 }
@@ -228,7 +230,7 @@ impl<B: Backend> App for FlowApp<B> {
 
     async fn open_menu(&mut self) -> Result<Vec<MenuItem>, AppError> {
         self.screen = Screen::Menu;
-        Ok(vec![MenuItem::DeviceManager])
+        Ok(if self.session.profile.device_manager_in_menu { vec![MenuItem::DeviceManager] } else { Vec::new() })
     }
 
     async fn device_manager(&mut self) -> Result<Vec<DeviceEntry>, AppError> {
@@ -280,7 +282,7 @@ impl<B: Backend> App for FlowApp<B> {
         if self
             .session
             .profile
-            .offers_modify_password(self.session.platform)
+            .offers_modify_password(self.session.platform, self.session.form)
             && !hidden
         {
             items.push(SettingsItem::ModifyPassword);
@@ -308,7 +310,7 @@ impl<B: Backend> App for FlowApp<B> {
         if !self
             .session
             .profile
-            .offers_modify_password(self.session.platform)
+            .offers_modify_password(self.session.platform, self.session.form)
             || hidden
         {
             return Ok(ModifyOutcome::NotOffered);
@@ -364,7 +366,7 @@ impl<B: Backend> App for FlowApp<B> {
         };
         let e = self.entries.get_mut(&serial).expect("entry checked above");
         match &outcome {
-            ModifyOutcome::Changed => {
+            ModifyOutcome::Changed if rule.updates_saved_entry => {
                 e.credentials.password = new.clone();
                 e.unconfirmed = None;
             }

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::platform::Platform;
+use crate::platform::{FormFactor, Platform};
 
 /// What one app release does.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -15,6 +15,11 @@ pub struct AppProfile {
     pub name: String,
     /// The Modify password screen.
     pub modify_password: ModifyPasswordRule,
+    /// Whether the menu in the upper-left corner shows Device Manager (the article's step 2). A
+    /// faulty release that moved the devices elsewhere breaks the article's path; no shipped
+    /// profile clears it, resetlab's defect catalogue does, to prove ART-FLOW catches it.
+    #[serde(default = "yes")]
+    pub device_manager_in_menu: bool,
 }
 
 /// Where Modify password is offered and what the app checks locally.
@@ -23,13 +28,16 @@ pub struct AppProfile {
 pub struct ModifyPasswordRule {
     /// Platforms whose Settings show Modify password.
     pub platforms: Vec<Platform>,
+    /// Form factors whose Settings show it ("iPhone / iPad users"): phone and tablet unless said.
+    #[serde(default = "phone_and_tablet")]
+    pub form_factors: Vec<FormFactor>,
     /// Exact length the app accepts ("a new 6-character password").
     pub length: usize,
     /// Whether the password must be entered twice and match.
     pub confirm_required: bool,
     /// Whether the app itself refuses a password that is not `length` characters. A faulty
     /// release leaves it to the recorder; resetlab's defect catalogue injects that.
-    #[serde(default = "checks_length_by_default")]
+    #[serde(default = "yes")]
     pub checks_length: bool,
     /// Whether the app hides the item from secondary users (the device must refuse them anyway).
     #[serde(default)]
@@ -38,10 +46,19 @@ pub struct ModifyPasswordRule {
     /// profile sets it; resetlab's defect catalogue does, to prove ART-PRE-POWER/NET catch it.
     #[serde(default)]
     pub reports_success_when_offline: bool,
+    /// Whether the saved device entry takes the new password after the recorder's OK, so it keeps
+    /// connecting without deleting and re-adding the recorder. A faulty release keeps the old one;
+    /// resetlab's defect catalogue injects that, to prove ART-KEEP-DEVICE catches it.
+    #[serde(default = "yes")]
+    pub updates_saved_entry: bool,
 }
 
-fn checks_length_by_default() -> bool {
+fn yes() -> bool {
     true
+}
+
+fn phone_and_tablet() -> Vec<FormFactor> {
+    vec![FormFactor::Phone, FormFactor::Tablet]
 }
 
 impl AppProfile {
@@ -58,9 +75,9 @@ impl AppProfile {
         resetlab_profile::parse_yaml(file, text)
     }
 
-    /// Whether Settings shows Modify password on `platform`.
-    pub fn offers_modify_password(&self, platform: Platform) -> bool {
-        self.modify_password.platforms.contains(&platform)
+    /// Whether Settings shows Modify password on `platform` running on a `form`.
+    pub fn offers_modify_password(&self, platform: Platform, form: FormFactor) -> bool {
+        self.modify_password.platforms.contains(&platform) && self.modify_password.form_factors.contains(&form)
     }
 }
 
@@ -95,10 +112,12 @@ mod tests {
     #[test]
     fn only_ios_offers_modify_password_in_2017_and_both_after_the_fix() {
         let old = flir_cloud_2017();
-        assert!(old.offers_modify_password(Platform::Ios));
-        assert!(!old.offers_modify_password(Platform::Android));
+        assert!(old.offers_modify_password(Platform::Ios, FormFactor::Phone));
+        assert!(old.offers_modify_password(Platform::Ios, FormFactor::Tablet));
+        assert!(!old.offers_modify_password(Platform::Android, FormFactor::Phone));
         let fixed = flir_cloud_fixed();
-        assert!(fixed.offers_modify_password(Platform::Android));
+        assert!(fixed.offers_modify_password(Platform::Android, FormFactor::Phone));
+        assert!(fixed.device_manager_in_menu && fixed.modify_password.updates_saved_entry);
         assert_eq!(fixed.modify_password.length, 6);
         assert!(fixed.modify_password.confirm_required);
     }

@@ -39,6 +39,8 @@ pub enum Defect {
     RemoteKeepsOldPassword,
     /// A password the rule refuses is answered `OK` and not stored: the user believes it changed.
     OkWithoutChange,
+    /// `modifyPassword` never compares the current password it is given with the stored one.
+    OldPasswordNotChecked,
 }
 
 /// A defect name that is not one of [`Defect::ALL`].
@@ -51,7 +53,7 @@ pub struct UnknownDefect {
 
 impl Defect {
     /// Every defect, in the order reports list them.
-    pub const ALL: [Defect; 15] = [
+    pub const ALL: [Defect; 16] = [
         Defect::SecondaryChangesAdmin,
         Defect::Accepts5Chars,
         Defect::TruncatesLong,
@@ -67,6 +69,7 @@ impl Defect {
         Defect::DefaultPasswordRemote,
         Defect::RemoteKeepsOldPassword,
         Defect::OkWithoutChange,
+        Defect::OldPasswordNotChecked,
     ];
 
     /// The kebab-case name used on the command line and in fixtures/defects.
@@ -87,6 +90,7 @@ impl Defect {
             Defect::DefaultPasswordRemote => "default-password-remote",
             Defect::RemoteKeepsOldPassword => "remote-keeps-old-password",
             Defect::OkWithoutChange => "ok-without-change",
+            Defect::OldPasswordNotChecked => "old-password-not-checked",
         }
     }
 
@@ -108,6 +112,7 @@ impl Defect {
             Defect::DefaultPasswordRemote => &["ETSI-DEFAULT-PW"],
             Defect::RemoteKeepsOldPassword => &["ART-REMOTE"],
             Defect::OkWithoutChange => &["ART-LEN6"],
+            Defect::OldPasswordNotChecked => &["ASVS-CURRENT-PW"],
         }
     }
 }

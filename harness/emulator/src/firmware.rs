@@ -381,7 +381,11 @@ impl Firmware {
                 "No authority to modify this user's password".into(),
             ));
         }
-        if self.profile.rights.requires_old_password && !self.old_password_matches(name, old) {
+        // OldPasswordNotChecked: the handler reads pwdOld but never compares it.
+        if self.profile.rights.requires_old_password
+            && !self.has(Defect::OldPasswordNotChecked)
+            && !self.old_password_matches(name, old)
+        {
             tracing::info!(serial = %self.serial, by = %by.user, name, "password change refused: old password wrong");
             return Err(Refusal("Old password is wrong".into()));
         }

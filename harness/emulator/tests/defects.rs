@@ -397,6 +397,19 @@ async fn ok_without_change_answers_ok_to_a_short_password_and_keeps_the_old_one(
 }
 
 #[tokio::test]
+async fn old_password_not_checked_lets_a_wrong_current_password_change_it() {
+    let rec = start_with(&[Defect::OldPasswordNotChecked], |_| {}).await;
+    assert_eq!(modify(&rec, "admin", "000000", "abc123", "zzz999").await.body, "OK\r\n");
+    assert_eq!(cgi(rec.http_addr(), MACHINE_NAME, "admin", "abc123").await.status, 200, "the change was stored");
+    rec.shutdown().await;
+    // The conforming firmware refuses the same request and keeps the password.
+    let rec = start_with(&[], |_| {}).await;
+    assert_ne!(modify(&rec, "admin", "000000", "abc123", "zzz999").await.body, "OK\r\n");
+    assert_eq!(cgi(rec.http_addr(), MACHINE_NAME, "admin", "000000").await.status, 200);
+    rec.shutdown().await;
+}
+
+#[tokio::test]
 async fn every_defect_has_a_test_here() {
     // Keep this list in step with Defect::ALL: a new defect needs a test above.
     let tested = [
@@ -415,6 +428,7 @@ async fn every_defect_has_a_test_here() {
         "default-password-remote",
         "remote-keeps-old-password",
         "ok-without-change",
+        "old-password-not-checked",
     ];
     let all: Vec<String> = Defect::ALL.iter().map(|d| d.to_string()).collect();
     assert_eq!(all, tested);

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use resetlab_app::{AppProfile, Platform};
+use resetlab_app::{AppProfile, FormFactor, Platform};
 use resetlab_emulator::Defect;
 
 /// A defect of the emulated app, made by the app profile the lab hands to the app model.
@@ -19,11 +19,24 @@ pub enum AppDefect {
     SuccessWhileOffline,
     /// The app does not check the 6-character rule itself and sends any length to the recorder.
     LengthNotChecked,
+    /// After the recorder's OK the saved device entry keeps the old password.
+    EntryKeepsOldPassword,
+    /// Settings on an iPad shows no Modify password (only the iPhone layout has it).
+    IpadNotOffered,
+    /// The app menu shows no Device Manager: the article's path is gone.
+    MenuWithoutDeviceManager,
 }
 
 impl AppDefect {
-    pub const ALL: [AppDefect; 4] =
-        [AppDefect::ConfirmNotChecked, AppDefect::AndroidOffered2017, AppDefect::SuccessWhileOffline, AppDefect::LengthNotChecked];
+    pub const ALL: [AppDefect; 7] = [
+        AppDefect::ConfirmNotChecked,
+        AppDefect::AndroidOffered2017,
+        AppDefect::SuccessWhileOffline,
+        AppDefect::LengthNotChecked,
+        AppDefect::EntryKeepsOldPassword,
+        AppDefect::IpadNotOffered,
+        AppDefect::MenuWithoutDeviceManager,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -31,6 +44,9 @@ impl AppDefect {
             AppDefect::AndroidOffered2017 => "app-android-offered-2017",
             AppDefect::SuccessWhileOffline => "app-success-while-offline",
             AppDefect::LengthNotChecked => "app-length-not-checked",
+            AppDefect::EntryKeepsOldPassword => "app-entry-keeps-old-password",
+            AppDefect::IpadNotOffered => "app-ipad-not-offered",
+            AppDefect::MenuWithoutDeviceManager => "app-menu-without-device-manager",
         }
     }
 
@@ -40,6 +56,9 @@ impl AppDefect {
             AppDefect::AndroidOffered2017 => &["ART-ANDROID"],
             AppDefect::SuccessWhileOffline => &["ART-PRE-POWER", "ART-PRE-NET"],
             AppDefect::LengthNotChecked => &["ART-LEN6"],
+            AppDefect::EntryKeepsOldPassword => &["ART-KEEP-DEVICE"],
+            AppDefect::IpadNotOffered => &["ART-IOS"],
+            AppDefect::MenuWithoutDeviceManager => &["ART-FLOW"],
         }
     }
 
@@ -54,6 +73,9 @@ impl AppDefect {
             }
             AppDefect::SuccessWhileOffline => profile.modify_password.reports_success_when_offline = true,
             AppDefect::LengthNotChecked => profile.modify_password.checks_length = false,
+            AppDefect::EntryKeepsOldPassword => profile.modify_password.updates_saved_entry = false,
+            AppDefect::IpadNotOffered => profile.modify_password.form_factors.retain(|f| *f != FormFactor::Tablet),
+            AppDefect::MenuWithoutDeviceManager => profile.device_manager_in_menu = false,
         }
     }
 }

@@ -224,4 +224,14 @@ mod tests {
             }
         }
     }
+
+    /// A requirement no defect violates is one selftest never proves the suite can fail.
+    #[test]
+    fn every_requirement_is_violated_by_some_defect() {
+        let requirements = crate::requirements::Catalogue::embedded();
+        let violated: std::collections::BTreeSet<&str> = Injected::all().iter().flat_map(|d| d.violates().iter().copied()).collect();
+        let unproven: Vec<&str> =
+            requirements.requirements.iter().map(|r| r.id.0.as_str()).filter(|id| !violated.contains(id)).collect();
+        assert!(unproven.is_empty(), "no defect in fixtures/defects/catalogue.yaml violates {unproven:?}");
+    }
 }

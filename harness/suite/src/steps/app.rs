@@ -176,6 +176,10 @@ async fn modify_in_app(w: &mut LabWorld, len: usize, different: String) {
         Err(DeviceError::new(Interface::Http, "Modify password (app)", ErrorKind::Refused { reason: format!("{outcome:?}") }))
     };
     w.change = Some(ChangeAttempt { by: entry_user.clone(), account: entry_user, old, new, result });
+    if let ModifyOutcome::PathNotAsWritten(what) = &outcome {
+        // Whatever the scenario is about, it cannot be tried: the article's own path is broken.
+        fail_violating(&["ART-FLOW"], format!("the article's path is not in the app: {what}"));
+    }
     w.app_outcome = Some(outcome);
 }
 
@@ -187,6 +191,12 @@ fn outcome(w: &LabWorld) -> &ModifyOutcome {
 async fn app_shows_changed(w: &mut LabWorld) {
     match outcome(w) {
         ModifyOutcome::Changed => {}
+        ModifyOutcome::NotOffered => {
+            // The article promises it on iPhone and iPad, and on Android once the fix ships.
+            let session = app(w).session();
+            let promised_by = if session.platform == Platform::Ios { "ART-IOS" } else { "ART-ANDROID" };
+            fail_violating(&[promised_by], format!("Settings on {} shows no Modify password", session.device_name()));
+        }
         ModifyOutcome::RefusedByDevice(why) => fail_check(APP_FLOW, format!("the recorder refused a valid change from the app: {why}")),
         other => fail_check(APP_FLOW, format!("the app did not show success: {other:?}")),
     }
