@@ -1,4 +1,4 @@
-@ART-FLOW @ART-ADMIN @remote
+@ART-FLOW @ART-ADMIN @remote @app
 Feature: The administrator changes the password from the app
   "Open the FLIR Cloud app … Tap Device Manager … Tap your DVR / NVR … then tap Settings … Tap Modify
   password … Enter and confirm a new 6-character password for your DVR / NVR, then tap OK."

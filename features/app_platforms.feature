@@ -1,4 +1,4 @@
-@ART-ANDROID @remote
+@ART-ANDROID @remote @app
 Feature: Android — "currently only supported on iOS … We will update this article when the fix becomes available"
 
   Background:

@@ -5,7 +5,7 @@ Feature: The app refuses what the article does not allow, and the recorder refus
     Given the recorder is powered on and connected to the network
     And the recorder is online in the cloud app
 
-  @ART-CONFIRM
+  @ART-CONFIRM @app
   Scenario: a confirmation that does not match is refused before anything reaches the recorder
     Given I am signed into the app as the administrator on an iPhone
     When I modify the password to a new 6-character password and confirm it with a different one
@@ -13,7 +13,7 @@ Feature: The app refuses what the article does not allow, and the recorder refus
     And no password change reached the recorder
     And the current password still logs in on every local interface
 
-  @ART-LEN6
+  @ART-LEN6 @app
   Scenario Outline: the app refuses a password that is not 6 characters
     Given I am signed into the app as the administrator on an iPhone
     When I modify the password to a new <length>-character password and confirm it

@@ -1,4 +1,4 @@
-@remote
+@remote @app
 Feature: The recorder must be powered on and connected to the network
   "Make sure your DVR / NVR is powered on and connected to the network." When it is not, the app says
   so, nothing changes, and no success is ever reported.

@@ -169,6 +169,15 @@ impl<B: Backend> FlowApp<B> {
             .ok_or_else(|| AppError::NoSuchDevice(serial.to_owned()))
     }
 
+    /// Whether the device's Settings show Modify password: the profile offers it on this platform
+    /// and form factor, and does not hide it from the secondary user the entry logs in as.
+    /// Settings lists it and Modify password refuses without it, so both ask here.
+    fn shows_modify_password(&self, entry: &DeviceEntry) -> bool {
+        let profile = &self.session.profile;
+        let hidden = profile.modify_password.hidden_for_secondary && entry.group == Some(UserGroup::Secondary);
+        profile.offers_modify_password(self.session.platform, self.session.form) && !hidden
+    }
+
     async fn login_with(
         &self,
         route: Route,
@@ -276,15 +285,8 @@ impl<B: Backend> App for FlowApp<B> {
         };
         let serial = serial.clone();
         let entry = self.entry(&serial)?;
-        let rule = &self.session.profile.modify_password;
-        let hidden = rule.hidden_for_secondary && entry.group == Some(UserGroup::Secondary);
         let mut items = vec![SettingsItem::DeviceInfo];
-        if self
-            .session
-            .profile
-            .offers_modify_password(self.session.platform, self.session.form)
-            && !hidden
-        {
+        if self.shows_modify_password(entry) {
             items.push(SettingsItem::ModifyPassword);
         }
         self.screen = Screen::Settings(serial);
@@ -306,13 +308,7 @@ impl<B: Backend> App for FlowApp<B> {
         let serial = serial.clone();
         let entry = self.entry(&serial)?.clone();
         let rule = self.session.profile.modify_password.clone();
-        let hidden = rule.hidden_for_secondary && entry.group == Some(UserGroup::Secondary);
-        if !self
-            .session
-            .profile
-            .offers_modify_password(self.session.platform, self.session.form)
-            || hidden
-        {
+        if !self.shows_modify_password(&entry) {
             return Ok(ModifyOutcome::NotOffered);
         }
         // The app's own checks: nothing leaves the phone when they fail.

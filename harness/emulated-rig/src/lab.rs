@@ -78,20 +78,11 @@ impl EmulatedBench {
     }
 }
 
-/// The firmware profile a bench names; the embedded conforming one when the bench names none or
-/// names flir-2017 and the file is not reachable from here.
+/// The firmware profile a bench names (see [`resetlab_profile::resolve`]).
 pub fn bench_profile(
     bench: &Bench,
 ) -> Result<resetlab_profile::FirmwareProfile, resetlab_profile::FixtureError> {
-    match &bench.device.profile {
-        None => Ok(resetlab_profile::flir_2017()),
-        Some(p) => match resetlab_profile::FirmwareProfile::load(p) {
-            Err(resetlab_profile::FixtureError::Read { .. }) if p.ends_with("flir-2017.yaml") => {
-                Ok(resetlab_profile::flir_2017())
-            }
-            other => other,
-        },
-    }
+    resetlab_profile::resolve(None, bench.device.profile.as_deref())
 }
 
 /// Start one recorder for `bench` and the emulated bench around it (layout from the bench file).

@@ -142,9 +142,48 @@ impl fmt::Display for RecoveryReport {
 pub async fn run<P, PF, R, RF>(
     journal: &Journal,
     pending: &Pending,
+    probe: P,
+    restore: R,
+    budget: u32,
+) -> Result<RecoveryReport, LedgerError>
+where
+    P: FnMut(Secret) -> PF,
+    PF: Future<Output = ProbeResult>,
+    R: FnOnce(Secret, Secret) -> RF,
+    RF: Future<Output = Result<(), String>>,
+{
+    settle(journal, pending, probe, restore, budget, None).await
+}
+
+/// As [`run`], but put `working` back instead of the baseline, and leave the entry unfinished:
+/// a run that replaced a factory password once at its start hands every scenario the device with
+/// that working password, while the journal keeps the true baseline for the end of the run (or for
+/// `resetlab recover` after a crash). The outcomes read as for [`run`], with "baseline" meaning
+/// `working`; nothing is marked restored.
+pub async fn run_to<P, PF, R, RF>(
+    journal: &Journal,
+    pending: &Pending,
+    probe: P,
+    restore: R,
+    budget: u32,
+    working: &Secret,
+) -> Result<RecoveryReport, LedgerError>
+where
+    P: FnMut(Secret) -> PF,
+    PF: Future<Output = ProbeResult>,
+    R: FnOnce(Secret, Secret) -> RF,
+    RF: Future<Output = Result<(), String>>,
+{
+    settle(journal, pending, probe, restore, budget, Some(working)).await
+}
+
+async fn settle<P, PF, R, RF>(
+    journal: &Journal,
+    pending: &Pending,
     mut probe: P,
     restore: R,
     budget: u32,
+    working: Option<&Secret>,
 ) -> Result<RecoveryReport, LedgerError>
 where
     P: FnMut(Secret) -> PF,
@@ -194,15 +233,22 @@ where
         );
     };
     let held = &plan.attempts[accepted];
-    if *held == current.baseline {
-        journal.restored(&key)?;
+    let goal = working.unwrap_or(&current.baseline);
+    // Only the true baseline finishes the entry; a working password keeps it open.
+    let finish = working.is_none_or(|w| *w == current.baseline);
+    if held == goal {
+        if finish {
+            journal.restored(&key)?;
+        }
         return report(probes, RecoveryOutcome::AlreadyBaseline);
     }
-    let change = journal.intend(&key, held, &current.baseline)?;
-    match restore(held.clone(), current.baseline.clone()).await {
+    let change = journal.intend(&key, held, goal)?;
+    match restore(held.clone(), goal.clone()).await {
         Ok(()) => {
             journal.outcome(change, Outcome::Committed)?;
-            journal.restored(&key)?;
+            if finish {
+                journal.restored(&key)?;
+            }
             report(probes, RecoveryOutcome::Restored { accepted })
         }
         Err(reason) => {

@@ -28,3 +28,38 @@ pub fn flir_2017() -> FirmwareProfile {
     FirmwareProfile::parse("fixtures/firmware/flir-2017.yaml (embedded)", FLIR_2017_YAML)
         .expect("the embedded flir-2017 profile is valid (checked by a unit test)")
 }
+
+/// The one firmware-profile resolver: `explicit` (a `--firmware`/`--profile` option) wins, then the
+/// profile a bench file names (`named`), then the embedded flir-2017. A bench file that names
+/// `fixtures/firmware/flir-2017.yaml` by a path that does not exist from the working directory
+/// (rigs/emulator.yaml run from elsewhere) gets the embedded copy of that same file; any other
+/// missing file is an error that names it.
+pub fn resolve(explicit: Option<&std::path::Path>, named: Option<&std::path::Path>) -> Result<FirmwareProfile, FixtureError> {
+    if let Some(file) = explicit {
+        return FirmwareProfile::load(file);
+    }
+    match named {
+        None => Ok(flir_2017()),
+        Some(file) => match FirmwareProfile::load(file) {
+            Err(FixtureError::Read { .. }) if file.ends_with("firmware/flir-2017.yaml") => Ok(flir_2017()),
+            other => other,
+        },
+    }
+}
+
+#[cfg(test)]
+mod resolve_tests {
+    use super::*;
+
+    #[test]
+    fn explicit_wins_then_named_then_embedded() {
+        let named = fixtures_dir().join("firmware/flir-2017.yaml");
+        assert_eq!(resolve(None, None).unwrap().name, "flir-2017");
+        assert_eq!(resolve(None, Some(&named)).unwrap().name, "flir-2017");
+        let missing = std::path::Path::new("/nonexistent/firmware/flir-2017.yaml");
+        assert_eq!(resolve(None, Some(missing)).unwrap().name, "flir-2017", "the embedded copy of the same file");
+        let other = std::path::Path::new("/nonexistent/other.yaml");
+        assert!(resolve(None, Some(other)).is_err(), "a missing profile that is not embedded is an error");
+        assert!(resolve(Some(other), Some(&named)).is_err(), "an explicit profile is never replaced");
+    }
+}

@@ -7,12 +7,12 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use resetlab_emulator::{Defect, Recorder, RecorderConfig};
+
 use resetlab_profile::FirmwareProfile;
 
 use resetlab_rig::bench::Bench;
 
-use crate::lab::{EmulatedLab, Lab};
-use crate::surroundings::EmulatedModbus;
+use crate::lab::{EmulatedModbus, Lab, LabOptions};
 use crate::record::Progress;
 use crate::run::{run_suite, summary, RunOptions};
 
@@ -151,58 +151,6 @@ pub struct EmulateArgs {
     pub rtsp_port: u16,
 }
 
-/// The embedded lab with the recorder and app defects `--defect` asked for.
-fn emulated_lab(profile: FirmwareProfile, defects: &[crate::injected::Injected]) -> EmulatedLab {
-    use crate::injected::Injected;
-    let recorder = defects.iter().filter_map(|d| if let Injected::Recorder(r) = d { Some(*r) } else { None }).collect();
-    let mut lab = EmulatedLab::new(profile, recorder);
-    lab.app_defects = defects.iter().filter_map(|d| if let Injected::App(a) = d { Some(*a) } else { None }).collect();
-    lab
-}
-
-/// The firmware profile: --firmware, else the bench file's, else the embedded flir-2017.
-fn lab_profile(file: &Option<PathBuf>, bench: &Bench) -> anyhow::Result<FirmwareProfile> {
-    if file.is_some() {
-        return load_profile(file);
-    }
-    match &bench.device.profile {
-        Some(p) => Ok(FirmwareProfile::load(p)?),
-        None => load_profile(&None),
-    }
-}
-
-/// A lab of one real device (or an emulator started elsewhere), from its bench file.
-async fn bench_lab(bench: &Bench, firmware: &Option<PathBuf>, answers: Option<&std::path::Path>) -> anyhow::Result<Lab> {
-    let profile = lab_profile(firmware, bench)?;
-    let baseline = bench.admin_password()?;
-    let service = bench.http_addr().await?;
-    let uses_operator = matches!(bench.power, resetlab_rig::bench::SwitchSpec::Operator { .. })
-        || matches!(bench.network, resetlab_rig::bench::SwitchSpec::Operator { .. });
-    let operator = if uses_operator {
-        Some(std::sync::Arc::new(resetlab_rig::Operator::auto(answers, std::time::Duration::from_secs(600)).await?))
-    } else {
-        None
-    };
-    let surroundings = crate::surroundings::Surroundings::from_bench(bench, service, operator)?;
-    let target = resetlab_device::Target::new(bench.device.address.clone(), bench.device.http_port, bench.device.rtsp_port);
-    let mut lab = crate::lab::BenchLab::new(bench.rig.clone(), surroundings, target, profile, bench.device.admin_user.clone(), baseline);
-    lab.app = match resetlab_app::bench::load(&bench.file)? {
-        Some(spec) => match spec.driver {
-            resetlab_app::bench::AppDriver::Direct => Some(crate::lab::BenchApp::Direct { device: service, remote: spec.remote }),
-            resetlab_app::bench::AppDriver::Operator => {
-                Some(crate::lab::BenchApp::Operator { answers: answers.map(|a| a.to_owned()).or(spec.answers) })
-            }
-            resetlab_app::bench::AppDriver::Relay => {
-                eprintln!("note: `app: {{ driver: relay }}` needs resetlab's relay reachable by the recorder; scenarios needing the app are not applicable here");
-                None
-            }
-            _ => None,
-        },
-        None => None,
-    };
-    Ok(Lab::Bench(lab))
-}
-
 /// Before touching a real device, finish what an interrupted run left in its journal.
 async fn recover_unfinished(dir: &std::path::Path, profile: &FirmwareProfile) -> anyhow::Result<()> {
     let journal = resetlab_ledger::Journal::open(dir)?;
@@ -223,10 +171,7 @@ async fn recover_unfinished(dir: &std::path::Path, profile: &FirmwareProfile) ->
 }
 
 fn load_profile(file: &Option<PathBuf>) -> anyhow::Result<FirmwareProfile> {
-    Ok(match file {
-        Some(f) => FirmwareProfile::load(f)?,
-        None => resetlab_profile::flir_2017(),
-    })
+    Ok(resetlab_profile::resolve(file.as_deref(), None)?)
 }
 
 pub async fn main(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -245,35 +190,22 @@ async fn certify(args: CertifyArgs) -> anyhow::Result<ExitCode> {
         anyhow::ensure!(["etsi", "asvs", "cve"].contains(&p.as_str()), "unknown requirement profile `{p}` (expected etsi, asvs or cve)");
     }
     let out = args.out.unwrap_or_else(|| PathBuf::from("reports").join(chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string()));
-    let mut verbose = args.verbose;
+    let opts = LabOptions { firmware: args.firmware.clone(), defects: args.defects.clone(), modbus: args.emulated_modbus, answers: args.answers.clone() };
     let lab = match &args.rig {
-        Some(file) => {
-            let bench = Bench::load(file)?;
-            if bench.uses_emulated() {
-                let mut lab = emulated_lab(lab_profile(&args.firmware, &bench)?, &args.defects);
-                lab.bench = bench;
-                lab.modbus = args.emulated_modbus;
-                Lab::Emulated(lab)
-            } else {
-                anyhow::ensure!(args.defects.is_empty(), "--defect only applies to the emulated lab");
-                // A live bar redraws over the operator's instructions: print plain lines instead.
-                verbose |= bench.needs_operator();
-                bench_lab(&bench, &args.firmware, args.answers.as_deref()).await?
-            }
-        }
-        None => {
-            let mut lab = emulated_lab(load_profile(&args.firmware)?, &args.defects);
-            lab.modbus = args.emulated_modbus;
-            Lab::Emulated(lab)
-        }
+        Some(file) => Lab::from_bench_file(file, opts).await?,
+        None => Lab::embedded(opts).await?,
     };
-    let state_dir = match (&args.state_dir, &lab) {
-        (Some(d), _) => Some(d.clone()),
+    // A live bar redraws over an operator's instructions: print plain lines instead.
+    let verbose = args.verbose || lab.bench.needs_operator();
+    let state_dir = match &args.state_dir {
+        Some(d) => Some(d.clone()),
         // Real devices outlive the run: their journal goes where `resetlab recover` finds it.
-        (None, Lab::Bench(_)) => Some(resetlab_ledger::default_dir()?),
-        (None, Lab::Emulated(_)) => None,
+        None if lab.is_real() => Some(resetlab_ledger::default_dir()?),
+        None => None,
     };
-    if let (Some(dir), Lab::Bench(_)) = (&state_dir, &lab) {
+    if let Some(dir) = &state_dir
+        && lab.is_real()
+    {
         recover_unfinished(dir, lab.profile()).await?;
     }
     if !args.quiet {
@@ -304,7 +236,13 @@ async fn rig_check(args: RigCheckArgs) -> anyhow::Result<ExitCode> {
     if bench.needs_operator() {
         println!("rig check: {} — you will be asked to switch power and network by hand; answer each prompt when done", bench.rig);
     }
-    let report = resetlab_emulated_rig::rig_check_emulated(&bench, &args.faults, &opts).await?;
+    // A real bench is checked as it is; only a bench with `driver: emulated` parts starts them.
+    let report = if bench.uses_emulated() {
+        resetlab_emulated_rig::rig_check_emulated(&bench, &args.faults, &opts).await?
+    } else {
+        anyhow::ensure!(args.faults.is_empty(), "--rig-fault only applies to emulated parts (this bench has none)");
+        resetlab_rig::rig_check(&bench, &opts).await
+    };
     println!("{report}");
     Ok(ExitCode::from(report.exit_code() as u8))
 }

@@ -48,8 +48,10 @@ pub async fn restore(target: &Target, account: &str, current: Secret, baseline: 
 }
 
 /// Find the device's current password among the journal's candidates (at most `budget` tries) and
-/// restore the baseline. Used at teardown and by `resetlab recover`.
-pub async fn recover_key(journal: &Journal, key: &DeviceKey, budget: u32) -> Result<RecoveryReport, LedgerError> {
+/// restore the baseline — or `working`, when a run replaced a factory password once at its start
+/// and each scenario hands the device back with that one (the journal entry then stays open for
+/// the end of the run). Used at teardown, at the end of a run and by `resetlab recover`.
+pub async fn recover_key(journal: &Journal, key: &DeviceKey, budget: u32, working: Option<&Secret>) -> Result<RecoveryReport, LedgerError> {
     let Some(pending) = journal.pending(key) else {
         return Ok(RecoveryReport { key: key.clone(), probes: 0, outcome: RecoveryOutcome::NothingToDo });
     };
@@ -61,20 +63,18 @@ pub async fn recover_key(journal: &Journal, key: &DeviceKey, budget: u32) -> Res
         });
     };
     let account = key.account.clone();
-    recover::run(
-        journal,
-        &pending,
-        |candidate| {
-            let (t, a) = (target.clone(), account.clone());
-            async move { probe(&t, &a, candidate).await }
-        },
-        |current, baseline| {
-            let (t, a) = (target.clone(), account.clone());
-            async move { restore(&t, &a, current, baseline).await }
-        },
-        budget,
-    )
-    .await
+    let probe = |candidate| {
+        let (t, a) = (target.clone(), account.clone());
+        async move { probe(&t, &a, candidate).await }
+    };
+    let restore = |current, goal| {
+        let (t, a) = (target.clone(), account.clone());
+        async move { restore(&t, &a, current, goal).await }
+    };
+    match working {
+        Some(w) => recover::run_to(journal, &pending, probe, restore, budget, w).await,
+        None => recover::run(journal, &pending, probe, restore, budget).await,
+    }
 }
 
 /// Delete `account`, an account the harness added, signed in as `by`, and prove it is gone. An
@@ -174,7 +174,7 @@ pub async fn recover_all(journal: &Journal, lockout_threshold: u32) -> Result<Re
     let budget = lockout_threshold.saturating_sub(1).max(1);
     let mut recovery = Recovery::default();
     for pending in journal.unfinished() {
-        recovery.passwords.push(recover_key(journal, &pending.key, budget).await?);
+        recovery.passwords.push(recover_key(journal, &pending.key, budget, None).await?);
     }
     for added in journal.added_accounts() {
         recovery.accounts.push(remove_added(journal, &added).await?);

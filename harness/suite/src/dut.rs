@@ -156,14 +156,16 @@ impl Dut {
         }
     }
 
-    /// Teardown: put the administrator's baseline password back (journaled, within the lockout
-    /// budget), the same way `resetlab recover` does after a crash.
-    pub async fn restore_baseline(&mut self) -> Result<(), String> {
+    /// Teardown: put back the administrator password the lease started with (journaled, within the
+    /// lockout budget), the same way `resetlab recover` does after a crash. Returns whether that took
+    /// a change on the device (the bench then has a change still on its way to flash).
+    pub async fn restore_baseline(&mut self) -> Result<bool, String> {
         let admin = self.admin_name();
         let key = self.key(&admin);
         let spent = self.wrong_in_a_row.get(&admin).copied().unwrap_or(0);
         let budget = self.profile.lockout.threshold.saturating_sub(1).saturating_sub(spent).max(1);
-        let report = recover_key(&self.custody.journal, &key, budget).await.map_err(|e| e.to_string())?;
+        let report = recover_key(&self.custody.journal, &key, budget, Some(&self.baseline)).await.map_err(|e| e.to_string())?;
+        let changed = matches!(report.outcome, resetlab_ledger::recover::RecoveryOutcome::Restored { .. });
         let line = report.to_string();
         self.note(None, "teardown: restore the baseline administrator password", line.clone());
         if !report.is_finished() {
@@ -185,7 +187,7 @@ impl Dut {
                 .account_removed(&self.key(&user))
                 .map_err(|e| format!("cannot journal that the account {user} is deleted: {e}"))?;
         }
-        Ok(())
+        Ok(changed)
     }
 
     /// Add the account `name` in `group`, journaled first so that teardown — or `resetlab recover`
@@ -199,6 +201,11 @@ impl Dut {
         Cgi::new(&self.target).add_user(&by, name, password, group.as_str()).await?;
         self.believe(name, password.clone());
         Ok(())
+    }
+
+    /// The journal this device's changes go to.
+    pub fn custody(&self) -> &Custody {
+        &self.custody
     }
 
     pub fn admin_name(&self) -> String {

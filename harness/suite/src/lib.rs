@@ -9,6 +9,7 @@ pub mod dut;
 pub mod features;
 pub mod injected;
 pub mod lab;
+pub mod password;
 pub mod record;
 pub mod report;
 pub mod requirements;

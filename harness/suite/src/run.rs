@@ -11,7 +11,7 @@ use cucumber::writer::{self, Ext as _};
 use cucumber::World as _;
 
 use crate::custody::Custody;
-use crate::lab::Lab;
+use crate::lab::{Lab, Need};
 use crate::record::{attach_evidence, now, EvidenceStore, Progress, RecordWriter, RunRecord, ScenarioRecord, Verdict};
 use crate::requirements::Catalogue;
 use crate::world::LabWorld;
@@ -58,25 +58,12 @@ impl RunContext {
     }
 }
 
-/// Feature tags that name something the rig must provide, with what it means.
-const RIG_NEEDS: [&str; 4] = ["@power", "@network", "@console", "@remote"];
-
-fn need_text(tag: &str) -> &'static str {
-    match tag {
-        "@power" => "power control (a relay on the recorder's supply)",
-        "@network" => "network-link control (a relay on the recorder's Ethernet)",
-        "@console" => "a serial console",
-        "@remote" => "the cloud app and relay",
-        _ => "a rig part",
-    }
-}
-
 /// The record of a scenario this rig cannot run: not applicable, with the reason — never passed.
 fn not_applicable(
     feature: &cucumber::gherkin::Feature,
     scenario: &cucumber::gherkin::Scenario,
     tags: &[&String],
-    missing: &[&str],
+    missing: &[Need],
 ) -> ScenarioRecord {
     let tags: Vec<String> = tags.iter().map(|t| (*t).clone()).collect();
     ScenarioRecord {
@@ -90,7 +77,7 @@ fn not_applicable(
         blame: None,
         reason: Some(format!(
             "not applicable on this rig: needs {}",
-            missing.iter().map(|m| need_text(m)).collect::<Vec<_>>().join(" and ")
+            missing.iter().map(|m| m.text()).collect::<Vec<_>>().join(" and ")
         )),
         duration_ms: 0,
         steps: Vec::new(),
@@ -223,11 +210,10 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
         .with_cli(cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty>::default())
         .before(|_feature, _rule, scenario, world| {
             Box::pin(async move {
-                // Set-up as a user does it: a recorder still on its factory default password gets
-                // its own password first (journaled; teardown puts the factory one back), unless
-                // the scenario is about the factory state itself.
-                if !scenario.tags.iter().any(|t| t.trim_start_matches('@') == "factory-state") {
-                    world.complete_set_up().await;
+                // The station replaced a factory default password once for the run; a scenario
+                // about the factory state itself gets it back for itself alone.
+                if scenario.tags.iter().any(|t| t.trim_start_matches('@') == "factory-state") {
+                    world.to_factory_state().await;
                 }
             })
         })
@@ -265,14 +251,10 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
                         return false;
                     }
                 }
-                let missing: Vec<&str> = RIG_NEEDS
-                    .iter()
+                let missing: Vec<Need> = Need::ALL
+                    .into_iter()
                     // Gherkin keeps tags without their `@`.
-                    .filter(|need| {
-                        let need = need.trim_start_matches('@');
-                        tags.iter().any(|t| t.trim_start_matches('@') == need) && !ctx.lab.can(need)
-                    })
-                    .copied()
+                    .filter(|need| tags.iter().any(|t| t.trim_start_matches('@') == need.tag()) && !ctx.lab.can(*need))
                     .collect();
                 if missing.is_empty() {
                     return true;
@@ -293,6 +275,12 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
     record.device = ctx.device.lock().unwrap_or_else(|e| e.into_inner()).clone();
     record.rig = Some(ctx.lab.rig_description());
     record.errors.extend(ctx.teardown_errors.lock().unwrap_or_else(|e| e.into_inner()).drain(..).map(|m| resetlab_wire::secret::redact(&m)));
+    // The end of the run gives every bench back as it was found (a factory password the run
+    // replaced at its start included).
+    match ctx.lab.finish(&custody).await {
+        Ok(_) => {}
+        Err(why) => record.errors.push(resetlab_wire::secret::redact(&format!("[harness] the bench was not given back as found ({why}); run `resetlab recover`"))),
+    }
     let _ = custody.journal.compact();
     let unfinished = custody.journal.unfinished();
     if !unfinished.is_empty() {

@@ -135,8 +135,10 @@ impl Lease {
             .collect()
     }
 
-    /// Cut the power and prove the device stopped answering.
+    /// Cut the power and prove the device stopped answering. A change made before the lease must
+    /// be in flash first: the cut is the scenario's, not a race with the set-up.
     pub async fn power_off(&mut self) {
+        self.wait_for_inherited_commit().await;
         self.switch_off(Which::Power).await;
     }
 
@@ -187,7 +189,7 @@ impl Lease {
     /// real recorder lets the harness observe, so the wait is for that time.
     pub async fn wait_until_saved(&mut self, acknowledged: std::time::Instant) {
         let delay = self.flash_commit_delay();
-        let margin = (delay / 5).max(Duration::from_millis(50));
+        let margin = crate::lab::commit_margin(delay);
         tokio::time::sleep_until((acknowledged + delay + margin).into()).await;
         self.dut.note(None, "wait until the change must be in flash", format!("{} ms commit delay + {} ms margin after the OK", delay.as_millis(), margin.as_millis()));
         self.dut.saved = true;

@@ -5,9 +5,8 @@
 //! runs.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 
-use resetlab_rig::bench::{Bench, BoardSpec, ConsolePort, SwitchSpec};
+use resetlab_rig::bench::{Bench, ConsolePort};
 use resetlab_rig::{Console, CrashPatterns, Drivers, RigError, Switch as _, SwitchDriver};
 
 use crate::verdict::{fail, Blame};
@@ -21,16 +20,6 @@ pub fn blame_of(err: &RigError) -> Blame {
     }
 }
 
-/// How the embedded lab's relay board is reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum EmulatedModbus {
-    /// Modbus TCP on 127.0.0.1.
-    #[default]
-    Tcp,
-    /// Modbus RTU over a pseudo-terminal.
-    Rtu,
-}
-
 /// Power, link and console of one device.
 pub struct Surroundings {
     pub power: Option<SwitchDriver>,
@@ -39,8 +28,6 @@ pub struct Surroundings {
     /// The device's HTTP service, which "up" and "down" are judged by.
     pub service: SocketAddr,
     pub ready_marker: String,
-    /// The emulated relay board and console bridge, kept alive with the lease.
-    pub emulated: Option<resetlab_emulated_rig::EmulatedBench>,
 }
 
 impl std::fmt::Debug for Surroundings {
@@ -64,7 +51,7 @@ impl Surroundings {
             ConsolePort::Serial { path, baud } => Some(Console::open_serial(path, *baud, CrashPatterns::with(&bench.console.crash), None)?),
             _ => None,
         };
-        Ok(Surroundings { power, link, console, service, ready_marker: bench.ready_marker(), emulated: None })
+        Ok(Surroundings { power, link, console, service, ready_marker: bench.ready_marker() })
     }
 
     /// Rig tags (`power`, `network`, `console`) this device's bench can serve.
@@ -110,16 +97,5 @@ impl std::fmt::Display for Which {
             Which::Power => "power",
             Which::Link => "network link",
         })
-    }
-}
-
-/// Point the bench's emulated relay coils at the board's RTU pseudo-terminal instead of TCP.
-pub fn over_rtu(bench: &mut Bench, original: &Bench, rtu: PathBuf) {
-    for (spec, was) in [(&mut bench.power, &original.power), (&mut bench.network, &original.network)] {
-        if let (SwitchSpec::Coil(c), SwitchSpec::Coil(o)) = (spec, was)
-            && o.board == BoardSpec::Emulated
-        {
-            c.board = BoardSpec::Rtu { path: rtu.clone(), baud: 9600 };
-        }
     }
 }

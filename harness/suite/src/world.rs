@@ -99,28 +99,20 @@ impl LabWorld {
         self.change.as_ref().unwrap_or_else(|| fail(Blame::Harness, "no password change was attempted in this scenario"))
     }
 
-    /// If the administrator still has the factory default password, change it on the device (the
-    /// set-up every installer does) so no universal password is in play during the scenario.
-    pub async fn complete_set_up(&mut self) {
+    /// A `@factory-state` scenario is about the recorder as it leaves the factory: put the factory
+    /// default password back for this scenario alone (journaled; teardown puts the bench's working
+    /// password back).
+    pub async fn to_factory_state(&mut self) {
         let dut = self.dut();
         let factory = dut.profile.admin().password.clone();
         let admin = dut.admin();
-        if admin.password != factory {
+        if admin.password == factory {
             return;
         }
-        let rule = dut.profile.password_rule.clone();
-        let mut own = crate::steps::generate_password(&rule, rule.max_len);
-        while own == factory {
-            own = crate::steps::generate_password(&rule, rule.max_len);
+        if let Err(e) = dut.change_password(&admin, &admin.user, &factory).await {
+            fail(Blame::of_error(&e), format!("set-up: the recorder did not take its factory default password back: {e}"));
         }
-        if let Err(e) = dut.change_password(&admin, &admin.user, &own).await {
-            fail(Blame::of_error(&e), format!("set-up: the recorder refused to replace its factory default password: {e}"));
-        }
-        let acknowledged = std::time::Instant::now();
-        self.dut().note(None, "set-up: replace the factory default administrator password", "OK");
-        // A set-up is done when it is saved: a scenario that cuts the power must start from a
-        // committed password, not race the firmware's flash write.
-        self.lease().wait_until_saved(acknowledged).await;
+        self.dut().note(None, "set-up: put the factory default administrator password back for this scenario", "OK");
     }
 
     /// Scenario teardown: give the device back as found. A failed restore is a run error (the

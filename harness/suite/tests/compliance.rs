@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use resetlab::lab::{EmulatedLab, Lab};
+use resetlab::lab::{Lab, LabOptions};
 use resetlab::record::{Progress, Verdict};
 use resetlab::run::{run_suite, summary, RunOptions};
 
@@ -13,7 +13,7 @@ async fn main() -> ExitCode {
     resetlab::cli::init_logging();
     let out = std::env::temp_dir().join(format!("resetlab-compliance-{}", std::process::id()));
     let record = run_suite(RunOptions {
-        lab: Lab::Emulated(EmulatedLab::new(resetlab_profile::flir_2017(), Vec::new())),
+        lab: Lab::embedded(LabOptions::default()).await.expect("the embedded lab's bench file builds"),
         tags: std::env::var("RESETLAB_TAGS").ok(),
         profiles: vec!["etsi".into(), "asvs".into(), "cve".into()],
         features: Some(resetlab::features::repo_dir()),

@@ -1,0 +1,140 @@
+//! The embedded lab's emulated parts: for each lease, a recorder, a relay board and a console
+//! started on loopback, the recorder registered with the run's cloud relay, and the bench file's
+//! `driver: emulated` parts resolved to their addresses. What comes out is an ordinary bench file,
+//! turned into a station by the same [`Station::from_bench`] a real bench goes through.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use resetlab_cloud_relay::{Relay, RelayConfig};
+use resetlab_emulator::{Defect, Recorder, RecorderConfig};
+use resetlab_profile::FirmwareProfile;
+use resetlab_rig::bench::{Bench, BoardSpec, SwitchSpec};
+use resetlab_wire::Secret;
+
+use super::station::{EmulatedHandles, Station};
+use super::LabError;
+
+/// The embedded lab's bench file.
+pub const EMULATOR_BENCH: &str = include_str!("../../../../rigs/emulator.yaml");
+
+/// How long a freshly started emulated recorder may take to answer.
+const EMULATED_READY: Duration = Duration::from_secs(10);
+
+/// How long a recorder may take to show up as online at the relay.
+const ONLINE_DEADLINE: Duration = Duration::from_secs(10);
+
+/// How the embedded lab's relay board is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum EmulatedModbus {
+    /// Modbus TCP on 127.0.0.1.
+    #[default]
+    Tcp,
+    /// Modbus RTU over a pseudo-terminal.
+    Rtu,
+}
+
+impl EmulatedModbus {
+    pub fn describe(self) -> &'static str {
+        match self {
+            EmulatedModbus::Tcp => "modbus-tcp",
+            EmulatedModbus::Rtu => "modbus-rtu on a pseudo-terminal",
+        }
+    }
+}
+
+/// The cloud side of an emulated station: the run's relay and an app account that owns the
+/// recorder.
+#[derive(Debug, Clone)]
+pub struct Remote {
+    pub relay: Relay,
+    pub serial: String,
+    pub account: String,
+    pub password: Secret,
+}
+
+impl Remote {
+    /// Sign into this station's app account at the relay, on `session`'s device.
+    pub async fn sign_in(&self, session: resetlab_app::AppSession) -> Result<resetlab_app::RelayApp, resetlab_app::AppError> {
+        resetlab_app::RelayApp::sign_in(session, &self.relay.url(), &self.account, &self.password).await
+    }
+
+    /// Wait until the relay sees the recorder online (`true`) or offline (`false`).
+    pub async fn wait_online(&self, online: bool) -> Result<(), String> {
+        self.relay.wait_online_state(&self.serial, online, ONLINE_DEADLINE).await.map_err(|e| e.to_string())
+    }
+}
+
+/// What the embedded lab starts for each lease.
+#[derive(Debug)]
+pub struct Emulated {
+    pub profile: FirmwareProfile,
+    pub defects: Vec<Defect>,
+    pub modbus: EmulatedModbus,
+    /// Emulated boot time (the profile's real boot time is ~40 s; the lab scales it down).
+    pub boot_time: Duration,
+    /// The cloud relay every emulated recorder of the run dials (started with the first lease).
+    relay: tokio::sync::OnceCell<Relay>,
+    next_instance: AtomicU64,
+}
+
+impl Emulated {
+    pub fn new(profile: FirmwareProfile, defects: Vec<Defect>, modbus: EmulatedModbus) -> Self {
+        Emulated { profile, defects, modbus, boot_time: Duration::from_millis(300), relay: Default::default(), next_instance: AtomicU64::new(1) }
+    }
+
+    /// Start a recorder, its relay board and console, register it with the relay, resolve `bench`
+    /// to them and build the station from the resolved bench file.
+    pub async fn start_station(&self, bench: &Bench, profile: &FirmwareProfile) -> Result<Station, LabError> {
+        let n = self.next_instance.fetch_add(1, Ordering::Relaxed);
+        let mut cfg = RecorderConfig::new(profile.clone());
+        cfg.defects = self.defects.clone();
+        cfg.instance = Some(format!("{n:04}"));
+        cfg.boot_time = self.boot_time;
+        let recorder = Recorder::start(cfg).await.map_err(|e| LabError::Emulator(e.to_string()))?;
+        recorder.wait_ready(EMULATED_READY).await.map_err(|e| LabError::Emulator(e.to_string()))?;
+        let layout = resetlab_emulated_rig::Layout::from_bench(bench);
+        let board = resetlab_emulated_rig::EmulatedBench::start(vec![recorder.clone()], layout)
+            .await
+            .map_err(|e| LabError::Emulator(e.to_string()))?;
+        let mut resolved = resetlab_emulated_rig::resolve(bench, &board, 0);
+        if self.modbus == EmulatedModbus::Rtu {
+            over_rtu(&mut resolved, bench, board.modbus_rtu_path().to_owned());
+        }
+        let (remote, agent) = self.remote_for(&recorder).await?;
+        // A recorder fresh from the factory: its administrator password is the profile's default.
+        let as_found = profile.admin().password.clone();
+        let handles = EmulatedHandles { recorder, board, remote, agent };
+        Station::from_bench(&resolved, None, profile, as_found, None, Some(handles)).await.map_err(|e| LabError::Emulator(format!("{e:#}")))
+    }
+
+    /// Register `recorder` with the run's relay under a fresh app account and attach its tunnel.
+    async fn remote_for(&self, recorder: &Recorder) -> Result<(Remote, resetlab_cloud_relay::agent::AgentHandle), LabError> {
+        let relay = self
+            .relay
+            .get_or_try_init(|| Relay::start(RelayConfig::default()))
+            .await
+            .map_err(|e| LabError::Emulator(format!("cloud relay: {e}")))?
+            .clone();
+        let serial = recorder.serial();
+        let account = format!("owner-{serial}@lab.invalid");
+        let password = crate::password::generate(&self.profile.password_rule, 12);
+        relay.add_account(&account, password.expose().to_owned(), [serial.clone()]);
+        let agent = relay.attach(recorder);
+        let remote = Remote { relay, serial, account, password };
+        remote.wait_online(true).await.map_err(LabError::Emulator)?;
+        Ok((remote, agent))
+    }
+}
+
+/// Point the bench's emulated relay coils at the board's RTU pseudo-terminal instead of TCP.
+pub fn over_rtu(bench: &mut Bench, original: &Bench, rtu: PathBuf) {
+    for (spec, was) in [(&mut bench.power, &original.power), (&mut bench.network, &original.network)] {
+        if let (SwitchSpec::Coil(c), SwitchSpec::Coil(o)) = (spec, was)
+            && o.board == BoardSpec::Emulated
+        {
+            c.board = BoardSpec::Rtu { path: rtu.clone(), baud: 9600 };
+        }
+    }
+}
