@@ -15,6 +15,7 @@ pub mod report;
 pub mod requirements;
 pub mod run;
 pub mod selftest;
+pub mod shapes;
 pub mod steps;
 pub mod strategy;
 pub mod surroundings;

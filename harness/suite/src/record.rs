@@ -25,6 +25,9 @@ pub enum Verdict {
     /// Requirements only: a scenario covering it stopped at a device failure of another
     /// requirement, so this one was not established either way.
     Blocked,
+    /// Requirements only: the scenarios that ran passed, but others covering it could not run on
+    /// this rig; what they needed is named. Never counted as a pass of the whole requirement.
+    Partial,
 }
 
 impl Verdict {
@@ -35,6 +38,7 @@ impl Verdict {
             Verdict::NotApplicable => "not applicable",
             Verdict::Error => "ERROR",
             Verdict::Blocked => "blocked",
+            Verdict::Partial => "partly established",
         }
     }
 }
@@ -90,6 +94,9 @@ pub struct RequirementRecord {
     pub scenarios: usize,
     pub passed: usize,
     pub failed: usize,
+    /// Partly established: what the scenarios that could not run on this rig needed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -331,12 +338,23 @@ impl RunRecord {
                     Some(Verdict::Error)
                 } else if count(Verdict::Fail) > 0 {
                     Some(Verdict::Blocked)
+                } else if count(Verdict::Pass) > 0 && count(Verdict::NotApplicable) > 0 {
+                    Some(Verdict::Partial)
                 } else if count(Verdict::Pass) > 0 {
                     Some(Verdict::Pass)
                 } else {
                     Some(Verdict::NotApplicable)
                 };
                 let elsewhere = self.scenarios.iter().filter(|s| s.violates(&req.id) && !s.requirements.contains(&req.id)).count();
+                let mut missing: Vec<String> = Vec::new();
+                if verdict == Some(Verdict::Partial) {
+                    for s in tagged.iter().filter(|s| s.verdict == Verdict::NotApplicable) {
+                        let need = s.reason.as_deref().unwrap_or("").trim_start_matches("not applicable on this rig: needs ").to_owned();
+                        if !missing.contains(&need) {
+                            missing.push(need);
+                        }
+                    }
+                }
                 RequirementRecord {
                     id: req.id.clone(),
                     text: req.text.clone(),
@@ -344,6 +362,7 @@ impl RunRecord {
                     scenarios: tagged.len() + elsewhere,
                     passed: count(Verdict::Pass),
                     failed: broken,
+                    missing,
                 }
             })
             .collect();
@@ -397,9 +416,9 @@ impl RunRecord {
     }
 
     /// Requirements of the selected profiles this run did not establish: no scenario of the run
-    /// covers them (a `--tags` subset), or none could run on this rig.
+    /// covers them (a `--tags` subset), none could run on this rig, or only some could (partly).
     pub fn unestablished(&self) -> Vec<&RequirementRecord> {
-        self.requirements.iter().filter(|q| matches!(q.verdict, None | Some(Verdict::NotApplicable))).collect()
+        self.requirements.iter().filter(|q| matches!(q.verdict, None | Some(Verdict::NotApplicable | Verdict::Partial))).collect()
     }
 
     /// True when every requirement that could be run passed and nothing errored.
@@ -522,7 +541,7 @@ impl RecordWriter {
             let mark = match r.verdict {
                 Verdict::Pass => "ok  ",
                 Verdict::Fail => "FAIL",
-                Verdict::NotApplicable => "n/a ",
+                Verdict::NotApplicable | Verdict::Partial => "n/a ",
                 Verdict::Error | Verdict::Blocked => "ERR ",
             };
             let line = format!("[{:>3}/{:<3}] {mark} {} › {} ({} ms)", self.done, self.total, r.feature, r.name, r.duration_ms);

@@ -114,6 +114,8 @@ pub enum RunError {
     Report(#[from] crate::report::ReportError),
     #[error("[harness] credential journal: {0}")]
     Journal(String),
+    #[error(transparent)]
+    Lab(#[from] crate::lab::LabError),
     #[error("bad tag expression `{0}`: {1}")]
     Tags(String, String),
     #[error("feature {file} carries requirement tags that are not in fixtures/requirements.yaml: {tags}")]
@@ -162,6 +164,7 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
         None => None,
     };
 
+    opts.lab.verify().await?;
     let lab_description = opts.lab.describe();
     let state_dir = match &opts.state_dir {
         Some(dir) => dir.clone(),
@@ -309,10 +312,13 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
 pub fn summary(record: &RunRecord) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
-    let _ = writeln!(out, "\n{:<28} {:<16} {:>9} {:>7} {:>7}", "Requirement", "Verdict", "Scenarios", "Passed", "Failed");
+    let _ = writeln!(out, "\n{:<28} {:<18} {:>7} {:>7} {:>7}", "Requirement", "Verdict", "Scenarios", "Passed", "Failed");
     for r in &record.requirements {
         let verdict = r.verdict.map_or("not covered", |v| v.label());
-        let _ = writeln!(out, "{:<28} {:<16} {:>9} {:>7} {:>7}", r.id.0, verdict, r.scenarios, r.passed, r.failed);
+        let _ = writeln!(out, "{:<28} {:<18} {:>7} {:>7} {:>7}", r.id.0, verdict, r.scenarios, r.passed, r.failed);
+        for need in &r.missing {
+            let _ = writeln!(out, "{:<28}   not established on this rig: needs {need}", "");
+        }
     }
     if crate::report::any_blocked(record) {
         let _ = writeln!(out, "({})", crate::report::BLOCKED_MEANS);

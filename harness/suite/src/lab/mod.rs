@@ -191,6 +191,15 @@ impl Lab {
         self.parts.has(need)
     }
 
+    /// Before any scenario: prove the bench's device takes the administrator password the bench
+    /// file gives, so a wrong one is one clear error before anything is changed.
+    pub async fn verify(&self) -> Result<(), LabError> {
+        match &self.source {
+            Source::Bench(s) => s.verify_found().await,
+            Source::Emulated(_) => Ok(()),
+        }
+    }
+
     /// Hand a scenario its device: the bench's station (waiting for its turn), or a freshly
     /// started emulated one.
     pub async fn lease(&self, custody: &Custody) -> Result<Lease, LabError> {

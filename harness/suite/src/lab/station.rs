@@ -149,6 +149,19 @@ impl Station {
         self.emulated.lock().await.as_ref().map(|e| e.recorder.clone())
     }
 
+    /// Prove the device takes the password the station was given (one login, nothing changed).
+    pub async fn verify_found(&self) -> Result<(), LabError> {
+        let found = Credentials::new(self.admin_user.clone(), self.as_found.clone());
+        match resetlab_device::try_login(&self.target, Interface::Http, &found).await {
+            Ok(resetlab_device::LoginOutcome::Accepted) => Ok(()),
+            Ok(other) => Err(LabError::Unreachable(format!(
+                "{other:?} for {} on HTTP CGI at {}:{}; nothing was changed — check the password the bench file's environment variable gives",
+                self.admin_user, self.target.host, self.target.http_port
+            ))),
+            Err(e) => Err(LabError::Unreachable(format!("{e}; nothing was changed"))),
+        }
+    }
+
     /// A scenario's turn: wait for the station, prepare it at the first turn, prove the working
     /// password where the last turn could not, and hand over a device that starts from it.
     pub(super) async fn lease(self: Arc<Self>, custody: &Custody, profile: &FirmwareProfile) -> Result<Lease, LabError> {

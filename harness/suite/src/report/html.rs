@@ -92,6 +92,7 @@ fn class(v: Option<Verdict>) -> &'static str {
         Some(Verdict::Error) => "error",
         Some(Verdict::NotApplicable) => "not-applicable",
         Some(Verdict::Blocked) => "blocked",
+        Some(Verdict::Partial) => "partial",
         None => "none",
     }
 }
@@ -153,7 +154,7 @@ fn matrix(h: &mut String, r: &RunRecord) {
             h,
             "<tr><td><b>{}</b></td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td></tr>",
             e(&q.id.0),
-            badge(q.verdict),
+            if q.missing.is_empty() { badge(q.verdict) } else { format!("{}<br><small>needs {}</small>", badge(q.verdict), e(&q.missing.join("; "))) },
             q.scenarios,
             q.passed,
             q.failed,
@@ -233,7 +234,7 @@ pub fn timeline_svg(r: &RunRecord) -> String {
             Verdict::Pass => "#32a55a",
             Verdict::Fail => "#d92d20",
             Verdict::Error | Verdict::Blocked => "#f79009",
-            Verdict::NotApplicable => "#98a2b3",
+            Verdict::NotApplicable | Verdict::Partial => "#98a2b3",
         };
         let name: String = format!("#{} {}", i + 1, s.name).chars().take(52).collect();
         let name = if name.chars().count() < format!("#{} {}", i + 1, s.name).chars().count() { format!("{name}…") } else { name };

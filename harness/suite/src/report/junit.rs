@@ -96,7 +96,7 @@ pub fn render(r: &RunRecord) -> String {
                     let kind = s.blame.map_or_else(|| "harness".to_owned(), |b| b.to_string());
                     let _ = writeln!(out, "      <error type=\"{kind}\" message=\"{}\">{}</error>", x(&reason), x(&body()));
                 }
-                Verdict::NotApplicable => {
+                Verdict::NotApplicable | Verdict::Partial => {
                     let _ = writeln!(out, "      <skipped message=\"{}\"/>", x(&reason));
                 }
             }

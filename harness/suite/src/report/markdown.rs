@@ -62,6 +62,7 @@ pub fn render(r: &RunRecord) -> String {
     for q in &r.requirements {
         let verdict = q.verdict.map_or("not covered", Verdict::label);
         let verdict = if q.verdict == Some(Verdict::Fail) { format!("**{verdict}**") } else { verdict.to_owned() };
+        let verdict = if q.missing.is_empty() { verdict } else { format!("{verdict} (needs {})", q.missing.join("; ")) };
         let _ = writeln!(w, "| {} | {verdict} | {} | {} | {} | {} |", q.id, q.scenarios, q.passed, q.failed, cell(&q.text));
     }
     if super::any_blocked(r) {

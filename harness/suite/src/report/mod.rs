@@ -203,7 +203,7 @@ pub fn headline(record: &RunRecord) -> String {
         Verdict::Pass => "CERTIFIED — every applicable requirement passed",
         Verdict::Fail => "NOT CERTIFIED — the device failed requirements",
         Verdict::Error | Verdict::Blocked => "INCONCLUSIVE — the rig or the harness failed; nothing is said about the device",
-        Verdict::NotApplicable => "INCONCLUSIVE — no scenario could run on this rig",
+        Verdict::NotApplicable | Verdict::Partial => "INCONCLUSIVE — no scenario could run on this rig",
     }
     .to_owned()
 }

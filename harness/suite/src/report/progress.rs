@@ -51,7 +51,7 @@ fn short(v: Verdict) -> &'static str {
     match v {
         Verdict::Pass => "ok",
         Verdict::Fail => "FAIL",
-        Verdict::NotApplicable => "n/a",
+        Verdict::NotApplicable | Verdict::Partial => "n/a",
         Verdict::Error | Verdict::Blocked => "ERR",
     }
 }
