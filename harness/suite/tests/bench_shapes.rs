@@ -138,3 +138,56 @@ async fn a_wrong_baseline_password_is_a_clear_error_before_any_change() {
     assert!(!stderr.contains("Wrong1") && !String::from_utf8_lossy(&output.stdout).contains("Wrong1"), "the password was printed");
     assert!(holds(&e, FACTORY).await, "the recorder's password changed");
 }
+
+/// A plain TCP forwarder (socat) in front of `to`, listening on a free loopback port.
+struct Forwarder {
+    _child: tokio::process::Child,
+    addr: std::net::SocketAddr,
+}
+
+async fn socat(to: &str) -> Option<Forwarder> {
+    if std::process::Command::new("socat").arg("-V").output().is_err() {
+        assert!(std::env::var_os("CI").is_none(), "socat is required in CI (ci/install-test-tools.sh installs it)");
+        eprintln!("note: socat not installed; the forwarder test is skipped");
+        return None;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = tokio::process::Command::new("socat")
+        .arg(format!("TCP-LISTEN:{port},bind=127.0.0.1,fork,reuseaddr"))
+        .arg(format!("TCP:{to}"))
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while tokio::time::Instant::now() < deadline {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            return Some(Forwarder { _child: child, addr });
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("socat did not start listening on {addr} within 5 s");
+}
+
+/// A second hop that adds nothing changes nothing: the same verdicts through socat, on other
+/// ports than the recorder's own (no check may depend on them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_a_plain_tcp_forwarder() {
+    let e = emulate().await;
+    let (Some(http), Some(rtsp)) = (socat(&e.emulated.http).await, socat(&e.emulated.rtsp).await) else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let bench = bench_text(&e.emulated, Shape::ModbusTcp, &profile(), "RESETLAB_SHAPE_PASSWORD", Via { http: Some(http.addr), rtsp: Some(rtsp.addr) });
+    assert!(bench.contains(&format!("http: {}", http.addr.port())) && !bench.contains(&e.emulated.http));
+    let (output, record) = certify(tmp.path(), &bench, FACTORY, &[]).await;
+    let record = record.unwrap_or_else(|| panic!("no record: {}", String::from_utf8_lossy(&output.stderr)));
+    let direct = {
+        let e2 = emulate().await;
+        let tmp2 = tempfile::tempdir().unwrap();
+        let bench = bench_text(&e2.emulated, Shape::ModbusTcp, &profile(), "RESETLAB_SHAPE_PASSWORD", Via::default());
+        certify(tmp2.path(), &bench, FACTORY, &[]).await.1.expect("a record")
+    };
+    let verdicts = |r: &RunRecord| r.requirements.iter().map(|q| (q.id.0.clone(), q.verdict)).collect::<Vec<_>>();
+    assert_eq!(verdicts(&record), verdicts(&direct), "verdicts through the forwarder differ from those without it");
+    assert!(output.status.success() && record.errors.is_empty(), "{:?}", record.errors);
+    assert!(holds(&e, FACTORY).await);
+}
