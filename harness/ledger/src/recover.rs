@@ -199,9 +199,23 @@ where
             outcome,
         })
     };
-    let Some(current) = journal.pending(&pending.key) else {
+    let Some(mut current) = journal.pending(&pending.key) else {
         return report(0, RecoveryOutcome::NothingToDo);
     };
+    if let Some(w) = working {
+        // An entry that stays open for a whole run gathers every scenario's changes; after the
+        // latest one, a device that lost changes (a power cut, a firmware that never wrote them)
+        // most likely holds the run's working password or the one it was found with.
+        let head = current.candidates.first().cloned();
+        let preferred = [head.as_ref(), Some(w), Some(&current.baseline)];
+        let mut ordered: Vec<Secret> = Vec::new();
+        for c in preferred.into_iter().flatten().chain(current.candidates.iter()) {
+            if !ordered.contains(c) {
+                ordered.push(c.clone());
+            }
+        }
+        current.candidates = ordered;
+    }
     let plan = plan(&current, budget);
     let mut probes = 0u32;
     let mut found = None;

@@ -312,3 +312,32 @@ async fn a_failed_restore_is_journaled_so_the_next_run_tries_the_baseline_first(
     assert_eq!(device.0.lock().unwrap().password, "base01");
     assert!(journal.unfinished().is_empty());
 }
+
+/// A run that replaced a factory password once at its start: each scenario's teardown puts the
+/// run's working password back and leaves the entry open (the baseline is still owed), trying the
+/// working and found passwords right after the latest change however many changes the run made.
+#[tokio::test]
+async fn run_to_puts_the_working_password_back_and_keeps_the_entry_open() {
+    let tmp = tempfile::tempdir().unwrap();
+    let journal = Journal::open(tmp.path()).unwrap();
+    journal.baseline(&key(), &s("000000")).unwrap();
+    let setup = journal.intend(&key(), &s("000000"), &s("work01")).unwrap();
+    journal.outcome(setup, Outcome::Committed).unwrap();
+    for i in 0..10 {
+        let c = journal.intend(&key(), &s("work01"), &s(&format!("scen{i:02}"))).unwrap();
+        journal.outcome(c, Outcome::Committed).unwrap();
+    }
+    // The device lost every change (a firmware that never wrote them): it is back at the found one.
+    let device = FakeDevice::with_password("000000");
+    let pending = journal.pending(&key()).unwrap();
+    let report = recover::run_to(&journal, &pending, device.probe(), device.restore(), 3, &s("work01")).await.unwrap();
+    assert_eq!(report.outcome, RecoveryOutcome::Restored { accepted: 2 }, "latest change, working, found: within a budget of 3");
+    assert_eq!(device.restores(), vec![("000000".to_owned(), "work01".to_owned())]);
+    assert!(journal.pending(&key()).is_some(), "the found password is still owed: the entry stays open");
+    // The end of the run puts the found password back and closes it.
+    let pending = journal.pending(&key()).unwrap();
+    let report = recover::run(&journal, &pending, device.probe(), device.restore(), 4).await.unwrap();
+    assert!(report.is_finished(), "{report}");
+    assert!(journal.pending(&key()).is_none());
+    assert_eq!(device.0.lock().unwrap().password, "000000");
+}

@@ -79,6 +79,11 @@ pub struct SelftestArgs {
     /// Directory for each run's record. Default: reports/selftest-<timestamp>/.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// The bench path: run each recorder defect in a separate `resetlab emulate --defect X`
+    /// process and certify it through a generated bench file (Modbus TCP power and link, console,
+    /// direct app), as a lab bench would be. App defects are left out (no app is driven).
+    #[arg(long)]
+    pub bench: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -251,7 +256,7 @@ async fn selftest(args: SelftestArgs) -> anyhow::Result<ExitCode> {
     let out = args.out.unwrap_or_else(|| PathBuf::from("reports").join(chrono::Utc::now().format("selftest-%Y%m%dT%H%M%SZ").to_string()));
     let exe = std::env::current_exe().context("finding the resetlab executable")?;
     println!("resetlab selftest: the conforming firmware and {} defect(s), {} at a time", if args.defects.is_empty() { crate::injected::Injected::all().len() } else { args.defects.len() }, args.jobs);
-    let report = crate::selftest::selftest(crate::selftest::SelftestOptions { exe, out: out.clone(), jobs: args.jobs, only: args.defects }).await;
+    let report = crate::selftest::selftest(crate::selftest::SelftestOptions { exe, out: out.clone(), jobs: args.jobs, only: args.defects, bench: args.bench }).await;
     println!("\n{}", report.matrix(&crate::requirements::Catalogue::embedded()));
     println!("records: {}", out.display());
     Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })

@@ -24,6 +24,9 @@ pub struct SelftestOptions {
     pub jobs: usize,
     /// Only these defects (all when empty).
     pub only: Vec<Injected>,
+    /// The bench path: each recorder defect in a `resetlab emulate --defect X` process, certified
+    /// through a generated bench file (Modbus TCP power and link, console, direct app).
+    pub bench: bool,
 }
 
 /// One certify run of the self-test: the conforming firmware (`defect: None`) or one defect.
@@ -33,6 +36,9 @@ pub struct Run {
     pub violates: BTreeSet<String>,
     pub failed: BTreeSet<String>,
     pub errored: BTreeSet<String>,
+    /// Requirements this bench cannot establish (not applicable in the run's own record): a
+    /// violation there cannot be caught on this bench and is not expected to be.
+    pub not_applicable: BTreeSet<String>,
     pub duration: Duration,
     /// Why the run produced no record, if it did not.
     pub broken: Option<String>,
@@ -49,7 +55,12 @@ impl Run {
     /// failures name the requirement they break, the self-test holds attribution to the exact
     /// set, so a check that starts blaming the wrong requirement shows up here.)
     pub fn ok(&self) -> bool {
-        self.broken.is_none() && self.failed == self.violates && self.errored.is_empty()
+        self.broken.is_none() && self.failed == self.expected() && self.errored.is_empty()
+    }
+
+    /// The requirements this run must fail: what the defect violates, where the bench can see it.
+    pub fn expected(&self) -> BTreeSet<String> {
+        self.violates.difference(&self.not_applicable).cloned().collect()
     }
 }
 
@@ -83,7 +94,9 @@ impl SelftestReport {
                 let v = run.violates.contains(id);
                 let f = run.failed.contains(id);
                 let e = run.errored.contains(id);
+                let na = run.not_applicable.contains(id);
                 let cell = match (v, f, e) {
+                    (true, false, _) if na => "n/a on this bench",
                     (true, true, _) => "CAUGHT",
                     (true, false, _) => "missed",
                     (false, true, _) => "also",
@@ -117,25 +130,37 @@ async fn certify_once(opts: &SelftestOptions, defect: Option<Injected>) -> Run {
     let name = defect.map_or("conforming".to_owned(), |d| d.name().to_owned());
     let dir = opts.out.join(&name);
     let mut cmd = tokio::process::Command::new(&opts.exe);
-    cmd.args(["certify", "--quiet", "--profile", "etsi,asvs,cve", "--concurrency", "8", "--out"])
+    cmd.args(["certify", "--quiet", "--profile", "etsi,asvs,cve", "--out"])
         .arg(&dir)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true);
-    if let Some(d) = defect {
-        cmd.args(["--defect", d.name()]);
+    // On the bench path the recorder is another process, reached only through a bench file.
+    let mut emulate = None;
+    if opts.bench {
+        match start_bench(opts, defect, &dir).await {
+            Ok((process, bench)) => {
+                emulate = Some(process);
+                let factory = resetlab_profile::flir_2017().admin().password.expose().to_owned();
+                cmd.arg("--rig").arg(bench).arg("--state-dir").arg(dir.join("state")).env("RESETLAB_SELFTEST_PASSWORD", factory);
+            }
+            Err(e) => {
+                let mut run = Run::new(defect);
+                run.broken = Some(format!("{e:#}"));
+                return run;
+            }
+        }
+    } else {
+        cmd.args(["--concurrency", "8"]);
+        if let Some(d) = defect {
+            cmd.args(["--defect", d.name()]);
+        }
     }
     let started = Instant::now();
-    let mut run = Run {
-        defect,
-        violates: defect.map(|d| d.violates().iter().map(|s| (*s).to_owned()).collect()).unwrap_or_default(),
-        failed: BTreeSet::new(),
-        errored: BTreeSet::new(),
-        duration: Duration::ZERO,
-        broken: None,
-    };
+    let mut run = Run::new(defect);
     let status = tokio::time::timeout(RUN_DEADLINE, cmd.status()).await;
     run.duration = started.elapsed();
+    drop(emulate);
     match status {
         Err(_) => run.broken = Some(format!("certify did not finish within {} s", RUN_DEADLINE.as_secs())),
         Ok(Err(e)) => run.broken = Some(format!("cannot start {}: {e}", opts.exe.display())),
@@ -148,6 +173,9 @@ async fn certify_once(opts: &SelftestOptions, defect: Option<Injected>) -> Run {
                         }
                         Some(Verdict::Error) => {
                             run.errored.insert(r.id.0.clone());
+                        }
+                        Some(Verdict::NotApplicable) => {
+                            run.not_applicable.insert(r.id.0.clone());
                         }
                         _ => {}
                     }
@@ -163,6 +191,38 @@ async fn certify_once(opts: &SelftestOptions, defect: Option<Injected>) -> Run {
     run
 }
 
+impl Run {
+    fn new(defect: Option<Injected>) -> Run {
+        Run {
+            defect,
+            violates: defect.map(|d| d.violates().iter().map(|s| (*s).to_owned()).collect()).unwrap_or_default(),
+            failed: BTreeSet::new(),
+            errored: BTreeSet::new(),
+            not_applicable: BTreeSet::new(),
+            duration: Duration::ZERO,
+            broken: None,
+        }
+    }
+}
+
+/// Start `resetlab emulate` with the recorder `defect` and write the bench file that reaches it.
+async fn start_bench(opts: &SelftestOptions, defect: Option<Injected>, dir: &Path) -> anyhow::Result<(crate::shapes::EmulateProcess, PathBuf)> {
+    use crate::shapes::{bench_text, EmulateProcess, Shape, Via};
+    let args: Vec<String> = match defect {
+        None => Vec::new(),
+        Some(Injected::Recorder(d)) => vec!["--defect".into(), d.name().into()],
+        Some(Injected::App(d)) => anyhow::bail!("{} is an app defect: the bench path drives no app", d.name()),
+    };
+    let process = EmulateProcess::start(&opts.exe, &args, Duration::from_secs(30)).await?;
+    std::fs::create_dir_all(dir)?;
+    // The embedded profile, written next to the bench: the selftest runs from any directory.
+    let profile = dir.join("flir-2017.yaml");
+    std::fs::write(&profile, resetlab_profile::FLIR_2017_YAML)?;
+    let file = dir.join("bench.yaml");
+    std::fs::write(&file, bench_text(&process.emulated, Shape::ModbusTcp, &profile, "RESETLAB_SELFTEST_PASSWORD", Via::default()))?;
+    Ok((process, file))
+}
+
 fn read_record(path: &Path) -> Result<RunRecord, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("no record at {}: {e}", path.display()))?;
     serde_json::from_str(&text).map_err(|e| format!("unreadable record {}: {e}", path.display()))
@@ -172,7 +232,11 @@ fn read_record(path: &Path) -> Result<RunRecord, String> {
 pub async fn selftest(opts: SelftestOptions) -> SelftestReport {
     use futures::stream::{self, StreamExt};
     let started = Instant::now();
-    let defects: Vec<Injected> = if opts.only.is_empty() { Injected::all() } else { opts.only.clone() };
+    let mut defects: Vec<Injected> = if opts.only.is_empty() { Injected::all() } else { opts.only.clone() };
+    if opts.bench {
+        // App defects live in an app; a direct bench drives none.
+        defects.retain(|d| matches!(d, Injected::Recorder(_)));
+    }
     let targets: Vec<Option<Injected>> = std::iter::once(None).chain(defects.into_iter().map(Some)).collect();
     let runs = stream::iter(targets)
         .map(|d| {
