@@ -8,12 +8,13 @@
 //! Answers to "what did the screen show": `success`, `error: <text>`, `offline`, `not offered`,
 //! `unknown: <text>`.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use resetlab_rig::Operator;
 use resetlab_wire::{Secret, secret::MASK};
 
 use crate::app::{App, AppSession};
@@ -22,67 +23,52 @@ use crate::error::AppError;
 use crate::flow::{LoginOutcome, MenuItem, ModifyOutcome, SettingsItem};
 use crate::platform::FormFactor;
 
-enum Input {
-    Terminal,
-    Lines {
-        source: String,
-        lines: VecDeque<(usize, String)>,
-    },
-}
-
-/// Where prompts go and answers come from.
+/// Where prompts go and answers come from: the bench's one operator, shared with the power and
+/// link switches, so a field run reads one answers file (or one terminal) in the order it asks.
+#[derive(Debug, Clone)]
 pub struct Prompter {
-    input: Input,
-    out: Arc<Mutex<dyn Write + Send>>,
+    operator: Arc<Operator>,
 }
 
-impl std::fmt::Debug for Prompter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self.input {
-            Input::Terminal => "Prompter(terminal)",
-            Input::Lines { .. } => "Prompter(answers file)",
-        })
+/// A shared writer as the operator's prompt stream (tests keep the transcript).
+struct SharedWriter(Arc<Mutex<dyn Write + Send>>);
+
+impl Write for SharedWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).flush()
     }
 }
 
 impl Prompter {
-    /// Prompts on stdout, answers typed on stdin.
+    /// The bench's operator, shared with its power and link switches.
+    pub fn shared(operator: Arc<Operator>) -> Prompter {
+        Prompter { operator }
+    }
+
+    /// Prompts on stderr, answers typed on stdin.
     pub fn terminal() -> Prompter {
-        Prompter {
-            input: Input::Terminal,
-            out: Arc::new(Mutex::new(std::io::stdout())),
-        }
+        Prompter::shared(Arc::new(Operator::terminal(resetlab_rig::operator::DEFAULT_ANSWER_TIMEOUT)))
     }
 
-    /// Answers read from `text` (`source` names it in messages); prompts still printed to stdout.
-    pub fn from_text(source: &str, text: &str) -> Prompter {
-        let lines = text
-            .lines()
-            .enumerate()
-            .map(|(i, l)| (i + 1, l.split(" #").next().unwrap_or("").trim().to_owned()))
-            .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
-            .collect();
-        Prompter {
-            input: Input::Lines {
-                source: source.to_owned(),
-                lines,
-            },
-            out: Arc::new(Mutex::new(std::io::stdout())),
-        }
+    /// Answers read from `text` (`source` names it in messages); prompts to `out`.
+    pub fn from_text(source: &str, text: &str, out: Arc<Mutex<dyn Write + Send>>) -> Prompter {
+        let reader = tokio::io::BufReader::new(std::io::Cursor::new(text.as_bytes().to_vec()));
+        Prompter::shared(Arc::new(Operator::from_io(source, reader, Box::new(SharedWriter(out)), resetlab_rig::operator::DEFAULT_ANSWER_TIMEOUT)))
     }
 
-    /// Answers read from a file.
-    pub fn from_file(path: &Path) -> Result<Prompter, AppError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            AppError::Operator(format!("cannot read answers file {}: {e}", path.display()))
-        })?;
-        Ok(Prompter::from_text(&path.display().to_string(), &text))
+    /// Answers read from a file (or a pipe) one line at a time, as the prompts come.
+    pub async fn from_file(path: &Path) -> Result<Prompter, AppError> {
+        let op = Operator::answers_file(path, resetlab_rig::operator::DEFAULT_ANSWER_TIMEOUT).await.map_err(|e| AppError::Operator(e.to_string()))?;
+        Ok(Prompter::shared(Arc::new(op)))
     }
 
     /// The answers file when one is given, else the terminal; without either there is nobody to ask.
-    pub fn choose(answers: Option<&Path>) -> Result<Prompter, AppError> {
+    pub async fn choose(answers: Option<&Path>) -> Result<Prompter, AppError> {
         match answers {
-            Some(p) => Prompter::from_file(p),
+            Some(p) => Prompter::from_file(p).await,
             None if std::io::stdin().is_terminal() => Ok(Prompter::terminal()),
             None => Err(AppError::Operator(
                 "the operator app needs a person: stdin is not a terminal, so give an answers file (app: { answers: FILE } in the bench file, or the command-line option)".into(),
@@ -90,20 +76,12 @@ impl Prompter {
         }
     }
 
-    /// Send prompts to `out` instead of stdout (tests keep the transcript).
-    pub fn with_output(mut self, out: Arc<Mutex<dyn Write + Send>>) -> Prompter {
-        self.out = out;
-        self
-    }
-
     fn is_terminal(&self) -> bool {
-        matches!(self.input, Input::Terminal)
+        self.operator.is_terminal()
     }
 
     fn say(&self, text: &str) {
-        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = writeln!(out, "{text}");
-        let _ = out.flush();
+        self.operator.tell(text);
     }
 
     /// A password as the person must see it: in clear on a terminal (they type it on the phone),
@@ -117,48 +95,7 @@ impl Prompter {
     }
 
     async fn ask(&mut self, key: &str, question: &str) -> Result<String, AppError> {
-        self.say(&format!("  ? {question}"));
-        match &mut self.input {
-            Input::Terminal => {
-                {
-                    let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
-                    let _ = write!(out, "  > ");
-                    let _ = out.flush();
-                }
-                let line = tokio::task::spawn_blocking(|| {
-                    let mut s = String::new();
-                    std::io::stdin().read_line(&mut s).map(|n| (n, s))
-                })
-                .await
-                .map_err(|e| AppError::Operator(format!("prompt task failed: {e}")))?
-                .map_err(|e| AppError::Operator(format!("cannot read the answer: {e}")))?;
-                match line {
-                    (0, _) => Err(AppError::Operator(format!(
-                        "no answer to `{key}`: the terminal closed"
-                    ))),
-                    (_, s) => Ok(s.trim().to_owned()),
-                }
-            }
-            Input::Lines { source, lines } => {
-                let (n, line) = lines.pop_front().ok_or_else(|| {
-                    AppError::Operator(format!("{source}: no answer left for `{key}` ({question})"))
-                })?;
-                let answer = match line.split_once(':') {
-                    Some((k, a)) if is_key(k) => {
-                        if k.trim() != key {
-                            return Err(AppError::Operator(format!(
-                                "{source}:{n}: answers `{}` but the harness asked `{key}` ({question})",
-                                k.trim()
-                            )));
-                        }
-                        a.trim().to_owned()
-                    }
-                    _ => line,
-                };
-                self.say(&format!("  > {answer}"));
-                Ok(answer)
-            }
-        }
+        self.operator.ask(key, question).await.map_err(|e| AppError::Operator(e.to_string()))
     }
 
     async fn yes(&mut self, key: &str, question: &str) -> Result<bool, AppError> {
@@ -171,13 +108,6 @@ impl Prompter {
             ))),
         }
     }
-}
-
-fn is_key(k: &str) -> bool {
-    let k = k.trim();
-    !k.is_empty()
-        && k.chars().all(|c| c.is_ascii_lowercase() || c == '_')
-        && !matches!(k, "error" | "unknown")
 }
 
 /// The app on a real phone, driven by a person.
@@ -454,7 +384,7 @@ mod tests {
         let session = AppSession::new(Platform::Ios, FormFactor::Phone, flir_cloud_2017(), "owner");
         let mut app = OperatorApp::new(
             session,
-            Prompter::from_text("answers.txt", answers).with_output(out),
+            Prompter::from_text("answers.txt", answers, out),
         );
         app.add_device("SN1", DeviceCredentials::new("admin", "opold1"))
             .await
@@ -482,10 +412,10 @@ mod tests {
         let session = AppSession::new(Platform::Ios, FormFactor::Phone, flir_cloud_2017(), "owner");
         let mut app = OperatorApp::new(
             session,
-            Prompter::from_text("a.txt", "settings: yes\n").with_output(out),
+            Prompter::from_text("a.txt", "settings: yes\n", out),
         );
         let err = app.open_menu().await.unwrap_err().to_string();
-        assert!(err.contains("a.txt:1") && err.contains("`menu`"), "{err}");
+        assert!(err.contains("a.txt") && err.contains("`menu`") && err.contains("`settings`"), "{err}");
     }
 
     #[tokio::test]
@@ -499,7 +429,7 @@ mod tests {
         );
         let text = "add_device: yes\nmodify_password: error: Password must be 6 characters\n";
         let mut app =
-            OperatorApp::new(session, Prompter::from_text("a.txt", text).with_output(out));
+            OperatorApp::new(session, Prompter::from_text("a.txt", text, out));
         app.add_device("SN1", DeviceCredentials::new("admin", "opold2"))
             .await
             .unwrap();

@@ -120,13 +120,63 @@ impl Operator {
         self.say(&format!("    {text}\n"));
     }
 
+    /// One line to the person, as it is.
+    pub fn tell(&self, text: &str) {
+        self.say(&format!("{text}\n"));
+    }
+
+    /// Whether a person types the answers (passwords the person must type are then shown in clear;
+    /// for a file nobody reads them).
+    pub fn is_terminal(&self) -> bool {
+        self.source == "terminal"
+    }
+
+    /// Ask `question`; the answer is the next line, or the part after `key:` of a line written as
+    /// `key: answer` (a scripted run names what each line answers, and a line for another
+    /// question is an error that names both).
+    pub async fn ask(&self, key: &str, question: &str) -> Result<String, RigError> {
+        self.say(&format!("  ? {question}\n"));
+        if self.is_terminal() {
+            self.say("  > ");
+        }
+        let line = self.read_answer(question).await?;
+        let answer = match line.split_once(':') {
+            Some((k, a)) if is_key(k) => {
+                if k.trim() != key {
+                    return Err(RigError::Operator(format!(
+                        "{}: answers `{}` but the harness asked `{key}` ({question})",
+                        self.source,
+                        k.trim()
+                    )));
+                }
+                a.trim().to_owned()
+            }
+            _ => line,
+        };
+        if !self.is_terminal() {
+            self.say(&format!("  > {answer}\n"));
+        }
+        Ok(answer)
+    }
+
     fn say(&self, text: &str) {
         let mut w = self.prompts.lock().unwrap_or_else(|e| e.into_inner());
         let _ = w.write_all(text.as_bytes());
         let _ = w.flush();
     }
 
+    /// The next answer: a line without its ` # comment`, blank and comment lines skipped.
     async fn read_answer(&self, prompt: &str) -> Result<String, RigError> {
+        loop {
+            let line = self.read_line(prompt).await?;
+            let text = line.split(" #").next().unwrap_or("").trim();
+            if !text.is_empty() && !text.starts_with('#') {
+                return Ok(text.to_owned());
+            }
+        }
+    }
+
+    async fn read_line(&self, prompt: &str) -> Result<String, RigError> {
         let mut r = self.answers.lock().await;
         let mut line = String::new();
         match tokio::time::timeout(self.timeout, r.read_line(&mut line)).await {
@@ -146,6 +196,12 @@ impl Operator {
             Ok(Ok(_)) => Ok(line.trim().to_owned()),
         }
     }
+}
+
+/// Whether `k` reads as the key of a `key: answer` line (not an answer such as `error: …`).
+fn is_key(k: &str) -> bool {
+    let k = k.trim();
+    !k.is_empty() && k.chars().all(|c| c.is_ascii_lowercase() || c == '_') && !matches!(k, "error" | "unknown" | "no")
 }
 
 /// A power or link step done by a person.

@@ -191,3 +191,190 @@ async fn through_a_plain_tcp_forwarder() {
     assert!(output.status.success() && record.errors.is_empty(), "{:?}", record.errors);
     assert!(holds(&e, FACTORY).await);
 }
+
+/// A pseudo-terminal: the child gets the slave as its stdin (a person's terminal), the test
+/// types into the master.
+fn pty() -> (std::fs::File, std::os::fd::OwnedFd) {
+    use std::os::fd::FromRawFd;
+    let (mut master, mut slave) = (0, 0);
+    let rc = unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) };
+    assert_eq!(rc, 0, "openpty");
+    unsafe { (std::fs::File::from_raw_fd(master), std::os::fd::OwnedFd::from_raw_fd(slave)) }
+}
+
+/// The person at a field unit: switches power and link by hand (here: mbpoll on the bench's
+/// relay board, a tool a lab has) and holds a phone whose app reaches the recorder (here: the
+/// recorder's own HTTP Digest interface, as the app's request would).
+struct Person {
+    target: Target,
+    modbus_port: String,
+    saved: Secret,
+    typed: Option<(Secret, Secret)>,
+    pending_password_for: Option<&'static str>,
+}
+
+impl Person {
+    async fn reachable(&self) -> bool {
+        tokio::time::timeout(Duration::from_millis(500), tokio::net::TcpStream::connect((self.target.host.as_str(), self.target.http_port)))
+            .await
+            .is_ok_and(|c| c.is_ok())
+    }
+
+    async fn login(&self, password: &Secret) -> bool {
+        self.reachable().await
+            && try_login(&self.target, Interface::Http, &Credentials::new("admin", password.clone())).await.ok() == Some(LoginOutcome::Accepted)
+    }
+
+    fn coil(&self, reference: u16, on: bool) {
+        let status = std::process::Command::new("mbpoll")
+            .args(["-m", "tcp", "-p", &self.modbus_port, "-a", "1", "-t", "0", "-r", &reference.to_string(), "-1", "127.0.0.1", if on { "1" } else { "0" }])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("mbpoll runs");
+        assert!(status.success(), "mbpoll could not switch coil {reference}");
+    }
+
+    /// What the person answers to one line the harness printed, if it asks for an answer.
+    async fn respond(&mut self, line: &str) -> Option<String> {
+        // A prompt that waits for its answer ends without a newline, so what is printed next
+        // shares its line: read from the last prompt mark on.
+        let text = [">>> ", "  ? ", "  > "].iter().fold(line, |t, mark| match (t.rfind(mark), *mark) {
+            (Some(i), ">>> " | "  ? ") => &t[i..],
+            (Some(i), "  > ") => &t[i + mark.len()..],
+            _ => t,
+        });
+        let text = text.trim();
+        if let Some(instruction) = text.strip_prefix(">>> ") {
+            // mbpoll references are 1-based: coil 0 (power) is 1, coil 1 (link) is 2.
+            match instruction {
+                i if i.starts_with("Switch the recorder's power OFF") => self.coil(1, false),
+                i if i.starts_with("Switch the recorder's power ON") => self.coil(1, true),
+                i if i.starts_with("Unplug the recorder's network cable") => self.coil(2, false),
+                i if i.starts_with("Plug the recorder's network cable back in") => self.coil(2, true),
+                other => panic!("the person does not know how to: {other}"),
+            }
+            return Some("done".into());
+        }
+        if let Some(rest) = text.strip_prefix("Add the recorder ") {
+            let password = rest.rsplit_once("the password ").map(|(_, p)| p.trim_end_matches('.')).expect("the password to type");
+            self.saved = Secret::new(password);
+            return None;
+        }
+        if let Some(rest) = text.strip_prefix("Step 5. Enter the new password ") {
+            let (new, rest) = rest.split_once(" and confirm it as ").unwrap();
+            let confirm = rest.split_once(", then tap").unwrap().0;
+            self.typed = Some((Secret::new(new), Secret::new(confirm)));
+            return None;
+        }
+        if text.contains("log into") && text.contains("remotely") {
+            let password = text.rsplit_once("with the password ").map(|(_, p)| p.trim_end_matches('.')).unwrap();
+            self.typed = Some((Secret::new(password), Secret::new(password)));
+            self.pending_password_for = Some("remote");
+            return None;
+        }
+        let question = text.strip_prefix("? ")?;
+        Some(match question {
+            q if q.starts_with("Is the recorder") && q.contains("Device Manager, saved") => "no".into(),
+            q if q.starts_with("Does the menu show Device Manager") => "yes".into(),
+            q if q.starts_with("Is the recorder") && q.contains("online") => if self.reachable().await { "yes" } else { "no" }.into(),
+            q if q.starts_with("Does Settings show Modify password") => "yes".into(),
+            q if q.starts_with("What did the screen show") => {
+                let (new, confirm) = self.typed.take().expect("the person was told what to type");
+                if !self.reachable().await {
+                    "offline".into()
+                } else if new.char_len() != 6 || new != confirm {
+                    "error: the app refused the password".into()
+                } else {
+                    let creds = Credentials::new("admin", self.saved.clone());
+                    match resetlab_device::Cgi::new(&self.target).modify_password(&creds, "admin", &new, &self.saved).await {
+                        Ok(()) => {
+                            self.saved = new;
+                            "success".into()
+                        }
+                        Err(e) => format!("error: {}", e.kind),
+                    }
+                }
+            }
+            q if q.starts_with("Does the live view open") => if self.login(&self.saved.clone()).await { "yes" } else { "no: wrong password" }.into(),
+            q if q.starts_with("Did the login work") => {
+                let (p, _) = self.typed.take().unwrap();
+                if self.login(&p).await { "yes" } else { "no: wrong password" }.into()
+            }
+            other => panic!("the person does not know the answer to: {other}"),
+        })
+    }
+}
+
+/// The field shape: power and link switched by a person, the app on the person's phone, every
+/// prompt on one terminal in the order the harness asks (one prompter for rig and app).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn field_unit_with_a_person_for_power_link_and_app() {
+    use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _};
+    if std::process::Command::new("mbpoll").arg("-V").output().is_err() {
+        assert!(std::env::var_os("CI").is_none(), "mbpoll is required in CI (ci/install-test-tools.sh installs it)");
+        eprintln!("note: mbpoll not installed; the field-shape test is skipped");
+        return;
+    }
+    let e = emulate().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let bench = bench_text(&e.emulated, Shape::Nothing, &profile(), "RESETLAB_SHAPE_PASSWORD", Via::default())
+        .replace("power:   { driver: none }", "power:   { driver: operator, off_ms: 100 }")
+        .replace("network: { driver: none }", "network: { driver: operator, off_ms: 100 }")
+        .replace("app:     { driver: direct, platform: ios, form: phone }", "app:     { driver: operator, platform: ios, form: phone }");
+    let file = tmp.path().join("field.yaml");
+    std::fs::write(&file, &bench).unwrap();
+    let (master, slave) = pty();
+    let mut child = tokio::process::Command::new(EXE)
+        .args(["certify", "--quiet", "--tags", &std::env::var("FIELD_TAGS").unwrap_or("@power or @network".into()), "--rig"])
+        .arg(&file)
+        .arg("--state-dir")
+        .arg(tmp.path().join("state"))
+        .arg("--out")
+        .arg(tmp.path().join("out"))
+        .env("RESETLAB_SHAPE_PASSWORD", FACTORY)
+        .stdin(std::process::Stdio::from(slave))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let http: std::net::SocketAddr = e.emulated.http.parse().unwrap();
+    let mut person = Person {
+        target: Target::new(http.ip().to_string(), http.port(), 554),
+        modbus_port: e.emulated.modbus_tcp.rsplit_once(':').unwrap().1.to_owned(),
+        saved: Secret::new(FACTORY),
+        typed: None,
+        pending_password_for: None,
+    };
+    let mut keyboard = tokio::fs::File::from_std(master);
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let transcript = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let (mut answered, mut switched) = (0, 0);
+    let seen = transcript.clone();
+    let run = async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            seen.lock().unwrap().push_str(&format!("{line}\n"));
+            if let Some(answer) = person.respond(&line).await {
+                if answer == "done" {
+                    switched += 1;
+                }
+                answered += 1;
+                keyboard.write_all(format!("{answer}\n").as_bytes()).await.unwrap();
+                keyboard.flush().await.unwrap();
+            }
+        }
+        child.wait().await.unwrap()
+    };
+    let status = tokio::time::timeout(Duration::from_secs(120), run)
+        .await
+        .unwrap_or_else(|_| panic!("the field run did not finish within 120 s:\n{}", transcript.lock().unwrap()));
+    let transcript = transcript.lock().unwrap().clone();
+    let record: RunRecord = serde_json::from_str(&std::fs::read_to_string(tmp.path().join("out/report.json")).unwrap()).unwrap();
+    let failing: Vec<String> = record.scenarios.iter().filter(|s| !matches!(s.verdict, Verdict::Pass | Verdict::NotApplicable)).map(|s| format!("{} › {}: {:?}", s.feature, s.name, s.reason)).collect();
+    assert!(status.success() && failing.is_empty() && record.errors.is_empty(), "{failing:#?}\n{:?}\n{transcript}", record.errors);
+    let passed = record.scenarios.iter().filter(|s| s.verdict == Verdict::Pass).count();
+    assert!(passed >= 10, "only {passed} power/network scenarios passed by hand:\n{transcript}");
+    assert!(switched >= 10 && answered > switched, "{switched} switches and {answered} answers:\n{transcript}");
+    assert_eq!(verdict(&record, "ART-PRE-POWER"), Some(Verdict::Pass), "the app on the person's phone");
+    assert!(holds(&e, FACTORY).await, "the recorder was not left at its password");
+}

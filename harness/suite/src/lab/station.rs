@@ -28,8 +28,8 @@ use crate::surroundings::Surroundings;
 pub enum BenchApp {
     /// `DirectApp`: requests to the recorder's address; remote clients to `remote` (a port forward).
     Direct { device: std::net::SocketAddr, remote: Option<std::net::SocketAddr> },
-    /// `OperatorApp`: prompts a person; answers from a file when there is no terminal.
-    Operator { answers: Option<std::path::PathBuf> },
+    /// `OperatorApp`: prompts the bench's one operator (who also switches power and link by hand).
+    Operator { operator: Arc<resetlab_rig::Operator> },
 }
 
 impl BenchApp {
@@ -106,17 +106,21 @@ impl Station {
     ) -> anyhow::Result<Station> {
         use resetlab_app::bench::AppDriver;
         let service = bench.http_addr().await?;
+        // One person, one answers file: the switches and the app ask the same operator, in order.
+        let answers = answers.map(|a| a.to_owned()).or_else(|| app.and_then(|a| a.answers.clone()));
         let operator = if bench.needs_operator() {
-            Some(Arc::new(resetlab_rig::Operator::auto(answers, Duration::from_secs(600)).await?))
+            Some(Arc::new(resetlab_rig::Operator::auto(answers.as_deref(), resetlab_rig::operator::DEFAULT_ANSWER_TIMEOUT).await?))
         } else {
             None
         };
-        let surroundings = Surroundings::from_bench(bench, service, operator)?;
+        let surroundings = Surroundings::from_bench(bench, service, operator.clone())?;
         let target = Target::new(bench.device.address.clone(), bench.device.http_port, bench.device.rtsp_port);
         let app = match app {
             Some(spec) => match spec.driver {
                 AppDriver::Direct => Some(BenchApp::Direct { device: service, remote: spec.remote }),
-                AppDriver::Operator => Some(BenchApp::Operator { answers: answers.map(|a| a.to_owned()).or(spec.answers.clone()) }),
+                AppDriver::Operator => Some(BenchApp::Operator {
+                    operator: operator.clone().ok_or_else(|| anyhow::anyhow!("[harness] an operator app without an operator"))?,
+                }),
                 AppDriver::Relay => {
                     eprintln!("note: `app: {{ driver: relay }}` needs resetlab's relay reachable by the recorder; scenarios needing the app are not applicable here");
                     None

@@ -41,10 +41,7 @@ async fn open_app(w: &mut LabWorld, session: AppSession) -> Box<dyn resetlab_app
     }
     match w.lease().bench_app.clone() {
         Some(BenchApp::Direct { device, remote }) => Box::new(resetlab_app::DirectApp::direct(session, device, remote)),
-        Some(BenchApp::Operator { answers }) => {
-            let prompter = resetlab_app::Prompter::choose(answers.as_deref()).unwrap_or_else(|e| app_failed(e));
-            Box::new(resetlab_app::OperatorApp::new(session, prompter))
-        }
+        Some(BenchApp::Operator { operator }) => Box::new(resetlab_app::OperatorApp::new(session, resetlab_app::Prompter::shared(operator))),
         None => fail(Blame::Harness, "this rig has no app (the scenario should be not applicable)"),
     }
 }
