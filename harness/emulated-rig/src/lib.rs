@@ -29,7 +29,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use resetlab_emulator::Recorder;
-use resetlab_rig::EmulatedLab;
+use resetlab_rig::EmulatedAddresses;
 use resetlab_rig::bench::{Bench, BoardSpec, SwitchSpec};
 use tokio::task::JoinHandle;
 
@@ -251,11 +251,11 @@ impl EmulatedBench {
         self.board.apply().await;
     }
 
-    /// Where recorder `i`'s parts are, for [`Bench::with_emulated_lab`].
-    pub fn lab(&self, i: usize) -> EmulatedLab {
+    /// Where recorder `i`'s parts are, for [`Bench::with_emulated_addresses`].
+    pub fn lab(&self, i: usize) -> EmulatedAddresses {
         let (power_coil, link_coil) = self.layout.coils(i);
         let rec = self.recorder(i);
-        EmulatedLab {
+        EmulatedAddresses {
             modbus_tcp: self.tcp,
             unit: self.board.unit,
             power_coil,
@@ -300,5 +300,5 @@ impl EmulatedBench {
 /// Path helper for tests and the CLI: the bench with `driver: emulated` parts pointed at recorder
 /// `i` of `lab`.
 pub fn resolve(bench: &Bench, lab: &EmulatedBench, i: usize) -> Bench {
-    bench.with_emulated_lab(&lab.lab(i))
+    bench.with_emulated_addresses(&lab.lab(i))
 }

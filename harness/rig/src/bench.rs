@@ -77,7 +77,7 @@ pub enum BoardSpec {
     Tcp { host: String, port: u16 },
     /// Modbus RTU on a serial line.
     Rtu { path: PathBuf, baud: u32 },
-    /// The embedded lab's board; replaced by [`Bench::with_emulated_lab`].
+    /// The embedded lab's board; replaced by [`Bench::with_emulated_addresses`].
     Emulated,
 }
 
@@ -116,7 +116,7 @@ pub struct ConsoleSpec {
 pub enum ConsolePort {
     /// A serial device (USB adapter, pseudo-terminal).
     Serial { path: PathBuf, baud: u32 },
-    /// The embedded lab's console; replaced by [`Bench::with_emulated_lab`].
+    /// The embedded lab's console; replaced by [`Bench::with_emulated_addresses`].
     Emulated,
     /// No console on this bench.
     None,
@@ -140,7 +140,7 @@ pub struct AppSpec {
 
 /// Where the embedded lab put things (given by the crate that starts it).
 #[derive(Debug, Clone, PartialEq)]
-pub struct EmulatedLab {
+pub struct EmulatedAddresses {
     /// The emulated relay board's Modbus TCP address.
     pub modbus_tcp: SocketAddr,
     /// The emulated relay board's unit id.
@@ -371,7 +371,7 @@ impl Bench {
 
     /// The same bench with every `driver: emulated` part pointed at the embedded lab's board,
     /// console and recorder: afterwards only real drivers (Modbus TCP, serial) remain.
-    pub fn with_emulated_lab(&self, lab: &EmulatedLab) -> Bench {
+    pub fn with_emulated_addresses(&self, lab: &EmulatedAddresses) -> Bench {
         let mut b = self.clone();
         let point = |s: &mut SwitchSpec, coil: u16| {
             if let SwitchSpec::Coil(c) = s
@@ -772,7 +772,7 @@ app:     { driver: relay, relay: https://relay.example/, platform: ios, form: ph
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rigs");
         let b = Bench::load(dir.join("emulator.yaml")).unwrap();
         assert!(b.uses_emulated());
-        let lab = EmulatedLab {
+        let lab = EmulatedAddresses {
             modbus_tcp: "127.0.0.1:1502".parse().unwrap(),
             unit: 1,
             power_coil: 0,
@@ -781,7 +781,7 @@ app:     { driver: relay, relay: https://relay.example/, platform: ios, form: ph
             http: "127.0.0.1:8080".parse().unwrap(),
             rtsp: "127.0.0.1:8554".parse().unwrap(),
         };
-        let r = b.with_emulated_lab(&lab);
+        let r = b.with_emulated_addresses(&lab);
         assert!(!r.uses_emulated());
         let SwitchSpec::Coil(p) = &r.power else {
             panic!()

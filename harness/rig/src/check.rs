@@ -223,7 +223,7 @@ fn link_down_hint(s: &SwitchDriver) -> &'static str {
 }
 
 /// Run the rig check on `bench` (with emulated parts already resolved, see
-/// [`Bench::with_emulated_lab`]). Never touches credentials.
+/// [`Bench::with_emulated_addresses`]). Never touches credentials.
 pub async fn rig_check(bench: &Bench, opts: &CheckOptions) -> CheckReport {
     let mut run = Run {
         report: CheckReport {

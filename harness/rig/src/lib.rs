@@ -18,7 +18,7 @@ pub mod ready;
 pub mod relay;
 mod serial;
 
-pub use bench::{Bench, BenchError, EmulatedLab};
+pub use bench::{Bench, BenchError, EmulatedAddresses};
 pub use check::{Check, CheckOptions, CheckReport, Outcome, rig_check};
 pub use console::{Console, CrashPatterns, Cursor, Seen};
 pub use error::{Blame, RigError};

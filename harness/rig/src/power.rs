@@ -124,7 +124,7 @@ impl Drivers {
                     }
                     BoardSpec::Emulated => {
                         return Err(RigError::Harness(format!(
-                            "{what} says driver: emulated but no emulated lab was started (Bench::with_emulated_lab)"
+                            "{what} says driver: emulated but no emulated lab was started (Bench::with_emulated_addresses)"
                         )));
                     }
                 };

@@ -72,7 +72,7 @@ pub struct RigCheckArgs {
 pub struct SelftestArgs {
     /// Only these defects (repeatable). Default: the whole catalogue.
     #[arg(long = "defect", value_name = "NAME")]
-    pub defects: Vec<crate::injected::Injected>,
+    pub defects: Vec<crate::lab_defects::Injected>,
     /// Certify runs at once.
     #[arg(long, default_value_t = 4)]
     pub jobs: usize,
@@ -106,7 +106,7 @@ pub struct CertifyArgs {
     pub firmware: Option<PathBuf>,
     /// Inject a defect of the emulated recorder or app (repeatable; see fixtures/defects/).
     #[arg(long = "defect", value_name = "NAME")]
-    pub defects: Vec<crate::injected::Injected>,
+    pub defects: Vec<crate::lab_defects::Injected>,
     /// Only run scenarios matching this tag expression, e.g. "@ART-LEN6 and not @power".
     #[arg(long, value_name = "EXPR")]
     pub tags: Option<String>,
@@ -167,7 +167,7 @@ async fn recover_unfinished(dir: &std::path::Path, profile: &FirmwareProfile) ->
         "an earlier run left {passwords} device password(s) to restore and {accounts} added account(s) to remove in {}; recovering first",
         journal.path().display()
     );
-    let recovery = crate::custody::recover_all(&journal, profile.lockout.threshold).await?;
+    let recovery = crate::recovery::recover_all(&journal, profile.lockout.threshold).await?;
     for line in recovery.lines() {
         println!("  {line}");
     }
@@ -255,7 +255,7 @@ async fn rig_check(args: RigCheckArgs) -> anyhow::Result<ExitCode> {
 async fn selftest(args: SelftestArgs) -> anyhow::Result<ExitCode> {
     let out = args.out.unwrap_or_else(|| PathBuf::from("reports").join(chrono::Utc::now().format("selftest-%Y%m%dT%H%M%SZ").to_string()));
     let exe = std::env::current_exe().context("finding the resetlab executable")?;
-    println!("resetlab selftest: the conforming firmware and {} defect(s), {} at a time", if args.defects.is_empty() { crate::injected::Injected::all().len() } else { args.defects.len() }, args.jobs);
+    println!("resetlab selftest: the conforming firmware and {} defect(s), {} at a time", if args.defects.is_empty() { crate::lab_defects::Injected::all().len() } else { args.defects.len() }, args.jobs);
     let report = crate::selftest::selftest(crate::selftest::SelftestOptions { exe, out: out.clone(), jobs: args.jobs, only: args.defects, bench: args.bench }).await;
     println!("\n{}", report.matrix(&crate::requirements::Catalogue::embedded()));
     println!("records: {}", out.display());
@@ -274,7 +274,7 @@ async fn recover(args: RecoverArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     // One login per candidate, never reaching the lockout threshold.
-    let recovery = crate::custody::recover_all(&journal, profile.lockout.threshold).await?;
+    let recovery = crate::recovery::recover_all(&journal, profile.lockout.threshold).await?;
     for line in recovery.lines() {
         println!("{line}");
     }

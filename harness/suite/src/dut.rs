@@ -14,8 +14,8 @@ use resetlab_ledger::{DeviceKey, Outcome};
 use resetlab_profile::FirmwareProfile;
 use resetlab_wire::Secret;
 
-use crate::custody::{device_key, recover_key, remove_account, AccountRemoval, Custody};
-use crate::verdict::{fail, Blame};
+use crate::recovery::{device_key, recover_key, remove_account, AccountRemoval, Custody};
+use crate::blame::{fail, Blame};
 
 /// One line of evidence: what the harness did and what came back, with no secret in it.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]

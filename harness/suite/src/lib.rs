@@ -4,10 +4,10 @@
 //! Data flows one way: features → steps (thin) → World → lab + device sessions → evidence → record.
 
 pub mod cli;
-pub mod custody;
+pub mod recovery;
 pub mod dut;
 pub mod features;
-pub mod injected;
+pub mod lab_defects;
 pub mod lab;
 pub mod password;
 pub mod record;
@@ -18,6 +18,6 @@ pub mod selftest;
 pub mod shapes;
 pub mod steps;
 pub mod strategy;
-pub mod surroundings;
-pub mod verdict;
+pub mod bench_drivers;
+pub mod blame;
 pub mod world;

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::dut::Evidence;
 use crate::requirements::{Catalogue, RequirementId};
-use crate::verdict::Blame;
+use crate::blame::Blame;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -73,7 +73,7 @@ pub struct ScenarioRecord {
     pub tags: Vec<String>,
     pub verdict: Verdict,
     /// For a failed scenario: the requirement(s) its failure shows broken (see
-    /// [`crate::verdict::Named`]); empty in records written before this was kept, when every
+    /// [`crate::blame::Named`]); empty in records written before this was kept, when every
     /// requirement of the scenario counts.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub violated: BTreeSet<RequirementId>,
@@ -153,8 +153,8 @@ impl ScenarioRecord {
 }
 
 /// What a device failure shows broken in a scenario about `own` requirements.
-fn violated(own: &BTreeSet<RequirementId>, named: Option<crate::verdict::Named>) -> BTreeSet<RequirementId> {
-    use crate::verdict::Named;
+fn violated(own: &BTreeSet<RequirementId>, named: Option<crate::blame::Named>) -> BTreeSet<RequirementId> {
+    use crate::blame::Named;
     // Only catalogued IDs: a misspelt name in a step must not take a failure off the matrix.
     let catalogue = Catalogue::embedded();
     let ids = |v: Vec<String>| v.into_iter().filter(|id| catalogue.get(id).is_some()).map(RequirementId).collect::<BTreeSet<_>>();
@@ -529,7 +529,7 @@ impl RecordWriter {
                 let blame = if step.status == StepStatus::Skipped { Blame::Harness } else { Blame::of_message(&msg) };
                 let verdict = if blame == Blame::Device { Verdict::Fail } else { Verdict::Error };
                 if verdict == Verdict::Fail {
-                    r.violated = violated(&r.requirements, crate::verdict::Named::of_message(&msg));
+                    r.violated = violated(&r.requirements, crate::blame::Named::of_message(&msg));
                 }
                 (verdict, Some(blame), Some(format!("{} {}: {msg}", step.keyword.trim(), step.text)))
             }
@@ -736,7 +736,7 @@ pub fn now() -> chrono::DateTime<chrono::Utc> {
 #[cfg(test)]
 mod attribution_tests {
     use super::*;
-    use crate::verdict::Named;
+    use crate::blame::Named;
 
     fn ids(v: &[&str]) -> BTreeSet<RequirementId> {
         v.iter().map(|s| RequirementId((*s).to_owned())).collect()

@@ -10,7 +10,7 @@ use cucumber::gherkin::tagexpr::TagOperation;
 use cucumber::writer::{self, Ext as _};
 use cucumber::World as _;
 
-use crate::custody::Custody;
+use crate::recovery::Custody;
 use crate::lab::{Lab, Need};
 use crate::record::{attach_evidence, now, EvidenceStore, Progress, RecordWriter, RunRecord, ScenarioRecord, Verdict};
 use crate::requirements::Catalogue;

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::injected::Injected;
+use crate::lab_defects::Injected;
 use crate::record::{RunRecord, Verdict};
 use crate::requirements::Catalogue;
 
@@ -255,7 +255,7 @@ pub async fn selftest(opts: SelftestOptions) -> SelftestReport {
 
 #[cfg(test)]
 mod tests {
-    use crate::injected::Injected;
+    use crate::lab_defects::Injected;
 
     #[derive(serde::Deserialize)]
     struct Catalogue {

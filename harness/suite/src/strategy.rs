@@ -10,8 +10,8 @@ use resetlab_rig::Blame as RigBlame;
 
 use crate::lab::Lease;
 use crate::record::{ConsoleLine, Measurement, RigEvent};
-use crate::surroundings::{blame_of, Which};
-use crate::verdict::{fail, fail_violating};
+use crate::bench_drivers::{blame_of, Which};
+use crate::blame::{fail, fail_violating};
 use resetlab_device::LoginOutcome;
 
 /// How long a device may take to stop answering once switched off.
@@ -24,7 +24,7 @@ impl Lease {
     }
 
     async fn switch_off(&mut self, which: Which) {
-        let s = &self.surroundings;
+        let s = &self.drivers;
         if let Some(c) = s.console() {
             c.mark(&format!("{which} off"));
         }
@@ -52,13 +52,13 @@ impl Lease {
         if let Some(remote) = &self.remote
             && let Err(e) = remote.wait_online(false).await
         {
-            fail(crate::verdict::Blame::Rig, format!("the relay still shows the recorder online after the {which} went off: {e}"));
+            fail(crate::blame::Blame::Rig, format!("the relay still shows the recorder online after the {which} went off: {e}"));
         }
     }
 
     async fn switch_on(&mut self, which: Which) {
         let deadline = self.boot_deadline();
-        let s = &self.surroundings;
+        let s = &self.drivers;
         let from = s.console().map(|c| c.mark(&format!("{which} on")));
         let at = self.dut.now_ms();
         let switched = s.switch(which, true).await;
@@ -97,7 +97,7 @@ impl Lease {
         if let Some(remote) = &self.remote
             && let Err(e) = remote.wait_online(true).await
         {
-            fail(crate::verdict::Blame::Device, format!("the recorder answers locally but did not come back online at the relay: {e}"));
+            fail(crate::blame::Blame::Device, format!("the recorder answers locally but did not come back online at the relay: {e}"));
         }
         if which == Which::Power {
             self.check_saved_password_kept().await;
@@ -121,7 +121,7 @@ impl Lease {
 
     /// The console capture for the record, on the scenario's clock, power events marked.
     pub fn console_for_record(&self) -> Vec<ConsoleLine> {
-        let Some(console) = self.surroundings.console() else { return Vec::new() };
+        let Some(console) = self.drivers.console() else { return Vec::new() };
         console
             .lines()
             .into_iter()
@@ -161,7 +161,7 @@ impl Lease {
     /// a power cycle where it does and the rig can, otherwise by waiting out the lock's duration.
     pub async fn clear_lock(&mut self) {
         let lockout = self.dut.profile.lockout.clone();
-        if lockout.cleared_by_power_cycle && self.surroundings.can("power") {
+        if lockout.cleared_by_power_cycle && self.drivers.can("power") {
             self.power_off().await;
             self.power_on().await;
         } else {

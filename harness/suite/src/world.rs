@@ -9,7 +9,7 @@ use resetlab_wire::Secret;
 use crate::dut::Dut;
 use crate::lab::Lease;
 use crate::run::RunContext;
-use crate::verdict::{fail, Blame};
+use crate::blame::{fail, Blame};
 
 /// A password change the scenario attempted, and what the device answered.
 #[derive(Debug)]
@@ -82,7 +82,7 @@ impl LabWorld {
         }
     }
 
-    /// The whole lease: device, surroundings and strategies.
+    /// The whole lease: device, bench drivers and strategies.
     pub fn lease(&mut self) -> &mut Lease {
         match self.lease.as_mut() {
             Some(l) => l,

@@ -13,7 +13,7 @@ use resetlab::record::{
 };
 use resetlab::report;
 use resetlab::requirements::{Catalogue, RequirementId};
-use resetlab::verdict::Blame;
+use resetlab::blame::Blame;
 
 fn step(keyword: &str, text: &str, status: StepStatus, started_ms: u64, error: Option<&str>) -> StepRecord {
     StepRecord { keyword: keyword.into(), text: text.into(), status, duration_ms: 10, error: error.map(Into::into), started_ms: Some(started_ms) }

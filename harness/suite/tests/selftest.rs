@@ -15,7 +15,7 @@ fn selftest_catches_every_defect_and_passes_the_conforming_firmware() {
     println!("{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success(), "selftest failed:\n{stdout}");
     assert!(stdout.contains("(conforming)") && stdout.contains("all requirements pass"), "{stdout}");
-    for defect in resetlab::injected::Injected::all() {
+    for defect in resetlab::lab_defects::Injected::all() {
         let row = stdout.lines().find(|l| l.starts_with(defect.name())).unwrap_or_else(|| panic!("no row for {defect}"));
         assert!(row.contains("CAUGHT"), "{defect} not caught: {row}");
     }
@@ -36,7 +36,7 @@ fn bench_selftest_catches_every_recorder_defect_through_a_bench_file() {
     println!("{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success(), "bench selftest failed:\n{stdout}");
     assert!(stdout.contains("(conforming)") && stdout.contains("all requirements pass"), "{stdout}");
-    for defect in resetlab::injected::Injected::all().into_iter().filter(|d| matches!(d, resetlab::injected::Injected::Recorder(_))) {
+    for defect in resetlab::lab_defects::Injected::all().into_iter().filter(|d| matches!(d, resetlab::lab_defects::Injected::Recorder(_))) {
         let row = stdout.lines().find(|l| l.starts_with(defect.name())).unwrap_or_else(|| panic!("no row for {defect}"));
         assert!(row.contains(" ok "), "{defect}: {row}");
         assert!(row.contains("CAUGHT") || row.contains("n/a on this bench"), "{defect} neither caught nor out of this bench's sight: {row}");

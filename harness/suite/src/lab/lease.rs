@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use super::emulated::Remote;
 use super::station::{BenchApp, Station, StationState};
 use crate::dut::Dut;
-use crate::surroundings::Surroundings;
+use crate::bench_drivers::BenchDrivers;
 
 /// The margin added to a firmware's flash commit delay before a change counts as saved: a fifth of
 /// the delay, at least 50 ms, for the firmware's own scheduling.
@@ -22,7 +22,7 @@ pub struct Lease {
     /// The emulated recorder behind the device, on the embedded lab.
     pub recorder: Option<resetlab_emulator::Recorder>,
     /// Power, link and console around the device.
-    pub surroundings: Arc<Surroundings>,
+    pub drivers: Arc<BenchDrivers>,
     /// The relay side, when the station has one (the embedded lab does).
     pub remote: Option<Remote>,
     /// On a bench: how the app side is reached, if the bench file says.
@@ -53,7 +53,7 @@ impl Lease {
         Lease {
             dut,
             recorder,
-            surroundings: station.surroundings.clone(),
+            drivers: station.drivers.clone(),
             remote: station.remote.clone(),
             bench_app: station.app.clone(),
             powered: true,
@@ -97,7 +97,7 @@ impl Lease {
                 .then(|| format!("[harness] the account was locked {engaged} time(s) though no step asked for it"))
         });
         let mut restored = self.dut.restore_baseline().await;
-        if restored.is_err() && self.dut.profile.lockout.cleared_by_power_cycle && self.surroundings.can("power") {
+        if restored.is_err() && self.dut.profile.lockout.cleared_by_power_cycle && self.drivers.can("power") {
             // Out of login budget with candidates left (a defect that lost passwords across a
             // power cycle, say): a reboot clears this firmware's failure count, as its profile
             // says, and gives the search a fresh budget. The reboot itself checks nothing.
@@ -131,7 +131,7 @@ impl Lease {
         }
     }
 
-    fn dut_custody(&self) -> crate::custody::Custody {
+    fn dut_custody(&self) -> crate::recovery::Custody {
         self.dut.custody().clone()
     }
 }

@@ -17,8 +17,8 @@ use std::sync::Arc;
 use resetlab_profile::FirmwareProfile;
 use resetlab_rig::bench::{Bench, ConsolePort, SwitchSpec};
 
-use crate::custody::Custody;
-use crate::injected::Injected;
+use crate::recovery::Custody;
+use crate::lab_defects::Injected;
 
 pub use emulated::{EmulatedModbus, Remote, EMULATOR_BENCH};
 pub use lease::{commit_margin, Lease};
@@ -127,7 +127,7 @@ pub struct Lab {
     /// What the bench has (decides applicability).
     pub parts: Parts,
     /// App defects of the emulated app (applied to the app profile the app gets).
-    pub app_defects: Vec<crate::injected::AppDefect>,
+    pub app_defects: Vec<crate::lab_defects::AppDefect>,
     source: Source,
 }
 

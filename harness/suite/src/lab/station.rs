@@ -18,9 +18,9 @@ use resetlab_wire::Secret;
 use super::emulated::Remote;
 use super::lease::Lease;
 use super::LabError;
-use crate::custody::{device_key, probe, recover_key, Custody};
+use crate::recovery::{device_key, probe, recover_key, Custody};
 use crate::dut::Dut;
-use crate::surroundings::Surroundings;
+use crate::bench_drivers::BenchDrivers;
 
 /// How a bench's scenarios reach the app side when there is no relay of ours: the app's requests
 /// go straight to the recorder (the vendor's tunnel stands in), or a person holds the phone.
@@ -55,7 +55,7 @@ pub struct EmulatedHandles {
 #[derive(Debug)]
 pub struct Station {
     pub name: String,
-    pub surroundings: Arc<Surroundings>,
+    pub drivers: Arc<BenchDrivers>,
     pub target: Target,
     /// How the app side is reached on a bench without our relay, if the bench file says.
     pub app: Option<BenchApp>,
@@ -113,7 +113,7 @@ impl Station {
         } else {
             None
         };
-        let surroundings = Surroundings::from_bench(bench, service, operator.clone())?;
+        let drivers = BenchDrivers::from_bench(bench, service, operator.clone())?;
         let target = Target::new(bench.device.address.clone(), bench.device.http_port, bench.device.rtsp_port);
         let app = match app {
             Some(spec) => match spec.driver {
@@ -132,7 +132,7 @@ impl Station {
         let remote = emulated.as_ref().map(|e| e.remote.clone());
         Ok(Station {
             name: bench.rig.clone(),
-            surroundings: Arc::new(surroundings),
+            drivers: Arc::new(drivers),
             target,
             app,
             remote,

@@ -14,7 +14,7 @@ use resetlab_wire::Secret;
 
 use super::generate_password;
 use crate::lab::{BenchApp, Remote};
-use crate::verdict::{fail, fail_check, fail_violating, Blame};
+use crate::blame::{fail, fail_check, fail_violating, Blame};
 use crate::world::{ChangeAttempt, LabWorld};
 
 fn dc(user: &str, password: Secret) -> DeviceCredentials {

@@ -7,7 +7,7 @@ use resetlab_profile::Group;
 use resetlab_wire::Secret;
 
 use super::generate_password;
-use crate::verdict::{fail, fail_check, fail_violating, Blame};
+use crate::blame::{fail, fail_check, fail_violating, Blame};
 use crate::world::{ChangeAttempt, LabWorld};
 
 #[given("the recorder is powered on and connected to the network")]
@@ -141,7 +141,7 @@ async fn truncated_password_refused_everywhere(w: &mut LabWorld, n: usize) {
 }
 
 /// What a local login check proves where the scenario is about it (elsewhere — after a power
-/// cycle, say — it proves what that scenario is about): see [`crate::verdict::Named::Checks`].
+/// cycle, say — it proves what that scenario is about): see [`crate::blame::Named::Checks`].
 const CHECKS_LOCAL: &[&str] = &["ART-LOCAL"];
 
 /// What a refused change that took effect anyway breaks.

@@ -7,7 +7,7 @@ use cucumber::{given, then, when};
 use resetlab_device::{Credentials, LoginOutcome};
 
 use super::generate_password;
-use crate::verdict::{fail, Blame};
+use crate::blame::{fail, Blame};
 use crate::world::{ChangeAttempt, LabWorld};
 
 #[given("the administrator has changed the password to a new 6-character password")]

@@ -7,7 +7,7 @@ use resetlab_device::{Credentials, ErrorKind, LoginOutcome, Rpc2Session};
 use resetlab_wire::Secret;
 
 use super::generate_password;
-use crate::verdict::{fail, Blame};
+use crate::blame::{fail, Blame};
 use crate::world::{ChangeAttempt, LabWorld};
 
 #[when("the administrator changes the password to a new 6-character password giving a wrong current password")]
@@ -144,7 +144,7 @@ async fn console_shows_no_password(w: &mut LabWorld) {
     let c = w.change();
     let (old, new) = (c.old.clone(), c.new.clone());
     let lease = w.lease();
-    let Some(console) = lease.surroundings.console() else { fail(Blame::Harness, "this rig has no console (the scenario should be not applicable)") };
+    let Some(console) = lease.drivers.console() else { fail(Blame::Harness, "this rig has no console (the scenario should be not applicable)") };
     let lines = console.lines().len();
     for (label, secret) in [("old", &old), ("new", &new)] {
         if let Some(n) = console.printed(secret.expose()) {

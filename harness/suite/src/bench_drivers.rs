@@ -1,4 +1,4 @@
-//! What surrounds a leased device — its power and network-link switches and its serial console —
+//! The bench drivers: what surrounds a leased device — its power and network-link switches and its serial console —
 //! built from a bench file with the rig crate's real drivers. On the embedded lab the bench's
 //! `driver: emulated` parts point at an emulated relay board (Modbus TCP, or RTU on a
 //! pseudo-terminal) and a console on a pseudo-terminal, so CI drives exactly the code a lab bench
@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use resetlab_rig::bench::{Bench, ConsolePort};
 use resetlab_rig::{Console, CrashPatterns, Drivers, RigError, Switch as _, SwitchDriver};
 
-use crate::verdict::{fail, Blame};
+use crate::blame::{fail, Blame};
 
 /// Our blame for a rig error: relay, console and operator are the rig's.
 pub fn blame_of(err: &RigError) -> Blame {
@@ -21,7 +21,7 @@ pub fn blame_of(err: &RigError) -> Blame {
 }
 
 /// Power, link and console of one device.
-pub struct Surroundings {
+pub struct BenchDrivers {
     pub power: Option<SwitchDriver>,
     pub link: Option<SwitchDriver>,
     pub console: Option<Console>,
@@ -30,9 +30,9 @@ pub struct Surroundings {
     pub ready_marker: String,
 }
 
-impl std::fmt::Debug for Surroundings {
+impl std::fmt::Debug for BenchDrivers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Surroundings")
+        f.debug_struct("BenchDrivers")
             .field("power", &self.power.as_ref().map(|p| p.describe()))
             .field("link", &self.link.as_ref().map(|p| p.describe()))
             .field("console", &self.console.as_ref().map(|c| c.name().to_owned()))
@@ -41,7 +41,7 @@ impl std::fmt::Debug for Surroundings {
     }
 }
 
-impl Surroundings {
+impl BenchDrivers {
     /// Drivers for a bench whose parts are all real (or resolved from the emulated lab).
     pub fn from_bench(bench: &Bench, service: SocketAddr, operator: Option<std::sync::Arc<resetlab_rig::Operator>>) -> Result<Self, RigError> {
         let mut drivers = Drivers::new(operator);
@@ -51,7 +51,7 @@ impl Surroundings {
             ConsolePort::Serial { path, baud } => Some(Console::open_serial(path, *baud, CrashPatterns::with(&bench.console.crash), None)?),
             _ => None,
         };
-        Ok(Surroundings { power, link, console, service, ready_marker: bench.ready_marker() })
+        Ok(BenchDrivers { power, link, console, service, ready_marker: bench.ready_marker() })
     }
 
     /// Rig tags (`power`, `network`, `console`) this device's bench can serve.
