@@ -115,6 +115,30 @@ impl LabWorld {
         self.dut().note(None, "set-up: put the factory default administrator password back for this scenario", "OK");
     }
 
+    /// Restore the power and prove the device booted, then judge what the strategy saw: whatever
+    /// the scenario is about, a recorder that forgets a saved password across a power cycle
+    /// breaks ART-DURABLE, and saying so here keeps the failure off the scenario's own requirement
+    /// (a lockout scenario that clears its lock by a reboot).
+    pub async fn power_on(&mut self) {
+        self.lease().power_on().await;
+        self.judge_power_cycle();
+    }
+
+    /// Clear a lock the scenario caused, as the firmware says, and judge a power cycle it took.
+    pub async fn clear_lock(&mut self) {
+        self.lease().clear_lock().await;
+        self.judge_power_cycle();
+    }
+
+    fn judge_power_cycle(&mut self) {
+        if let Some(interface) = self.lease().saved_password_lost.take() {
+            crate::blame::fail_violating(
+                &["ART-DURABLE"],
+                format!("after the power cycle the recorder refuses on {interface} the administrator's password it had saved before"),
+            );
+        }
+    }
+
     /// Scenario teardown: give the device back as found. A failed restore is a run error (the
     /// journal keeps the entry for `resetlab recover`).
     pub async fn teardown(&mut self) -> Result<(), String> {

@@ -39,7 +39,7 @@ async fn wait_out_flash_commit(w: &mut LabWorld) {
 #[when("the recorder's power is cut and restored")]
 async fn power_cycle(w: &mut LabWorld) {
     w.lease().power_off().await;
-    w.lease().power_on().await;
+    w.power_on().await;
 }
 
 #[when("the recorder's network link drops and comes back")]
@@ -55,7 +55,7 @@ async fn recorder_powered_off(w: &mut LabWorld) {
 
 #[when("the recorder is powered on again")]
 async fn recorder_powered_on(w: &mut LabWorld) {
-    w.lease().power_on().await;
+    w.power_on().await;
 }
 
 #[given("the recorder's network link is down")]
@@ -112,7 +112,7 @@ async fn change_with_power_cut(w: &mut LabWorld, when: String) {
 
 #[when("the recorder's power is restored")]
 async fn power_restored(w: &mut LabWorld) {
-    w.lease().power_on().await;
+    w.power_on().await;
 }
 
 #[then("exactly one of the old and new passwords logs in, the same one on every local interface")]

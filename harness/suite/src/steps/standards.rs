@@ -134,7 +134,7 @@ async fn locked_everywhere(w: &mut LabWorld) {
 
 #[then("once the lock is cleared as the firmware says, the right password logs in again")]
 async fn lock_cleared(w: &mut LabWorld) {
-    w.lease().clear_lock().await;
+    w.clear_lock().await;
     let admin = w.dut().admin();
     super::local::logs_in_everywhere(w, &admin, "the right password after the lock", &[]).await;
 }
