@@ -36,6 +36,9 @@ pub struct Dut {
     known: HashMap<String, Secret>,
     /// Wrong-password attempts in a row per account, as the firmware would count them.
     wrong_in_a_row: HashMap<String, u32>,
+    /// Accounts whose believed password the device refused since it last accepted one: the
+    /// harness then has no known-good password to reset the firmware's count with.
+    suspect: std::collections::HashSet<String>,
     /// Lockouts the harness would have caused without the budget (must stay 0).
     pub budget_refills: u32,
     /// Wrong passwords sent on purpose by a lockout scenario (a lock is then expected).
@@ -80,6 +83,7 @@ impl Dut {
             identity,
             known: HashMap::from([(admin, admin_password)]),
             wrong_in_a_row: HashMap::new(),
+            suspect: Default::default(),
             budget_refills: 0,
             lockouts_expected: 0,
             lock_pending: false,
@@ -267,6 +271,11 @@ impl Dut {
         let t = Instant::now();
         let outcome = self.attempt(interface, creds).await;
         self.after_attempt(Some(interface), creds, &format!("log in as {} with {label}", creds.user), &outcome, t);
+        if self.suspect.contains(&creds.user) && self.known.get(&creds.user) == Some(&creds.password) {
+            // The device refuses what the harness believed it holds: find out what it holds before
+            // another attempt could spend the budget blind.
+            self.reconcile(&creds.user).await;
+        }
         outcome
     }
 
@@ -313,6 +322,7 @@ impl Dut {
     /// The lock a scenario caused on purpose was cleared (power cycle or waited out).
     pub fn lock_cleared(&mut self) {
         self.wrong_in_a_row.clear();
+        self.suspect.clear();
         self.lock_pending = false;
     }
 
@@ -350,9 +360,45 @@ impl Dut {
     }
 
     async fn before_attempt(&mut self, interface: Interface, creds: &Credentials) {
-        if self.known.get(&creds.user) != Some(&creds.password) {
+        if self.known.get(&creds.user) != Some(&creds.password) || self.suspect.contains(&creds.user) {
             self.keep_within_budget(interface, &creds.user).await;
         }
+    }
+
+    /// Find which password `account` holds now — the believed one first, then the journal's
+    /// candidates, most likely first — within the lockout budget, and believe it. Used where the
+    /// device was seen not to hold what the harness believed (a change it acknowledged but did not
+    /// keep, a power cut that undid one): the scenario goes on from what the device holds.
+    pub async fn reconcile(&mut self, account: &str) -> Option<Secret> {
+        // A believed password the device just refused is not tried again.
+        let refused = self.suspect.contains(account).then(|| self.known.get(account).cloned()).flatten();
+        let mut candidates: Vec<Secret> = self.known.get(account).cloned().into_iter().filter(|_| refused.is_none()).collect();
+        if let Some(p) = self.custody.journal.pending(&self.key(account)) {
+            for c in p.candidates {
+                if !candidates.contains(&c) && refused.as_ref() != Some(&c) {
+                    candidates.push(c);
+                }
+            }
+        }
+        let threshold = self.profile.lockout.threshold;
+        for (n, candidate) in candidates.into_iter().enumerate() {
+            let wrong = self.wrong_in_a_row.get(account).copied().unwrap_or(0);
+            if wrong + 1 >= threshold {
+                break;
+            }
+            let creds = Credentials::new(account, candidate.clone());
+            let t = Instant::now();
+            let outcome = self.attempt(Interface::Http, &creds).await;
+            self.after_attempt(Some(Interface::Http), &creds, &format!("reconcile: log in as {account} with candidate {}", n + 1), &outcome, t);
+            if outcome == LoginOutcome::Accepted {
+                self.known.insert(account.to_owned(), candidate.clone());
+                self.suspect.remove(account);
+                self.note(Some(Interface::Http), format!("reconcile the password of {account}"), format!("the device holds candidate {}", n + 1));
+                return Some(candidate);
+            }
+        }
+        self.note(None, format!("reconcile the password of {account}"), "none of the candidates logs in within the lockout budget");
+        None
     }
 
     fn after_attempt(&mut self, interface: Option<Interface>, creds: &Credentials, action: &str, outcome: &LoginOutcome, t: Instant) {
@@ -361,9 +407,17 @@ impl Dut {
         match outcome {
             LoginOutcome::Accepted => {
                 self.wrong_in_a_row.insert(creds.user.clone(), 0);
+                if self.known.get(&creds.user) == Some(&creds.password) {
+                    self.suspect.remove(&creds.user);
+                }
             }
             LoginOutcome::Refused | LoginOutcome::Locked { .. } => {
                 *self.wrong_in_a_row.entry(creds.user.clone()).or_default() += 1;
+                // While a lock the scenario caused is in force, a refusal says nothing about the
+                // password; nor does a remote path's (it may not follow the recorder's accounts).
+                if interface.is_some() && self.known.get(&creds.user) == Some(&creds.password) && !self.lock_pending {
+                    self.suspect.insert(creds.user.clone());
+                }
             }
         }
     }
@@ -381,6 +435,18 @@ impl Dut {
         let threshold = self.profile.lockout.threshold;
         let wrong = self.wrong_in_a_row.get(account).copied().unwrap_or(0);
         if wrong + 1 < threshold {
+            return;
+        }
+        if self.suspect.contains(account) && self.reconcile(account).await.is_none() {
+            crate::blame::fail(
+                Blame::Device,
+                format!(
+                    "stopping before {account} locks: the recorder refuses the password the harness held and none of the \
+                     journal's candidates logs in within the lockout budget"
+                ),
+            );
+        }
+        if self.wrong_in_a_row.get(account).copied().unwrap_or(0) + 1 < threshold {
             return;
         }
         let good = self.credentials(account);

@@ -207,6 +207,8 @@ impl Lease {
         // Accepted is the promise kept; locked is judged by the scenario that caused the lock.
         if self.dut.login(interface, &admin, "the administrator's saved password after the power cycle").await == LoginOutcome::Refused {
             self.saved_password_lost = Some(interface);
+            // Dut::login reconciled: the scenario goes on from the password the device kept.
+            self.dut.saved = true;
         }
     }
 }

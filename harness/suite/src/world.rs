@@ -48,6 +48,8 @@ pub struct LabWorld {
     pub app_outcome: Option<resetlab_app::ModifyOutcome>,
     /// Requests the relay had forwarded to the recorder before the last app action.
     pub forwarded_before: Option<u64>,
+    /// Checks that failed without stopping the scenario (see [`LabWorld::check_failed`]).
+    pub findings: Vec<(std::time::SystemTime, crate::blame::Failure)>,
 }
 
 impl std::fmt::Debug for LabWorld {
@@ -72,7 +74,7 @@ impl LabWorld {
             let identity = crate::lab::read_identity(&lease.dut).await;
             ctx.device.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(identity);
         }
-        Ok(LabWorld { ctx, lease: Some(lease), secondary: None, change: None, session: None, last_login: None, hash_attempt: None, changed_at: None, cut_after_commit: false, holds_new: None, app_profile: resetlab_app::flir_cloud_2017(), app: None, app_outcome: None, forwarded_before: None })
+        Ok(LabWorld { ctx, lease: Some(lease), secondary: None, change: None, session: None, last_login: None, hash_attempt: None, changed_at: None, cut_after_commit: false, holds_new: None, app_profile: resetlab_app::flir_cloud_2017(), app: None, app_outcome: None, forwarded_before: None, findings: Vec::new() })
     }
 
     pub fn dut(&mut self) -> &mut Dut {
@@ -92,6 +94,16 @@ impl LabWorld {
 
     pub fn dut_ref(&self) -> Option<&Dut> {
         self.lease.as_ref().map(|l| &l.dut)
+    }
+
+    /// A check failed and the scenario goes on: what follows does not depend on it (a Then-step
+    /// about one interface, one remote client, the saved entry). The failure is recorded on this
+    /// step and fails the scenario at its end; the other requirements it checks still get their
+    /// verdicts. A step whose failure leaves nothing for the next steps to stand on raises instead
+    /// ([`crate::blame::raise`]). Which steps do which is listed in `steps/mod.rs`.
+    pub fn check_failed(&mut self, failure: crate::blame::Failure) {
+        tracing::debug!(%failure, "check failed; the scenario goes on");
+        self.findings.push((std::time::SystemTime::now(), failure));
     }
 
     /// The last attempted change, or a harness failure if a step asks for it too early.
@@ -132,10 +144,10 @@ impl LabWorld {
 
     fn judge_power_cycle(&mut self) {
         if let Some(interface) = self.lease().saved_password_lost.take() {
-            crate::blame::fail_violating(
+            self.check_failed(crate::blame::Failure::violating(
                 &["ART-DURABLE"],
                 format!("after the power cycle the recorder refuses on {interface} the administrator's password it had saved before"),
-            );
+            ));
         }
     }
 

@@ -14,7 +14,7 @@ use resetlab_wire::Secret;
 
 use super::generate_password;
 use crate::lab::{BenchApp, Remote};
-use crate::blame::{fail, fail_check, fail_violating, Blame};
+use crate::blame::{fail, fail_check, fail_violating, Blame, Failure};
 use crate::world::{ChangeAttempt, LabWorld};
 
 fn dc(user: &str, password: Secret) -> DeviceCredentials {
@@ -203,26 +203,31 @@ async fn app_shows_changed(w: &mut LabWorld) {
 async fn app_shows_not_changed(w: &mut LabWorld) {
     let o = outcome(w);
     if !o.shows_not_changed() {
-        fail(Blame::Device, format!("the app did not show that the password was not changed: {o:?}"));
+        let failure = Failure::new(Blame::Device, None, format!("the app did not show that the password was not changed: {o:?}"));
+        w.check_failed(failure);
     }
 }
 
 #[then("the app shows that Modify password is not offered")]
 async fn app_shows_not_offered(w: &mut LabWorld) {
-    match outcome(w) {
-        ModifyOutcome::NotOffered => {}
-        ModifyOutcome::Changed => fail_check(&["ART-ANDROID", "ART-IOS"], "Modify password was offered and reported success on a platform the app profile says lacks it"),
-        other => fail_check(&["ART-ANDROID", "ART-IOS"], format!("Modify password was offered on a platform the app profile says lacks it ({other:?})")),
-    }
+    let failure = match outcome(w) {
+        ModifyOutcome::NotOffered => return,
+        ModifyOutcome::Changed => Failure::checking(&["ART-ANDROID", "ART-IOS"], "Modify password was offered and reported success on a platform the app profile says lacks it"),
+        other => Failure::checking(&["ART-ANDROID", "ART-IOS"], format!("Modify password was offered on a platform the app profile says lacks it ({other:?})")),
+    };
+    w.check_failed(failure);
 }
 
 #[then("the app shows that the recorder is offline")]
 async fn app_shows_offline(w: &mut LabWorld) {
-    match outcome(w) {
-        ModifyOutcome::Offline => {}
-        ModifyOutcome::Changed => fail_check(&["ART-PRE-POWER", "ART-PRE-NET"], "the app reported success while the recorder was offline"),
-        other => fail_check(&["ART-PRE-POWER", "ART-PRE-NET"], format!("the app did not say the recorder is offline: {other:?}")),
-    }
+    let failure = match outcome(w) {
+        ModifyOutcome::Offline => return,
+        ModifyOutcome::Changed => Failure::checking(&["ART-PRE-POWER", "ART-PRE-NET"], "the app reported success while the recorder was offline"),
+        other => Failure::checking(&["ART-PRE-POWER", "ART-PRE-NET"], format!("the app did not say the recorder is offline: {other:?}")),
+    };
+    // The app's word is not the recorder's: once the recorder answers again, the next login finds
+    // out which password it holds (Dut::login reconciles).
+    w.check_failed(failure);
 }
 
 #[then("no password change reached the recorder")]
@@ -236,7 +241,8 @@ async fn nothing_reached_recorder(w: &mut LabWorld) {
     let r = remote(w);
     let after = r.relay.forwarded(&r.serial);
     if after != before {
-        fail(Blame::Device, format!("the app sent {} request(s) to the recorder for a change it should have refused itself", after - before));
+        w.check_failed(Failure::new(Blame::Device, None, format!("the app sent {} request(s) to the recorder for a change it should have refused itself", after - before)));
+        return;
     }
     w.dut().note(None, "count requests the relay forwarded to the recorder", "none since Modify password");
 }
@@ -280,8 +286,8 @@ async fn remote_logins(w: &mut LabWorld, account: &str, password: Secret, label:
         w.dut().after_remote_attempt(&creds, &format!("remote login from a {form:?} through the relay with {label}: {result:?}"), &outcome, t);
         match (expect_accepted, &outcome) {
             (true, LoginOutcome::Accepted) | (false, LoginOutcome::Refused) => {}
-            (true, _) => fail_violating(violates, format!("{label} did not log in remotely from a {form:?}: {result:?}")),
-            (false, _) => fail_violating(violates, format!("{label} still logs in remotely from a {form:?}")),
+            (true, _) => w.check_failed(Failure::violating(violates, format!("{label} did not log in remotely from a {form:?}: {result:?}"))),
+            (false, _) => w.check_failed(Failure::violating(violates, format!("{label} still logs in remotely from a {form:?}"))),
         }
     }
 }
@@ -305,7 +311,7 @@ async fn saved_entry_connects(w: &mut LabWorld) {
     let result = app(w).connect_saved_entry().await.unwrap_or_else(|e| app_failed(e));
     w.dut().note(None, "connect with the app's saved device entry", format!("{result:?}"));
     if !matches!(result, AppLogin::Accepted) {
-        fail_check(&["ART-KEEP-DEVICE"], format!("the saved device entry no longer connects: {result:?}"));
+        w.check_failed(Failure::checking(&["ART-KEEP-DEVICE"], format!("the saved device entry no longer connects: {result:?}")));
     }
 }
 
@@ -332,7 +338,7 @@ async fn re_adding_needs_new_password(w: &mut LabWorld) {
         let outcome = if matches!(result, AppLogin::Accepted) { LoginOutcome::Accepted } else { LoginOutcome::Refused };
         w.dut().after_remote_attempt(&creds, &format!("delete and re-add the recorder in the app with {label}"), &outcome, t);
         if (outcome == LoginOutcome::Accepted) != should_connect {
-            fail_check(&["ART-KEEP-DEVICE"], format!("re-adding the recorder with {label}: {result:?}"));
+            w.check_failed(Failure::checking(&["ART-KEEP-DEVICE"], format!("re-adding the recorder with {label}: {result:?}")));
         }
     }
 }

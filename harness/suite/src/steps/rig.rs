@@ -7,7 +7,7 @@ use cucumber::{given, then, when};
 use resetlab_device::{Credentials, LoginOutcome};
 
 use super::generate_password;
-use crate::blame::{fail, Blame};
+use crate::blame::{fail, Blame, Failure};
 use crate::world::{ChangeAttempt, LabWorld};
 
 #[given("the administrator has changed the password to a new 6-character password")]
@@ -150,16 +150,14 @@ async fn promised_change_holds(w: &mut LabWorld) {
     let durable_on_ok = w.dut().profile.flash.durable_on_ok;
     let promised = acknowledged && (w.cut_after_commit || durable_on_ok);
     if promised && !holds_new {
-        fail(
-            Blame::Device,
-            if w.cut_after_commit {
-                "the recorder acknowledged the change and the flash commit delay passed, yet after the power cut the old password is back"
-            } else {
-                "the firmware promises durability on OK, yet after the power cut the old password is back"
-            },
-        );
+        let why = if w.cut_after_commit {
+            "the recorder acknowledged the change and the flash commit delay passed, yet after the power cut the old password is back"
+        } else {
+            "the firmware promises durability on OK, yet after the power cut the old password is back"
+        };
+        w.check_failed(Failure::new(Blame::Device, None, why));
     }
     if !acknowledged && holds_new {
-        fail(Blame::Device, "the change was never acknowledged, yet the new password holds");
+        w.check_failed(Failure::new(Blame::Device, None, "the change was never acknowledged, yet the new password holds"));
     }
 }
