@@ -91,6 +91,10 @@ pub struct ScenarioRecord {
     /// the scenario ran to its end, failed checks included, so what it did not fail it established.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped_at: Option<String>,
+    /// Requirements of this scenario it could not establish, and why (the app flow could not run,
+    /// so only the recorder-side half did): partly established at best, never passed by it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unestablished: BTreeMap<RequirementId, String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -151,6 +155,7 @@ impl ScenarioRecord {
     /// other requirements.
     pub fn establishes(&self, id: &RequirementId) -> bool {
         self.requirements.contains(id)
+            && !self.unestablished.contains_key(id)
             && (self.verdict == Verdict::Pass || (self.verdict == Verdict::Fail && self.stopped_at.is_none() && !self.violates(id)))
     }
 
@@ -352,13 +357,15 @@ impl RunRecord {
                 let established = tagged.iter().filter(|s| s.establishes(&req.id)).count();
                 let blocked: Vec<&&ScenarioRecord> = tagged.iter().filter(|s| s.blocks(&req.id)).collect();
                 let not_applicable = count(Verdict::NotApplicable);
+                let half: Vec<&&ScenarioRecord> =
+                    tagged.iter().filter(|s| s.unestablished.contains_key(&req.id) && !s.violates(&req.id) && s.stopped_at.is_none()).collect();
                 let verdict = if broken > 0 {
                     Some(Verdict::Fail)
                 } else if tagged.is_empty() {
                     None
                 } else if count(Verdict::Error) > 0 {
                     Some(Verdict::Error)
-                } else if established > 0 && (!blocked.is_empty() || not_applicable > 0) {
+                } else if (established > 0 && (!blocked.is_empty() || not_applicable > 0)) || !half.is_empty() {
                     Some(Verdict::Partial)
                 } else if established > 0 {
                     Some(Verdict::Pass)
@@ -376,6 +383,7 @@ impl RunRecord {
                         .iter()
                         .filter(|s| s.verdict == Verdict::NotApplicable)
                         .map(|s| s.reason.as_deref().unwrap_or("").trim_start_matches("not applicable on this rig: needs ").to_owned())
+                        .chain(half.iter().filter_map(|s| s.unestablished.get(&req.id).cloned()))
                         .chain(blocked.iter().map(|s| {
                             format!("\"{}\" to pass (\"{}\" stopped there)", s.stopped_at.as_deref().unwrap_or("?"), s.name)
                         }));
@@ -571,6 +579,12 @@ impl RecordWriter {
                 }
             }
         }
+        for (id, why) in crate::run::take_unestablished(key) {
+            let id = RequirementId(id);
+            if r.requirements.contains(&id) {
+                r.unestablished.entry(id).or_insert(why);
+            }
+        }
         let failures: Vec<&StepRecord> = r.steps.iter().filter(|s| s.status != StepStatus::Passed).collect();
         let first = failures.first();
         let device = failures.iter().any(|s| s.failure.as_ref().is_some_and(|f| f.blame == Blame::Device));
@@ -690,6 +704,7 @@ impl<W: cucumber::World> cucumber::Writer<W> for RecordWriter {
                     steps: Vec::new(),
                     evidence: Vec::new(),
                     stopped_at: None,
+                    unestablished: BTreeMap::new(),
                 };
                 self.running.insert(key, Running { record, raised: Vec::new(), started: at, step_started: at });
             }

@@ -50,6 +50,11 @@ pub struct LabWorld {
     pub forwarded_before: Option<u64>,
     /// Checks that failed without stopping the scenario (see [`LabWorld::check_failed`]).
     pub findings: Vec<(std::time::SystemTime, crate::blame::Failure)>,
+    /// Requirements this scenario could not establish, with why (the second route).
+    pub unestablished: Vec<(String, String)>,
+    /// The app flow could not run: why, and the scenario went on with the requests the app would
+    /// send (see steps/app.rs).
+    pub second_route: Option<String>,
 }
 
 impl std::fmt::Debug for LabWorld {
@@ -74,7 +79,7 @@ impl LabWorld {
             let identity = crate::lab::read_identity(&lease.dut).await;
             ctx.device.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(identity);
         }
-        Ok(LabWorld { ctx, lease: Some(lease), secondary: None, change: None, session: None, last_login: None, hash_attempt: None, changed_at: None, cut_after_commit: false, holds_new: None, app_profile: resetlab_app::flir_cloud_2017(), app: None, app_outcome: None, forwarded_before: None, findings: Vec::new() })
+        Ok(LabWorld { ctx, lease: Some(lease), secondary: None, change: None, session: None, last_login: None, hash_attempt: None, changed_at: None, cut_after_commit: false, holds_new: None, app_profile: resetlab_app::flir_cloud_2017(), app: None, app_outcome: None, forwarded_before: None, findings: Vec::new(), unestablished: Vec::new(), second_route: None })
     }
 
     pub fn dut(&mut self) -> &mut Dut {
@@ -104,6 +109,16 @@ impl LabWorld {
     pub fn check_failed(&mut self, failure: crate::blame::Failure) {
         tracing::debug!(%failure, "check failed; the scenario goes on");
         self.findings.push((std::time::SystemTime::now(), failure));
+    }
+
+    /// This scenario cannot establish `requirements` (why says what was missing): they are partly
+    /// established at best, never passed by it.
+    pub fn not_established(&mut self, requirements: &[&str], why: String) {
+        for r in requirements {
+            if !self.unestablished.iter().any(|(id, _)| id == r) {
+                self.unestablished.push(((*r).to_owned(), why.clone()));
+            }
+        }
     }
 
     /// The last attempted change, or a harness failure if a step asks for it too early.

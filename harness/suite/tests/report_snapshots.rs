@@ -38,6 +38,7 @@ fn scenario(feature: &str, name: &str, line: usize, reqs: &[&str], verdict: Verd
         steps: Vec::new(),
         evidence: Vec::new(),
         stopped_at: None,
+        unestablished: Default::default(),
     }
 }
 
