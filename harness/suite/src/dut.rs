@@ -374,7 +374,13 @@ impl Dut {
         let refused = self.suspect.contains(account).then(|| self.known.get(account).cloned()).flatten();
         let mut candidates: Vec<Secret> = self.known.get(account).cloned().into_iter().filter(|_| refused.is_none()).collect();
         if let Some(p) = self.custody.journal.pending(&self.key(account)) {
-            for c in p.candidates {
+            // After the latest change, a device that lost changes most likely holds the password
+            // the lease began with or the one the run found it with (a journal entry that stays
+            // open for a whole run gathers every scenario's changes).
+            let head = p.candidates.first().cloned();
+            let lease_start = (account == self.admin_name()).then(|| self.baseline.clone());
+            let ordered = head.into_iter().chain(lease_start).chain(std::iter::once(p.baseline.clone())).chain(p.candidates);
+            for c in ordered {
                 if !candidates.contains(&c) && refused.as_ref() != Some(&c) {
                     candidates.push(c);
                 }
