@@ -493,6 +493,19 @@ async fn send(
     state: &State,
     req: HttpRequest,
 ) -> Result<HttpResponse, String> {
+    http_call(http, rec.http_addr(), req, || {
+        state.forwarded.fetch_add(1, Ordering::SeqCst);
+    })
+    .await
+}
+
+/// Send `req` to the HTTP service at `addr`; `sent` runs once the request is about to go out.
+async fn http_call(
+    http: &reqwest::Client,
+    addr: std::net::SocketAddr,
+    req: HttpRequest,
+    sent: impl FnOnce(),
+) -> Result<HttpResponse, String> {
     let method = reqwest::Method::from_bytes(req.method.as_bytes())
         .map_err(|_| format!("unsupported method {:?}", req.method))?;
     // Only the recorder's own HTTP service: `@host:port/x` would make the URL's authority
@@ -500,7 +513,7 @@ async fn send(
     if !req.uri.starts_with('/') {
         return Err("refused: the request's uri is not a path starting with `/`".into());
     }
-    let url = format!("http://{}{}", rec.http_addr(), req.uri);
+    let url = format!("http://{addr}{}", req.uri);
     let mut b = http.request(method, url);
     for (k, v) in &req.headers {
         let lk = k.to_ascii_lowercase();
@@ -514,7 +527,7 @@ async fn send(
     if !req.body.is_empty() {
         b = b.body(req.body);
     }
-    state.forwarded.fetch_add(1, Ordering::SeqCst);
+    sent();
     let resp = b
         .send()
         .await
@@ -549,7 +562,50 @@ fn no_url(e: &reqwest::Error) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::digest_username;
+    use super::{HttpRequest, digest_username, http_call};
+
+    /// The recorder's HTTP service gone: the error that goes back through the tunnel (and into
+    /// the relay's log and 502 body) names what failed, not the URL with `pwd=`/`pwdOld=`.
+    #[tokio::test]
+    async fn a_failed_call_to_the_recorder_carries_no_url_and_no_password() {
+        let (new, old) = (
+            resetlab_wire::Secret::new("N3w!p@ss w\"&"),
+            resetlab_wire::Secret::new("0ld#p%ss+<x>"),
+        );
+        let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = closed.local_addr().unwrap();
+        drop(closed);
+        let enc = |s: &resetlab_wire::Secret| {
+            percent_encoding::utf8_percent_encode(s.expose(), percent_encoding::NON_ALPHANUMERIC)
+                .to_string()
+        };
+        let uri = format!(
+            "/cgi-bin/userManager.cgi?action=modifyPassword&name=admin&pwd={}&pwdOld={}",
+            enc(&new),
+            enc(&old)
+        );
+        let http = reqwest::Client::new();
+        for (name, value) in [("X-Ok", "1"), ("Bad Header", "x")] {
+            let req = HttpRequest {
+                method: "GET".into(),
+                uri: uri.clone(),
+                headers: vec![(name.into(), value.into())],
+                body: String::new(),
+                timeout_ms: None,
+            };
+            let err = http_call(&http, addr, req, || {}).await.unwrap_err();
+            assert!(
+                err.contains("did not answer") || err.contains("builder"),
+                "{err}"
+            );
+            for secret in [&new, &old] {
+                for form in resetlab_wire::secret::forms(secret.expose()) {
+                    assert!(!err.contains(&form), "{form} leaked: {err}");
+                }
+            }
+            assert!(!err.contains("modifyPassword"), "URL leaked: {err}");
+        }
+    }
 
     #[test]
     fn digest_username_is_read_from_quoted_and_plain_forms() {
