@@ -66,10 +66,19 @@ pub(crate) async fn exchange(
         .await?
         .map_err(|e| {
             let detail = match e {
-                BodyError::TooLarge => format!("response body is larger than {} KiB", MAX_BODY / 1024),
-                BodyError::Read(e) => format!("response body could not be read completely (truncated?): {}", chain(&e)),
+                BodyError::TooLarge => {
+                    format!("response body is larger than {} KiB", MAX_BODY / 1024)
+                }
+                BodyError::Read(e) => format!(
+                    "response body could not be read completely (truncated?): {}",
+                    chain(&e)
+                ),
             };
-            call.fail(ErrorKind::Protocol { detail, excerpt: String::new() }).with_reply(format!("HTTP {status}"))
+            call.fail(ErrorKind::Protocol {
+                detail,
+                excerpt: String::new(),
+            })
+            .with_reply(format!("HTTP {status}"))
         })?;
     let reply = HttpReply {
         status,
@@ -119,22 +128,8 @@ fn transport(call: &Call, what: &str, e: reqwest::Error) -> DeviceError {
 
 /// The error and its sources, without the URL (a CGI URL may carry `pwd=`), redacted anyway.
 fn chain(e: &reqwest::Error) -> String {
-    let mut parts = Vec::new();
-    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
-    let top = e.to_string();
-    let top = match e.url() {
-        Some(url) => top
-            .replace(&format!(" ({url})"), "")
-            .replace(url.as_str(), "<url>"),
-        None => top,
-    };
-    parts.push(top);
-    while let Some(s) = src {
-        let text = s.to_string();
-        if parts.last() != Some(&text) {
-            parts.push(text);
-        }
-        src = s.source();
-    }
-    crate::redact::text(&parts.join(": "))
+    crate::redact::text(&resetlab_wire::error_text::without_url(
+        e,
+        e.url().map(|u| u.as_str()),
+    ))
 }
