@@ -14,6 +14,8 @@ pub enum Interface {
     Rpc2,
     /// RTSP DESCRIBE with Digest on the live stream.
     Rtsp,
+    /// ONVIF Device service (SOAP 1.2) with a WS-Security UsernameToken.
+    Onvif,
 }
 
 impl Interface {
@@ -27,6 +29,7 @@ impl fmt::Display for Interface {
             Interface::Http => "HTTP CGI",
             Interface::Rpc2 => "RPC2",
             Interface::Rtsp => "RTSP",
+            Interface::Onvif => "ONVIF",
         })
     }
 }

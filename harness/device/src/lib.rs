@@ -21,6 +21,8 @@ pub mod login;
 pub mod redact;
 pub mod rpc2;
 pub mod rtsp;
+mod shared;
+pub mod stats;
 pub mod target;
 
 pub use cgi::{Cgi, UserInfo};
@@ -31,4 +33,5 @@ pub use login::{LoginOutcome, try_login};
 pub use resetlab_wire::Secret;
 pub use rpc2::Rpc2Session;
 pub use rtsp::{Rtsp, RtspResponse};
+pub use stats::{RequestCounters, RequestStats};
 pub use target::{Credentials, Target};

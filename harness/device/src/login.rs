@@ -44,6 +44,14 @@ pub async fn try_login(
             Err(e) => Err(e),
         },
         Interface::Rtsp => Rtsp::describe(target, creds).await.map(drop),
+        Interface::Onvif => Err(DeviceError::new(
+            Interface::Onvif,
+            "ONVIF login",
+            ErrorKind::Protocol {
+                detail: "harness bug: the ONVIF client is not built yet".into(),
+                excerpt: String::new(),
+            },
+        )),
     };
     let outcome = match result {
         Ok(()) => LoginOutcome::Accepted,

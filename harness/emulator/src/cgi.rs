@@ -119,11 +119,13 @@ fn authenticate<B>(fw: &Firmware, req: &Request<B>) -> Result<Caller, Box<Reply>
     if d.realm != fw.realm || d.uri != target {
         return Err(Box::new(challenge(fw, false, unauthorized)));
     }
-    let state = fw.ram().nonces.state(&d.nonce);
-    let refusal = match fw.authenticate(Via::Http, &d.username, |pw| {
+    // The nonce count is taken whatever the password: a replayed request never gets in.
+    let state = fw.ram().nonces.use_nonce(&d.nonce, d.counted_nc());
+    let fresh = state == NonceState::Fresh;
+    let refusal = match fw.authenticate(Via::Http, &d.username, fresh, |pw| {
         d.matches(pw, req.method().as_str())
     }) {
-        Auth::Granted { .. } if state == NonceState::Stale => challenge(fw, true, unauthorized),
+        Auth::Stale => challenge(fw, true, unauthorized),
         Auth::Granted { user, group } => {
             return Ok(Caller {
                 user,

@@ -16,6 +16,7 @@ use crate::console::Console;
 use crate::defects::{Defect, Defects};
 use crate::digest::{DigestAuth, Nonces};
 use crate::flash::{Flash, FlashOp, commit_delay};
+use crate::latency::Latency;
 use crate::lockout::Lockouts;
 use crate::sessions::Sessions;
 
@@ -71,6 +72,9 @@ pub enum P2pLogin {
 #[derive(Debug, Clone)]
 pub(crate) enum Auth {
     Granted { user: String, group: Group },
+    /// The password was right but the proof came with a stale or replayed Digest nonce: answer
+    /// `stale=true` (RFC 7616 §3.3: only for a valid digest), grant nothing, count nothing.
+    Stale,
     Refused { left: u32 },
     Locked { remaining_s: u64 },
 }
@@ -96,6 +100,8 @@ pub(crate) struct Firmware {
     pub(crate) realm: String,
     pub(crate) console: Console,
     pub(crate) flash_delay: Duration,
+    /// Round-trip delay every interface applies before it answers.
+    pub(crate) latency: Latency,
     /// The accounts as this unit left the factory (see [`Accounts::factory`]).
     factory: Vec<Account>,
     flash: Flash,
@@ -126,12 +132,14 @@ impl Firmware {
         defects: &[crate::Defect],
         serial: String,
         boot_time: Duration,
+        latency: Latency,
     ) -> Self {
         let realm = format!("Login to {serial}");
         let factory = Accounts::factory(&profile, &serial);
         let ram = Ram::boot(&profile, factory.clone());
         Firmware {
             flash_delay: commit_delay(&profile, boot_time),
+            latency,
             defects: Defects::new(defects),
             serial,
             realm,
@@ -261,7 +269,16 @@ impl Firmware {
 
     /// One login attempt by `user` on `via`; `check` says whether the client proved a given
     /// password (a Digest response, an RPC2 hash…). Counts failures and engages the lockout.
-    pub(crate) fn authenticate(&self, via: Via, user: &str, check: impl Fn(&str) -> bool) -> Auth {
+    /// `fresh` is false when the proof came with a stale or replayed Digest nonce: a right
+    /// password is then [`Auth::Stale`] (no success: a replayed request must not reset the failure
+    /// count), a wrong one counts as usual.
+    pub(crate) fn authenticate(
+        &self,
+        via: Via,
+        user: &str,
+        fresh: bool,
+        check: impl Fn(&str) -> bool,
+    ) -> Auth {
         let lockout = &self.profile.lockout;
         let applies = self.lockout_applies(via);
         if applies && let Some(remaining_s) = lock(&self.lockouts).remaining(user) {
@@ -281,6 +298,10 @@ impl Firmware {
         if let Some(group) = found
             && passwords.iter().any(|p| check(p))
         {
+            if !fresh {
+                tracing::debug!(serial = %self.serial, user, via = via.as_str(), "login with a stale or replayed nonce");
+                return Auth::Stale;
+            }
             if applies {
                 lock(&self.lockouts).succeeded(user);
             }

@@ -38,7 +38,7 @@ pub(crate) async fn serve(listener: TcpListener, fw: Arc<Firmware>) {
                 conns.spawn(async move {
                     let svc = service_fn(move |req| {
                         let fw = Arc::clone(&fw);
-                        async move { Ok::<_, Infallible>(route(&fw, req).await) }
+                        async move { Ok::<_, Infallible>(fw.latency.around(route(&fw, req)).await) }
                     });
                     if let Err(e) = http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await {
                         tracing::debug!(%peer, error = %e, "HTTP connection ended with an error");

@@ -23,6 +23,7 @@ mod error;
 mod firmware;
 mod flash;
 mod http;
+mod latency;
 mod lockout;
 mod power;
 mod recorder;
