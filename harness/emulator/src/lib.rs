@@ -28,6 +28,7 @@ mod lockout;
 mod power;
 mod recorder;
 mod media;
+mod onvif;
 mod rpc2;
 mod rtsp;
 mod sessions;

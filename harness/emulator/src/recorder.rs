@@ -118,6 +118,7 @@ impl Recorder {
             cfg.rtsp_port,
             cfg.boot_time,
         )?);
+        let _ = plant.fw.rtsp_port.set(plant.rtsp_addr.port());
         let r = Recorder { plant };
         r.plant.set_power(true).await;
         r.wait_ready(cfg.boot_time * 20 + Duration::from_secs(10))
