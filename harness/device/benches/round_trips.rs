@@ -1,7 +1,7 @@
 //! What a login check costs against a recorder that answers like hardware (150 ms per round trip):
 //! with a fresh client (new connections, no known Digest challenge: the first contact) and with the
 //! target's shared state (kept-alive connections, the challenge answered up front). Prints requests
-//! and wall time per login check on HTTP CGI, RPC2 and RTSP. Not a timed test.
+//! and wall time per login check on HTTP CGI, RPC2, RTSP and ONVIF. Not a timed test.
 //!
 //! `cargo bench -p resetlab-device --bench round_trips` (`RESETLAB_BENCH_LATENCY_MS`, default 150;
 //! `RESETLAB_BENCH_LOGINS`, default 5).
@@ -34,13 +34,15 @@ fn main() {
         .build()
         .expect("tokio runtime");
     rt.block_on(async move {
-        let cfg = RecorderConfig::new(resetlab_profile::flir_2017()).with_latency(latency, Duration::ZERO);
+        let mut cfg = RecorderConfig::new(resetlab_profile::flir_2017())
+            .with_latency(latency, Duration::ZERO);
+        cfg.profile.interfaces.push(resetlab_profile::Interface::Onvif);
         let rec = Recorder::start(cfg).await.expect("emulated recorder starts");
         let base = Target::new("127.0.0.1", rec.http_addr().port(), rec.rtsp_addr().port());
         let admin = Credentials::new("admin", Secret::new("000000"));
         println!("login check against an emulated recorder with {latency:?} per round trip, {logins} checks each");
         println!("{:<9} {:<22} {:>14} {:>16} {:>12}", "interface", "client", "requests/check", "challenges/check", "ms/check");
-        for i in [Interface::Http, Interface::Rpc2, Interface::Rtsp] {
+        for i in [Interface::Http, Interface::Rpc2, Interface::Rtsp, Interface::Onvif] {
             // Fresh: every check on a detached target (new connections, no known challenge).
             let mut requests = 0;
             let mut challenges = 0;

@@ -1,6 +1,6 @@
 //! What the clients of one target share across calls, so that a sequence of calls costs the round
 //! trips it needs and no more: one HTTP client (its connection pool keeps connections alive), the
-//! last Digest challenge of each interface (answered again with the next nonce count instead of a
+//! device's clock offset for ONVIF tokens, the last Digest challenge of each interface (answered again with the next nonce count instead of a
 //! `401` round trip per request), one idle RTSP connection, and the request counters.
 //!
 //! Challenge reuse follows RFC 7616 §3.3: a device that no longer takes a nonce answers `401` with
@@ -24,6 +24,9 @@ pub(crate) struct Shared {
     http: reqwest::Client,
     challenges: [Mutex<Option<Challenge>>; 4],
     rtsp_idle: Mutex<Option<Conn>>,
+    /// Device clock minus ours, read once with ONVIF `GetSystemDateAndTime` (a token's `Created`
+    /// must be within the device's window of the device's clock).
+    onvif_clock: Mutex<Option<chrono::TimeDelta>>,
     pub(crate) counters: Arc<RequestCounters>,
 }
 
@@ -54,6 +57,7 @@ impl Shared {
             http: crate::http::client(),
             challenges: Default::default(),
             rtsp_idle: Mutex::new(None),
+            onvif_clock: Mutex::new(None),
             counters: Arc::new(RequestCounters::default()),
         }
     }
@@ -61,6 +65,16 @@ impl Shared {
     /// The pooled HTTP client (a cheap handle to one pool).
     pub(crate) fn http(&self) -> reqwest::Client {
         self.http.clone()
+    }
+
+    /// The device's clock offset, once known.
+    pub(crate) fn onvif_clock(&self) -> Option<chrono::TimeDelta> {
+        *lock(&self.onvif_clock)
+    }
+
+    /// Remember the device's clock offset.
+    pub(crate) fn set_onvif_clock(&self, offset: chrono::TimeDelta) {
+        *lock(&self.onvif_clock) = Some(offset);
     }
 
     /// An idle RTSP connection, if one is kept.

@@ -22,6 +22,8 @@ mod digest;
 mod error;
 mod firmware;
 mod flash;
+#[doc(hidden)]
+pub mod fuzzing;
 mod http;
 mod latency;
 mod lockout;
