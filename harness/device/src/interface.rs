@@ -20,7 +20,12 @@ pub enum Interface {
 
 impl Interface {
     /// Every interface, in the order reports list them.
-    pub const ALL: [Interface; 3] = [Interface::Http, Interface::Rpc2, Interface::Rtsp];
+    pub const ALL: [Interface; 4] = [
+        Interface::Http,
+        Interface::Rpc2,
+        Interface::Rtsp,
+        Interface::Onvif,
+    ];
 }
 
 impl fmt::Display for Interface {
@@ -41,6 +46,6 @@ mod tests {
     #[test]
     fn display_names_match_the_report_wording() {
         let names: Vec<String> = Interface::ALL.iter().map(|i| i.to_string()).collect();
-        assert_eq!(names, ["HTTP CGI", "RPC2", "RTSP"]);
+        assert_eq!(names, ["HTTP CGI", "RPC2", "RTSP", "ONVIF"]);
     }
 }

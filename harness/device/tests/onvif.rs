@@ -135,6 +135,7 @@ async fn set_user_is_a_change_path_under_the_rule() {
 #[tokio::test]
 async fn a_recorder_without_onvif_is_a_protocol_error_not_a_refusal() {
     let mut cfg = RecorderConfig::new(resetlab_profile::flir_2017());
+    cfg.profile.interfaces.retain(|i| *i != resetlab_profile::Interface::Onvif);
     cfg.instance = Some("NOONVIF".into());
     let rec = Recorder::start(cfg).await.unwrap();
     let t = target(&rec);

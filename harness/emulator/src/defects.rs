@@ -60,7 +60,7 @@ pub struct UnknownDefect {
 
 impl Defect {
     /// Every defect, in the order reports list them.
-    pub const ALL: [Defect; 16] = [
+    pub const ALL: [Defect; 18] = [
         Defect::SecondaryChangesAdmin,
         Defect::Accepts5Chars,
         Defect::TruncatesLong,
@@ -77,6 +77,8 @@ impl Defect {
         Defect::RemoteKeepsOldPassword,
         Defect::OkWithoutChange,
         Defect::OldPasswordNotChecked,
+        Defect::OnvifKeepsOldPassword,
+        Defect::OnvifSetuserBypassesRule,
     ];
 
     /// The kebab-case name used on the command line and in fixtures/defects.

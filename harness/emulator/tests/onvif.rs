@@ -365,7 +365,7 @@ async fn garbage_dtds_and_entity_bombs_get_a_fault_and_the_service_stays_up() {
 
 #[tokio::test]
 async fn a_firmware_without_onvif_has_no_soap_endpoint() {
-    let rec = start().await;
+    let rec = start_with(&[], |c| c.profile.interfaces.retain(|i| *i != Interface::Onvif)).await;
     let r = soap(
         &rec,
         DEVICE,
