@@ -35,11 +35,14 @@ impl HttpReply {
     }
 }
 
-/// A client for one recorder: no proxy (recorders sit on the lab LAN), no redirects, no pooling
-/// surprises across calls with different credentials.
+/// A client for one recorder: no proxy (recorders sit on the lab LAN), no redirects. It keeps
+/// connections alive (a pool per target): HTTP Digest authenticates each request, never a
+/// connection, so calls with different credentials can share one safely.
 pub(crate) fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
+        .tcp_nodelay(true)
+        .pool_idle_timeout(std::time::Duration::from_secs(30))
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("resetlab/", env!("CARGO_PKG_VERSION")))
         .build()
@@ -52,6 +55,7 @@ pub(crate) async fn exchange(
     what: &str,
     req: reqwest::RequestBuilder,
 ) -> Result<HttpReply, DeviceError> {
+    call.count_request();
     let resp = call
         .step(|| format!("{what} (status and headers)"), req.send())
         .await?

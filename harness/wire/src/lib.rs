@@ -1,5 +1,5 @@
-//! Wire primitives that both sides of the recorder protocols need: the hashes of HTTP Digest (RFC 2617)
-//! and of the RPC2 login, and the `Secret` type that keeps passwords out of every printed byte.
+//! Wire primitives that both sides of the recorder protocols need: the hashes of HTTP Digest (RFC 2617),
+//! of the RPC2 login and of the ONVIF WS-Security UsernameToken, and the `Secret` type that keeps passwords out of every printed byte.
 //!
 //! Besides them: [`encoded`], the spellings a secret takes in text (so redaction finds it percent-,
 //! JSON- or XML-encoded), and [`error_text`], HTTP client errors without their URL (which may carry
@@ -14,5 +14,6 @@ pub mod encoded;
 pub mod error_text;
 pub mod rpc2;
 pub mod secret;
+pub mod wsse;
 
 pub use secret::Secret;
