@@ -17,6 +17,18 @@ use resetlab_wire::Secret;
 use crate::recovery::{device_key, recover_key, remove_account, AccountRemoval, Custody};
 use crate::blame::{fail, Blame};
 
+/// The profile's name for a device interface. A match the compiler checks: adding a local
+/// interface to the device client means saying here which profile entry lists it.
+fn profile_interface(i: Interface) -> resetlab_profile::Interface {
+    use resetlab_profile::Interface as P;
+    match i {
+        Interface::Http => P::Http,
+        Interface::Rpc2 => P::Rpc2,
+        Interface::Rtsp => P::Rtsp,
+        Interface::Onvif => P::Onvif,
+    }
+}
+
 /// One line of evidence: what the harness did and what came back, with no secret in it.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Evidence {
@@ -236,16 +248,37 @@ impl Dut {
         self.known.insert(account.to_owned(), password);
     }
 
-    /// The local interfaces this firmware has, in a fixed order.
+    /// The local interfaces this firmware has, in a fixed order: every way in a client on the
+    /// recorder's network logs in with the administrator password.
     pub fn local_interfaces(&self) -> Vec<Interface> {
-        use resetlab_profile::Interface as P;
-        let mut out = Vec::new();
-        for (p, i) in [(P::Http, Interface::Http), (P::Rpc2, Interface::Rpc2), (P::Rtsp, Interface::Rtsp)] {
-            if self.profile.has(p) {
-                out.push(i);
-            }
+        Interface::ALL.into_iter().filter(|i| self.profile.has(profile_interface(*i))).collect()
+    }
+
+    /// `by` changes `account`'s password to `new` over ONVIF `SetUser` (one more change path; it
+    /// carries no old password). Journaled like a change over HTTP CGI.
+    pub async fn change_password_over_onvif(&mut self, by: &Credentials, account: &str, new: &Secret) -> Result<(), DeviceError> {
+        let old = self.credentials(account).password;
+        let key = self.key(account);
+        self.saved_before_change = std::mem::replace(&mut self.saved, false);
+        let id = self.custody.intend(&key, &old, new).unwrap_or_else(|e| fail(Blame::Harness, format!("cannot journal the password change: {e}")));
+        let result = resetlab_device::Onvif::new(&self.target).set_user(by, account, new, "Administrator").await;
+        let outcome = match &result {
+            Ok(()) => Outcome::Committed,
+            Err(e) if matches!(e.kind, ErrorKind::Refused { .. } | ErrorKind::Unauthorized) => Outcome::Reverted,
+            Err(_) => Outcome::Unknown,
+        };
+        if let Err(e) = self.custody.outcome(id, outcome) {
+            fail(Blame::Harness, format!("cannot journal the outcome of the password change: {e}"));
         }
-        out
+        match outcome {
+            Outcome::Reverted => self.saved = self.saved_before_change,
+            Outcome::Committed => {
+                self.believe(account, new.clone());
+                self.journal_possible_cut(&key, new);
+            }
+            _ => {}
+        }
+        result
     }
 
     /// Milliseconds since the lease began (the scenario's clock).
@@ -359,10 +392,10 @@ impl Dut {
         }
     }
 
-    async fn before_attempt(&mut self, interface: Interface, creds: &Credentials) {
-        if self.known.get(&creds.user) != Some(&creds.password) || self.suspect.contains(&creds.user) {
-            self.keep_within_budget(interface, &creds.user).await;
-        }
+    async fn before_attempt(&mut self, _interface: Interface, creds: &Credentials) {
+        // Every attempt may be refused — a believed password too, on an interface that keeps its
+        // own accounts — so every attempt keeps within the budget.
+        self.keep_within_budget(Interface::Http, &creds.user).await;
     }
 
     /// Find which password `account` holds now — the believed one first, then the journal's
@@ -420,8 +453,9 @@ impl Dut {
             LoginOutcome::Refused | LoginOutcome::Locked { .. } => {
                 *self.wrong_in_a_row.entry(creds.user.clone()).or_default() += 1;
                 // While a lock the scenario caused is in force, a refusal says nothing about the
-                // password; nor does a remote path's (it may not follow the recorder's accounts).
-                if interface.is_some() && self.known.get(&creds.user) == Some(&creds.password) && !self.lock_pending {
+                // password; nor does a remote path's or another interface's (it may not follow the
+                // recorder's main account store): reconcile probes HTTP CGI, so only its word counts.
+                if interface == Some(Interface::Http) && self.known.get(&creds.user) == Some(&creds.password) && !self.lock_pending {
                     self.suspect.insert(creds.user.clone());
                 }
             }

@@ -96,7 +96,7 @@ fn interface_named(name: &str) -> resetlab_device::Interface {
     resetlab_device::Interface::ALL
         .into_iter()
         .find(|i| i.to_string() == name)
-        .unwrap_or_else(|| fail(Blame::Harness, format!("unknown interface \"{name}\" (expected HTTP CGI, RPC2 or RTSP)")))
+        .unwrap_or_else(|| fail(Blame::Harness, format!("unknown interface \"{name}\" (expected HTTP CGI, RPC2, RTSP or ONVIF)")))
 }
 
 #[when(regex = r"^someone tries as many wrong passwords as the lockout threshold on (.+)$")]
