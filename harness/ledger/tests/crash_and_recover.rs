@@ -328,7 +328,8 @@ async fn a_failed_restore_is_journaled_so_the_next_run_tries_the_baseline_first(
 #[tokio::test]
 async fn run_to_puts_the_working_password_back_and_keeps_the_entry_open() {
     let tmp = tempfile::tempdir().unwrap();
-    let journal = Journal::open(tmp.path()).unwrap();
+    // A private state directory of its own (the journal refuses one others can read).
+    let journal = Journal::open(&tmp.path().join("state")).unwrap();
     journal.baseline(&key(), &s("000000")).unwrap();
     let setup = journal.intend(&key(), &s("000000"), &s("work01")).unwrap();
     journal.outcome(setup, Outcome::Committed).unwrap();
