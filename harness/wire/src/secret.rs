@@ -134,7 +134,7 @@ pub fn redact(text: &str) -> String {
                 }
             }
             if let Some(units) = decoded {
-                find_in_decoded(&units, &known, &mut spans);
+                find_in_decoded(&units, known, &mut spans);
             }
         }
     }
