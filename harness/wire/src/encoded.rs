@@ -55,6 +55,15 @@ pub(crate) fn units(text: &str) -> Vec<Unit> {
 
 /// Apply `step`; `None` when it changed nothing (the text has no such escape).
 pub(crate) fn decode(units: &[Unit], step: Step) -> Option<Vec<Unit>> {
+    let escapes = |c: char| units.iter().any(|u| u.c == c);
+    let any = match step {
+        Step::Percent { plus } => escapes('%') || (plus && escapes('+')),
+        Step::Json => escapes('\\'),
+        Step::Xml => escapes('&'),
+    };
+    if !any {
+        return None;
+    }
     let out = match step {
         Step::Percent { plus } => percent(units, plus),
         Step::Json => json(units),

@@ -7,7 +7,9 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+use aho_corasick::AhoCorasick;
 
 use crate::encoded;
 
@@ -61,9 +63,30 @@ impl<'de> serde::Deserialize<'de> for Secret {
     }
 }
 
-fn registry() -> &'static Mutex<BTreeSet<String>> {
-    static KNOWN: OnceLock<Mutex<BTreeSet<String>>> = OnceLock::new();
-    KNOWN.get_or_init(|| Mutex::new(BTreeSet::new()))
+/// The secrets this process knows, and a matcher for all of them at once (built on first use after
+/// a change): redaction runs on every evidence line and report field, and searches the raw text plus
+/// several decodings of it, so one pass per text must find every secret.
+#[derive(Default)]
+struct Registry {
+    known: BTreeSet<String>,
+    matcher: Option<AhoCorasick>,
+}
+
+impl Registry {
+    fn matcher(&mut self) -> &AhoCorasick {
+        let known = &self.known;
+        self.matcher.get_or_insert_with(|| {
+            AhoCorasick::new(known.iter()).expect("a matcher builds for any set of strings")
+        })
+    }
+}
+
+fn registry() -> MutexGuard<'static, Registry> {
+    static KNOWN: OnceLock<Mutex<Registry>> = OnceLock::new();
+    KNOWN
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
 }
 
 /// Shorter secrets are not searched for in text: a 1-character test password would otherwise mask
@@ -74,54 +97,48 @@ pub const MIN_REDACTED_LEN: usize = 4;
 /// Remember a value that must never be printed (also done by [`Secret::new`]).
 pub fn remember(value: &str) {
     if value.chars().count() >= MIN_REDACTED_LEN {
-        registry()
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(value.to_owned());
+        let mut r = registry();
+        if r.known.insert(value.to_owned()) {
+            r.matcher = None;
+        }
     }
 }
 
 /// Every secret value this process has seen, for tests that grep outputs for them.
 pub fn known() -> Vec<String> {
-    registry()
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .cloned()
-        .collect()
+    registry().known.iter().cloned().collect()
 }
 
 /// `text` with every known secret replaced by [`MASK`] — raw, percent-encoded (`%XX` in either
 /// case, `+` for a space), JSON-escaped, XML-escaped, or layered (see [`crate::encoded`]). Where
 /// secrets overlap (one containing another) the whole stretch is masked once.
 pub fn redact(text: &str) -> String {
-    let known = registry().lock().unwrap_or_else(|e| e.into_inner());
-    if known.is_empty() {
+    let mut registry = registry();
+    if registry.known.is_empty() {
         return text.to_owned();
     }
-    // Byte spans of `text` that spell a secret.
-    let mut spans: Vec<(usize, usize)> = Vec::new();
-    for s in known.iter() {
-        spans.extend(
-            text.match_indices(s.as_str())
-                .map(|(p, m)| (p, p + m.len())),
-        );
-    }
-    let raw = encoded::units(text);
-    for chain in encoded::CHAINS {
-        let mut units = raw.clone();
-        let mut changed = false;
-        for step in chain.iter() {
-            if let Some(d) = encoded::decode(&units, *step) {
-                units = d;
-                changed = true;
+    let known = registry.matcher();
+    // Byte spans of `text` that spell a secret (overlapping ones too: they are merged below).
+    let mut spans: Vec<(usize, usize)> = known
+        .find_overlapping_iter(text)
+        .map(|m| (m.start(), m.end()))
+        .collect();
+    // Most text has no escape at all: then the raw search above is the whole job.
+    if text.contains(['%', '+', '\\', '&']) {
+        let raw = encoded::units(text);
+        for chain in encoded::CHAINS {
+            let mut decoded: Option<Vec<encoded::Unit>> = None;
+            for step in chain.iter() {
+                if let Some(d) = encoded::decode(decoded.as_deref().unwrap_or(&raw), *step) {
+                    decoded = Some(d);
+                }
+            }
+            if let Some(units) = decoded {
+                find_in_decoded(&units, known, &mut spans);
             }
         }
-        if changed {
-            find_in_decoded(&units, &known, &mut spans);
-        }
     }
-    drop(known);
+    drop(registry);
     if spans.is_empty() {
         return text.to_owned();
     }
@@ -150,24 +167,19 @@ pub fn redact(text: &str) -> String {
 }
 
 /// Add the original spans of every secret found in the decoded `units`.
-fn find_in_decoded(
-    units: &[encoded::Unit],
-    known: &BTreeSet<String>,
-    spans: &mut Vec<(usize, usize)>,
-) {
+fn find_in_decoded(units: &[encoded::Unit], known: &AhoCorasick, spans: &mut Vec<(usize, usize)>) {
     let mut decoded = String::with_capacity(units.len());
     let mut offsets = Vec::with_capacity(units.len());
     for u in units {
         offsets.push(decoded.len());
         decoded.push(u.c);
     }
-    for s in known {
-        for (p, m) in decoded.match_indices(s.as_str()) {
-            // Matches start and end on character boundaries, so both lookups are exact.
-            let first = offsets.partition_point(|&o| o < p);
-            let last = offsets.partition_point(|&o| o < p + m.len()) - 1;
-            spans.push((units[first].start, units[last].end));
-        }
+    for m in known.find_overlapping_iter(&decoded) {
+        // Secrets are whole strings, so matches start and end on character boundaries and both
+        // lookups are exact.
+        let first = offsets.partition_point(|&o| o < m.start());
+        let last = offsets.partition_point(|&o| o < m.end()) - 1;
+        spans.push((units[first].start, units[last].end));
     }
 }
 
