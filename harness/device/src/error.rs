@@ -47,7 +47,14 @@ pub enum ErrorKind {
         /// The device's reason (`Bad Request!`, `error 268632085: …`).
         reason: String,
     },
-    /// The reply was not what the protocol allows (garbage challenge, truncated body, bad JSON…).
+    /// The request was sent (or may have been) and no complete answer came back: the connection
+    /// closed or was reset, or the answer was cut short. The device may or may not have acted on
+    /// it, so the caller must find out (a lost answer is the network's until shown otherwise).
+    NoAnswer {
+        /// What happened, e.g. `the connection closed after the request was sent`.
+        detail: String,
+    },
+    /// The reply was not what the protocol allows (garbage challenge, bad JSON…).
     Protocol {
         /// What was wrong with the reply.
         detail: String,
@@ -76,6 +83,12 @@ impl DeviceError {
     /// True for a refused password (not a lock, not a transport problem).
     pub fn is_unauthorized(&self) -> bool {
         matches!(self.kind, ErrorKind::Unauthorized)
+    }
+
+    /// True when the request may have reached the device but its answer did not reach us (a
+    /// timeout or a lost answer): what the device did is unknown until someone asks it.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(self.kind, ErrorKind::Timeout { .. } | ErrorKind::NoAnswer { .. })
     }
 
     /// True when the account is locked.
@@ -109,6 +122,7 @@ impl fmt::Display for ErrorKind {
                 f.write_str("account locked (remaining time not given)")
             }
             ErrorKind::Refused { reason } => write!(f, "refused: {reason}"),
+            ErrorKind::NoAnswer { detail } => write!(f, "no answer: {detail}"),
             ErrorKind::Protocol { detail, excerpt } => {
                 write!(f, "unexpected reply: {detail}")?;
                 if !excerpt.is_empty() {

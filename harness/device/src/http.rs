@@ -73,10 +73,17 @@ pub(crate) async fn exchange(
                 BodyError::TooLarge => {
                     format!("response body is larger than {} KiB", MAX_BODY / 1024)
                 }
-                BodyError::Read(e) => format!(
-                    "response body could not be read completely (truncated?): {}",
-                    chain(&e)
-                ),
+                BodyError::Read(e) => {
+                    // Cut short on the way: the device may well have acted on the request.
+                    return call
+                        .fail(ErrorKind::NoAnswer {
+                            detail: format!(
+                                "the answer was cut short (HTTP {status}, body truncated): {}",
+                                chain(&e)
+                            ),
+                        })
+                        .with_reply(format!("HTTP {status}"));
+                }
             };
             call.fail(ErrorKind::Protocol {
                 detail,
@@ -122,12 +129,29 @@ fn transport(call: &Call, what: &str, e: reqwest::Error) -> DeviceError {
         })
     } else if e.is_connect() {
         call.fail(ErrorKind::Connect(why))
+    } else if !is_parse_error(&e) {
+        // Sent, and the connection closed or was reset before a whole answer came back.
+        call.fail(ErrorKind::NoAnswer {
+            detail: format!("the connection closed after the request was sent: {why}"),
+        })
     } else {
         call.fail(ErrorKind::Protocol {
             detail: format!("no valid HTTP response: {why}"),
             excerpt: String::new(),
         })
     }
+}
+
+/// Whether the device answered something that is not HTTP (as opposed to not answering at all).
+fn is_parse_error(e: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(h) = s.downcast_ref::<hyper::Error>() {
+            return h.is_parse() || h.is_parse_status() || h.is_parse_too_large();
+        }
+        source = s.source();
+    }
+    false
 }
 
 /// The error and its sources, without the URL (a CGI URL may carry `pwd=`), redacted anyway.

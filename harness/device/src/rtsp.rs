@@ -231,6 +231,7 @@ impl Conn {
             }
             Err(SendError::Gone(e)) if self.reused => {
                 tracing::debug!(error = %e, "idle RTSP connection was closed by the device; reconnecting");
+                call.counters.resend();
                 *self = Self::open(call, target).await?;
                 self.request(call, method, url, headers)
                     .await
@@ -298,17 +299,23 @@ impl Conn {
             .await
             .map_err(SendError::Failed)?
             .map_err(|(detail, got)| {
-                let gone = got.is_empty()
-                    && (detail == CLOSED_BEFORE_RESPONSE
-                        || detail.starts_with("reading status line"));
-                let e = call.fail(ErrorKind::Protocol {
-                    detail,
-                    excerpt: excerpt(&got),
-                });
-                if gone {
-                    SendError::Gone(e)
+                let closed = got.is_empty() && detail.starts_with(CLOSED_BEFORE_RESPONSE);
+                if closed {
+                    SendError::Gone(call.fail(ErrorKind::NoAnswer {
+                        detail: format!("the connection closed after {method} was sent ({detail})"),
+                    }))
+                } else if got.is_empty() && detail.starts_with("reading status line") {
+                    // Not a word of RTSP came back: on a reused connection the device may have
+                    // closed it meanwhile, so it is worth one more try on a new one.
+                    SendError::Gone(call.fail(ErrorKind::Protocol {
+                        detail,
+                        excerpt: String::new(),
+                    }))
                 } else {
-                    SendError::Failed(e)
+                    SendError::Failed(call.fail(ErrorKind::Protocol {
+                        detail,
+                        excerpt: excerpt(&got),
+                    }))
                 }
             })?;
         if let Some(got) = resp.cseq
@@ -340,7 +347,19 @@ pub(crate) async fn read_response<R: tokio::io::AsyncBufRead + Unpin>(
         line.clear();
         let n = read_bounded_line(r, &mut line, &seen)
             .await
-            .map_err(|e| (format!("reading status line: {e}"), seen.clone()))?;
+            .map_err(|e| {
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::ConnectionReset
+                        | std::io::ErrorKind::ConnectionAborted
+                        | std::io::ErrorKind::UnexpectedEof
+                ) && seen.is_empty()
+                {
+                    (format!("{CLOSED_BEFORE_RESPONSE} ({e})"), seen.clone())
+                } else {
+                    (format!("reading status line: {e}"), seen.clone())
+                }
+            })?;
         if n == 0 {
             return Err((CLOSED_BEFORE_RESPONSE.into(), seen));
         }

@@ -18,6 +18,7 @@ pub struct RequestCounters {
     onvif: AtomicU64,
     challenges: AtomicU64,
     connections: AtomicU64,
+    resent: AtomicU64,
 }
 
 impl RequestCounters {
@@ -45,6 +46,11 @@ impl RequestCounters {
         self.connections.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// One request sent again on a new connection because the reused one closed without an answer.
+    pub(crate) fn resend(&self) {
+        self.resent.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Requests sent on `interface` so far.
     pub fn get(&self, interface: Interface) -> u64 {
         self.slot(interface).load(Ordering::Relaxed)
@@ -59,6 +65,7 @@ impl RequestCounters {
             onvif: self.onvif.load(Ordering::Relaxed),
             challenges: self.challenges.load(Ordering::Relaxed),
             rtsp_connections: self.connections.load(Ordering::Relaxed),
+            resent: self.resent.load(Ordering::Relaxed),
         }
     }
 }
@@ -79,6 +86,9 @@ pub struct RequestStats {
     pub challenges: u64,
     /// RTSP TCP connections opened (HTTP connections are pooled by the HTTP client).
     pub rtsp_connections: u64,
+    /// Requests sent again on a new connection because a reused one closed without answering
+    /// (the device's idle timeout, or a link that flapped).
+    pub resent: u64,
 }
 
 impl RequestStats {
@@ -111,6 +121,7 @@ impl Sub for RequestStats {
             rtsp_connections: self
                 .rtsp_connections
                 .saturating_sub(earlier.rtsp_connections),
+            resent: self.resent.saturating_sub(earlier.resent),
         }
     }
 }

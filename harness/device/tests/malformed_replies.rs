@@ -356,7 +356,7 @@ async fn rpc2_json_of_the_wrong_shape_is_a_protocol_error_naming_the_field() {
 }
 
 #[tokio::test]
-async fn rpc2_truncated_json_is_a_protocol_error() {
+async fn rpc2_truncated_json_is_a_lost_answer() {
     bounded(async {
         let f = Fake::start(|_, _| {
             fake::Reply::RawThenClose(
@@ -369,12 +369,32 @@ async fn rpc2_truncated_json_is_a_protocol_error() {
             .await
             .unwrap_err();
         assert_eq!(err.interface, Interface::Rpc2);
-        assert!(protocol_detail(&err.kind).contains("truncated"), "{err}");
+        // Cut short on the way: the device may have acted on it, so the outcome is unknown.
+        assert!(
+            matches!(&err.kind, ErrorKind::NoAnswer { detail } if detail.contains("truncated")),
+            "{err}"
+        );
+        assert!(err.outcome_unknown(), "{err}");
     })
     .await
 }
 
 // ---------------------------------------------------------------- RTSP
+
+#[tokio::test]
+async fn rtsp_connection_closed_without_a_reply_is_a_lost_answer() {
+    bounded(async {
+        let port = raw_server(Vec::new(), Pace::AtOnce).await;
+        let err = Rtsp::options(&target(1, port)).await.unwrap_err();
+        assert_eq!(err.interface, Interface::Rtsp);
+        assert!(
+            matches!(&err.kind, ErrorKind::NoAnswer { detail } if detail.contains("closed after OPTIONS was sent")),
+            "{err}"
+        );
+        assert!(err.outcome_unknown(), "{err}");
+    })
+    .await
+}
 
 #[tokio::test]
 async fn rtsp_garbage_status_lines_are_protocol_errors_naming_what_was_wrong() {
@@ -401,7 +421,6 @@ async fn rtsp_garbage_status_lines_are_protocol_errors_naming_what_was_wrong() {
             b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nX: \xc3\x28\r\n\r\n",
             "headers",
         ),
-        (b"", "closed before a response"),
     ];
     bounded(async {
         for (reply, expected) in cases {

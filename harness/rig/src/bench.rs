@@ -37,6 +37,9 @@ pub struct Bench {
     pub app: Option<AppSpec>,
 }
 
+/// How long to wait for each answer from the recorder unless the bench file says otherwise.
+pub const DEFAULT_DEVICE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// `device:` — the recorder under test.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeviceSpec {
@@ -54,6 +57,9 @@ pub struct DeviceSpec {
     pub admin_user: String,
     /// Environment variable holding the administrator password.
     pub admin_password_env: Option<String>,
+    /// How long to wait for each answer from the recorder (`timeout_ms`, default 5000): a slow
+    /// embedded CPU or a long path may need more, a fault test less.
+    pub timeout: Duration,
 }
 
 /// `power:` or `network:` — one switch.
@@ -183,6 +189,8 @@ struct RawDevice {
     profile: Option<PathBuf>,
     #[serde(default)]
     credentials: Option<RawCredentials>,
+    #[serde(default)]
+    timeout_ms: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -350,6 +358,11 @@ impl Bench {
                 "must be an environment variable name",
             ));
         }
+        let device_timeout = match device.timeout_ms {
+            Some(0) => return Err(invalid(file, text, "device.timeout_ms", "must be more than 0")),
+            Some(ms) => Duration::from_millis(ms),
+            None => DEFAULT_DEVICE_TIMEOUT,
+        };
         Ok(Bench {
             file: file.to_owned(),
             rig: raw.rig,
@@ -361,6 +374,7 @@ impl Bench {
                 profile: device.profile,
                 admin_user: creds.admin_user,
                 admin_password_env: creds.admin_password_env,
+                timeout: device_timeout,
             },
             power: switch(file, text, "power", raw.power)?,
             network: switch(file, text, "network", raw.network)?,

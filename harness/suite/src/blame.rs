@@ -39,8 +39,10 @@ impl Blame {
     /// Who is to blame when a device client call failed where it should have worked.
     pub fn of_error(err: &DeviceError) -> Blame {
         match err.kind {
-            // The device did not answer at all: on a bench that is usually power, link or relay.
-            ErrorKind::Timeout { .. } | ErrorKind::Connect(_) => Blame::Rig,
+            // The device did not answer at all, or its answer was lost on the way: on a bench that
+            // is usually power, link, cabling or relay (see `Dut` for when a lost answer is the
+            // device's after all).
+            ErrorKind::Timeout { .. } | ErrorKind::Connect(_) | ErrorKind::NoAnswer { .. } => Blame::Rig,
             _ => Blame::Device,
         }
     }

@@ -17,6 +17,31 @@ use resetlab_wire::Secret;
 use crate::recovery::{device_key, recover_key, remove_account, AccountRemoval, Custody};
 use crate::blame::{fail, Blame};
 
+/// The way a password change reaches the recorder.
+#[derive(Clone, Copy)]
+enum ChangePath<'a> {
+    /// HTTP CGI `modifyPassword`, signed in as `by`, giving `old_given` as the current password.
+    Cgi { by: &'a Credentials, old_given: &'a Secret },
+    /// ONVIF `SetUser`, signed in as `by` (it carries no old password).
+    Onvif { by: &'a Credentials },
+}
+
+impl ChangePath<'_> {
+    fn interface(self) -> Interface {
+        match self {
+            ChangePath::Cgi { .. } => Interface::Http,
+            ChangePath::Onvif { .. } => Interface::Onvif,
+        }
+    }
+
+    async fn send(self, target: &Target, account: &str, new: &Secret) -> Result<(), DeviceError> {
+        match self {
+            ChangePath::Cgi { by, old_given } => Cgi::new(target).modify_password(by, account, new, old_given).await,
+            ChangePath::Onvif { by } => resetlab_device::Onvif::new(target).set_user(by, account, new, "Administrator").await,
+        }
+    }
+}
+
 /// The profile's name for a device interface. A match the compiler checks: adding a local
 /// interface to the device client means saying here which profile entry lists it.
 fn profile_interface(i: Interface) -> resetlab_profile::Interface {
@@ -53,6 +78,17 @@ pub struct Dut {
     suspect: std::collections::HashSet<String>,
     /// Lockouts the harness would have caused without the budget (must stay 0).
     pub budget_refills: u32,
+    /// False while a scenario has the recorder's power or link off: no answer is then expected, so
+    /// none is counted lost, asked again or reconciled.
+    pub reachable: bool,
+    /// Changes whose answer the network lost (reconciled from what the device then held).
+    pub answers_lost: u32,
+    /// Changes sent again because a lost answer turned out to be a lost request.
+    pub retries: u32,
+    /// Times the harness asked the device which password it holds.
+    pub reconciles: u32,
+    /// The device's request counters when the lease began.
+    pub requests_at_start: resetlab_device::RequestStats,
     /// Wrong passwords sent on purpose by a lockout scenario (a lock is then expected).
     pub lockouts_expected: u32,
     /// The administrator password found at lease, which teardown puts back.
@@ -88,6 +124,7 @@ impl Dut {
     ) -> Result<Self, resetlab_ledger::LedgerError> {
         let admin = profile.admin().name.clone();
         custody.baseline(&device_key(&identity, &target, &admin), &admin_password)?;
+        let requests_at_start = target.requests();
         Ok(Dut {
             baseline: admin_password.clone(),
             target,
@@ -97,6 +134,11 @@ impl Dut {
             wrong_in_a_row: HashMap::new(),
             suspect: Default::default(),
             budget_refills: 0,
+            reachable: true,
+            answers_lost: 0,
+            retries: 0,
+            reconciles: 0,
+            requests_at_start,
             lockouts_expected: 0,
             lock_pending: false,
             saved: true,
@@ -123,36 +165,79 @@ impl Dut {
 
     /// As [`Dut::change_password`], but the request carries `old_given` as the current password
     /// (a wrong one, for the ASVS "current password required" check).
-    pub async fn change_password_giving(
-        &mut self,
-        by: &Credentials,
-        account: &str,
-        new: &Secret,
-        old_given: &Secret,
-    ) -> Result<(), DeviceError> {
-        let old = self.credentials(account).password;
+    pub async fn change_password_giving(&mut self, by: &Credentials, account: &str, new: &Secret, old_given: &Secret) -> Result<(), DeviceError> {
+        self.change(ChangePath::Cgi { by, old_given }, account, new).await
+    }
+
+    /// `by` changes `account`'s password to `new` over ONVIF `SetUser` (one more change path; it
+    /// carries no old password). Journaled like a change over HTTP CGI.
+    pub async fn change_password_over_onvif(&mut self, by: &Credentials, account: &str, new: &Secret) -> Result<(), DeviceError> {
+        self.change(ChangePath::Onvif { by }, account, new).await
+    }
+
+    /// One password change, journaled before it is sent and settled from what the device was seen
+    /// to do. A change whose answer never came back (the connection closed or was reset after
+    /// sending, a stall past the deadline, a cut-short answer) may or may not have been applied:
+    /// the device is asked which password it holds, within the lockout budget and with the
+    /// journal's candidates as for `resetlab recover`, and the scenario goes on from that — never
+    /// from a believed password that was not observed. The lost answer is the network's (counted in
+    /// [`Dut::answers_lost`], noted in the evidence); a change that never arrived is sent once more.
+    async fn change(&mut self, path: ChangePath<'_>, account: &str, new: &Secret) -> Result<(), DeviceError> {
         let key = self.key(account);
         self.saved_before_change = std::mem::replace(&mut self.saved, false);
-        let id = self
-            .custody
-            .intend(&key, &old, new)
-            .unwrap_or_else(|e| fail(Blame::Harness, format!("cannot journal the password change: {e}")));
-        let result = Cgi::new(&self.target).modify_password(by, account, new, old_given).await;
-        let outcome = match &result {
-            Ok(()) => Outcome::Committed,
-            Err(e) if matches!(e.kind, ErrorKind::Refused { .. } | ErrorKind::Unauthorized) => Outcome::Reverted,
-            Err(_) => Outcome::Unknown,
+        let mut sent = 0;
+        let (result, outcome) = loop {
+            sent += 1;
+            let old = self.credentials(account).password;
+            let id = self
+                .custody
+                .intend(&key, &old, new)
+                .unwrap_or_else(|e| fail(Blame::Harness, format!("cannot journal the password change: {e}")));
+            let result = path.send(&self.target, account, new).await;
+            let outcome = match &result {
+                Ok(()) => Outcome::Committed,
+                Err(e) if matches!(e.kind, ErrorKind::Refused { .. } | ErrorKind::Unauthorized) => Outcome::Reverted,
+                Err(e) if e.outcome_unknown() && self.reachable => {
+                    self.answers_lost += 1;
+                    self.reconciles += 1;
+                    let held = self.reconcile(account).await;
+                    let outcome = match &held {
+                        Some(p) if p == new => Outcome::Committed,
+                        Some(_) => Outcome::Reverted,
+                        None => Outcome::Unknown,
+                    };
+                    let holds = match outcome {
+                        Outcome::Committed => "the recorder holds the new password: the change was applied, its answer lost",
+                        Outcome::Reverted => "the recorder holds the password it had: the change did not arrive (or was not applied)",
+                        _ => "none of the candidates logs in within the lockout budget",
+                    };
+                    self.note(Some(path.interface()), format!("{} (the network's fault, not the recorder's answer)", e.kind), holds);
+                    outcome
+                }
+                Err(_) => Outcome::Unknown,
+            };
+            if let Err(e) = self.custody.outcome(id, outcome) {
+                fail(Blame::Harness, format!("cannot journal the outcome of the password change: {e}"));
+            }
+            let lost = self.reachable && result.as_ref().is_err_and(DeviceError::outcome_unknown);
+            if lost && outcome == Outcome::Committed {
+                break (Ok(()), outcome);
+            }
+            if lost && outcome == Outcome::Reverted && sent < 2 {
+                // Sent again, so that the recorder's own answer (accept or refuse) is what is judged.
+                self.retries += 1;
+                continue;
+            }
+            break (result, outcome);
         };
-        if let Err(e) = self.custody.outcome(id, outcome) {
-            fail(Blame::Harness, format!("cannot journal the outcome of the password change: {e}"));
-        }
-        if outcome == Outcome::Reverted {
-            self.saved = self.saved_before_change;
-        }
-        if result.is_ok() {
-            // Whatever the scenario expected, the device now has the new password.
-            self.believe(account, new.clone());
-            self.journal_possible_cut(&key, new);
+        match outcome {
+            Outcome::Reverted => self.saved = self.saved_before_change,
+            Outcome::Committed => {
+                // Whatever the scenario expected, the device now has the new password.
+                self.believe(account, new.clone());
+                self.journal_possible_cut(&key, new);
+            }
+            _ => {}
         }
         result
     }
@@ -252,33 +337,6 @@ impl Dut {
     /// recorder's network logs in with the administrator password.
     pub fn local_interfaces(&self) -> Vec<Interface> {
         Interface::ALL.into_iter().filter(|i| self.profile.has(profile_interface(*i))).collect()
-    }
-
-    /// `by` changes `account`'s password to `new` over ONVIF `SetUser` (one more change path; it
-    /// carries no old password). Journaled like a change over HTTP CGI.
-    pub async fn change_password_over_onvif(&mut self, by: &Credentials, account: &str, new: &Secret) -> Result<(), DeviceError> {
-        let old = self.credentials(account).password;
-        let key = self.key(account);
-        self.saved_before_change = std::mem::replace(&mut self.saved, false);
-        let id = self.custody.intend(&key, &old, new).unwrap_or_else(|e| fail(Blame::Harness, format!("cannot journal the password change: {e}")));
-        let result = resetlab_device::Onvif::new(&self.target).set_user(by, account, new, "Administrator").await;
-        let outcome = match &result {
-            Ok(()) => Outcome::Committed,
-            Err(e) if matches!(e.kind, ErrorKind::Refused { .. } | ErrorKind::Unauthorized) => Outcome::Reverted,
-            Err(_) => Outcome::Unknown,
-        };
-        if let Err(e) = self.custody.outcome(id, outcome) {
-            fail(Blame::Harness, format!("cannot journal the outcome of the password change: {e}"));
-        }
-        match outcome {
-            Outcome::Reverted => self.saved = self.saved_before_change,
-            Outcome::Committed => {
-                self.believe(account, new.clone());
-                self.journal_possible_cut(&key, new);
-            }
-            _ => {}
-        }
-        result
     }
 
     /// Milliseconds since the lease began (the scenario's clock).
@@ -462,9 +520,46 @@ impl Dut {
         }
     }
 
+    /// One login, asked once more when its answer was lost on the way (a login changes nothing,
+    /// so asking again is safe — but a lost wrong attempt may have counted on the device, so it
+    /// counts here too). A second lost answer stops the step: blamed on the device when another
+    /// interface shows the recorder alive (it keeps failing only this request), else on the rig.
     async fn attempt(&mut self, interface: Interface, creds: &Credentials) -> LoginOutcome {
+        let first = match try_login(&self.target, interface, creds).await {
+            Ok(o) => return o,
+            Err(e) if e.outcome_unknown() && self.reachable => e,
+            Err(e) => self.fail_on(e),
+        };
+        self.answers_lost += 1;
+        let believed = self.known.get(&creds.user) == Some(&creds.password);
+        if !believed {
+            let wrong = self.wrong_in_a_row.entry(creds.user.clone()).or_default();
+            *wrong += 1;
+            if *wrong + 1 >= self.profile.lockout.threshold {
+                fail(
+                    Blame::Rig,
+                    format!("{first}; not asked again: had the lost attempt counted, one more could lock {} out", creds.user),
+                );
+            }
+        }
+        self.note(Some(interface), format!("log in as {}: {} (the network's fault, not a refusal)", creds.user, first.kind), "asked once more");
+        self.retries += 1;
         match try_login(&self.target, interface, creds).await {
             Ok(o) => o,
+            Err(e) if e.outcome_unknown() => {
+                self.answers_lost += 1;
+                let alive = match interface {
+                    Interface::Http => None,
+                    _ => Some(try_login(&self.target, Interface::Http, &self.credentials(&creds.user)).await),
+                };
+                match alive {
+                    Some(Ok(LoginOutcome::Accepted)) => fail(
+                        Blame::Device,
+                        format!("{e}, twice in a row, while the recorder answers logins over HTTP CGI: it fails this request only"),
+                    ),
+                    _ => fail(Blame::Rig, format!("{e}, twice in a row (a first lost answer: {})", first.kind)),
+                }
+            }
             Err(e) => self.fail_on(e),
         }
     }

@@ -9,6 +9,7 @@ pub mod dut;
 pub mod features;
 pub mod lab_defects;
 pub mod lab;
+pub mod lossy_link;
 pub mod password;
 pub mod record;
 pub mod report;

@@ -148,6 +148,28 @@ pub struct RunRecord {
     /// Serial console capture, power events marked.
     #[serde(default)]
     pub console: Vec<ConsoleLine>,
+    /// What crossed the network to the device: tells a flaky bench from a flaky firmware.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<NetworkFigures>,
+}
+
+/// Requests sent to the device and what the network did to them, over the whole run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkFigures {
+    /// Requests the device clients sent (every interface, challenges included).
+    pub requests: u64,
+    /// Password changes whose answer was lost (reconciled from what the device then held).
+    pub answers_lost: u64,
+    /// Changes sent again because the request itself had been lost.
+    pub retries: u64,
+    /// Times the harness asked the device which password it holds.
+    pub reconciles: u64,
+}
+
+impl std::fmt::Display for NetworkFigures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "requests sent: {}, answers lost: {}, retries: {}, reconciles: {}", self.requests, self.answers_lost, self.retries, self.reconciles)
+    }
 }
 
 impl ScenarioRecord {

@@ -39,12 +39,41 @@ pub async fn probe(target: &Target, account: &str, candidate: Secret) -> ProbeRe
 
 /// Put `baseline` back while `current` is the device's password, and prove it took.
 pub async fn restore(target: &Target, account: &str, current: Secret, baseline: Secret) -> Result<(), String> {
-    let creds = Credentials::new(account, current.clone());
-    Cgi::new(target).modify_password(&creds, account, &baseline, &current).await.map_err(|e| e.to_string())?;
+    change_confirmed(target, account, &current, &baseline).await.map_err(|e| e.to_string())?;
     match try_login(target, Interface::Http, &Credentials::new(account, baseline)).await {
         Ok(LoginOutcome::Accepted) => Ok(()),
         other => Err(format!("the baseline password was set but does not log in ({other:?})")),
     }
+}
+
+/// Change `account` from `current` to `new` (signed in as itself) and make sure of the outcome: a
+/// change whose answer the network lost (no refusal came back) is settled by asking the device
+/// which of the two it holds, and sent once more if it never arrived. A refusal stays a refusal.
+/// Returns whether an answer was lost on the way.
+pub async fn change_confirmed(target: &Target, account: &str, current: &Secret, new: &Secret) -> Result<bool, resetlab_device::DeviceError> {
+    let creds = Credentials::new(account, current.clone());
+    let mut lost = false;
+    for _ in 0..2 {
+        match Cgi::new(target).modify_password(&creds, account, new, current).await {
+            Ok(()) => return Ok(lost),
+            Err(e) if e.outcome_unknown() => {
+                lost = true;
+                tracing::info!(error = %e, "no answer to a password change; asking the device which password it holds");
+                match try_login(target, Interface::Http, &Credentials::new(account, new.clone())).await {
+                    Ok(LoginOutcome::Accepted) => return Ok(true),
+                    // Still the current one: the request itself was lost; send it again.
+                    _ if matches!(try_login(target, Interface::Http, &creds).await, Ok(LoginOutcome::Accepted)) => continue,
+                    _ => return Err(e),
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(resetlab_device::DeviceError::new(
+        Interface::Http,
+        "modifyPassword",
+        resetlab_device::ErrorKind::NoAnswer { detail: "no answer to the password change twice; the device still holds the current password".into() },
+    ))
 }
 
 /// Find the device's current password among the journal's candidates (at most `budget` tries) and

@@ -30,6 +30,8 @@ pub struct RunContext {
     pub teardown_errors: Mutex<Vec<String>>,
     /// Checks that failed without stopping their scenario, by scenario (see [`crate::record::key`]).
     pub findings: Mutex<std::collections::HashMap<crate::record::Key, Vec<(std::time::SystemTime, crate::blame::Failure)>>>,
+    /// What crossed the network, summed over the scenarios.
+    pub network: Mutex<crate::record::NetworkFigures>,
     /// Requirements a scenario could not establish, with why, by scenario.
     pub unestablished: Mutex<std::collections::HashMap<crate::record::Key, Vec<(String, String)>>>,
 }
@@ -201,6 +203,7 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
         teardown_errors: Default::default(),
         findings: Default::default(),
         unestablished: Default::default(),
+        network: Default::default(),
     });
     CONTEXT.set(ctx.clone()).map_err(|_| RunError::AlreadyRan)?;
 
@@ -250,6 +253,14 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
                         w.ctx.unestablished.lock().unwrap_or_else(|e| e.into_inner()).insert(crate::record::key(feature, scenario), unestablished);
                     }
                     if let Some(dut) = w.dut_ref() {
+                        let mut net = w.ctx.network.lock().unwrap_or_else(|e| e.into_inner());
+                        let sent = dut.target.requests() - dut.requests_at_start;
+                        net.requests += sent.total();
+                        net.retries += sent.resent;
+                        net.answers_lost += u64::from(dut.answers_lost);
+                        net.retries += u64::from(dut.retries);
+                        net.reconciles += u64::from(dut.reconciles);
+                        drop(net);
                         let key = (feature.name.clone(), scenario.position.line);
                         let ev = dut.evidence.clone();
                         w.ctx.evidence.lock().unwrap_or_else(|e| e.into_inner()).insert(key.clone(), ev);
@@ -303,6 +314,7 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
     crate::record::attach_extras(&mut record, &ctx.extras);
     record.device = ctx.device.lock().unwrap_or_else(|e| e.into_inner()).clone();
     record.rig = Some(ctx.lab.rig_description());
+    record.network = Some(ctx.network.lock().unwrap_or_else(|e| e.into_inner()).clone());
     record.errors.extend(ctx.teardown_errors.lock().unwrap_or_else(|e| e.into_inner()).drain(..).map(|m| resetlab_wire::secret::redact(&m)));
     // The end of the run gives every bench back as it was found (a factory password the run
     // replaced at its start included).
@@ -351,6 +363,9 @@ pub fn summary(record: &RunRecord) -> String {
     }
     for e in &record.errors {
         let _ = writeln!(out, "error: {e}");
+    }
+    if let Some(net) = &record.network {
+        let _ = writeln!(out, "network: {net}");
     }
     let count = |v| record.scenarios.iter().filter(|s| s.verdict == v).count();
     use crate::record::Verdict::*;

@@ -48,6 +48,7 @@ impl Lease {
             Which::Power => self.powered = false,
             Which::Link => self.linked = false,
         }
+        self.dut.reachable = false;
         // The app must see what a user would: the recorder offline at the relay.
         if let Some(remote) = &self.remote
             && let Err(e) = remote.wait_online(false).await
@@ -94,6 +95,7 @@ impl Lease {
             }
             Which::Link => self.linked = true,
         }
+        self.dut.reachable = self.powered && self.linked;
         if let Some(remote) = &self.remote
             && let Err(e) = remote.wait_online(true).await
         {

@@ -114,7 +114,7 @@ impl Station {
             None
         };
         let drivers = BenchDrivers::from_bench(bench, service, operator.clone())?;
-        let target = Target::new(bench.device.address.clone(), bench.device.http_port, bench.device.rtsp_port);
+        let target = Target::new(bench.device.address.clone(), bench.device.http_port, bench.device.rtsp_port).with_timeout(bench.device.timeout);
         let app = match app {
             Some(spec) => match spec.driver {
                 AppDriver::Direct => Some(BenchApp::Direct { device: service, remote: spec.remote }),
@@ -225,7 +225,7 @@ impl Station {
         let rule = &profile.password_rule;
         let own = crate::password::generate_other_than(rule, rule.max_len, factory);
         let id = custody.intend(&key, factory, &own).map_err(|e| LabError::Journal(e.to_string()))?;
-        let result = Cgi::new(&self.target).modify_password(&found, &self.admin_user, &own, factory).await;
+        let result = crate::recovery::change_confirmed(&self.target, &self.admin_user, factory, &own).await;
         let outcome = if result.is_ok() { Outcome::Committed } else { Outcome::Unknown };
         custody.outcome(id, outcome).map_err(|e| LabError::Journal(e.to_string()))?;
         if let Err(e) = result {
