@@ -60,6 +60,9 @@ pub struct DeviceSpec {
     /// How long to wait for each answer from the recorder (`timeout_ms`, default 5000): a slow
     /// embedded CPU or a long path may need more, a fault test less.
     pub timeout: Duration,
+    /// How many requests may be in flight to the recorder at once (`concurrency`, default 4: one
+    /// per local interface); 1 for firmware that serves one connection at a time.
+    pub concurrency: usize,
 }
 
 /// `power:` or `network:` — one switch.
@@ -191,6 +194,8 @@ struct RawDevice {
     credentials: Option<RawCredentials>,
     #[serde(default)]
     timeout_ms: Option<u64>,
+    #[serde(default)]
+    concurrency: Option<usize>,
 }
 
 #[derive(Deserialize)]
@@ -375,6 +380,11 @@ impl Bench {
                 admin_user: creds.admin_user,
                 admin_password_env: creds.admin_password_env,
                 timeout: device_timeout,
+                concurrency: match device.concurrency {
+                    Some(0) => return Err(invalid(file, text, "device.concurrency", "must be at least 1")),
+                    Some(n) => n,
+                    None => 4,
+                },
             },
             power: switch(file, text, "power", raw.power)?,
             network: switch(file, text, "network", raw.network)?,

@@ -7,6 +7,8 @@
 //! the budget first logs in with the known-good password on the same interface.
 
 use std::collections::HashMap;
+
+use futures::StreamExt as _;
 use std::time::Instant;
 
 use resetlab_device::{try_login, Cgi, Credentials, DeviceError, ErrorKind, Interface, LoginOutcome, Rpc2Session, Target};
@@ -81,6 +83,9 @@ pub struct Dut {
     /// False while a scenario has the recorder's power or link off: no answer is then expected, so
     /// none is counted lost, asked again or reconciled.
     pub reachable: bool,
+    /// How many requests may be in flight to the recorder at once (the bench's
+    /// `device.concurrency`; 1 for firmware that serves one connection at a time).
+    pub concurrency: usize,
     /// Changes whose answer the network lost (reconciled from what the device then held).
     pub answers_lost: u32,
     /// Changes sent again because a lost answer turned out to be a lost request.
@@ -135,6 +140,7 @@ impl Dut {
             suspect: Default::default(),
             budget_refills: 0,
             reachable: true,
+            concurrency: 4,
             answers_lost: 0,
             retries: 0,
             reconciles: 0,
@@ -361,13 +367,60 @@ impl Dut {
         self.before_attempt(interface, creds).await;
         let t = Instant::now();
         let outcome = self.attempt(interface, creds).await;
-        self.after_attempt(Some(interface), creds, &format!("log in as {} with {label}", creds.user), &outcome, t);
+        self.after_attempt(Some(interface), creds, &format!("log in as {} with {label}", creds.user), &outcome, t.elapsed());
         if self.suspect.contains(&creds.user) && self.known.get(&creds.user) == Some(&creds.password) {
             // The device refuses what the harness believed it holds: find out what it holds before
             // another attempt could spend the budget blind.
             self.reconcile(&creds.user).await;
         }
         outcome
+    }
+
+    /// One login with `creds` on every local interface, the interfaces at once (at most
+    /// [`Dut::concurrency`] in flight: a recorder serves several connections, and on a bench each
+    /// round trip costs 50–300 ms). The lockout budget is kept for all of them together: if they
+    /// could all be wrong, the known-good login comes first. Outcomes in interface order.
+    pub async fn login_everywhere(&mut self, creds: &Credentials, label: &str) -> Vec<(Interface, LoginOutcome)> {
+        let interfaces = self.local_interfaces();
+        let at_once = u32::try_from(interfaces.len()).unwrap_or(u32::MAX);
+        let threshold = self.profile.lockout.threshold;
+        if self.concurrency <= 1 || at_once <= 1 || at_once >= threshold {
+            // One at a time: the budget cannot take them all at once (or the bench says so).
+            let mut out = Vec::new();
+            for interface in interfaces {
+                out.push((interface, self.login(interface, creds, label).await));
+            }
+            return out;
+        }
+        self.keep_within_budget_for(Interface::Http, &creds.user, at_once).await;
+        let target = self.target.clone();
+        let answers: Vec<_> = futures::stream::iter(interfaces.iter().map(|&i| {
+            let target = target.clone();
+            async move {
+                let t = Instant::now();
+                (i, try_login(&target, i, creds).await, t.elapsed())
+            }
+        }))
+        .buffered(self.concurrency)
+        .collect()
+        .await;
+        let mut out = Vec::new();
+        for (interface, answer, took) in answers {
+            let outcome = match answer {
+                Ok(o) => {
+                    self.after_attempt(Some(interface), creds, &format!("log in as {} with {label}", creds.user), &o, took);
+                    o
+                }
+                // Lost on the way: asked again on its own, as any single login is.
+                Err(e) if e.outcome_unknown() && self.reachable => self.login(interface, creds, label).await,
+                Err(e) => self.fail_on(e),
+            };
+            out.push((interface, outcome));
+        }
+        if self.suspect.contains(&creds.user) && self.known.get(&creds.user) == Some(&creds.password) {
+            self.reconcile(&creds.user).await;
+        }
+        out
     }
 
     /// An RPC2 login that claims a special client and login type (the CVE-2021-33044 class), within
@@ -387,7 +440,7 @@ impl Dut {
             },
         };
         let action = format!("log in as {} from a {client_type} client of type {login_type} with {label}", creds.user);
-        self.after_attempt(Some(Interface::Rpc2), creds, &action, &outcome, t);
+        self.after_attempt(Some(Interface::Rpc2), creds, &action, &outcome, t.elapsed());
         outcome
     }
 
@@ -398,7 +451,7 @@ impl Dut {
         self.lock_pending = true;
         let t = Instant::now();
         let outcome = self.attempt(interface, creds).await;
-        self.after_attempt(Some(interface), creds, &format!("log in as {} with {label}", creds.user), &outcome, t);
+        self.after_attempt(Some(interface), creds, &format!("log in as {} with {label}", creds.user), &outcome, t.elapsed());
         outcome
     }
 
@@ -406,7 +459,7 @@ impl Dut {
     pub async fn login_while_locked(&mut self, interface: Interface, creds: &Credentials) -> LoginOutcome {
         let t = Instant::now();
         let outcome = self.attempt(interface, creds).await;
-        self.after_attempt(Some(interface), creds, &format!("log in as {} with the right password while locked", creds.user), &outcome, t);
+        self.after_attempt(Some(interface), creds, &format!("log in as {} with the right password while locked", creds.user), &outcome, t.elapsed());
         outcome
     }
 
@@ -425,7 +478,7 @@ impl Dut {
 
     /// …and after it with what came back.
     pub fn after_remote_attempt(&mut self, creds: &Credentials, action: &str, outcome: &LoginOutcome, t: Instant) {
-        self.after_attempt(None, creds, action, outcome, t);
+        self.after_attempt(None, creds, action, outcome, t.elapsed());
     }
 
     /// Journal a change made by something else (the app) before it is sent; returns the id for
@@ -486,7 +539,7 @@ impl Dut {
             let creds = Credentials::new(account, candidate.clone());
             let t = Instant::now();
             let outcome = self.attempt(Interface::Http, &creds).await;
-            self.after_attempt(Some(Interface::Http), &creds, &format!("reconcile: log in as {account} with candidate {}", n + 1), &outcome, t);
+            self.after_attempt(Some(Interface::Http), &creds, &format!("reconcile: log in as {account} with candidate {}", n + 1), &outcome, t.elapsed());
             if outcome == LoginOutcome::Accepted {
                 self.known.insert(account.to_owned(), candidate.clone());
                 self.suspect.remove(account);
@@ -498,8 +551,8 @@ impl Dut {
         None
     }
 
-    fn after_attempt(&mut self, interface: Option<Interface>, creds: &Credentials, action: &str, outcome: &LoginOutcome, t: Instant) {
-        let ms = t.elapsed().as_millis();
+    fn after_attempt(&mut self, interface: Option<Interface>, creds: &Credentials, action: &str, outcome: &LoginOutcome, took: std::time::Duration) {
+        let ms = took.as_millis();
         self.note(interface, action, format!("{outcome:?} ({ms} ms)"));
         match outcome {
             LoginOutcome::Accepted => {
@@ -567,9 +620,14 @@ impl Dut {
     /// Before a possibly-wrong attempt: if one more failure would reach the lockout threshold, reset
     /// the firmware's count with a known-good login first.
     async fn keep_within_budget(&mut self, interface: Interface, account: &str) {
+        self.keep_within_budget_for(interface, account, 1).await;
+    }
+
+    /// As [`Dut::keep_within_budget`], before `attempts` possibly-wrong attempts at once.
+    async fn keep_within_budget_for(&mut self, interface: Interface, account: &str, attempts: u32) {
         let threshold = self.profile.lockout.threshold;
         let wrong = self.wrong_in_a_row.get(account).copied().unwrap_or(0);
-        if wrong + 1 < threshold {
+        if wrong + attempts < threshold {
             return;
         }
         if self.suspect.contains(account) && self.reconcile(account).await.is_none() {
@@ -581,7 +639,7 @@ impl Dut {
                 ),
             );
         }
-        if self.wrong_in_a_row.get(account).copied().unwrap_or(0) + 1 < threshold {
+        if self.wrong_in_a_row.get(account).copied().unwrap_or(0) + attempts < threshold {
             return;
         }
         let good = self.credentials(account);

@@ -57,6 +57,8 @@ pub struct Station {
     pub name: String,
     pub drivers: Arc<BenchDrivers>,
     pub target: Target,
+    /// Requests the recorder may have in flight at once (the bench's `device.concurrency`).
+    pub concurrency: usize,
     /// How the app side is reached on a bench without our relay, if the bench file says.
     pub app: Option<BenchApp>,
     /// The relay side of an emulated station.
@@ -134,6 +136,7 @@ impl Station {
             name: bench.rig.clone(),
             drivers: Arc::new(drivers),
             target,
+            concurrency: bench.device.concurrency,
             app,
             remote,
             admin_user: bench.device.admin_user.clone(),
@@ -190,6 +193,7 @@ impl Station {
         state.verified = false;
         let mut dut = Dut::new(self.target.clone(), profile.clone(), prepared.serial.clone(), prepared.working.clone(), custody.clone())
             .map_err(|e| LabError::Journal(e.to_string()))?;
+        dut.concurrency = self.concurrency;
         for (action, outcome) in notes {
             dut.note(Some(Interface::Http), action, outcome);
         }

@@ -171,11 +171,10 @@ const CHECKS_REFUSAL: &[&str] = &["ART-LEN6", "ART-SECONDARY", "ART-ADMIN"];
 /// `checks` (none: every requirement of the scenario). The scenario goes on: the other interfaces,
 /// and the steps after this one, still get their verdicts.
 pub(crate) async fn logs_in_everywhere(w: &mut LabWorld, creds: &Credentials, label: &str, checks: &[&str]) {
-    let dut = w.dut();
     let mut refused = Vec::new();
     let mut accepted = 0;
-    for interface in dut.local_interfaces() {
-        match dut.login(interface, creds, label).await {
+    for (interface, outcome) in w.dut().login_everywhere(creds, label).await {
+        match outcome {
             LoginOutcome::Accepted => accepted += 1,
             other => refused.push((interface, other)),
         }
@@ -206,10 +205,9 @@ async fn logs_in_nowhere_at_all(w: &mut LabWorld, creds: &Credentials, label: &s
 
 /// Every local interface `creds` log in on.
 async fn accepting(w: &mut LabWorld, creds: &Credentials, label: &str) -> Vec<Interface> {
-    let dut = w.dut();
     let mut out = Vec::new();
-    for interface in dut.local_interfaces() {
-        match dut.login(interface, creds, label).await {
+    for (interface, outcome) in w.dut().login_everywhere(creds, label).await {
+        match outcome {
             LoginOutcome::Refused => {}
             LoginOutcome::Locked { .. } => fail(
                 Blame::Harness,
