@@ -48,6 +48,10 @@ pub enum Defect {
     /// ONVIF `SetUser` stores whatever password it is given: the 6-character rule is checked by the
     /// web UI's handler only.
     OnvifSetuserBypassesRule,
+    /// `addUser` answers OK but stores the account without the login right, and the user manager
+    /// checks only that the caller is logged in, not its group: the permission bug hides behind
+    /// an account that cannot log in.
+    AddedUserDisabled,
 }
 
 /// A defect name that is not one of [`Defect::ALL`].
@@ -60,7 +64,7 @@ pub struct UnknownDefect {
 
 impl Defect {
     /// Every defect, in the order reports list them.
-    pub const ALL: [Defect; 18] = [
+    pub const ALL: [Defect; 19] = [
         Defect::SecondaryChangesAdmin,
         Defect::Accepts5Chars,
         Defect::TruncatesLong,
@@ -79,6 +83,7 @@ impl Defect {
         Defect::OldPasswordNotChecked,
         Defect::OnvifKeepsOldPassword,
         Defect::OnvifSetuserBypassesRule,
+        Defect::AddedUserDisabled,
     ];
 
     /// The kebab-case name used on the command line and in fixtures/defects.
@@ -102,6 +107,7 @@ impl Defect {
             Defect::OldPasswordNotChecked => "old-password-not-checked",
             Defect::OnvifKeepsOldPassword => "onvif-keeps-old-password",
             Defect::OnvifSetuserBypassesRule => "onvif-setuser-bypasses-rule",
+            Defect::AddedUserDisabled => "added-user-disabled",
         }
     }
 
@@ -126,6 +132,7 @@ impl Defect {
             Defect::OldPasswordNotChecked => &["ASVS-CURRENT-PW"],
             Defect::OnvifKeepsOldPassword => &["ART-LOCAL"],
             Defect::OnvifSetuserBypassesRule => &["ART-LEN6"],
+            Defect::AddedUserDisabled => &["ART-SECONDARY", "ART-ADMIN"],
         }
     }
 }

@@ -397,7 +397,7 @@ impl Firmware {
     /// May `by` change `name`'s password at all?
     fn may_change(&self, by: &Caller, name: &str) -> bool {
         let rights = &self.profile.rights;
-        if self.has(Defect::SecondaryChangesAdmin) {
+        if self.has(Defect::SecondaryChangesAdmin) || self.has(Defect::AddedUserDisabled) {
             // The firmware checked only that the caller was logged in.
             return true;
         }
@@ -529,6 +529,11 @@ impl Firmware {
             return Err(Refusal("Invalid user name".into()));
         }
         self.check_new_password(account.password.expose())?;
+        let mut account = account;
+        if self.has(Defect::AddedUserDisabled) {
+            // Stored without the login right: no password the caller knows gets in.
+            account.password = Secret::new(format!("{}\u{0}disabled", account.password.expose()));
+        }
         if !self.ram().accounts.add(account.clone()) {
             return Err(Refusal("User already exist".into()));
         }

@@ -7,7 +7,7 @@ use resetlab_profile::Group;
 use resetlab_wire::Secret;
 
 use super::generate_password;
-use crate::blame::{fail, Blame, Failure};
+use crate::blame::{fail, fail_check, Blame, Failure};
 use crate::world::{ChangeAttempt, LabWorld};
 
 #[given("the recorder is powered on and connected to the network")]
@@ -31,7 +31,20 @@ async fn admin_adds_secondary_user(w: &mut LabWorld) {
         dut.fail_on(e);
     }
     dut.note(Some(Interface::Http), format!("add secondary user {name} in group user"), "OK");
-    w.secondary = Some(Credentials { user: name, password });
+    // Positive control: the account must log in and do what a user may do, or a refusal of its
+    // change (a 401) could not be told from an account that cannot log in at all.
+    let creds = Credentials { user: name.clone(), password };
+    let outcome = dut.login(Interface::Http, &creds, "its own password").await;
+    if outcome != LoginOutcome::Accepted {
+        fail_check(
+            &["ART-SECONDARY", "ART-ADMIN"],
+            format!(
+                "the recorder answered OK to adding the secondary user {name}, but the account does not log in with its own password ({outcome:?}): \
+                 a refusal of its requests would prove nothing about what a secondary user may do"
+            ),
+        );
+    }
+    w.secondary = Some(creds);
 }
 
 #[when(expr = "the administrator changes the password to a new {int}-character password on the recorder")]

@@ -1,0 +1,132 @@
+//! Benchmark (not a timed test): the bench path against a recorder that answers like a real one.
+//! `resetlab emulate --latency-ms 150` runs as a separate process, a Modbus TCP bench file points at
+//! it, and `resetlab certify --rig` runs
+//! - the 6-character and secondary-user scenarios (every change is a round trip of 150 ms): wall
+//!   time, requests per interface and per verified check;
+//! - the power scenarios with a real-time boot (`--boot-ms`): suite time against the waits no
+//!   harness can avoid (minimum off time, boot to service, the flash commit delay), listed.
+//!
+//! Run with `cargo bench -p resetlab --bench bench_path`.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use resetlab::record::RunRecord;
+use resetlab::shapes::{bench_text, EmulateProcess, Shape, Via};
+
+const EXE: &str = env!("CARGO_BIN_EXE_resetlab");
+const LATENCY_MS: u64 = 150;
+const BOOT_MS: u64 = 2000;
+
+/// Certify `features` (file names under features/) with `tags` on a fresh `resetlab emulate
+/// args…`; the record and the wall time.
+async fn certify(args: &[&str], features: &[&str], tags: Option<&str>) -> (RunRecord, Duration) {
+    let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
+    let e = EmulateProcess::start(Path::new(EXE), &args, Duration::from_secs(60)).await.expect("resetlab emulate starts");
+    let tmp = tempfile::tempdir().unwrap();
+    let profile = resetlab_profile::fixtures_dir().join("firmware/flir-2017.yaml");
+    let bench = bench_text(&e.emulated, Shape::ModbusTcp, &profile, "RESETLAB_BENCH_PASSWORD", Via::default());
+    std::fs::write(tmp.path().join("bench.yaml"), bench).unwrap();
+    let dir = tmp.path().join("features");
+    std::fs::create_dir(&dir).unwrap();
+    let source = resetlab_profile::fixtures_dir().join("../features");
+    for f in features {
+        std::fs::copy(source.join(f), dir.join(f)).unwrap();
+    }
+    let mut cmd = std::process::Command::new(EXE);
+    cmd.args(["certify", "--quiet", "--profile", "etsi,asvs,cve", "--rig"])
+        .arg(tmp.path().join("bench.yaml"))
+        .arg("--features")
+        .arg(&dir)
+        .arg("--state-dir")
+        .arg(tmp.path().join("state"))
+        .arg("--out")
+        .arg(tmp.path().join("out"))
+        .env("RESETLAB_BENCH_PASSWORD", "000000")
+        .stdout(std::process::Stdio::null());
+    if let Some(t) = tags {
+        cmd.args(["--tags", t]);
+    }
+    let t = Instant::now();
+    let status = cmd.status().unwrap();
+    let wall = t.elapsed();
+    let record: RunRecord = serde_json::from_str(&std::fs::read_to_string(tmp.path().join("out/report.json")).unwrap()).unwrap();
+    assert!(status.success(), "certify failed during the benchmark: {:?}", record.errors);
+    (record, wall)
+}
+
+/// The first number after `after` in `text` (`service answering after 812 ms` → 812).
+fn number_after(text: &str, after: &str) -> Option<f64> {
+    let rest = &text[text.find(after)? + after.len()..];
+    let digits: String = rest.trim_start().chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    digits.parse().ok()
+}
+
+/// Milliseconds of a `Duration`'s Debug text at the start of `text` (`98.5ms`, `1.2s`, `0ns`).
+fn debug_duration_ms(text: &str) -> f64 {
+    let text = text.trim_start();
+    let n: String = text.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    let value: f64 = n.parse().unwrap_or(0.0);
+    let unit = &text[n.len()..];
+    if unit.starts_with("ms") {
+        value
+    } else if unit.starts_with("µs") || unit.starts_with("us") {
+        value / 1000.0
+    } else if unit.starts_with("ns") {
+        value / 1_000_000.0
+    } else if unit.starts_with('s') {
+        value * 1000.0
+    } else {
+        0.0
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let latency = LATENCY_MS.to_string();
+    let (record, wall) = certify(&["--latency-ms", &latency], &["six_characters.feature", "secondary_user.feature"], None).await;
+    let net = record.network.clone().unwrap_or_default();
+    let checks = record.scenarios.iter().flat_map(|s| &s.evidence).filter(|e| e.interface.is_some()).count();
+    let mut per_interface = std::collections::BTreeMap::<String, usize>::new();
+    for e in record.scenarios.iter().flat_map(|s| &s.evidence) {
+        if let Some(i) = &e.interface {
+            *per_interface.entry(i.clone()).or_default() += 1;
+        }
+    }
+    println!(
+        "bench path, {} scenarios (six_characters + secondary_user), {LATENCY_MS} ms per request: {:.1} s wall, {} requests, {:.2} requests per verified check ({checks} checks)",
+        record.scenarios.len(),
+        wall.as_secs_f64(),
+        net.requests,
+        net.requests as f64 / checks.max(1) as f64
+    );
+    println!("  checks per interface: {per_interface:?}");
+
+    let boot = BOOT_MS.to_string();
+    let (record, wall) = certify(&["--latency-ms", &latency, "--boot-ms", &boot], &["durable.feature"], Some("@power")).await;
+    let (mut active, mut off, mut booting, mut flash) = (0.0, 0.0, 0.0, 0.0);
+    for s in &record.scenarios {
+        active += s.steps.iter().map(|st| st.duration_ms as f64).sum::<f64>();
+        for e in &s.evidence {
+            if e.action.starts_with("switch the power off") || e.action.starts_with("switch the power on") {
+                off += e.outcome.find("held_off:").map_or(0.0, |i| debug_duration_ms(&e.outcome[i + 9..]));
+                booting += number_after(&e.outcome, "service answering after").unwrap_or(0.0);
+            }
+            if e.action.contains("must be in flash") {
+                flash += number_after(&e.outcome, "").unwrap_or(0.0);
+            }
+        }
+    }
+    let waits = off + booting + flash;
+    println!(
+        "power scenarios ({} with a {BOOT_MS} ms boot, {LATENCY_MS} ms per request): {:.1} s wall, {:.1} s in steps; unavoidable waits {:.1} s (off {:.1} s, boot {:.1} s, flash commit {:.1} s): ratio {:.2}",
+        record.scenarios.len(),
+        wall.as_secs_f64(),
+        active / 1000.0,
+        waits / 1000.0,
+        off / 1000.0,
+        booting / 1000.0,
+        flash / 1000.0,
+        active / waits.max(1.0)
+    );
+}
