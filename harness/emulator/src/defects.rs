@@ -52,6 +52,8 @@ pub enum Defect {
     /// checks only that the caller is logged in, not its group: the permission bug hides behind
     /// an account that cannot log in.
     AddedUserDisabled,
+    /// The password rule's character set is not checked: any printable character is stored.
+    CharsetNotChecked,
 }
 
 /// A defect name that is not one of [`Defect::ALL`].
@@ -64,7 +66,7 @@ pub struct UnknownDefect {
 
 impl Defect {
     /// Every defect, in the order reports list them.
-    pub const ALL: [Defect; 19] = [
+    pub const ALL: [Defect; 20] = [
         Defect::SecondaryChangesAdmin,
         Defect::Accepts5Chars,
         Defect::TruncatesLong,
@@ -84,6 +86,7 @@ impl Defect {
         Defect::OnvifKeepsOldPassword,
         Defect::OnvifSetuserBypassesRule,
         Defect::AddedUserDisabled,
+        Defect::CharsetNotChecked,
     ];
 
     /// The kebab-case name used on the command line and in fixtures/defects.
@@ -108,6 +111,7 @@ impl Defect {
             Defect::OnvifKeepsOldPassword => "onvif-keeps-old-password",
             Defect::OnvifSetuserBypassesRule => "onvif-setuser-bypasses-rule",
             Defect::AddedUserDisabled => "added-user-disabled",
+            Defect::CharsetNotChecked => "charset-not-checked",
         }
     }
 
@@ -133,6 +137,7 @@ impl Defect {
             Defect::OnvifKeepsOldPassword => &["ART-LOCAL"],
             Defect::OnvifSetuserBypassesRule => &["ART-LEN6"],
             Defect::AddedUserDisabled => &["ART-SECONDARY", "ART-ADMIN"],
+            Defect::CharsetNotChecked => &["VENDOR-CHARSET"],
         }
     }
 }

@@ -25,6 +25,7 @@ embed!(
     "app_platforms.feature",
     "preconditions.feature",
     "standards_etsi_default.feature",
+    "vendor_charset.feature",
 );
 
 /// The repository's `features/` directory (for tests and `--features` defaults during development).

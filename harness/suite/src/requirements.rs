@@ -1,5 +1,5 @@
 //! The requirement catalogue (`fixtures/requirements.yaml`): the IDs scenarios are tagged with, their
-//! text and source, and the profile (`article`, `etsi`, `asvs`, `cve`) each belongs to.
+//! text and source, and the profile (`article`, `vendor`, `etsi`, `asvs`, `cve`) each belongs to.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -36,7 +36,7 @@ pub struct Catalogue {
 pub const CATALOGUE_YAML: &str = include_str!("../../../fixtures/requirements.yaml");
 
 /// Tag prefixes that name requirements; any other tag (`@power`, `@destructive`) is a rig need or a marker.
-const REQUIREMENT_PREFIXES: [&str; 4] = ["ART-", "ETSI-", "ASVS-", "CVE-"];
+const REQUIREMENT_PREFIXES: [&str; 5] = ["ART-", "VENDOR-", "ETSI-", "ASVS-", "CVE-"];
 
 impl Catalogue {
     pub fn embedded() -> Self {
@@ -48,9 +48,10 @@ impl Catalogue {
         self.requirements.iter().find(|r| r.id.0 == id)
     }
 
-    /// Requirements of the selected profiles (`article` always included), in catalogue order.
+    /// Requirements of the selected profiles (`article` and the firmware profile's `vendor` rules
+    /// always included), in catalogue order.
     pub fn selected<'a>(&'a self, profiles: &'a [String]) -> impl Iterator<Item = &'a Requirement> + 'a {
-        self.requirements.iter().filter(move |r| r.profile == "article" || profiles.contains(&r.profile))
+        self.requirements.iter().filter(move |r| matches!(r.profile.as_str(), "article" | "vendor") || profiles.contains(&r.profile))
     }
 
     /// Requirement tags among `tags` (with or without `@`).

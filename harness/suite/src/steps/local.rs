@@ -119,7 +119,7 @@ async fn recorder_refuses(w: &mut LabWorld) {
     match &c.result {
         Ok(()) => {
             let failure = Failure::checking(
-                &["ART-LEN6", "ART-SECONDARY", "ART-ADMIN", "ASVS-CURRENT-PW"],
+                &["ART-LEN6", "ART-SECONDARY", "ART-ADMIN", "ASVS-CURRENT-PW", "VENDOR-CHARSET"],
                 format!("the recorder accepted a {}-character password set by {} (it answered OK)", c.new.char_len(), c.by),
             );
             w.check_failed(failure);
@@ -178,7 +178,7 @@ async fn truncated_password_refused_everywhere(w: &mut LabWorld, n: usize) {
 const CHECKS_LOCAL: &[&str] = &["ART-LOCAL"];
 
 /// What a refused change that took effect anyway breaks.
-const CHECKS_REFUSAL: &[&str] = &["ART-LEN6", "ART-SECONDARY", "ART-ADMIN"];
+const CHECKS_REFUSAL: &[&str] = &["ART-LEN6", "ART-SECONDARY", "ART-ADMIN", "VENDOR-CHARSET"];
 
 /// `creds` log in on every local interface; each interface that refuses is a failed check of
 /// `checks` (none: every requirement of the scenario). The scenario goes on: the other interfaces,
