@@ -75,6 +75,15 @@ pub enum RigError {
         op: String,
         message: String,
     },
+    /// A `driver: command` tool failed; `command` is the template as the bench file wrote it (an
+    /// expanded secret never appears), `message` its exit status and last line, redacted.
+    #[error("rig command for {what} `{command}` {message}")]
+    Command {
+        what: String,
+        command: String,
+        message: String,
+        blame: Blame,
+    },
     /// The console could not be opened or read.
     #[error("console {port}: {message}")]
     ConsoleIo { port: String, message: String },
@@ -111,7 +120,7 @@ impl RigError {
     /// Who is to blame for this error.
     pub fn blame(&self) -> Blame {
         match self {
-            RigError::Timeout { blame, .. } => *blame,
+            RigError::Timeout { blame, .. } | RigError::Command { blame, .. } => *blame,
             RigError::ReadBack { .. } | RigError::Modbus { .. } => Blame::Relay,
             RigError::ConsoleIo { .. } => Blame::Console,
             RigError::Crash { .. } | RigError::Device(_) => Blame::Device,
