@@ -10,6 +10,7 @@ pub mod features;
 pub mod lab_defects;
 pub mod lab;
 pub mod password;
+pub mod provenance;
 pub mod record;
 pub mod report;
 pub mod requirements;
