@@ -7,6 +7,7 @@ pub mod cli;
 pub mod recovery;
 pub mod dut;
 pub mod features;
+pub mod fleet;
 pub mod lab_defects;
 pub mod lab;
 pub mod password;
