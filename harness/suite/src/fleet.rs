@@ -686,16 +686,18 @@ pub async fn emulated_fleet(mut opts: FleetOptions, n: usize) -> anyhow::Result<
     let started = Instant::now();
     let benches = opts.out.join("benches");
     std::fs::create_dir_all(&benches)?;
-    let profile = benches.join("flir-2017.yaml");
+    // Beside the bench directory, not in it: every file in it is taken for a bench.
+    let profile = opts.out.join("flir-2017.yaml");
     std::fs::write(&profile, resetlab_profile::FLIR_2017_YAML)?;
     let exe = opts.exe.clone();
-    // Started a few at a time: 200 processes forking at once would only queue on two cores.
+    // Started 32 at a time: enough to overlap their start-up waits, few enough not to queue hundreds of
+    // processes on two cores at once.
     let started_all: Vec<anyhow::Result<EmulateProcess>> = stream::iter(0..n)
         .map(|_| {
             let exe = exe.clone();
             async move { EmulateProcess::start(&exe, &[], Duration::from_secs(120)).await }
         })
-        .buffered(8)
+        .buffered(32)
         .collect()
         .await;
     let mut recorders = Vec::new();
