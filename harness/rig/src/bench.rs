@@ -35,6 +35,8 @@ pub struct Bench {
     pub console: ConsoleSpec,
     /// The app side (interpreted by the app crate).
     pub app: Option<AppSpec>,
+    /// The labgrid place the bench is shared through, acquired for a run.
+    pub labgrid: Option<crate::labgrid::PlaceSpec>,
 }
 
 /// How long to wait for each answer from the recorder unless the bench file says otherwise.
@@ -70,6 +72,8 @@ pub struct DeviceSpec {
 pub enum SwitchSpec {
     /// A coil on a relay board (Modbus TCP, RTU, or the emulated board).
     Coil(CoilSpec),
+    /// Command line templates (`driver: command`): on, off, and a `get` that reads the state back.
+    Command(Box<crate::command::CommandTemplates>),
     /// A person does it when asked.
     Operator {
         /// Minimum off time.
@@ -125,6 +129,8 @@ pub struct ConsoleSpec {
 pub enum ConsolePort {
     /// A serial device (USB adapter, pseudo-terminal).
     Serial { path: PathBuf, baud: u32 },
+    /// The output of a long-running command (`driver: command`, e.g. `labgrid-client console`).
+    Command { command: String },
     /// The embedded lab's console; replaced by [`Bench::with_emulated_addresses`].
     Emulated,
     /// No console on this bench.
@@ -179,6 +185,15 @@ struct RawBench {
     console: Option<RawConsole>,
     #[serde(default)]
     app: Option<AppSpec>,
+    #[serde(default)]
+    labgrid: Option<RawLabgrid>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLabgrid {
+    coordinator: String,
+    place: String,
 }
 
 #[derive(Deserialize)]
@@ -236,6 +251,7 @@ struct RawCredentials {
 enum SwitchDriverName {
     ModbusTcp,
     ModbusRtu,
+    Command,
     Operator,
     Emulated,
     None,
@@ -263,12 +279,19 @@ struct RawSwitch {
     off_ms: Option<u64>,
     #[serde(default)]
     timeout_ms: Option<u64>,
+    #[serde(default)]
+    on: Option<String>,
+    #[serde(default)]
+    off: Option<String>,
+    #[serde(default)]
+    get: Option<String>,
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq, Debug)]
 #[serde(rename_all = "kebab-case")]
 enum ConsoleDriverName {
     Serial,
+    Command,
     Emulated,
     None,
 }
@@ -285,6 +308,8 @@ struct RawConsole {
     ready: Option<String>,
     #[serde(default)]
     crash: Vec<String>,
+    #[serde(default)]
+    command: Option<String>,
 }
 
 /// The line (1-based) of `key` (a dotted path such as `power.host`) in `text`: the section's line,
@@ -390,6 +415,21 @@ impl Bench {
             network: switch(file, text, "network", raw.network)?,
             console: console(file, text, raw.console)?,
             app: raw.app,
+            labgrid: match raw.labgrid {
+                Some(l) if l.coordinator.trim().is_empty() || l.place.trim().is_empty() => {
+                    return Err(invalid(
+                        file,
+                        text,
+                        "labgrid",
+                        "needs a coordinator (HOST:PORT) and a place name",
+                    ));
+                }
+                Some(l) => Some(crate::labgrid::PlaceSpec {
+                    coordinator: l.coordinator,
+                    place: l.place,
+                }),
+                None => None,
+            },
         })
     }
 
@@ -435,7 +475,9 @@ impl Bench {
     /// Whether a person is asked to do something during a run (power, link or the app by hand).
     pub fn needs_operator(&self) -> bool {
         let by_hand = |s: &SwitchSpec| matches!(s, SwitchSpec::Operator { .. });
-        by_hand(&self.power) || by_hand(&self.network) || self.app.as_ref().is_some_and(|a| a.driver == "operator")
+        by_hand(&self.power)
+            || by_hand(&self.network)
+            || self.app.as_ref().is_some_and(|a| a.driver == "operator")
     }
 
     /// The administrator password, from the environment variable the bench names, or a prompt on
@@ -453,7 +495,10 @@ impl Bench {
         if std::io::stdin().is_terminal() {
             // Typed without echo: a password on the screen ends up in terminal scrollback and
             // screen recordings of a field session.
-            let prompt = format!("Password for {} on {} ({} is not set): ", self.device.admin_user, self.rig, env);
+            let prompt = format!(
+                "Password for {} on {} ({} is not set): ",
+                self.device.admin_user, self.rig, env
+            );
             if let Ok(typed) = rpassword::prompt_password(prompt) {
                 let typed = typed.trim_end_matches(['\r', '\n']);
                 if !typed.is_empty() {
@@ -545,9 +590,25 @@ fn switch(
         SwitchDriverName::Emulated => 0,
         _ => 5000,
     }));
-    let timeout = raw
-        .timeout_ms
-        .map_or(DEFAULT_RELAY_TIMEOUT, Duration::from_millis);
+    let timeout = raw.timeout_ms.map_or(
+        if raw.driver == SwitchDriverName::Command {
+            crate::command::DEFAULT_COMMAND_TIMEOUT
+        } else {
+            DEFAULT_RELAY_TIMEOUT
+        },
+        Duration::from_millis,
+    );
+    let templates = [("on", &raw.on), ("off", &raw.off), ("get", &raw.get)];
+    if raw.driver != SwitchDriverName::Command
+        && let Some((k, _)) = templates.iter().find(|(_, v)| v.is_some())
+    {
+        return Err(invalid(
+            file,
+            text,
+            &key(k),
+            format!("`{k}` is a command template: it needs driver: command"),
+        ));
+    }
     if timeout.is_zero() {
         return Err(invalid(
             file,
@@ -627,6 +688,32 @@ fn switch(
             })
         }
         SwitchDriverName::Emulated => coil(BoardSpec::Emulated),
+        SwitchDriverName::Command => {
+            let need = |k: &str, v: &Option<String>| match v.as_deref().map(str::trim) {
+                Some(t) if !t.is_empty() => Ok(t.to_owned()),
+                _ => Err(invalid(
+                    file,
+                    text,
+                    &key(if v.is_some() { k } else { "driver" }),
+                    format!("driver command needs a non-empty `{k}` command template"),
+                )),
+            };
+            let on = need("on", &raw.on)?;
+            let off_cmd = need("off", &raw.off)?;
+            let get = match &raw.get {
+                Some(_) => Some(need("get", &raw.get)?),
+                None => None,
+            };
+            Ok(SwitchSpec::Command(Box::new(
+                crate::command::CommandTemplates {
+                    on,
+                    off: off_cmd,
+                    get,
+                    timeout,
+                    off_time: off,
+                },
+            )))
+        }
         SwitchDriverName::Operator => Ok(SwitchSpec::Operator { off }),
         SwitchDriverName::None => Ok(SwitchSpec::None),
     }
@@ -655,9 +742,34 @@ fn console(file: &Path, text: &str, raw: Option<RawConsole>) -> Result<ConsoleSp
                 ));
             }
         },
+        ConsoleDriverName::Command => match raw.command.as_deref().map(str::trim) {
+            Some(c) if !c.is_empty() => ConsolePort::Command {
+                command: c.to_owned(),
+            },
+            _ => {
+                return Err(invalid(
+                    file,
+                    text,
+                    if raw.command.is_some() {
+                        "console.command"
+                    } else {
+                        "console.driver"
+                    },
+                    "driver command needs a non-empty `command` (its output is the console)",
+                ));
+            }
+        },
         ConsoleDriverName::Emulated => ConsolePort::Emulated,
         ConsoleDriverName::None => ConsolePort::None,
     };
+    if raw.command.is_some() && raw.driver != ConsoleDriverName::Command {
+        return Err(invalid(
+            file,
+            text,
+            "console.command",
+            "`command` needs driver: command",
+        ));
+    }
     if raw.ready.as_deref() == Some("") {
         return Err(invalid(
             file,
@@ -779,6 +891,58 @@ app:     { driver: relay, relay: https://relay.example/, platform: ios, form: ph
     }
 
     #[test]
+    fn command_driver_templates_load_and_are_required() {
+        let text = LAB
+            .replace(
+                "{ driver: modbus-tcp, host: 192.168.1.200, port: 502, unit: 1, coil: 0, off_ms: 5000, invert: true }",
+                "{ driver: command, on: \"pduclient --daemon pdu --port 3 --command on\", off: \"pduclient --daemon pdu --port 3 --command off\", get: \"labgrid-client -p bench-3 power get\", off_ms: 2000 }",
+            )
+            .replace(
+                "{ driver: serial, port: /dev/ttyUSB0, baud: 115200, ready: \"System init done\" }",
+                "{ driver: command, command: \"labgrid-client -p bench-3 console\" }",
+            );
+        let b = Bench::parse("b.yaml", &text).unwrap();
+        let SwitchSpec::Command(t) = &b.power else {
+            panic!("{:?}", b.power)
+        };
+        assert_eq!(t.on, "pduclient --daemon pdu --port 3 --command on");
+        assert_eq!(
+            t.get.as_deref(),
+            Some("labgrid-client -p bench-3 power get")
+        );
+        assert_eq!(
+            (t.off_time, t.timeout),
+            (
+                Duration::from_secs(2),
+                crate::command::DEFAULT_COMMAND_TIMEOUT
+            )
+        );
+        assert_eq!(
+            b.console.port,
+            ConsolePort::Command {
+                command: "labgrid-client -p bench-3 console".into()
+            }
+        );
+        let e = Bench::parse(
+            "b.yaml",
+            &text.replace(
+                "off: \"pduclient --daemon pdu --port 3 --command off\", ",
+                "",
+            ),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("b.yaml:7: key `power.driver`") && e.contains("`off`"),
+            "{e}"
+        );
+        let e = Bench::parse("b.yaml", &LAB.replace("coil: 1,", "coil: 1, on: \"x\","))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("b.yaml:8: key `network.on`"), "{e}");
+    }
+
+    #[test]
     fn shipped_rig_files_load() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rigs");
         for f in [
@@ -786,6 +950,7 @@ app:     { driver: relay, relay: https://relay.example/, platform: ios, form: ph
             "lab-modbus-tcp.yaml",
             "lab-modbus-rtu.yaml",
             "field.yaml",
+            "lab-command.yaml",
         ] {
             Bench::load(dir.join(f)).unwrap_or_else(|e| panic!("{e}"));
         }

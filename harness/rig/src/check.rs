@@ -208,6 +208,9 @@ fn power_off_hint(s: &SwitchDriver) -> &'static str {
         SwitchDriver::Operator(_) => {
             "after the operator switched the power off (was it the right unit?)"
         }
+        SwitchDriver::Command(_) => {
+            "after the power-off command (it succeeded: is it the right outlet?)"
+        }
     }
 }
 
@@ -218,6 +221,9 @@ fn link_down_hint(s: &SwitchDriver) -> &'static str {
         }
         SwitchDriver::Operator(_) => {
             "after the operator unplugged the network cable (was it the right cable?)"
+        }
+        SwitchDriver::Command(_) => {
+            "after the link-down command (it succeeded: is it the right port?)"
         }
     }
 }
@@ -278,22 +284,32 @@ pub async fn rig_check(bench: &Bench, opts: &CheckOptions) -> CheckReport {
         .check("device address", None, bench.http_addr(), |a| a.to_string())
         .await;
 
+    let evidence = || -> Result<Option<Box<dyn std::io::Write + Send>>, RigError> {
+        let Some(p) = &opts.evidence else {
+            return Ok(None);
+        };
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+            .map_err(|e| RigError::File {
+                path: p.clone(),
+                message: e.to_string(),
+            })?;
+        Ok(Some(Box::new(f)))
+    };
     let console = match &bench.console.port {
+        ConsolePort::Command { command } => {
+            let crash = CrashPatterns::with(&bench.console.crash);
+            run.check(
+                "console opens",
+                None,
+                async { Console::open_command(command, crash, evidence()?) },
+                |c| c.name().to_owned(),
+            )
+            .await
+        }
         ConsolePort::Serial { path, baud } => {
-            let evidence = || -> Result<Option<Box<dyn std::io::Write + Send>>, RigError> {
-                let Some(p) = &opts.evidence else {
-                    return Ok(None);
-                };
-                let f = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(p)
-                    .map_err(|e| RigError::File {
-                        path: p.clone(),
-                        message: e.to_string(),
-                    })?;
-                Ok(Some(Box::new(f)))
-            };
             let crash = CrashPatterns::with(&bench.console.crash);
             run.check(
                 "console opens",

@@ -258,6 +258,14 @@ impl Console {
         &self.inner.name
     }
 
+    /// The position before the first captured line.
+    pub fn beginning(&self) -> Cursor {
+        Cursor {
+            index: 0,
+            at: self.inner.start,
+        }
+    }
+
     /// The position after everything captured so far.
     pub fn cursor(&self) -> Cursor {
         let st = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());

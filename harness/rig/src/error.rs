@@ -75,6 +75,24 @@ pub enum RigError {
         op: String,
         message: String,
     },
+    /// A `driver: command` tool failed; `command` is the template as the bench file wrote it (an
+    /// expanded secret never appears), `message` its exit status and last line, redacted.
+    #[error("rig command for {what} `{command}` {message}")]
+    Command {
+        what: String,
+        command: String,
+        message: String,
+        blame: Blame,
+    },
+    /// The bench's labgrid place is held by someone else (or by a run of ours that crashed).
+    #[error(
+        "labgrid place {place} on {coordinator} is held by {holder}; nothing was touched. Wait for it to be released, or if {holder} is a run that crashed: labgrid-client -x {coordinator} -p {place} release --kick"
+    )]
+    PlaceHeld {
+        place: String,
+        coordinator: String,
+        holder: String,
+    },
     /// The console could not be opened or read.
     #[error("console {port}: {message}")]
     ConsoleIo { port: String, message: String },
@@ -111,12 +129,13 @@ impl RigError {
     /// Who is to blame for this error.
     pub fn blame(&self) -> Blame {
         match self {
-            RigError::Timeout { blame, .. } => *blame,
+            RigError::Timeout { blame, .. } | RigError::Command { blame, .. } => *blame,
             RigError::ReadBack { .. } | RigError::Modbus { .. } => Blame::Relay,
             RigError::ConsoleIo { .. } => Blame::Console,
             RigError::Crash { .. } | RigError::Device(_) => Blame::Device,
             RigError::Operator(_) => Blame::Operator,
             RigError::Absent { .. }
+            | RigError::PlaceHeld { .. }
             | RigError::Harness(_)
             | RigError::MissingSecret { .. }
             | RigError::File { .. } => Blame::Harness,

@@ -37,6 +37,8 @@ pub trait Switch {
 pub enum SwitchDriver {
     /// modbus-tcp or modbus-rtu (or the emulated board, reached over Modbus TCP).
     Relay(RelayCoil),
+    /// command: on/off/get templates.
+    Command(crate::command::CommandSwitch),
     /// operator.
     Operator(OperatorSwitch),
 }
@@ -46,6 +48,8 @@ impl SwitchDriver {
     pub fn verified_by(&self) -> &'static str {
         match self {
             SwitchDriver::Relay(_) => "read-back",
+            SwitchDriver::Command(c) if c.reads_back() => "read-back",
+            SwitchDriver::Command(_) => "exit status",
             SwitchDriver::Operator(_) => "operator",
         }
     }
@@ -53,7 +57,7 @@ impl SwitchDriver {
     /// Who is blamed when the switch reports success but the device shows no effect.
     pub fn blame(&self) -> crate::error::Blame {
         match self {
-            SwitchDriver::Relay(_) => crate::error::Blame::Relay,
+            SwitchDriver::Relay(_) | SwitchDriver::Command(_) => crate::error::Blame::Relay,
             SwitchDriver::Operator(_) => crate::error::Blame::Operator,
         }
     }
@@ -63,6 +67,7 @@ impl Switch for SwitchDriver {
     fn describe(&self) -> String {
         match self {
             SwitchDriver::Relay(c) => c.describe(),
+            SwitchDriver::Command(c) => c.describe(),
             SwitchDriver::Operator(o) => o.describe(),
         }
     }
@@ -70,6 +75,7 @@ impl Switch for SwitchDriver {
     async fn set(&self, on: bool) -> Result<Switched, RigError> {
         match self {
             SwitchDriver::Relay(c) => c.set(on).await,
+            SwitchDriver::Command(c) => c.set(on).await,
             SwitchDriver::Operator(o) => o.set(on).await,
         }
     }
@@ -77,6 +83,7 @@ impl Switch for SwitchDriver {
     async fn get(&self) -> Result<bool, RigError> {
         match self {
             SwitchDriver::Relay(c) => c.get().await,
+            SwitchDriver::Command(c) => c.get().await,
             SwitchDriver::Operator(o) => o.get().await,
         }
     }
@@ -106,6 +113,9 @@ impl Drivers {
     ) -> Result<Option<SwitchDriver>, RigError> {
         match spec {
             SwitchSpec::None => Ok(None),
+            SwitchSpec::Command(t) => Ok(Some(SwitchDriver::Command(
+                crate::command::CommandSwitch::new((**t).clone(), what),
+            ))),
             SwitchSpec::Operator { off } => {
                 let op = self.operator.clone().ok_or_else(|| {
                     RigError::Harness(format!("{what} is switched by an operator: run on a terminal or give an answers file"))

@@ -33,6 +33,9 @@ pub enum Command {
     Certify(CertifyArgs),
     /// Start an emulated recorder on loopback and print its addresses as one JSON line.
     Emulate(EmulateArgs),
+    /// Certify many benches at once: one report per bench plus a fleet summary (HTML, Markdown,
+    /// JUnit with one test suite per bench); one bench failing or missing does not stop the others.
+    Fleet(FleetArgs),
     /// Put back what an interrupted run left (from the journal): restore baseline passwords, delete accounts it added.
     Recover(RecoverArgs),
     /// Work with run records: `resetlab report diff A B` shows what changed between two runs.
@@ -84,6 +87,36 @@ pub struct SelftestArgs {
     /// direct app), as a lab bench would be. App defects are left out (no app is driven).
     #[arg(long)]
     pub bench: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct FleetArgs {
+    /// Bench files, or directories of them (every *.yaml inside).
+    #[arg(value_name = "BENCH", required_unless_present = "emulated")]
+    pub benches: Vec<PathBuf>,
+    /// The fleet benchmark: start N `resetlab emulate` recorders and certify each through a
+    /// generated Modbus TCP bench file; prints wall time and each recorder's peak memory.
+    #[arg(long, value_name = "N", conflicts_with = "benches")]
+    pub emulated: Option<usize>,
+    /// Benches certified at once (0: all of them).
+    #[arg(long, default_value_t = 0)]
+    pub jobs: usize,
+    /// Only run scenarios matching this tag expression (on every bench).
+    #[arg(long, value_name = "EXPR")]
+    pub tags: Option<String>,
+    /// Optional requirement profiles besides the article: etsi, asvs, cve (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub profile: Vec<String>,
+    /// Directory for each bench's report (<DIR>/<bench>/) and the fleet summary. Default:
+    /// reports/fleet-<timestamp>/.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Each bench's credential journal goes to <DIR>/<bench>/. Default: the user's data directory's fleet/<bench>/.
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Seconds one bench may take before it is called hung and killed.
+    #[arg(long, value_name = "SECS", default_value_t = crate::fleet::DEFAULT_BENCH_DEADLINE.as_secs())]
+    pub bench_deadline: u64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -197,6 +230,7 @@ pub async fn main(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Certify(args) => certify(args).await,
         Command::Emulate(args) => emulate(args).await,
+        Command::Fleet(args) => fleet(args).await,
         Command::Recover(args) => recover(args).await,
         Command::Selftest(args) => selftest(args).await,
         Command::Rig(RigCommand::Check(args)) => rig_check(args).await,
@@ -204,7 +238,33 @@ pub async fn main(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// A bench shared through a labgrid place is acquired before anything touches it and released at
+/// the end of the run (after a first Ctrl-C too: the run ends normally then).
 async fn certify(args: CertifyArgs) -> anyhow::Result<ExitCode> {
+    let place = match &args.rig {
+        Some(file) => match Bench::load(file)?.labgrid {
+            Some(spec) => {
+                let lock = spec.acquire().await?;
+                if !args.quiet {
+                    println!("acquired labgrid place {} on {}", spec.place, spec.coordinator);
+                }
+                Some(lock)
+            }
+            None => None,
+        },
+        None => None,
+    };
+    let result = certify_on_bench(args).await;
+    if let Some(lock) = place {
+        let name = lock.spec().place.clone();
+        if let Err(e) = lock.release().await {
+            eprintln!("warning: labgrid place {name} was not released: {e}");
+        }
+    }
+    result
+}
+
+async fn certify_on_bench(args: CertifyArgs) -> anyhow::Result<ExitCode> {
     for p in &args.profile {
         anyhow::ensure!(["etsi", "asvs", "cve"].contains(&p.as_str()), "unknown requirement profile `{p}` (expected etsi, asvs or cve)");
     }
@@ -247,6 +307,33 @@ async fn certify(args: CertifyArgs) -> anyhow::Result<ExitCode> {
     println!("record: {}  junit: {}", out.join("report.json").display(), out.join("junit.xml").display());
     println!("{}", crate::report::headline(&record));
     Ok(if record.is_green() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+async fn fleet(args: FleetArgs) -> anyhow::Result<ExitCode> {
+    let out = args.out.unwrap_or_else(|| PathBuf::from("reports").join(chrono::Utc::now().format("fleet-%Y%m%dT%H%M%SZ").to_string()));
+    let opts = crate::fleet::FleetOptions {
+        exe: std::env::current_exe().context("finding the resetlab executable")?,
+        benches: args.benches,
+        out: out.clone(),
+        jobs: args.jobs,
+        tags: args.tags,
+        profiles: args.profile,
+        state_dir: args.state_dir,
+        deadline: std::time::Duration::from_secs(args.bench_deadline.max(1)),
+        env: Vec::new(),
+    };
+    let report = match args.emulated {
+        Some(n) => crate::fleet::emulated_fleet(opts, n.max(1)).await?,
+        None => crate::fleet::fleet(opts).await,
+    };
+    crate::fleet::write_summary(&report, &out).with_context(|| format!("writing the fleet summary into {}", out.display()))?;
+    let green = report.benches.iter().filter(|b| b.is_green()).count();
+    println!("fleet: {green} of {} benches certified in {:.1} s{}", report.benches.len(), report.duration_ms as f64 / 1000.0, if report.interrupted { " (interrupted)" } else { "" });
+    if let Some(n) = &report.emulated {
+        println!("{n}");
+    }
+    println!("summary: {}  junit: {}", out.join("fleet.html").display(), out.join("junit.xml").display());
+    Ok(if report.is_green() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 async fn rig_check(args: RigCheckArgs) -> anyhow::Result<ExitCode> {

@@ -148,6 +148,9 @@ pub struct RunRecord {
     /// Serial console capture, power events marked.
     #[serde(default)]
     pub console: Vec<ConsoleLine>,
+    /// What the run was made of: resetlab version and commit, feature and bench file hashes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<crate::provenance::Provenance>,
     /// What crossed the network to the device: tells a flaky bench from a flaky firmware.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<NetworkFigures>,

@@ -279,7 +279,7 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
                 }
             })
         })
-        .filter_run(features, {
+        .filter_run(features.clone(), {
             let ctx = ctx.clone();
             let skipped = skipped.clone();
             move |feature, rule, scenario| {
@@ -315,6 +315,7 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
     record.device = ctx.device.lock().unwrap_or_else(|e| e.into_inner()).clone();
     record.rig = Some(ctx.lab.rig_description());
     record.network = Some(ctx.network.lock().unwrap_or_else(|e| e.into_inner()).clone());
+    record.provenance = Some(crate::provenance::Provenance::collect(&features, record.rig.as_ref().and_then(|r| r.file.as_deref()).map(std::path::Path::new)));
     record.errors.extend(ctx.teardown_errors.lock().unwrap_or_else(|e| e.into_inner()).drain(..).map(|m| resetlab_wire::secret::redact(&m)));
     // The end of the run gives every bench back as it was found (a factory password the run
     // replaced at its start included).

@@ -232,11 +232,16 @@ impl Lab {
                     Source::Bench(_) => "emulated".to_owned(),
                 },
             },
+            SwitchSpec::Command(t) => match &t.get {
+                Some(get) => format!("command on `{}`, off `{}`, read back by `{get}`", t.on, t.off),
+                None => format!("command on `{}`, off `{}` (no read-back)", t.on, t.off),
+            },
             SwitchSpec::Operator { .. } => "operator (a person switches it)".to_owned(),
             SwitchSpec::None => "none".to_owned(),
         };
         let console = match &self.bench.console.port {
             ConsolePort::Serial { path, baud } => format!("serial {} @{baud}", path.display()),
+            ConsolePort::Command { command } => format!("command `{command}`"),
             ConsolePort::Emulated => "serial (emulated console on a pseudo-terminal)".to_owned(),
             ConsolePort::None => "none".to_owned(),
         };

@@ -115,7 +115,11 @@ impl Station {
         } else {
             None
         };
-        let drivers = BenchDrivers::from_bench(bench, service, operator.clone())?;
+        let mut drivers = BenchDrivers::from_bench(bench, service, operator.clone())?;
+        // `driver: command` console: the output of the bench's console command.
+        if let resetlab_rig::bench::ConsolePort::Command { command } = &bench.console.port {
+            drivers.console = Some(resetlab_rig::Console::open_command(command, resetlab_rig::CrashPatterns::with(&bench.console.crash), None)?);
+        }
         let target = Target::new(bench.device.address.clone(), bench.device.http_port, bench.device.rtsp_port).with_timeout(bench.device.timeout);
         let app = match app {
             Some(spec) => match spec.driver {

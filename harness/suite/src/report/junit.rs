@@ -50,6 +50,11 @@ pub fn render(r: &RunRecord) -> String {
         if let Some(id) = &r.run_id {
             let _ = writeln!(out, "      <property name=\"run.id\" value=\"{}\"/>", x(id));
         }
+        if let Some(p) = &r.provenance {
+            for (name, value) in super::provenance_properties(p, feature) {
+                let _ = writeln!(out, "      <property name=\"{name}\" value=\"{}\"/>", x(&value));
+            }
+        }
         let _ = writeln!(out, "    </properties>");
         for s in scenarios {
             let _ = writeln!(

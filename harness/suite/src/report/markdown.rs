@@ -118,7 +118,14 @@ pub fn facts(r: &RunRecord) -> Vec<(&'static str, String)> {
         _ => format!("{:.1} s", r.duration_ms as f64 / 1000.0),
     };
     f.push(("When", when));
-    f.push(("resetlab", r.resetlab_version.clone()));
+    let commit = r.provenance.as_ref().and_then(|p| p.git_commit.as_deref());
+    f.push(("resetlab", match commit {
+        Some(c) => format!("{} (commit {c})", r.resetlab_version),
+        None => r.resetlab_version.clone(),
+    }));
+    if let Some(b) = r.provenance.as_ref().and_then(|p| p.bench.as_ref()) {
+        f.push(("Bench file", format!("{} (sha256 {})", b.path, b.sha256)));
+    }
     f.push(("Lab", r.lab.clone()));
     if let Some(d) = &r.device {
         let mut parts = Vec::new();

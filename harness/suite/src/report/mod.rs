@@ -68,6 +68,24 @@ pub fn write_all(record: &RunRecord, out: &Path) -> Result<ReportPaths, ReportEr
     Ok(paths)
 }
 
+/// The JUnit properties that make a test suite reproducible: resetlab's commit, the bench file
+/// and its SHA-256, and the SHA-256 of the feature file the suite is (`feature`: its name).
+pub fn provenance_properties(p: &crate::provenance::Provenance, feature: &str) -> Vec<(&'static str, String)> {
+    let mut props = Vec::new();
+    if let Some(c) = &p.git_commit {
+        props.push(("resetlab.commit", c.clone()));
+    }
+    if let Some(b) = &p.bench {
+        props.push(("bench.file", b.path.clone()));
+        props.push(("bench.sha256", b.sha256.clone()));
+    }
+    if let Some(f) = p.feature(feature) {
+        props.push(("feature.file", f.path.clone()));
+        props.push(("feature.sha256", f.sha256.clone()));
+    }
+    props
+}
+
 /// The record as pretty JSON (what report.json holds), redacted.
 pub fn to_json(record: &RunRecord) -> String {
     serde_json::to_string_pretty(&redacted(record)).expect("the record serialises")
@@ -118,6 +136,14 @@ pub fn redacted(record: &RunRecord) -> RunRecord {
     if let Some(d) = &mut c.device {
         for f in [&mut d.model, &mut d.serial, &mut d.machine_name, &mut d.firmware_version, &mut d.firmware_build] {
             ro(f);
+        }
+    }
+    // Provenance: paths are text; the commit and the SHA-256 digests are hex, left alone like
+    // numbers (a digest that happens to contain `000000` must stay a digest).
+    if let Some(p) = &mut c.provenance {
+        p.features.iter_mut().for_each(|f| r(&mut f.path));
+        if let Some(b) = &mut p.bench {
+            r(&mut b.path);
         }
     }
     if let Some(rig) = &mut c.rig {
