@@ -132,7 +132,7 @@ impl Defect {
             Defect::Rpc2LoopbackBypass => &["CVE-LOOPBACK-BYPASS"],
             Defect::DefaultPasswordRemote => &["ETSI-DEFAULT-PW"],
             Defect::RemoteKeepsOldPassword => &["ART-REMOTE"],
-            Defect::OkWithoutChange => &["ART-LEN6"],
+            Defect::OkWithoutChange => &["ART-LEN6", "VENDOR-CHARSET"],
             Defect::OldPasswordNotChecked => &["ASVS-CURRENT-PW"],
             Defect::OnvifKeepsOldPassword => &["ART-LOCAL"],
             Defect::OnvifSetuserBypassesRule => &["ART-LEN6"],

@@ -112,6 +112,10 @@ pub(crate) struct Firmware {
     /// firmware with `onvif-keeps-old-password` judges ONVIF logins by it.
     onvif_users: Mutex<Vec<(String, Secret)>>,
     flash: Flash,
+    /// Changes on their way to flash: (due, epoch, change), in the order they were made. A power
+    /// cut writes every change whose commit time has come (a busy process may not have run the
+    /// writer's timer yet) and loses the rest, as the flash writer of a real unit does.
+    pending_writes: Mutex<Vec<(std::time::Instant, u64, FlashOp)>>,
     ram: Mutex<Ram>,
     lockouts: Mutex<Lockouts>,
     counters: Counters,
@@ -152,6 +156,7 @@ impl Firmware {
             realm,
             console: Console::new(profile.has(resetlab_profile::Interface::Console)),
             flash: Flash::new(factory.clone()),
+            pending_writes: Mutex::new(Vec::new()),
             rtsp_port: OnceLock::new(),
             onvif_users: Mutex::new(
                 factory
@@ -198,8 +203,10 @@ impl Firmware {
         epoch
     }
 
-    /// Power went: console stops, RAM is gone, pending flash writes never happen.
+    /// Power went: console stops, RAM is gone, flash writes not yet due never happen.
     pub(crate) fn power_off(&self) {
+        self.commit_due();
+        lock(&self.pending_writes).clear();
         self.epoch.fetch_add(1, Ordering::SeqCst);
         self.console.power_off();
         *self.ram() = Ram::boot(&self.profile, self.flash.load());
@@ -604,11 +611,27 @@ impl Firmware {
     }
 
     fn commit_later(self: &Arc<Self>, epoch: u64, op: FlashOp, delay: Duration) {
+        let due = std::time::Instant::now() + delay;
+        lock(&self.pending_writes).push((due, epoch, op));
         let fw = Arc::clone(self);
         tokio::spawn(async move {
             tokio::time::sleep(delay).await;
-            fw.commit(epoch, &op);
+            fw.commit_due();
         });
+    }
+
+    /// Write every pending change whose commit time has come, in the order they were made.
+    fn commit_due(&self) {
+        let now = std::time::Instant::now();
+        let due: Vec<(u64, FlashOp)> = {
+            let mut pending = lock(&self.pending_writes);
+            let (ready, waiting): (Vec<_>, Vec<_>) = pending.drain(..).partition(|(at, _, _)| *at <= now);
+            *pending = waiting;
+            ready.into_iter().map(|(_, epoch, op)| (epoch, op)).collect()
+        };
+        for (epoch, op) in due {
+            self.commit(epoch, &op);
+        }
     }
 
     fn commit(&self, epoch: u64, op: &FlashOp) {

@@ -410,6 +410,28 @@ async fn old_password_not_checked_lets_a_wrong_current_password_change_it() {
 }
 
 #[tokio::test]
+async fn added_user_disabled_stores_an_account_that_cannot_log_in_and_skips_the_group_check() {
+    let rec = start_with(&[Defect::AddedUserDisabled], |_| {}).await;
+    let add = "/cgi-bin/userManager.cgi?action=addUser&user.Name=guest&user.Password=guest1&user.Group=user&user.Sharable=true&user.Reserved=false";
+    assert_eq!(cgi(rec.http_addr(), add, "admin", "000000").await.body, "OK\r\n");
+    assert_eq!(cgi(rec.http_addr(), MACHINE_NAME, "guest", "guest1").await.status, 401, "the added account logs in");
+    // The refusal comes from the login, not from a permission check: an administrator-made
+    // user-group caller that can log in is let through.
+    assert_eq!(modify(&rec, "guest", "guest1", "abc123", "000000").await.status, 401);
+    rec.shutdown().await;
+}
+
+#[tokio::test]
+async fn charset_not_checked_stores_a_password_with_a_character_the_rule_forbids() {
+    let rec = start_with(&[Defect::CharsetNotChecked], |_| {}).await;
+    assert_eq!(modify(&rec, "admin", "000000", "abc!23", "000000").await.body, "OK\r\n");
+    assert_eq!(cgi(rec.http_addr(), MACHINE_NAME, "admin", "abc!23").await.status, 200);
+    // The length is still checked.
+    assert_eq!(modify(&rec, "admin", "abc!23", "ab!23", "abc!23").await.status, 400);
+    rec.shutdown().await;
+}
+
+#[tokio::test]
 async fn every_defect_has_a_test_here() {
     // Keep this list in step with Defect::ALL: a new defect needs a test above.
     let tested = [
@@ -433,6 +455,8 @@ async fn every_defect_has_a_test_here() {
         // defect_onvif_setuser_bypasses_the_rule.
         "onvif-keeps-old-password",
         "onvif-setuser-bypasses-rule",
+        "added-user-disabled",
+        "charset-not-checked",
     ];
     let all: Vec<String> = Defect::ALL.iter().map(|d| d.to_string()).collect();
     assert_eq!(all, tested);
