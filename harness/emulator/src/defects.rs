@@ -54,6 +54,9 @@ pub enum Defect {
     AddedUserDisabled,
     /// The password rule's character set is not checked: any printable character is stored.
     CharsetNotChecked,
+    /// A debug dump of the account database (passwords included) is printed on the console at
+    /// every boot, once the change is in flash.
+    PasswordAtBoot,
 }
 
 /// A defect name that is not one of [`Defect::ALL`].
@@ -66,7 +69,7 @@ pub struct UnknownDefect {
 
 impl Defect {
     /// Every defect, in the order reports list them.
-    pub const ALL: [Defect; 20] = [
+    pub const ALL: [Defect; 21] = [
         Defect::SecondaryChangesAdmin,
         Defect::Accepts5Chars,
         Defect::TruncatesLong,
@@ -87,6 +90,7 @@ impl Defect {
         Defect::OnvifSetuserBypassesRule,
         Defect::AddedUserDisabled,
         Defect::CharsetNotChecked,
+        Defect::PasswordAtBoot,
     ];
 
     /// The kebab-case name used on the command line and in fixtures/defects.
@@ -112,6 +116,7 @@ impl Defect {
             Defect::OnvifSetuserBypassesRule => "onvif-setuser-bypasses-rule",
             Defect::AddedUserDisabled => "added-user-disabled",
             Defect::CharsetNotChecked => "charset-not-checked",
+            Defect::PasswordAtBoot => "password-at-boot",
         }
     }
 
@@ -138,6 +143,7 @@ impl Defect {
             Defect::OnvifSetuserBypassesRule => &["ART-LEN6"],
             Defect::AddedUserDisabled => &["ART-SECONDARY", "ART-ADMIN"],
             Defect::CharsetNotChecked => &["VENDOR-CHARSET"],
+            Defect::PasswordAtBoot => &["ASVS-NO-SECRETS-LOGGED"],
         }
     }
 }

@@ -203,6 +203,11 @@ impl Firmware {
         epoch
     }
 
+    /// The accounts as flash holds them (what a boot loads).
+    pub(crate) fn flash_accounts(&self) -> Vec<Account> {
+        self.flash.load()
+    }
+
     /// Power went: console stops, RAM is gone, flash writes not yet due never happen.
     pub(crate) fn power_off(&self) {
         self.commit_due();

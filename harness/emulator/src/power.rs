@@ -293,7 +293,7 @@ impl Drop for Plant {
 /// The console text of one boot: boot loader, kernel, then the firmware's own lines.
 fn boot_log(fw: &Firmware, http_port: u16, rtsp_port: u16, linked: bool) -> Vec<String> {
     let id = &fw.profile.identity;
-    vec![
+    let mut lines = vec![
         "U-Boot 2010.06-svn (Nov 18 2016 - 10:21:07)".to_owned(),
         "DRAM:  512 MiB".to_owned(),
         "Hit any key to stop autoboot:  0".to_owned(),
@@ -321,5 +321,14 @@ fn boot_log(fw: &Firmware, http_port: u16, rtsp_port: u16, linked: bool) -> Vec<
         "[CONFIG] account database loaded from flash".to_owned(),
         format!("[NET] http service on port {http_port}"),
         format!("[NET] rtsp service on port {rtsp_port}"),
-    ]
+    ];
+    if fw.has(crate::Defect::PasswordAtBoot) {
+        // A leftover debug dump of the account database, printed while it is loaded.
+        let accounts = fw.flash_accounts();
+        let at = lines.iter().position(|l| l.starts_with("[CONFIG]")).map_or(lines.len(), |i| i + 1);
+        for (n, a) in accounts.iter().enumerate() {
+            lines.insert(at + n, format!("[CONFIG] user {} group {} pwd {}", a.name, a.group.as_str(), a.password.expose()));
+        }
+    }
+    lines
 }

@@ -432,6 +432,30 @@ async fn charset_not_checked_stores_a_password_with_a_character_the_rule_forbids
 }
 
 #[tokio::test]
+async fn password_at_boot_prints_the_flash_accounts_at_the_next_boot_only() {
+    let rec = start_with(&[Defect::PasswordAtBoot], |_| {}).await;
+    let mut console = rec.console();
+    assert_eq!(modify(&rec, "admin", "000000", "abc123", "000000").await.body, "OK\r\n");
+    // Through the flash commit: nothing yet.
+    let mut seen = String::new();
+    tokio::time::timeout(STEP, async {
+        while !seen.contains("saved to flash") {
+            seen.push_str(&String::from_utf8_lossy(&console.recv().await.unwrap()));
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no flash commit on the console: {seen}"));
+    assert!(!seen.contains("abc123"), "printed at the change: {seen}");
+    power_cycle(&rec).await;
+    let mut seen = String::new();
+    while let Ok(Ok(bytes)) = tokio::time::timeout(std::time::Duration::from_millis(200), console.recv()).await {
+        seen.push_str(&String::from_utf8_lossy(&bytes));
+    }
+    assert!(seen.contains("pwd abc123"), "not printed at boot: {seen}");
+    rec.shutdown().await;
+}
+
+#[tokio::test]
 async fn every_defect_has_a_test_here() {
     // Keep this list in step with Defect::ALL: a new defect needs a test above.
     let tested = [
@@ -457,6 +481,7 @@ async fn every_defect_has_a_test_here() {
         "onvif-setuser-bypasses-rule",
         "added-user-disabled",
         "charset-not-checked",
+        "password-at-boot",
     ];
     let all: Vec<String> = Defect::ALL.iter().map(|d| d.to_string()).collect();
     assert_eq!(all, tested);
