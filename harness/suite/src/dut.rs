@@ -46,7 +46,7 @@ impl ChangePath<'_> {
 
 /// The profile's name for a device interface. A match the compiler checks: adding a local
 /// interface to the device client means saying here which profile entry lists it.
-fn profile_interface(i: Interface) -> resetlab_profile::Interface {
+pub(crate) fn profile_interface(i: Interface) -> resetlab_profile::Interface {
     use resetlab_profile::Interface as P;
     match i {
         Interface::Http => P::Http,
@@ -83,6 +83,9 @@ pub struct Dut {
     /// False while a scenario has the recorder's power or link off: no answer is then expected, so
     /// none is counted lost, asked again or reconciled.
     pub reachable: bool,
+    /// Local services the device was seen to serve at the first lease though its profile omits
+    /// them: ART-LOCAL ("every local way in") cannot be established from the profile's list.
+    pub unlisted_services: Vec<Interface>,
     /// How many requests may be in flight to the recorder at once (the bench's
     /// `device.concurrency`; 1 for firmware that serves one connection at a time).
     pub concurrency: usize,
@@ -141,6 +144,7 @@ impl Dut {
             budget_refills: 0,
             reachable: true,
             concurrency: 4,
+            unlisted_services: Vec::new(),
             answers_lost: 0,
             retries: 0,
             reconciles: 0,

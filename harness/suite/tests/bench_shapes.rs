@@ -380,3 +380,24 @@ async fn field_unit_with_a_person_for_power_link_and_app() {
     assert_eq!(verdict(&record, "ART-PRE-POWER"), Some(Verdict::Pass), "the app on the person's phone");
     assert!(holds(&e, FACTORY).await, "the recorder was not left at its password");
 }
+
+/// A profile that leaves out a service the recorder serves would quietly narrow "every local way
+/// in": the probe at the first lease finds RTSP answering, and ART-LOCAL is not established.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_the_profile_omits_leaves_art_local_unestablished() {
+    let e = emulate().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(profile()).unwrap();
+    let narrowed = text.replace("interfaces: [http, rpc2, rtsp, console, relay, onvif]", "interfaces: [http, rpc2, console, relay, onvif]");
+    assert_ne!(narrowed, text, "the profile's interface list changed shape; update this test");
+    let file = tmp.path().join("no-rtsp.yaml");
+    std::fs::write(&file, narrowed).unwrap();
+    let bench = bench_text(&e.emulated, Shape::Nothing, &file, "RESETLAB_SHAPE_PASSWORD", Via::default());
+    let (output, record) = certify(tmp.path(), &bench, FACTORY, &["--tags", "@ART-LOCAL and not @remote"]).await;
+    let record = record.unwrap_or_else(|| panic!("no record: {}", String::from_utf8_lossy(&output.stderr)));
+    let local = record.requirements.iter().find(|q| q.id.0 == "ART-LOCAL").unwrap();
+    assert_ne!(local.verdict, Some(Verdict::Pass), "ART-LOCAL passed though RTSP was never checked");
+    let why = record.scenarios.iter().flat_map(|s| s.unestablished.values()).find(|w| w.contains("RTSP"));
+    assert!(why.is_some_and(|w| w.contains("does not list")), "no scenario says why: {:?}", record.scenarios.iter().map(|s| &s.unestablished).collect::<Vec<_>>());
+    assert!(holds(&e, FACTORY).await);
+}

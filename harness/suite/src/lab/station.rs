@@ -92,6 +92,8 @@ pub(super) struct Prepared {
     pub serial: String,
     /// The administrator password every scenario starts from and teardown puts back.
     pub working: Secret,
+    /// Local services the device answers on that its profile does not list.
+    pub unlisted: Vec<Interface>,
 }
 
 impl Station {
@@ -198,6 +200,7 @@ impl Station {
         let mut dut = Dut::new(self.target.clone(), profile.clone(), prepared.serial.clone(), prepared.working.clone(), custody.clone())
             .map_err(|e| LabError::Journal(e.to_string()))?;
         dut.concurrency = self.concurrency;
+        dut.unlisted_services = prepared.unlisted.clone();
         for (action, outcome) in notes {
             dut.note(Some(Interface::Http), action, outcome);
         }
@@ -225,10 +228,14 @@ impl Station {
         let serial = Cgi::new(&self.target).serial_no(&found).await.map_err(|e| LabError::Unreachable(e.to_string()))?;
         let key = device_key(&serial, &self.target, &self.admin_user);
         custody.baseline(&key, &self.as_found).map_err(|e| LabError::Journal(e.to_string()))?;
+        let unlisted = unlisted_services(&self.target, profile).await;
+        for i in &unlisted {
+            notes.push((format!("probe: the device answers on {i}"), "the firmware profile does not list it".into()));
+        }
         let factory = &profile.admin().password;
         if self.as_found != *factory {
             state.verified = true;
-            return Ok(Prepared { key, serial, working: self.as_found.clone() });
+            return Ok(Prepared { key, serial, working: self.as_found.clone(), unlisted });
         }
         let rule = &profile.password_rule;
         let own = crate::password::generate_other_than(rule, rule.max_len, factory);
@@ -242,7 +249,7 @@ impl Station {
         state.last_change = Some(Instant::now());
         state.verified = true;
         notes.push(("set-up (once for this bench): replace the factory default administrator password".into(), "OK".into()));
-        Ok(Prepared { key, serial, working: own })
+        Ok(Prepared { key, serial, working: own, unlisted })
     }
 
     /// The last turn could not prove the working password: find what the device holds among the
@@ -331,4 +338,25 @@ pub async fn read_identity(dut: &Dut) -> crate::record::DeviceIdentity {
         firmware_version,
         firmware_build,
     }
+}
+
+/// The local services the device answers on, without credentials, that `profile` does not list
+/// (RTSP `OPTIONS`, ONVIF `GetSystemDateAndTime`; HTTP CGI is how the device is reached at all, and
+/// RPC2 cannot be probed without a login attempt that would count against the lockout).
+async fn unlisted_services(target: &Target, profile: &FirmwareProfile) -> Vec<Interface> {
+    let mut out = Vec::new();
+    for i in Interface::ALL {
+        if profile.has(crate::dut::profile_interface(i)) {
+            continue;
+        }
+        let answers = match i {
+            Interface::Rtsp => resetlab_device::Rtsp::options(target).await.is_ok(),
+            Interface::Onvif => resetlab_device::Onvif::new(target).system_date_and_time().await.is_ok(),
+            Interface::Http | Interface::Rpc2 => false,
+        };
+        if answers {
+            out.push(i);
+        }
+    }
+    out
 }
