@@ -5,8 +5,13 @@
 //! ```yaml
 //! app: { driver: direct, platform: ios, form: phone, remote: 203.0.113.7:8080,
 //!        profile: fixtures/apps/flir-cloud-2017.yaml }
+//! app: { driver: webdriver, url: http://appium-host:4723, platform: ios, form: phone,
+//!        account: owner@example.com, account_password_env: RESETLAB_APP_PASSWORD,
+//!        capabilities: { appium:udid: 00008030-…, appium:bundleId: com.flir.cloud },
+//!        remote_capabilities: { tablet: { appium:udid: … }, computer: { … } } }
 //! ```
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -24,6 +29,8 @@ pub enum AppDriver {
     Direct,
     /// [`crate::OperatorApp`]: a person with a real phone.
     Operator,
+    /// [`crate::WebDriverApp`]: the app driven through Appium (or the emulated phone) at `url:`.
+    WebDriver,
     /// The embedded lab's relay ([`crate::RelayApp`] against the lab's own relay).
     Emulated,
     /// No app on this bench.
@@ -60,6 +67,15 @@ pub struct AppSpec {
     /// Answers file for the operator driver when there is no terminal.
     #[serde(default)]
     pub answers: Option<PathBuf>,
+    /// The WebDriver server (driver webdriver): `http://appium-host:4723`.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Extra capabilities of the app's WebDriver session (driver webdriver).
+    #[serde(default)]
+    pub capabilities: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Extra capabilities of the remote clients' sessions, per form factor (driver webdriver).
+    #[serde(default)]
+    pub remote_capabilities: Option<HashMap<FormFactor, serde_json::Map<String, serde_json::Value>>>,
 }
 
 impl AppSpec {
@@ -79,6 +95,21 @@ impl AppSpec {
             profile,
             account,
         ))
+    }
+}
+
+impl AppSpec {
+    /// The WebDriver settings of a `driver: webdriver` bench: its `url:`, capabilities and app
+    /// account, the account's password read from `account_password_env` (never from the file).
+    pub fn webdriver_config(&self) -> Result<crate::WebDriverConfig, String> {
+        let url = self.url.clone().ok_or("app: driver webdriver needs `url:` (the Appium server, e.g. http://appium-host:4723)")?;
+        let account = self.account.clone().ok_or("app: driver webdriver needs `account:` (the app account to sign in with)")?;
+        let var = self.account_password_env.clone().ok_or("app: driver webdriver needs `account_password_env:` (the variable holding the app account password)")?;
+        let password = std::env::var(&var).map_err(|_| format!("app: the app account password variable {var} is not set"))?;
+        let mut config = crate::WebDriverConfig::new(url, account, resetlab_wire::Secret::new(password));
+        config.capabilities = self.capabilities.clone().unwrap_or_default();
+        config.remote_capabilities = self.remote_capabilities.clone().unwrap_or_default();
+        Ok(config)
     }
 }
 
@@ -112,6 +143,21 @@ mod tests {
         assert_eq!(spec.driver, AppDriver::Direct);
         assert_eq!(spec.form, Some(FormFactor::Tablet));
         assert_eq!(spec.remote, Some("127.0.0.1:8080".parse().unwrap()));
+    }
+
+    #[test]
+    fn webdriver_bench_gives_url_capabilities_and_the_password_from_the_environment() {
+        let text = "rig: b\napp: { driver: webdriver, url: 'http://127.0.0.1:4723', platform: android, form: phone, account: me, account_password_env: RESETLAB_TEST_APP_PW_1, capabilities: { 'appium:udid': emulator-5554 }, remote_capabilities: { tablet: { 'appium:udid': R52 } } }\n";
+        let spec = parse("bench.yaml", text).unwrap().unwrap();
+        assert_eq!(spec.driver, AppDriver::WebDriver);
+        let err = spec.webdriver_config().unwrap_err();
+        assert!(err.contains("RESETLAB_TEST_APP_PW_1"), "{err}");
+        // SAFETY: this variable is read by this test only.
+        unsafe { std::env::set_var("RESETLAB_TEST_APP_PW_1", "pw") };
+        let c = spec.webdriver_config().unwrap();
+        assert_eq!((c.url.as_str(), c.account.as_str(), c.account_password.expose()), ("http://127.0.0.1:4723", "me", "pw"));
+        assert_eq!(c.capabilities["appium:udid"], "emulator-5554");
+        assert_eq!(c.remote_capabilities[&FormFactor::Tablet]["appium:udid"], "R52");
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! | screen | elements |
 //! | --- | --- |
 //! | sign-in | `account`, `password`, `sign-in`, `sign-in-error` |
-//! | home (live view) | `menu` (upper-left), `home-title` |
+//! | home (live view) | `menu` (upper-left), `home-add-device` (upper-right) |
 //! | menu | `menu-device-manager` ("Device Manager"), `menu-live-view`, `menu-playback`, `menu-about`, `menu-sign-out` |
 //! | Device Manager | `add-device`, `device-list`, cells `device-<serial>` (value `online`/`offline`) |
 //! | add device | `add-serial`, `add-user`, `add-password`, `add-save`, `add-error` |
@@ -200,7 +200,7 @@ impl EmulatedApp {
                 self.stack = vec![Screen::SignIn { account: String::new(), password: Secret::new(""), error: None }];
                 self.seq += 1;
             }
-            (Screen::DeviceManager, "add-device") => {
+            (Screen::Home, "home-add-device") | (Screen::DeviceManager, "add-device") => {
                 self.push(Screen::AddDevice { serial: String::new(), user: String::new(), password: Secret::new(""), error: None })
             }
             (Screen::DeviceManager, cell) if cell.starts_with("device-") => {
@@ -367,7 +367,11 @@ impl EmulatedApp {
                 c.extend(error.iter().map(|e| Node::new(Kind::StaticText, "sign-in-error", e.clone())));
                 ("FLIR Cloud".into(), c, None)
             }
-            Screen::Home => ("Live View".into(), vec![Node::new(Kind::Image, "home-live-grid", "No device playing")], None),
+            Screen::Home => (
+                "Live View".into(),
+                vec![Node::new(Kind::Image, "home-live-grid", "No device playing")],
+                Some(Node::new(Kind::Button, "home-add-device", "+")),
+            ),
             Screen::Menu => {
                 let mut cells = Vec::new();
                 if !self.has(PhoneDefect::MenuWithoutDeviceManager) {
