@@ -62,8 +62,14 @@ impl std::fmt::Debug for ScreenEvidence {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ScreenEvidence")
             .field("step", &self.step)
-            .field("screenshot_png", &format_args!("{} bytes", self.screenshot_png.len()))
-            .field("page_source", &format_args!("{} chars", self.page_source.len()))
+            .field(
+                "screenshot_png",
+                &format_args!("{} bytes", self.screenshot_png.len()),
+            )
+            .field(
+                "page_source",
+                &format_args!("{} chars", self.page_source.len()),
+            )
             .finish()
     }
 }

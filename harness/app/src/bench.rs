@@ -75,7 +75,8 @@ pub struct AppSpec {
     pub capabilities: Option<serde_json::Map<String, serde_json::Value>>,
     /// Extra capabilities of the remote clients' sessions, per form factor (driver webdriver).
     #[serde(default)]
-    pub remote_capabilities: Option<HashMap<FormFactor, serde_json::Map<String, serde_json::Value>>>,
+    pub remote_capabilities:
+        Option<HashMap<FormFactor, serde_json::Map<String, serde_json::Value>>>,
 }
 
 impl AppSpec {
@@ -102,11 +103,18 @@ impl AppSpec {
     /// The WebDriver settings of a `driver: webdriver` bench: its `url:`, capabilities and app
     /// account, the account's password read from `account_password_env` (never from the file).
     pub fn webdriver_config(&self) -> Result<crate::WebDriverConfig, String> {
-        let url = self.url.clone().ok_or("app: driver webdriver needs `url:` (the Appium server, e.g. http://appium-host:4723)")?;
-        let account = self.account.clone().ok_or("app: driver webdriver needs `account:` (the app account to sign in with)")?;
+        let url = self.url.clone().ok_or(
+            "app: driver webdriver needs `url:` (the Appium server, e.g. http://appium-host:4723)",
+        )?;
+        let account = self
+            .account
+            .clone()
+            .ok_or("app: driver webdriver needs `account:` (the app account to sign in with)")?;
         let var = self.account_password_env.clone().ok_or("app: driver webdriver needs `account_password_env:` (the variable holding the app account password)")?;
-        let password = std::env::var(&var).map_err(|_| format!("app: the app account password variable {var} is not set"))?;
-        let mut config = crate::WebDriverConfig::new(url, account, resetlab_wire::Secret::new(password));
+        let password = std::env::var(&var)
+            .map_err(|_| format!("app: the app account password variable {var} is not set"))?;
+        let mut config =
+            crate::WebDriverConfig::new(url, account, resetlab_wire::Secret::new(password));
         config.capabilities = self.capabilities.clone().unwrap_or_default();
         config.remote_capabilities = self.remote_capabilities.clone().unwrap_or_default();
         Ok(config)
@@ -155,9 +163,19 @@ mod tests {
         // SAFETY: this variable is read by this test only.
         unsafe { std::env::set_var("RESETLAB_TEST_APP_PW_1", "pw") };
         let c = spec.webdriver_config().unwrap();
-        assert_eq!((c.url.as_str(), c.account.as_str(), c.account_password.expose()), ("http://127.0.0.1:4723", "me", "pw"));
+        assert_eq!(
+            (
+                c.url.as_str(),
+                c.account.as_str(),
+                c.account_password.expose()
+            ),
+            ("http://127.0.0.1:4723", "me", "pw")
+        );
         assert_eq!(c.capabilities["appium:udid"], "emulator-5554");
-        assert_eq!(c.remote_capabilities[&FormFactor::Tablet]["appium:udid"], "R52");
+        assert_eq!(
+            c.remote_capabilities[&FormFactor::Tablet]["appium:udid"],
+            "R52"
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use crate::app::AppSession;
 use crate::error::AppError;
 use crate::flow::FlowApp;
-use crate::transport::{body_text, Backend, RawRequest, RawResponse, TransportError};
+use crate::transport::{Backend, RawRequest, RawResponse, TransportError, body_text};
 
 /// Deadline of one request to the bench recorder.
 pub const DIRECT_TIMEOUT: Duration = Duration::from_secs(10);

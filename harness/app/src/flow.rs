@@ -174,7 +174,8 @@ impl<B: Backend> FlowApp<B> {
     /// Settings lists it and Modify password refuses without it, so both ask here.
     fn shows_modify_password(&self, entry: &DeviceEntry) -> bool {
         let profile = &self.session.profile;
-        let hidden = profile.modify_password.hidden_for_secondary && entry.group == Some(UserGroup::Secondary);
+        let hidden = profile.modify_password.hidden_for_secondary
+            && entry.group == Some(UserGroup::Secondary);
         profile.offers_modify_password(self.session.platform, self.session.form) && !hidden
     }
 
@@ -239,7 +240,11 @@ impl<B: Backend> App for FlowApp<B> {
 
     async fn open_menu(&mut self) -> Result<Vec<MenuItem>, AppError> {
         self.screen = Screen::Menu;
-        Ok(if self.session.profile.device_manager_in_menu { vec![MenuItem::DeviceManager] } else { Vec::new() })
+        Ok(if self.session.profile.device_manager_in_menu {
+            vec![MenuItem::DeviceManager]
+        } else {
+            Vec::new()
+        })
     }
 
     async fn device_manager(&mut self) -> Result<Vec<DeviceEntry>, AppError> {

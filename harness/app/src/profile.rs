@@ -82,7 +82,8 @@ impl AppProfile {
 
     /// Whether Settings shows Modify password on `platform` running on a `form`.
     pub fn offers_modify_password(&self, platform: Platform, form: FormFactor) -> bool {
-        self.modify_password.platforms.contains(&platform) && self.modify_password.form_factors.contains(&form)
+        self.modify_password.platforms.contains(&platform)
+            && self.modify_password.form_factors.contains(&form)
     }
 }
 
@@ -133,11 +134,25 @@ mod tests {
         for p in [flir_cloud_2017(), flir_cloud_fixed()] {
             let map = p.screens.as_ref().expect("a screen map");
             for key in crate::webdriver::USED_KEYS {
-                for (platform, form) in [(Platform::Ios, FormFactor::Phone), (Platform::Ios, FormFactor::Tablet), (Platform::Android, FormFactor::Phone), (Platform::Ios, FormFactor::Computer)] {
-                    assert!(map.locator(platform, form, *key).is_some(), "{}: no {key} on {platform} {form}", p.name);
+                for (platform, form) in [
+                    (Platform::Ios, FormFactor::Phone),
+                    (Platform::Ios, FormFactor::Tablet),
+                    (Platform::Android, FormFactor::Phone),
+                    (Platform::Ios, FormFactor::Computer),
+                ] {
+                    assert!(
+                        map.locator(platform, form, *key).is_some(),
+                        "{}: no {key} on {platform} {form}",
+                        p.name
+                    );
                 }
             }
-            assert!(map.locator(Platform::Android, FormFactor::Phone, ScreenKey::DeviceCell).unwrap().value.contains("android.widget"));
+            assert!(
+                map.locator(Platform::Android, FormFactor::Phone, ScreenKey::DeviceCell)
+                    .unwrap()
+                    .value
+                    .contains("android.widget")
+            );
         }
     }
 }

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use crate::app::AppSession;
 use crate::error::AppError;
 use crate::flow::FlowApp;
-use crate::transport::{body_text, Backend, RawRequest, RawResponse, TransportError};
+use crate::transport::{Backend, RawRequest, RawResponse, TransportError, body_text};
 
 /// Deadline of one call to the relay's API (the relay's own tunnel timeout is shorter).
 pub const RELAY_CALL_TIMEOUT: Duration = Duration::from_secs(20);

@@ -34,31 +34,68 @@ static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0)
 impl Lab {
     pub async fn start(defects: &[PhoneDefect]) -> Lab {
         let mut rc = RecorderConfig::new(resetlab_profile::flir_2017());
-        rc.instance = Some(format!("P{}x{}", std::process::id() % 10000, NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
-        let recorder = tokio::time::timeout(STEP, Recorder::start(rc)).await.expect("recorder start in time").expect("recorder starts");
+        rc.instance = Some(format!(
+            "P{}x{}",
+            std::process::id() % 10000,
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        let recorder = tokio::time::timeout(STEP, Recorder::start(rc))
+            .await
+            .expect("recorder start in time")
+            .expect("recorder starts");
         recorder.wait_ready(STEP).await.expect("recorder ready");
         let serial = recorder.serial();
         let cgi = Lab::cgi_of(&recorder);
-        cgi.modify_password(&Credentials::new("admin", Secret::new(FACTORY)), "admin", &Secret::new(SETUP), &Secret::new(FACTORY))
+        cgi.modify_password(
+            &Credentials::new("admin", Secret::new(FACTORY)),
+            "admin",
+            &Secret::new(SETUP),
+            &Secret::new(FACTORY),
+        )
+        .await
+        .expect("the installer sets the admin password locally");
+        let relay = Relay::start(RelayConfig::default())
             .await
-            .expect("the installer sets the admin password locally");
-        let relay = Relay::start(RelayConfig::default()).await.expect("relay starts");
+            .expect("relay starts");
         relay.add_account(ACCOUNT, ACCOUNT_PASSWORD, [serial.clone()]);
         let agent = agent::attach(&recorder, &relay.url());
-        relay.wait_online(&serial, STEP).await.expect("recorder registers at the relay");
-        let phone = Phone::start(PhoneConfig::new(relay.url()).with_defects(defects.iter().copied())).await.expect("phone starts");
+        relay
+            .wait_online(&serial, STEP)
+            .await
+            .expect("recorder registers at the relay");
+        let phone =
+            Phone::start(PhoneConfig::new(relay.url()).with_defects(defects.iter().copied()))
+                .await
+                .expect("phone starts");
         let set_up_changes = recorder.stats().password_changes;
-        Lab { recorder, relay, agent, phone, serial, set_up_changes }
+        Lab {
+            recorder,
+            relay,
+            agent,
+            phone,
+            serial,
+            set_up_changes,
+        }
     }
 
     fn cgi_of(recorder: &Recorder) -> Cgi {
         let http = recorder.http_addr();
-        Cgi::new(&Target::new(http.ip().to_string(), http.port(), recorder.rtsp_addr().port()).with_timeout(STEP))
+        Cgi::new(
+            &Target::new(
+                http.ip().to_string(),
+                http.port(),
+                recorder.rtsp_addr().port(),
+            )
+            .with_timeout(STEP),
+        )
     }
 
     /// Whether the recorder itself accepts `admin`/`password` on its own HTTP port.
     pub async fn admin_accepts(&self, password: &str) -> bool {
-        Lab::cgi_of(&self.recorder).machine_name(&Credentials::new("admin", Secret::new(password))).await.is_ok()
+        Lab::cgi_of(&self.recorder)
+            .machine_name(&Credentials::new("admin", Secret::new(password)))
+            .await
+            .is_ok()
     }
 
     /// Password changes since the lab's set-up.
