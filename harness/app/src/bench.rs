@@ -186,6 +186,23 @@ mod tests {
     }
 
     #[test]
+    fn appium_bench_parses() {
+        let path = resetlab_profile::fixtures_dir().join("../rigs/lab-appium.yaml");
+        let spec = load(path).unwrap().unwrap();
+        assert_eq!(spec.driver, AppDriver::WebDriver);
+        assert_eq!(spec.url.as_deref(), Some("http://appium-host:4723"));
+        assert_eq!(
+            spec.capabilities.unwrap()["appium:bundleId"],
+            "com.flir.cloud"
+        );
+        assert!(
+            spec.remote_capabilities
+                .unwrap()
+                .contains_key(&FormFactor::Computer)
+        );
+    }
+
+    #[test]
     fn emulator_bench_parses() {
         let path = resetlab_profile::fixtures_dir().join("../rigs/emulator.yaml");
         let spec = load(path).unwrap().unwrap();

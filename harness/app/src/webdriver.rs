@@ -570,6 +570,40 @@ impl WebDriverApp {
         self.screen.close().await;
     }
 
+    /// A remote login to recorder `serial` from a smartphone, tablet or computer: a second
+    /// WebDriver session of that form factor signs into the app account, adds the recorder with
+    /// `creds` and opens its live view (device information on a computer); what the screen shows
+    /// is the outcome. Needs no saved entry in this app (a factory-state recorder has none).
+    pub async fn remote_login_to(
+        &mut self,
+        serial: &str,
+        form: FormFactor,
+        creds: &DeviceCredentials,
+    ) -> Result<LoginOutcome, AppError> {
+        let step = format!("remote login from a {form}");
+        let extra = self
+            .config
+            .remote_capabilities
+            .get(&form)
+            .cloned()
+            .unwrap_or_default();
+        let mut client = Driven::open(&self.config, &self.session, form, &extra).await?;
+        let outcome = match client.add_device(&step, serial, creds).await {
+            Ok(Err(reason)) => Ok(LoginOutcome::Refused(reason)),
+            Ok(Ok(())) => {
+                client
+                    .open_view(&step, serial, form != FormFactor::Computer)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        if let Some(ev) = client.evidence.take() {
+            self.screen.evidence = Some(ev);
+        }
+        client.close().await;
+        outcome
+    }
+
     fn current(&self, step: &'static str) -> Result<String, AppError> {
         self.selected
             .clone()
@@ -770,28 +804,7 @@ impl App for WebDriverApp {
         creds: &DeviceCredentials,
     ) -> Result<LoginOutcome, AppError> {
         let serial = self.current("remote_login")?;
-        let step = format!("remote login from a {form}");
-        let extra = self
-            .config
-            .remote_capabilities
-            .get(&form)
-            .cloned()
-            .unwrap_or_default();
-        let mut client = Driven::open(&self.config, &self.session, form, &extra).await?;
-        let outcome = match client.add_device(&step, &serial, creds).await {
-            Ok(Err(reason)) => Ok(LoginOutcome::Refused(reason)),
-            Ok(Ok(())) => {
-                client
-                    .open_view(&step, &serial, form != FormFactor::Computer)
-                    .await
-            }
-            Err(e) => Err(e),
-        };
-        if let Some(ev) = client.evidence.take() {
-            self.screen.evidence = Some(ev);
-        }
-        client.close().await;
-        outcome
+        self.remote_login_to(&serial, form, creds).await
     }
 
     async fn reconcile(&mut self) -> Result<LoginOutcome, AppError> {

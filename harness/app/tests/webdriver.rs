@@ -423,3 +423,105 @@ async fn defect_menu_without_device_manager_breaks_the_articles_path() {
     assert_eq!(lab.changes(), 0);
     lab.shutdown().await;
 }
+
+/// What the embedded suite asks of the driven app, in one lab: 11 sign-ins with the recorder added,
+/// 8 Modify password flows (3 of them refused), 12 remote logins (ART-REMOTE from an iPhone and an
+/// iPad: new and old password from a smartphone, tablet and computer), a saved-entry check and a
+/// delete and re-add. The suite's whole run must stay under 5 s; this is the app's share of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_suites_app_load_takes_a_fraction_of_the_budget() {
+    let lab = Lab::start(&[]).await;
+    let t = Instant::now();
+    let mut current = SETUP.to_owned();
+    let passwords = ["dr1ve1", "dr1ve2", "dr1ve3", "dr1ve4", "dr1ve5"];
+    let mut next = passwords.iter();
+    let forms = [
+        FormFactor::Phone,
+        FormFactor::Tablet,
+        FormFactor::Phone,
+        FormFactor::Tablet,
+        FormFactor::Phone,
+    ];
+    for (i, form) in forms.into_iter().enumerate() {
+        let session = AppSession::new(Platform::Ios, form, flir_cloud_2017(), ACCOUNT);
+        let config = WebDriverConfig::new(lab.phone.url(), ACCOUNT, s(ACCOUNT_PASSWORD));
+        let mut app = WebDriverApp::open(session, config).await.unwrap();
+        app.add_device(
+            &lab.serial,
+            DeviceCredentials::new("admin", current.as_str()),
+        )
+        .await
+        .unwrap();
+        let new = next.next().unwrap().to_string();
+        assert_eq!(
+            reset(&mut app, &lab, &new, &new).await,
+            ModifyOutcome::Changed
+        );
+        let old = std::mem::replace(&mut current, new);
+        if i < 2 {
+            for f in FormFactor::ALL {
+                assert_eq!(
+                    app.remote_login(f, &DeviceCredentials::new("admin", current.as_str()))
+                        .await
+                        .unwrap(),
+                    LoginOutcome::Accepted
+                );
+                let refused = app
+                    .remote_login(f, &DeviceCredentials::new("admin", old.as_str()))
+                    .await
+                    .unwrap();
+                assert!(matches!(refused, LoginOutcome::Refused(_)), "{refused:?}");
+            }
+        }
+        if i == 2 {
+            assert_eq!(
+                app.connect_saved_entry().await.unwrap(),
+                LoginOutcome::Accepted
+            );
+            app.remove_device(&lab.serial).await.unwrap();
+            app.add_device(
+                &lab.serial,
+                DeviceCredentials::new("admin", current.as_str()),
+            )
+            .await
+            .unwrap();
+            assert_eq!(
+                app.connect_saved_entry().await.unwrap(),
+                LoginOutcome::Accepted
+            );
+        }
+        app.close().await;
+    }
+    for (new, confirm) in [
+        ("abc12", "abc12"),
+        ("abcd123", "abcd123"),
+        ("other1", "other2"),
+    ] {
+        let session = AppSession::new(Platform::Ios, FormFactor::Phone, flir_cloud_2017(), ACCOUNT);
+        let mut app = WebDriverApp::open(
+            session,
+            WebDriverConfig::new(lab.phone.url(), ACCOUNT, s(ACCOUNT_PASSWORD)),
+        )
+        .await
+        .unwrap();
+        app.add_device(
+            &lab.serial,
+            DeviceCredentials::new("admin", current.as_str()),
+        )
+        .await
+        .unwrap();
+        assert!(matches!(
+            reset(&mut app, &lab, new, confirm).await,
+            ModifyOutcome::RefusedByApp(_)
+        ));
+        app.close().await;
+    }
+    let took = t.elapsed();
+    println!("the suite's app load (8 sign-ins, 8 flows, 12 remote logins, re-add): {took:?}");
+    assert!(
+        took < Duration::from_secs(3),
+        "the driven app alone took {took:?} of the suite's 5 s"
+    );
+    assert_eq!(lab.phone.open_sessions(), 0);
+    lab.shutdown().await;
+}
