@@ -455,6 +455,11 @@ impl Driven {
             return Err(self.err(step, "the app menu shows no Device Manager"));
         }
         self.tap(step, ScreenKey::DeviceCell, Some(serial)).await?;
+        self.read_view(step, live).await
+    }
+
+    /// On a device's screen: open its live view (or device information) and read what it shows.
+    async fn read_view(&mut self, step: &str, live: bool) -> Result<LoginOutcome, AppError> {
         self.tap(
             step,
             if live {
@@ -494,7 +499,8 @@ impl Driven {
         Ok(outcome)
     }
 
-    /// Home → add device → serial, user, password → save; the recorder's refusal if shown.
+    /// Home → add device → serial, user, password → save; the recorder's refusal if shown, else
+    /// the app is on the new device's screen.
     async fn add_device(
         &mut self,
         step: &str,
@@ -512,7 +518,7 @@ impl Driven {
         match self
             .wait_any(
                 step,
-                &[(ScreenKey::AddError, None), (ScreenKey::MenuButton, None)],
+                &[(ScreenKey::AddError, None), (ScreenKey::LiveView, None)],
             )
             .await?
         {
@@ -590,11 +596,9 @@ impl WebDriverApp {
         let mut client = Driven::open(&self.config, &self.session, form, &extra).await?;
         let outcome = match client.add_device(&step, serial, creds).await {
             Ok(Err(reason)) => Ok(LoginOutcome::Refused(reason)),
-            Ok(Ok(())) => {
-                client
-                    .open_view(&step, serial, form != FormFactor::Computer)
-                    .await
-            }
+            // A remote client goes straight from adding the recorder to its live view (device
+            // information on a computer): its menu is not what is being tested.
+            Ok(Ok(())) => client.read_view(&step, form != FormFactor::Computer).await,
             Err(e) => Err(e),
         };
         if let Some(ev) = client.evidence.take() {

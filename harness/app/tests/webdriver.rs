@@ -421,6 +421,16 @@ async fn defect_menu_without_device_manager_breaks_the_articles_path() {
     );
     assert!(ev.screenshot_png.starts_with(b"\x89PNG"));
     assert_eq!(lab.changes(), 0);
+    // Remote clients reach the recorder without the menu: only the article's path is broken.
+    let remote = app
+        .remote_login_to(
+            &lab.serial,
+            FormFactor::Computer,
+            &DeviceCredentials::new("admin", SETUP),
+        )
+        .await
+        .unwrap();
+    assert_eq!(remote, LoginOutcome::Accepted);
     lab.shutdown().await;
 }
 

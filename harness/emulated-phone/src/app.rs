@@ -399,7 +399,9 @@ impl EmulatedApp {
                 online: false,
             },
         );
+        // A device just added opens on its own screen, as the real app does.
         self.pop();
+        self.push(Screen::Device(serial.clone()));
         self.refresh_online().await;
         self.seq += 1;
     }

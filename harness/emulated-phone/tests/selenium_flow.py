@@ -46,6 +46,8 @@ try:
     type_into("accessibility id", "add-user", "admin")
     type_into("accessibility id", "add-password", env["DEVICE_PASSWORD"])
     tap("accessibility id", "add-save")
+    # The new device opens on its own screen: back to the home screen.
+    tap("accessibility id", "back")
     # 2. Tap [menu] in the upper-left corner, then Device Manager.
     menu = driver.find_element("accessibility id", "menu")
     result["menu_rect"] = menu.rect

@@ -141,6 +141,9 @@ impl Wd {
         self.type_into("add-user", "admin").await;
         self.type_into("add-password", password).await;
         self.tap("add-save").await;
+        // The new device opens on its own screen; back to the Device Manager.
+        assert_eq!(self.text("title").await, serial);
+        self.tap("back").await;
     }
 }
 
