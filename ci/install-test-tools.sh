@@ -36,3 +36,16 @@ if ! selenium_ok; then
   python3 -m venv target/selenium-venv && target/selenium-venv/bin/pip install -q selenium \
     || echo "note: selenium not installed; the Selenium test of the emulated phone fails under CI=true"
 fi
+# onvif-zeep (a third-party ONVIF client on zeep, with the ONVIF WSDLs bundled) logs in to the
+# emulator in harness/emulator/tests/onvif_zeep.rs; a venv under the repo's target/ keeps it off the
+# system Python.
+venv="$(cd "$(dirname "$0")/.." && pwd)/target/test-venv"
+if ! "$venv/bin/python" -c 'import onvif, zeep' 2>/dev/null; then
+  if ! python3 -m venv "$venv" 2>/dev/null; then
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+    python3 -m venv "$venv"
+  fi
+  "$venv/bin/pip" install -q "onvif-zeep==0.2.12" "zeep==4.3.3"
+fi

@@ -25,6 +25,17 @@ Feature: The new password is exactly 6 characters
       | 1      |
       | 5      |
 
+  Scenario Outline: a password that is not 6 characters is refused over ONVIF too
+    When the administrator changes the password to a new <length>-character password over ONVIF
+    Then the recorder refuses the change
+    And the current password still logs in on every local interface
+    And the refused password logs in on none of them
+
+    Examples:
+      | length |
+      | 5      |
+      | 7      |
+
   Scenario Outline: a password longer than 6 characters is refused, not truncated
     When the administrator changes the password to a new <length>-character password on the recorder
     Then the recorder refuses the change

@@ -17,6 +17,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("rpc2_reply", rpc2_reply),
     ("digest_challenge", digest_challenge),
     ("rtsp_response", rtsp_response),
+    ("onvif_soap", onvif_soap),
     ("ledger_journal", ledger_journal),
     ("bench_yaml", bench_yaml),
     ("profile_yaml", profile_yaml),
@@ -74,6 +75,18 @@ pub fn digest_challenge(data: &[u8]) {
 /// Raw bytes from an RTSP server: one response is read (or refused) without panicking.
 pub fn rtsp_response(data: &[u8]) {
     let _ = resetlab_device::fuzzing::rtsp_response(data);
+}
+
+/// SOAP bytes both ways: the emulator's ONVIF request reader (envelope, WS-Security token, digest,
+/// replay and clock window) and the device client's reply reader (envelope, fault). Neither may
+/// panic; an accepted request names a non-empty operation.
+pub fn onvif_soap(data: &[u8]) {
+    if let Ok(op) = resetlab_emulator::fuzzing::onvif_request(data) {
+        assert!(!op.is_empty(), "an operation has a name");
+    }
+    if let Ok(Err(fault)) = resetlab_device::soap::read_reply(&text(data)) {
+        let _ = fault.not_authorized();
+    }
 }
 
 fn journal_dir() -> &'static PathBuf {

@@ -75,6 +75,14 @@ const TOKENS: &[&[u8]] = &[
     b"%YAML 1.2\n---\n",
     b"{\"seq\":",
     b"\"crc\":",
+    b"<!DOCTYPE a [<!ENTITY e \"x\">]>",
+    b"&e;",
+    b"&#x41;",
+    b"<![CDATA[",
+    b"]]>",
+    b"</s:Body>",
+    b"<wsse:Nonce>",
+    b"#PasswordDigest",
 ];
 
 fn mutate(rng: &mut Rng, seeds: &[Vec<u8>]) -> Vec<u8> {
@@ -225,6 +233,7 @@ target_test!(kv_body, 1);
 target_test!(rpc2_reply, 1);
 target_test!(digest_challenge, 1);
 target_test!(rtsp_response, 1);
+target_test!(onvif_soap, 1);
 target_test!(ledger_journal, 10);
 target_test!(bench_yaml, 1);
 target_test!(profile_yaml, 1);

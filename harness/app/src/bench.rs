@@ -10,6 +10,10 @@
 //!        capabilities: { appium:udid: 00008030-…, appium:bundleId: com.flir.cloud },
 //!        remote_capabilities: { tablet: { appium:udid: … }, computer: { … } } }
 //! ```
+//!
+//! `relay:` must be an `http://` URL: resetlab's HTTP client is built without TLS, so an
+//! `https://` relay is refused when the file is loaded, saying why, rather than failing later
+//! at sign-in (or, worse, being taken as a promise of transport security that nothing keeps).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -129,7 +133,13 @@ struct Top {
 
 /// Read the `app:` section of a bench file (None when the bench has none).
 pub fn load(file: impl AsRef<Path>) -> Result<Option<AppSpec>, resetlab_profile::FixtureError> {
-    Ok(resetlab_profile::load_yaml::<Top>(file)?.app)
+    let file = file.as_ref();
+    let text =
+        std::fs::read_to_string(file).map_err(|source| resetlab_profile::FixtureError::Read {
+            file: file.to_owned(),
+            source,
+        })?;
+    parse(file, &text)
 }
 
 /// Parse the `app:` section from bench text; `file` is used in messages.
@@ -137,7 +147,43 @@ pub fn parse(
     file: impl AsRef<Path>,
     text: &str,
 ) -> Result<Option<AppSpec>, resetlab_profile::FixtureError> {
-    Ok(resetlab_profile::parse_yaml::<Top>(file, text)?.app)
+    let app = resetlab_profile::parse_yaml::<Top>(file.as_ref(), text)?.app;
+    if let Some(spec) = &app {
+        check_relay_url(file.as_ref(), text, spec)?;
+    }
+    Ok(app)
+}
+
+/// `relay:` must be plain `http://`: there is no TLS in resetlab's HTTP client to honour `https://`.
+fn check_relay_url(
+    file: &Path,
+    text: &str,
+    spec: &AppSpec,
+) -> Result<(), resetlab_profile::FixtureError> {
+    let Some(url) = &spec.relay else {
+        return Ok(());
+    };
+    // The URL itself is not repeated: it could carry credentials (`http://user:pw@host`).
+    let scheme = url
+        .split_once("://")
+        .map(|(s, _)| s.to_ascii_lowercase())
+        .unwrap_or_default();
+    let message = match scheme.as_str() {
+        "http" => return Ok(()),
+        "https" | "wss" => format!(
+            "the relay URL is {scheme}://, but resetlab is built without TLS (its HTTP client, \
+             reqwest, has no TLS backend compiled in), so it cannot reach this relay securely \
+             and will not pretend to; expected an http:// relay on a lab network you trust, or a \
+             local TLS-terminating proxy (e.g. stunnel) given as http://127.0.0.1:PORT"
+        ),
+        _ => "expected an http:// URL of the relay (e.g. http://relay.lab:8080)".to_owned(),
+    };
+    Err(resetlab_profile::FixtureError::semantic(
+        file,
+        text,
+        "app.relay",
+        message,
+    ))
 }
 
 #[cfg(test)]
@@ -200,6 +246,24 @@ mod tests {
                 .unwrap()
                 .contains_key(&FormFactor::Computer)
         );
+    }
+
+    #[test]
+    fn an_https_relay_is_refused_at_load_saying_there_is_no_tls() {
+        let text = "rig: b\napp:\n  driver: relay\n  relay: https://relay.example:8443\n";
+        let err = parse("bench.yaml", text).unwrap_err().to_string();
+        assert!(err.contains("bench.yaml:4"), "{err}");
+        assert!(
+            err.contains("app.relay") && err.contains("without TLS"),
+            "{err}"
+        );
+        let text = "rig: b\napp: { driver: relay, relay: 'HTTPS://relay.example' }\n";
+        assert!(parse("bench.yaml", text).is_err());
+        let text = "rig: b\napp: { driver: relay, relay: 'relay.example:8080' }\n";
+        let err = parse("bench.yaml", text).unwrap_err().to_string();
+        assert!(err.contains("expected an http:// URL"), "{err}");
+        let text = "rig: b\napp: { driver: relay, relay: 'http://127.0.0.1:8080' }\n";
+        assert!(parse("bench.yaml", text).unwrap().is_some());
     }
 
     #[test]

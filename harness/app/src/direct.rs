@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use crate::app::AppSession;
 use crate::error::AppError;
 use crate::flow::FlowApp;
-use crate::transport::{Backend, RawRequest, RawResponse, TransportError, body_text};
+use crate::transport::{Backend, RawRequest, RawResponse, TransportError, body_text, error_text};
 
 /// Deadline of one request to the bench recorder.
 pub const DIRECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -53,10 +53,12 @@ impl DirectBackend {
             b = b.body(req.body);
         }
         let resp = b.send().await.map_err(|e| {
+            // `{e}` would print the URL, and with it `pwd=` and `pwdOld=`.
+            let why = error_text(&e);
             if e.is_connect() {
-                TransportError::Offline(format!("recorder at {addr} refused the connection: {e}"))
+                TransportError::Offline(format!("recorder at {addr} refused the connection: {why}"))
             } else {
-                TransportError::Lost(format!("recorder at {addr} did not answer: {e}"))
+                TransportError::Lost(format!("recorder at {addr} did not answer: {why}"))
             }
         })?;
         let status = resp.status().as_u16();

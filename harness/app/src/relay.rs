@@ -11,7 +11,7 @@ use serde::Deserialize;
 use crate::app::AppSession;
 use crate::error::AppError;
 use crate::flow::FlowApp;
-use crate::transport::{Backend, RawRequest, RawResponse, TransportError, body_text};
+use crate::transport::{Backend, RawRequest, RawResponse, TransportError, body_text, error_text};
 
 /// Deadline of one call to the relay's API (the relay's own tunnel timeout is shorter).
 pub const RELAY_CALL_TIMEOUT: Duration = Duration::from_secs(20);
@@ -61,7 +61,7 @@ impl RelayClient {
             .build()
             .map_err(|e| AppError::SignIn {
                 relay: base.clone(),
-                reason: e.to_string(),
+                reason: error_text(&e),
             })?;
         let resp = http
             .post(format!("{base}/api/login"))
@@ -70,7 +70,7 @@ impl RelayClient {
             .await
             .map_err(|e| AppError::SignIn {
                 relay: base.clone(),
-                reason: e.to_string(),
+                reason: error_text(&e),
             })?;
         if !resp.status().is_success() {
             let status = resp.status();
@@ -110,7 +110,7 @@ impl RelayClient {
             .map_err(|e| AppError::Relay {
                 relay: self.base.clone(),
                 status: 0,
-                body: e.to_string(),
+                body: error_text(&e),
             })?;
         let status = resp.status().as_u16();
         if status != 200 {
@@ -146,9 +146,17 @@ impl RelayClient {
             .await
             .map_err(|e| {
                 if e.is_connect() {
-                    TransportError::Offline(format!("relay {} unreachable: {e}", self.base))
+                    TransportError::Offline(format!(
+                        "relay {} unreachable: {}",
+                        self.base,
+                        error_text(&e)
+                    ))
                 } else {
-                    TransportError::Lost(format!("relay {} did not answer: {e}", self.base))
+                    TransportError::Lost(format!(
+                        "relay {} did not answer: {}",
+                        self.base,
+                        error_text(&e)
+                    ))
                 }
             })?;
         let status = resp.status().as_u16();

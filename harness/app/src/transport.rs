@@ -126,11 +126,16 @@ pub(crate) async fn body_text(mut resp: reqwest::Response) -> Result<String, Str
         return Err(too_large());
     }
     let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| e.to_string())? {
+    while let Some(chunk) = resp.chunk().await.map_err(|e| error_text(&e))? {
         if body.len() + chunk.len() > MAX_BODY {
             return Err(too_large());
         }
         body.extend_from_slice(&chunk);
     }
     Ok(String::from_utf8_lossy(&body).into_owned())
+}
+
+/// A client error as text without its URL: a recorder's CGI URL carries `pwd=` and `pwdOld=`.
+pub(crate) fn error_text(e: &reqwest::Error) -> String {
+    resetlab_wire::error_text::without_url(e, e.url().map(|u| u.as_str()))
 }

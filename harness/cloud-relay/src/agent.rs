@@ -13,6 +13,11 @@
 //! `remote-keeps-old-password` defect also judges Digest credentials by the module's own stale
 //! copy of the passwords: see [`p2p_credentials`].
 //!
+//! The agent authenticates like a real device: it presents the secret it was given at enrolment
+//! ([`crate::Relay::enroll`]) as `Authorization: Bearer …` on the tunnel upgrade. When a dial fails
+//! (relay down, secret refused) it says why and waits before the next one, doubling the wait from
+//! [`POLL`] up to [`MAX_REDIAL`], so a refused device does not hammer the relay every 20 ms.
+//!
 //! For tests, [`AgentHandle::cut_on`] breaks the tunnel at a chosen point of a chosen request
 //! (before it reaches the recorder, or after the recorder answered but before the answer leaves).
 
@@ -22,15 +27,22 @@ use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use resetlab_emulator::{P2pLogin, Recorder};
+use resetlab_wire::Secret;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::error::RelayError;
-use crate::protocol::{HttpRequest, HttpResponse, TunnelRequest, TunnelResponse};
+use crate::protocol::{HttpRequest, HttpResponse, MAX_FRAME, TunnelRequest, TunnelResponse};
 
-/// How often the agent looks at the recorder's power and link.
+/// How often the agent looks at the recorder's power and link; also its first redial delay.
 pub const POLL: Duration = Duration::from_millis(20);
+
+/// The longest wait between two failed dials.
+pub const MAX_REDIAL: Duration = Duration::from_secs(5);
 
 /// How long the agent waits for the recorder's own HTTP service.
 const DEVICE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -75,8 +87,9 @@ impl std::fmt::Debug for AgentHandle {
 }
 
 /// Start the P2P client of `recorder`, dialing `relay_url` (`http://127.0.0.1:PORT`, as
-/// [`crate::Relay::url`] gives it).
-pub fn attach(recorder: &Recorder, relay_url: &str) -> AgentHandle {
+/// [`crate::Relay::url`] gives it) with the device `secret` from [`crate::Relay::enroll`]
+/// ([`crate::Relay::attach`] does both).
+pub fn attach(recorder: &Recorder, relay_url: &str, secret: Secret) -> AgentHandle {
     let (connected, _) = watch::channel(false);
     let (stop, _) = watch::channel(false);
     let state = Arc::new(State {
@@ -91,7 +104,7 @@ pub fn attach(recorder: &Recorder, relay_url: &str) -> AgentHandle {
         relay_url.trim_end_matches('/').replacen("http", "ws", 1),
         recorder.serial()
     );
-    let task = tokio::spawn(run(recorder.clone(), ws_url, state.clone()));
+    let task = tokio::spawn(run(recorder.clone(), ws_url, secret, state.clone()));
     AgentHandle {
         state,
         task: Some(task),
@@ -160,15 +173,34 @@ fn up(rec: &Recorder) -> bool {
     rec.is_powered() && rec.is_linked()
 }
 
-async fn run(rec: Recorder, ws_url: String, state: Arc<State>) {
+/// The tunnel upgrade request: the relay's URL and the device secret.
+fn dial_request(
+    ws_url: &str,
+    secret: &Secret,
+) -> Result<tokio_tungstenite::tungstenite::handshake::client::Request, String> {
+    let mut req = ws_url
+        .into_client_request()
+        .map_err(|e| format!("relay URL {ws_url} is not a WebSocket URL: {e}"))?;
+    let mut auth = HeaderValue::from_str(&format!("Bearer {}", secret.expose()))
+        .map_err(|_| "the device secret is not a valid header value".to_owned())?;
+    auth.set_sensitive(true);
+    req.headers_mut().insert("authorization", auth);
+    Ok(req)
+}
+
+async fn run(rec: Recorder, ws_url: String, secret: Secret, state: Arc<State>) {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(0)
         .timeout(DEVICE_TIMEOUT)
         .build()
         .expect("a plain HTTP client builds");
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(MAX_FRAME))
+        .max_frame_size(Some(MAX_FRAME));
     let mut stop = state.stop.subscribe();
     let mut tick = tokio::time::interval(POLL);
+    let mut redial = POLL;
     loop {
         // Wait for power and link (and for the recorder to have booted far enough to be linked).
         loop {
@@ -183,18 +215,28 @@ async fn run(rec: Recorder, ws_url: String, state: Arc<State>) {
                 _ = stop.changed() => {}
             }
         }
-        let ws = tokio::select! {
-            r = tokio_tungstenite::connect_async(ws_url.as_str()) => r,
-            _ = stop.changed() => return,
+        let dialed = match dial_request(&ws_url, &secret) {
+            Ok(req) => tokio::select! {
+                r = tokio_tungstenite::connect_async_with_config(req, Some(config), false) => {
+                    r.map_err(|e| e.to_string())
+                }
+                _ = stop.changed() => return,
+            },
+            Err(why) => Err(why),
         };
-        let ws = match ws {
+        let ws = match dialed {
             Ok((ws, _)) => ws,
-            Err(e) => {
-                tracing::debug!(serial = %rec.serial(), %e, "relay not reachable, will redial");
-                tick.tick().await;
+            Err(why) => {
+                tracing::warn!(serial = %rec.serial(), reason = %why, retry_in = ?redial, "tunnel to the relay not opened");
+                tokio::select! {
+                    _ = tokio::time::sleep(redial) => {}
+                    _ = stop.changed() => return,
+                }
+                redial = (redial * 2).min(MAX_REDIAL);
                 continue;
             }
         };
+        redial = POLL;
         state.connected.send_replace(true);
         tracing::info!(serial = %rec.serial(), "tunnel to the relay up");
         connection(&rec, &http, ws, &state, &mut stop, &mut tick).await;
@@ -250,7 +292,18 @@ async fn connection(
             },
             out = out_rx.recv() => match out {
                 Some(Out::Answer(a)) => {
-                    let text = serde_json::to_string(&a).expect("tunnel frames serialise");
+                    let mut text = serde_json::to_string(&a).expect("tunnel frames serialise");
+                    if text.len() > MAX_FRAME {
+                        let too_big = TunnelResponse {
+                            id: a.id,
+                            response: None,
+                            error: Some(format!(
+                                "recorder answer of {} bytes exceeds the tunnel's frame limit of {MAX_FRAME}",
+                                text.len()
+                            )),
+                        };
+                        text = serde_json::to_string(&too_big).expect("tunnel frames serialise");
+                    }
                     if sink.send(Message::Text(text.into())).await.is_err() {
                         break;
                     }
@@ -440,9 +493,27 @@ async fn send(
     state: &State,
     req: HttpRequest,
 ) -> Result<HttpResponse, String> {
+    http_call(http, rec.http_addr(), req, || {
+        state.forwarded.fetch_add(1, Ordering::SeqCst);
+    })
+    .await
+}
+
+/// Send `req` to the HTTP service at `addr`; `sent` runs once the request is about to go out.
+async fn http_call(
+    http: &reqwest::Client,
+    addr: std::net::SocketAddr,
+    req: HttpRequest,
+    sent: impl FnOnce(),
+) -> Result<HttpResponse, String> {
     let method = reqwest::Method::from_bytes(req.method.as_bytes())
         .map_err(|_| format!("unsupported method {:?}", req.method))?;
-    let url = format!("http://{}{}", rec.http_addr(), req.uri);
+    // Only the recorder's own HTTP service: `@host:port/x` would make the URL's authority
+    // userinfo and send the request to another host.
+    if !req.uri.starts_with('/') {
+        return Err("refused: the request's uri is not a path starting with `/`".into());
+    }
+    let url = format!("http://{addr}{}", req.uri);
     let mut b = http.request(method, url);
     for (k, v) in &req.headers {
         let lk = k.to_ascii_lowercase();
@@ -456,11 +527,11 @@ async fn send(
     if !req.body.is_empty() {
         b = b.body(req.body);
     }
-    state.forwarded.fetch_add(1, Ordering::SeqCst);
+    sent();
     let resp = b
         .send()
         .await
-        .map_err(|e| format!("recorder HTTP service did not answer: {e}"))?;
+        .map_err(|e| format!("recorder HTTP service did not answer: {}", no_url(&e)))?;
     let status = resp.status().as_u16();
     let headers = resp
         .headers()
@@ -476,7 +547,7 @@ async fn send(
     let body = resp
         .text()
         .await
-        .map_err(|e| format!("recorder HTTP body unreadable: {e}"))?;
+        .map_err(|e| format!("recorder HTTP body unreadable: {}", no_url(&e)))?;
     Ok(HttpResponse {
         status,
         headers,
@@ -484,9 +555,57 @@ async fn send(
     })
 }
 
+/// A client error without its URL, whose query may carry `pwd=` and `pwdOld=`.
+fn no_url(e: &reqwest::Error) -> String {
+    resetlab_wire::error_text::without_url(e, e.url().map(|u| u.as_str()))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::digest_username;
+    use super::{HttpRequest, digest_username, http_call};
+
+    /// The recorder's HTTP service gone: the error that goes back through the tunnel (and into
+    /// the relay's log and 502 body) names what failed, not the URL with `pwd=`/`pwdOld=`.
+    #[tokio::test]
+    async fn a_failed_call_to_the_recorder_carries_no_url_and_no_password() {
+        let (new, old) = (
+            resetlab_wire::Secret::new("N3w!p@ss w\"&"),
+            resetlab_wire::Secret::new("0ld#p%ss+<x>"),
+        );
+        let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = closed.local_addr().unwrap();
+        drop(closed);
+        let enc = |s: &resetlab_wire::Secret| {
+            percent_encoding::utf8_percent_encode(s.expose(), percent_encoding::NON_ALPHANUMERIC)
+                .to_string()
+        };
+        let uri = format!(
+            "/cgi-bin/userManager.cgi?action=modifyPassword&name=admin&pwd={}&pwdOld={}",
+            enc(&new),
+            enc(&old)
+        );
+        let http = reqwest::Client::new();
+        for (name, value) in [("X-Ok", "1"), ("Bad Header", "x")] {
+            let req = HttpRequest {
+                method: "GET".into(),
+                uri: uri.clone(),
+                headers: vec![(name.into(), value.into())],
+                body: String::new(),
+                timeout_ms: None,
+            };
+            let err = http_call(&http, addr, req, || {}).await.unwrap_err();
+            assert!(
+                err.contains("did not answer") || err.contains("builder"),
+                "{err}"
+            );
+            for secret in [&new, &old] {
+                for form in resetlab_wire::secret::forms(secret.expose()) {
+                    assert!(!err.contains(&form), "{form} leaked: {err}");
+                }
+            }
+            assert!(!err.contains("modifyPassword"), "URL leaked: {err}");
+        }
+    }
 
     #[test]
     fn digest_username_is_read_from_quoted_and_plain_forms() {

@@ -6,7 +6,7 @@
 //! request query (where CGI puts `pwd=`).
 //!
 //! - [`Relay`] — the service (HTTP API + tunnel endpoint), see docs/relay-api.md.
-//! - [`agent::attach`] — the emulated recorder's side: the P2P client that dials the relay while the
+//! - [`Relay::attach`] / [`agent::attach`] — the emulated recorder's side: the P2P client that dials the relay while the
 //!   recorder is powered and linked and forwards tunneled requests to the recorder's own HTTP port.
 //!
 //! ```no_run
@@ -14,7 +14,7 @@
 //! use resetlab_cloud_relay::{agent, Relay, RelayConfig};
 //! let relay = Relay::start(RelayConfig::default()).await?;
 //! relay.add_account("owner@example.com", "app-pass", [rec.serial()]);
-//! let tunnel = agent::attach(&rec, &relay.url());
+//! let tunnel = relay.attach(&rec); // enrols the recorder: its tunnel secret goes to the agent only
 //! relay.wait_online(&rec.serial(), std::time::Duration::from_secs(5)).await?;
 //! # tunnel.detach().await; Ok(()) }
 //! ```
@@ -23,10 +23,16 @@
 
 mod accounts;
 pub mod agent;
+mod credentials;
 mod error;
+mod limits;
+mod password;
 pub mod protocol;
 mod server;
 mod tunnels;
 
+pub use accounts::LoginLockout;
 pub use error::RelayError;
+pub use limits::RelayLimits;
+pub use password::HashCost;
 pub use server::{Relay, RelayConfig};

@@ -93,6 +93,13 @@ pub struct TunnelResponse {
     pub error: Option<String>,
 }
 
+/// Largest WebSocket message (and frame) either end of a tunnel accepts: a request or an answer of
+/// the recorder's CGI/RPC2 is a few KiB.
+pub const MAX_FRAME: usize = 256 * 1024;
+
+/// The message of a 503 when the device's tunnel already has as many requests as it may queue.
+pub const DEVICE_BUSY: &str = "device tunnel busy: too many requests waiting; nothing was sent";
+
 /// The message of a 503 when a device has no tunnel.
 pub const DEVICE_OFFLINE: &str = "device offline";
 /// The message of a 502 when the tunnel closed with the request in flight (it may have been applied).

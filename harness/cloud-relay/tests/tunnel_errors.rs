@@ -9,10 +9,27 @@ use resetlab_app::{RawRequest, RelayClient, Secret, TransportError};
 use resetlab_cloud_relay::protocol::{TUNNEL_LOST, TUNNEL_TIMEOUT, TunnelRequest};
 use resetlab_cloud_relay::{Relay, RelayConfig};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 const STEP: Duration = Duration::from_secs(10);
 
-async fn relay_with_account(serial: &str) -> (Relay, RelayClient) {
+/// Open `serial`'s tunnel as its device would: with the secret it was enrolled with.
+async fn dial(
+    relay: &Relay,
+    serial: &str,
+    secret: &Secret,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    let mut req = format!("ws://{}/tunnel/{serial}", relay.addr())
+        .into_client_request()
+        .unwrap();
+    req.headers_mut().insert(
+        "authorization",
+        format!("Bearer {}", secret.expose()).parse().unwrap(),
+    );
+    tokio_tungstenite::connect_async(req).await.unwrap().0
+}
+
+async fn relay_with_account(serial: &str) -> (Relay, RelayClient, Secret) {
     let relay = Relay::start(RelayConfig {
         forward_timeout: Duration::from_millis(300),
         ..RelayConfig::default()
@@ -23,12 +40,13 @@ async fn relay_with_account(serial: &str) -> (Relay, RelayClient) {
     let client = RelayClient::login(&relay.url(), "a", &Secret::new("pw"))
         .await
         .unwrap();
-    (relay, client)
+    let secret = relay.enroll(serial);
+    (relay, client, secret)
 }
 
 #[tokio::test]
 async fn no_tunnel_is_device_offline_and_certainly_not_sent() {
-    let (relay, client) = relay_with_account("SNX1").await;
+    let (relay, client, _) = relay_with_account("SNX1").await;
     let r = client
         .forward(
             "SNX1",
@@ -45,10 +63,8 @@ async fn no_tunnel_is_device_offline_and_certainly_not_sent() {
 
 #[tokio::test]
 async fn silent_device_is_a_timeout_that_may_have_been_applied() {
-    let (relay, client) = relay_with_account("SNX2").await;
-    let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/tunnel/SNX2", relay.addr()))
-        .await
-        .unwrap();
+    let (relay, client, secret) = relay_with_account("SNX2").await;
+    let ws = dial(&relay, "SNX2", &secret).await;
     relay.wait_online("SNX2", STEP).await.unwrap();
     let r = client
         .forward(
@@ -66,11 +82,8 @@ async fn silent_device_is_a_timeout_that_may_have_been_applied() {
 
 #[tokio::test]
 async fn tunnel_closed_with_the_request_in_flight_is_lost_not_offline() {
-    let (relay, client) = relay_with_account("SNX3").await;
-    let (mut ws, _) =
-        tokio_tungstenite::connect_async(format!("ws://{}/tunnel/SNX3", relay.addr()))
-            .await
-            .unwrap();
+    let (relay, client, secret) = relay_with_account("SNX3").await;
+    let mut ws = dial(&relay, "SNX3", &secret).await;
     relay.wait_online("SNX3", STEP).await.unwrap();
     let device = tokio::spawn(async move {
         // Read the request, then hang up without answering.
@@ -97,15 +110,10 @@ async fn tunnel_closed_with_the_request_in_flight_is_lost_not_offline() {
 
 #[tokio::test]
 async fn device_answer_comes_back_unchanged_and_a_newer_tunnel_replaces_the_older() {
-    let (relay, client) = relay_with_account("SNX4").await;
-    let (_old, _) = tokio_tungstenite::connect_async(format!("ws://{}/tunnel/SNX4", relay.addr()))
-        .await
-        .unwrap();
+    let (relay, client, secret) = relay_with_account("SNX4").await;
+    let _old = dial(&relay, "SNX4", &secret).await;
     relay.wait_online("SNX4", STEP).await.unwrap();
-    let (mut ws, _) =
-        tokio_tungstenite::connect_async(format!("ws://{}/tunnel/SNX4", relay.addr()))
-            .await
-            .unwrap();
+    let mut ws = dial(&relay, "SNX4", &secret).await;
     let device = tokio::spawn(async move {
         while let Some(Ok(Message::Text(t))) = ws.next().await {
             let req: TunnelRequest = serde_json::from_str(&t).unwrap();

@@ -2,12 +2,14 @@
 //! call must meet — so every failure, wherever it happens, is named the same way.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use crate::error::{DeviceError, ErrorKind};
 use crate::interface::Interface;
+use crate::stats::RequestCounters;
 use crate::target::Target;
 
 /// The context every step of a call reports failures in.
@@ -17,6 +19,8 @@ pub(crate) struct Call {
     pub request: String,
     pub timeout: Duration,
     pub deadline: Instant,
+    /// The target's counters: every request this call sends is counted there.
+    pub counters: Arc<RequestCounters>,
 }
 
 impl Call {
@@ -27,7 +31,13 @@ impl Call {
             request: crate::redact::request(request.as_ref()),
             timeout: target.timeout,
             deadline: Instant::now() + target.timeout,
+            counters: target.counters(),
         }
+    }
+
+    /// One request of this call is going on the wire.
+    pub(crate) fn count_request(&self) {
+        self.counters.request(self.interface);
     }
 
     /// The next request of the same call (same deadline), e.g. the second step of a login.

@@ -35,11 +35,14 @@ impl HttpReply {
     }
 }
 
-/// A client for one recorder: no proxy (recorders sit on the lab LAN), no redirects, no pooling
-/// surprises across calls with different credentials.
+/// A client for one recorder: no proxy (recorders sit on the lab LAN), no redirects. It keeps
+/// connections alive (a pool per target): HTTP Digest authenticates each request, never a
+/// connection, so calls with different credentials can share one safely.
 pub(crate) fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
+        .tcp_nodelay(true)
+        .pool_idle_timeout(std::time::Duration::from_secs(30))
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("resetlab/", env!("CARGO_PKG_VERSION")))
         .build()
@@ -52,6 +55,7 @@ pub(crate) async fn exchange(
     what: &str,
     req: reqwest::RequestBuilder,
 ) -> Result<HttpReply, DeviceError> {
+    call.count_request();
     let resp = call
         .step(|| format!("{what} (status and headers)"), req.send())
         .await?
@@ -66,10 +70,19 @@ pub(crate) async fn exchange(
         .await?
         .map_err(|e| {
             let detail = match e {
-                BodyError::TooLarge => format!("response body is larger than {} KiB", MAX_BODY / 1024),
-                BodyError::Read(e) => format!("response body could not be read completely (truncated?): {}", chain(&e)),
+                BodyError::TooLarge => {
+                    format!("response body is larger than {} KiB", MAX_BODY / 1024)
+                }
+                BodyError::Read(e) => format!(
+                    "response body could not be read completely (truncated?): {}",
+                    chain(&e)
+                ),
             };
-            call.fail(ErrorKind::Protocol { detail, excerpt: String::new() }).with_reply(format!("HTTP {status}"))
+            call.fail(ErrorKind::Protocol {
+                detail,
+                excerpt: String::new(),
+            })
+            .with_reply(format!("HTTP {status}"))
         })?;
     let reply = HttpReply {
         status,
@@ -119,22 +132,8 @@ fn transport(call: &Call, what: &str, e: reqwest::Error) -> DeviceError {
 
 /// The error and its sources, without the URL (a CGI URL may carry `pwd=`), redacted anyway.
 fn chain(e: &reqwest::Error) -> String {
-    let mut parts = Vec::new();
-    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
-    let top = e.to_string();
-    let top = match e.url() {
-        Some(url) => top
-            .replace(&format!(" ({url})"), "")
-            .replace(url.as_str(), "<url>"),
-        None => top,
-    };
-    parts.push(top);
-    while let Some(s) = src {
-        let text = s.to_string();
-        if parts.last() != Some(&text) {
-            parts.push(text);
-        }
-        src = s.source();
-    }
-    crate::redact::text(&parts.join(": "))
+    crate::redact::text(&resetlab_wire::error_text::without_url(
+        e,
+        e.url().map(|u| u.as_str()),
+    ))
 }

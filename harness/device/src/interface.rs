@@ -14,11 +14,18 @@ pub enum Interface {
     Rpc2,
     /// RTSP DESCRIBE with Digest on the live stream.
     Rtsp,
+    /// ONVIF Device service (SOAP 1.2) with a WS-Security UsernameToken.
+    Onvif,
 }
 
 impl Interface {
     /// Every interface, in the order reports list them.
-    pub const ALL: [Interface; 3] = [Interface::Http, Interface::Rpc2, Interface::Rtsp];
+    pub const ALL: [Interface; 4] = [
+        Interface::Http,
+        Interface::Rpc2,
+        Interface::Rtsp,
+        Interface::Onvif,
+    ];
 }
 
 impl fmt::Display for Interface {
@@ -27,6 +34,7 @@ impl fmt::Display for Interface {
             Interface::Http => "HTTP CGI",
             Interface::Rpc2 => "RPC2",
             Interface::Rtsp => "RTSP",
+            Interface::Onvif => "ONVIF",
         })
     }
 }
@@ -38,6 +46,6 @@ mod tests {
     #[test]
     fn display_names_match_the_report_wording() {
         let names: Vec<String> = Interface::ALL.iter().map(|i| i.to_string()).collect();
-        assert_eq!(names, ["HTTP CGI", "RPC2", "RTSP"]);
+        assert_eq!(names, ["HTTP CGI", "RPC2", "RTSP", "ONVIF"]);
     }
 }

@@ -1,6 +1,6 @@
-//! Clients for a recorder's own interfaces — HTTP CGI (Digest), RPC2 (JSON login + session) and RTSP
-//! (Digest, no qop) — written against real Dahua-family firmware (FLIR/Lorex OEM), not against our
-//! emulator: they tolerate CRLF or LF bodies, extra keys, `Error` bodies under HTTP 200, Digest
+//! Clients for a recorder's own interfaces — HTTP CGI (Digest), RPC2 (JSON login + session), RTSP
+//! (Digest, no qop) and ONVIF (SOAP 1.2, WS-Security UsernameToken) — written against real
+//! Dahua-family firmware (FLIR/Lorex OEM), not against our emulator: they tolerate CRLF or LF bodies, extra keys, `Error` bodies under HTTP 200, Digest
 //! challenges with or without qop and stale nonces.
 //!
 //! Every call has a deadline ([`Target::timeout`]) and every failure is a [`DeviceError`] that says
@@ -18,9 +18,13 @@ mod http;
 pub mod interface;
 pub mod kv;
 pub mod login;
+pub mod onvif;
 pub mod redact;
 pub mod rpc2;
 pub mod rtsp;
+mod shared;
+pub mod soap;
+pub mod stats;
 pub mod target;
 
 pub use cgi::{Cgi, UserInfo};
@@ -28,7 +32,9 @@ pub use error::{DeviceError, ErrorKind};
 pub use interface::Interface;
 pub use kv::KvBody;
 pub use login::{LoginOutcome, try_login};
+pub use onvif::{DeviceInformation, Onvif, OnvifUser};
 pub use resetlab_wire::Secret;
 pub use rpc2::Rpc2Session;
 pub use rtsp::{Rtsp, RtspResponse};
+pub use stats::{RequestCounters, RequestStats};
 pub use target::{Credentials, Target};

@@ -5,6 +5,7 @@
 use crate::cgi::Cgi;
 use crate::error::{DeviceError, ErrorKind};
 use crate::interface::Interface;
+use crate::onvif::Onvif;
 use crate::rpc2::Rpc2Session;
 use crate::rtsp::Rtsp;
 use crate::target::{Credentials, Target};
@@ -26,7 +27,8 @@ pub enum LoginOutcome {
 /// One login attempt on `interface` with `creds`; it counts at most once as a wrong password.
 ///
 /// HTTP CGI: `magicBox.cgi?action=getMachineName` with Digest. RPC2: the two-step `global.login`
-/// (then `global.logout`, best effort). RTSP: DESCRIBE with Digest.
+/// (then `global.logout`, best effort). RTSP: DESCRIBE with Digest. ONVIF: `GetDeviceInformation`
+/// with a WS-Security UsernameToken (the device's clock is read once per target first).
 pub async fn try_login(
     target: &Target,
     interface: Interface,
@@ -44,6 +46,7 @@ pub async fn try_login(
             Err(e) => Err(e),
         },
         Interface::Rtsp => Rtsp::describe(target, creds).await.map(drop),
+        Interface::Onvif => Onvif::new(target).device_information(creds).await.map(drop),
     };
     let outcome = match result {
         Ok(()) => LoginOutcome::Accepted,

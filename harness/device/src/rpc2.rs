@@ -194,7 +194,7 @@ impl Rpc2Session {
         client_type: &str,
         login_type: &str,
     ) -> Result<Self, DeviceError> {
-        let client = http::client();
+        let client = target.shared().http();
         let first = json!({
             "method": "global.login",
             "params": {"userName": creds.user, "password": "", "clientType": client_type, "loginType": login_type},

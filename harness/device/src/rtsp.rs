@@ -1,14 +1,19 @@
 //! The RTSP client, hand-written over a TCP stream: OPTIONS (unauthenticated) and DESCRIBE with
 //! Digest (RFC 2069 form, no qop) on the live stream URL. It reads status line, headers and a
 //! `Content-Length` body (the SDP), accepting CRLF or bare LF line ends as cameras send them.
+//!
+//! A call reuses the target's idle connection when there is one (RTSP/1.0 connections outlive a
+//! request; a camera closes them when it wants, and a call then opens a new one), and answers the
+//! target's known Digest challenge up front (RTSP Digest has no nonce count: the nonce is reused
+//! as ffmpeg and VLC reuse it for SETUP and PLAY).
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 use crate::call::Call;
-use crate::challenge::Challenge;
 use crate::error::{DeviceError, ErrorKind, excerpt, reply_summary};
 use crate::interface::Interface;
+use crate::shared::DigestRound;
 use crate::target::{Credentials, Target};
 
 /// Largest header block accepted before the reply is called garbage.
@@ -56,7 +61,7 @@ impl RtspResponse {
     }
 }
 
-/// RTSP client calls (stateless: each call opens its own connection).
+/// RTSP client calls (connections and challenges are the target's, see the module doc).
 #[derive(Debug, Clone, Copy)]
 pub struct Rtsp;
 
@@ -74,8 +79,10 @@ impl Rtsp {
     pub async fn options(target: &Target) -> Result<RtspResponse, DeviceError> {
         let url = Self::stream_url(target);
         let call = Call::start(Interface::Rtsp, format!("OPTIONS {url}"), target);
-        let mut conn = Conn::open(&call, target).await?;
-        conn.request(&call, "OPTIONS", &url, &[]).await
+        let mut conn = Conn::take_or_open(&call, target).await?;
+        let resp = conn.send(&call, target, "OPTIONS", &url, &[]).await?;
+        conn.keep(target, &resp);
+        Ok(resp)
     }
 
     /// DESCRIBE with Digest; returns the SDP. 401 after answering the challenge (and one retry on
@@ -84,36 +91,47 @@ impl Rtsp {
         let url = Self::stream_url(target);
         let call = Call::start(Interface::Rtsp, format!("DESCRIBE {url}"), target);
         let accept = ("Accept", "application/sdp".to_owned());
-        let mut conn = Conn::open(&call, target).await?;
-        let mut resp = conn
-            .request(&call, "DESCRIBE", &url, std::slice::from_ref(&accept))
-            .await?;
-        let mut challenge: Option<Challenge> = None;
-        let mut stale_retried = false;
+        let mut round =
+            DigestRound::new(target.shared(), Interface::Rtsp, target.reuses_challenges());
+        let mut auth = round
+            .first("DESCRIBE", &url, &creds.user, &creds.password)
+            .map_err(|k| call.fail(k))?;
+        let mut conn = Conn::take_or_open(&call, target).await?;
         loop {
+            let mut headers = vec![accept.clone()];
+            if let Some(a) = auth.take() {
+                headers.push(("Authorization", a));
+            }
+            let resp = conn.send(&call, target, "DESCRIBE", &url, &headers).await?;
             match resp.status {
-                200 => return sdp(&call, resp),
+                200 => {
+                    conn.keep(target, &resp);
+                    return sdp(&call, resp);
+                }
                 403 => {
+                    conn.keep(target, &resp);
                     return Err(call
                         .fail(ErrorKind::Locked { remaining_s: None })
                         .with_reply(resp.summary()));
                 }
                 401 => {
-                    let next = Challenge::from_headers(resp.headers_named("WWW-Authenticate"))
-                        .map_err(|k| call.fail(k).with_reply(resp.summary()));
-                    match (&challenge, next) {
-                        // First 401: answer the challenge.
-                        (None, next) => challenge = Some(next?),
-                        // We answered and the nonce was stale: answer once more.
-                        (Some(_), Ok(next)) if next.stale() && !stale_retried => {
-                            stale_retried = true;
-                            challenge = Some(next);
-                        }
-                        (Some(_), _) => {
-                            return Err(call
-                                .fail(ErrorKind::Unauthorized)
-                                .with_reply(resp.summary()));
-                        }
+                    auth = round
+                        .on_401(
+                            resp.headers_named("WWW-Authenticate"),
+                            "DESCRIBE",
+                            &url,
+                            &creds.user,
+                            &creds.password,
+                        )
+                        .map_err(|k| call.fail(k).with_reply(resp.summary()))?;
+                    if auth.is_none() {
+                        conn.keep(target, &resp);
+                        return Err(call
+                            .fail(ErrorKind::Unauthorized)
+                            .with_reply(resp.summary()));
+                    }
+                    if closes(&resp) {
+                        conn = Conn::open(&call, target).await?;
                     }
                 }
                 other => {
@@ -125,27 +143,14 @@ impl Rtsp {
                         .with_reply(resp.summary()));
                 }
             }
-            if resp
-                .header("Connection")
-                .is_some_and(|v| v.eq_ignore_ascii_case("close"))
-            {
-                conn = Conn::open(&call, target).await?;
-            }
-            let auth = challenge
-                .as_mut()
-                .expect("set above")
-                .authorization("DESCRIBE", &url, &creds.user, &creds.password)
-                .map_err(|k| call.fail(k))?;
-            resp = conn
-                .request(
-                    &call,
-                    "DESCRIBE",
-                    &url,
-                    &[accept.clone(), ("Authorization", auth)],
-                )
-                .await?;
         }
     }
+}
+
+/// Whether the device said it closes the connection after this response.
+fn closes(resp: &RtspResponse) -> bool {
+    resp.header("Connection")
+        .is_some_and(|v| v.eq_ignore_ascii_case("close"))
 }
 
 fn sdp(call: &Call, resp: RtspResponse) -> Result<String, DeviceError> {
@@ -162,15 +167,84 @@ fn sdp(call: &Call, resp: RtspResponse) -> Result<String, DeviceError> {
 }
 
 /// One RTSP connection with its CSeq counter.
-struct Conn {
+pub(crate) struct Conn {
     stream: BufReader<TcpStream>,
     cseq: u32,
     authority: String,
+    /// Taken from the target's idle slot, and no reply read on it yet in this call: if the device
+    /// closed it meanwhile, the request is sent again on a new connection.
+    reused: bool,
+}
+
+/// How a request on a connection failed.
+enum SendError {
+    /// The connection was gone before any byte of a reply came back (write failed, or closed
+    /// before the status line): the device never answered this request on it.
+    Gone(DeviceError),
+    /// Anything else.
+    Failed(DeviceError),
 }
 
 impl Conn {
+    /// The target's idle connection if it is still open, else a new one.
+    async fn take_or_open(call: &Call, target: &Target) -> Result<Self, DeviceError> {
+        if let Some(mut conn) = target.shared().take_rtsp()
+            && conn.is_idle_and_open()
+        {
+            conn.reused = true;
+            return Ok(conn);
+        }
+        Self::open(call, target).await
+    }
+
+    /// Nothing buffered and nothing to read, and the peer has not closed: safe to send on.
+    fn is_idle_and_open(&mut self) -> bool {
+        if !self.stream.buffer().is_empty() {
+            return false;
+        }
+        let mut probe = [0u8; 1];
+        matches!(self.stream.get_ref().try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+    }
+
+    /// Give the connection back to the target, unless the device is closing it.
+    fn keep(mut self, target: &Target, last: &RtspResponse) {
+        if !closes(last) {
+            self.reused = false;
+            target.shared().put_rtsp(self);
+        }
+    }
+
+    /// Send one request; on a reused connection the device had closed meanwhile, send it once
+    /// more on a new connection (the device never saw it, so nothing counts twice).
+    async fn send(
+        &mut self,
+        call: &Call,
+        target: &Target,
+        method: &str,
+        url: &str,
+        headers: &[(&str, String)],
+    ) -> Result<RtspResponse, DeviceError> {
+        match self.request(call, method, url, headers).await {
+            Ok(r) => {
+                self.reused = false;
+                Ok(r)
+            }
+            Err(SendError::Gone(e)) if self.reused => {
+                tracing::debug!(error = %e, "idle RTSP connection was closed by the device; reconnecting");
+                *self = Self::open(call, target).await?;
+                self.request(call, method, url, headers)
+                    .await
+                    .map_err(|e| match e {
+                        SendError::Gone(e) | SendError::Failed(e) => e,
+                    })
+            }
+            Err(SendError::Gone(e) | SendError::Failed(e)) => Err(e),
+        }
+    }
+
     async fn open(call: &Call, target: &Target) -> Result<Self, DeviceError> {
         let authority = target.rtsp_authority();
+        call.counters.connection();
         let stream = call
             .step(
                 || format!("TCP connect to RTSP {authority}"),
@@ -182,6 +256,7 @@ impl Conn {
             stream: BufReader::new(stream),
             cseq: 0,
             authority,
+            reused: false,
         })
     }
 
@@ -191,7 +266,8 @@ impl Conn {
         method: &str,
         url: &str,
         headers: &[(&str, String)],
-    ) -> Result<RtspResponse, DeviceError> {
+    ) -> Result<RtspResponse, SendError> {
+        call.count_request();
         self.cseq += 1;
         let cseq = self.cseq;
         let mut text = format!(
@@ -207,37 +283,51 @@ impl Conn {
             || format!("RTSP {authority} to accept {method} (CSeq {cseq})"),
             self.stream.get_mut().write_all(text.as_bytes()),
         )
-        .await?
+        .await
+        .map_err(SendError::Failed)?
         .map_err(|e| {
-            call.fail(ErrorKind::Connect(format!(
+            SendError::Gone(call.fail(ErrorKind::Connect(format!(
                 "sending {method} to RTSP {authority}: {e}"
-            )))
+            ))))
         })?;
         let resp = call
             .step(
                 || format!("RTSP response to {method} (CSeq {cseq}) from {authority}"),
                 read_response(&mut self.stream),
             )
-            .await?
+            .await
+            .map_err(SendError::Failed)?
             .map_err(|(detail, got)| {
-                call.fail(ErrorKind::Protocol {
+                let gone = got.is_empty()
+                    && (detail == CLOSED_BEFORE_RESPONSE
+                        || detail.starts_with("reading status line"));
+                let e = call.fail(ErrorKind::Protocol {
                     detail,
                     excerpt: excerpt(&got),
-                })
+                });
+                if gone {
+                    SendError::Gone(e)
+                } else {
+                    SendError::Failed(e)
+                }
             })?;
         if let Some(got) = resp.cseq
             && got != cseq
         {
-            return Err(call
-                .fail(ErrorKind::Protocol {
+            return Err(SendError::Failed(
+                call.fail(ErrorKind::Protocol {
                     detail: format!("CSeq {got} in reply to CSeq {cseq}"),
                     excerpt: String::new(),
                 })
-                .with_reply(resp.summary()));
+                .with_reply(resp.summary()),
+            ));
         }
         Ok(resp)
     }
 }
+
+/// What [`read_response`] says when the connection ends before any byte of a response.
+const CLOSED_BEFORE_RESPONSE: &str = "connection closed before a response";
 
 /// Read one response; `Err((detail, what was read))` on anything malformed.
 pub(crate) async fn read_response<R: tokio::io::AsyncBufRead + Unpin>(
@@ -252,7 +342,7 @@ pub(crate) async fn read_response<R: tokio::io::AsyncBufRead + Unpin>(
             .await
             .map_err(|e| (format!("reading status line: {e}"), seen.clone()))?;
         if n == 0 {
-            return Err(("connection closed before a response".into(), seen));
+            return Err((CLOSED_BEFORE_RESPONSE.into(), seen));
         }
         seen.push_str(&line);
         if seen.len() >= MAX_HEADER_BYTES {

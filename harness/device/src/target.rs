@@ -1,15 +1,22 @@
 //! `Target` and `Credentials`: where a recorder is and who we log in as — what exists, kept apart
-//! from the clients that use it.
+//! from the clients that use it. A target also carries what its clients share across calls (the
+//! HTTP connection pool, Digest challenges, an idle RTSP connection, request counters): clones of a
+//! target share it, [`Target::detached`] starts afresh.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use resetlab_wire::Secret;
 
+use crate::shared::Shared;
+use crate::stats::{RequestCounters, RequestStats};
+
 /// Default deadline for one client call (connect, request, response).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A recorder's network address and how long one call may take.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A recorder's network address and how long one call may take. Two targets are equal when they
+/// name the same address with the same deadline, whatever they have in their caches.
+#[derive(Clone)]
 pub struct Target {
     /// Host name or IP address (IPv6 without brackets is accepted).
     pub host: String,
@@ -19,7 +26,31 @@ pub struct Target {
     pub rtsp_port: u16,
     /// Deadline for one whole client call.
     pub timeout: Duration,
+    /// Whether Digest challenges are answered again across calls (see [`Target::with_challenge_reuse`]).
+    reuse_challenges: bool,
+    shared: Arc<Shared>,
 }
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("host", &self.host)
+            .field("http_port", &self.http_port)
+            .field("rtsp_port", &self.rtsp_port)
+            .field("timeout", &self.timeout)
+            .field("reuse_challenges", &self.reuse_challenges)
+            .finish()
+    }
+}
+
+impl PartialEq for Target {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.host, self.http_port, self.rtsp_port, self.timeout)
+            == (&other.host, other.http_port, other.rtsp_port, other.timeout)
+    }
+}
+
+impl Eq for Target {}
 
 impl Target {
     /// A target with the default 5 s timeout.
@@ -29,7 +60,47 @@ impl Target {
             http_port,
             rtsp_port,
             timeout: DEFAULT_TIMEOUT,
+            reuse_challenges: true,
+            shared: Arc::new(Shared::new()),
         }
+    }
+
+    /// The same address with nothing shared: its own connections, no known challenge, counters
+    /// from zero (what a first contact with the device costs).
+    pub fn detached(&self) -> Self {
+        Target {
+            shared: Arc::new(Shared::new()),
+            ..self.clone()
+        }
+    }
+
+    /// Whether clients answer a Digest challenge they already hold with the next nonce count
+    /// (`true`, the default: one round trip per request) or wait for a `401` on every request
+    /// (`false`: two round trips per request). Turn it off for firmware that forgets nonces
+    /// without answering `stale=true` (RFC 7616 §3.3), where a reused nonce would be refused like
+    /// a wrong password.
+    pub fn with_challenge_reuse(mut self, on: bool) -> Self {
+        self.reuse_challenges = on;
+        self
+    }
+
+    /// Requests the clients of this target (and its clones) have sent so far, per interface.
+    /// `later - earlier` gives what a step or a scenario cost.
+    pub fn requests(&self) -> RequestStats {
+        self.shared.counters.snapshot()
+    }
+
+    /// The live counters behind [`Target::requests`], to keep after the target is gone.
+    pub fn counters(&self) -> Arc<RequestCounters> {
+        Arc::clone(&self.shared.counters)
+    }
+
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    pub(crate) fn reuses_challenges(&self) -> bool {
+        self.reuse_challenges
     }
 
     /// The same target with another per-call deadline.

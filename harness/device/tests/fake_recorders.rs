@@ -77,7 +77,8 @@ async fn identity_queries_answer_a_qop_auth_challenge() {
             _ => http("200 OK", &[], "name=FrontDoor\r\n"),
         })
         .await;
-        let cgi = Cgi::new(&target(f.port, 1));
+        let t = target(f.port, 1);
+        let cgi = Cgi::new(&t);
         let c = admin("adminpw1");
         assert_eq!(cgi.serial_no(&c).await.unwrap(), "SN0123456789");
         assert_eq!(cgi.device_type(&c).await.unwrap(), "DNR216");
@@ -86,7 +87,16 @@ async fn identity_queries_answer_a_qop_auth_challenge() {
             "2.800.0000000.25.R,build:2017-06-01"
         );
         assert_eq!(cgi.machine_name(&c).await.unwrap(), "FrontDoor");
-        assert_eq!(f.seen().len(), 8, "one challenge and one answer per call");
+        let seen = f.seen();
+        assert_eq!(seen.len(), 5, "one challenge, then one request per call (the challenge is reused)");
+        let ncs: Vec<String> = seen
+            .iter()
+            .filter_map(|r| r.header("Authorization"))
+            .map(|a| a.split("nc=").nth(1).unwrap_or("").chars().take(8).collect())
+            .collect();
+        assert_eq!(ncs, ["00000001", "00000002", "00000003", "00000004"], "the nonce count advances");
+        let counted = t.requests();
+        assert_eq!((counted.http, counted.challenges, counted.total()), (5, 1, 5), "{counted}");
     })
     .await
 }
@@ -683,6 +693,7 @@ async fn rtsp_options_and_describe_with_digest() {
         assert_eq!((opts.status, opts.cseq), (200, Some(1)));
         assert!(opts.header("public").unwrap().contains("DESCRIBE"));
         assert_eq!(Rtsp::describe(&t, &admin("rtsppw1")).await.unwrap(), SDP);
+        // OPTIONS, DESCRIBE, DESCRIBE with Digest: all on one connection, CSeq 1 to 3.
         let describe = &f.seen()[2];
         assert_eq!(
             describe.target,
@@ -691,7 +702,12 @@ async fn rtsp_options_and_describe_with_digest() {
                 f.port
             )
         );
-        assert_eq!(describe.header("CSeq"), Some("2"));
+        assert_eq!(describe.header("CSeq"), Some("3"));
+        assert_eq!(t.requests().rtsp_connections, 1, "{:?}", t.requests());
+        // The next DESCRIBE answers the known challenge at once, on the same connection.
+        assert_eq!(Rtsp::describe(&t, &admin("rtsppw1")).await.unwrap(), SDP);
+        assert_eq!((t.requests().rtsp, t.requests().rtsp_connections), (4, 1));
+        assert_eq!(f.seen()[3].header("CSeq"), Some("4"));
     })
     .await
 }

@@ -1,4 +1,4 @@
-//! The account database: one store that HTTP CGI, RPC2 and RTSP all authenticate against, so a
+//! The account database: one store that HTTP CGI, RPC2, RTSP and ONVIF all authenticate against, so a
 //! change takes effect on every interface at the same moment. The RAM copy is what the firmware
 //! uses; flash (see `flash.rs`) holds what survives a power cycle.
 
@@ -26,6 +26,7 @@ pub(crate) enum Via {
     Http,
     Rpc2,
     Rtsp,
+    Onvif,
 }
 
 impl Via {
@@ -34,6 +35,7 @@ impl Via {
             Via::Http => "http",
             Via::Rpc2 => "rpc2",
             Via::Rtsp => "rtsp",
+            Via::Onvif => "onvif",
         }
     }
 }

@@ -84,7 +84,7 @@ impl Query {
 
 /// Serve one CGI request.
 pub(crate) async fn handle<B>(fw: &Arc<Firmware>, req: &Request<B>) -> Reply {
-    let caller = match authenticate(fw, req) {
+    let caller = match digest_caller(fw, req, Via::Http) {
         Ok(c) => c,
         Err(reply) => return *reply,
     };
@@ -99,8 +99,18 @@ pub(crate) async fn handle<B>(fw: &Arc<Firmware>, req: &Request<B>) -> Reply {
     }
 }
 
-/// Digest check of a CGI request: the caller, or the 401 to send.
-fn authenticate<B>(fw: &Firmware, req: &Request<B>) -> Result<Caller, Box<Reply>> {
+/// The 401 with a fresh challenge and the CGI's text body.
+pub(crate) fn digest_challenge(fw: &Firmware, stale: bool) -> Reply {
+    challenge(fw, stale, "Error\r\nUnauthorized\r\n")
+}
+
+/// Digest check of an HTTP request arriving on `via` (CGI, or ONVIF with HTTP Digest): the
+/// caller, or the 401 to send.
+pub(crate) fn digest_caller<B>(
+    fw: &Firmware,
+    req: &Request<B>,
+    via: Via,
+) -> Result<Caller, Box<Reply>> {
     let unauthorized = "Error\r\nUnauthorized\r\n";
     let Some(d) = req
         .headers()
@@ -119,11 +129,13 @@ fn authenticate<B>(fw: &Firmware, req: &Request<B>) -> Result<Caller, Box<Reply>
     if d.realm != fw.realm || d.uri != target {
         return Err(Box::new(challenge(fw, false, unauthorized)));
     }
-    let state = fw.ram().nonces.state(&d.nonce);
-    let refusal = match fw.authenticate(Via::Http, &d.username, |pw| {
+    // The nonce count is taken whatever the password: a replayed request never gets in.
+    let state = fw.ram().nonces.use_nonce(&d.nonce, d.counted_nc());
+    let fresh = state == NonceState::Fresh;
+    let refusal = match fw.authenticate(via, &d.username, fresh, |pw| {
         d.matches(pw, req.method().as_str())
     }) {
-        Auth::Granted { .. } if state == NonceState::Stale => challenge(fw, true, unauthorized),
+        Auth::Stale => challenge(fw, true, unauthorized),
         Auth::Granted { user, group } => {
             return Ok(Caller {
                 user,

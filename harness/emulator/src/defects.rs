@@ -41,6 +41,13 @@ pub enum Defect {
     OkWithoutChange,
     /// `modifyPassword` never compares the current password it is given with the stored one.
     OldPasswordNotChecked,
+    /// The ONVIF service keeps its own user list, filled from the factory accounts and changed only
+    /// by ONVIF `SetUser`: a change made through the web UI, RPC2 or the app never reaches it, so
+    /// the old password still logs in over ONVIF and the new one does not.
+    OnvifKeepsOldPassword,
+    /// ONVIF `SetUser` stores whatever password it is given: the 6-character rule is checked by the
+    /// web UI's handler only.
+    OnvifSetuserBypassesRule,
 }
 
 /// A defect name that is not one of [`Defect::ALL`].
@@ -53,7 +60,7 @@ pub struct UnknownDefect {
 
 impl Defect {
     /// Every defect, in the order reports list them.
-    pub const ALL: [Defect; 16] = [
+    pub const ALL: [Defect; 18] = [
         Defect::SecondaryChangesAdmin,
         Defect::Accepts5Chars,
         Defect::TruncatesLong,
@@ -70,6 +77,8 @@ impl Defect {
         Defect::RemoteKeepsOldPassword,
         Defect::OkWithoutChange,
         Defect::OldPasswordNotChecked,
+        Defect::OnvifKeepsOldPassword,
+        Defect::OnvifSetuserBypassesRule,
     ];
 
     /// The kebab-case name used on the command line and in fixtures/defects.
@@ -91,6 +100,8 @@ impl Defect {
             Defect::RemoteKeepsOldPassword => "remote-keeps-old-password",
             Defect::OkWithoutChange => "ok-without-change",
             Defect::OldPasswordNotChecked => "old-password-not-checked",
+            Defect::OnvifKeepsOldPassword => "onvif-keeps-old-password",
+            Defect::OnvifSetuserBypassesRule => "onvif-setuser-bypasses-rule",
         }
     }
 
@@ -113,6 +124,8 @@ impl Defect {
             Defect::RemoteKeepsOldPassword => &["ART-REMOTE"],
             Defect::OkWithoutChange => &["ART-LEN6"],
             Defect::OldPasswordNotChecked => &["ASVS-CURRENT-PW"],
+            Defect::OnvifKeepsOldPassword => &["ART-LOCAL"],
+            Defect::OnvifSetuserBypassesRule => &["ART-LEN6"],
         }
     }
 }

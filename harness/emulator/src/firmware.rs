@@ -3,7 +3,7 @@
 //! and "is this password change allowed". The protocol files only translate wire messages to these.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use rand::Rng;
@@ -16,6 +16,7 @@ use crate::console::Console;
 use crate::defects::{Defect, Defects};
 use crate::digest::{DigestAuth, Nonces};
 use crate::flash::{Flash, FlashOp, commit_delay};
+use crate::latency::Latency;
 use crate::lockout::Lockouts;
 use crate::sessions::Sessions;
 
@@ -45,6 +46,8 @@ struct Counters {
 pub(crate) struct Ram {
     pub(crate) accounts: Accounts,
     pub(crate) nonces: Nonces,
+    /// WS-Security UsernameToken nonces seen within the `Created` window (replay refusal).
+    pub(crate) wsse_nonces: crate::onvif::wsse::SeenNonces,
     pub(crate) sessions: Sessions,
     /// Digest `opaque`, new each boot.
     pub(crate) opaque: String,
@@ -71,6 +74,9 @@ pub enum P2pLogin {
 #[derive(Debug, Clone)]
 pub(crate) enum Auth {
     Granted { user: String, group: Group },
+    /// The password was right but the proof came with a stale or replayed Digest nonce: answer
+    /// `stale=true` (RFC 7616 §3.3: only for a valid digest), grant nothing, count nothing.
+    Stale,
     Refused { left: u32 },
     Locked { remaining_s: u64 },
 }
@@ -96,8 +102,15 @@ pub(crate) struct Firmware {
     pub(crate) realm: String,
     pub(crate) console: Console,
     pub(crate) flash_delay: Duration,
+    /// Round-trip delay every interface applies before it answers.
+    pub(crate) latency: Latency,
     /// The accounts as this unit left the factory (see [`Accounts::factory`]).
     factory: Vec<Account>,
+    /// The RTSP port, for ONVIF `GetStreamUri` (set once the port is bound).
+    pub(crate) rtsp_port: OnceLock<u16>,
+    /// The ONVIF service's own user list (name, password), kept in its own flash file: only
+    /// firmware with `onvif-keeps-old-password` judges ONVIF logins by it.
+    onvif_users: Mutex<Vec<(String, Secret)>>,
     flash: Flash,
     ram: Mutex<Ram>,
     lockouts: Mutex<Lockouts>,
@@ -126,17 +139,26 @@ impl Firmware {
         defects: &[crate::Defect],
         serial: String,
         boot_time: Duration,
+        latency: Latency,
     ) -> Self {
         let realm = format!("Login to {serial}");
         let factory = Accounts::factory(&profile, &serial);
         let ram = Ram::boot(&profile, factory.clone());
         Firmware {
             flash_delay: commit_delay(&profile, boot_time),
+            latency,
             defects: Defects::new(defects),
             serial,
             realm,
             console: Console::new(profile.has(resetlab_profile::Interface::Console)),
             flash: Flash::new(factory.clone()),
+            rtsp_port: OnceLock::new(),
+            onvif_users: Mutex::new(
+                factory
+                    .iter()
+                    .map(|a| (a.name.clone(), a.password.clone()))
+                    .collect(),
+            ),
             factory,
             ram: Mutex::new(ram),
             lockouts: Mutex::new(Lockouts::default()),
@@ -261,14 +283,23 @@ impl Firmware {
 
     /// One login attempt by `user` on `via`; `check` says whether the client proved a given
     /// password (a Digest response, an RPC2 hash…). Counts failures and engages the lockout.
-    pub(crate) fn authenticate(&self, via: Via, user: &str, check: impl Fn(&str) -> bool) -> Auth {
+    /// `fresh` is false when the proof came with a stale or replayed Digest nonce: a right
+    /// password is then [`Auth::Stale`] (no success: a replayed request must not reset the failure
+    /// count), a wrong one counts as usual.
+    pub(crate) fn authenticate(
+        &self,
+        via: Via,
+        user: &str,
+        fresh: bool,
+        check: impl Fn(&str) -> bool,
+    ) -> Auth {
         let lockout = &self.profile.lockout;
         let applies = self.lockout_applies(via);
         if applies && let Some(remaining_s) = lock(&self.lockouts).remaining(user) {
             tracing::info!(serial = %self.serial, user, via = via.as_str(), remaining_s, "login refused: account locked");
             return Auth::Locked { remaining_s };
         }
-        let (found, passwords) = {
+        let (found, mut passwords) = {
             let ram = self.ram();
             let group = ram.accounts.get(user).map(|a| a.group);
             (
@@ -278,9 +309,21 @@ impl Firmware {
                     .unwrap_or_default(),
             )
         };
+        if via == Via::Onvif && self.has(Defect::OnvifKeepsOldPassword) {
+            // The ONVIF service asks its own list, which the user manager never updates.
+            passwords = lock(&self.onvif_users)
+                .iter()
+                .filter(|(name, _)| name == user)
+                .map(|(_, pw)| pw.expose().to_owned())
+                .collect();
+        }
         if let Some(group) = found
             && passwords.iter().any(|p| check(p))
         {
+            if !fresh {
+                tracing::debug!(serial = %self.serial, user, via = via.as_str(), "login with a stale or replayed nonce");
+                return Auth::Stale;
+            }
             if applies {
                 lock(&self.lockouts).succeeded(user);
             }
@@ -372,6 +415,39 @@ impl Firmware {
         new: &str,
         old: Option<&str>,
     ) -> Result<(), Refusal> {
+        self.change_password_as(by, name, new, old, Via::Http).await
+    }
+
+    /// ONVIF `SetUser` with a new password. The request has no old-password field: the caller's
+    /// own token proved its current password, so changing one's own password needs nothing more;
+    /// changing another account's gives no old password (refused where the profile requires it).
+    pub(crate) async fn set_user_password(
+        self: &Arc<Self>,
+        by: &Caller,
+        name: &str,
+        new: &str,
+    ) -> Result<(), Refusal> {
+        let own = (by.user == name)
+            .then(|| self.ram().accounts.get(name).map(|a| a.password.clone()))
+            .flatten();
+        self.change_password_as(by, name, new, own.as_ref().map(Secret::expose), Via::Onvif)
+            .await?;
+        if self.has(Defect::OnvifKeepsOldPassword)
+            && let Some(entry) = lock(&self.onvif_users).iter_mut().find(|(n, _)| n == name)
+        {
+            entry.1 = Secret::new(new);
+        }
+        Ok(())
+    }
+
+    async fn change_password_as(
+        self: &Arc<Self>,
+        by: &Caller,
+        name: &str,
+        new: &str,
+        old: Option<&str>,
+        via: Via,
+    ) -> Result<(), Refusal> {
         if self.ram().accounts.get(name).is_none() {
             return Err(Refusal("User not exist".into()));
         }
@@ -389,7 +465,13 @@ impl Firmware {
             tracing::info!(serial = %self.serial, by = %by.user, name, "password change refused: old password wrong");
             return Err(Refusal("Old password is wrong".into()));
         }
-        let stored = match self.check_new_password(new) {
+        let checked = if via == Via::Onvif && self.has(Defect::OnvifSetuserBypassesRule) {
+            // SetUser's handler never calls the rule check.
+            Ok(new.to_owned())
+        } else {
+            self.check_new_password(new)
+        };
+        let stored = match checked {
             Ok(stored) => Secret::new(stored),
             Err(_) if self.has(Defect::OkWithoutChange) => {
                 // The handler dropped the rule's error and answered OK; nothing was stored.
@@ -534,6 +616,9 @@ impl Ram {
             accounts: Accounts::from_flash(accounts),
             nonces: Nonces::new(Duration::from_secs(
                 profile.sessions.digest_nonce_lifetime_s,
+            )),
+            wsse_nonces: crate::onvif::wsse::SeenNonces::new(Duration::from_secs(
+                profile.sessions.onvif_created_window_s,
             )),
             sessions: Sessions::new(Duration::from_secs(profile.sessions.rpc2_timeout_s)),
             opaque: format!("{n:032x}"),

@@ -1,6 +1,8 @@
-//! The port-80 HTTP server (hyper 1, HTTP/1.1): routes `/cgi-bin/*` GETs to the CGI and POSTs on
-//! `/RPC2_Login` and `/RPC2` to RPC2. The accept loop is hand-written and owns every connection
-//! task, so aborting the loop (power off, link down) closes the listener and all connections at once.
+//! The port-80 HTTP server (hyper 1, HTTP/1.1, connections kept alive): routes `/cgi-bin/*` GETs to
+//! the CGI, POSTs on `/RPC2_Login` and `/RPC2` to RPC2 and on `/onvif/*_service` to ONVIF. Every
+//! answer waits the recorder's configured latency (`latency.rs`). The accept loop is hand-written
+//! and owns every connection task, so aborting the loop (power off, link down) closes the listener
+//! and all connections at once.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -38,7 +40,7 @@ pub(crate) async fn serve(listener: TcpListener, fw: Arc<Firmware>) {
                 conns.spawn(async move {
                     let svc = service_fn(move |req| {
                         let fw = Arc::clone(&fw);
-                        async move { Ok::<_, Infallible>(route(&fw, req).await) }
+                        async move { Ok::<_, Infallible>(fw.latency.around(route(&fw, req)).await) }
                     });
                     if let Err(e) = http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await {
                         tracing::debug!(%peer, error = %e, "HTTP connection ended with an error");
@@ -52,11 +54,34 @@ pub(crate) async fn serve(listener: TcpListener, fw: Arc<Firmware>) {
 
 async fn route(fw: &Arc<Firmware>, req: Request<Incoming>) -> Reply {
     let path = req.uri().path().to_owned();
-    let (cgi, rpc2) = (
+    let (cgi, rpc2, onvif) = (
         fw.profile.has(Interface::Http),
         fw.profile.has(Interface::Rpc2),
+        fw.profile.has(Interface::Onvif),
     );
     match (req.method().clone(), path.as_str()) {
+        (Method::POST, p) if onvif && crate::onvif::PATHS.contains(&p) => {
+            let (parts, body) = req.into_parts();
+            let body = match Limited::new(body, MAX_BODY).collect().await {
+                Ok(b) => b.to_bytes(),
+                Err(_) => {
+                    return crate::onvif::soap::fault(
+                        crate::onvif::soap::Code::Sender,
+                        &["ter:WellFormed"],
+                        "request too large",
+                    );
+                }
+            };
+            let head = Request::from_parts(parts, ());
+            crate::onvif::handle(
+                fw,
+                crate::onvif::SoapRequest {
+                    head: &head,
+                    body: &body,
+                },
+            )
+            .await
+        }
         (Method::POST, "/RPC2_Login" | "/RPC2") if rpc2 => {
             let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
                 Ok(b) => b.to_bytes(),
@@ -70,10 +95,16 @@ async fn route(fw: &Arc<Firmware>, req: Request<Incoming>) -> Reply {
             crate::rpc2::handle(fw, &path, &body).await
         }
         (Method::GET, p) if cgi && p.starts_with("/cgi-bin/") => crate::cgi::handle(fw, &req).await,
-        (_, p) if (cgi && p.starts_with("/cgi-bin/")) || (rpc2 && p.starts_with("/RPC2")) => text(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "Error\r\nMethod Not Allowed\r\n",
-        ),
+        (_, p)
+            if (cgi && p.starts_with("/cgi-bin/"))
+                || (rpc2 && p.starts_with("/RPC2"))
+                || (onvif && crate::onvif::PATHS.contains(&p)) =>
+        {
+            text(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Error\r\nMethod Not Allowed\r\n",
+            )
+        }
         _ => text(StatusCode::NOT_FOUND, "Error\r\nNot Found!\r\n"),
     }
 }

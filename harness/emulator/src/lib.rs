@@ -22,11 +22,15 @@ mod digest;
 mod error;
 mod firmware;
 mod flash;
+#[doc(hidden)]
+pub mod fuzzing;
 mod http;
+mod latency;
 mod lockout;
 mod power;
 mod recorder;
 mod media;
+mod onvif;
 mod rpc2;
 mod rtsp;
 mod sessions;

@@ -15,6 +15,7 @@ use tokio::sync::broadcast;
 use crate::defects::Defect;
 use crate::error::EmulatorError;
 use crate::firmware::{Firmware, P2pLogin, Stats};
+use crate::latency::Latency;
 use crate::power::Plant;
 
 /// How to build a recorder.
@@ -33,7 +34,15 @@ pub struct RecorderConfig {
     /// Appended to the profile's serial so that each recorder is distinct.
     pub instance: Option<String>,
     /// Emulated power-on-to-ready time; the flash commit delay is scaled by the same factor.
+    /// [`RecorderConfig::real_time`] sets it to the profile's own boot time (40 s for flir-2017).
     pub boot_time: Duration,
+    /// Round trip added to every answer on every interface (HTTP CGI, RPC2, RTSP requests, and
+    /// the 401 challenges), as a real recorder on a lab LAN takes 50–300 ms. Zero by default.
+    pub latency: Duration,
+    /// Up to this much more per answer, uniformly drawn.
+    pub jitter: Duration,
+    /// Seed of the jitter's RNG (reproducible delays); `None` seeds from the OS.
+    pub latency_seed: Option<u64>,
 }
 
 impl RecorderConfig {
@@ -47,7 +56,24 @@ impl RecorderConfig {
             rtsp_port: 0,
             instance: None,
             boot_time: Duration::from_millis(300),
+            latency: Duration::ZERO,
+            jitter: Duration::ZERO,
+            latency_seed: None,
         }
+    }
+
+    /// The same recorder on hardware time: it boots in the profile's `boot.time_ms` and commits
+    /// flash after the profile's `flash.commit_delay_ms`, unscaled.
+    pub fn real_time(mut self) -> Self {
+        self.boot_time = Duration::from_millis(self.profile.boot.time_ms);
+        self
+    }
+
+    /// The same recorder answering after `latency` (plus up to `jitter`) on every interface.
+    pub fn with_latency(mut self, latency: Duration, jitter: Duration) -> Self {
+        self.latency = latency;
+        self.jitter = jitter;
+        self
     }
 }
 
@@ -77,11 +103,13 @@ impl Recorder {
             cfg.profile.identity.serial,
             cfg.instance.as_deref().unwrap_or("")
         );
+        let latency = Latency::new(cfg.latency, cfg.jitter, cfg.latency_seed);
         let fw = Arc::new(Firmware::new(
             cfg.profile,
             &cfg.defects,
             serial,
             cfg.boot_time,
+            latency,
         ));
         let plant = Arc::new(Plant::new(
             fw,
@@ -90,6 +118,7 @@ impl Recorder {
             cfg.rtsp_port,
             cfg.boot_time,
         )?);
+        let _ = plant.fw.rtsp_port.set(plant.rtsp_addr.port());
         let r = Recorder { plant };
         r.plant.set_power(true).await;
         r.wait_ready(cfg.boot_time * 20 + Duration::from_secs(10))
@@ -205,6 +234,11 @@ impl Recorder {
     /// The emulated boot time.
     pub fn boot_time(&self) -> Duration {
         self.plant.boot_time
+    }
+
+    /// The configured base round-trip latency (without jitter).
+    pub fn latency(&self) -> Duration {
+        self.plant.fw.latency.base()
     }
 
     /// Power off for good and release the ports.

@@ -146,7 +146,7 @@ fn login(fw: &Firmware, call: &Call) -> Reply {
         );
     };
     let sent = password.to_ascii_uppercase();
-    match fw.authenticate(Via::Rpc2, user, |pw| {
+    match fw.authenticate(Via::Rpc2, user, true, |pw| {
         login_hash(user, &fw.realm, &random, pw) == sent
     }) {
         Auth::Granted { user, group } => {
@@ -161,6 +161,14 @@ fn login(fw: &Firmware, call: &Call) -> Reply {
             codes::BAD_CREDENTIALS,
             "User or password not valid",
             json!({"remainLockSeconds": 0, "remainLoginTimes": left}),
+        ),
+        // RPC2 proofs carry no Digest nonce.
+        Auth::Stale => error(
+            &call.id,
+            &json!(session),
+            codes::BAD_CREDENTIALS,
+            "User or password not valid",
+            Value::Null,
         ),
         Auth::Locked { remaining_s } => error(
             &call.id,

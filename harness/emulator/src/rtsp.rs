@@ -226,7 +226,7 @@ impl Conn {
                     let cseq = req.header("CSeq").unwrap_or("0").to_owned();
                     // Method and path only: a URL may carry user:password.
                     tracing::debug!(serial = %fw.serial, method = %req.method, "RTSP request");
-                    let reply = self.respond(fw, &req);
+                    let reply = fw.latency.around(async { self.respond(fw, &req) }).await;
                     send(&mut wr, reply.render(&cseq).as_bytes()).await?;
                 }
                 _ = tick(&mut self.playing), if self.playing.is_some() => {
@@ -428,9 +428,11 @@ fn authenticate(fw: &Firmware, req: &Request) -> Result<(), Reply> {
     if d.realm != fw.realm {
         return Err(challenge(fw, false));
     }
-    let state = fw.ram().nonces.state(&d.nonce);
-    match fw.authenticate(Via::Rtsp, &d.username, |pw| d.matches(pw, &req.method)) {
-        Auth::Granted { .. } if state == NonceState::Stale => Err(challenge(fw, true)),
+    // RFC 2069 Digest has no nonce count: a nonce is reusable until it expires, as clients
+    // (ffmpeg, VLC) reuse it for SETUP and PLAY.
+    let fresh = fw.ram().nonces.use_nonce(&d.nonce, d.counted_nc()) == NonceState::Fresh;
+    match fw.authenticate(Via::Rtsp, &d.username, fresh, |pw| d.matches(pw, &req.method)) {
+        Auth::Stale => Err(challenge(fw, true)),
         Auth::Granted { .. } => Ok(()),
         Auth::Refused { .. } => Err(challenge(fw, false)),
         Auth::Locked { .. } => Err(Reply::status("403 Forbidden")),

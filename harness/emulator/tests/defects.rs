@@ -429,6 +429,10 @@ async fn every_defect_has_a_test_here() {
         "remote-keeps-old-password",
         "ok-without-change",
         "old-password-not-checked",
+        // tests/onvif.rs: defect_onvif_keeps_old_password_after_a_change_elsewhere,
+        // defect_onvif_setuser_bypasses_the_rule.
+        "onvif-keeps-old-password",
+        "onvif-setuser-bypasses-rule",
     ];
     let all: Vec<String> = Defect::ALL.iter().map(|d| d.to_string()).collect();
     assert_eq!(all, tested);

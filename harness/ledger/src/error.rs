@@ -25,12 +25,19 @@ pub enum LedgerError {
     )]
     InsecureFile { path: PathBuf, mode: u32 },
 
-    /// The journal directory can be written by group or others, so the journal could be swapped.
+    /// The journal directory is open to group or others: they could list it, or swap the journal.
     #[error(
-        "journal directory {path} has mode {mode:03o}; expected no write access for group/others (700). \
+        "journal directory {path} has mode {mode:03o}; expected no access for group/others (700). \
          Fix it with `chmod 700 {path}` or pass another --state-dir"
     )]
     InsecureDir { path: PathBuf, mode: u32 },
+
+    /// The journal directory is a symlink: whoever can change the link chooses where passwords go.
+    #[error(
+        "journal directory {path} is a symlink; expected a real directory. \
+         Pass the directory it points to as --state-dir, if it is yours"
+    )]
+    SymlinkedDir { path: PathBuf },
 
     /// The journal (or its directory) belongs to another user.
     #[error(
@@ -38,9 +45,14 @@ pub enum LedgerError {
     )]
     NotOwned { path: PathBuf, owner: u32, me: u32 },
 
-    /// The journal path exists but is not a regular file (or is a symlink, which is refused).
-    #[error("{path} is not a regular file; expected the credential journal (symlinks are refused)")]
-    NotAFile { path: PathBuf },
+    /// A journal file (the journal, its lock) exists but is not a regular file, or is a symlink,
+    /// which is refused.
+    #[error("{path} is not a regular file; expected {expected} (symlinks are refused)")]
+    NotAFile {
+        path: PathBuf,
+        /// What the path should have been: "the credential journal", "the journal lock file".
+        expected: &'static str,
+    },
 
     /// Another journal handle (another resetlab process, or another handle in this one) holds the lock.
     #[error(

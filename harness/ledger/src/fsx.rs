@@ -16,6 +16,15 @@ pub(crate) fn owner_only() -> OpenOptions {
     opts
 }
 
+/// What the file at `path` is to the journal, for messages.
+pub(crate) fn role(path: &Path) -> &'static str {
+    match path.file_name().and_then(|n| n.to_str()) {
+        Some(crate::lock::LOCK_FILE) => "the journal lock file",
+        Some(crate::journal::JOURNAL_FILE) => "the credential journal",
+        _ => "a file of the credential journal",
+    }
+}
+
 /// An `Io` error for `action` on `path`, with a symlink (ELOOP under O_NOFOLLOW) named as such.
 pub(crate) fn io_error<'a>(
     action: &'static str,
@@ -25,6 +34,7 @@ pub(crate) fn io_error<'a>(
         if source.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
             LedgerError::NotAFile {
                 path: path.to_owned(),
+                expected: role(path),
             }
         } else {
             LedgerError::Io {
@@ -36,17 +46,24 @@ pub(crate) fn io_error<'a>(
     }
 }
 
-/// Create `dir` (and its parents) as 0700, then refuse it if others could swap files in it.
+/// Create `dir` (and its parents) as 0700, then refuse it if it is a symlink, not ours, or open to
+/// group or others (who could list it, or swap the journal).
 pub(crate) fn ensure_private_dir(dir: &Path) -> Result<(), LedgerError> {
     fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)
         .map_err(io_error("create the journal directory", dir))?;
-    let meta = fs::metadata(dir).map_err(io_error("inspect the journal directory", dir))?;
+    // Not `metadata`: it follows the link and would judge the directory it points to.
+    let meta = fs::symlink_metadata(dir).map_err(io_error("inspect the journal directory", dir))?;
+    if meta.file_type().is_symlink() {
+        return Err(LedgerError::SymlinkedDir {
+            path: dir.to_owned(),
+        });
+    }
     check_owner(dir, &meta)?;
     let mode = meta.mode() & 0o777;
-    if mode & 0o022 != 0 {
+    if mode & 0o077 != 0 {
         return Err(LedgerError::InsecureDir {
             path: dir.to_owned(),
             mode,
@@ -61,6 +78,7 @@ pub(crate) fn check_private_file(path: &Path, file: &File) -> Result<(), LedgerE
     if !meta.is_file() {
         return Err(LedgerError::NotAFile {
             path: path.to_owned(),
+            expected: role(path),
         });
     }
     check_owner(path, &meta)?;

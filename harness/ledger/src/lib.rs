@@ -16,7 +16,8 @@
 //! use resetlab_wire::Secret;
 //!
 //! # let tmp = tempfile::tempdir().unwrap();
-//! let journal = Journal::open(tmp.path())?; // or Journal::open(&resetlab_ledger::default_dir()?)
+//! // A directory it creates is 0700; an existing one open to others (a 0755 tempdir) is refused.
+//! let journal = Journal::open(&tmp.path().join("state"))?; // or &resetlab_ledger::default_dir()?
 //! let key = DeviceKey::new("4B03A1PAZ", "admin");
 //! let (found, new) = (Secret::new("admin1"), Secret::new("abc123"));
 //! journal.baseline(&key, &found)?;

@@ -6,6 +6,15 @@ use resetlab_ledger::recover::{self, ProbeResult, RecoveryOutcome};
 use resetlab_ledger::{DeviceKey, Journal, Outcome};
 use resetlab_wire::Secret;
 
+/// A temporary state directory as resetlab wants one: 0700 (tempfile's default follows the umask,
+/// usually 0755, which the journal refuses).
+fn private_tempdir() -> std::io::Result<tempfile::TempDir> {
+    use std::os::unix::fs::PermissionsExt;
+    tempfile::Builder::new()
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir()
+}
+
 fn key() -> DeviceKey {
     DeviceKey::new("SN-4B03A1", "admin")
 }
@@ -89,7 +98,7 @@ impl FakeDevice {
 
 #[test]
 fn a_change_intended_then_dropped_without_outcome_is_unfinished_new_first() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = private_tempdir().unwrap();
     {
         let journal = Journal::open(tmp.path()).unwrap();
         journal.baseline(&key(), &s("base01")).unwrap();
@@ -108,7 +117,7 @@ fn a_change_intended_then_dropped_without_outcome_is_unfinished_new_first() {
 
 #[test]
 fn after_several_changes_the_latest_comes_first_and_the_baseline_once() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = private_tempdir().unwrap();
     {
         let journal = Journal::open(tmp.path()).unwrap();
         journal.baseline(&key(), &s("base01")).unwrap();
@@ -131,7 +140,7 @@ fn after_several_changes_the_latest_comes_first_and_the_baseline_once() {
 
 #[test]
 fn an_intend_without_baseline_takes_the_old_password_as_baseline() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = private_tempdir().unwrap();
     let journal = Journal::open(tmp.path()).unwrap();
     journal.intend(&key(), &s("base01"), &s("new002")).unwrap();
     let pending = &journal.unfinished()[0];
@@ -141,7 +150,7 @@ fn an_intend_without_baseline_takes_the_old_password_as_baseline() {
 
 #[test]
 fn each_account_is_pending_on_its_own() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = private_tempdir().unwrap();
     let journal = Journal::open(tmp.path()).unwrap();
     let user = DeviceKey::new("SN-4B03A1", "user1");
     journal.intend(&key(), &s("base01"), &s("new002")).unwrap();
@@ -154,7 +163,7 @@ fn each_account_is_pending_on_its_own() {
 
 #[tokio::test]
 async fn recovery_restores_the_baseline_when_the_device_took_the_new_password() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = private_tempdir().unwrap();
     {
         let journal = Journal::open(tmp.path()).unwrap();
         journal.baseline(&key(), &s("base01")).unwrap();
@@ -191,7 +200,7 @@ async fn recovery_restores_the_baseline_when_the_device_took_the_new_password() 
 
 #[tokio::test]
 async fn recovery_only_marks_restored_when_the_device_still_has_its_baseline() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = private_tempdir().unwrap();
     let journal = Journal::open(tmp.path()).unwrap();
     journal.baseline(&key(), &s("base01")).unwrap();
     journal.intend(&key(), &s("base01"), &s("new002")).unwrap();
@@ -208,7 +217,7 @@ async fn recovery_only_marks_restored_when_the_device_still_has_its_baseline() {
 
 #[tokio::test]
 async fn recovery_never_probes_more_than_the_budget_and_leaves_the_entry_unfinished() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = private_tempdir().unwrap();
     let journal = Journal::open(tmp.path()).unwrap();
     journal.baseline(&key(), &s("base01")).unwrap();
     let a = journal.intend(&key(), &s("base01"), &s("new002")).unwrap();
@@ -243,7 +252,7 @@ async fn recovery_never_probes_more_than_the_budget_and_leaves_the_entry_unfinis
 
 #[tokio::test]
 async fn a_locked_account_stops_probing_at_once() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = private_tempdir().unwrap();
     let journal = Journal::open(tmp.path()).unwrap();
     journal.intend(&key(), &s("base01"), &s("new002")).unwrap();
     let device = FakeDevice::with_password("new002");
@@ -259,7 +268,7 @@ async fn a_locked_account_stops_probing_at_once() {
 
 #[tokio::test]
 async fn an_unreachable_device_stops_probing_and_stays_unfinished() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = private_tempdir().unwrap();
     let journal = Journal::open(tmp.path()).unwrap();
     journal.intend(&key(), &s("base01"), &s("new002")).unwrap();
     let pending = journal.unfinished().remove(0);
@@ -283,7 +292,7 @@ async fn an_unreachable_device_stops_probing_and_stays_unfinished() {
 
 #[tokio::test]
 async fn a_failed_restore_is_journaled_so_the_next_run_tries_the_baseline_first() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = private_tempdir().unwrap();
     let journal = Journal::open(tmp.path()).unwrap();
     journal.baseline(&key(), &s("base01")).unwrap();
     journal.intend(&key(), &s("base01"), &s("new002")).unwrap();
@@ -319,7 +328,8 @@ async fn a_failed_restore_is_journaled_so_the_next_run_tries_the_baseline_first(
 #[tokio::test]
 async fn run_to_puts_the_working_password_back_and_keeps_the_entry_open() {
     let tmp = tempfile::tempdir().unwrap();
-    let journal = Journal::open(tmp.path()).unwrap();
+    // A private state directory of its own (the journal refuses one others can read).
+    let journal = Journal::open(&tmp.path().join("state")).unwrap();
     journal.baseline(&key(), &s("000000")).unwrap();
     let setup = journal.intend(&key(), &s("000000"), &s("work01")).unwrap();
     journal.outcome(setup, Outcome::Committed).unwrap();

@@ -8,12 +8,24 @@ use std::path::Path;
 use resetlab_ledger::{DeviceKey, JOURNAL_FILE, Journal, LedgerError, Outcome};
 use resetlab_wire::Secret;
 
+/// A temporary state directory as resetlab wants one: 0700 (tempfile's default follows the umask,
+/// usually 0755, which the journal refuses).
+fn private_tempdir() -> std::io::Result<tempfile::TempDir> {
+    use std::os::unix::fs::PermissionsExt;
+    tempfile::Builder::new()
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir()
+}
+
 fn key() -> DeviceKey {
     DeviceKey::new("SN-4B03A1", "admin")
 }
 
 fn write_journal(dir: &Path, bytes: &[u8]) {
-    fs::create_dir_all(dir).unwrap();
+    // 0700, as the journal creates its directory and insists on it.
+    std::os::unix::fs::DirBuilderExt::mode(fs::DirBuilder::new().recursive(true), 0o700)
+        .create(dir)
+        .unwrap();
     let mut f = fs::OpenOptions::new()
         .write(true)
         .create(true)
@@ -30,7 +42,7 @@ fn mode(path: &Path) -> u32 {
 
 #[test]
 fn journal_file_is_0600_in_a_0700_directory() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = private_tempdir().unwrap();
     let dir = tmp.path().join("state").join("resetlab");
     let journal = Journal::open(&dir).unwrap();
     journal.baseline(&key(), &Secret::new("base01")).unwrap();
@@ -41,7 +53,7 @@ fn journal_file_is_0600_in_a_0700_directory() {
 
 #[test]
 fn a_journal_readable_by_others_is_refused_with_the_fix() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = private_tempdir().unwrap();
     drop(Journal::open(tmp.path()).unwrap());
     let path = tmp.path().join(JOURNAL_FILE);
     fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
@@ -61,7 +73,7 @@ fn a_journal_readable_by_others_is_refused_with_the_fix() {
 
 #[test]
 fn a_journal_readable_by_the_group_is_refused_too() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = private_tempdir().unwrap();
     write_journal(tmp.path(), b"");
     fs::set_permissions(
         tmp.path().join(JOURNAL_FILE),
@@ -76,7 +88,7 @@ fn a_journal_readable_by_the_group_is_refused_too() {
 
 #[test]
 fn a_state_dir_writable_by_others_is_refused() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = private_tempdir().unwrap();
     fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o777)).unwrap();
     let err = Journal::open(tmp.path()).unwrap_err();
     assert!(matches!(err, LedgerError::InsecureDir { .. }), "{err:?}");
@@ -84,15 +96,67 @@ fn a_state_dir_writable_by_others_is_refused() {
 }
 
 #[test]
-fn a_symlinked_journal_is_refused() {
-    let tmp = tempfile::tempdir().unwrap();
+fn a_state_dir_readable_by_group_or_others_is_refused() {
+    for m in [0o755, 0o750, 0o705] {
+        let tmp = private_tempdir().unwrap();
+        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(m)).unwrap();
+        let err = Journal::open(tmp.path()).unwrap_err();
+        assert!(
+            matches!(err, LedgerError::InsecureDir { mode, .. } if mode == m),
+            "{m:03o}: {err:?}"
+        );
+        assert!(err.to_string().contains("chmod 700"), "{err}");
+        assert!(!tmp.path().join(JOURNAL_FILE).exists(), "nothing written");
+    }
+}
+
+#[test]
+fn a_symlinked_state_dir_is_refused_even_when_its_target_is_private() {
+    let tmp = private_tempdir().unwrap();
+    let real = tmp.path().join("real");
+    fs::create_dir(&real).unwrap();
+    fs::set_permissions(&real, fs::Permissions::from_mode(0o700)).unwrap();
+    let link = tmp.path().join("state");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let err = Journal::open(&link).unwrap_err();
+    assert!(matches!(err, LedgerError::SymlinkedDir { .. }), "{err:?}");
+    assert!(err.to_string().contains("symlink"), "{err}");
+    assert!(
+        !real.join(JOURNAL_FILE).exists(),
+        "nothing written through the link"
+    );
+    // The directory itself is fine.
+    drop(Journal::open(&real).unwrap());
+}
+
+#[test]
+fn a_symlinked_lock_file_is_named_as_the_lock_not_the_journal() {
+    let tmp = private_tempdir().unwrap();
     let elsewhere = tmp.path().join("elsewhere");
     fs::write(&elsewhere, b"").unwrap();
     let dir = tmp.path().join("state");
     fs::create_dir(&dir).unwrap();
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, dir.join(resetlab_ledger::lock::LOCK_FILE)).unwrap();
+    let err = Journal::open(&dir).unwrap_err();
+    assert!(matches!(err, LedgerError::NotAFile { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.contains("journal lock file"), "{msg}");
+    assert!(!msg.contains("credential journal"), "{msg}");
+}
+
+#[test]
+fn a_symlinked_journal_is_refused() {
+    let tmp = private_tempdir().unwrap();
+    let elsewhere = tmp.path().join("elsewhere");
+    fs::write(&elsewhere, b"").unwrap();
+    let dir = tmp.path().join("state");
+    fs::create_dir(&dir).unwrap();
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).unwrap();
     std::os::unix::fs::symlink(&elsewhere, dir.join(JOURNAL_FILE)).unwrap();
     let err = Journal::open(&dir).unwrap_err();
     assert!(matches!(err, LedgerError::NotAFile { .. }), "{err:?}");
+    assert!(err.to_string().contains("the credential journal"), "{err}");
 }
 
 #[test]
@@ -128,7 +192,7 @@ fn journal_with_last_record(dir: &Path) -> (Vec<u8>, usize) {
 
 #[test]
 fn a_journal_cut_at_every_byte_of_its_last_record_still_loads() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = private_tempdir().unwrap();
     let (bytes, before_last) = journal_with_last_record(&tmp.path().join("original"));
     assert!(bytes.len() > before_last + 20);
     for cut in before_last..bytes.len() {
@@ -166,7 +230,7 @@ fn a_journal_cut_at_every_byte_of_its_last_record_still_loads() {
 
 #[test]
 fn a_bad_checksum_on_the_last_line_is_a_torn_record() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = private_tempdir().unwrap();
     let (mut bytes, before_last) = journal_with_last_record(&tmp.path().join("original"));
     let at = before_last + (bytes.len() - before_last) / 2;
     bytes[at] ^= 0x04;
@@ -179,7 +243,7 @@ fn a_bad_checksum_on_the_last_line_is_a_torn_record() {
 
 #[test]
 fn corruption_in_the_middle_is_an_error_naming_the_line() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = private_tempdir().unwrap();
     let (mut bytes, _) = journal_with_last_record(&tmp.path().join("original"));
     // Damage line 2 (the first intend): a byte inside its password.
     let line2 = bytes.iter().position(|&b| b == b'\n').unwrap() + 1;
@@ -209,7 +273,7 @@ fn corruption_in_the_middle_is_an_error_naming_the_line() {
 
 #[test]
 fn a_garbage_line_in_the_middle_is_an_error_naming_the_line() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = private_tempdir().unwrap();
     let (bytes, _) = journal_with_last_record(&tmp.path().join("original"));
     let mut lines: Vec<&[u8]> = bytes.split_inclusive(|&b| b == b'\n').collect();
     lines.insert(3, b"{\"hello\":1}\n");
@@ -224,7 +288,7 @@ fn a_garbage_line_in_the_middle_is_an_error_naming_the_line() {
 
 #[test]
 fn records_out_of_sequence_are_corruption() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = private_tempdir().unwrap();
     let (bytes, _) = journal_with_last_record(&tmp.path().join("original"));
     let mut lines: Vec<&[u8]> = bytes.split_inclusive(|&b| b == b'\n').collect();
     lines.swap(0, 1);
@@ -244,7 +308,7 @@ fn records_out_of_sequence_are_corruption() {
 
 #[test]
 fn compaction_keeps_only_unfinished_entries_and_stays_0600() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = private_tempdir().unwrap();
     let journal = Journal::open(tmp.path()).unwrap();
     let other = DeviceKey::new("SN-OTHER", "admin");
     journal.baseline(&other, &Secret::new("oth001")).unwrap();
@@ -298,7 +362,7 @@ fn compaction_keeps_only_unfinished_entries_and_stays_0600() {
 
 #[test]
 fn restoring_the_last_unfinished_account_empties_the_file() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = private_tempdir().unwrap();
     let journal = Journal::open(tmp.path()).unwrap();
     journal.baseline(&key(), &Secret::new("base01")).unwrap();
     let id = journal
@@ -320,7 +384,7 @@ fn restoring_the_last_unfinished_account_empties_the_file() {
 
 #[test]
 fn baseline_is_written_once_while_the_account_is_unfinished() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = private_tempdir().unwrap();
     let journal = Journal::open(tmp.path()).unwrap();
     journal.baseline(&key(), &Secret::new("base01")).unwrap();
     journal
@@ -335,7 +399,7 @@ fn baseline_is_written_once_while_the_account_is_unfinished() {
 
 #[test]
 fn an_outcome_for_an_unknown_change_is_an_error() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = private_tempdir().unwrap();
     let journal = Journal::open(tmp.path()).unwrap();
     let id = journal
         .intend(&key(), &Secret::new("base01"), &Secret::new("new002"))
@@ -347,12 +411,14 @@ fn an_outcome_for_an_unknown_change_is_an_error() {
 
 #[test]
 fn an_added_account_survives_a_reopen_and_keeps_the_file_until_it_is_removed() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = private_tempdir().unwrap();
     let added = DeviceKey::new("SN-4B03A1", "qa4711");
     {
         let journal = Journal::open(tmp.path()).unwrap();
         journal.baseline(&key(), &Secret::new("base01")).unwrap();
-        journal.account_adding(&added, "admin", &Secret::new("base01")).unwrap();
+        journal
+            .account_adding(&added, "admin", &Secret::new("base01"))
+            .unwrap();
         // The administrator's password is back: the account is still to be removed.
         journal.restored(&key()).unwrap();
         assert!(!journal.is_clean());
@@ -370,7 +436,11 @@ fn an_added_account_survives_a_reopen_and_keeps_the_file_until_it_is_removed() {
     assert_eq!(journal.added_accounts().len(), 1);
     journal.account_removed(&added).unwrap();
     assert!(journal.is_clean());
-    assert_eq!(fs::metadata(journal.path()).unwrap().len(), 0, "nothing left: the file is emptied");
+    assert_eq!(
+        fs::metadata(journal.path()).unwrap().len(),
+        0,
+        "nothing left: the file is emptied"
+    );
     // Removing again is harmless and writes nothing.
     journal.account_removed(&added).unwrap();
     assert_eq!(fs::metadata(journal.path()).unwrap().len(), 0);
@@ -384,12 +454,18 @@ fn an_added_account_written_by_this_version_reads_back() {
         r#"{"crc":"1c057084","rec":{"seq":2,"at_ms":1795604541041,"event":{"kind":"account_added","device":{"identity":"SN-4B03A1@127.0.0.1:80:554","account":"qa4711"},"by":"admin","by_password":"Base12"}}}"#,
         r#"{"crc":"4e03f50b","rec":{"seq":3,"at_ms":1795604541050,"event":{"kind":"restored","device":{"identity":"SN-4B03A1@127.0.0.1:80:554","account":"admin"}}}}"#,
     ];
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = private_tempdir().unwrap();
     write_journal(tmp.path(), (lines.join("\n") + "\n").as_bytes());
     let journal = Journal::open(tmp.path()).unwrap();
     assert!(journal.unfinished().is_empty());
     let added = journal.added_accounts();
     assert_eq!(added.len(), 1);
-    assert_eq!(added[0].key, DeviceKey::new("SN-4B03A1@127.0.0.1:80:554", "qa4711"));
-    assert_eq!((added[0].by.as_str(), added[0].by_password.expose()), ("admin", "Base12"));
+    assert_eq!(
+        added[0].key,
+        DeviceKey::new("SN-4B03A1@127.0.0.1:80:554", "qa4711")
+    );
+    assert_eq!(
+        (added[0].by.as_str(), added[0].by_password.expose()),
+        ("admin", "Base12")
+    );
 }

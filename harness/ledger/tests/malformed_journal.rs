@@ -10,8 +10,20 @@ use std::path::Path;
 use resetlab_ledger::{DeviceKey, JOURNAL_FILE, Journal, LedgerError};
 use resetlab_wire::Secret;
 
+/// A temporary state directory as resetlab wants one: 0700 (tempfile's default follows the umask,
+/// usually 0755, which the journal refuses).
+fn private_tempdir() -> std::io::Result<tempfile::TempDir> {
+    use std::os::unix::fs::PermissionsExt;
+    tempfile::Builder::new()
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir()
+}
+
 fn write_journal(dir: &Path, bytes: &[u8]) {
-    fs::create_dir_all(dir).unwrap();
+    // 0700, as the journal creates its directory and insists on it.
+    std::os::unix::fs::DirBuilderExt::mode(fs::DirBuilder::new().recursive(true), 0o700)
+        .create(dir)
+        .unwrap();
     fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).unwrap();
     let mut f = fs::OpenOptions::new()
         .write(true)
@@ -40,7 +52,7 @@ fn one_change(dir: &Path) -> Vec<u8> {
 
 #[test]
 fn empty_journal_file_opens_with_nothing_unfinished() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = private_tempdir().unwrap();
     let state = dir.path().join("state");
     write_journal(&state, b"");
     let j = Journal::open(&state).unwrap();
@@ -50,7 +62,7 @@ fn empty_journal_file_opens_with_nothing_unfinished() {
 
 #[test]
 fn zero_filled_tail_after_a_power_cut_is_a_torn_record_and_the_changes_before_it_are_kept() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = private_tempdir().unwrap();
     let state = dir.path().join("state");
     let mut bytes = one_change(&state);
     bytes.extend(std::iter::repeat_n(0u8, 4096));
@@ -68,7 +80,7 @@ fn zero_filled_tail_after_a_power_cut_is_a_torn_record_and_the_changes_before_it
 
 #[test]
 fn a_journal_that_is_only_zeros_opens_empty() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = private_tempdir().unwrap();
     let state = dir.path().join("state");
     write_journal(&state, &[0u8; 8192]);
     let j = Journal::open(&state).unwrap();
@@ -77,7 +89,7 @@ fn a_journal_that_is_only_zeros_opens_empty() {
 
 #[test]
 fn binary_garbage_before_good_records_is_corruption_naming_file_and_line() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = private_tempdir().unwrap();
     let state = dir.path().join("state");
     let good = one_change(&state);
     let mut bytes = b"\x00\xff\xfe garbage \xc3\x28\n".to_vec();
@@ -101,7 +113,7 @@ fn binary_garbage_before_good_records_is_corruption_naming_file_and_line() {
 
 #[test]
 fn a_sixteen_mebibyte_line_is_refused_or_cut_quickly() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = private_tempdir().unwrap();
     let state = dir.path().join("state");
     let mut bytes = vec![b'{'; 16 << 20];
     bytes.push(b'\n');

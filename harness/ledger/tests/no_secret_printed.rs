@@ -8,6 +8,15 @@ use resetlab_ledger::recover::{self, ProbeResult, RecoveryOutcome, RecoveryRepor
 use resetlab_ledger::{DeviceKey, JOURNAL_FILE, Journal, LedgerError, Outcome};
 use resetlab_wire::Secret;
 
+/// A temporary state directory as resetlab wants one: 0700 (tempfile's default follows the umask,
+/// usually 0755, which the journal refuses).
+fn private_tempdir() -> std::io::Result<tempfile::TempDir> {
+    use std::os::unix::fs::PermissionsExt;
+    tempfile::Builder::new()
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir()
+}
+
 const BASE: &str = "Qx7#vB";
 const NEW: &str = "Zm4$kR";
 
@@ -24,7 +33,7 @@ fn assert_all_formats_masked<T: std::fmt::Debug>(what: &str, value: &T) {
 
 #[tokio::test]
 async fn no_ledger_type_prints_a_password() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = private_tempdir().unwrap();
     let key = DeviceKey::new("SN-4B03A1", "admin");
     let journal = Journal::open(tmp.path()).unwrap();
     journal.baseline(&key, &Secret::new(BASE)).unwrap();
@@ -146,7 +155,7 @@ async fn no_ledger_type_prints_a_password() {
 
 #[test]
 fn only_the_journal_file_holds_passwords_on_disk() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = private_tempdir().unwrap();
     let key = DeviceKey::new("SN-4B03A1", "admin");
     let other = DeviceKey::new("SN-99", "admin");
     let journal = Journal::open(tmp.path()).unwrap();

@@ -9,11 +9,20 @@ use std::time::{Duration, Instant};
 use resetlab_ledger::{DeviceKey, Journal, LedgerError, Outcome};
 use resetlab_wire::Secret;
 
+/// A temporary state directory as resetlab wants one: 0700 (tempfile's default follows the umask,
+/// usually 0755, which the journal refuses).
+fn private_tempdir() -> std::io::Result<tempfile::TempDir> {
+    use std::os::unix::fs::PermissionsExt;
+    tempfile::Builder::new()
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir()
+}
+
 const CHILD_DIR_ENV: &str = "RESETLAB_LEDGER_TEST_CHILD_DIR";
 
 #[test]
 fn a_second_handle_is_refused_while_the_first_is_open() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = private_tempdir().unwrap();
     let first = Journal::open(tmp.path()).unwrap();
     let dir = tmp.path().to_owned();
     let second = std::thread::spawn(move || Journal::open(&dir))
@@ -29,7 +38,12 @@ fn a_second_handle_is_refused_while_the_first_is_open() {
         "{msg}"
     );
     drop(first);
-    Journal::open(tmp.path()).expect("the lock is free once the first handle is dropped");
+    // Another test in this binary spawns a child process: between its fork and exec the child
+    // briefly shares our open lock file, so the lock may outlive the drop by that moment.
+    drop(open_when_free(
+        tmp.path(),
+        Instant::now() + Duration::from_secs(10),
+    ));
 }
 
 /// Open the journal, retrying while another handle holds it, until `deadline`.
@@ -47,7 +61,7 @@ fn open_when_free(dir: &std::path::Path, deadline: Instant) -> Journal {
 fn threads_taking_turns_leave_every_record_intact() {
     const THREADS: usize = 4;
     const CHANGES: usize = 20;
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = private_tempdir().unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     let workers: Vec<_> = (0..THREADS)
         .map(|t| {
@@ -108,7 +122,7 @@ fn child_process_holds_the_journal() {
 
 #[test]
 fn another_process_holding_the_journal_excludes_us_until_it_dies() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = private_tempdir().unwrap();
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",

@@ -165,6 +165,14 @@ pub struct Flash {
 pub struct Sessions {
     pub rpc2_timeout_s: u64,
     pub digest_nonce_lifetime_s: u64,
+    /// How far an ONVIF WS-Security UsernameToken's `Created` may be from the recorder's clock
+    /// (either way) and how long its nonce is remembered against replay. Default 300 s.
+    #[serde(default = "default_onvif_created_window_s")]
+    pub onvif_created_window_s: u64,
+}
+
+fn default_onvif_created_window_s() -> u64 {
+    300
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -187,6 +195,8 @@ pub enum Interface {
     Rtsp,
     Console,
     Relay,
+    /// ONVIF Device and Media services (SOAP 1.2) on the HTTP port.
+    Onvif,
 }
 
 impl FirmwareProfile {

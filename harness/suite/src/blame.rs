@@ -1,11 +1,18 @@
 //! Failure attribution. A failed check names who is to blame — the **device** (the recorder
 //! misbehaved), the **rig** (power, console, network or relay did not do what was asked) or the
-//! **harness** (our bug) — because only device failures count against a firmware.
+//! **harness** (our bug) — because only device failures count against a firmware, and which
+//! requirement(s) it shows broken.
 //!
-//! Failing a step is a panic (that is how Cucumber steps fail); the message is passed through
-//! [`resetlab_wire::secret::redact`] first so no password can reach the output.
+//! A verdict is data: a [`Failure`] carries its blame and requirements as types from the step to the
+//! record. A failure that stops its scenario is raised with [`fail`] (a panic: that is how Cucumber
+//! steps fail) and registered under its exact text, which the record writer looks up — the text is
+//! never parsed. A check that does not stop its scenario records a [`Failure`] in the World
+//! instead ([`crate::world::LabWorld::check_failed`]). Messages pass through
+//! [`resetlab_wire::secret::redact`] first, so no password can reach the output.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::{Mutex, OnceLock};
 
 use resetlab_device::{DeviceError, ErrorKind};
 use serde::{Deserialize, Serialize};
@@ -29,17 +36,6 @@ impl fmt::Display for Blame {
 }
 
 impl Blame {
-    /// Read the blame back from a failure message produced by [`fail`].
-    pub fn of_message(message: &str) -> Blame {
-        for b in [Blame::Device, Blame::Rig, Blame::Harness] {
-            if message.contains(&format!("[{b}]")) {
-                return b;
-            }
-        }
-        // A panic we did not raise ourselves (an unwrap, an index) is our bug.
-        Blame::Harness
-    }
-
     /// Who is to blame when a device client call failed where it should have worked.
     pub fn of_error(err: &DeviceError) -> Blame {
         match err.kind {
@@ -50,69 +46,124 @@ impl Blame {
     }
 }
 
-/// Fail the current step, blaming `blame`.
-#[track_caller]
-pub fn fail(blame: Blame, message: impl fmt::Display) -> ! {
-    panic!("[{blame}] {}", resetlab_wire::secret::redact(&message.to_string()))
-}
-
-/// Which requirement(s) a device failure shows broken, when the failing check says so itself
-/// (read back from the message by [`Named::of_message`]). A failure that names none counts
-/// against every requirement of its scenario.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Which requirement(s) a device failure shows broken, when the failing check says so itself. A
+/// failure that names none counts against every requirement of its scenario.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Named {
-    /// `[violates …]`: these requirements, wherever the failure was seen — a set-up step that
-    /// finds the device breaking a requirement the scenario is not about.
+    /// These requirements, wherever the failure was seen — a set-up step that finds the device
+    /// breaking a requirement the scenario is not about.
     Violates(Vec<String>),
-    /// `[checks …]`: these where the scenario is about them; otherwise what the scenario is
-    /// about (a local login after a power cycle checks ART-DURABLE, not ART-LOCAL).
+    /// These where the scenario is about them; otherwise what the scenario is about (a local
+    /// login after a power cycle checks ART-DURABLE, not ART-LOCAL).
     Checks(Vec<String>),
 }
 
-impl Named {
-    /// Read the naming back from a failure message produced by [`fail_violating`] or
-    /// [`fail_check`].
-    pub fn of_message(message: &str) -> Option<Named> {
-        for (marker, make) in [("[violates ", Named::Violates as fn(Vec<String>) -> Named), ("[checks ", Named::Checks)] {
-            if let Some(i) = message.find(marker) {
-                let rest = &message[i + marker.len()..];
-                let ids = rest.split(']').next().unwrap_or("");
-                return Some(make(ids.split_whitespace().map(str::to_owned).collect()));
-            }
-        }
-        None
+/// One failed check: who is to blame, what it shows broken, and what was seen (redacted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub blame: Blame,
+    pub named: Option<Named>,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(blame: Blame, named: Option<Named>, message: impl fmt::Display) -> Failure {
+        Failure { blame, named, message: resetlab_wire::secret::redact(&message.to_string()) }
     }
+
+    /// A device failure that breaks `requirements` wherever it is seen.
+    pub fn violating(requirements: &[&str], message: impl fmt::Display) -> Failure {
+        Failure::new(Blame::Device, Some(Named::Violates(requirements.iter().map(|s| (*s).to_owned()).collect())), message)
+    }
+
+    /// A device failure of a check of `requirements` (see [`Named::Checks`]).
+    pub fn checking(requirements: &[&str], message: impl fmt::Display) -> Failure {
+        Failure::new(Blame::Device, Some(Named::Checks(requirements.iter().map(|s| (*s).to_owned()).collect())), message)
+    }
+
+    /// The failure of a panic we did not raise ourselves (an unwrap, an index): our bug.
+    pub fn unexpected(text: &str) -> Failure {
+        Failure::new(Blame::Harness, None, text)
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{}] ", self.blame)?;
+        match &self.named {
+            Some(Named::Violates(ids)) => write!(f, "[violates {}] ", ids.join(" "))?,
+            Some(Named::Checks(ids)) => write!(f, "[checks {}] ", ids.join(" "))?,
+            None => {}
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// Failures raised by [`raise`], by their exact panic text.
+fn raised() -> &'static Mutex<HashMap<String, Failure>> {
+    static RAISED: OnceLock<Mutex<HashMap<String, Failure>>> = OnceLock::new();
+    RAISED.get_or_init(Default::default)
+}
+
+/// The failure a step's panic text stands for: the one raised with that exact text, else an
+/// unexpected panic (the harness's).
+pub fn failure_of_panic(text: &str) -> Failure {
+    raised().lock().unwrap_or_else(|e| e.into_inner()).get(text).cloned().unwrap_or_else(|| Failure::unexpected(text))
+}
+
+/// Stop the current step (and its scenario) with `failure`.
+#[track_caller]
+pub fn raise(failure: Failure) -> ! {
+    let text = failure.to_string();
+    raised().lock().unwrap_or_else(|e| e.into_inner()).insert(text.clone(), failure);
+    panic!("{text}")
+}
+
+/// Fail the current step, blaming `blame`.
+#[track_caller]
+pub fn fail(blame: Blame, message: impl fmt::Display) -> ! {
+    raise(Failure::new(blame, None, message))
 }
 
 /// Fail the current step, blaming the device for breaking `requirements`, wherever this is seen.
 #[track_caller]
 pub fn fail_violating(requirements: &[&str], message: impl fmt::Display) -> ! {
-    fail(Blame::Device, format!("[violates {}] {message}", requirements.join(" ")))
+    raise(Failure::violating(requirements, message))
 }
 
 /// Fail a check of `requirements` (see [`Named::Checks`]), blaming the device.
 #[track_caller]
 pub fn fail_check(requirements: &[&str], message: impl fmt::Display) -> ! {
-    fail(Blame::Device, format!("[checks {}] {message}", requirements.join(" ")))
+    raise(Failure::checking(requirements, message))
 }
 
 #[cfg(test)]
-mod named_tests {
+mod tests {
     use super::*;
 
-    fn message_of(f: impl FnOnce() + std::panic::UnwindSafe) -> String {
+    fn text_of(f: impl FnOnce() + std::panic::UnwindSafe) -> String {
         let err = std::panic::catch_unwind(f).unwrap_err();
         err.downcast_ref::<String>().cloned().unwrap()
     }
 
     #[test]
-    fn failures_name_their_requirements_and_blame_the_device() {
-        let m = message_of(|| fail_violating(&["ART-REMOTE"], "the recorder refuses remotely"));
-        assert_eq!(Blame::of_message(&m), Blame::Device);
-        assert_eq!(Named::of_message(&m), Some(Named::Violates(vec!["ART-REMOTE".into()])));
-        let m = message_of(|| fail_check(&["ART-LOCAL", "ETSI-OLD-CREDENTIAL"], "old password logs in"));
-        assert_eq!(Named::of_message(&m), Some(Named::Checks(vec!["ART-LOCAL".into(), "ETSI-OLD-CREDENTIAL".into()])));
-        let m = message_of(|| fail(Blame::Device, "plain"));
-        assert_eq!(Named::of_message(&m), None);
+    fn a_raised_failure_is_found_by_its_text_as_data() {
+        let t = text_of(|| fail_violating(&["ART-REMOTE"], "the recorder refuses remotely"));
+        let f = failure_of_panic(&t);
+        assert_eq!(f.blame, Blame::Device);
+        assert_eq!(f.named, Some(Named::Violates(vec!["ART-REMOTE".into()])));
+        let t = text_of(|| fail_check(&["ART-LOCAL", "ETSI-OLD-CREDENTIAL"], "old password logs in"));
+        assert_eq!(failure_of_panic(&t).named, Some(Named::Checks(vec!["ART-LOCAL".into(), "ETSI-OLD-CREDENTIAL".into()])));
+        let t = text_of(|| fail(Blame::Rig, "plain"));
+        assert_eq!(failure_of_panic(&t), Failure { blame: Blame::Rig, named: None, message: "plain".into() });
+    }
+
+    /// A message that merely looks like one of ours is not taken for one: rewording or quoting a
+    /// marker cannot misattribute a failure.
+    #[test]
+    fn text_that_only_looks_like_a_failure_is_the_harness_s() {
+        let f = failure_of_panic("[device] [violates ART-LEN6] typed by hand, never raised");
+        assert_eq!(f.blame, Blame::Harness);
+        assert_eq!(f.named, None);
     }
 }

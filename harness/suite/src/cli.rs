@@ -154,6 +154,20 @@ pub struct EmulateArgs {
     /// RTSP port (0 = any free port).
     #[arg(long, default_value_t = 0)]
     pub rtsp_port: u16,
+    /// Round trip added to every answer (HTTP CGI and its 401s, RPC2, each RTSP request), as a
+    /// real recorder takes 50-300 ms.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Up to this much more per answer, uniformly drawn.
+    #[arg(long, value_name = "J", default_value_t = 0)]
+    pub jitter_ms: u64,
+    /// Seed of the jitter (reproducible delays).
+    #[arg(long, value_name = "SEED")]
+    pub jitter_seed: Option<u64>,
+    /// Power-on-to-ready time; flash commits scale with it (the profile's boot.time_ms, e.g. 40000,
+    /// is hardware time). Default 300.
+    #[arg(long, value_name = "MS", default_value_t = 300)]
+    pub boot_ms: u64,
 }
 
 /// Before touching a real device, finish what an interrupted run left in its journal.
@@ -286,8 +300,13 @@ async fn emulate(args: EmulateArgs) -> anyhow::Result<ExitCode> {
     cfg.defects = args.defects;
     cfg.http_port = args.http_port;
     cfg.rtsp_port = args.rtsp_port;
+    cfg.latency = std::time::Duration::from_millis(args.latency_ms);
+    cfg.jitter = std::time::Duration::from_millis(args.jitter_ms);
+    cfg.latency_seed = args.jitter_seed;
+    cfg.boot_time = std::time::Duration::from_millis(args.boot_ms);
+    let boot = cfg.boot_time;
     let recorder = Recorder::start(cfg).await.context("starting the emulated recorder")?;
-    recorder.wait_ready(std::time::Duration::from_secs(30)).await.context("waiting for the emulated recorder")?;
+    recorder.wait_ready(boot * 2 + std::time::Duration::from_secs(30)).await.context("waiting for the emulated recorder")?;
     let board = resetlab_emulated_rig::EmulatedBench::start(vec![recorder.clone()], resetlab_emulated_rig::Layout::default())
         .await
         .context("starting the emulated relay board")?;
@@ -297,6 +316,9 @@ async fn emulate(args: EmulateArgs) -> anyhow::Result<ExitCode> {
         "rtsp": recorder.rtsp_addr().to_string(),
         "serial": recorder.serial(),
         "realm": recorder.realm(),
+        "latency_ms": args.latency_ms,
+        "jitter_ms": args.jitter_ms,
+        "boot_ms": args.boot_ms,
     });
     if let Some(map) = line.as_object_mut() {
         map.extend(board.json_fields());

@@ -17,6 +17,18 @@ use resetlab_wire::Secret;
 use crate::recovery::{device_key, recover_key, remove_account, AccountRemoval, Custody};
 use crate::blame::{fail, Blame};
 
+/// The profile's name for a device interface. A match the compiler checks: adding a local
+/// interface to the device client means saying here which profile entry lists it.
+fn profile_interface(i: Interface) -> resetlab_profile::Interface {
+    use resetlab_profile::Interface as P;
+    match i {
+        Interface::Http => P::Http,
+        Interface::Rpc2 => P::Rpc2,
+        Interface::Rtsp => P::Rtsp,
+        Interface::Onvif => P::Onvif,
+    }
+}
+
 /// One line of evidence: what the harness did and what came back, with no secret in it.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Evidence {
@@ -36,6 +48,9 @@ pub struct Dut {
     known: HashMap<String, Secret>,
     /// Wrong-password attempts in a row per account, as the firmware would count them.
     wrong_in_a_row: HashMap<String, u32>,
+    /// Accounts whose believed password the device refused since it last accepted one: the
+    /// harness then has no known-good password to reset the firmware's count with.
+    suspect: std::collections::HashSet<String>,
     /// Lockouts the harness would have caused without the budget (must stay 0).
     pub budget_refills: u32,
     /// Wrong passwords sent on purpose by a lockout scenario (a lock is then expected).
@@ -80,6 +95,7 @@ impl Dut {
             identity,
             known: HashMap::from([(admin, admin_password)]),
             wrong_in_a_row: HashMap::new(),
+            suspect: Default::default(),
             budget_refills: 0,
             lockouts_expected: 0,
             lock_pending: false,
@@ -232,16 +248,37 @@ impl Dut {
         self.known.insert(account.to_owned(), password);
     }
 
-    /// The local interfaces this firmware has, in a fixed order.
+    /// The local interfaces this firmware has, in a fixed order: every way in a client on the
+    /// recorder's network logs in with the administrator password.
     pub fn local_interfaces(&self) -> Vec<Interface> {
-        use resetlab_profile::Interface as P;
-        let mut out = Vec::new();
-        for (p, i) in [(P::Http, Interface::Http), (P::Rpc2, Interface::Rpc2), (P::Rtsp, Interface::Rtsp)] {
-            if self.profile.has(p) {
-                out.push(i);
-            }
+        Interface::ALL.into_iter().filter(|i| self.profile.has(profile_interface(*i))).collect()
+    }
+
+    /// `by` changes `account`'s password to `new` over ONVIF `SetUser` (one more change path; it
+    /// carries no old password). Journaled like a change over HTTP CGI.
+    pub async fn change_password_over_onvif(&mut self, by: &Credentials, account: &str, new: &Secret) -> Result<(), DeviceError> {
+        let old = self.credentials(account).password;
+        let key = self.key(account);
+        self.saved_before_change = std::mem::replace(&mut self.saved, false);
+        let id = self.custody.intend(&key, &old, new).unwrap_or_else(|e| fail(Blame::Harness, format!("cannot journal the password change: {e}")));
+        let result = resetlab_device::Onvif::new(&self.target).set_user(by, account, new, "Administrator").await;
+        let outcome = match &result {
+            Ok(()) => Outcome::Committed,
+            Err(e) if matches!(e.kind, ErrorKind::Refused { .. } | ErrorKind::Unauthorized) => Outcome::Reverted,
+            Err(_) => Outcome::Unknown,
+        };
+        if let Err(e) = self.custody.outcome(id, outcome) {
+            fail(Blame::Harness, format!("cannot journal the outcome of the password change: {e}"));
         }
-        out
+        match outcome {
+            Outcome::Reverted => self.saved = self.saved_before_change,
+            Outcome::Committed => {
+                self.believe(account, new.clone());
+                self.journal_possible_cut(&key, new);
+            }
+            _ => {}
+        }
+        result
     }
 
     /// Milliseconds since the lease began (the scenario's clock).
@@ -267,6 +304,11 @@ impl Dut {
         let t = Instant::now();
         let outcome = self.attempt(interface, creds).await;
         self.after_attempt(Some(interface), creds, &format!("log in as {} with {label}", creds.user), &outcome, t);
+        if self.suspect.contains(&creds.user) && self.known.get(&creds.user) == Some(&creds.password) {
+            // The device refuses what the harness believed it holds: find out what it holds before
+            // another attempt could spend the budget blind.
+            self.reconcile(&creds.user).await;
+        }
         outcome
     }
 
@@ -313,6 +355,7 @@ impl Dut {
     /// The lock a scenario caused on purpose was cleared (power cycle or waited out).
     pub fn lock_cleared(&mut self) {
         self.wrong_in_a_row.clear();
+        self.suspect.clear();
         self.lock_pending = false;
     }
 
@@ -349,10 +392,52 @@ impl Dut {
         }
     }
 
-    async fn before_attempt(&mut self, interface: Interface, creds: &Credentials) {
-        if self.known.get(&creds.user) != Some(&creds.password) {
-            self.keep_within_budget(interface, &creds.user).await;
+    async fn before_attempt(&mut self, _interface: Interface, creds: &Credentials) {
+        // Every attempt may be refused — a believed password too, on an interface that keeps its
+        // own accounts — so every attempt keeps within the budget.
+        self.keep_within_budget(Interface::Http, &creds.user).await;
+    }
+
+    /// Find which password `account` holds now — the believed one first, then the journal's
+    /// candidates, most likely first — within the lockout budget, and believe it. Used where the
+    /// device was seen not to hold what the harness believed (a change it acknowledged but did not
+    /// keep, a power cut that undid one): the scenario goes on from what the device holds.
+    pub async fn reconcile(&mut self, account: &str) -> Option<Secret> {
+        // A believed password the device just refused is not tried again.
+        let refused = self.suspect.contains(account).then(|| self.known.get(account).cloned()).flatten();
+        let mut candidates: Vec<Secret> = self.known.get(account).cloned().into_iter().filter(|_| refused.is_none()).collect();
+        if let Some(p) = self.custody.journal.pending(&self.key(account)) {
+            // After the latest change, a device that lost changes most likely holds the password
+            // the lease began with or the one the run found it with (a journal entry that stays
+            // open for a whole run gathers every scenario's changes).
+            let head = p.candidates.first().cloned();
+            let lease_start = (account == self.admin_name()).then(|| self.baseline.clone());
+            let ordered = head.into_iter().chain(lease_start).chain(std::iter::once(p.baseline.clone())).chain(p.candidates);
+            for c in ordered {
+                if !candidates.contains(&c) && refused.as_ref() != Some(&c) {
+                    candidates.push(c);
+                }
+            }
         }
+        let threshold = self.profile.lockout.threshold;
+        for (n, candidate) in candidates.into_iter().enumerate() {
+            let wrong = self.wrong_in_a_row.get(account).copied().unwrap_or(0);
+            if wrong + 1 >= threshold {
+                break;
+            }
+            let creds = Credentials::new(account, candidate.clone());
+            let t = Instant::now();
+            let outcome = self.attempt(Interface::Http, &creds).await;
+            self.after_attempt(Some(Interface::Http), &creds, &format!("reconcile: log in as {account} with candidate {}", n + 1), &outcome, t);
+            if outcome == LoginOutcome::Accepted {
+                self.known.insert(account.to_owned(), candidate.clone());
+                self.suspect.remove(account);
+                self.note(Some(Interface::Http), format!("reconcile the password of {account}"), format!("the device holds candidate {}", n + 1));
+                return Some(candidate);
+            }
+        }
+        self.note(None, format!("reconcile the password of {account}"), "none of the candidates logs in within the lockout budget");
+        None
     }
 
     fn after_attempt(&mut self, interface: Option<Interface>, creds: &Credentials, action: &str, outcome: &LoginOutcome, t: Instant) {
@@ -361,9 +446,18 @@ impl Dut {
         match outcome {
             LoginOutcome::Accepted => {
                 self.wrong_in_a_row.insert(creds.user.clone(), 0);
+                if self.known.get(&creds.user) == Some(&creds.password) {
+                    self.suspect.remove(&creds.user);
+                }
             }
             LoginOutcome::Refused | LoginOutcome::Locked { .. } => {
                 *self.wrong_in_a_row.entry(creds.user.clone()).or_default() += 1;
+                // While a lock the scenario caused is in force, a refusal says nothing about the
+                // password; nor does a remote path's or another interface's (it may not follow the
+                // recorder's main account store): reconcile probes HTTP CGI, so only its word counts.
+                if interface == Some(Interface::Http) && self.known.get(&creds.user) == Some(&creds.password) && !self.lock_pending {
+                    self.suspect.insert(creds.user.clone());
+                }
             }
         }
     }
@@ -381,6 +475,18 @@ impl Dut {
         let threshold = self.profile.lockout.threshold;
         let wrong = self.wrong_in_a_row.get(account).copied().unwrap_or(0);
         if wrong + 1 < threshold {
+            return;
+        }
+        if self.suspect.contains(account) && self.reconcile(account).await.is_none() {
+            crate::blame::fail(
+                Blame::Device,
+                format!(
+                    "stopping before {account} locks: the recorder refuses the password the harness held and none of the \
+                     journal's candidates logs in within the lockout budget"
+                ),
+            );
+        }
+        if self.wrong_in_a_row.get(account).copied().unwrap_or(0) + 1 < threshold {
             return;
         }
         let good = self.credentials(account);

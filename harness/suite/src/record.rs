@@ -62,6 +62,9 @@ pub struct StepRecord {
     /// When the step started, in ms from the start of the run (places scenarios on the timeline).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_ms: Option<u64>,
+    /// The failure as data (blame and requirements), while the record is being built.
+    #[serde(skip)]
+    pub failure: Option<crate::blame::Failure>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -84,6 +87,14 @@ pub struct ScenarioRecord {
     pub duration_ms: u64,
     pub steps: Vec<StepRecord>,
     pub evidence: Vec<Evidence>,
+    /// The step a failure stopped the scenario at (the steps after it did not run); absent when
+    /// the scenario ran to its end, failed checks included, so what it did not fail it established.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_at: Option<String>,
+    /// Requirements of this scenario it could not establish, and why (the app flow could not run,
+    /// so only the recorder-side half did): partly established at best, never passed by it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unestablished: BTreeMap<RequirementId, String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -140,6 +151,19 @@ pub struct RunRecord {
 }
 
 impl ScenarioRecord {
+    /// Whether this scenario establishes `id`: it passed, or it ran to its end and failed only
+    /// other requirements.
+    pub fn establishes(&self, id: &RequirementId) -> bool {
+        self.requirements.contains(id)
+            && !self.unestablished.contains_key(id)
+            && (self.verdict == Verdict::Pass || (self.verdict == Verdict::Fail && self.stopped_at.is_none() && !self.violates(id)))
+    }
+
+    /// Whether this scenario stopped at another requirement's failure before it could establish `id`.
+    pub fn blocks(&self, id: &RequirementId) -> bool {
+        self.requirements.contains(id) && self.verdict == Verdict::Fail && self.stopped_at.is_some() && !self.violates(id)
+    }
+
     /// Whether this scenario's failure shows `id` broken.
     pub fn violates(&self, id: &RequirementId) -> bool {
         self.verdict == Verdict::Fail && self.broken().any(|r| r == id)
@@ -330,26 +354,40 @@ impl RunRecord {
                     self.scenarios.iter().filter(|s| s.requirements.contains(&req.id)).collect();
                 let broken = self.scenarios.iter().filter(|s| s.violates(&req.id)).count();
                 let count = |v: Verdict| tagged.iter().filter(|s| s.verdict == v).count();
+                let established = tagged.iter().filter(|s| s.establishes(&req.id)).count();
+                let blocked: Vec<&&ScenarioRecord> = tagged.iter().filter(|s| s.blocks(&req.id)).collect();
+                let not_applicable = count(Verdict::NotApplicable);
+                let half: Vec<&&ScenarioRecord> =
+                    tagged.iter().filter(|s| s.unestablished.contains_key(&req.id) && !s.violates(&req.id) && s.stopped_at.is_none()).collect();
                 let verdict = if broken > 0 {
                     Some(Verdict::Fail)
                 } else if tagged.is_empty() {
                     None
                 } else if count(Verdict::Error) > 0 {
                     Some(Verdict::Error)
-                } else if count(Verdict::Fail) > 0 {
-                    Some(Verdict::Blocked)
-                } else if count(Verdict::Pass) > 0 && count(Verdict::NotApplicable) > 0 {
+                } else if (established > 0 && (!blocked.is_empty() || not_applicable > 0)) || !half.is_empty() {
                     Some(Verdict::Partial)
-                } else if count(Verdict::Pass) > 0 {
+                } else if established > 0 {
                     Some(Verdict::Pass)
+                } else if !blocked.is_empty() {
+                    Some(Verdict::Blocked)
                 } else {
                     Some(Verdict::NotApplicable)
                 };
                 let elsewhere = self.scenarios.iter().filter(|s| s.violates(&req.id) && !s.requirements.contains(&req.id)).count();
+                // What kept the rest from being established: a part the rig lacks, or the failed
+                // step a scenario stopped at (the dependency a blocked requirement waited for).
                 let mut missing: Vec<String> = Vec::new();
-                if verdict == Some(Verdict::Partial) {
-                    for s in tagged.iter().filter(|s| s.verdict == Verdict::NotApplicable) {
-                        let need = s.reason.as_deref().unwrap_or("").trim_start_matches("not applicable on this rig: needs ").to_owned();
+                if matches!(verdict, Some(Verdict::Partial | Verdict::Blocked)) {
+                    let reasons = tagged
+                        .iter()
+                        .filter(|s| s.verdict == Verdict::NotApplicable)
+                        .map(|s| s.reason.as_deref().unwrap_or("").trim_start_matches("not applicable on this rig: needs ").to_owned())
+                        .chain(half.iter().filter_map(|s| s.unestablished.get(&req.id).cloned()))
+                        .chain(blocked.iter().map(|s| {
+                            format!("\"{}\" to pass (\"{}\" stopped there)", s.stopped_at.as_deref().unwrap_or("?"), s.name)
+                        }));
+                    for need in reasons {
                         if !missing.contains(&need) {
                             missing.push(need);
                         }
@@ -360,7 +398,7 @@ impl RunRecord {
                     text: req.text.clone(),
                     verdict,
                     scenarios: tagged.len() + elsewhere,
-                    passed: count(Verdict::Pass),
+                    passed: established,
                     failed: broken,
                     missing,
                 }
@@ -452,11 +490,13 @@ fn telling_evidence<'a>(s: &'a ScenarioRecord, message: &str) -> Vec<&'a Evidenc
 }
 
 /// Scenario key across events: feature file, scenario line (unique per Examples row).
-type Key = (String, usize);
+pub type Key = (String, usize);
 
 #[derive(Debug)]
 struct Running {
     record: ScenarioRecord,
+    /// Steps whose failure was raised (a panic), which stops the scenario.
+    raised: Vec<String>,
     /// Event timestamps, not arrival times: normalisation replays a scenario's events in a burst.
     started: SystemTime,
     step_started: SystemTime,
@@ -521,19 +561,53 @@ impl RecordWriter {
         let Some(mut run) = self.running.remove(key) else { return };
         let r = &mut run.record;
         r.duration_ms = ms_between(run.started, at);
-        let failed = r.steps.iter().find(|s| s.status != StepStatus::Passed);
-        (r.verdict, r.blame, r.reason) = match failed {
-            None => (Verdict::Pass, None, None),
-            Some(step) => {
-                let msg = step.error.clone().unwrap_or_else(|| "step skipped (undefined or not run)".to_owned());
-                let blame = if step.status == StepStatus::Skipped { Blame::Harness } else { Blame::of_message(&msg) };
-                let verdict = if blame == Blame::Device { Verdict::Fail } else { Verdict::Error };
-                if verdict == Verdict::Fail {
-                    r.violated = violated(&r.requirements, crate::blame::Named::of_message(&msg));
+        // Checks that failed without stopping the scenario, each on the step that made it.
+        for (when, failure) in crate::run::take_findings(key) {
+            let at_ms = ms_between(self.run_started, when);
+            let step = r.steps.iter_mut().rev().find(|s| s.started_ms.is_some_and(|t| t <= at_ms));
+            if let Some(step) = step {
+                step.status = StepStatus::Failed;
+                let text = failure.to_string();
+                step.error = Some(match step.error.take() {
+                    Some(e) => format!("{e}; {text}"),
+                    None => text,
+                });
+                if step.failure.is_none() {
+                    step.failure = Some(failure);
+                } else {
+                    r.violated.extend(violated(&r.requirements, failure.named.clone()));
                 }
-                (verdict, Some(blame), Some(format!("{} {}: {msg}", step.keyword.trim(), step.text)))
+            }
+        }
+        for (id, why) in crate::run::take_unestablished(key) {
+            let id = RequirementId(id);
+            if r.requirements.contains(&id) {
+                r.unestablished.entry(id).or_insert(why);
+            }
+        }
+        let failures: Vec<&StepRecord> = r.steps.iter().filter(|s| s.status != StepStatus::Passed).collect();
+        let first = failures.first();
+        let device = failures.iter().any(|s| s.failure.as_ref().is_some_and(|f| f.blame == Blame::Device));
+        let harness_or_rig = failures.iter().find(|s| s.failure.as_ref().is_none_or(|f| f.blame != Blame::Device));
+        (r.verdict, r.blame, r.reason) = match first {
+            None => (Verdict::Pass, None, None),
+            // A harness or rig fault makes the run inconclusive even beside a device failure.
+            Some(_) if let Some(step) = harness_or_rig => {
+                let blame = step.failure.as_ref().map_or(Blame::Harness, |f| f.blame);
+                let msg = step.error.clone().unwrap_or_else(|| "step skipped (undefined or not run)".to_owned());
+                (Verdict::Error, Some(blame), Some(format!("{} {}: {msg}", step.keyword.trim(), step.text)))
+            }
+            Some(step) => {
+                let msg = step.error.clone().unwrap_or_default();
+                let _ = device;
+                for f in failures.iter().filter_map(|s| s.failure.as_ref()) {
+                    r.violated.extend(violated(&r.requirements, f.named.clone()));
+                }
+                (Verdict::Fail, Some(Blame::Device), Some(format!("{} {}: {msg}", step.keyword.trim(), step.text)))
             }
         };
+        // A step that raised (rather than recorded) its failure stopped the scenario there.
+        r.stopped_at = r.steps.iter().find(|s| s.status != StepStatus::Passed && run.raised.contains(&s.text)).map(|s| s.text.clone());
         self.done += 1;
         if let Some(live) = &self.live {
             live.finished(self.done, r);
@@ -554,7 +628,23 @@ impl RecordWriter {
     }
 }
 
-fn key(feature: &gherkin::Feature, scenario: &gherkin::Scenario) -> Key {
+/// The typed failure behind a step's error: the one the step raised, by its exact panic text.
+fn failure_of_step_error(err: &event::StepError) -> crate::blame::Failure {
+    match err {
+        event::StepError::Panic(info) => {
+            let text = info.downcast_ref::<String>().cloned().or_else(|| info.downcast_ref::<&str>().map(|s| (*s).to_owned()));
+            match text {
+                Some(t) => crate::blame::failure_of_panic(&t),
+                None => crate::blame::Failure::unexpected("a step panicked with a payload that is not text"),
+            }
+        }
+        other => crate::blame::Failure::new(Blame::Harness, None, other),
+    }
+}
+
+/// The one key of a scenario in every store of the run: feature file name, scenario line (unique
+/// per Examples row).
+pub fn key(feature: &gherkin::Feature, scenario: &gherkin::Scenario) -> Key {
     let file = feature.path.as_ref().and_then(|p| p.file_name()).map_or_else(|| feature.name.clone(), |f| f.to_string_lossy().into_owned());
     (file, scenario.position.line)
 }
@@ -613,12 +703,14 @@ impl<W: cucumber::World> cucumber::Writer<W> for RecordWriter {
                     duration_ms: 0,
                     steps: Vec::new(),
                     evidence: Vec::new(),
+                    stopped_at: None,
+                    unestablished: BTreeMap::new(),
                 };
-                self.running.insert(key, Running { record, started: at, step_started: at });
+                self.running.insert(key, Running { record, raised: Vec::new(), started: at, step_started: at });
             }
             event::Scenario::Step(step, ev) | event::Scenario::Background(step, ev) => {
                 let Some(run) = self.running.get_mut(&key) else { return };
-                let (status, error) = match ev {
+                let (status, failure) = match ev {
                     event::Step::Started => {
                         run.step_started = at;
                         if let Some(live) = &self.live {
@@ -627,16 +719,23 @@ impl<W: cucumber::World> cucumber::Writer<W> for RecordWriter {
                         return;
                     }
                     event::Step::Passed(..) => (StepStatus::Passed, None),
-                    event::Step::Skipped => (StepStatus::Skipped, Some("[harness] step is undefined or was skipped".to_owned())),
-                    event::Step::Failed(_, _, _, err) => (StepStatus::Failed, Some(resetlab_wire::secret::redact(&err.to_string()))),
+                    event::Step::Skipped => (StepStatus::Skipped, Some(crate::blame::Failure::new(Blame::Harness, None, "step is undefined or was skipped"))),
+                    event::Step::Failed(_, _, _, err) => {
+                        run.raised.push(step.value.clone());
+                        (StepStatus::Failed, Some(failure_of_step_error(&err)))
+                    }
                 };
+                if status == StepStatus::Skipped {
+                    run.raised.push(step.value.clone());
+                }
                 run.record.steps.push(StepRecord {
                     keyword: step.keyword.trim().to_owned(),
                     text: step.value.clone(),
                     status,
                     duration_ms: ms_between(run.step_started, at),
-                    error,
+                    error: failure.as_ref().map(|f| f.to_string()),
                     started_ms: Some(ms_between(self.run_started, run.step_started)),
+                    failure,
                 });
             }
             event::Scenario::Hook(which, event::Hook::Failed(_, info)) => {
@@ -647,13 +746,16 @@ impl<W: cucumber::World> cucumber::Writer<W> for RecordWriter {
                     .or_else(|| info.downcast_ref::<&str>().map(|s| (*s).to_owned()))
                     .unwrap_or_else(|| "hook panicked".to_owned());
                 let hook = if matches!(which, HookType::Before) { "before" } else { "after" };
+                let failure = crate::blame::failure_of_panic(&msg);
+                run.raised.push(hook.to_owned());
                 run.record.steps.push(StepRecord {
                     keyword: "Hook".to_owned(),
                     text: hook.to_owned(),
                     status: StepStatus::Failed,
                     duration_ms: 0,
-                    error: Some(resetlab_wire::secret::redact(&msg)),
+                    error: Some(failure.to_string()),
                     started_ms: Some(ms_between(self.run_started, at)),
+                    failure: Some(failure),
                 });
             }
             event::Scenario::Finished => self.finish(&key, at),

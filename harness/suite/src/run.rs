@@ -28,6 +28,20 @@ pub struct RunContext {
     pub device: Mutex<Option<crate::record::DeviceIdentity>>,
     /// Devices teardown could not restore (each also stays unfinished in the journal).
     pub teardown_errors: Mutex<Vec<String>>,
+    /// Checks that failed without stopping their scenario, by scenario (see [`crate::record::key`]).
+    pub findings: Mutex<std::collections::HashMap<crate::record::Key, Vec<(std::time::SystemTime, crate::blame::Failure)>>>,
+    /// Requirements a scenario could not establish, with why, by scenario.
+    pub unestablished: Mutex<std::collections::HashMap<crate::record::Key, Vec<(String, String)>>>,
+}
+
+/// The requirements scenario `key` said it could not establish, with why.
+pub fn take_unestablished(key: &crate::record::Key) -> Vec<(String, String)> {
+    CONTEXT.get().and_then(|ctx| ctx.unestablished.lock().unwrap_or_else(|e| e.into_inner()).remove(key)).unwrap_or_default()
+}
+
+/// The failed checks of the scenario `key` that did not stop it, in the order they were seen.
+pub fn take_findings(key: &crate::record::Key) -> Vec<(std::time::SystemTime, crate::blame::Failure)> {
+    CONTEXT.get().and_then(|ctx| ctx.findings.lock().unwrap_or_else(|e| e.into_inner()).remove(key)).unwrap_or_default()
 }
 
 static CONTEXT: OnceLock<Arc<RunContext>> = OnceLock::new();
@@ -82,6 +96,8 @@ fn not_applicable(
         duration_ms: 0,
         steps: Vec::new(),
         evidence: Vec::new(),
+        stopped_at: None,
+        unestablished: Default::default(),
     }
 }
 
@@ -183,6 +199,8 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
         extras: Default::default(),
         device: Default::default(),
         teardown_errors: Default::default(),
+        findings: Default::default(),
+        unestablished: Default::default(),
     });
     CONTEXT.set(ctx.clone()).map_err(|_| RunError::AlreadyRan)?;
 
@@ -223,6 +241,14 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
         .after(|feature, _rule, scenario, _finished, world| {
             Box::pin(async move {
                 if let Some(w) = world {
+                    let findings = std::mem::take(&mut w.findings);
+                    if !findings.is_empty() {
+                        w.ctx.findings.lock().unwrap_or_else(|e| e.into_inner()).insert(crate::record::key(feature, scenario), findings);
+                    }
+                    let unestablished = std::mem::take(&mut w.unestablished);
+                    if !unestablished.is_empty() {
+                        w.ctx.unestablished.lock().unwrap_or_else(|e| e.into_inner()).insert(crate::record::key(feature, scenario), unestablished);
+                    }
                     if let Some(dut) = w.dut_ref() {
                         let key = (feature.name.clone(), scenario.position.line);
                         let ev = dut.evidence.clone();

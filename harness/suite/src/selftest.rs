@@ -39,6 +39,11 @@ pub struct Run {
     /// Requirements this bench cannot establish (not applicable in the run's own record): a
     /// violation there cannot be caught on this bench and is not expected to be.
     pub not_applicable: BTreeSet<String>,
+    /// Requirements the run established neither way because a scenario stopped at another
+    /// requirement's failure.
+    pub blocked: BTreeSet<String>,
+    /// Blocked or partly established requirements whose record names nothing they waited for.
+    pub unexplained: BTreeSet<String>,
     pub duration: Duration,
     /// Why the run produced no record, if it did not.
     pub broken: Option<String>,
@@ -55,7 +60,7 @@ impl Run {
     /// failures name the requirement they break, the self-test holds attribution to the exact
     /// set, so a check that starts blaming the wrong requirement shows up here.)
     pub fn ok(&self) -> bool {
-        self.broken.is_none() && self.failed == self.expected() && self.errored.is_empty()
+        self.broken.is_none() && self.failed == self.expected() && self.errored.is_empty() && self.unexplained.is_empty()
     }
 
     /// The requirements this run must fail: what the defect violates, where the bench can see it.
@@ -111,7 +116,15 @@ impl SelftestReport {
                 (None, false) => "NOT OK".to_owned(),
             };
             let detail = if cells.is_empty() { "all requirements pass".to_owned() } else { cells.join("  ") };
-            let _ = writeln!(out, "{:<width$}  {verdict:<6} {detail}  ({:.1} s)", run.name(), run.duration.as_secs_f64());
+            let blocked = if run.blocked.is_empty() { String::new() } else { format!("  blocked {}: {}", run.blocked.len(), run.blocked.iter().cloned().collect::<Vec<_>>().join(" ")) };
+            let unexplained = if run.unexplained.is_empty() { String::new() } else { format!("  UNEXPLAINED: {}", run.unexplained.iter().cloned().collect::<Vec<_>>().join(" ")) };
+            let _ = writeln!(out, "{:<width$}  {verdict:<6} {detail}{blocked}{unexplained}  ({:.1} s)", run.name(), run.duration.as_secs_f64());
+        }
+        let defects: Vec<&Run> = self.runs.iter().filter(|r| r.defect.is_some()).collect();
+        if !defects.is_empty() {
+            let total: usize = defects.iter().map(|r| r.blocked.len()).sum();
+            let max = defects.iter().map(|r| r.blocked.len()).max().unwrap_or(0);
+            let _ = writeln!(out, "\nblocked requirements per defect: mean {:.2}, max {max}", total as f64 / defects.len() as f64);
         }
         let bad = self.runs.iter().filter(|r| !r.ok()).count();
         let _ = writeln!(
@@ -177,7 +190,13 @@ async fn certify_once(opts: &SelftestOptions, defect: Option<Injected>) -> Run {
                         Some(Verdict::NotApplicable) => {
                             run.not_applicable.insert(r.id.0.clone());
                         }
+                        Some(Verdict::Blocked) => {
+                            run.blocked.insert(r.id.0.clone());
+                        }
                         _ => {}
+                    }
+                    if matches!(r.verdict, Some(Verdict::Blocked | Verdict::Partial)) && r.missing.is_empty() {
+                        run.unexplained.insert(r.id.0.clone());
                     }
                 }
                 // A defect must not stop the harness from leaving the device as found either.
@@ -199,6 +218,8 @@ impl Run {
             failed: BTreeSet::new(),
             errored: BTreeSet::new(),
             not_applicable: BTreeSet::new(),
+            blocked: BTreeSet::new(),
+            unexplained: BTreeSet::new(),
             duration: Duration::ZERO,
             broken: None,
         }

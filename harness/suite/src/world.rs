@@ -48,6 +48,13 @@ pub struct LabWorld {
     pub app_outcome: Option<resetlab_app::ModifyOutcome>,
     /// Requests the relay had forwarded to the recorder before the last app action.
     pub forwarded_before: Option<u64>,
+    /// Checks that failed without stopping the scenario (see [`LabWorld::check_failed`]).
+    pub findings: Vec<(std::time::SystemTime, crate::blame::Failure)>,
+    /// Requirements this scenario could not establish, with why (the second route).
+    pub unestablished: Vec<(String, String)>,
+    /// The app flow could not run: why, and the scenario went on with the requests the app would
+    /// send (see steps/app.rs).
+    pub second_route: Option<String>,
 }
 
 impl std::fmt::Debug for LabWorld {
@@ -72,7 +79,7 @@ impl LabWorld {
             let identity = crate::lab::read_identity(&lease.dut).await;
             ctx.device.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(identity);
         }
-        Ok(LabWorld { ctx, lease: Some(lease), secondary: None, change: None, session: None, last_login: None, hash_attempt: None, changed_at: None, cut_after_commit: false, holds_new: None, app_profile: resetlab_app::flir_cloud_2017(), app: None, app_outcome: None, forwarded_before: None })
+        Ok(LabWorld { ctx, lease: Some(lease), secondary: None, change: None, session: None, last_login: None, hash_attempt: None, changed_at: None, cut_after_commit: false, holds_new: None, app_profile: resetlab_app::flir_cloud_2017(), app: None, app_outcome: None, forwarded_before: None, findings: Vec::new(), unestablished: Vec::new(), second_route: None })
     }
 
     pub fn dut(&mut self) -> &mut Dut {
@@ -94,6 +101,26 @@ impl LabWorld {
         self.lease.as_ref().map(|l| &l.dut)
     }
 
+    /// A check failed and the scenario goes on: what follows does not depend on it (a Then-step
+    /// about one interface, one remote client, the saved entry). The failure is recorded on this
+    /// step and fails the scenario at its end; the other requirements it checks still get their
+    /// verdicts. A step whose failure leaves nothing for the next steps to stand on raises instead
+    /// ([`crate::blame::raise`]). Which steps do which is listed in `steps/mod.rs`.
+    pub fn check_failed(&mut self, failure: crate::blame::Failure) {
+        tracing::debug!(%failure, "check failed; the scenario goes on");
+        self.findings.push((std::time::SystemTime::now(), failure));
+    }
+
+    /// This scenario cannot establish `requirements` (why says what was missing): they are partly
+    /// established at best, never passed by it.
+    pub fn not_established(&mut self, requirements: &[&str], why: String) {
+        for r in requirements {
+            if !self.unestablished.iter().any(|(id, _)| id == r) {
+                self.unestablished.push(((*r).to_owned(), why.clone()));
+            }
+        }
+    }
+
     /// The last attempted change, or a harness failure if a step asks for it too early.
     pub fn change(&self) -> &ChangeAttempt {
         self.change.as_ref().unwrap_or_else(|| fail(Blame::Harness, "no password change was attempted in this scenario"))
@@ -113,6 +140,30 @@ impl LabWorld {
             fail(Blame::of_error(&e), format!("set-up: the recorder did not take its factory default password back: {e}"));
         }
         self.dut().note(None, "set-up: put the factory default administrator password back for this scenario", "OK");
+    }
+
+    /// Restore the power and prove the device booted, then judge what the strategy saw: whatever
+    /// the scenario is about, a recorder that forgets a saved password across a power cycle
+    /// breaks ART-DURABLE, and saying so here keeps the failure off the scenario's own requirement
+    /// (a lockout scenario that clears its lock by a reboot).
+    pub async fn power_on(&mut self) {
+        self.lease().power_on().await;
+        self.judge_power_cycle();
+    }
+
+    /// Clear a lock the scenario caused, as the firmware says, and judge a power cycle it took.
+    pub async fn clear_lock(&mut self) {
+        self.lease().clear_lock().await;
+        self.judge_power_cycle();
+    }
+
+    fn judge_power_cycle(&mut self) {
+        if let Some(interface) = self.lease().saved_password_lost.take() {
+            self.check_failed(crate::blame::Failure::violating(
+                &["ART-DURABLE"],
+                format!("after the power cycle the recorder refuses on {interface} the administrator's password it had saved before"),
+            ));
+        }
     }
 
     /// Scenario teardown: give the device back as found. A failed restore is a run error (the

@@ -91,8 +91,11 @@ fn assert_no_password_anywhere(run: &Run) {
     texts.push(("terminal output".to_owned(), run.terminal()));
     for (name, text) in &texts {
         for s in &run.secrets {
-            if leaks(text, s) {
-                found.push(format!("a password ({} chars) appears in {name}", s.chars().count()));
+            // Raw, percent-encoded (either case, `+` for space), JSON- and XML-escaped.
+            for form in resetlab_wire::secret::forms(s) {
+                if leaks(text, &form) {
+                    found.push(format!("a password ({} chars) appears in {name}", s.chars().count()));
+                }
             }
         }
     }
@@ -123,6 +126,13 @@ fn python_junit(path: &Path) -> Option<String> {
 fn check_common(run: &Run) {
     for f in FILES {
         assert!(run.dir.join(f).is_file(), "certify did not write {f}\n{}", run.terminal());
+    }
+    // Owner-only: the run directory 0700, every file in it 0600.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&run.dir), 0o700, "{}", run.dir.display());
+    for p in output_files(&run.dir) {
+        assert_eq!(mode(&p), 0o600, "{}", p.display());
     }
     let json: serde_json::Value = serde_json::from_str(&run.read("report.json")).unwrap();
     let errors: Vec<String> = schema().iter_errors(&json).map(|e| format!("{e} at {}", e.instance_path())).collect();

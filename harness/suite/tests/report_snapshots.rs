@@ -16,7 +16,7 @@ use resetlab::requirements::{Catalogue, RequirementId};
 use resetlab::blame::Blame;
 
 fn step(keyword: &str, text: &str, status: StepStatus, started_ms: u64, error: Option<&str>) -> StepRecord {
-    StepRecord { keyword: keyword.into(), text: text.into(), status, duration_ms: 10, error: error.map(Into::into), started_ms: Some(started_ms) }
+    StepRecord { keyword: keyword.into(), text: text.into(), status, duration_ms: 10, error: error.map(Into::into), started_ms: Some(started_ms), failure: None }
 }
 
 fn ev(at_ms: u64, interface: Option<&str>, action: &str, outcome: &str) -> Evidence {
@@ -37,6 +37,8 @@ fn scenario(feature: &str, name: &str, line: usize, reqs: &[&str], verdict: Verd
         duration_ms: 400,
         steps: Vec::new(),
         evidence: Vec::new(),
+        stopped_at: None,
+        unestablished: Default::default(),
     }
 }
 
@@ -337,12 +339,13 @@ fn report_diff_reads_two_out_directories() {
 }
 
 /// A failure counts against the requirement it names, even from a scenario about another one;
-/// that scenario's own requirement is then blocked, not failed. Old records (no `violated`) count
-/// a failure against all of the scenario's requirements.
+/// that scenario's own requirement is then blocked, not failed, when the failure stopped it. Old
+/// records (no `violated`) count a failure against all of the scenario's requirements.
 #[test]
 fn judge_counts_a_failure_against_the_requirement_it_names() {
     let mut blocked = scenario("Preconditions", "powered off", 5, &["ART-PRE-POWER"], Verdict::Fail);
     blocked.violated = [RequirementId("ART-REMOTE".into())].into();
+    blocked.stopped_at = Some("I am signed into the app as the administrator on an iPhone".into());
     let remote_ok = scenario("App", "change from an iPhone", 9, &["ART-REMOTE", "ART-LOCAL"], Verdict::Pass);
     let old_style = scenario("Durable", "power cycle", 12, &["ART-DURABLE"], Verdict::Fail);
     let mut record = RunRecord { scenarios: vec![blocked, remote_ok, old_style], ..Default::default() };
@@ -356,4 +359,25 @@ fn judge_counts_a_failure_against_the_requirement_it_names() {
     assert_eq!(of("ART-LEN6").verdict, None);
     let pointers = record.failing_evidence();
     assert_eq!(pointers[0].requirements.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(), ["ART-REMOTE"]);
+}
+
+/// One defect, one failure: a scenario that failed a check and ran to its end establishes its other
+/// requirements; one that stopped leaves them blocked, and where another scenario established
+/// them they are partly established, naming the step that stopped the other.
+#[test]
+fn a_failed_check_that_did_not_stop_its_scenario_leaves_the_other_requirements_established() {
+    let mut went_on = scenario("App", "change from an iPhone", 9, &["ART-IOS", "ART-LOCAL", "ART-REMOTE"], Verdict::Fail);
+    went_on.violated = [RequirementId("ART-LOCAL".into())].into();
+    let mut stopped = scenario("App", "change from an iPad", 10, &["ART-IOS", "ART-REMOTE", "ART-FLOW"], Verdict::Fail);
+    stopped.violated = [RequirementId("ART-FLOW".into())].into();
+    stopped.stopped_at = Some("the app shows that the password was changed".into());
+    let mut record = RunRecord { scenarios: vec![went_on, stopped], ..Default::default() };
+    record.judge(&Catalogue::embedded(), &[]);
+    let of = |id: &str| record.requirements.iter().find(|r| r.id.0 == id).unwrap().clone();
+    assert_eq!(of("ART-LOCAL").verdict, Some(Verdict::Fail));
+    assert_eq!(of("ART-FLOW").verdict, Some(Verdict::Fail));
+    let ios = of("ART-IOS");
+    assert_eq!(ios.verdict, Some(Verdict::Partial), "established on the iPhone, blocked on the iPad");
+    assert!(ios.missing.iter().any(|m| m.contains("the app shows that the password was changed")), "{:?}", ios.missing);
+    assert_eq!(of("ART-REMOTE").verdict, Some(Verdict::Partial));
 }

@@ -19,6 +19,26 @@ fn selftest_catches_every_defect_and_passes_the_conforming_firmware() {
         let row = stdout.lines().find(|l| l.starts_with(defect.name())).unwrap_or_else(|| panic!("no row for {defect}"));
         assert!(row.contains("CAUGHT"), "{defect} not caught: {row}");
     }
+    // One defect, one failure: the other requirements still get verdicts of their own.
+    let line = stdout.lines().find(|l| l.starts_with("blocked requirements per defect")).expect("the blocked figure");
+    let mean: f64 = line.split("mean ").nth(1).and_then(|t| t.split(',').next()).and_then(|t| t.parse().ok()).unwrap();
+    let max: usize = line.split("max ").nth(1).and_then(|t| t.trim().parse().ok()).unwrap();
+    assert!(mean <= 0.3 && max <= 2, "{line}");
+}
+
+/// Two unrelated defects in one firmware: one run reports both failures.
+#[test]
+fn two_unrelated_defects_are_both_reported_in_one_run() {
+    let out = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_resetlab"))
+        .args(["certify", "--quiet", "--profile", "etsi,asvs,cve", "--defect", "rtsp-stale-credentials", "--defect", "ack-before-flash", "--out"])
+        .arg(out.path())
+        .output()
+        .expect("resetlab runs");
+    let record: resetlab::record::RunRecord = serde_json::from_str(&std::fs::read_to_string(out.path().join("report.json")).unwrap()).unwrap();
+    let failed: Vec<&str> = record.requirements.iter().filter(|q| q.verdict == Some(resetlab::record::Verdict::Fail)).map(|q| q.id.0.as_str()).collect();
+    assert_eq!(failed, ["ART-LOCAL", "ART-DURABLE", "ETSI-OLD-CREDENTIAL"], "{}", String::from_utf8_lossy(&output.stdout));
+    assert!(record.requirements.iter().all(|q| q.verdict != Some(resetlab::record::Verdict::Blocked)), "nothing blocked");
 }
 
 /// The bench path: every recorder defect in a separate `resetlab emulate --defect X` process,

@@ -7,7 +7,11 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+use aho_corasick::AhoCorasick;
+
+use crate::encoded;
 
 /// The mask printed instead of a password.
 pub const MASK: &str = "•••";
@@ -59,9 +63,30 @@ impl<'de> serde::Deserialize<'de> for Secret {
     }
 }
 
-fn registry() -> &'static Mutex<BTreeSet<String>> {
-    static KNOWN: OnceLock<Mutex<BTreeSet<String>>> = OnceLock::new();
-    KNOWN.get_or_init(|| Mutex::new(BTreeSet::new()))
+/// The secrets this process knows, and a matcher for all of them at once (built on first use after
+/// a change): redaction runs on every evidence line and report field, and searches the raw text plus
+/// several decodings of it, so one pass per text must find every secret.
+#[derive(Default)]
+struct Registry {
+    known: BTreeSet<String>,
+    matcher: Option<AhoCorasick>,
+}
+
+impl Registry {
+    fn matcher(&mut self) -> &AhoCorasick {
+        let known = &self.known;
+        self.matcher.get_or_insert_with(|| {
+            AhoCorasick::new(known.iter()).expect("a matcher builds for any set of strings")
+        })
+    }
+}
+
+fn registry() -> MutexGuard<'static, Registry> {
+    static KNOWN: OnceLock<Mutex<Registry>> = OnceLock::new();
+    KNOWN
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
 }
 
 /// Shorter secrets are not searched for in text: a 1-character test password would otherwise mask
@@ -72,28 +97,95 @@ pub const MIN_REDACTED_LEN: usize = 4;
 /// Remember a value that must never be printed (also done by [`Secret::new`]).
 pub fn remember(value: &str) {
     if value.chars().count() >= MIN_REDACTED_LEN {
-        registry().lock().unwrap_or_else(|e| e.into_inner()).insert(value.to_owned());
+        let mut r = registry();
+        if r.known.insert(value.to_owned()) {
+            r.matcher = None;
+        }
     }
 }
 
 /// Every secret value this process has seen, for tests that grep outputs for them.
 pub fn known() -> Vec<String> {
-    registry().lock().unwrap_or_else(|e| e.into_inner()).iter().cloned().collect()
+    registry().known.iter().cloned().collect()
 }
 
-/// `text` with every known secret replaced by [`MASK`], longest first so that a secret containing
-/// another is masked whole.
+/// `text` with every known secret replaced by [`MASK`] — raw, percent-encoded (`%XX` in either
+/// case, `+` for a space), JSON-escaped, XML-escaped, or layered (see [`crate::encoded`]). Where
+/// secrets overlap (one containing another) the whole stretch is masked once.
 pub fn redact(text: &str) -> String {
-    let known = registry().lock().unwrap_or_else(|e| e.into_inner());
-    let mut secrets: Vec<&String> = known.iter().collect();
-    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    let mut out = text.to_owned();
-    for s in secrets {
-        if out.contains(s.as_str()) {
-            out = out.replace(s.as_str(), MASK);
+    let mut registry = registry();
+    if registry.known.is_empty() {
+        return text.to_owned();
+    }
+    let known = registry.matcher();
+    // Byte spans of `text` that spell a secret (overlapping ones too: they are merged below).
+    let mut spans: Vec<(usize, usize)> = known
+        .find_overlapping_iter(text)
+        .map(|m| (m.start(), m.end()))
+        .collect();
+    // Most text has no escape at all: then the raw search above is the whole job.
+    if text.contains(['%', '+', '\\', '&']) {
+        let raw = encoded::units(text);
+        for chain in encoded::CHAINS {
+            let mut decoded: Option<Vec<encoded::Unit>> = None;
+            for step in chain.iter() {
+                if let Some(d) = encoded::decode(decoded.as_deref().unwrap_or(&raw), *step) {
+                    decoded = Some(d);
+                }
+            }
+            if let Some(units) = decoded {
+                find_in_decoded(&units, known, &mut spans);
+            }
         }
     }
+    drop(registry);
+    if spans.is_empty() {
+        return text.to_owned();
+    }
+    spans.sort_unstable();
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    let mut iter = spans.into_iter().peekable();
+    while let Some((start, mut end)) = iter.next() {
+        while let Some(&(s, e)) = iter.peek() {
+            if s > end {
+                break;
+            }
+            end = end.max(e);
+            iter.next();
+        }
+        if start >= at {
+            out.push_str(&text[at..start]);
+            out.push_str(MASK);
+            at = end;
+        } else if end > at {
+            at = end;
+        }
+    }
+    out.push_str(&text[at..]);
     out
+}
+
+/// Add the original spans of every secret found in the decoded `units`.
+fn find_in_decoded(units: &[encoded::Unit], known: &AhoCorasick, spans: &mut Vec<(usize, usize)>) {
+    let mut decoded = String::with_capacity(units.len());
+    let mut offsets = Vec::with_capacity(units.len());
+    for u in units {
+        offsets.push(decoded.len());
+        decoded.push(u.c);
+    }
+    for m in known.find_overlapping_iter(&decoded) {
+        // Secrets are whole strings, so matches start and end on character boundaries and both
+        // lookups are exact.
+        let first = offsets.partition_point(|&o| o < m.start());
+        let last = offsets.partition_point(|&o| o < m.end()) - 1;
+        spans.push((units[first].start, units[last].end));
+    }
+}
+
+/// The common spellings of a secret (raw, percent, form, JSON, XML), for tests that grep outputs.
+pub fn forms(value: &str) -> Vec<String> {
+    encoded::forms(value)
 }
 
 #[cfg(test)]
@@ -119,6 +211,29 @@ mod tests {
     fn redact_masks_every_known_secret_longest_first() {
         let _a = Secret::new("abcdef");
         let _b = Secret::new("abcdefgh");
-        assert_eq!(redact("pwd=abcdefgh old=abcdef"), format!("pwd={MASK} old={MASK}"));
+        assert_eq!(
+            redact("pwd=abcdefgh old=abcdef"),
+            format!("pwd={MASK} old={MASK}")
+        );
+    }
+
+    #[test]
+    fn redact_masks_every_encoding_of_a_secret_with_symbols() {
+        let s = Secret::new("p@ss w\"<&+%é");
+        for form in forms(s.expose()) {
+            let text = format!("before {form} after");
+            assert_eq!(redact(&text), format!("before {MASK} after"), "{form}");
+        }
+        // Mixed and layered spellings: an URL encoder that leaves `@` raw, JSON inside HTML.
+        for text in [
+            "u?pwd=p@ss%20w%22%3c&%2B%25%C3%A9&x=1",
+            r#"{"pwd":"p@ss w\"<&+%\u00e9"}"#,
+            "&lt;td&gt;p@ss w\\&quot;&lt;&amp;+%é&lt;/td&gt;",
+        ] {
+            let out = redact(text);
+            assert!(out.contains(MASK), "{text} -> {out}");
+            assert!(!out.contains("p@ss"), "{text} -> {out}");
+        }
+        assert_eq!(redact("100%25 plain+text"), "100%25 plain+text");
     }
 }

@@ -10,7 +10,7 @@ use resetlab_app::{
     App, AppProfile, AppSession, DeviceCredentials, DirectBackend, FormFactor, LoginOutcome,
     Platform, RawRequest, RelayApp, Secret,
 };
-use resetlab_cloud_relay::agent::{self, AgentHandle};
+use resetlab_cloud_relay::agent::AgentHandle;
 use resetlab_cloud_relay::{Relay, RelayConfig};
 use resetlab_emulator::{Defect, Recorder, RecorderConfig};
 
@@ -80,7 +80,7 @@ impl Lab {
         let relay = Relay::start(cfg).await.expect("relay starts");
         let serial = recorder.serial();
         relay.add_account(ACCOUNT, ACCOUNT_PASSWORD, [serial.clone()]);
-        let agent = agent::attach(&recorder, &relay.url());
+        let agent = relay.attach(&recorder);
         relay
             .wait_online(&serial, STEP)
             .await

@@ -153,6 +153,31 @@ pub async fn cgi(addr: SocketAddr, path: &str, user: &str, password: &str) -> Ht
         .expect("authenticated CGI request")
 }
 
+/// A `qop=auth` Digest answer with the nonce count `nc` (8 hex digits), as a client that reuses a
+/// nonce sends it.
+pub fn digest_header_nc(
+    user: &str,
+    password: &str,
+    realm: &str,
+    nonce: &str,
+    method: &str,
+    uri: &str,
+    nc: &str,
+) -> String {
+    let r = response(
+        &ha1(user, realm, password),
+        nonce,
+        Some(QopAuth {
+            nc,
+            cnonce: "0a4f113b",
+        }),
+        &ha2(method, uri),
+    );
+    format!(
+        r#"Digest username="{user}", realm="{realm}", nonce="{nonce}", uri="{uri}", qop=auth, nc={nc}, cnonce="0a4f113b", response="{r}""#
+    )
+}
+
 #[allow(clippy::too_many_arguments)]
 pub fn digest_header(
     user: &str,
@@ -273,7 +298,8 @@ pub async fn rtsp_describe(addr: SocketAddr, user: &str, password: &str) -> (u16
     .expect("RTSP exchange within the step deadline")
 }
 
-async fn rtsp_exchange(s: &mut TcpStream, req: &str, cseq: u32) -> (u16, String, String) {
+/// One RTSP request on an open connection; (status, head, body) of its reply.
+pub async fn rtsp_exchange(s: &mut TcpStream, req: &str, cseq: u32) -> (u16, String, String) {
     s.write_all(req.as_bytes()).await.unwrap();
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];

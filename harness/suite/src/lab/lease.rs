@@ -33,6 +33,9 @@ pub struct Lease {
     /// A change made before this lease (set-up, the last teardown) is in flash only from then on:
     /// a power cut waits for it.
     pub inherited_commit: Option<Instant>,
+    /// After a power cycle, the local interface that refused the administrator's saved password
+    /// (a recorder that forgot it): for the steps to judge.
+    pub saved_password_lost: Option<resetlab_device::Interface>,
     /// Locks the emulated recorder had engaged when the lease began.
     lockouts_before: u64,
     station: Arc<Station>,
@@ -59,6 +62,7 @@ impl Lease {
             powered: true,
             linked: true,
             inherited_commit,
+            saved_password_lost: None,
             lockouts_before,
             station,
             turn: Some(turn),

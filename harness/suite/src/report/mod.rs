@@ -41,9 +41,10 @@ pub enum ReportError {
 }
 
 /// Write report.json, report.html, report.md and junit.xml into `out` (created if missing).
-/// `junit.xml` replaces Cucumber's own, which carries no requirement IDs.
+/// `junit.xml` replaces Cucumber's own, which carries no requirement IDs. Owner-only: a report names
+/// the device, its serial, firmware and evidence, so `out` is 0700 and every file 0600.
 pub fn write_all(record: &RunRecord, out: &Path) -> Result<ReportPaths, ReportError> {
-    std::fs::create_dir_all(out).map_err(|err| ReportError::Io { path: out.to_owned(), err })?;
+    private_dir(out)?;
     let paths = ReportPaths {
         json: out.join("report.json"),
         html: out.join("report.html"),
@@ -59,10 +60,8 @@ pub fn write_all(record: &RunRecord, out: &Path) -> Result<ReportPaths, ReportEr
     for name in ["cucumber.json", "cucumber-junit.xml"] {
         let path = out.join(name);
         if let Ok(text) = std::fs::read_to_string(&path) {
-            let clean = resetlab_wire::secret::redact(&text);
-            if clean != text {
-                write(&path, &clean)?;
-            }
+            // Rewritten even when nothing is masked: cucumber created it with the umask's mode.
+            write(&path, &resetlab_wire::secret::redact(&text))?;
         }
     }
     dump_known_secrets_if_asked();
@@ -158,24 +157,68 @@ pub fn load(path: &Path) -> Result<RunRecord, ReportError> {
     serde_json::from_str(&text).map_err(|err| ReportError::Parse { path: path.to_owned(), err })
 }
 
+/// Write `text` to `path` owner-only (0600, also when the file existed with a wider mode), never
+/// through a symlink.
 fn write(path: &Path, text: &str) -> Result<(), ReportError> {
-    std::fs::write(path, text).map_err(|err| ReportError::Io { path: path.to_owned(), err })
+    use std::os::unix::fs::PermissionsExt;
+    let err = |err| ReportError::Io { path: path.to_owned(), err };
+    let mut f = owner_only_file(path).map_err(err)?;
+    f.set_permissions(std::fs::Permissions::from_mode(0o600)).map_err(err)?;
+    std::io::Write::write_all(&mut f, text.as_bytes()).map_err(err)
+}
+
+/// Open `path` for writing, truncated, created 0600, refusing a symlink (O_NOFOLLOW: ELOOP).
+fn owner_only_file(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(path)
+}
+
+/// What a run puts in its `--out` directory.
+const RUN_ENTRIES: [&str; 8] = ["report.json", "report.html", "report.md", "junit.xml", "cucumber.json", "cucumber-junit.xml", "features", "state"];
+
+/// Create `out` (and missing parents) 0700, or narrow it to 0700 when it exists and holds only a
+/// run's files (the suite creates it before the run, with the umask's mode). A directory that holds
+/// anything else (`--out .`, a shared folder) is left as it is; the report files in it are 0600.
+fn private_dir(out: &Path) -> Result<(), ReportError> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let err = |err| ReportError::Io { path: out.to_owned(), err };
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(out).map_err(err)?;
+    let meta = std::fs::symlink_metadata(out).map_err(err)?;
+    let only_run_files = std::fs::read_dir(out)
+        .map_err(err)?
+        .all(|e| e.is_ok_and(|e| RUN_ENTRIES.iter().any(|n| e.file_name() == *n)));
+    if meta.is_dir() && meta.permissions().mode() & 0o077 != 0 && only_run_files {
+        std::fs::set_permissions(out, std::fs::Permissions::from_mode(0o700)).map_err(err)?;
+    }
+    Ok(())
 }
 
 /// Test hook for the leak check: when `RESETLAB_TEST_SECRETS_FILE` names a file, every secret this
-/// process has known is written there, one per line (mode 0600), so a test can grep every output
-/// for every password the run used. Without the variable nothing is written.
+/// process has known is written there, one per line (mode 0600, never through a symlink), so a test
+/// can grep every output for every password the run used. Compiled into debug builds only — the
+/// integration tests run the debug binary — so a release `resetlab` has no switch that writes its
+/// passwords to a file. Without the variable nothing is written.
 pub fn dump_known_secrets_if_asked() {
-    let Some(path) = std::env::var_os("RESETLAB_TEST_SECRETS_FILE") else { return };
+    #[cfg(debug_assertions)]
+    if let Some(path) = std::env::var_os("RESETLAB_TEST_SECRETS_FILE") {
+        let _ = dump_known_secrets(Path::new(&path));
+    }
+}
+
+#[cfg(debug_assertions)]
+fn dump_known_secrets(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
     let mut text = resetlab_wire::secret::known().join("\n");
     text.push('\n');
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    if let Ok(mut f) = opts.open(&path) {
-        let _ = std::io::Write::write_all(&mut f, text.as_bytes());
-    }
+    let mut f = owner_only_file(path)?;
+    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    std::io::Write::write_all(&mut f, text.as_bytes())
 }
 
 /// What a "blocked" requirement verdict means, printed under every matrix that shows one.
@@ -272,6 +315,71 @@ mod tests {
     fn xml_escape_handles_markup_quotes_and_control_characters() {
         assert_eq!(escape_xml(r#"<a href="x">&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&amp;&apos;&lt;/a&gt;");
         assert_eq!(escape_xml("bell\u{7}"), "bell\u{FFFD}");
+    }
+
+    fn mode(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::symlink_metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn reports_are_owner_only_also_in_a_run_directory_made_with_the_umask() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("reports").join("run");
+        let paths = write_all(&RunRecord::default(), &out).unwrap();
+        assert_eq!(mode(&out), 0o700);
+        for p in [&paths.json, &paths.html, &paths.markdown, &paths.junit] {
+            assert_eq!(mode(p), 0o600, "{}", p.display());
+        }
+        // As the suite leaves it before the report: created with the umask, cucumber's files 0644.
+        let out = tmp.path().join("run2");
+        std::fs::create_dir(&out).unwrap();
+        std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::write(out.join("cucumber.json"), "[]").unwrap();
+        std::fs::set_permissions(out.join("cucumber.json"), std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::write(out.join("report.json"), "{}").unwrap();
+        std::fs::set_permissions(out.join("report.json"), std::fs::Permissions::from_mode(0o644)).unwrap();
+        write_all(&RunRecord::default(), &out).unwrap();
+        assert_eq!(mode(&out), 0o700);
+        assert_eq!(mode(&out.join("cucumber.json")), 0o600);
+        assert_eq!(mode(&out.join("report.json")), 0o600);
+        // A shared directory keeps its mode; the report files in it are still 0600.
+        let shared = tmp.path().join("shared");
+        std::fs::create_dir(&shared).unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::write(shared.join("notes.txt"), "mine").unwrap();
+        write_all(&RunRecord::default(), &shared).unwrap();
+        assert_eq!(mode(&shared), 0o755);
+        assert_eq!(mode(&shared.join("report.md")), 0o600);
+    }
+
+    #[test]
+    fn a_report_file_that_is_a_symlink_is_refused_not_followed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("elsewhere");
+        std::fs::write(&target, "untouched").unwrap();
+        let out = tmp.path().join("run");
+        std::fs::create_dir(&out).unwrap();
+        std::os::unix::fs::symlink(&target, out.join("report.md")).unwrap();
+        assert!(write_all(&RunRecord::default(), &out).is_err());
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "untouched");
+    }
+
+    #[test]
+    fn the_secrets_dump_never_follows_a_symlink_and_is_owner_only() {
+        let _s = resetlab_wire::Secret::new("dump-me-1");
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("target");
+        std::fs::write(&target, "untouched").unwrap();
+        let link = tmp.path().join("secrets");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(dump_known_secrets(&link).is_err());
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "untouched");
+        let real = tmp.path().join("real");
+        dump_known_secrets(&real).unwrap();
+        assert!(std::fs::read_to_string(&real).unwrap().lines().any(|l| l == "dump-me-1"));
+        assert_eq!(mode(&real), 0o600);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use resetlab_wire::Secret;
 
 use super::generate_password;
 use crate::lab::{BenchApp, Remote};
-use crate::blame::{fail, fail_check, fail_violating, Blame};
+use crate::blame::{fail, fail_check, fail_violating, Blame, Failure};
 use crate::world::{ChangeAttempt, LabWorld};
 
 fn dc(user: &str, password: Secret) -> DeviceCredentials {
@@ -44,6 +44,26 @@ async fn open_app(w: &mut LabWorld, session: AppSession) -> Box<dyn resetlab_app
         Some(BenchApp::Operator { operator }) => Box::new(resetlab_app::OperatorApp::new(session, resetlab_app::Prompter::shared(operator))),
         None => fail(Blame::Harness, "this rig has no app (the scenario should be not applicable)"),
     }
+}
+
+/// The requirements only a driven app can establish: on the second route nothing judges them.
+const APP_SIDE: &[&str] = &["ART-FLOW", "ART-IOS", "ART-ANDROID", "ART-CONFIRM", "ART-KEEP-DEVICE", "ART-PRE-POWER", "ART-PRE-NET"];
+
+/// The second route: the app flow cannot run, so the scenario goes on with only the requests the
+/// app would send, straight to the recorder. What the recorder does is still judged; what the app
+/// would have shown is not (its requirements are partly established, never passed).
+fn take_second_route(w: &mut LabWorld, session: AppSession, why: String) -> Box<dyn resetlab_app::App> {
+    w.dut().note(None, "second route: the requests the app would send, straight to the recorder", why.clone());
+    w.second_route = Some(why);
+    let device = w.lease().drivers.service;
+    Box::new(resetlab_app::DirectApp::direct(session, device, None))
+}
+
+/// On the second route, an app-side check establishes nothing: say so and skip it.
+fn app_side_not_established(w: &mut LabWorld) -> bool {
+    let Some(why) = w.second_route.clone() else { return false };
+    w.not_established(APP_SIDE, format!("second route: {why}"));
+    true
 }
 
 /// A backend for raw requests (what a modified app could send), where the rig allows it.
@@ -113,17 +133,21 @@ async fn signed_in(w: &mut LabWorld, who: String, device: String) {
     let serial = serial(w);
     let profile = w.ctx.lab.app_profile(w.app_profile.clone());
     let session = AppSession::new(platform, form, profile, account);
-    let mut app = open_app(w, session).await;
+    let mut app = open_app(w, session.clone()).await;
     let entry = match app.add_device(&serial, dc(&creds.user, creds.password.clone())).await {
         Ok(entry) => entry,
         Err(e @ resetlab_app::AppError::AddRefused { .. }) => {
             // Turned away with the password the harness holds: if the recorder takes it locally,
             // its remote path does not follow its own password (a device fault), else the
             // harness lost track of the password.
-            if w.dut().login(Interface::Http, &creds, "the app's credentials, locally").await == LoginOutcome::Accepted {
-                fail_violating(&["ART-REMOTE"], format!("the recorder refuses remotely the password it accepts locally: {e}"));
+            if w.dut().login(Interface::Http, &creds, "the app's credentials, locally").await != LoginOutcome::Accepted {
+                app_failed(e)
             }
-            app_failed(e)
+            w.check_failed(Failure::violating(&["ART-REMOTE"], format!("the recorder refuses remotely the password it accepts locally: {e}")));
+            // The app flow cannot run through the cloud; the recorder-side half still can: the
+            // requests the app would send, straight to the recorder.
+            app = take_second_route(w, session, format!("the app could not add the recorder through the cloud ({e})"));
+            app.add_device(&serial, dc(&creds.user, creds.password.clone())).await.unwrap_or_else(|e| app_failed(e))
         }
         Err(e) => app_failed(e),
     };
@@ -172,10 +196,22 @@ async fn modify_in_app(w: &mut LabWorld, len: usize, different: String) {
     } else {
         Err(DeviceError::new(Interface::Http, "Modify password (app)", ErrorKind::Refused { reason: format!("{outcome:?}") }))
     };
-    w.change = Some(ChangeAttempt { by: entry_user.clone(), account: entry_user, old, new, result });
+    w.change = Some(ChangeAttempt { by: entry_user.clone(), account: entry_user, old, new: new.clone(), result });
     if let ModifyOutcome::PathNotAsWritten(what) = &outcome {
-        // Whatever the scenario is about, it cannot be tried: the article's own path is broken.
-        fail_violating(&["ART-FLOW"], format!("the article's path is not in the app: {what}"));
+        // The article's own path is broken; the recorder-side half still runs on the second
+        // route: the change the app would have sent (an app refuses a mismatch before sending).
+        w.check_failed(Failure::violating(&["ART-FLOW"], format!("the article's path is not in the app: {what}")));
+        let session = app(w).session().clone();
+        w.app = Some(take_second_route(w, session, format!("the article's path is not in the app ({what})")));
+        if new == confirm {
+            let admin = w.dut().admin();
+            let result = w.dut().change_password(&admin, &admin.user, &new).await;
+            let shown = result.as_ref().map_or_else(|e| e.to_string(), |()| "OK".to_owned());
+            w.dut().note(Some(Interface::Http), "second route: the change the app would have sent", shown);
+            if let Some(c) = w.change.as_mut() {
+                c.result = result;
+            }
+        }
     }
     w.app_outcome = Some(outcome);
 }
@@ -186,6 +222,9 @@ fn outcome(w: &LabWorld) -> &ModifyOutcome {
 
 #[then("the app shows that the password was changed")]
 async fn app_shows_changed(w: &mut LabWorld) {
+    if app_side_not_established(w) {
+        return;
+    }
     match outcome(w) {
         ModifyOutcome::Changed => {}
         ModifyOutcome::NotOffered => {
@@ -201,32 +240,49 @@ async fn app_shows_changed(w: &mut LabWorld) {
 
 #[then("the app shows that the password was not changed")]
 async fn app_shows_not_changed(w: &mut LabWorld) {
+    if app_side_not_established(w) {
+        return;
+    }
     let o = outcome(w);
     if !o.shows_not_changed() {
-        fail(Blame::Device, format!("the app did not show that the password was not changed: {o:?}"));
+        let failure = Failure::new(Blame::Device, None, format!("the app did not show that the password was not changed: {o:?}"));
+        w.check_failed(failure);
     }
 }
 
 #[then("the app shows that Modify password is not offered")]
 async fn app_shows_not_offered(w: &mut LabWorld) {
-    match outcome(w) {
-        ModifyOutcome::NotOffered => {}
-        ModifyOutcome::Changed => fail_check(&["ART-ANDROID", "ART-IOS"], "Modify password was offered and reported success on a platform the app profile says lacks it"),
-        other => fail_check(&["ART-ANDROID", "ART-IOS"], format!("Modify password was offered on a platform the app profile says lacks it ({other:?})")),
+    if app_side_not_established(w) {
+        return;
     }
+    let failure = match outcome(w) {
+        ModifyOutcome::NotOffered => return,
+        ModifyOutcome::Changed => Failure::checking(&["ART-ANDROID", "ART-IOS"], "Modify password was offered and reported success on a platform the app profile says lacks it"),
+        other => Failure::checking(&["ART-ANDROID", "ART-IOS"], format!("Modify password was offered on a platform the app profile says lacks it ({other:?})")),
+    };
+    w.check_failed(failure);
 }
 
 #[then("the app shows that the recorder is offline")]
 async fn app_shows_offline(w: &mut LabWorld) {
-    match outcome(w) {
-        ModifyOutcome::Offline => {}
-        ModifyOutcome::Changed => fail_check(&["ART-PRE-POWER", "ART-PRE-NET"], "the app reported success while the recorder was offline"),
-        other => fail_check(&["ART-PRE-POWER", "ART-PRE-NET"], format!("the app did not say the recorder is offline: {other:?}")),
+    if app_side_not_established(w) {
+        return;
     }
+    let failure = match outcome(w) {
+        ModifyOutcome::Offline => return,
+        ModifyOutcome::Changed => Failure::checking(&["ART-PRE-POWER", "ART-PRE-NET"], "the app reported success while the recorder was offline"),
+        other => Failure::checking(&["ART-PRE-POWER", "ART-PRE-NET"], format!("the app did not say the recorder is offline: {other:?}")),
+    };
+    // The app's word is not the recorder's: once the recorder answers again, the next login finds
+    // out which password it holds (Dut::login reconciles).
+    w.check_failed(failure);
 }
 
 #[then("no password change reached the recorder")]
 async fn nothing_reached_recorder(w: &mut LabWorld) {
+    if app_side_not_established(w) {
+        return;
+    }
     let Some(before) = w.forwarded_before else {
         // Only the relay can count what reached the recorder; the next step checks the recorder
         // still has its password.
@@ -236,7 +292,8 @@ async fn nothing_reached_recorder(w: &mut LabWorld) {
     let r = remote(w);
     let after = r.relay.forwarded(&r.serial);
     if after != before {
-        fail(Blame::Device, format!("the app sent {} request(s) to the recorder for a change it should have refused itself", after - before));
+        w.check_failed(Failure::new(Blame::Device, None, format!("the app sent {} request(s) to the recorder for a change it should have refused itself", after - before)));
+        return;
     }
     w.dut().note(None, "count requests the relay forwarded to the recorder", "none since Modify password");
 }
@@ -280,8 +337,8 @@ async fn remote_logins(w: &mut LabWorld, account: &str, password: Secret, label:
         w.dut().after_remote_attempt(&creds, &format!("remote login from a {form:?} through the relay with {label}: {result:?}"), &outcome, t);
         match (expect_accepted, &outcome) {
             (true, LoginOutcome::Accepted) | (false, LoginOutcome::Refused) => {}
-            (true, _) => fail_violating(violates, format!("{label} did not log in remotely from a {form:?}: {result:?}")),
-            (false, _) => fail_violating(violates, format!("{label} still logs in remotely from a {form:?}")),
+            (true, _) => w.check_failed(Failure::violating(violates, format!("{label} did not log in remotely from a {form:?}: {result:?}"))),
+            (false, _) => w.check_failed(Failure::violating(violates, format!("{label} still logs in remotely from a {form:?}"))),
         }
     }
 }
@@ -302,15 +359,21 @@ async fn old_password_not_remote(w: &mut LabWorld) {
 
 #[then("the saved device entry still connects without re-adding the recorder")]
 async fn saved_entry_connects(w: &mut LabWorld) {
+    if app_side_not_established(w) {
+        return;
+    }
     let result = app(w).connect_saved_entry().await.unwrap_or_else(|e| app_failed(e));
     w.dut().note(None, "connect with the app's saved device entry", format!("{result:?}"));
     if !matches!(result, AppLogin::Accepted) {
-        fail_check(&["ART-KEEP-DEVICE"], format!("the saved device entry no longer connects: {result:?}"));
+        w.check_failed(Failure::checking(&["ART-KEEP-DEVICE"], format!("the saved device entry no longer connects: {result:?}")));
     }
 }
 
 #[then("re-adding the recorder works with the new password only")]
 async fn re_adding_needs_new_password(w: &mut LabWorld) {
+    if app_side_not_established(w) {
+        return;
+    }
     let c = w.change();
     let (account, old, new) = (c.account.clone(), c.old.clone(), c.new.clone());
     let serial = serial(w);
@@ -332,7 +395,7 @@ async fn re_adding_needs_new_password(w: &mut LabWorld) {
         let outcome = if matches!(result, AppLogin::Accepted) { LoginOutcome::Accepted } else { LoginOutcome::Refused };
         w.dut().after_remote_attempt(&creds, &format!("delete and re-add the recorder in the app with {label}"), &outcome, t);
         if (outcome == LoginOutcome::Accepted) != should_connect {
-            fail_check(&["ART-KEEP-DEVICE"], format!("re-adding the recorder with {label}: {result:?}"));
+            w.check_failed(Failure::checking(&["ART-KEEP-DEVICE"], format!("re-adding the recorder with {label}: {result:?}")));
         }
     }
 }

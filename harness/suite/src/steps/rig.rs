@@ -7,7 +7,7 @@ use cucumber::{given, then, when};
 use resetlab_device::{Credentials, LoginOutcome};
 
 use super::generate_password;
-use crate::blame::{fail, Blame};
+use crate::blame::{fail, Blame, Failure};
 use crate::world::{ChangeAttempt, LabWorld};
 
 #[given("the administrator has changed the password to a new 6-character password")]
@@ -39,7 +39,7 @@ async fn wait_out_flash_commit(w: &mut LabWorld) {
 #[when("the recorder's power is cut and restored")]
 async fn power_cycle(w: &mut LabWorld) {
     w.lease().power_off().await;
-    w.lease().power_on().await;
+    w.power_on().await;
 }
 
 #[when("the recorder's network link drops and comes back")]
@@ -55,7 +55,7 @@ async fn recorder_powered_off(w: &mut LabWorld) {
 
 #[when("the recorder is powered on again")]
 async fn recorder_powered_on(w: &mut LabWorld) {
-    w.lease().power_on().await;
+    w.power_on().await;
 }
 
 #[given("the recorder's network link is down")]
@@ -112,7 +112,7 @@ async fn change_with_power_cut(w: &mut LabWorld, when: String) {
 
 #[when("the recorder's power is restored")]
 async fn power_restored(w: &mut LabWorld) {
-    w.lease().power_on().await;
+    w.power_on().await;
 }
 
 #[then("exactly one of the old and new passwords logs in, the same one on every local interface")]
@@ -120,26 +120,37 @@ async fn exactly_one_password_everywhere(w: &mut LabWorld) {
     let c = w.change();
     let (account, old, new) = (c.account.clone(), c.old.clone(), c.new.clone());
     let dut = w.dut();
-    let mut valid = Vec::new();
+    // What each interface takes: (interface, old accepted, new accepted).
+    let mut seen = Vec::new();
     for interface in dut.local_interfaces() {
         let new_ok = dut.login(interface, &Credentials::new(&account, new.clone()), "the new password").await == LoginOutcome::Accepted;
         let old_ok = dut.login(interface, &Credentials::new(&account, old.clone()), "the old password").await == LoginOutcome::Accepted;
-        match (old_ok, new_ok) {
-            (true, false) => valid.push((interface, false)),
-            (false, true) => valid.push((interface, true)),
-            (true, true) => fail(Blame::Device, format!("both the old and the new password log in on {interface}")),
-            (false, false) => fail(Blame::Device, format!("neither the old nor the new password logs in on {interface}")),
+        seen.push((interface, old_ok, new_ok));
+    }
+    // The recorder's answer is its main account store's (HTTP CGI, first); an interface that
+    // disagrees with it breaks local access itself, wherever that is seen.
+    let Some(&(main, old_main, new_main)) = seen.first() else { fail(Blame::Harness, "the profile lists no local interface") };
+    let holds_new = match (old_main, new_main) {
+        (false, true) => true,
+        (true, false) => false,
+        (true, true) => fail(Blame::Device, format!("both the old and the new password log in on {main}")),
+        (false, false) => fail(Blame::Device, format!("neither the old nor the new password logs in on {main}")),
+    };
+    for &(interface, old_ok, new_ok) in &seen[1..] {
+        if (old_ok, new_ok) != (old_main, new_main) {
+            let takes = |o: bool, n: bool| match (o, n) {
+                (true, true) => "both passwords",
+                (true, false) => "the old password",
+                (false, true) => "the new password",
+                (false, false) => "neither password",
+            };
+            w.check_failed(Failure::violating(
+                &["ART-LOCAL"],
+                format!("interfaces disagree: {interface} takes {}, {main} {}", takes(old_ok, new_ok), takes(old_main, new_main)),
+            ));
         }
     }
-    let first = valid.first().map(|v| v.1);
-    if let Some((interface, is_new)) = valid.iter().find(|v| Some(v.1) != first) {
-        fail(
-            Blame::Device,
-            format!("interfaces disagree: {interface} accepts the {} password, others the {}", if *is_new { "new" } else { "old" }, if *is_new { "old" } else { "new" }),
-        );
-    }
-    let holds_new = first.unwrap_or(false);
-    dut.believe(&account, if holds_new { new } else { old });
+    w.dut().believe(&account, if holds_new { new } else { old });
     w.holds_new = Some(holds_new);
 }
 
@@ -150,16 +161,14 @@ async fn promised_change_holds(w: &mut LabWorld) {
     let durable_on_ok = w.dut().profile.flash.durable_on_ok;
     let promised = acknowledged && (w.cut_after_commit || durable_on_ok);
     if promised && !holds_new {
-        fail(
-            Blame::Device,
-            if w.cut_after_commit {
-                "the recorder acknowledged the change and the flash commit delay passed, yet after the power cut the old password is back"
-            } else {
-                "the firmware promises durability on OK, yet after the power cut the old password is back"
-            },
-        );
+        let why = if w.cut_after_commit {
+            "the recorder acknowledged the change and the flash commit delay passed, yet after the power cut the old password is back"
+        } else {
+            "the firmware promises durability on OK, yet after the power cut the old password is back"
+        };
+        w.check_failed(Failure::new(Blame::Device, None, why));
     }
     if !acknowledged && holds_new {
-        fail(Blame::Device, "the change was never acknowledged, yet the new password holds");
+        w.check_failed(Failure::new(Blame::Device, None, "the change was never acknowledged, yet the new password holds"));
     }
 }

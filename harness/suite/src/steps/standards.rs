@@ -7,7 +7,7 @@ use resetlab_device::{Credentials, ErrorKind, LoginOutcome, Rpc2Session};
 use resetlab_wire::Secret;
 
 use super::generate_password;
-use crate::blame::{fail, Blame};
+use crate::blame::{fail, Blame, Failure};
 use crate::world::{ChangeAttempt, LabWorld};
 
 #[when("the administrator changes the password to a new 6-character password giving a wrong current password")]
@@ -47,7 +47,7 @@ async fn earlier_session_ended(w: &mut LabWorld) {
     let outcome = result.as_ref().map_or_else(|e| e.to_string(), |()| "keep-alive accepted".to_owned());
     dut.note(Some(resetlab_device::Interface::Rpc2), "keep the earlier session alive", outcome);
     match result {
-        Ok(()) => fail(Blame::Device, "the session opened before the password change is still accepted"),
+        Ok(()) => w.check_failed(Failure::new(Blame::Device, None, "the session opened before the password change is still accepted")),
         Err(e) if matches!(e.kind, ErrorKind::Refused { .. } | ErrorKind::Unauthorized) => {}
         Err(e) => fail(Blame::of_error(&e), format!("no clear answer about the earlier session: {e}")),
     }
@@ -70,7 +70,7 @@ async fn login_with_client_type(w: &mut LabWorld, client: String, login: String)
 async fn that_login_is_refused(w: &mut LabWorld) {
     match w.last_login.take() {
         Some(LoginOutcome::Refused) => {}
-        Some(LoginOutcome::Accepted) => fail(Blame::Device, "the recorder let the login in without the right password"),
+        Some(LoginOutcome::Accepted) => w.check_failed(Failure::new(Blame::Device, None, "the recorder let the login in without the right password")),
         Some(other) => fail(Blame::Harness, format!("the login was not refused but {other:?}; the lockout budget should prevent locks")),
         None => fail(Blame::Harness, "no login was attempted"),
     }
@@ -96,7 +96,7 @@ fn interface_named(name: &str) -> resetlab_device::Interface {
     resetlab_device::Interface::ALL
         .into_iter()
         .find(|i| i.to_string() == name)
-        .unwrap_or_else(|| fail(Blame::Harness, format!("unknown interface \"{name}\" (expected HTTP CGI, RPC2 or RTSP)")))
+        .unwrap_or_else(|| fail(Blame::Harness, format!("unknown interface \"{name}\" (expected HTTP CGI, RPC2, RTSP or ONVIF)")))
 }
 
 #[when(regex = r"^someone tries as many wrong passwords as the lockout threshold on (.+)$")]
@@ -121,20 +121,25 @@ async fn brute_force(w: &mut LabWorld, interface: String) {
 async fn locked_everywhere(w: &mut LabWorld) {
     let dut = w.dut();
     let admin = dut.admin();
+    let mut failures = Vec::new();
     for interface in dut.local_interfaces() {
         match dut.login_while_locked(interface, &admin).await {
-            LoginOutcome::Accepted => fail(
+            LoginOutcome::Accepted => failures.push(Failure::new(
                 Blame::Device,
+                None,
                 format!("after {} wrong passwords the right password still logs in on {interface}: no lockout there", dut.profile.lockout.threshold),
-            ),
+            )),
             LoginOutcome::Refused | LoginOutcome::Locked { .. } => {}
         }
+    }
+    for f in failures {
+        w.check_failed(f);
     }
 }
 
 #[then("once the lock is cleared as the firmware says, the right password logs in again")]
 async fn lock_cleared(w: &mut LabWorld) {
-    w.lease().clear_lock().await;
+    w.clear_lock().await;
     let admin = w.dut().admin();
     super::local::logs_in_everywhere(w, &admin, "the right password after the lock", &[]).await;
 }
@@ -146,10 +151,14 @@ async fn console_shows_no_password(w: &mut LabWorld) {
     let lease = w.lease();
     let Some(console) = lease.drivers.console() else { fail(Blame::Harness, "this rig has no console (the scenario should be not applicable)") };
     let lines = console.lines().len();
+    let mut failures = Vec::new();
     for (label, secret) in [("old", &old), ("new", &new)] {
         if let Some(n) = console.printed(secret.expose()) {
-            fail(Blame::Device, format!("the console printed the {label} password on line {n} of the capture"));
+            failures.push(Failure::new(Blame::Device, None, format!("the console printed the {label} password on line {n} of the capture")));
         }
     }
-    lease.dut.note(None, "search the console capture for the old and new passwords", format!("absent from {lines} lines"));
+    lease.dut.note(None, "search the console capture for the old and new passwords", format!("{} found in {lines} lines", failures.len()));
+    for f in failures {
+        w.check_failed(f);
+    }
 }
