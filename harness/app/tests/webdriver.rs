@@ -10,7 +10,7 @@ use resetlab_app::{
     Platform, Secret, SettingsItem, WebDriverApp, WebDriverConfig, flir_cloud_2017,
     flir_cloud_fixed,
 };
-use resetlab_cloud_relay::agent::{self, AgentHandle};
+use resetlab_cloud_relay::agent::AgentHandle;
 use resetlab_cloud_relay::{Relay, RelayConfig};
 use resetlab_device::{Cgi, Credentials, Target};
 use resetlab_emulated_phone::{Phone, PhoneConfig, PhoneDefect};
@@ -62,7 +62,7 @@ impl Lab {
             .await
             .expect("relay starts");
         relay.add_account(ACCOUNT, ACCOUNT_PASSWORD, [serial.clone()]);
-        let agent = agent::attach(&recorder, &relay.url());
+        let agent = relay.attach(&recorder);
         relay
             .wait_online(&serial, STEP)
             .await

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use resetlab_cloud_relay::agent::{self, AgentHandle};
+use resetlab_cloud_relay::agent::AgentHandle;
 use resetlab_cloud_relay::{Relay, RelayConfig};
 use resetlab_device::{Cgi, Credentials, Secret, Target};
 use resetlab_emulated_phone::{Phone, PhoneConfig, PhoneDefect};
@@ -58,7 +58,7 @@ impl Lab {
             .await
             .expect("relay starts");
         relay.add_account(ACCOUNT, ACCOUNT_PASSWORD, [serial.clone()]);
-        let agent = agent::attach(&recorder, &relay.url());
+        let agent = relay.attach(&recorder);
         relay
             .wait_online(&serial, STEP)
             .await
