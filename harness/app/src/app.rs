@@ -141,6 +141,14 @@ pub trait App: Send {
         None
     }
 
+    /// The screen as it is now, kept as the evidence of `step` (a check that failed on what the
+    /// app showed: a success screen where a refusal was due is no failed app step). Only a driven
+    /// app has a screen to show.
+    async fn capture_screen(&mut self, step: &str) -> Option<ScreenEvidence> {
+        let _ = step;
+        None
+    }
+
     /// The whole article path for `serial`: menu → Device Manager → device → Settings → Modify
     /// password → enter + confirm → confirm.
     async fn reset_password(

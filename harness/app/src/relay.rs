@@ -201,6 +201,17 @@ pub struct RelayBackend {
 }
 
 impl RelayBackend {
+    /// Sign into the app account `user` at the relay `base` (raw requests only: no app screen).
+    pub async fn login(
+        base: &str,
+        user: &str,
+        password: &Secret,
+    ) -> Result<RelayBackend, AppError> {
+        Ok(RelayBackend {
+            client: RelayClient::login(base, user, password).await?,
+        })
+    }
+
     /// The signed-in relay session.
     pub fn client(&self) -> &RelayClient {
         &self.client

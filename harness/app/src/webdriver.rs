@@ -878,4 +878,9 @@ impl App for WebDriverApp {
     fn last_failure_artifacts(&self) -> Option<ScreenEvidence> {
         self.screen.evidence.clone()
     }
+
+    async fn capture_screen(&mut self, step: &str) -> Option<ScreenEvidence> {
+        self.screen.capture(step.to_owned()).await;
+        self.screen.evidence.clone()
+    }
 }
