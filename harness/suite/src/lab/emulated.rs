@@ -167,3 +167,44 @@ pub fn over_rtu(bench: &mut Bench, original: &Bench, rtu: PathBuf) {
         }
     }
 }
+
+/// The cloud side `resetlab emulate` starts beside its recorder: a relay the recorder dials, an app
+/// account that owns it, and an emulated phone whose app reaches it through the relay — so a bench
+/// file can drive the app with `app: { driver: webdriver, url: <phone> }` as a lab drives Appium.
+#[derive(Debug)]
+pub struct EmulatedCloud {
+    pub relay: Relay,
+    pub phone: Phone,
+    pub account: String,
+    agent: resetlab_cloud_relay::agent::AgentHandle,
+}
+
+impl EmulatedCloud {
+    /// Start the relay and the phone for `recorder`; the app account's password is `password`.
+    pub async fn start(recorder: &Recorder, password: &Secret, app_defects: Vec<PhoneDefect>) -> Result<EmulatedCloud, LabError> {
+        let relay = Relay::start(RelayConfig::default()).await.map_err(|e| LabError::Emulator(format!("cloud relay: {e}")))?;
+        let serial = recorder.serial();
+        let account = format!("owner-{serial}@lab.invalid");
+        relay.add_account(&account, password.expose().to_owned(), [serial.clone()]);
+        let agent = relay.attach(recorder);
+        relay.wait_online_state(&serial, true, ONLINE_DEADLINE).await.map_err(|e| LabError::Emulator(e.to_string()))?;
+        let phone = Phone::start(PhoneConfig::new(relay.url()).with_defects(app_defects))
+            .await
+            .map_err(|e| LabError::Emulator(format!("emulated phone: {e}")))?;
+        Ok(EmulatedCloud { relay, phone, account, agent })
+    }
+
+    /// The fields `resetlab emulate` adds to its JSON line.
+    pub fn json_fields(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut m = serde_json::Map::new();
+        m.insert("relay".into(), self.relay.url().into());
+        m.insert("phone".into(), self.phone.url().into());
+        m.insert("app_account".into(), self.account.clone().into());
+        m
+    }
+
+    pub async fn shutdown(self) {
+        self.phone.shutdown().await;
+        self.agent.detach().await;
+    }
+}
