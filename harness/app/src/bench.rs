@@ -27,7 +27,7 @@ use crate::platform::{FormFactor, Platform};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AppDriver {
-    /// [`crate::RelayApp`] against the relay at `relay:`.
+    /// resetlab's relay at `relay:` (no driven app: scenarios needing the app are not applicable).
     Relay,
     /// [`crate::DirectApp`] to the bench recorder, remote logins to `remote:`.
     Direct,
@@ -35,7 +35,8 @@ pub enum AppDriver {
     Operator,
     /// [`crate::WebDriverApp`]: the app driven through Appium (or the emulated phone) at `url:`.
     WebDriver,
-    /// The embedded lab's relay ([`crate::RelayApp`] against the lab's own relay).
+    /// The embedded lab's app: the emulated phone behind the lab's own relay, driven through
+    /// [`crate::WebDriverApp`].
     Emulated,
     /// No app on this bench.
     None,

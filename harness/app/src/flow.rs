@@ -89,7 +89,9 @@ enum Screen {
     Settings(String),
 }
 
-/// The app flow over a [`Backend`]; see [`crate::RelayApp`] and [`crate::DirectApp`].
+/// The app flow over a [`Backend`]; see [`crate::DirectApp`] (the requests an app would send,
+/// straight to a bench recorder). No app requirement is judged from it: on a bench with it the
+/// app-only scenarios are not applicable.
 pub struct FlowApp<B: Backend> {
     session: AppSession,
     backend: B,
