@@ -112,8 +112,8 @@ async fn conforming_recorder_on(shape: Shape, via: impl FnOnce(&EmulateProcess) 
 
 /// The article's app scenarios on a bench whose app is the emulated phone of a separate `resetlab
 /// emulate` process, driven through WebDriver exactly as a lab drives Appium: they pass. On the
-/// same recorder, a bench with `app: direct` or with no app at all drives no app, so the same
-/// scenarios are not applicable on that rig — never pass.
+/// same recorder, a bench with `app: direct` (even with a remote path) or with no app at all drives
+/// no app, so the same scenarios are not applicable on that rig — never pass.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn app_scenarios_pass_through_the_phone_and_are_not_applicable_without_a_driven_app() {
     let args = ["--app-password-env".to_owned(), APP_PASSWORD_ENV.to_owned()];
@@ -129,7 +129,13 @@ async fn app_scenarios_pass_through_the_phone_and_are_not_applicable_without_a_d
     let app_only = ["ART-FLOW", "ART-IOS", "ART-ANDROID", "ART-CONFIRM", "ART-KEEP-DEVICE", "ART-PRE-POWER", "ART-PRE-NET", "ART-REMOTE"];
     for app in [AppShape::WebDriver, AppShape::Direct, AppShape::Absent] {
         let tmp = tempfile::tempdir().unwrap();
-        let bench = bench_text_with_app(&e.emulated, Shape::ModbusTcp, &profile(), "RESETLAB_SHAPE_PASSWORD", Via::default(), app);
+        let mut bench = bench_text_with_app(&e.emulated, Shape::ModbusTcp, &profile(), "RESETLAB_SHAPE_PASSWORD", Via::default(), app);
+        if app == AppShape::Direct {
+            // A remote path the direct driver can use (as a router's port forward would be): then
+            // only the missing driven app can make these scenarios not applicable.
+            bench = bench.replace("driver: direct,", &format!("driver: direct, remote: '{}',", e.emulated.http));
+            assert!(bench.contains("remote: '127.0.0.1:"), "{bench}");
+        }
         let (output, record) = certify(tmp.path(), &bench, FACTORY, &tags).await;
         let said = format!("{}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
         let record = record.unwrap_or_else(|| panic!("{app:?}: no record\n{said}"));
@@ -143,6 +149,9 @@ async fn app_scenarios_pass_through_the_phone_and_are_not_applicable_without_a_d
                     assert_eq!(s.verdict, Verdict::NotApplicable, "{app:?}: {} › {} must not be judged without a driven app: {:?}", s.feature, s.name, s.reason);
                     let why = s.reason.as_deref().unwrap_or("");
                     assert!(why.starts_with("not applicable on this rig: needs ") && why.contains("a driven app (webdriver or operator)"), "{app:?}: {}: {why:?}", s.name);
+                    if app == AppShape::Direct {
+                        assert_eq!(why, "not applicable on this rig: needs a driven app (webdriver or operator)", "{}", s.name);
+                    }
                 }
             }
         }
