@@ -24,6 +24,18 @@ fi
 python3 -c 'import junitparser' 2>/dev/null \
   || python3 -m pip install -q --user junitparser >/dev/null 2>&1 \
   || echo "note: junitparser not installed; report tests read junit.xml with python's xml.etree only"
+# Selenium's Python client drives the emulated phone over W3C WebDriver (a client that is not ours:
+# harness/emulated-phone/tests/selenium.rs). Debian's python3-selenium works with a plain remote URL;
+# where apt has no such package, a venv under target/ gets it from PyPI.
+selenium_ok() { /usr/bin/python3 -c 'import selenium' 2>/dev/null || target/selenium-venv/bin/python -c 'import selenium' 2>/dev/null; }
+if ! selenium_ok; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-selenium >/dev/null; } 2>/dev/null || true
+fi
+if ! selenium_ok; then
+  python3 -m venv target/selenium-venv && target/selenium-venv/bin/pip install -q selenium \
+    || echo "note: selenium not installed; the Selenium test of the emulated phone fails under CI=true"
+fi
 # onvif-zeep (a third-party ONVIF client on zeep, with the ONVIF WSDLs bundled) logs in to the
 # emulator in harness/emulator/tests/onvif_zeep.rs; a venv under the repo's target/ keeps it off the
 # system Python.

@@ -1,7 +1,8 @@
 @ART-FLOW @ART-ADMIN @remote @app
 Feature: The administrator changes the password from the app
   "Open the FLIR Cloud app … Tap Device Manager … Tap your DVR / NVR … then tap Settings … Tap Modify
-  password … Enter and confirm a new 6-character password for your DVR / NVR, then tap OK."
+  password … Enter and confirm a new 6-character password for your DVR / NVR, then tap [✓]." — the
+  article's last tap is on its check-mark icon ([✓] here), not on an "OK" button.
 
   Background:
     Given the recorder is powered on and connected to the network

@@ -46,6 +46,34 @@ impl AppSession {
     }
 }
 
+/// What a driven app's screen showed when a step did not go as asked: a screenshot and the page
+/// source, for the report's evidence.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ScreenEvidence {
+    /// The step, and what it expected.
+    pub step: String,
+    /// A PNG screenshot.
+    pub screenshot_png: Vec<u8>,
+    /// The page source (XCUITest / UiAutomator2 XML).
+    pub page_source: String,
+}
+
+impl std::fmt::Debug for ScreenEvidence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScreenEvidence")
+            .field("step", &self.step)
+            .field(
+                "screenshot_png",
+                &format_args!("{} bytes", self.screenshot_png.len()),
+            )
+            .field(
+                "page_source",
+                &format_args!("{} chars", self.page_source.len()),
+            )
+            .finish()
+    }
+}
+
 /// The cloud app, one method per thing the user does or sees (the article's steps 1–5).
 ///
 /// Outcomes the app shows are values ([`ModifyOutcome`], [`LoginOutcome`]); `Err` means the harness,
@@ -105,6 +133,21 @@ pub trait App: Send {
 
     /// Delete a device from the Device Manager (what the article says not to do).
     async fn remove_device(&mut self, serial: &str) -> Result<(), AppError>;
+
+    /// The screen of the latest step that did not go as asked (an error, a missing menu item or
+    /// Settings entry, a Modify password that did not show success), for the report. Only a driven
+    /// app (`webdriver`) has a screen to show.
+    fn last_failure_artifacts(&self) -> Option<ScreenEvidence> {
+        None
+    }
+
+    /// The screen as it is now, kept as the evidence of `step` (a check that failed on what the
+    /// app showed: a success screen where a refusal was due is no failed app step). Only a driven
+    /// app has a screen to show.
+    async fn capture_screen(&mut self, step: &str) -> Option<ScreenEvidence> {
+        let _ = step;
+        None
+    }
 
     /// The whole article path for `serial`: menu → Device Manager → device → Settings → Modify
     /// password → enter + confirm → confirm.

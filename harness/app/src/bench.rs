@@ -5,12 +5,17 @@
 //! ```yaml
 //! app: { driver: direct, platform: ios, form: phone, remote: 203.0.113.7:8080,
 //!        profile: fixtures/apps/flir-cloud-2017.yaml }
+//! app: { driver: webdriver, url: http://appium-host:4723, platform: ios, form: phone,
+//!        account: owner@example.com, account_password_env: RESETLAB_APP_PASSWORD,
+//!        capabilities: { appium:udid: 00008030-…, appium:bundleId: com.flir.cloud },
+//!        remote_capabilities: { tablet: { appium:udid: … }, computer: { … } } }
 //! ```
 //!
 //! `relay:` must be an `http://` URL: resetlab's HTTP client is built without TLS, so an
 //! `https://` relay is refused when the file is loaded, saying why, rather than failing later
 //! at sign-in (or, worse, being taken as a promise of transport security that nothing keeps).
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -22,13 +27,16 @@ use crate::platform::{FormFactor, Platform};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AppDriver {
-    /// [`crate::RelayApp`] against the relay at `relay:`.
+    /// resetlab's relay at `relay:` (no driven app: scenarios needing the app are not applicable).
     Relay,
     /// [`crate::DirectApp`] to the bench recorder, remote logins to `remote:`.
     Direct,
     /// [`crate::OperatorApp`]: a person with a real phone.
     Operator,
-    /// The embedded lab's relay ([`crate::RelayApp`] against the lab's own relay).
+    /// [`crate::WebDriverApp`]: the app driven through Appium (or the emulated phone) at `url:`.
+    WebDriver,
+    /// The embedded lab's app: the emulated phone behind the lab's own relay, driven through
+    /// [`crate::WebDriverApp`].
     Emulated,
     /// No app on this bench.
     None,
@@ -64,6 +72,16 @@ pub struct AppSpec {
     /// Answers file for the operator driver when there is no terminal.
     #[serde(default)]
     pub answers: Option<PathBuf>,
+    /// The WebDriver server (driver webdriver): `http://appium-host:4723`.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Extra capabilities of the app's WebDriver session (driver webdriver).
+    #[serde(default)]
+    pub capabilities: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Extra capabilities of the remote clients' sessions, per form factor (driver webdriver).
+    #[serde(default)]
+    pub remote_capabilities:
+        Option<HashMap<FormFactor, serde_json::Map<String, serde_json::Value>>>,
 }
 
 impl AppSpec {
@@ -83,6 +101,28 @@ impl AppSpec {
             profile,
             account,
         ))
+    }
+}
+
+impl AppSpec {
+    /// The WebDriver settings of a `driver: webdriver` bench: its `url:`, capabilities and app
+    /// account, the account's password read from `account_password_env` (never from the file).
+    pub fn webdriver_config(&self) -> Result<crate::WebDriverConfig, String> {
+        let url = self.url.clone().ok_or(
+            "app: driver webdriver needs `url:` (the Appium server, e.g. http://appium-host:4723)",
+        )?;
+        let account = self
+            .account
+            .clone()
+            .ok_or("app: driver webdriver needs `account:` (the app account to sign in with)")?;
+        let var = self.account_password_env.clone().ok_or("app: driver webdriver needs `account_password_env:` (the variable holding the app account password)")?;
+        let password = std::env::var(&var)
+            .map_err(|_| format!("app: the app account password variable {var} is not set"))?;
+        let mut config =
+            crate::WebDriverConfig::new(url, account, resetlab_wire::Secret::new(password));
+        config.capabilities = self.capabilities.clone().unwrap_or_default();
+        config.remote_capabilities = self.remote_capabilities.clone().unwrap_or_default();
+        Ok(config)
     }
 }
 
@@ -161,10 +201,52 @@ mod tests {
     }
 
     #[test]
+    fn webdriver_bench_gives_url_capabilities_and_the_password_from_the_environment() {
+        let text = "rig: b\napp: { driver: webdriver, url: 'http://127.0.0.1:4723', platform: android, form: phone, account: me, account_password_env: RESETLAB_TEST_APP_PW_1, capabilities: { 'appium:udid': emulator-5554 }, remote_capabilities: { tablet: { 'appium:udid': R52 } } }\n";
+        let spec = parse("bench.yaml", text).unwrap().unwrap();
+        assert_eq!(spec.driver, AppDriver::WebDriver);
+        let err = spec.webdriver_config().unwrap_err();
+        assert!(err.contains("RESETLAB_TEST_APP_PW_1"), "{err}");
+        // SAFETY: this variable is read by this test only.
+        unsafe { std::env::set_var("RESETLAB_TEST_APP_PW_1", "pw") };
+        let c = spec.webdriver_config().unwrap();
+        assert_eq!(
+            (
+                c.url.as_str(),
+                c.account.as_str(),
+                c.account_password.expose()
+            ),
+            ("http://127.0.0.1:4723", "me", "pw")
+        );
+        assert_eq!(c.capabilities["appium:udid"], "emulator-5554");
+        assert_eq!(
+            c.remote_capabilities[&FormFactor::Tablet]["appium:udid"],
+            "R52"
+        );
+    }
+
+    #[test]
     fn unknown_app_key_names_the_key() {
         let text = "rig: b\napp: { driver: direct, remot: 1.2.3.4:80 }\n";
         let err = parse("bench.yaml", text).unwrap_err().to_string();
         assert!(err.contains("remot"), "{err}");
+    }
+
+    #[test]
+    fn appium_bench_parses() {
+        let path = resetlab_profile::fixtures_dir().join("../rigs/lab-appium.yaml");
+        let spec = load(path).unwrap().unwrap();
+        assert_eq!(spec.driver, AppDriver::WebDriver);
+        assert_eq!(spec.url.as_deref(), Some("http://appium-host:4723"));
+        assert_eq!(
+            spec.capabilities.unwrap()["appium:bundleId"],
+            "com.flir.cloud"
+        );
+        assert!(
+            spec.remote_capabilities
+                .unwrap()
+                .contains_key(&FormFactor::Computer)
+        );
     }
 
     #[test]

@@ -52,4 +52,15 @@ pub enum AppError {
         /// What the recorder said.
         reason: String,
     },
+    /// The WebDriver server (Appium or the emulated phone) failed, or the screen did not show what
+    /// the step needs (a locator of the screen map found nothing in time).
+    #[error("app (webdriver {url}): {step}: {reason}")]
+    WebDriver {
+        /// The WebDriver server.
+        url: String,
+        /// The step attempted.
+        step: String,
+        /// What was expected and what happened.
+        reason: String,
+    },
 }

@@ -89,7 +89,9 @@ enum Screen {
     Settings(String),
 }
 
-/// The app flow over a [`Backend`]; see [`crate::RelayApp`] and [`crate::DirectApp`].
+/// The app flow over a [`Backend`]; see [`crate::DirectApp`] (the requests an app would send,
+/// straight to a bench recorder). No app requirement is judged from it: on a bench with it the
+/// app-only scenarios are not applicable.
 pub struct FlowApp<B: Backend> {
     session: AppSession,
     backend: B,
@@ -174,7 +176,8 @@ impl<B: Backend> FlowApp<B> {
     /// Settings lists it and Modify password refuses without it, so both ask here.
     fn shows_modify_password(&self, entry: &DeviceEntry) -> bool {
         let profile = &self.session.profile;
-        let hidden = profile.modify_password.hidden_for_secondary && entry.group == Some(UserGroup::Secondary);
+        let hidden = profile.modify_password.hidden_for_secondary
+            && entry.group == Some(UserGroup::Secondary);
         profile.offers_modify_password(self.session.platform, self.session.form) && !hidden
     }
 
@@ -239,7 +242,11 @@ impl<B: Backend> App for FlowApp<B> {
 
     async fn open_menu(&mut self) -> Result<Vec<MenuItem>, AppError> {
         self.screen = Screen::Menu;
-        Ok(if self.session.profile.device_manager_in_menu { vec![MenuItem::DeviceManager] } else { Vec::new() })
+        Ok(if self.session.profile.device_manager_in_menu {
+            vec![MenuItem::DeviceManager]
+        } else {
+            Vec::new()
+        })
     }
 
     async fn device_manager(&mut self) -> Result<Vec<DeviceEntry>, AppError> {

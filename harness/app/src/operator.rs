@@ -50,18 +50,27 @@ impl Prompter {
 
     /// Prompts on stderr, answers typed on stdin.
     pub fn terminal() -> Prompter {
-        Prompter::shared(Arc::new(Operator::terminal(resetlab_rig::operator::DEFAULT_ANSWER_TIMEOUT)))
+        Prompter::shared(Arc::new(Operator::terminal(
+            resetlab_rig::operator::DEFAULT_ANSWER_TIMEOUT,
+        )))
     }
 
     /// Answers read from `text` (`source` names it in messages); prompts to `out`.
     pub fn from_text(source: &str, text: &str, out: Arc<Mutex<dyn Write + Send>>) -> Prompter {
         let reader = tokio::io::BufReader::new(std::io::Cursor::new(text.as_bytes().to_vec()));
-        Prompter::shared(Arc::new(Operator::from_io(source, reader, Box::new(SharedWriter(out)), resetlab_rig::operator::DEFAULT_ANSWER_TIMEOUT)))
+        Prompter::shared(Arc::new(Operator::from_io(
+            source,
+            reader,
+            Box::new(SharedWriter(out)),
+            resetlab_rig::operator::DEFAULT_ANSWER_TIMEOUT,
+        )))
     }
 
     /// Answers read from a file (or a pipe) one line at a time, as the prompts come.
     pub async fn from_file(path: &Path) -> Result<Prompter, AppError> {
-        let op = Operator::answers_file(path, resetlab_rig::operator::DEFAULT_ANSWER_TIMEOUT).await.map_err(|e| AppError::Operator(e.to_string()))?;
+        let op = Operator::answers_file(path, resetlab_rig::operator::DEFAULT_ANSWER_TIMEOUT)
+            .await
+            .map_err(|e| AppError::Operator(e.to_string()))?;
         Ok(Prompter::shared(Arc::new(op)))
     }
 
@@ -95,7 +104,10 @@ impl Prompter {
     }
 
     async fn ask(&mut self, key: &str, question: &str) -> Result<String, AppError> {
-        self.operator.ask(key, question).await.map_err(|e| AppError::Operator(e.to_string()))
+        self.operator
+            .ask(key, question)
+            .await
+            .map_err(|e| AppError::Operator(e.to_string()))
     }
 
     async fn yes(&mut self, key: &str, question: &str) -> Result<bool, AppError> {
@@ -382,10 +394,7 @@ mod tests {
         let answers = "# field run\nadd_device: yes\nmenu: yes\ndevice_manager: yes\nsettings: yes\nmodify_password: success\nsaved_entry: yes\n";
         let (buf, out) = transcript();
         let session = AppSession::new(Platform::Ios, FormFactor::Phone, flir_cloud_2017(), "owner");
-        let mut app = OperatorApp::new(
-            session,
-            Prompter::from_text("answers.txt", answers, out),
-        );
+        let mut app = OperatorApp::new(session, Prompter::from_text("answers.txt", answers, out));
         app.add_device("SN1", DeviceCredentials::new("admin", "opold1"))
             .await
             .unwrap();
@@ -415,7 +424,10 @@ mod tests {
             Prompter::from_text("a.txt", "settings: yes\n", out),
         );
         let err = app.open_menu().await.unwrap_err().to_string();
-        assert!(err.contains("a.txt") && err.contains("`menu`") && err.contains("`settings`"), "{err}");
+        assert!(
+            err.contains("a.txt") && err.contains("`menu`") && err.contains("`settings`"),
+            "{err}"
+        );
     }
 
     #[tokio::test]
@@ -428,8 +440,7 @@ mod tests {
             "owner",
         );
         let text = "add_device: yes\nmodify_password: error: Password must be 6 characters\n";
-        let mut app =
-            OperatorApp::new(session, Prompter::from_text("a.txt", text, out));
+        let mut app = OperatorApp::new(session, Prompter::from_text("a.txt", text, out));
         app.add_device("SN1", DeviceCredentials::new("admin", "opold2"))
             .await
             .unwrap();

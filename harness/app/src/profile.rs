@@ -6,6 +6,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::platform::{FormFactor, Platform};
+use crate::screens::ScreenMap;
 
 /// What one app release does.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -20,6 +21,10 @@ pub struct AppProfile {
     /// profile clears it, resetlab's defect catalogue does, to prove ART-FLOW catches it.
     #[serde(default = "yes")]
     pub device_manager_in_menu: bool,
+    /// Where the article's steps are on this release's screens, for the `webdriver` driver
+    /// (locators per platform and form factor; see [`ScreenMap`]).
+    #[serde(default)]
+    pub screens: Option<ScreenMap>,
 }
 
 /// Where Modify password is offered and what the app checks locally.
@@ -77,7 +82,8 @@ impl AppProfile {
 
     /// Whether Settings shows Modify password on `platform` running on a `form`.
     pub fn offers_modify_password(&self, platform: Platform, form: FormFactor) -> bool {
-        self.modify_password.platforms.contains(&platform) && self.modify_password.form_factors.contains(&form)
+        self.modify_password.platforms.contains(&platform)
+            && self.modify_password.form_factors.contains(&form)
     }
 }
 
@@ -120,5 +126,33 @@ mod tests {
         assert!(fixed.device_manager_in_menu && fixed.modify_password.updates_saved_entry);
         assert_eq!(fixed.modify_password.length, 6);
         assert!(fixed.modify_password.confirm_required);
+    }
+
+    #[test]
+    fn shipped_profiles_map_every_screen_the_webdriver_driver_uses() {
+        use crate::screens::ScreenKey;
+        for p in [flir_cloud_2017(), flir_cloud_fixed()] {
+            let map = p.screens.as_ref().expect("a screen map");
+            for key in crate::webdriver::USED_KEYS {
+                for (platform, form) in [
+                    (Platform::Ios, FormFactor::Phone),
+                    (Platform::Ios, FormFactor::Tablet),
+                    (Platform::Android, FormFactor::Phone),
+                    (Platform::Ios, FormFactor::Computer),
+                ] {
+                    assert!(
+                        map.locator(platform, form, *key).is_some(),
+                        "{}: no {key} on {platform} {form}",
+                        p.name
+                    );
+                }
+            }
+            assert!(
+                map.locator(Platform::Android, FormFactor::Phone, ScreenKey::DeviceCell)
+                    .unwrap()
+                    .value
+                    .contains("android.widget")
+            );
+        }
     }
 }

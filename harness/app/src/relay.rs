@@ -8,9 +8,7 @@ use async_trait::async_trait;
 use resetlab_wire::Secret;
 use serde::Deserialize;
 
-use crate::app::AppSession;
 use crate::error::AppError;
-use crate::flow::FlowApp;
 use crate::transport::{Backend, RawRequest, RawResponse, TransportError, body_text, error_text};
 
 /// Deadline of one call to the relay's API (the relay's own tunnel timeout is shorter).
@@ -201,6 +199,17 @@ pub struct RelayBackend {
 }
 
 impl RelayBackend {
+    /// Sign into the app account `user` at the relay `base` (raw requests only: no app screen).
+    pub async fn login(
+        base: &str,
+        user: &str,
+        password: &Secret,
+    ) -> Result<RelayBackend, AppError> {
+        Ok(RelayBackend {
+            client: RelayClient::login(base, user, password).await?,
+        })
+    }
+
     /// The signed-in relay session.
     pub fn client(&self) -> &RelayClient {
         &self.client
@@ -232,21 +241,5 @@ impl Backend for RelayBackend {
         req: RawRequest,
     ) -> Result<RawResponse, TransportError> {
         self.client.forward(serial, &req).await
-    }
-}
-
-/// The app over the relay.
-pub type RelayApp = FlowApp<RelayBackend>;
-
-impl FlowApp<RelayBackend> {
-    /// Open the app and sign into the app account `user` at the relay `base`.
-    pub async fn sign_in(
-        session: AppSession,
-        base: &str,
-        user: &str,
-        password: &Secret,
-    ) -> Result<RelayApp, AppError> {
-        let client = RelayClient::login(base, user, password).await?;
-        Ok(FlowApp::new(session, RelayBackend { client }))
     }
 }

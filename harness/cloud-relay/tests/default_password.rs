@@ -10,7 +10,7 @@ use common::*;
 use resetlab_app::digest::{Route, send_authenticated};
 use resetlab_app::{
     App, AppError, Backend, DeviceCredentials, FormFactor, LoginOutcome, Platform, RawRequest,
-    RelayApp, flir_cloud_2017,
+    flir_cloud_2017,
 };
 use resetlab_cloud_relay::agent::DEFAULT_PASSWORD_REFUSED;
 use resetlab_emulator::Defect;

@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use resetlab_app::{
-    App, FormFactor, LoginOutcome, ModifyOutcome, Platform, RelayApp, Secret, flir_cloud_2017,
+    App, FormFactor, LoginOutcome, ModifyOutcome, Platform, Secret, flir_cloud_2017,
 };
 use resetlab_cloud_relay::agent::CutPoint;
 

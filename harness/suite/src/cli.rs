@@ -31,7 +31,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the compliance suite; exit 0 only when every applicable requirement passes.
     Certify(CertifyArgs),
-    /// Start an emulated recorder on loopback and print its addresses as one JSON line.
+    /// Start an emulated recorder on loopback, with its relay board, console, cloud relay and an
+    /// emulated phone (a W3C WebDriver endpoint), and print their addresses as one JSON line.
     Emulate(EmulateArgs),
     /// Certify many benches at once: one report per bench plus a fleet summary (HTML, Markdown,
     /// JUnit with one test suite per bench); one bench failing or missing does not stop the others.
@@ -201,6 +202,14 @@ pub struct EmulateArgs {
     /// is hardware time). Default 300.
     #[arg(long, value_name = "MS", default_value_t = 300)]
     pub boot_ms: u64,
+    /// The environment variable holding the password of the app account that owns the recorder
+    /// at the emulated relay; the emulated phone (printed as `phone`) signs in with it. Unset: a
+    /// random password nobody knows (the phone still serves, but cannot sign in).
+    #[arg(long, value_name = "VAR", default_value = "RESETLAB_APP_PASSWORD")]
+    pub app_password_env: String,
+    /// Inject a defect of the emulated phone's app (repeatable; app-* names of the catalogue).
+    #[arg(long = "app-defect", value_name = "NAME")]
+    pub app_defects: Vec<resetlab_emulated_phone::PhoneDefect>,
 }
 
 /// Before touching a real device, finish what an interrupted run left in its journal.
@@ -383,7 +392,9 @@ async fn recover(args: RecoverArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn emulate(args: EmulateArgs) -> anyhow::Result<ExitCode> {
-    let mut cfg = RecorderConfig::new(load_profile(&args.profile)?);
+    let profile = load_profile(&args.profile)?;
+    let rule = profile.password_rule.clone();
+    let mut cfg = RecorderConfig::new(profile);
     cfg.defects = args.defects;
     cfg.http_port = args.http_port;
     cfg.rtsp_port = args.rtsp_port;
@@ -397,6 +408,13 @@ async fn emulate(args: EmulateArgs) -> anyhow::Result<ExitCode> {
     let board = resetlab_emulated_rig::EmulatedBench::start(vec![recorder.clone()], resetlab_emulated_rig::Layout::default())
         .await
         .context("starting the emulated relay board")?;
+    let app_password = std::env::var(&args.app_password_env).ok().filter(|p| !p.is_empty());
+    if app_password.is_none() {
+        eprintln!("note: {} is not set: the emulated phone's app account gets a password nobody knows", args.app_password_env);
+    }
+    let known = app_password.is_some();
+    let app_password = app_password.map_or_else(|| crate::password::generate(&rule, 16), resetlab_wire::Secret::new);
+    let cloud = crate::lab::emulated::EmulatedCloud::start(&recorder, &app_password, args.app_defects.clone()).await.context("starting the emulated relay and phone")?;
     let mut line = serde_json::json!({
         "http": recorder.http_addr().to_string(),
         "rpc2": format!("http://{}/RPC2_Login", recorder.http_addr()),
@@ -409,10 +427,15 @@ async fn emulate(args: EmulateArgs) -> anyhow::Result<ExitCode> {
     });
     if let Some(map) = line.as_object_mut() {
         map.extend(board.json_fields());
+        map.extend(cloud.json_fields());
+        if known {
+            map.insert("app_password_env".into(), args.app_password_env.clone().into());
+        }
     }
     println!("{line}");
     eprintln!("emulated recorder running (power: coil 0, link: coil 1 of unit 1); Ctrl-C to stop");
     tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    cloud.shutdown().await;
     board.shutdown().await;
     recorder.shutdown().await;
     Ok(ExitCode::SUCCESS)

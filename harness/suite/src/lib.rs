@@ -3,6 +3,7 @@
 //!
 //! Data flows one way: features → steps (thin) → World → lab + device sessions → evidence → record.
 
+pub mod app_screens;
 pub mod cli;
 pub mod recovery;
 pub mod dut;

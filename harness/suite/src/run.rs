@@ -20,6 +20,8 @@ use crate::world::LabWorld;
 #[derive(Debug)]
 pub struct RunContext {
     pub lab: Lab,
+    /// The run's report directory (`--out`): app screens of failed steps are written there.
+    pub out: PathBuf,
     pub custody: Custody,
     pub evidence: EvidenceStore,
     /// Measurements, rig timeline and console of each scenario.
@@ -196,7 +198,7 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
     };
     let journal = resetlab_ledger::Journal::open(&state_dir).map_err(|e| RunError::Journal(e.to_string()))?;
     let custody = Custody { journal: Arc::new(journal) };
-    let ctx = Arc::new(RunContext { lab: opts.lab, custody: custody.clone(),
+    let ctx = Arc::new(RunContext { lab: opts.lab, out: opts.out.clone(), custody: custody.clone(),
         evidence: Default::default(),
         extras: Default::default(),
         device: Default::default(),

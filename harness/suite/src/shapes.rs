@@ -1,6 +1,7 @@
 //! Bench files for a recorder that `resetlab emulate` started in another process, written from the
 //! JSON line it prints: every bench shape a lab has (Modbus TCP or RTU coils, a console, nothing
-//! switchable at all), so the bench path is tested — and `selftest --bench` runs — against a recorder
+//! switchable at all; the app driven through the emulated phone's WebDriver endpoint, sent
+//! directly, or absent), so the bench path is tested — and `selftest --bench` runs — against a recorder
 //! resetlab did not start, reached only through what the bench file names.
 
 use std::fmt::Write as _;
@@ -43,6 +44,26 @@ pub struct Emulated {
     pub modbus_unit: u8,
     pub power_coil: u16,
     pub link_coil: u16,
+    /// The emulated phone's W3C WebDriver endpoint.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// The app account that owns the recorder at the emulated relay.
+    #[serde(default)]
+    pub app_account: Option<String>,
+    /// The environment variable its password came from (absent: nobody knows it).
+    #[serde(default)]
+    pub app_password_env: Option<String>,
+}
+
+/// How the bench's app side is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppShape {
+    /// `driver: direct`: only the requests the app would send.
+    Direct,
+    /// No `app:` section.
+    Absent,
+    /// `driver: webdriver` at the emulated phone `resetlab emulate` printed (as a lab's Appium).
+    WebDriver,
 }
 
 /// Where the bench reaches the recorder, when that is not where `emulate` listens (a forwarder).
@@ -55,6 +76,11 @@ pub struct Via {
 /// The text of a bench file of `shape` for the recorder `e`, whose administrator password is in
 /// the environment variable `password_env`, with the firmware profile `profile`.
 pub fn bench_text(e: &Emulated, shape: Shape, profile: &Path, password_env: &str, via: Via) -> String {
+    bench_text_with_app(e, shape, profile, password_env, via, AppShape::Direct)
+}
+
+/// [`bench_text`] with the app side `app`.
+pub fn bench_text_with_app(e: &Emulated, shape: Shape, profile: &Path, password_env: &str, via: Via, app: AppShape) -> String {
     let split = |a: &str| a.rsplit_once(':').map(|(h, p)| (h.to_owned(), p.to_owned())).unwrap_or_default();
     let (host, http_port) = match via.http {
         Some(a) => (a.ip().to_string(), a.port().to_string()),
@@ -83,7 +109,21 @@ pub fn bench_text(e: &Emulated, shape: Shape, profile: &Path, password_env: &str
             let _ = writeln!(t, "console: {{ driver: serial, port: {}, baud: 115200, ready: \"System init done\" }}", e.console);
         }
     }
-    let _ = writeln!(t, "app:     {{ driver: direct, platform: ios, form: phone }}");
+    match app {
+        AppShape::Direct => {
+            let _ = writeln!(t, "app:     {{ driver: direct, platform: ios, form: phone }}");
+        }
+        AppShape::Absent => {}
+        AppShape::WebDriver => {
+            let _ = writeln!(
+                t,
+                "app:     {{ driver: webdriver, url: '{}', platform: ios, form: phone, account: '{}', account_password_env: {} }}",
+                e.phone.as_deref().unwrap_or("(resetlab emulate printed no phone)"),
+                e.app_account.as_deref().unwrap_or(""),
+                e.app_password_env.as_deref().unwrap_or("(resetlab emulate printed no app_password_env)"),
+            );
+        }
+    }
     t
 }
 
@@ -97,10 +137,16 @@ pub struct EmulateProcess {
 impl EmulateProcess {
     /// Start `exe emulate` with `args` and read its JSON line (within `deadline`).
     pub async fn start(exe: &Path, args: &[String], deadline: std::time::Duration) -> anyhow::Result<EmulateProcess> {
+        EmulateProcess::start_with_env(exe, args, &[], deadline).await
+    }
+
+    /// The same with `env` added to its environment (the app account's password variable).
+    pub async fn start_with_env(exe: &Path, args: &[String], env: &[(&str, &str)], deadline: std::time::Duration) -> anyhow::Result<EmulateProcess> {
         use tokio::io::AsyncBufReadExt as _;
         let mut child = tokio::process::Command::new(exe)
             .arg("emulate")
             .args(args)
+            .envs(env.iter().copied())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .stdin(std::process::Stdio::null())

@@ -7,12 +7,15 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use resetlab::record::{RunRecord, Verdict};
-use resetlab::shapes::{bench_text, EmulateProcess, Shape, Via};
+use resetlab::shapes::{bench_text, bench_text_with_app, AppShape, EmulateProcess, Shape, Via};
 use resetlab_device::{try_login, Credentials, Interface, LoginOutcome, Target};
 use resetlab_wire::Secret;
 
 const EXE: &str = env!("CARGO_BIN_EXE_resetlab");
 const FACTORY: &str = "000000";
+/// The app account's password at the emulated relay (`resetlab emulate --app-password-env`).
+const APP_PASSWORD_ENV: &str = "RESETLAB_SHAPE_APP_PASSWORD";
+const APP_PASSWORD: &str = "shape-app-account-1";
 
 fn profile() -> PathBuf {
     resetlab_profile::fixtures_dir().join("firmware/flir-2017.yaml")
@@ -38,6 +41,7 @@ async fn certify(dir: &Path, bench: &str, password: &str, extra: &[&str]) -> (st
             .arg(&out)
             .args(extra)
             .env("RESETLAB_SHAPE_PASSWORD", password)
+            .env(APP_PASSWORD_ENV, APP_PASSWORD)
             .stdin(std::process::Stdio::null())
             .output(),
     )
@@ -106,6 +110,65 @@ async fn conforming_recorder_on(shape: Shape, via: impl FnOnce(&EmulateProcess) 
         assert_eq!(verdict(&record, id), Some(Verdict::NotApplicable), "{}: {id}", shape.name());
     }
     assert!(holds(&e, FACTORY).await, "{}: the recorder was not left at the password it was found with", shape.name());
+}
+
+/// The article's app scenarios on a bench whose app is the emulated phone of a separate `resetlab
+/// emulate` process, driven through WebDriver exactly as a lab drives Appium: they pass. On the
+/// same recorder, a bench with `app: direct` (even with a remote path) or with no app at all drives
+/// no app, so the same scenarios are not applicable on that rig — never pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_scenarios_pass_through_the_phone_and_are_not_applicable_without_a_driven_app() {
+    let args = ["--app-password-env".to_owned(), APP_PASSWORD_ENV.to_owned()];
+    let e = EmulateProcess::start_with_env(Path::new(EXE), &args, &[(APP_PASSWORD_ENV, APP_PASSWORD)], Duration::from_secs(30))
+        .await
+        .expect("resetlab emulate starts");
+    let phone = e.emulated.phone.clone().expect("resetlab emulate prints the phone's WebDriver URL");
+    assert!(phone.starts_with("http://127.0.0.1:"), "{phone}");
+    assert_eq!(e.emulated.app_password_env.as_deref(), Some(APP_PASSWORD_ENV));
+    // Only what the app side needs: the @app scenarios, and the factory-state remote check whose
+    // clients (phone, tablet, computer) sign in without a saved entry.
+    let tags = ["--tags", "@app or @ETSI-DEFAULT-PW"];
+    let app_only = ["ART-FLOW", "ART-IOS", "ART-ANDROID", "ART-CONFIRM", "ART-KEEP-DEVICE", "ART-PRE-POWER", "ART-PRE-NET", "ART-REMOTE"];
+    for app in [AppShape::WebDriver, AppShape::Direct, AppShape::Absent] {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut bench = bench_text_with_app(&e.emulated, Shape::ModbusTcp, &profile(), "RESETLAB_SHAPE_PASSWORD", Via::default(), app);
+        if app == AppShape::Direct {
+            // A remote path the direct driver can use (as a router's port forward would be): then
+            // only the missing driven app can make these scenarios not applicable.
+            bench = bench.replace("driver: direct,", &format!("driver: direct, remote: '{}',", e.emulated.http));
+            assert!(bench.contains("remote: '127.0.0.1:"), "{bench}");
+        }
+        let (output, record) = certify(tmp.path(), &bench, FACTORY, &tags).await;
+        let said = format!("{}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        let record = record.unwrap_or_else(|| panic!("{app:?}: no record\n{said}"));
+        assert!(record.errors.is_empty(), "{app:?}: run errors {:?}\n{said}", record.errors);
+        let app_scenarios: Vec<_> = record.scenarios.iter().filter(|s| s.tags.iter().any(|t| t.trim_start_matches('@') == "app")).collect();
+        assert!(app_scenarios.len() >= 8, "{app:?}: only {} @app scenarios ran", app_scenarios.len());
+        for s in &app_scenarios {
+            match app {
+                AppShape::WebDriver => assert_eq!(s.verdict, Verdict::Pass, "{app:?}: {} › {}: {:?}\n{said}", s.feature, s.name, s.reason),
+                AppShape::Direct | AppShape::Absent => {
+                    assert_eq!(s.verdict, Verdict::NotApplicable, "{app:?}: {} › {} must not be judged without a driven app: {:?}", s.feature, s.name, s.reason);
+                    let why = s.reason.as_deref().unwrap_or("");
+                    assert!(why.starts_with("not applicable on this rig: needs ") && why.contains("a driven app (webdriver or operator)"), "{app:?}: {}: {why:?}", s.name);
+                    if app == AppShape::Direct {
+                        assert_eq!(why, "not applicable on this rig: needs a driven app (webdriver or operator)", "{}", s.name);
+                    }
+                }
+            }
+        }
+        for id in app_only {
+            let expected = if app == AppShape::WebDriver { Verdict::Pass } else { Verdict::NotApplicable };
+            assert_eq!(verdict(&record, id), Some(expected), "{app:?}: {id}\n{said}");
+        }
+        if app == AppShape::WebDriver {
+            assert!(output.status.success(), "certify through the phone failed\n{said}");
+            assert_eq!(verdict(&record, "ETSI-DEFAULT-PW"), Some(Verdict::Pass), "the factory password from a phone, tablet and computer\n{said}");
+            let drivers = &record.rig.as_ref().expect("the record describes the rig").drivers;
+            assert!(drivers.iter().any(|d| d.part == "app" && d.driver.contains(&phone)), "the record names the phone: {drivers:?}");
+        }
+        assert!(holds(&e, FACTORY).await, "{app:?}: the recorder was not left at the password it was found with");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

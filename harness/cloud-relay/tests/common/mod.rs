@@ -8,7 +8,7 @@ use std::time::Duration;
 use resetlab_app::digest::{Route, send_authenticated};
 use resetlab_app::{
     App, AppProfile, AppSession, DeviceCredentials, DirectBackend, FormFactor, LoginOutcome,
-    Platform, RawRequest, RelayApp, Secret,
+    Platform, RawRequest, RelayBackend, Secret,
 };
 use resetlab_cloud_relay::agent::AgentHandle;
 use resetlab_cloud_relay::{Relay, RelayConfig};
@@ -23,6 +23,19 @@ pub const FACTORY: &str = "000000";
 pub const SETUP: &str = "setup1";
 pub const ACCOUNT: &str = "owner@lab.test";
 pub const ACCOUNT_PASSWORD: &str = "app-account-pw";
+
+/// The app flow of the `resetlab-app` model over the relay's API: a client of the relay for these
+/// tests (what the relay carries and counts), not a judge of any app requirement — the suite
+/// judges the app only through a driven app (the emulated phone, Appium, a person).
+pub type RelayApp = resetlab_app::FlowApp<RelayBackend>;
+
+/// Sign into the lab's app account at `relay` on `session`'s device.
+pub async fn sign_in(session: AppSession, relay: &str) -> RelayApp {
+    let backend = RelayBackend::login(relay, ACCOUNT, &Secret::new(ACCOUNT_PASSWORD))
+        .await
+        .expect("app signs in");
+    resetlab_app::FlowApp::new(session, backend)
+}
 
 pub struct Lab {
     pub recorder: Recorder,
@@ -127,14 +140,7 @@ impl Lab {
         profile: AppProfile,
     ) -> RelayApp {
         let session = AppSession::new(platform, form, profile, ACCOUNT);
-        RelayApp::sign_in(
-            session,
-            &self.relay.url(),
-            ACCOUNT,
-            &Secret::new(ACCOUNT_PASSWORD),
-        )
-        .await
-        .expect("app signs in")
+        sign_in(session, &self.relay.url()).await
     }
 
     /// The app signed into the lab's account with the recorder saved as `user`/`password`.
@@ -147,14 +153,7 @@ impl Lab {
         password: &str,
     ) -> RelayApp {
         let session = AppSession::new(platform, form, profile, ACCOUNT);
-        let mut app = RelayApp::sign_in(
-            session,
-            &self.relay.url(),
-            ACCOUNT,
-            &Secret::new(ACCOUNT_PASSWORD),
-        )
-        .await
-        .expect("app signs in");
+        let mut app = sign_in(session, &self.relay.url()).await;
         app.add_device(&self.serial, DeviceCredentials::new(user, password))
             .await
             .expect("device added");

@@ -1,6 +1,8 @@
 //! The embedded lab's emulated parts: for each lease, a recorder, a relay board and a console
 //! started on loopback, the recorder registered with the run's cloud relay, and the bench file's
-//! `driver: emulated` parts resolved to their addresses. What comes out is an ordinary bench file,
+//! `driver: emulated` parts resolved to their addresses. One emulated phone per run (an
+//! Appium-compatible WebDriver endpoint, started with the relay) is the lab's app: scenarios drive
+//! it with the same `webdriver` driver a lab points at Appium. What comes out is an ordinary bench file,
 //! turned into a station by the same [`Station::from_bench`] a real bench goes through.
 
 use std::path::PathBuf;
@@ -8,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use resetlab_cloud_relay::{Relay, RelayConfig};
+use resetlab_emulated_phone::{Phone, PhoneConfig, PhoneDefect};
 use resetlab_emulator::{Defect, Recorder, RecorderConfig};
 use resetlab_profile::FirmwareProfile;
 use resetlab_rig::bench::{Bench, BoardSpec, SwitchSpec};
@@ -44,20 +47,29 @@ impl EmulatedModbus {
     }
 }
 
-/// The cloud side of an emulated station: the run's relay and an app account that owns the
-/// recorder.
+/// The cloud side of an emulated station: the run's relay, an app account that owns the
+/// recorder, and the run's emulated phone whose app reaches the relay.
 #[derive(Debug, Clone)]
 pub struct Remote {
     pub relay: Relay,
     pub serial: String,
     pub account: String,
     pub password: Secret,
+    /// The emulated phone's W3C WebDriver endpoint (`http://127.0.0.1:PORT`).
+    pub phone_url: String,
 }
 
 impl Remote {
-    /// Sign into this station's app account at the relay, on `session`'s device.
-    pub async fn sign_in(&self, session: resetlab_app::AppSession) -> Result<resetlab_app::RelayApp, resetlab_app::AppError> {
-        resetlab_app::RelayApp::sign_in(session, &self.relay.url(), &self.account, &self.password).await
+    /// How the `webdriver` driver reaches this station's app: the emulated phone, signed into the
+    /// station's app account.
+    pub fn webdriver_config(&self) -> resetlab_app::WebDriverConfig {
+        resetlab_app::WebDriverConfig::new(self.phone_url.clone(), self.account.clone(), self.password.clone())
+    }
+
+    /// A raw-request backend signed into this station's app account at the relay (what a modified
+    /// app could send; no app screen involved).
+    pub async fn raw_backend(&self) -> Result<resetlab_app::RelayBackend, resetlab_app::AppError> {
+        resetlab_app::RelayBackend::login(&self.relay.url(), &self.account, &self.password).await
     }
 
     /// Wait until the relay sees the recorder online (`true`) or offline (`false`).
@@ -76,12 +88,24 @@ pub struct Emulated {
     pub boot_time: Duration,
     /// The cloud relay every emulated recorder of the run dials (started with the first lease).
     relay: tokio::sync::OnceCell<Relay>,
+    /// The run's emulated phone (started with the relay); its app carries the app defects.
+    phone: tokio::sync::OnceCell<Phone>,
+    app_defects: Vec<PhoneDefect>,
     next_instance: AtomicU64,
 }
 
 impl Emulated {
-    pub fn new(profile: FirmwareProfile, defects: Vec<Defect>, modbus: EmulatedModbus) -> Self {
-        Emulated { profile, defects, modbus, boot_time: Duration::from_millis(300), relay: Default::default(), next_instance: AtomicU64::new(1) }
+    pub fn new(profile: FirmwareProfile, defects: Vec<Defect>, modbus: EmulatedModbus, app_defects: Vec<PhoneDefect>) -> Self {
+        Emulated {
+            profile,
+            defects,
+            modbus,
+            boot_time: Duration::from_millis(300),
+            relay: Default::default(),
+            phone: Default::default(),
+            app_defects,
+            next_instance: AtomicU64::new(1),
+        }
     }
 
     /// Start a recorder, its relay board and console, register it with the relay, resolve `bench`
@@ -122,7 +146,12 @@ impl Emulated {
         let password = crate::password::generate(&self.profile.password_rule, 12);
         relay.add_account(&account, password.expose().to_owned(), [serial.clone()]);
         let agent = relay.attach(recorder);
-        let remote = Remote { relay, serial, account, password };
+        let phone = self
+            .phone
+            .get_or_try_init(|| Phone::start(PhoneConfig::new(relay.url()).with_defects(self.app_defects.iter().copied())))
+            .await
+            .map_err(|e| LabError::Emulator(format!("emulated phone: {e}")))?;
+        let remote = Remote { relay, serial, account, password, phone_url: phone.url() };
         remote.wait_online(true).await.map_err(LabError::Emulator)?;
         Ok((remote, agent))
     }
@@ -136,5 +165,46 @@ pub fn over_rtu(bench: &mut Bench, original: &Bench, rtu: PathBuf) {
         {
             c.board = BoardSpec::Rtu { path: rtu.clone(), baud: 9600 };
         }
+    }
+}
+
+/// The cloud side `resetlab emulate` starts beside its recorder: a relay the recorder dials, an app
+/// account that owns it, and an emulated phone whose app reaches it through the relay — so a bench
+/// file can drive the app with `app: { driver: webdriver, url: <phone> }` as a lab drives Appium.
+#[derive(Debug)]
+pub struct EmulatedCloud {
+    pub relay: Relay,
+    pub phone: Phone,
+    pub account: String,
+    agent: resetlab_cloud_relay::agent::AgentHandle,
+}
+
+impl EmulatedCloud {
+    /// Start the relay and the phone for `recorder`; the app account's password is `password`.
+    pub async fn start(recorder: &Recorder, password: &Secret, app_defects: Vec<PhoneDefect>) -> Result<EmulatedCloud, LabError> {
+        let relay = Relay::start(RelayConfig::default()).await.map_err(|e| LabError::Emulator(format!("cloud relay: {e}")))?;
+        let serial = recorder.serial();
+        let account = format!("owner-{serial}@lab.invalid");
+        relay.add_account(&account, password.expose().to_owned(), [serial.clone()]);
+        let agent = relay.attach(recorder);
+        relay.wait_online_state(&serial, true, ONLINE_DEADLINE).await.map_err(|e| LabError::Emulator(e.to_string()))?;
+        let phone = Phone::start(PhoneConfig::new(relay.url()).with_defects(app_defects))
+            .await
+            .map_err(|e| LabError::Emulator(format!("emulated phone: {e}")))?;
+        Ok(EmulatedCloud { relay, phone, account, agent })
+    }
+
+    /// The fields `resetlab emulate` adds to its JSON line.
+    pub fn json_fields(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut m = serde_json::Map::new();
+        m.insert("relay".into(), self.relay.url().into());
+        m.insert("phone".into(), self.phone.url().into());
+        m.insert("app_account".into(), self.account.clone().into());
+        m
+    }
+
+    pub async fn shutdown(self) {
+        self.phone.shutdown().await;
+        self.agent.detach().await;
     }
 }

@@ -84,13 +84,14 @@ impl Parts {
             network: switch(&bench.network),
             console: bench.console.port != ConsolePort::None,
             // `direct` reaches the recorder's own address: remote only through a bench forward.
+            // A driven app reaches it the way the real one does (the cloud), from each client.
             remote: match driver {
-                Some(AppDriver::Emulated | AppDriver::Operator) => true,
+                Some(AppDriver::Emulated | AppDriver::Operator | AppDriver::WebDriver) => true,
                 Some(AppDriver::Direct) => app.is_some_and(|a| a.remote.is_some()),
                 _ => false,
             },
             // `direct` sends only the request the app would send: no app is driven or observed.
-            app: matches!(driver, Some(AppDriver::Emulated | AppDriver::Operator)),
+            app: matches!(driver, Some(AppDriver::Emulated | AppDriver::Operator | AppDriver::WebDriver)),
         }
     }
 
@@ -126,7 +127,7 @@ pub struct Lab {
     pub profile: FirmwareProfile,
     /// What the bench has (decides applicability).
     pub parts: Parts,
-    /// App defects of the emulated app (applied to the app profile the app gets).
+    /// App defects of the emulated app on the emulated phone (for the lab's description).
     pub app_defects: Vec<crate::lab_defects::AppDefect>,
     source: Source,
 }
@@ -136,7 +137,7 @@ enum Source {
     /// A bench that exists: one station, leased by one scenario at a time.
     Bench(Arc<Station>),
     /// Emulated parts started for each lease (the embedded lab).
-    Emulated(emulated::Emulated),
+    Emulated(Box<emulated::Emulated>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -169,10 +170,10 @@ impl Lab {
         let app = resetlab_app::bench::parse(file, text)?;
         let profile = resetlab_profile::resolve(opts.firmware.as_deref(), bench.device.profile.as_deref())?;
         let parts = Parts::of(&bench, app.as_ref());
-        let app_defects = opts.defects.iter().filter_map(|d| if let Injected::App(a) = d { Some(*a) } else { None }).collect();
+        let app_defects: Vec<_> = opts.defects.iter().filter_map(|d| if let Injected::App(a) = d { Some(*a) } else { None }).collect();
         let source = if bench.uses_emulated() {
             let recorder = opts.defects.iter().filter_map(|d| if let Injected::Recorder(r) = d { Some(*r) } else { None }).collect();
-            Source::Emulated(emulated::Emulated::new(profile.clone(), recorder, opts.modbus))
+            Source::Emulated(Box::new(emulated::Emulated::new(profile.clone(), recorder, opts.modbus, app_defects.clone())))
         } else {
             anyhow::ensure!(opts.defects.is_empty(), "--defect only applies to emulated parts (this bench has none)");
             let baseline = bench.admin_password()?;
@@ -246,7 +247,7 @@ impl Lab {
             ConsolePort::None => "none".to_owned(),
         };
         let app = match &self.source {
-            Source::Emulated(_) => "relay (embedded cloud relay)".to_owned(),
+            Source::Emulated(_) => "webdriver (the emulated phone, through the embedded cloud relay)".to_owned(),
             Source::Bench(s) => s.app.as_ref().map_or("none".to_owned(), BenchApp::describe),
         };
         RigDescription {
@@ -268,14 +269,6 @@ impl Lab {
                 }
             ),
         }
-    }
-
-    /// The app profile as this lab's app has it (a defect may have changed it).
-    pub fn app_profile(&self, mut profile: resetlab_app::AppProfile) -> resetlab_app::AppProfile {
-        for d in &self.app_defects {
-            d.apply(&mut profile);
-        }
-        profile
     }
 
     pub fn profile(&self) -> &FirmwareProfile {

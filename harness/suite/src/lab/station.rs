@@ -30,6 +30,8 @@ pub enum BenchApp {
     Direct { device: std::net::SocketAddr, remote: Option<std::net::SocketAddr> },
     /// `OperatorApp`: prompts the bench's one operator (who also switches power and link by hand).
     Operator { operator: Arc<resetlab_rig::Operator> },
+    /// `WebDriverApp`: the real app through Appium (or an emulated phone) at the bench's `url:`.
+    WebDriver { config: resetlab_app::WebDriverConfig },
 }
 
 impl BenchApp {
@@ -38,6 +40,7 @@ impl BenchApp {
             BenchApp::Direct { remote: Some(r), .. } => format!("direct (the app's requests only; remote through {r})"),
             BenchApp::Direct { remote: None, .. } => "direct (the app's requests only)".to_owned(),
             BenchApp::Operator { .. } => "operator (a person holds the phone)".to_owned(),
+            BenchApp::WebDriver { config } => format!("webdriver (the app driven through {})", config.url),
         }
     }
 }
@@ -129,6 +132,7 @@ impl Station {
                 AppDriver::Operator => Some(BenchApp::Operator {
                     operator: operator.clone().ok_or_else(|| anyhow::anyhow!("[harness] an operator app without an operator"))?,
                 }),
+                AppDriver::WebDriver => Some(BenchApp::WebDriver { config: spec.webdriver_config().map_err(|e| anyhow::anyhow!("{}: {e}", bench.file.display()))? }),
                 AppDriver::Relay => {
                     eprintln!("note: `app: {{ driver: relay }}` needs resetlab's relay reachable by the recorder; scenarios needing the app are not applicable here");
                     None

@@ -206,7 +206,7 @@ fn owner_only_file(path: &Path) -> std::io::Result<std::fs::File> {
 }
 
 /// What a run puts in its `--out` directory.
-const RUN_ENTRIES: [&str; 8] = ["report.json", "report.html", "report.md", "junit.xml", "cucumber.json", "cucumber-junit.xml", "features", "state"];
+const RUN_ENTRIES: [&str; 9] = ["report.json", "report.html", "report.md", "junit.xml", "cucumber.json", "cucumber-junit.xml", "features", "state", crate::app_screens::DIR];
 
 /// Create `out` (and missing parents) 0700, or narrow it to 0700 when it exists and holds only a
 /// run's files (the suite creates it before the run, with the umask's mode). A directory that holds

@@ -33,16 +33,28 @@ fn serial(w: &mut LabWorld) -> String {
     }
 }
 
-/// Open the app on `session`'s device: over the lab's relay, straight to a bench recorder, or in a
-/// person's hand.
-async fn open_app(w: &mut LabWorld, session: AppSession) -> Box<dyn resetlab_app::App> {
+/// Where the `webdriver` driver reaches the app on this rig: the embedded lab's emulated phone,
+/// or the bench's Appium server. `None`: the app is not driven through WebDriver here.
+fn webdriver_config(w: &mut LabWorld) -> Option<resetlab_app::WebDriverConfig> {
     if let Some(r) = &w.lease().remote {
-        return Box::new(r.sign_in(session).await.unwrap_or_else(|e| app_failed(e)));
+        return Some(r.webdriver_config());
+    }
+    match &w.lease().bench_app {
+        Some(BenchApp::WebDriver { config }) => Some(config.clone()),
+        _ => None,
+    }
+}
+
+/// Open the app on `session`'s device: driven through WebDriver (the emulated phone, Appium),
+/// straight to a bench recorder, or in a person's hand.
+async fn open_app(w: &mut LabWorld, session: AppSession) -> Box<dyn resetlab_app::App> {
+    if let Some(config) = webdriver_config(w) {
+        return Box::new(resetlab_app::WebDriverApp::open(session, config).await.unwrap_or_else(|e| app_failed(e)));
     }
     match w.lease().bench_app.clone() {
         Some(BenchApp::Direct { device, remote }) => Box::new(resetlab_app::DirectApp::direct(session, device, remote)),
         Some(BenchApp::Operator { operator }) => Box::new(resetlab_app::OperatorApp::new(session, resetlab_app::Prompter::shared(operator))),
-        None => fail(Blame::Harness, "this rig has no app (the scenario should be not applicable)"),
+        Some(BenchApp::WebDriver { .. }) | None => fail(Blame::Harness, "this rig has no app (the scenario should be not applicable)"),
     }
 }
 
@@ -69,12 +81,13 @@ fn app_side_not_established(w: &mut LabWorld) -> bool {
 /// A backend for raw requests (what a modified app could send), where the rig allows it.
 async fn raw_backend(w: &mut LabWorld) -> Box<dyn resetlab_app::Backend> {
     if let Some(r) = &w.lease().remote {
-        let session = AppSession::new(Platform::Ios, FormFactor::Phone, resetlab_app::flir_cloud_2017(), r.account.clone());
-        let app = r.sign_in(session).await.unwrap_or_else(|e| app_failed(e));
-        return Box::new(app.backend().clone());
+        return Box::new(r.raw_backend().await.unwrap_or_else(|e| app_failed(e)));
     }
     match w.lease().bench_app.clone() {
         Some(BenchApp::Direct { device, remote }) => Box::new(resetlab_app::DirectBackend::new(device, remote)),
+        // A driven app cannot be made to send a request it would not send: the request goes
+        // straight to the recorder, as the vendor's tunnel would deliver it.
+        Some(BenchApp::WebDriver { .. }) => Box::new(resetlab_app::DirectBackend::new(w.lease().drivers.service, None)),
         _ => fail(Blame::Harness, "raw app requests need the relay or a direct app driver on this rig"),
     }
 }
@@ -89,6 +102,41 @@ const APP_FLOW: &[&str] = &["ART-FLOW", "ART-IOS", "ART-ANDROID", "ART-ADMIN"];
 
 fn app_failed(e: impl std::fmt::Display) -> ! {
     fail(Blame::Rig, format!("the app could not do the step: {e}"))
+}
+
+/// An app step's result, or (keeping the app's screen first) the rig failure it is.
+fn app_ok<T>(w: &mut LabWorld, result: Result<T, resetlab_app::AppError>) -> T {
+    result.unwrap_or_else(|e| {
+        keep_app_screen(w);
+        app_failed(e)
+    })
+}
+
+/// Keep the screen the signed-in app showed at its latest step that did not go as asked (a driven
+/// app only), in the report directory, with a line of evidence pointing at it.
+fn keep_app_screen(w: &mut LabWorld) {
+    if let Some(screen) = w.app.as_ref().and_then(|a| a.last_failure_artifacts()) {
+        keep_screen(w, screen);
+    }
+}
+
+/// Keep the screen the signed-in app shows now: a check failed on what it showed.
+async fn keep_current_screen(w: &mut LabWorld, why: &str) {
+    let Some(app) = w.app.as_mut() else { return };
+    if let Some(screen) = app.capture_screen(why).await {
+        keep_screen(w, screen);
+    }
+}
+
+fn keep_screen(w: &mut LabWorld, screen: resetlab_app::ScreenEvidence) {
+    let out = w.ctx.out.clone();
+    let identity = w.dut().identity.clone();
+    let shown = match crate::app_screens::keep(&out, &identity, &screen) {
+        Ok(Some(k)) => format!("screenshot {}, page source {}", k.screenshot, k.page_source),
+        Ok(None) => return,
+        Err(e) => format!("[harness] the screen could not be written into {}: {e}", out.display()),
+    };
+    w.dut().note(None, format!("the app's screen: {}", screen.step), shown);
 }
 
 #[given("the recorder is online in the cloud app")]
@@ -131,8 +179,7 @@ async fn signed_in(w: &mut LabWorld, who: String, device: String) {
     };
     let account = w.lease().remote.as_ref().map_or_else(|| "bench".to_owned(), |r| r.account.clone());
     let serial = serial(w);
-    let profile = w.ctx.lab.app_profile(w.app_profile.clone());
-    let session = AppSession::new(platform, form, profile, account);
+    let session = AppSession::new(platform, form, w.app_profile.clone(), account);
     let mut app = open_app(w, session.clone()).await;
     let entry = match app.add_device(&serial, dc(&creds.user, creds.password.clone())).await {
         Ok(entry) => entry,
@@ -175,7 +222,8 @@ async fn modify_in_app(w: &mut LabWorld, len: usize, different: String) {
     w.forwarded_before = w.lease().remote.as_ref().map(|r| r.relay.forwarded(&r.serial));
     // The change is journaled before the app sends anything, as for a change made on the device.
     let journaled = (entry_user == admin).then(|| w.dut().intend_change(&admin, &new));
-    let outcome = app(w).reset_password(&serial, &new, &confirm).await.unwrap_or_else(|e| app_failed(e));
+    let outcome = app(w).reset_password(&serial, &new, &confirm).await;
+    let outcome = app_ok(w, outcome);
     let took = match &outcome {
         ModifyOutcome::Changed => true,
         ModifyOutcome::Unknown(_) => {
@@ -225,6 +273,9 @@ async fn app_shows_changed(w: &mut LabWorld) {
     if app_side_not_established(w) {
         return;
     }
+    if !matches!(outcome(w), ModifyOutcome::Changed) {
+        keep_current_screen(w, "the app did not show that the password was changed").await;
+    }
     match outcome(w) {
         ModifyOutcome::Changed => {}
         ModifyOutcome::NotOffered => {
@@ -246,6 +297,7 @@ async fn app_shows_not_changed(w: &mut LabWorld) {
     let o = outcome(w);
     if !o.shows_not_changed() {
         let failure = Failure::new(Blame::Device, None, format!("the app did not show that the password was not changed: {o:?}"));
+        keep_current_screen(w, "the app did not show that the password was not changed").await;
         w.check_failed(failure);
     }
 }
@@ -260,6 +312,7 @@ async fn app_shows_not_offered(w: &mut LabWorld) {
         ModifyOutcome::Changed => Failure::checking(&["ART-ANDROID", "ART-IOS"], "Modify password was offered and reported success on a platform the app profile says lacks it"),
         other => Failure::checking(&["ART-ANDROID", "ART-IOS"], format!("Modify password was offered on a platform the app profile says lacks it ({other:?})")),
     };
+    keep_current_screen(w, "Modify password was offered").await;
     w.check_failed(failure);
 }
 
@@ -275,6 +328,7 @@ async fn app_shows_offline(w: &mut LabWorld) {
     };
     // The app's word is not the recorder's: once the recorder answers again, the next login finds
     // out which password it holds (Dut::login reconciles).
+    keep_current_screen(w, "the app did not say the recorder is offline").await;
     w.check_failed(failure);
 }
 
@@ -300,24 +354,38 @@ async fn nothing_reached_recorder(w: &mut LabWorld) {
 
 /// One remote client's login through the relay (a smartphone, tablet or computer: its User-Agent
 /// says which), Digest-authenticated end to end; the relay only carries it.
-async fn remote_login(w: &mut LabWorld, form: FormFactor, creds: &DeviceCredentials) -> AppLogin {
-    if w.lease().remote.is_none() {
-        // Without our relay, the app's own remote path (a bench port forward, or a person).
-        if w.app.as_ref().and_then(|a| a.saved_entry()).is_none() {
-            fail(Blame::Harness, "remote logins on this rig go through the app: sign in and add the recorder first");
-        }
-        return app(w).remote_login(form, creds).await.unwrap_or_else(|e| app_failed(e));
+/// Also returns the screen the client kept, if its login did not go as asked.
+async fn remote_login(w: &mut LabWorld, form: FormFactor, creds: &DeviceCredentials) -> (AppLogin, Option<resetlab_app::ScreenEvidence>) {
+    let config = webdriver_config(w);
+    let signed_in = w.app.as_ref().and_then(|a| a.saved_entry()).is_some();
+    // On the second route the signed-in "app" is only the requests it would send: a driven
+    // app's own client goes on through the cloud.
+    if signed_in && (w.second_route.is_none() || config.is_none()) {
+        // The signed-in app opens a client of that form factor (another WebDriver session on a
+        // driven app, the bench's port forward on a direct one, a person's other device).
+        let result = app(w).remote_login(form, creds).await;
+        let result = app_ok(w, result);
+        return (result, w.app.as_ref().and_then(|a| a.last_failure_artifacts()));
     }
-    let profile = w.app_profile.clone();
-    let r = remote(w);
-    let serial = r.serial.clone();
-    let session = AppSession::new(Platform::Ios, form, profile, r.account.clone());
-    let client = r.sign_in(session).await.unwrap_or_else(|e| app_failed(e));
-    let req = RawRequest::get("/cgi-bin/magicBox.cgi?action=getMachineName").with_header("User-Agent", form.user_agent());
-    match send_authenticated(client.backend(), Route::Remote, &serial, creds, req).await {
-        Ok(r) if r.status == 200 => AppLogin::Accepted,
-        Ok(r) => AppLogin::Refused(format!("HTTP {} {}", r.status, r.body.trim())),
-        Err(e) => AppLogin::Unknown(format!("{e:?}")),
+    let Some(config) = config else {
+        fail(Blame::Harness, "remote logins on this rig go through the app: sign in and add the recorder first");
+    };
+    // No app signed in (a factory-state recorder has no saved entry): a client of that form
+    // factor signs into the app account and adds the recorder itself.
+    let serial = serial(w);
+    let session = AppSession::new(Platform::Ios, FormFactor::Phone, w.app_profile.clone(), config.account.clone());
+    let mut client = resetlab_app::WebDriverApp::open(session, config).await.unwrap_or_else(|e| app_failed(e));
+    let result = client.remote_login_to(&serial, form, creds).await;
+    let screen = resetlab_app::App::last_failure_artifacts(&client);
+    client.close().await;
+    match result {
+        Ok(result) => (result, screen),
+        Err(e) => {
+            if let Some(screen) = screen {
+                keep_screen(w, screen);
+            }
+            app_failed(e)
+        }
     }
 }
 
@@ -328,13 +396,22 @@ async fn remote_logins(w: &mut LabWorld, account: &str, password: Secret, label:
     for form in FormFactor::ALL {
         w.dut().before_remote_attempt(&creds).await;
         let t = Instant::now();
-        let result = remote_login(w, form, &dc(account, password.clone())).await;
+        let (result, screen) = remote_login(w, form, &dc(account, password.clone())).await;
         let outcome = match &result {
             AppLogin::Accepted => LoginOutcome::Accepted,
             AppLogin::Refused(_) => LoginOutcome::Refused,
-            other => fail(Blame::Rig, format!("no answer to a remote login from a {form:?}: {other:?}")),
+            other => {
+                if let Some(screen) = screen {
+                    keep_screen(w, screen);
+                }
+                fail(Blame::Rig, format!("no answer to a remote login from a {form:?}: {other:?}"))
+            }
         };
         w.dut().after_remote_attempt(&creds, &format!("remote login from a {form:?} through the relay with {label}: {result:?}"), &outcome, t);
+        let as_expected = matches!((expect_accepted, &outcome), (true, LoginOutcome::Accepted) | (false, LoginOutcome::Refused));
+        if let (false, Some(screen)) = (as_expected, screen) {
+            keep_screen(w, screen);
+        }
         match (expect_accepted, &outcome) {
             (true, LoginOutcome::Accepted) | (false, LoginOutcome::Refused) => {}
             (true, _) => w.check_failed(Failure::violating(violates, format!("{label} did not log in remotely from a {form:?}: {result:?}"))),
@@ -362,9 +439,12 @@ async fn saved_entry_connects(w: &mut LabWorld) {
     if app_side_not_established(w) {
         return;
     }
-    let result = app(w).connect_saved_entry().await.unwrap_or_else(|e| app_failed(e));
+    let result = app(w).connect_saved_entry().await;
+    let result = app_ok(w, result);
     w.dut().note(None, "connect with the app's saved device entry", format!("{result:?}"));
     if !matches!(result, AppLogin::Accepted) {
+        keep_app_screen(w);
+        keep_current_screen(w, "the saved device entry did not connect").await;
         w.check_failed(Failure::checking(&["ART-KEEP-DEVICE"], format!("the saved device entry no longer connects: {result:?}")));
     }
 }
@@ -382,19 +462,23 @@ async fn re_adding_needs_new_password(w: &mut LabWorld) {
         match app(w).remove_device(&serial).await {
             // A refused re-add saved no entry: there is nothing to delete.
             Ok(()) | Err(resetlab_app::AppError::NoSuchDevice(_)) => {}
-            Err(e) => app_failed(e),
+            Err(e) => app_ok(w, Err(e)),
         }
         w.dut().before_remote_attempt(&creds).await;
         let t = Instant::now();
         // The app refuses to save an entry the recorder does not accept: that is the answer too.
         let result = match app(w).add_device(&serial, dc(&account, password)).await {
-            Ok(_) => app(w).connect_saved_entry().await.unwrap_or_else(|e| app_failed(e)),
+            Ok(_) => {
+                let connected = app(w).connect_saved_entry().await;
+                app_ok(w, connected)
+            }
             Err(resetlab_app::AppError::AddRefused { reason, .. }) => AppLogin::Refused(reason),
-            Err(e) => app_failed(e),
+            Err(e) => app_ok(w, Err(e)),
         };
         let outcome = if matches!(result, AppLogin::Accepted) { LoginOutcome::Accepted } else { LoginOutcome::Refused };
         w.dut().after_remote_attempt(&creds, &format!("delete and re-add the recorder in the app with {label}"), &outcome, t);
         if (outcome == LoginOutcome::Accepted) != should_connect {
+            keep_app_screen(w);
             w.check_failed(Failure::checking(&["ART-KEEP-DEVICE"], format!("re-adding the recorder with {label}: {result:?}")));
         }
     }
