@@ -48,6 +48,10 @@ pub enum Defect {
     /// ONVIF `SetUser` stores whatever password it is given: the 6-character rule is checked by the
     /// web UI's handler only.
     OnvifSetuserBypassesRule,
+    /// RTSP `DESCRIBE` asks for credentials; `SETUP` and `PLAY` never check them.
+    RtspPlayUnauthenticated,
+    /// The sub-stream (`subtype=1`) still takes the password from before the last change.
+    SubstreamStaleCredentials,
 }
 
 /// A defect name that is not one of [`Defect::ALL`].
@@ -60,7 +64,7 @@ pub struct UnknownDefect {
 
 impl Defect {
     /// Every defect, in the order reports list them.
-    pub const ALL: [Defect; 18] = [
+    pub const ALL: [Defect; 20] = [
         Defect::SecondaryChangesAdmin,
         Defect::Accepts5Chars,
         Defect::TruncatesLong,
@@ -79,6 +83,8 @@ impl Defect {
         Defect::OldPasswordNotChecked,
         Defect::OnvifKeepsOldPassword,
         Defect::OnvifSetuserBypassesRule,
+        Defect::RtspPlayUnauthenticated,
+        Defect::SubstreamStaleCredentials,
     ];
 
     /// The kebab-case name used on the command line and in fixtures/defects.
@@ -102,6 +108,8 @@ impl Defect {
             Defect::OldPasswordNotChecked => "old-password-not-checked",
             Defect::OnvifKeepsOldPassword => "onvif-keeps-old-password",
             Defect::OnvifSetuserBypassesRule => "onvif-setuser-bypasses-rule",
+            Defect::RtspPlayUnauthenticated => "rtsp-play-unauthenticated",
+            Defect::SubstreamStaleCredentials => "substream-stale-credentials",
         }
     }
 
@@ -126,6 +134,8 @@ impl Defect {
             Defect::OldPasswordNotChecked => &["ASVS-CURRENT-PW"],
             Defect::OnvifKeepsOldPassword => &["ART-LOCAL"],
             Defect::OnvifSetuserBypassesRule => &["ART-LEN6"],
+            Defect::RtspPlayUnauthenticated => &["ART-LOCAL"],
+            Defect::SubstreamStaleCredentials => &["ART-LOCAL"],
         }
     }
 }
