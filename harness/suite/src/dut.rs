@@ -17,6 +17,8 @@ use resetlab_wire::Secret;
 use crate::recovery::{device_key, recover_key, remove_account, AccountRemoval, Custody};
 use crate::blame::{fail, Blame};
 
+mod video;
+
 /// The profile's name for a device interface. A match the compiler checks: adding a local
 /// interface to the device client means saying here which profile entry lists it.
 fn profile_interface(i: Interface) -> resetlab_profile::Interface {
@@ -463,6 +465,10 @@ impl Dut {
     }
 
     async fn attempt(&mut self, interface: Interface, creds: &Credentials) -> LoginOutcome {
+        if interface == Interface::Rtsp {
+            // Video that plays, on every stream the profile lists (dut/video.rs).
+            return self.play_every_stream(creds).await;
+        }
         match try_login(&self.target, interface, creds).await {
             Ok(o) => o,
             Err(e) => self.fail_on(e),

@@ -35,6 +35,8 @@ tr.key td{background:#fff1f0;font-weight:600}
 .tools{float:right;font-size:12px}.tools button{margin-left:6px}
 svg text{font:11px system-ui,sans-serif;fill:#344054}
 .muted{color:#667085}
+figure.thumb{display:inline-block;margin:6px 10px 6px 0;background:#fff;border:1px solid #e1e4ea;padding:4px}
+figure.thumb img{display:block;image-rendering:auto}figure.thumb figcaption{font-size:12px;color:#475467;max-width:320px}
 "#;
 
 const JS: &str = r#"
@@ -343,6 +345,7 @@ fn scenarios(h: &mut String, r: &RunRecord) {
             }
             h.push_str("</table>\n");
         }
+        thumbnails(h, r, s);
         let ms: Vec<_> = r.measurements_of(s).collect();
         if !ms.is_empty() {
             h.push_str("<ul>\n");
@@ -367,5 +370,29 @@ fn scenarios(h: &mut String, r: &RunRecord) {
             h.push_str("</pre></details>\n");
         }
         h.push_str("</details>\n");
+    }
+}
+
+/// The video frames a scenario kept (the main stream a changed password opened), inline as PNG
+/// data so the page stays one file; a record read back from report.json points at the PNG file.
+fn thumbnails(h: &mut String, r: &RunRecord, s: &ScenarioRecord) {
+    use base64::Engine as _;
+    for t in r.thumbnails.iter().filter(|t| t.scenario.as_ref().is_some_and(|sr| sr.is(s))) {
+        let src = if t.png.is_empty() {
+            e(&t.file)
+        } else {
+            format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(&t.png))
+        };
+        let _ = writeln!(
+            h,
+            "<figure class=\"thumb\"><img src=\"{src}\" width=\"{}\" height=\"{}\" alt=\"{} {}\"><figcaption>{} · +{} ms · <code>{}</code></figcaption></figure>",
+            t.width,
+            t.height,
+            e(&t.interface),
+            e(&t.stream),
+            e(&t.caption),
+            t.at_ms,
+            e(&t.file)
+        );
     }
 }
