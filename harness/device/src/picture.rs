@@ -89,8 +89,8 @@ impl Picture {
                 for sy in y0..y1 {
                     for sx in x0..x1 {
                         let i = ((sy * self.width + sx) * 3) as usize;
-                        for c in 0..3 {
-                            acc[c] += u64::from(self.rgb[i + c]);
+                        for (a, &v) in acc.iter_mut().zip(&self.rgb[i..i + 3]) {
+                            *a += u64::from(v);
                         }
                     }
                 }

@@ -135,8 +135,9 @@ pub struct Lab {
 enum Source {
     /// A bench that exists: one station, leased by one scenario at a time.
     Bench(Arc<Station>),
-    /// Emulated parts started for each lease (the embedded lab).
-    Emulated(emulated::Emulated),
+    /// Emulated parts started for each lease (the embedded lab). Boxed: it holds a whole firmware
+    /// profile, far larger than a bench's handle.
+    Emulated(Box<emulated::Emulated>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -172,7 +173,7 @@ impl Lab {
         let app_defects = opts.defects.iter().filter_map(|d| if let Injected::App(a) = d { Some(*a) } else { None }).collect();
         let source = if bench.uses_emulated() {
             let recorder = opts.defects.iter().filter_map(|d| if let Injected::Recorder(r) = d { Some(*r) } else { None }).collect();
-            Source::Emulated(emulated::Emulated::new(profile.clone(), recorder, opts.modbus))
+            Source::Emulated(Box::new(emulated::Emulated::new(profile.clone(), recorder, opts.modbus)))
         } else {
             anyhow::ensure!(opts.defects.is_empty(), "--defect only applies to emulated parts (this bench has none)");
             let baseline = bench.admin_password()?;

@@ -1,10 +1,11 @@
 //! report.html: one self-contained page (inline CSS, a few lines of inline JS, an inline SVG chart,
-//! no external assets) — the verdict banner at the top, what failed, the requirement matrix, the run's
-//! timeline with rig actions, and every scenario's steps and evidence behind `<details>`.
+//! inline PNG thumbnails, no external assets) — the verdict banner at the top, what failed, the
+//! requirement matrix, the video frames the passwords opened, the run's timeline with rig actions,
+//! and every scenario's steps and evidence behind `<details>`.
 
 use std::fmt::Write as _;
 
-use crate::record::{RunRecord, ScenarioRecord, StepStatus, Verdict};
+use crate::record::{RunRecord, ScenarioRecord, StepStatus, Thumbnail, Verdict};
 
 use super::{anchor, escape_xml as e, headline};
 
@@ -72,6 +73,9 @@ pub fn render(r: &RunRecord) -> String {
     matrix(&mut h, r);
     if !r.measurements.is_empty() {
         measurements(&mut h, r);
+    }
+    if !r.thumbnails.is_empty() {
+        video(&mut h, r);
     }
     h.push_str("<h2>Timeline</h2>\n");
     h.push_str(&timeline_svg(r));
@@ -373,26 +377,42 @@ fn scenarios(h: &mut String, r: &RunRecord) {
     }
 }
 
-/// The video frames a scenario kept (the main stream a changed password opened), inline as PNG
-/// data so the page stays one file; a record read back from report.json points at the PNG file.
+/// The video frames a scenario kept (the main stream a changed password opened).
 fn thumbnails(h: &mut String, r: &RunRecord, s: &ScenarioRecord) {
-    use base64::Engine as _;
     for t in r.thumbnails.iter().filter(|t| t.scenario.as_ref().is_some_and(|sr| sr.is(s))) {
-        let src = if t.png.is_empty() {
-            e(&t.file)
-        } else {
-            format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(&t.png))
-        };
-        let _ = writeln!(
-            h,
-            "<figure class=\"thumb\"><img src=\"{src}\" width=\"{}\" height=\"{}\" alt=\"{} {}\"><figcaption>{} · +{} ms · <code>{}</code></figcaption></figure>",
-            t.width,
-            t.height,
-            e(&t.interface),
-            e(&t.stream),
-            e(&t.caption),
-            t.at_ms,
-            e(&t.file)
-        );
+        h.push_str(&figure(t, ""));
     }
+}
+
+/// Every kept frame at a glance, each linked to its scenario: what the new passwords opened.
+fn video(h: &mut String, r: &RunRecord) {
+    h.push_str("<h2 id=\"video\">Video the passwords opened</h2>\n<div>\n");
+    for t in &r.thumbnails {
+        let link = t.scenario.as_ref().map_or_else(String::new, |sr| {
+            format!(" · <a href=\"#{}\">{}, line {}</a>", anchor(&sr.feature, sr.line), e(&sr.feature), sr.line)
+        });
+        h.push_str(&figure(t, &link));
+    }
+    h.push_str("</div>\n");
+}
+
+/// One thumbnail, inline as PNG data so the page stays one file (a record read back from
+/// report.json, which names the file but does not carry the bytes, points at the file instead).
+fn figure(t: &Thumbnail, extra: &str) -> String {
+    use base64::Engine as _;
+    let src = if t.png.is_empty() {
+        e(&t.file)
+    } else {
+        format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(&t.png))
+    };
+    format!(
+        "<figure class=\"thumb\"><img src=\"{src}\" width=\"{}\" height=\"{}\" alt=\"{} {}\"><figcaption>{} · +{} ms · <code>{}</code>{extra}</figcaption></figure>\n",
+        t.width,
+        t.height,
+        e(&t.interface),
+        e(&t.stream),
+        e(&t.caption),
+        t.at_ms,
+        e(&t.file)
+    )
 }
