@@ -76,6 +76,9 @@ pub struct Dut {
     pub evidence: Vec<Evidence>,
     /// Measurements and rig events for the record.
     pub extras: crate::record::ScenarioExtras,
+    /// Checks the device session itself found failed, the scenario going on (dut/video.rs); the
+    /// run adds them to the World's findings.
+    pub findings: Vec<(std::time::SystemTime, crate::blame::Failure)>,
 }
 
 impl Dut {
@@ -109,6 +112,7 @@ impl Dut {
             started_wall: chrono::Utc::now(),
             evidence: Vec::new(),
             extras: Default::default(),
+            findings: Vec::new(),
         })
     }
 
