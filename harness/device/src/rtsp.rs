@@ -53,7 +53,7 @@ impl RtspResponse {
             .map(|(_, v)| v.as_str())
     }
 
-    fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         reply_summary(
             format_args!("RTSP {} {}", self.status, self.reason),
             &self.body,
@@ -148,7 +148,7 @@ impl Rtsp {
 }
 
 /// Whether the device said it closes the connection after this response.
-fn closes(resp: &RtspResponse) -> bool {
+pub(crate) fn closes(resp: &RtspResponse) -> bool {
     resp.header("Connection")
         .is_some_and(|v| v.eq_ignore_ascii_case("close"))
 }
@@ -187,7 +187,7 @@ enum SendError {
 
 impl Conn {
     /// The target's idle connection if it is still open, else a new one.
-    async fn take_or_open(call: &Call, target: &Target) -> Result<Self, DeviceError> {
+    pub(crate) async fn take_or_open(call: &Call, target: &Target) -> Result<Self, DeviceError> {
         if let Some(mut conn) = target.shared().take_rtsp()
             && conn.is_idle_and_open()
         {
@@ -216,7 +216,7 @@ impl Conn {
 
     /// Send one request; on a reused connection the device had closed meanwhile, send it once
     /// more on a new connection (the device never saw it, so nothing counts twice).
-    async fn send(
+    pub(crate) async fn send(
         &mut self,
         call: &Call,
         target: &Target,
@@ -243,7 +243,7 @@ impl Conn {
         }
     }
 
-    async fn open(call: &Call, target: &Target) -> Result<Self, DeviceError> {
+    pub(crate) async fn open(call: &Call, target: &Target) -> Result<Self, DeviceError> {
         let authority = target.rtsp_authority();
         call.counters.connection();
         let stream = call
@@ -261,13 +261,15 @@ impl Conn {
         })
     }
 
-    async fn request(
+    /// Write one request and return its CSeq, without reading the reply (a playing connection
+    /// carries media before it). `Err((e, true))`: the connection was gone.
+    pub(crate) async fn write_request(
         &mut self,
         call: &Call,
         method: &str,
         url: &str,
         headers: &[(&str, String)],
-    ) -> Result<RtspResponse, SendError> {
+    ) -> Result<u32, (DeviceError, bool)> {
         call.count_request();
         self.cseq += 1;
         let cseq = self.cseq;
@@ -285,12 +287,40 @@ impl Conn {
             self.stream.get_mut().write_all(text.as_bytes()),
         )
         .await
-        .map_err(SendError::Failed)?
+        .map_err(|e| (e, false))?
         .map_err(|e| {
-            SendError::Gone(call.fail(ErrorKind::Connect(format!(
-                "sending {method} to RTSP {authority}: {e}"
-            ))))
+            (
+                call.fail(ErrorKind::Connect(format!(
+                    "sending {method} to RTSP {authority}: {e}"
+                ))),
+                true,
+            )
         })?;
+        Ok(cseq)
+    }
+
+    /// The connection's reader, for media that arrives between responses.
+    pub(crate) fn reader(&mut self) -> &mut BufReader<TcpStream> {
+        &mut self.stream
+    }
+
+    /// `host:port` this connection goes to, for messages.
+    pub(crate) fn authority(&self) -> &str {
+        &self.authority
+    }
+
+    async fn request(
+        &mut self,
+        call: &Call,
+        method: &str,
+        url: &str,
+        headers: &[(&str, String)],
+    ) -> Result<RtspResponse, SendError> {
+        let cseq = self
+            .write_request(call, method, url, headers)
+            .await
+            .map_err(|(e, gone)| if gone { SendError::Gone(e) } else { SendError::Failed(e) })?;
+        let authority = self.authority.clone();
         let resp = call
             .step(
                 || format!("RTSP response to {method} (CSeq {cseq}) from {authority}"),

@@ -24,6 +24,9 @@ pub(crate) struct Shared {
     http: reqwest::Client,
     challenges: [Mutex<Option<Challenge>>; 4],
     rtsp_idle: Mutex<Option<Conn>>,
+    /// The track control URL of each stream URL, from its last SDP: where a play check sends SETUP
+    /// when the device refused its DESCRIBE.
+    rtsp_controls: Mutex<std::collections::HashMap<String, String>>,
     /// Device clock minus ours, read once with ONVIF `GetSystemDateAndTime` (a token's `Created`
     /// must be within the device's window of the device's clock).
     onvif_clock: Mutex<Option<chrono::TimeDelta>>,
@@ -57,6 +60,7 @@ impl Shared {
             http: crate::http::client(),
             challenges: Default::default(),
             rtsp_idle: Mutex::new(None),
+            rtsp_controls: Mutex::default(),
             onvif_clock: Mutex::new(None),
             counters: Arc::new(RequestCounters::default()),
         }
@@ -80,6 +84,16 @@ impl Shared {
     /// An idle RTSP connection, if one is kept.
     pub(crate) fn take_rtsp(&self) -> Option<Conn> {
         lock(&self.rtsp_idle).take()
+    }
+
+    /// The track control URL last seen in `stream_url`'s SDP.
+    pub(crate) fn rtsp_control(&self, stream_url: &str) -> Option<String> {
+        lock(&self.rtsp_controls).get(stream_url).cloned()
+    }
+
+    /// Remember `stream_url`'s track control URL.
+    pub(crate) fn set_rtsp_control(&self, stream_url: &str, control: String) {
+        lock(&self.rtsp_controls).insert(stream_url.to_owned(), control);
     }
 
     /// Keep `conn` for the next RTSP call (one is enough: calls on one target are mostly serial).

@@ -26,6 +26,8 @@ pub(crate) enum Via {
     Http,
     Rpc2,
     Rtsp,
+    /// RTSP for a sub-stream (`subtype=1`): the same accounts, its own encoder task.
+    RtspSub,
     Onvif,
 }
 
@@ -35,6 +37,7 @@ impl Via {
             Via::Http => "http",
             Via::Rpc2 => "rpc2",
             Via::Rtsp => "rtsp",
+            Via::RtspSub => "rtsp-sub",
             Via::Onvif => "onvif",
         }
     }
@@ -44,8 +47,9 @@ impl Via {
 #[derive(Debug, Clone)]
 pub(crate) struct Accounts {
     list: Vec<Account>,
-    /// Password before the last change, per account (only the `rtsp-stale-credentials` defect
-    /// ever looks at it: that firmware's RTSP daemon kept its own cached copy).
+    /// Password before the last change, per account (only the `rtsp-stale-credentials` and
+    /// `substream-stale-credentials` defects look at it: that firmware's RTSP daemon, or its
+    /// sub-stream task, kept its own cached copy).
     previous: HashMap<String, Secret>,
 }
 
@@ -127,10 +131,16 @@ impl Accounts {
             out.push(h.to_uppercase());
             out.push(h);
         }
-        if via == Via::Rtsp
-            && defects.has(Defect::RtspStaleCredentials)
-            && let Some(old) = self.previous.get(name)
-        {
+        let stale = match via {
+            Via::Rtsp => defects.has(Defect::RtspStaleCredentials),
+            // The sub-stream's encoder task kept the credential it had as well as the new one.
+            Via::RtspSub => {
+                defects.has(Defect::RtspStaleCredentials)
+                    || defects.has(Defect::SubstreamStaleCredentials)
+            }
+            _ => false,
+        };
+        if stale && let Some(old) = self.previous.get(name) {
             out.push(old.expose().to_owned());
         }
         Some(out)

@@ -57,6 +57,10 @@ pub enum Defect {
     /// A debug dump of the account database (passwords included) is printed on the console at
     /// every boot, once the change is in flash.
     PasswordAtBoot,
+    /// RTSP `DESCRIBE` asks for credentials; `SETUP` and `PLAY` never check them.
+    RtspPlayUnauthenticated,
+    /// The sub-stream (`subtype=1`) still takes the password from before the last change.
+    SubstreamStaleCredentials,
 }
 
 /// A defect name that is not one of [`Defect::ALL`].
@@ -69,7 +73,7 @@ pub struct UnknownDefect {
 
 impl Defect {
     /// Every defect, in the order reports list them.
-    pub const ALL: [Defect; 21] = [
+    pub const ALL: [Defect; 23] = [
         Defect::SecondaryChangesAdmin,
         Defect::Accepts5Chars,
         Defect::TruncatesLong,
@@ -91,6 +95,8 @@ impl Defect {
         Defect::AddedUserDisabled,
         Defect::CharsetNotChecked,
         Defect::PasswordAtBoot,
+        Defect::RtspPlayUnauthenticated,
+        Defect::SubstreamStaleCredentials,
     ];
 
     /// The kebab-case name used on the command line and in fixtures/defects.
@@ -117,6 +123,8 @@ impl Defect {
             Defect::AddedUserDisabled => "added-user-disabled",
             Defect::CharsetNotChecked => "charset-not-checked",
             Defect::PasswordAtBoot => "password-at-boot",
+            Defect::RtspPlayUnauthenticated => "rtsp-play-unauthenticated",
+            Defect::SubstreamStaleCredentials => "substream-stale-credentials",
         }
     }
 
@@ -144,6 +152,8 @@ impl Defect {
             Defect::AddedUserDisabled => &["ART-SECONDARY", "ART-ADMIN"],
             Defect::CharsetNotChecked => &["VENDOR-CHARSET"],
             Defect::PasswordAtBoot => &["ASVS-NO-SECRETS-LOGGED"],
+            Defect::RtspPlayUnauthenticated => &["ART-LOCAL"],
+            Defect::SubstreamStaleCredentials => &["ART-LOCAL"],
         }
     }
 }

@@ -20,8 +20,12 @@ use std::time::Duration;
 
 use rand::Rng;
 
-/// The Annex-B elementary stream the recorder "films".
+/// The Annex-B elementary stream the recorder "films" (main stream).
 const CLIP: &[u8] = include_bytes!("../media/testcard.h264");
+
+/// The same camera at sub-stream size (176x144, 15 fps, 1 s), made the same way:
+/// `testsrc=size=176x144:rate=15:duration=1`, `-g 15`, otherwise the command above.
+const CLIP_SUB: &[u8] = include_bytes!("../media/testcard-sub.h264");
 
 /// Largest RTP payload sent: a NAL above this goes out as FU-A fragments, so that every packet
 /// would also fit an Ethernet frame if the stream were ever carried over UDP.
@@ -50,6 +54,20 @@ pub(crate) static TESTCARD: LazyLock<Clip> = LazyLock::new(|| {
     );
     clip
 });
+
+/// The sub-stream clip, split and analysed once per process.
+pub(crate) static TESTCARD_SUB: LazyLock<Clip> = LazyLock::new(|| {
+    Clip::parse(CLIP_SUB).expect("the embedded sub-stream clip is a valid H.264 stream")
+});
+
+/// The clip of a stream: `subtype=1` is the sub-stream, anything else the main stream.
+pub(crate) fn clip_of(subtype: u32) -> &'static Clip {
+    if subtype == 1 {
+        &TESTCARD_SUB
+    } else {
+        &TESTCARD
+    }
+}
 
 /// One decodable picture: the NAL units of one access unit, without SPS/PPS (those are sent again
 /// before every IDR, as a recorder's encoder does, so that a client may join at any key frame).
@@ -452,6 +470,11 @@ impl RtpStream {
         }
     }
 
+    /// How often a frame goes out (the clip's frame rate).
+    pub(crate) fn frame_period(&self) -> Duration {
+        self.clip.frame_period()
+    }
+
     /// Sequence number of the next packet, for `RTP-Info`.
     pub(crate) fn next_seq(&self) -> u16 {
         self.seq
@@ -544,6 +567,16 @@ mod tests {
         assert_eq!(clip.frame_ticks, 3600);
         assert_eq!(clip.frame_period(), Duration::from_millis(40));
         assert_eq!(clip.framerate(), 25.0);
+    }
+
+    #[test]
+    fn sub_stream_clip_is_smaller_and_slower() {
+        let clip = &*TESTCARD_SUB;
+        assert_eq!((clip.width, clip.height), (176, 144));
+        assert_eq!(clip.frames.len(), 15, "1 s at 15 fps");
+        assert_eq!(clip.frame_period(), Duration::from_micros(66_666));
+        assert!(clip.frames[0].idr && clip.frames[1..].iter().all(|f| !f.idr));
+        assert!(std::ptr::eq(clip_of(1), &*TESTCARD_SUB) && std::ptr::eq(clip_of(0), &*TESTCARD));
     }
 
     #[test]

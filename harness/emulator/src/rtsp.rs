@@ -1,7 +1,8 @@
 //! The RTSP server (port 554 on hardware), hand-written over TCP: OPTIONS without credentials;
-//! DESCRIBE, SETUP, PLAY and GET_PARAMETER of `/cam/realmonitor?channel=1&subtype=0` with Digest
-//! (RFC 2069, no qop), as Dahua firmware authenticates every method after OPTIONS. DESCRIBE answers
-//! an SDP for one H.264 track; SETUP accepts RTP over the RTSP connection (interleaved TCP) and
+//! DESCRIBE, SETUP, PLAY and GET_PARAMETER of `/cam/realmonitor?channel=C&subtype=S` with Digest
+//! (RFC 2069, no qop), as Dahua firmware authenticates every method after OPTIONS. The channels
+//! and streams are the profile's `video:` (main stream `subtype=0` 320x240, sub-stream `subtype=1`
+//! 176x144, each its own H.264 clip). DESCRIBE answers an SDP for one H.264 track; SETUP accepts RTP over the RTSP connection (interleaved TCP) and
 //! refuses UDP with 461, which makes ffmpeg fall back to TCP by itself; PLAY loops the camera clip
 //! (`media.rs`) as RTP on the same connection. It authenticates against the same accounts and
 //! lockout as HTTP and RPC2.
@@ -22,9 +23,10 @@ use tokio::task::JoinSet;
 use tokio::time::{Interval, MissedTickBehavior};
 
 use crate::accounts::Via;
+use crate::defects::Defect;
 use crate::digest::{DigestAuth, NonceState};
 use crate::firmware::{Auth, Firmware};
-use crate::media::{RtpStream, TESTCARD};
+use crate::media::{RtpStream, clip_of};
 
 /// Largest request head the daemon reads.
 const MAX_HEAD: usize = 16 * 1024;
@@ -140,7 +142,11 @@ async fn read_request(r: &mut BufReader<OwnedReadHalf>) -> std::io::Result<Optio
 /// One line of a request head into `line`, reading no further than what is left of [`MAX_HEAD`]
 /// (`seen` so far): a client sending a line that never ends is refused once the head is too large,
 /// not buffered without bound.
-async fn read_head_line(r: &mut BufReader<OwnedReadHalf>, line: &mut String, seen: &mut usize) -> std::io::Result<usize> {
+async fn read_head_line(
+    r: &mut BufReader<OwnedReadHalf>,
+    line: &mut String,
+    seen: &mut usize,
+) -> std::io::Result<usize> {
     line.clear();
     let room = MAX_HEAD.saturating_sub(*seen) as u64;
     let n = (&mut *r).take(room + 1).read_line(line).await?;
@@ -253,12 +259,14 @@ impl Conn {
                 r
             }
             "DESCRIBE" | "SETUP" | "PLAY" | "GET_PARAMETER" => {
-                if let Err(r) = authenticate(fw, req) {
+                // RtspPlayUnauthenticated: only the DESCRIBE handler was given the auth check.
+                let checked = req.method == "DESCRIBE" || !fw.has(Defect::RtspPlayUnauthenticated);
+                if checked && let Err(r) = authenticate(fw, req) {
                     return r;
                 }
                 match req.method.as_str() {
-                    "DESCRIBE" => describe(req),
-                    "SETUP" => self.setup(req),
+                    "DESCRIBE" => describe(fw, req),
+                    "SETUP" => self.setup(fw, req),
                     "PLAY" => self.play(req),
                     _ => self.with_session(Reply::status("200 OK")),
                 }
@@ -290,10 +298,10 @@ impl Conn {
         matches!((&self.session, given), (Some(s), Some(g)) if s.id == g)
     }
 
-    fn setup(&mut self, req: &Request) -> Reply {
-        if !is_stream(&req.uri) {
+    fn setup(&mut self, fw: &Firmware, req: &Request) -> Reply {
+        let Some((_, subtype)) = stream_of(fw, &req.uri) else {
             return Reply::status("404 Stream Not Found");
-        }
+        };
         if req.header("Session").is_some() && !self.session_matches(req) {
             return Reply::status("454 Session Not Found");
         }
@@ -301,7 +309,7 @@ impl Conn {
             // UDP (or anything but RTP over this connection) is not offered.
             return Reply::status("461 Unsupported Transport");
         };
-        let rtp = RtpStream::new(&TESTCARD);
+        let rtp = RtpStream::new(clip_of(subtype));
         let transport = format!(
             "RTP/AVP/TCP;unicast;interleaved={channel}-{};ssrc={:08X}",
             channel.wrapping_add(1),
@@ -343,7 +351,7 @@ impl Conn {
         );
         if self.playing.is_none() {
             // The device's media clock; a client that falls behind is paced, not burst at.
-            let mut clock = tokio::time::interval(TESTCARD.frame_period());
+            let mut clock = tokio::time::interval(s.rtp.frame_period());
             clock.set_missed_tick_behavior(MissedTickBehavior::Delay);
             self.playing = Some(clock);
         }
@@ -431,7 +439,12 @@ fn authenticate(fw: &Firmware, req: &Request) -> Result<(), Reply> {
     // RFC 2069 Digest has no nonce count: a nonce is reusable until it expires, as clients
     // (ffmpeg, VLC) reuse it for SETUP and PLAY.
     let fresh = fw.ram().nonces.use_nonce(&d.nonce, d.counted_nc()) == NonceState::Fresh;
-    match fw.authenticate(Via::Rtsp, &d.username, fresh, |pw| d.matches(pw, &req.method)) {
+    // The sub-stream is served by its own encoder task, with its own credential check.
+    let via = match stream_of(fw, &req.uri) {
+        Some((_, 1)) => Via::RtspSub,
+        _ => Via::Rtsp,
+    };
+    match fw.authenticate(via, &d.username, fresh, |pw| d.matches(pw, &req.method)) {
         Auth::Stale => Err(challenge(fw, true)),
         Auth::Granted { .. } => Ok(()),
         Auth::Refused { .. } => Err(challenge(fw, false)),
@@ -439,9 +452,10 @@ fn authenticate(fw: &Firmware, req: &Request) -> Result<(), Reply> {
     }
 }
 
-/// Whether `uri` names the one stream (channel 1, main or sub), optionally its track
-/// (`…/trackID=0`, the SDP's control URL appended to Content-Base).
-fn is_stream(uri: &str) -> bool {
+/// The `(channel, subtype)` that `uri` names, when the profile has that stream; the URI may be the
+/// stream's or its track's (`…/trackID=0`, the SDP's control URL appended to Content-Base).
+/// Missing `channel`/`subtype` mean 1 and 0, as on Dahua firmware.
+fn stream_of(fw: &Firmware, uri: &str) -> Option<(u32, u32)> {
     let uri = uri.trim_end_matches('/');
     let uri = uri.strip_suffix("trackID=0").unwrap_or(uri);
     let path = uri
@@ -450,17 +464,24 @@ fn is_stream(uri: &str) -> bool {
         .map(|rest| rest.find('/').map_or("/", |i| &rest[i..]))
         .unwrap_or(uri);
     let (path, query) = path.split_once('?').unwrap_or((path, ""));
-    let channel = crate::cgi::query_pairs(query)
-        .into_iter()
-        .find(|(k, _)| k == "channel")
-        .map(|(_, v)| v);
-    path.trim_end_matches('/') == "/cam/realmonitor" && channel.as_deref().is_none_or(|c| c == "1")
+    if path.trim_end_matches('/') != "/cam/realmonitor" {
+        return None;
+    }
+    let pairs = crate::cgi::query_pairs(query.trim_end_matches('/'));
+    let number = |key: &str, default: u32| -> Option<u32> {
+        match pairs.iter().find(|(k, _)| k == key) {
+            None => Some(default),
+            Some((_, v)) => v.trim_end_matches('/').parse().ok(),
+        }
+    };
+    let stream = (number("channel", 1)?, number("subtype", 0)?);
+    fw.profile.video.has(stream.0, stream.1).then_some(stream)
 }
 
-fn describe(req: &Request) -> Reply {
-    if !is_stream(&req.uri) {
+fn describe(fw: &Firmware, req: &Request) -> Reply {
+    let Some((_, subtype)) = stream_of(fw, &req.uri) else {
         return Reply::status("404 Stream Not Found");
-    }
+    };
     let base = if req.uri.ends_with('/') {
         req.uri.clone()
     } else {
@@ -468,7 +489,7 @@ fn describe(req: &Request) -> Reply {
     };
     let sdp = format!(
         "v=0\r\no=- 2251938202 2251938202 IN IP4 0.0.0.0\r\ns=Media Server\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\na=control:*\r\na=range:npt=now-\r\n{}",
-        TESTCARD.sdp_media()
+        clip_of(subtype).sdp_media()
     );
     let mut r = Reply::status("200 OK");
     r.headers.push(("Content-Type", "application/sdp".into()));
@@ -509,13 +530,31 @@ mod tests {
 
     #[test]
     fn stream_paths() {
+        let fw = Firmware::new(
+            resetlab_profile::flir_2017(),
+            &[],
+            "T1".into(),
+            Duration::ZERO,
+            crate::latency::Latency::new(Duration::ZERO, Duration::ZERO, None),
+        );
         let base = "rtsp://127.0.0.1:554/cam/realmonitor?channel=1&subtype=0";
-        assert!(is_stream(base));
-        assert!(is_stream(&format!("{base}/")));
-        assert!(is_stream(&format!("{base}/trackID=0")));
-        assert!(!is_stream(
-            "rtsp://127.0.0.1/cam/realmonitor?channel=2&subtype=0"
-        ));
-        assert!(!is_stream("rtsp://127.0.0.1/other"));
+        assert_eq!(stream_of(&fw, base), Some((1, 0)));
+        assert_eq!(stream_of(&fw, &format!("{base}/")), Some((1, 0)));
+        assert_eq!(stream_of(&fw, &format!("{base}/trackID=0")), Some((1, 0)));
+        let sub = "rtsp://127.0.0.1:554/cam/realmonitor?channel=1&subtype=1";
+        assert_eq!(stream_of(&fw, &format!("{sub}/trackID=0")), Some((1, 1)));
+        assert_eq!(
+            stream_of(&fw, "rtsp://127.0.0.1/cam/realmonitor"),
+            Some((1, 0))
+        );
+        assert_eq!(
+            stream_of(&fw, "rtsp://127.0.0.1/cam/realmonitor?channel=2&subtype=0"),
+            None
+        );
+        assert_eq!(
+            stream_of(&fw, "rtsp://127.0.0.1/cam/realmonitor?channel=1&subtype=2"),
+            None
+        );
+        assert_eq!(stream_of(&fw, "rtsp://127.0.0.1/other"), None);
     }
 }

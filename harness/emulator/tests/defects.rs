@@ -456,6 +456,65 @@ async fn password_at_boot_prints_the_flash_accounts_at_the_next_boot_only() {
 }
 
 #[tokio::test]
+async fn substream_stale_credentials() {
+    let rec = start_with(&[Defect::SubstreamStaleCredentials], |_| {}).await;
+    let addr = rec.rtsp_addr();
+    assert_eq!(modify(&rec, "admin", "000000", "abc123", "000000").await.body, "OK\r\n");
+    assert_eq!(rtsp_describe_stream(addr, 1, "admin", "000000").await.0, 200, "the old password still opens the sub-stream");
+    assert_eq!(rtsp_describe_stream(addr, 0, "admin", "000000").await.0, 401, "the main stream refuses it");
+    assert_eq!(rtsp_describe_stream(addr, 1, "admin", "abc123").await.0, 200, "the new one opens both");
+    assert_eq!(rtsp_describe_stream(addr, 0, "admin", "abc123").await.0, 200);
+    rec.shutdown().await;
+    // The conforming firmware's sub-stream refuses the old password.
+    let rec = start_with(&[], |_| {}).await;
+    assert_eq!(modify(&rec, "admin", "000000", "abc123", "000000").await.body, "OK\r\n");
+    assert_eq!(rtsp_describe_stream(rec.rtsp_addr(), 1, "admin", "000000").await.0, 401);
+    rec.shutdown().await;
+}
+
+/// SETUP then PLAY without any credentials on one connection; (SETUP status, PLAY status, media
+/// bytes that followed PLAY within a second).
+async fn setup_and_play_anonymously(addr: std::net::SocketAddr) -> (u16, u16, usize) {
+    use tokio::io::AsyncReadExt;
+    let url = format!("rtsp://{addr}/cam/realmonitor?channel=1&subtype=0");
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (setup, head, _) = rtsp_exchange(
+        &mut s,
+        &format!("SETUP {url}/trackID=0 RTSP/1.0\r\nCSeq: 1\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n"),
+        1,
+    )
+    .await;
+    if setup != 200 {
+        return (setup, 0, 0);
+    }
+    let session = head.lines().find_map(|l| l.strip_prefix("Session: ")).unwrap().split(';').next().unwrap().to_owned();
+    let (play, _, _) = rtsp_exchange(&mut s, &format!("PLAY {url} RTSP/1.0\r\nCSeq: 2\r\nSession: {session}\r\n\r\n"), 2).await;
+    let mut media = 0;
+    let mut chunk = [0u8; 16 * 1024];
+    let until = tokio::time::Instant::now() + std::time::Duration::from_secs(1);
+    while let Ok(Ok(n)) = tokio::time::timeout_at(until, s.read(&mut chunk)).await {
+        if n == 0 {
+            break;
+        }
+        media += n;
+    }
+    (setup, play, media)
+}
+
+#[tokio::test]
+async fn rtsp_play_unauthenticated() {
+    let rec = start_with(&[Defect::RtspPlayUnauthenticated], |_| {}).await;
+    assert_eq!(rtsp_describe(rec.rtsp_addr(), "admin", "bad000").await.0, 401, "DESCRIBE asks");
+    let (setup, play, media) = setup_and_play_anonymously(rec.rtsp_addr()).await;
+    assert_eq!((setup, play), (200, 200), "SETUP and PLAY never ask");
+    assert!(media > 5000, "video flows to a client that gave no credentials: {media} bytes");
+    rec.shutdown().await;
+    let rec = start_with(&[], |_| {}).await;
+    assert_eq!(setup_and_play_anonymously(rec.rtsp_addr()).await, (401, 0, 0), "the conforming firmware asks at SETUP");
+    rec.shutdown().await;
+}
+
+#[tokio::test]
 async fn every_defect_has_a_test_here() {
     // Keep this list in step with Defect::ALL: a new defect needs a test above.
     let tested = [
@@ -482,6 +541,8 @@ async fn every_defect_has_a_test_here() {
         "added-user-disabled",
         "charset-not-checked",
         "password-at-boot",
+        "rtsp-play-unauthenticated",
+        "substream-stale-credentials",
     ];
     let all: Vec<String> = Defect::ALL.iter().map(|d| d.to_string()).collect();
     assert_eq!(all, tested);

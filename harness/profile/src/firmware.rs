@@ -25,6 +25,9 @@ pub struct FirmwareProfile {
     pub flash: Flash,
     /// Local interfaces the firmware serves.
     pub interfaces: Vec<Interface>,
+    /// The live video a user opens over RTSP: which channels, and which of their streams.
+    #[serde(default)]
+    pub video: Video,
     pub sessions: Sessions,
     /// What the firmware does about its factory default password (ETSI EN 303 645 5.1).
     pub default_password: DefaultPasswordPolicy,
@@ -186,6 +189,55 @@ pub enum DefaultPasswordPolicy {
     None,
 }
 
+/// The cameras a recorder serves over RTSP (`/cam/realmonitor?channel=C&subtype=S`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Video {
+    /// Channel numbers as the URL has them (1 is the first camera).
+    pub channels: Vec<u32>,
+    /// The streams each channel offers.
+    pub streams: Vec<VideoStream>,
+}
+
+/// A profile without `video:` claims what every recorder of the family has: channel 1's main stream.
+impl Default for Video {
+    fn default() -> Self {
+        Video { channels: vec![1], streams: vec![VideoStream::Main] }
+    }
+}
+
+impl Video {
+    /// Every `(channel, subtype)` a user can open, channel by channel, main stream first.
+    pub fn all(&self) -> Vec<(u32, u32)> {
+        self.channels.iter().flat_map(|&c| self.streams.iter().map(move |s| (c, s.subtype()))).collect()
+    }
+
+    /// Whether `channel`'s stream `subtype` exists.
+    pub fn has(&self, channel: u32, subtype: u32) -> bool {
+        self.channels.contains(&channel) && self.streams.iter().any(|s| s.subtype() == subtype)
+    }
+}
+
+/// One of a channel's streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VideoStream {
+    /// The full-resolution stream, `subtype=0`.
+    Main,
+    /// The small stream phones open first, `subtype=1`.
+    Sub,
+}
+
+impl VideoStream {
+    /// Dahua's `subtype` number.
+    pub fn subtype(self) -> u32 {
+        match self {
+            VideoStream::Main => 0,
+            VideoStream::Sub => 1,
+        }
+    }
+}
+
 /// Interfaces a recorder may offer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -216,6 +268,12 @@ impl FirmwareProfile {
         }
         if p.boot.ready_marker.trim().is_empty() {
             return bad("boot.ready_marker", "must not be empty");
+        }
+        if p.video.channels.is_empty() || p.video.channels.contains(&0) {
+            return bad("video.channels", "must list at least one channel, numbered from 1");
+        }
+        if p.video.streams.is_empty() {
+            return bad("video.streams", "must list at least one stream (main, sub)");
         }
         Ok(p)
     }
@@ -282,6 +340,20 @@ mod tests {
     fn missing_file_is_named() {
         let err = FirmwareProfile::load("/nonexistent/profile.yaml").unwrap_err().to_string();
         assert!(err.contains("/nonexistent/profile.yaml"), "{err}");
+    }
+
+    #[test]
+    fn shipped_profile_lists_main_and_sub_stream_and_older_profiles_default_to_main() {
+        let p = crate::flir_2017();
+        assert_eq!(p.video.all(), vec![(1, 0), (1, 1)]);
+        assert!(p.video.has(1, 1) && !p.video.has(2, 0));
+        let start = crate::FLIR_2017_YAML.find("video:").unwrap();
+        let end = start + crate::FLIR_2017_YAML[start..].find("sessions:").unwrap();
+        let older = format!("{}{}", &crate::FLIR_2017_YAML[..start], &crate::FLIR_2017_YAML[end..]);
+        assert_eq!(FirmwareProfile::parse("old.yaml", &older).unwrap().video.all(), vec![(1, 0)]);
+        let none = crate::FLIR_2017_YAML.replace("streams: [main, sub]", "streams: []");
+        let err = FirmwareProfile::parse("bad.yaml", &none).unwrap_err().to_string();
+        assert!(err.contains("video.streams"), "{err}");
     }
 
     #[test]

@@ -11,7 +11,8 @@ pub mod yaml;
 mod malformed_tests;
 
 pub use firmware::{
-    Account, Charset, FirmwareProfile, Flash, Group, Identity, Interface, Lockout, PasswordRule, Rights,
+    Account, Charset, FirmwareProfile, Flash, Group, Identity, Interface, Lockout, PasswordRule, Rights, Video,
+    VideoStream,
 };
 pub use yaml::{load_yaml, parse_yaml, FixtureError};
 

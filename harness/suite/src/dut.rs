@@ -19,6 +19,8 @@ use resetlab_wire::Secret;
 use crate::recovery::{device_key, recover_key, remove_account, AccountRemoval, Custody};
 use crate::blame::{fail, Blame};
 
+mod video;
+
 /// The way a password change reaches the recorder.
 #[derive(Clone, Copy)]
 enum ChangePath<'a> {
@@ -118,6 +120,9 @@ pub struct Dut {
     pub evidence: Vec<Evidence>,
     /// Measurements and rig events for the record.
     pub extras: crate::record::ScenarioExtras,
+    /// Checks the device session itself found failed, the scenario going on (dut/video.rs); the
+    /// run adds them to the World's findings.
+    pub findings: Vec<(std::time::SystemTime, crate::blame::Failure)>,
 }
 
 impl Dut {
@@ -159,6 +164,7 @@ impl Dut {
             started_wall: chrono::Utc::now(),
             evidence: Vec::new(),
             extras: Default::default(),
+            findings: Vec::new(),
         })
     }
 
@@ -398,7 +404,9 @@ impl Dut {
         }
         self.keep_within_budget_for(Interface::Http, &creds.user, at_once).await;
         let target = self.target.clone();
-        let answers: Vec<_> = futures::stream::iter(interfaces.iter().map(|&i| {
+        // RTSP's check plays every stream and keeps thumbnails (dut/video.rs): it runs on its own
+        // after the others, through `login`.
+        let answers: Vec<_> = futures::stream::iter(interfaces.iter().filter(|&&i| i != Interface::Rtsp).map(|&i| {
             let target = target.clone();
             async move {
                 let t = Instant::now();
@@ -420,6 +428,11 @@ impl Dut {
                 Err(e) => self.fail_on(e),
             };
             out.push((interface, outcome));
+        }
+        if interfaces.contains(&Interface::Rtsp) {
+            let outcome = self.login(Interface::Rtsp, creds, label).await;
+            out.push((Interface::Rtsp, outcome));
+            out.sort_by_key(|(i, _)| interfaces.iter().position(|x| x == i));
         }
         if self.suspect.contains(&creds.user) && self.known.get(&creds.user) == Some(&creds.password) {
             self.reconcile(&creds.user).await;
@@ -582,6 +595,10 @@ impl Dut {
     /// counts here too). A second lost answer stops the step: blamed on the device when another
     /// interface shows the recorder alive (it keeps failing only this request), else on the rig.
     async fn attempt(&mut self, interface: Interface, creds: &Credentials) -> LoginOutcome {
+        if interface == Interface::Rtsp {
+            // Video that plays, on every stream the profile lists (dut/video.rs).
+            return self.play_every_stream(creds).await;
+        }
         let first = match try_login(&self.target, interface, creds).await {
             Ok(o) => return o,
             Err(e) if e.outcome_unknown() && self.reachable => e,

@@ -154,6 +154,9 @@ pub struct RunRecord {
     /// What crossed the network to the device: tells a flaky bench from a flaky firmware.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<NetworkFigures>,
+    /// Video frames kept as evidence (ART-LOCAL's RTSP part), in run order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thumbnails: Vec<Thumbnail>,
 }
 
 /// Requests sent to the device and what the network did to them, over the whole run.
@@ -834,6 +837,28 @@ pub struct ScenarioExtras {
     pub measurements: Vec<Measurement>,
     pub timeline: Vec<RigEvent>,
     pub console: Vec<ConsoleLine>,
+    pub thumbnails: Vec<Thumbnail>,
+}
+
+/// A decoded video frame kept as evidence: what a password opened on a stream (the main stream
+/// after a change), scaled down. The PNG is written next to the report (`file`) and shown in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Thumbnail {
+    #[serde(default)]
+    pub scenario: Option<ScenarioRef>,
+    /// On the run's clock.
+    pub at_ms: u64,
+    pub interface: String,
+    pub stream: String,
+    pub caption: String,
+    /// Of the thumbnail.
+    pub width: u32,
+    pub height: u32,
+    /// The PNG, relative to the report directory (`thumbnails/001.png`).
+    pub file: String,
+    /// The PNG itself until the report is written (report.json names the file).
+    #[serde(skip)]
+    pub png: Vec<u8>,
 }
 
 /// Extras collected by scenarios' teardown, keyed like [`EvidenceStore`].
@@ -850,6 +875,10 @@ pub fn attach_extras(record: &mut RunRecord, store: &ExtrasStore) {
         record.measurements.extend(extras.measurements.into_iter().map(|m| Measurement { scenario: me.clone(), ..m }));
         record.timeline.extend(extras.timeline.into_iter().map(|e| RigEvent { scenario: me.clone(), at_ms: start + e.at_ms, ..e }));
         record.console.extend(extras.console.into_iter().map(|c| ConsoleLine { scenario: me.clone(), at_ms: start + c.at_ms, ..c }));
+        for t in extras.thumbnails {
+            let file = format!("thumbnails/{:03}.png", record.thumbnails.len() + 1);
+            record.thumbnails.push(Thumbnail { scenario: me.clone(), at_ms: start + t.at_ms, file, ..t });
+        }
     }
     record.timeline.sort_by_key(|e| e.at_ms);
     record.console.sort_by_key(|c| c.at_ms);

@@ -246,7 +246,10 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
         .after(|feature, _rule, scenario, _finished, world| {
             Box::pin(async move {
                 if let Some(w) = world {
-                    let findings = std::mem::take(&mut w.findings);
+                    let mut findings = std::mem::take(&mut w.findings);
+                    if w.dut_ref().is_some() {
+                        findings.append(&mut w.dut().findings);
+                    }
                     if !findings.is_empty() {
                         w.ctx.findings.lock().unwrap_or_else(|e| e.into_inner()).insert(crate::record::key(feature, scenario), findings);
                     }

@@ -109,6 +109,16 @@ async fn conforming_recorder_on(shape: Shape, via: impl FnOnce(&EmulateProcess) 
     for id in ["ART-FLOW", "ART-IOS", "ART-ANDROID", "ART-CONFIRM", "ART-KEEP-DEVICE", "ART-REMOTE", "ETSI-DEFAULT-PW"] {
         assert_eq!(verdict(&record, id), Some(Verdict::NotApplicable), "{}: {id}", shape.name());
     }
+    // ART-LOCAL's RTSP part is video: both streams the profile lists played to a decoded key frame,
+    // and the main stream's frame is kept next to the report.
+    for stream in ["channel 1 main stream", "channel 1 sub-stream"] {
+        let played = record.scenarios.iter().flat_map(|s| &s.evidence).filter(|ev| ev.action.starts_with(&format!("play the {stream} ")) && ev.outcome.starts_with("played: ")).count();
+        assert!(played > 0, "{}: the {stream} never played", shape.name());
+    }
+    assert!(!record.thumbnails.is_empty(), "{}: no video frame kept", shape.name());
+    for t in &record.thumbnails {
+        assert!(tmp.path().join("out").join(&t.file).is_file(), "{}: {} missing", shape.name(), t.file);
+    }
     assert!(holds(&e, FACTORY).await, "{}: the recorder was not left at the password it was found with", shape.name());
 }
 

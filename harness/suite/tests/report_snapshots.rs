@@ -311,6 +311,7 @@ fn scenario_extras_land_on_the_run_timeline_tagged_with_their_scenario() {
             measurements: vec![Measurement::at_most("boot to service ready", 130.0, "s", 120.0)],
             timeline: vec![RigEvent { scenario: None, at_ms: 7, part: "network".into(), action: "down".into(), readback: None, duration_ms: Some(1), ok: true }],
             console: Vec::new(),
+            thumbnails: Vec::new(),
         },
     );
     resetlab::record::attach_extras(&mut run, &store);

@@ -277,9 +277,14 @@ pub async fn rpc2_call(addr: SocketAddr, session: &str, method: &str, params: Va
 /// An RTSP exchange on one connection: OPTIONS, DESCRIBE, and DESCRIBE with Digest when challenged.
 /// Returns (status of the last DESCRIBE, its body).
 pub async fn rtsp_describe(addr: SocketAddr, user: &str, password: &str) -> (u16, String) {
+    rtsp_describe_stream(addr, 0, user, password).await
+}
+
+/// [`rtsp_describe`] of channel 1's stream `subtype` (0 main, 1 sub).
+pub async fn rtsp_describe_stream(addr: SocketAddr, subtype: u32, user: &str, password: &str) -> (u16, String) {
     tokio::time::timeout(STEP, async {
         let mut s = TcpStream::connect(addr).await.expect("RTSP connect");
-        let url = format!("rtsp://{addr}/cam/realmonitor?channel=1&subtype=0");
+        let url = format!("rtsp://{addr}/cam/realmonitor?channel=1&subtype={subtype}");
         let (st, _, _) = rtsp_exchange(&mut s, &format!("OPTIONS {url} RTSP/1.0\r\nCSeq: 1\r\n\r\n"), 1).await;
         assert_eq!(st, 200, "OPTIONS needs no credentials");
         let (st, head, body) = rtsp_exchange(&mut s, &format!("DESCRIBE {url} RTSP/1.0\r\nCSeq: 2\r\nAccept: application/sdp\r\n\r\n"), 2).await;

@@ -136,7 +136,8 @@ pub struct Lab {
 enum Source {
     /// A bench that exists: one station, leased by one scenario at a time.
     Bench(Arc<Station>),
-    /// Emulated parts started for each lease (the embedded lab).
+    /// Emulated parts started for each lease (the embedded lab). Boxed: it holds a whole firmware
+    /// profile, far larger than a bench's handle.
     Emulated(Box<emulated::Emulated>),
 }
 

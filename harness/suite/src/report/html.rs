@@ -1,10 +1,11 @@
 //! report.html: one self-contained page (inline CSS, a few lines of inline JS, an inline SVG chart,
-//! no external assets) — the verdict banner at the top, what failed, the requirement matrix, the run's
-//! timeline with rig actions, and every scenario's steps and evidence behind `<details>`.
+//! inline PNG thumbnails, no external assets) — the verdict banner at the top, what failed, the
+//! requirement matrix, the video frames the passwords opened, the run's timeline with rig actions,
+//! and every scenario's steps and evidence behind `<details>`.
 
 use std::fmt::Write as _;
 
-use crate::record::{RunRecord, ScenarioRecord, StepStatus, Verdict};
+use crate::record::{RunRecord, ScenarioRecord, StepStatus, Thumbnail, Verdict};
 
 use super::{anchor, escape_xml as e, headline};
 
@@ -35,6 +36,8 @@ tr.key td{background:#fff1f0;font-weight:600}
 .tools{float:right;font-size:12px}.tools button{margin-left:6px}
 svg text{font:11px system-ui,sans-serif;fill:#344054}
 .muted{color:#667085}
+figure.thumb{display:inline-block;margin:6px 10px 6px 0;background:#fff;border:1px solid #e1e4ea;padding:4px}
+figure.thumb img{display:block;image-rendering:auto}figure.thumb figcaption{font-size:12px;color:#475467;max-width:320px}
 "#;
 
 const JS: &str = r#"
@@ -70,6 +73,9 @@ pub fn render(r: &RunRecord) -> String {
     matrix(&mut h, r);
     if !r.measurements.is_empty() {
         measurements(&mut h, r);
+    }
+    if !r.thumbnails.is_empty() {
+        video(&mut h, r);
     }
     h.push_str("<h2>Timeline</h2>\n");
     h.push_str(&timeline_svg(r));
@@ -343,6 +349,7 @@ fn scenarios(h: &mut String, r: &RunRecord) {
             }
             h.push_str("</table>\n");
         }
+        thumbnails(h, r, s);
         let ms: Vec<_> = r.measurements_of(s).collect();
         if !ms.is_empty() {
             h.push_str("<ul>\n");
@@ -368,4 +375,44 @@ fn scenarios(h: &mut String, r: &RunRecord) {
         }
         h.push_str("</details>\n");
     }
+}
+
+/// The video frames a scenario kept (the main stream a changed password opened).
+fn thumbnails(h: &mut String, r: &RunRecord, s: &ScenarioRecord) {
+    for t in r.thumbnails.iter().filter(|t| t.scenario.as_ref().is_some_and(|sr| sr.is(s))) {
+        h.push_str(&figure(t, ""));
+    }
+}
+
+/// Every kept frame at a glance, each linked to its scenario: what the new passwords opened.
+fn video(h: &mut String, r: &RunRecord) {
+    h.push_str("<h2 id=\"video\">Video the passwords opened</h2>\n<div>\n");
+    for t in &r.thumbnails {
+        let link = t.scenario.as_ref().map_or_else(String::new, |sr| {
+            format!(" · <a href=\"#{}\">{}, line {}</a>", anchor(&sr.feature, sr.line), e(&sr.feature), sr.line)
+        });
+        h.push_str(&figure(t, &link));
+    }
+    h.push_str("</div>\n");
+}
+
+/// One thumbnail, inline as PNG data so the page stays one file (a record read back from
+/// report.json, which names the file but does not carry the bytes, points at the file instead).
+fn figure(t: &Thumbnail, extra: &str) -> String {
+    use base64::Engine as _;
+    let src = if t.png.is_empty() {
+        e(&t.file)
+    } else {
+        format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(&t.png))
+    };
+    format!(
+        "<figure class=\"thumb\"><img src=\"{src}\" width=\"{}\" height=\"{}\" alt=\"{} {}\"><figcaption>{} · +{} ms · <code>{}</code>{extra}</figcaption></figure>\n",
+        t.width,
+        t.height,
+        e(&t.interface),
+        e(&t.stream),
+        e(&t.caption),
+        t.at_ms,
+        e(&t.file)
+    )
 }

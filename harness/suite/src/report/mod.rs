@@ -56,6 +56,7 @@ pub fn write_all(record: &RunRecord, out: &Path) -> Result<ReportPaths, ReportEr
     write(&paths.html, &html::render(record))?;
     write(&paths.markdown, &markdown::render(record))?;
     write(&paths.junit, &junit::render(record))?;
+    write_thumbnails(record, out)?;
     // Cucumber's own files are written by its writers while the suite runs; mask them too.
     for name in ["cucumber.json", "cucumber-junit.xml"] {
         let path = out.join(name);
@@ -157,6 +158,13 @@ pub fn redacted(record: &RunRecord) -> RunRecord {
     ro(&mut c.firmware_profile);
     c.app_profiles.iter_mut().for_each(r);
     c.requirement_profiles.iter_mut().for_each(r);
+    for t in &mut c.thumbnails {
+        rref(&mut t.scenario);
+        r(&mut t.interface);
+        r(&mut t.stream);
+        r(&mut t.caption);
+        r(&mut t.file);
+    }
     for m in &mut c.measurements {
         rref(&mut m.scenario);
         ro(&mut m.step);
@@ -193,6 +201,24 @@ fn write(path: &Path, text: &str) -> Result<(), ReportError> {
     std::io::Write::write_all(&mut f, text.as_bytes()).map_err(err)
 }
 
+/// Each thumbnail's PNG into `out/thumbnails/` (0700, files 0600), where report.json points.
+fn write_thumbnails(record: &RunRecord, out: &Path) -> Result<(), ReportError> {
+    use std::os::unix::fs::DirBuilderExt;
+    let kept: Vec<_> = record.thumbnails.iter().filter(|t| !t.png.is_empty() && !t.file.is_empty()).collect();
+    if kept.is_empty() {
+        return Ok(());
+    }
+    let dir = out.join("thumbnails");
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).map_err(|err| ReportError::Io { path: dir.clone(), err })?;
+    for t in kept {
+        let path = out.join(&t.file);
+        let err = |err| ReportError::Io { path: path.clone(), err };
+        let mut f = owner_only_file(&path).map_err(err)?;
+        std::io::Write::write_all(&mut f, &t.png).map_err(err)?;
+    }
+    Ok(())
+}
+
 /// Open `path` for writing, truncated, created 0600, refusing a symlink (O_NOFOLLOW: ELOOP).
 fn owner_only_file(path: &Path) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
@@ -206,7 +232,7 @@ fn owner_only_file(path: &Path) -> std::io::Result<std::fs::File> {
 }
 
 /// What a run puts in its `--out` directory.
-const RUN_ENTRIES: [&str; 9] = ["report.json", "report.html", "report.md", "junit.xml", "cucumber.json", "cucumber-junit.xml", "features", "state", crate::app_screens::DIR];
+const RUN_ENTRIES: [&str; 10] = ["report.json", "report.html", "report.md", "junit.xml", "cucumber.json", "cucumber-junit.xml", "features", "state", crate::app_screens::DIR, "thumbnails"];
 
 /// Create `out` (and missing parents) 0700, or narrow it to 0700 when it exists and holds only a
 /// run's files (the suite creates it before the run, with the umask's mode). A directory that holds
