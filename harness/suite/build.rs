@@ -7,11 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 fn git(args: &[&str]) -> Option<String> {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .ok()?;
+    let out = Command::new("git").args(args).current_dir(env!("CARGO_MANIFEST_DIR")).output().ok()?;
     if !out.status.success() {
         return None;
     }
@@ -21,28 +17,22 @@ fn git(args: &[&str]) -> Option<String> {
 
 fn main() {
     println!("cargo:rerun-if-env-changed=RESETLAB_GIT_COMMIT");
-    let commit = std::env::var("RESETLAB_GIT_COMMIT")
-        .ok()
-        .filter(|c| !c.is_empty())
-        .or_else(|| git(&["rev-parse", "HEAD"]));
+    let commit =
+        std::env::var("RESETLAB_GIT_COMMIT").ok().filter(|c| !c.is_empty()).or_else(|| git(&["rev-parse", "HEAD"]));
     if let Some(c) = &commit {
         println!("cargo:rustc-env=RESETLAB_GIT_COMMIT={c}");
     }
     // Rebuild when HEAD moves: the worktree's HEAD, the branch it points at, and packed refs.
-    if let (Some(dir), Some(common)) = (
-        git(&["rev-parse", "--absolute-git-dir"]),
-        git(&["rev-parse", "--git-common-dir"]),
-    ) {
+    if let (Some(dir), Some(common)) =
+        (git(&["rev-parse", "--absolute-git-dir"]), git(&["rev-parse", "--git-common-dir"]))
+    {
         let common = if Path::new(&common).is_absolute() {
             Path::new(&common).to_owned()
         } else {
             Path::new(env!("CARGO_MANIFEST_DIR")).join(common)
         };
         println!("cargo:rerun-if-changed={dir}/HEAD");
-        println!(
-            "cargo:rerun-if-changed={}",
-            common.join("packed-refs").display()
-        );
+        println!("cargo:rerun-if-changed={}", common.join("packed-refs").display());
         if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
             println!("cargo:rerun-if-changed={}", common.join(branch).display());
         }

@@ -26,18 +26,8 @@ pub struct AppSession {
 
 impl AppSession {
     /// The app release `profile` on `platform`/`form`, signed in as `account`.
-    pub fn new(
-        platform: Platform,
-        form: FormFactor,
-        profile: AppProfile,
-        account: impl Into<String>,
-    ) -> Self {
-        AppSession {
-            platform,
-            form,
-            profile,
-            account: account.into(),
-        }
+    pub fn new(platform: Platform, form: FormFactor, profile: AppProfile, account: impl Into<String>) -> Self {
+        AppSession { platform, form, profile, account: account.into() }
     }
 
     /// "an iPhone", "an iPad", "an Android phone", for messages and prompts.
@@ -62,14 +52,8 @@ impl std::fmt::Debug for ScreenEvidence {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ScreenEvidence")
             .field("step", &self.step)
-            .field(
-                "screenshot_png",
-                &format_args!("{} bytes", self.screenshot_png.len()),
-            )
-            .field(
-                "page_source",
-                &format_args!("{} chars", self.page_source.len()),
-            )
+            .field("screenshot_png", &format_args!("{} bytes", self.screenshot_png.len()))
+            .field("page_source", &format_args!("{} chars", self.page_source.len()))
             .finish()
     }
 }
@@ -98,21 +82,13 @@ pub trait App: Send {
     /// Steps 4–5: tap Modify password, enter `new` and `confirm`, tap confirm; what the app shows.
     /// The app refuses locally (length, mismatch) before anything is sent; after `Changed` the saved
     /// entry holds the new password.
-    async fn modify_password(
-        &mut self,
-        new: &Secret,
-        confirm: &Secret,
-    ) -> Result<ModifyOutcome, AppError>;
+    async fn modify_password(&mut self, new: &Secret, confirm: &Secret) -> Result<ModifyOutcome, AppError>;
 
     /// Whether the saved entry of the tapped (or only) device still connects to the recorder.
     async fn connect_saved_entry(&mut self) -> Result<LoginOutcome, AppError>;
 
     /// A remote login to the tapped (or only) device from a smartphone, tablet or computer.
-    async fn remote_login(
-        &mut self,
-        form: FormFactor,
-        creds: &DeviceCredentials,
-    ) -> Result<LoginOutcome, AppError>;
+    async fn remote_login(&mut self, form: FormFactor, creds: &DeviceCredentials) -> Result<LoginOutcome, AppError>;
 
     /// After an `Unknown` outcome: find which of the saved and the sent password the recorder now
     /// accepts and keep that one in the saved entry (one wrong attempt at most).
@@ -125,11 +101,7 @@ pub trait App: Send {
     fn saved_entries(&self) -> Vec<DeviceEntry>;
 
     /// Add (or re-add) a device to the Device Manager with device credentials.
-    async fn add_device(
-        &mut self,
-        serial: &str,
-        creds: DeviceCredentials,
-    ) -> Result<DeviceEntry, AppError>;
+    async fn add_device(&mut self, serial: &str, creds: DeviceCredentials) -> Result<DeviceEntry, AppError>;
 
     /// Delete a device from the Device Manager (what the article says not to do).
     async fn remove_device(&mut self, serial: &str) -> Result<(), AppError>;
@@ -160,9 +132,7 @@ pub trait App: Send {
         let menu = self.open_menu().await?;
         if !menu.contains(&MenuItem::DeviceManager) {
             // What the app shows, not a harness error: the article's step 2 is not there.
-            return Ok(ModifyOutcome::PathNotAsWritten(
-                "the app menu shows no Device Manager".into(),
-            ));
+            return Ok(ModifyOutcome::PathNotAsWritten("the app menu shows no Device Manager".into()));
         }
         self.device_manager().await?;
         self.tap_device(serial).await?;

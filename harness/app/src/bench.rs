@@ -80,17 +80,13 @@ pub struct AppSpec {
     pub capabilities: Option<serde_json::Map<String, serde_json::Value>>,
     /// Extra capabilities of the remote clients' sessions, per form factor (driver webdriver).
     #[serde(default)]
-    pub remote_capabilities:
-        Option<HashMap<FormFactor, serde_json::Map<String, serde_json::Value>>>,
+    pub remote_capabilities: Option<HashMap<FormFactor, serde_json::Map<String, serde_json::Value>>>,
 }
 
 impl AppSpec {
     /// The app session this bench asks for: its platform and form (default an iPhone) and its app
     /// profile (default the 2017 app), signed in as `account`.
-    pub fn session(
-        &self,
-        account: &str,
-    ) -> Result<crate::AppSession, resetlab_profile::FixtureError> {
+    pub fn session(&self, account: &str) -> Result<crate::AppSession, resetlab_profile::FixtureError> {
         let profile = match &self.profile {
             Some(p) => crate::AppProfile::load(p)?,
             None => crate::flir_cloud_2017(),
@@ -108,18 +104,18 @@ impl AppSpec {
     /// The WebDriver settings of a `driver: webdriver` bench: its `url:`, capabilities and app
     /// account, the account's password read from `account_password_env` (never from the file).
     pub fn webdriver_config(&self) -> Result<crate::WebDriverConfig, String> {
-        let url = self.url.clone().ok_or(
-            "app: driver webdriver needs `url:` (the Appium server, e.g. http://appium-host:4723)",
-        )?;
-        let account = self
-            .account
+        let url = self
+            .url
             .clone()
-            .ok_or("app: driver webdriver needs `account:` (the app account to sign in with)")?;
-        let var = self.account_password_env.clone().ok_or("app: driver webdriver needs `account_password_env:` (the variable holding the app account password)")?;
-        let password = std::env::var(&var)
-            .map_err(|_| format!("app: the app account password variable {var} is not set"))?;
-        let mut config =
-            crate::WebDriverConfig::new(url, account, resetlab_wire::Secret::new(password));
+            .ok_or("app: driver webdriver needs `url:` (the Appium server, e.g. http://appium-host:4723)")?;
+        let account =
+            self.account.clone().ok_or("app: driver webdriver needs `account:` (the app account to sign in with)")?;
+        let var = self.account_password_env.clone().ok_or(
+            "app: driver webdriver needs `account_password_env:` (the variable holding the app account password)",
+        )?;
+        let password =
+            std::env::var(&var).map_err(|_| format!("app: the app account password variable {var} is not set"))?;
+        let mut config = crate::WebDriverConfig::new(url, account, resetlab_wire::Secret::new(password));
         config.capabilities = self.capabilities.clone().unwrap_or_default();
         config.remote_capabilities = self.remote_capabilities.clone().unwrap_or_default();
         Ok(config)
@@ -135,19 +131,13 @@ struct Top {
 /// Read the `app:` section of a bench file (None when the bench has none).
 pub fn load(file: impl AsRef<Path>) -> Result<Option<AppSpec>, resetlab_profile::FixtureError> {
     let file = file.as_ref();
-    let text =
-        std::fs::read_to_string(file).map_err(|source| resetlab_profile::FixtureError::Read {
-            file: file.to_owned(),
-            source,
-        })?;
+    let text = std::fs::read_to_string(file)
+        .map_err(|source| resetlab_profile::FixtureError::Read { file: file.to_owned(), source })?;
     parse(file, &text)
 }
 
 /// Parse the `app:` section from bench text; `file` is used in messages.
-pub fn parse(
-    file: impl AsRef<Path>,
-    text: &str,
-) -> Result<Option<AppSpec>, resetlab_profile::FixtureError> {
+pub fn parse(file: impl AsRef<Path>, text: &str) -> Result<Option<AppSpec>, resetlab_profile::FixtureError> {
     let app = resetlab_profile::parse_yaml::<Top>(file.as_ref(), text)?.app;
     if let Some(spec) = &app {
         check_relay_url(file.as_ref(), text, spec)?;
@@ -156,19 +146,12 @@ pub fn parse(
 }
 
 /// `relay:` must be plain `http://`: there is no TLS in resetlab's HTTP client to honour `https://`.
-fn check_relay_url(
-    file: &Path,
-    text: &str,
-    spec: &AppSpec,
-) -> Result<(), resetlab_profile::FixtureError> {
+fn check_relay_url(file: &Path, text: &str, spec: &AppSpec) -> Result<(), resetlab_profile::FixtureError> {
     let Some(url) = &spec.relay else {
         return Ok(());
     };
     // The URL itself is not repeated: it could carry credentials (`http://user:pw@host`).
-    let scheme = url
-        .split_once("://")
-        .map(|(s, _)| s.to_ascii_lowercase())
-        .unwrap_or_default();
+    let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase()).unwrap_or_default();
     let message = match scheme.as_str() {
         "http" => return Ok(()),
         "https" | "wss" => format!(
@@ -179,12 +162,7 @@ fn check_relay_url(
         ),
         _ => "expected an http:// URL of the relay (e.g. http://relay.lab:8080)".to_owned(),
     };
-    Err(resetlab_profile::FixtureError::semantic(
-        file,
-        text,
-        "app.relay",
-        message,
-    ))
+    Err(resetlab_profile::FixtureError::semantic(file, text, "app.relay", message))
 }
 
 #[cfg(test)]
@@ -211,18 +189,11 @@ mod tests {
         unsafe { std::env::set_var("RESETLAB_TEST_APP_PW_1", "pw") };
         let c = spec.webdriver_config().unwrap();
         assert_eq!(
-            (
-                c.url.as_str(),
-                c.account.as_str(),
-                c.account_password.expose()
-            ),
+            (c.url.as_str(), c.account.as_str(), c.account_password.expose()),
             ("http://127.0.0.1:4723", "me", "pw")
         );
         assert_eq!(c.capabilities["appium:udid"], "emulator-5554");
-        assert_eq!(
-            c.remote_capabilities[&FormFactor::Tablet]["appium:udid"],
-            "R52"
-        );
+        assert_eq!(c.remote_capabilities[&FormFactor::Tablet]["appium:udid"], "R52");
     }
 
     #[test]
@@ -238,15 +209,8 @@ mod tests {
         let spec = load(path).unwrap().unwrap();
         assert_eq!(spec.driver, AppDriver::WebDriver);
         assert_eq!(spec.url.as_deref(), Some("http://appium-host:4723"));
-        assert_eq!(
-            spec.capabilities.unwrap()["appium:bundleId"],
-            "com.flir.cloud"
-        );
-        assert!(
-            spec.remote_capabilities
-                .unwrap()
-                .contains_key(&FormFactor::Computer)
-        );
+        assert_eq!(spec.capabilities.unwrap()["appium:bundleId"], "com.flir.cloud");
+        assert!(spec.remote_capabilities.unwrap().contains_key(&FormFactor::Computer));
     }
 
     #[test]
@@ -254,10 +218,7 @@ mod tests {
         let text = "rig: b\napp:\n  driver: relay\n  relay: https://relay.example:8443\n";
         let err = parse("bench.yaml", text).unwrap_err().to_string();
         assert!(err.contains("bench.yaml:4"), "{err}");
-        assert!(
-            err.contains("app.relay") && err.contains("without TLS"),
-            "{err}"
-        );
+        assert!(err.contains("app.relay") && err.contains("without TLS"), "{err}");
         let text = "rig: b\napp: { driver: relay, relay: 'HTTPS://relay.example' }\n";
         assert!(parse("bench.yaml", text).is_err());
         let text = "rig: b\napp: { driver: relay, relay: 'relay.example:8080' }\n";

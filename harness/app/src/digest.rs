@@ -21,12 +21,7 @@ pub enum Route {
     Remote,
 }
 
-async fn send(
-    b: &dyn Backend,
-    route: Route,
-    serial: &str,
-    req: RawRequest,
-) -> Result<RawResponse, TransportError> {
+async fn send(b: &dyn Backend, route: Route, serial: &str, req: RawRequest) -> Result<RawResponse, TransportError> {
     match route {
         Route::App => b.send(serial, req).await,
         Route::Remote => b.send_remote(serial, req).await,
@@ -59,13 +54,8 @@ pub async fn send_authenticated(
     creds: &DeviceCredentials,
     req: RawRequest,
 ) -> Result<RawResponse, DigestError> {
-    let probe = RawRequest {
-        headers: req.headers.clone(),
-        ..RawRequest::get(PROBE_URI)
-    };
-    let first = send(b, route, serial, probe)
-        .await
-        .map_err(DigestError::Probe)?;
+    let probe = RawRequest { headers: req.headers.clone(), ..RawRequest::get(PROBE_URI) };
+    let first = send(b, route, serial, probe).await.map_err(DigestError::Probe)?;
     let mut www = match challenge(&first) {
         Some(c) if first.status == 401 => c,
         _ => return Err(DigestError::NoChallenge(first)),
@@ -99,15 +89,9 @@ pub async fn send_authenticated(
             }
         };
         let signed = req.clone().with_header("Authorization", auth);
-        let resp = send(b, route, serial, signed)
-            .await
-            .map_err(DigestError::Request)?;
+        let resp = send(b, route, serial, signed).await.map_err(DigestError::Request)?;
         match challenge(&resp) {
-            Some(c)
-                if resp.status == 401
-                    && attempt == 0
-                    && c.to_ascii_lowercase().contains("stale=true") =>
-            {
+            Some(c) if resp.status == 401 && attempt == 0 && c.to_ascii_lowercase().contains("stale=true") => {
                 www = c;
             }
             _ => return Ok(resp),

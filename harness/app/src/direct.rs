@@ -33,19 +33,13 @@ impl DirectBackend {
             .timeout(DIRECT_TIMEOUT)
             .build()
             .expect("a plain HTTP client builds");
-        DirectBackend {
-            http,
-            device,
-            remote,
-        }
+        DirectBackend { http, device, remote }
     }
 
     async fn to(&self, addr: SocketAddr, req: RawRequest) -> Result<RawResponse, TransportError> {
         let method = reqwest::Method::from_bytes(req.method.as_bytes())
             .map_err(|_| TransportError::Harness(format!("bad method {:?}", req.method)))?;
-        let mut b = self
-            .http
-            .request(method, format!("http://{addr}{}", req.uri));
+        let mut b = self.http.request(method, format!("http://{addr}{}", req.uri));
         for (k, v) in &req.headers {
             b = b.header(k, v);
         }
@@ -62,19 +56,12 @@ impl DirectBackend {
             }
         })?;
         let status = resp.status().as_u16();
-        let headers = resp
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
-            .collect();
-        let body = body_text(resp).await.map_err(|e| {
-            TransportError::Lost(format!("recorder at {addr}: body unreadable: {e}"))
-        })?;
-        Ok(RawResponse {
-            status,
-            headers,
-            body,
-        })
+        let headers =
+            resp.headers().iter().map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned())).collect();
+        let body = body_text(resp)
+            .await
+            .map_err(|e| TransportError::Lost(format!("recorder at {addr}: body unreadable: {e}")))?;
+        Ok(RawResponse { status, headers, body })
     }
 }
 
@@ -85,8 +72,7 @@ impl Backend for DirectBackend {
     }
 
     async fn online(&self, _serial: &str) -> Result<bool, AppError> {
-        let probe =
-            tokio::time::timeout(DIRECT_TIMEOUT, tokio::net::TcpStream::connect(self.device)).await;
+        let probe = tokio::time::timeout(DIRECT_TIMEOUT, tokio::net::TcpStream::connect(self.device)).await;
         Ok(matches!(probe, Ok(Ok(_))))
     }
 
@@ -94,11 +80,7 @@ impl Backend for DirectBackend {
         self.to(self.device, req).await
     }
 
-    async fn send_remote(
-        &self,
-        _serial: &str,
-        req: RawRequest,
-    ) -> Result<RawResponse, TransportError> {
+    async fn send_remote(&self, _serial: &str, req: RawRequest) -> Result<RawResponse, TransportError> {
         match self.remote {
             Some(addr) => self.to(addr, req).await,
             None => Err(TransportError::Harness(
@@ -113,11 +95,7 @@ pub type DirectApp = FlowApp<DirectBackend>;
 
 impl FlowApp<DirectBackend> {
     /// The app on a bench: requests to `device`, remote logins to `remote`.
-    pub fn direct(
-        session: AppSession,
-        device: SocketAddr,
-        remote: Option<SocketAddr>,
-    ) -> DirectApp {
+    pub fn direct(session: AppSession, device: SocketAddr, remote: Option<SocketAddr>) -> DirectApp {
         FlowApp::new(session, DirectBackend::new(device, remote))
     }
 }

@@ -15,10 +15,7 @@ pub struct DeviceCredentials {
 impl DeviceCredentials {
     /// Credentials from a user name and a password.
     pub fn new(user: impl Into<String>, password: impl Into<String>) -> Self {
-        DeviceCredentials {
-            user: user.into(),
-            password: Secret::new(password),
-        }
+        DeviceCredentials { user: user.into(), password: Secret::new(password) }
     }
 }
 

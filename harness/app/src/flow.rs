@@ -119,31 +119,20 @@ fn login_outcome(r: Result<crate::transport::RawResponse, DigestError>) -> Login
     match r {
         Ok(resp) if resp.status == 200 => LoginOutcome::Accepted,
         Ok(resp) => LoginOutcome::Refused(resp.reason()),
-        Err(
-            DigestError::Probe(TransportError::Offline(_))
-            | DigestError::Request(TransportError::Offline(_)),
-        ) => LoginOutcome::Offline,
-        Err(DigestError::Probe(e) | DigestError::Request(e)) => {
-            LoginOutcome::Unknown(e.to_string())
+        Err(DigestError::Probe(TransportError::Offline(_)) | DigestError::Request(TransportError::Offline(_))) => {
+            LoginOutcome::Offline
         }
-        Err(DigestError::NoChallenge(resp)) => LoginOutcome::Unknown(format!(
-            "recorder sent no Digest challenge: HTTP {} {}",
-            resp.status,
-            resp.reason()
-        )),
+        Err(DigestError::Probe(e) | DigestError::Request(e)) => LoginOutcome::Unknown(e.to_string()),
+        Err(DigestError::NoChallenge(resp)) => {
+            LoginOutcome::Unknown(format!("recorder sent no Digest challenge: HTTP {} {}", resp.status, resp.reason()))
+        }
     }
 }
 
 impl<B: Backend> FlowApp<B> {
     /// The app with no saved devices, on its live view.
     pub fn new(session: AppSession, backend: B) -> Self {
-        FlowApp {
-            session,
-            backend,
-            entries: BTreeMap::new(),
-            screen: Screen::Live,
-            selected: None,
-        }
+        FlowApp { session, backend, entries: BTreeMap::new(), screen: Screen::Live, selected: None }
     }
 
     /// How requests travel.
@@ -157,18 +146,12 @@ impl<B: Backend> FlowApp<B> {
         }
         match self.entries.keys().collect::<Vec<_>>().as_slice() {
             [only] => Ok((*only).clone()),
-            _ => Err(AppError::WrongScreen {
-                step,
-                needs: "a tapped device",
-                on: format!("{:?}", self.screen),
-            }),
+            _ => Err(AppError::WrongScreen { step, needs: "a tapped device", on: format!("{:?}", self.screen) }),
         }
     }
 
     fn entry(&self, serial: &str) -> Result<&DeviceEntry, AppError> {
-        self.entries
-            .get(serial)
-            .ok_or_else(|| AppError::NoSuchDevice(serial.to_owned()))
+        self.entries.get(serial).ok_or_else(|| AppError::NoSuchDevice(serial.to_owned()))
     }
 
     /// Whether the device's Settings show Modify password: the profile offers it on this platform
@@ -176,58 +159,34 @@ impl<B: Backend> FlowApp<B> {
     /// Settings lists it and Modify password refuses without it, so both ask here.
     fn shows_modify_password(&self, entry: &DeviceEntry) -> bool {
         let profile = &self.session.profile;
-        let hidden = profile.modify_password.hidden_for_secondary
-            && entry.group == Some(UserGroup::Secondary);
+        let hidden = profile.modify_password.hidden_for_secondary && entry.group == Some(UserGroup::Secondary);
         profile.offers_modify_password(self.session.platform, self.session.form) && !hidden
     }
 
-    async fn login_with(
-        &self,
-        route: Route,
-        serial: &str,
-        creds: &DeviceCredentials,
-        ua: &str,
-    ) -> LoginOutcome {
-        let req = RawRequest::get("/cgi-bin/magicBox.cgi?action=getMachineName")
-            .with_header("User-Agent", ua);
+    async fn login_with(&self, route: Route, serial: &str, creds: &DeviceCredentials, ua: &str) -> LoginOutcome {
+        let req = RawRequest::get("/cgi-bin/magicBox.cgi?action=getMachineName").with_header("User-Agent", ua);
         login_outcome(send_authenticated(&self.backend, route, serial, creds, req).await)
     }
 
     fn app_agent(&self) -> String {
-        format!(
-            "FLIR Cloud/2.0 ({}; {}; resetlab)",
-            self.session.device_name(),
-            self.session.platform
-        )
+        format!("FLIR Cloud/2.0 ({}; {}; resetlab)", self.session.device_name(), self.session.platform)
     }
 
-    async fn group_of(
-        &self,
-        serial: &str,
-        creds: &DeviceCredentials,
-    ) -> Result<Option<UserGroup>, AppError> {
-        let req = RawRequest::get(format!(
-            "/cgi-bin/userManager.cgi?action=getUserInfo&name={}",
-            q(&creds.user)
-        ))
-        .with_header("User-Agent", self.app_agent());
+    async fn group_of(&self, serial: &str, creds: &DeviceCredentials) -> Result<Option<UserGroup>, AppError> {
+        let req = RawRequest::get(format!("/cgi-bin/userManager.cgi?action=getUserInfo&name={}", q(&creds.user)))
+            .with_header("User-Agent", self.app_agent());
         match send_authenticated(&self.backend, Route::App, serial, creds, req).await {
             Ok(resp) if resp.status == 200 => {
-                let group = resp
-                    .body
-                    .lines()
-                    .find_map(|l| l.trim().strip_prefix("user.Group=").map(str::to_owned));
+                let group = resp.body.lines().find_map(|l| l.trim().strip_prefix("user.Group=").map(str::to_owned));
                 Ok(match group.as_deref() {
                     Some("admin") => Some(UserGroup::Administrator),
                     Some(_) => Some(UserGroup::Secondary),
                     None => None,
                 })
             }
-            Ok(resp) if resp.status == 401 => Err(AppError::AddRefused {
-                serial: serial.to_owned(),
-                user: creds.user.clone(),
-                reason: resp.reason(),
-            }),
+            Ok(resp) if resp.status == 401 => {
+                Err(AppError::AddRefused { serial: serial.to_owned(), user: creds.user.clone(), reason: resp.reason() })
+            }
             // Offline or a firmware without getUserInfo: the app saves the entry all the same.
             _ => Ok(None),
         }
@@ -242,11 +201,7 @@ impl<B: Backend> App for FlowApp<B> {
 
     async fn open_menu(&mut self) -> Result<Vec<MenuItem>, AppError> {
         self.screen = Screen::Menu;
-        Ok(if self.session.profile.device_manager_in_menu {
-            vec![MenuItem::DeviceManager]
-        } else {
-            Vec::new()
-        })
+        Ok(if self.session.profile.device_manager_in_menu { vec![MenuItem::DeviceManager] } else { Vec::new() })
     }
 
     async fn device_manager(&mut self) -> Result<Vec<DeviceEntry>, AppError> {
@@ -284,11 +239,7 @@ impl<B: Backend> App for FlowApp<B> {
 
     async fn settings(&mut self) -> Result<Vec<SettingsItem>, AppError> {
         let Screen::Device(serial) = &self.screen else {
-            return Err(AppError::WrongScreen {
-                step: "settings",
-                needs: "device",
-                on: format!("{:?}", self.screen),
-            });
+            return Err(AppError::WrongScreen { step: "settings", needs: "device", on: format!("{:?}", self.screen) });
         };
         let serial = serial.clone();
         let entry = self.entry(&serial)?;
@@ -300,11 +251,7 @@ impl<B: Backend> App for FlowApp<B> {
         Ok(items)
     }
 
-    async fn modify_password(
-        &mut self,
-        new: &Secret,
-        confirm: &Secret,
-    ) -> Result<ModifyOutcome, AppError> {
+    async fn modify_password(&mut self, new: &Secret, confirm: &Secret) -> Result<ModifyOutcome, AppError> {
         let Screen::Settings(serial) = &self.screen else {
             return Err(AppError::WrongScreen {
                 step: "modify_password",
@@ -327,9 +274,7 @@ impl<B: Backend> App for FlowApp<B> {
             )));
         }
         if rule.confirm_required && new != confirm {
-            return Ok(ModifyOutcome::RefusedByApp(
-                "The passwords do not match".into(),
-            ));
+            return Ok(ModifyOutcome::RefusedByApp("The passwords do not match".into()));
         }
         let creds = entry.credentials.clone();
         let uri = format!(
@@ -339,30 +284,26 @@ impl<B: Backend> App for FlowApp<B> {
             q(creds.password.expose())
         );
         let req = RawRequest::get(uri).with_header("User-Agent", self.app_agent());
-        let outcome =
-            match send_authenticated(&self.backend, Route::App, &serial, &creds, req).await {
-                Ok(resp) if resp.status == 200 && resp.is_ok_body() => ModifyOutcome::Changed,
-                Ok(resp) if resp.status == 401 => ModifyOutcome::RefusedByDevice(format!(
-                    "the recorder refused the saved credentials: {}",
-                    resp.reason()
-                )),
-                Ok(resp) => ModifyOutcome::RefusedByDevice(resp.reason()),
-                // Only the read-only probe was at risk: the recorder cannot have changed.
-                Err(DigestError::Probe(TransportError::Harness(e))) => {
-                    return Err(AppError::NotConfigured(e));
-                }
-                Err(DigestError::Probe(_)) => ModifyOutcome::Offline,
-                Err(DigestError::NoChallenge(resp)) => ModifyOutcome::RefusedByDevice(format!(
-                    "no Digest challenge: HTTP {} {}",
-                    resp.status,
-                    resp.reason()
-                )),
-                Err(DigestError::Request(TransportError::Offline(_))) => ModifyOutcome::Offline,
-                Err(DigestError::Request(TransportError::Harness(e))) => {
-                    return Err(AppError::NotConfigured(e));
-                }
-                Err(DigestError::Request(TransportError::Lost(why))) => ModifyOutcome::Unknown(why),
-            };
+        let outcome = match send_authenticated(&self.backend, Route::App, &serial, &creds, req).await {
+            Ok(resp) if resp.status == 200 && resp.is_ok_body() => ModifyOutcome::Changed,
+            Ok(resp) if resp.status == 401 => {
+                ModifyOutcome::RefusedByDevice(format!("the recorder refused the saved credentials: {}", resp.reason()))
+            }
+            Ok(resp) => ModifyOutcome::RefusedByDevice(resp.reason()),
+            // Only the read-only probe was at risk: the recorder cannot have changed.
+            Err(DigestError::Probe(TransportError::Harness(e))) => {
+                return Err(AppError::NotConfigured(e));
+            }
+            Err(DigestError::Probe(_)) => ModifyOutcome::Offline,
+            Err(DigestError::NoChallenge(resp)) => {
+                ModifyOutcome::RefusedByDevice(format!("no Digest challenge: HTTP {} {}", resp.status, resp.reason()))
+            }
+            Err(DigestError::Request(TransportError::Offline(_))) => ModifyOutcome::Offline,
+            Err(DigestError::Request(TransportError::Harness(e))) => {
+                return Err(AppError::NotConfigured(e));
+            }
+            Err(DigestError::Request(TransportError::Lost(why))) => ModifyOutcome::Unknown(why),
+        };
         let outcome = match outcome {
             ModifyOutcome::Offline if rule.reports_success_when_offline => ModifyOutcome::Changed,
             other => other,
@@ -383,24 +324,17 @@ impl<B: Backend> App for FlowApp<B> {
     async fn connect_saved_entry(&mut self) -> Result<LoginOutcome, AppError> {
         let serial = self.current_serial("connect_saved_entry")?;
         let creds = self.entry(&serial)?.credentials.clone();
-        Ok(self
-            .login_with(Route::App, &serial, &creds, &self.app_agent())
-            .await)
+        Ok(self.login_with(Route::App, &serial, &creds, &self.app_agent()).await)
     }
 
-    async fn remote_login(
-        &mut self,
-        form: FormFactor,
-        creds: &DeviceCredentials,
-    ) -> Result<LoginOutcome, AppError> {
+    async fn remote_login(&mut self, form: FormFactor, creds: &DeviceCredentials) -> Result<LoginOutcome, AppError> {
         let serial = self.current_serial("remote_login")?;
-        let req = RawRequest::get("/cgi-bin/magicBox.cgi?action=getMachineName")
-            .with_header("User-Agent", form.user_agent());
+        let req =
+            RawRequest::get("/cgi-bin/magicBox.cgi?action=getMachineName").with_header("User-Agent", form.user_agent());
         match send_authenticated(&self.backend, Route::Remote, &serial, creds, req).await {
-            Err(
-                DigestError::Probe(TransportError::Harness(e))
-                | DigestError::Request(TransportError::Harness(e)),
-            ) => Err(AppError::NotConfigured(e)),
+            Err(DigestError::Probe(TransportError::Harness(e)) | DigestError::Request(TransportError::Harness(e))) => {
+                Err(AppError::NotConfigured(e))
+            }
             r => Ok(login_outcome(r)),
         }
     }
@@ -409,19 +343,14 @@ impl<B: Backend> App for FlowApp<B> {
         let serial = self.current_serial("reconcile")?;
         let entry = self.entry(&serial)?.clone();
         let ua = self.app_agent();
-        let saved = self
-            .login_with(Route::App, &serial, &entry.credentials, &ua)
-            .await;
+        let saved = self.login_with(Route::App, &serial, &entry.credentials, &ua).await;
         let (LoginOutcome::Refused(_), Some(sent)) = (&saved, &entry.unconfirmed) else {
             if saved == LoginOutcome::Accepted {
                 self.entries.get_mut(&serial).expect("entry").unconfirmed = None;
             }
             return Ok(saved);
         };
-        let candidate = DeviceCredentials {
-            user: entry.credentials.user.clone(),
-            password: sent.clone(),
-        };
+        let candidate = DeviceCredentials { user: entry.credentials.user.clone(), password: sent.clone() };
         let r = self.login_with(Route::App, &serial, &candidate, &ua).await;
         if r == LoginOutcome::Accepted {
             let e = self.entries.get_mut(&serial).expect("entry");
@@ -440,28 +369,16 @@ impl<B: Backend> App for FlowApp<B> {
         self.entries.values().cloned().collect()
     }
 
-    async fn add_device(
-        &mut self,
-        serial: &str,
-        creds: DeviceCredentials,
-    ) -> Result<DeviceEntry, AppError> {
+    async fn add_device(&mut self, serial: &str, creds: DeviceCredentials) -> Result<DeviceEntry, AppError> {
         let group = self.group_of(serial, &creds).await?;
         let online = self.backend.online(serial).await?;
-        let entry = DeviceEntry {
-            serial: serial.to_owned(),
-            credentials: creds,
-            group,
-            online,
-            unconfirmed: None,
-        };
+        let entry = DeviceEntry { serial: serial.to_owned(), credentials: creds, group, online, unconfirmed: None };
         self.entries.insert(serial.to_owned(), entry.clone());
         Ok(entry)
     }
 
     async fn remove_device(&mut self, serial: &str) -> Result<(), AppError> {
-        self.entries
-            .remove(serial)
-            .ok_or_else(|| AppError::NoSuchDevice(serial.to_owned()))?;
+        self.entries.remove(serial).ok_or_else(|| AppError::NoSuchDevice(serial.to_owned()))?;
         if self.selected.as_deref() == Some(serial) {
             self.selected = None;
             self.screen = Screen::Live;

@@ -50,9 +50,7 @@ impl Prompter {
 
     /// Prompts on stderr, answers typed on stdin.
     pub fn terminal() -> Prompter {
-        Prompter::shared(Arc::new(Operator::terminal(
-            resetlab_rig::operator::DEFAULT_ANSWER_TIMEOUT,
-        )))
+        Prompter::shared(Arc::new(Operator::terminal(resetlab_rig::operator::DEFAULT_ANSWER_TIMEOUT)))
     }
 
     /// Answers read from `text` (`source` names it in messages); prompts to `out`.
@@ -96,18 +94,11 @@ impl Prompter {
     /// A password as the person must see it: in clear on a terminal (they type it on the phone),
     /// masked when answers come from a file (nobody reads it).
     fn show(&self, s: &Secret) -> String {
-        if self.is_terminal() {
-            s.expose().to_owned()
-        } else {
-            MASK.to_owned()
-        }
+        if self.is_terminal() { s.expose().to_owned() } else { MASK.to_owned() }
     }
 
     async fn ask(&mut self, key: &str, question: &str) -> Result<String, AppError> {
-        self.operator
-            .ask(key, question)
-            .await
-            .map_err(|e| AppError::Operator(e.to_string()))
+        self.operator.ask(key, question).await.map_err(|e| AppError::Operator(e.to_string()))
     }
 
     async fn yes(&mut self, key: &str, question: &str) -> Result<bool, AppError> {
@@ -115,9 +106,7 @@ impl Prompter {
         match a.to_ascii_lowercase().as_str() {
             "y" | "yes" => Ok(true),
             "n" | "no" => Ok(false),
-            other => Err(AppError::Operator(format!(
-                "`{key}`: expected yes or no, got {other:?}"
-            ))),
+            other => Err(AppError::Operator(format!("`{key}`: expected yes or no, got {other:?}"))),
         }
     }
 }
@@ -134,22 +123,13 @@ pub struct OperatorApp {
 impl OperatorApp {
     /// The app on the person's phone, as `session` describes it.
     pub fn new(session: AppSession, prompter: Prompter) -> Self {
-        OperatorApp {
-            session,
-            prompter,
-            entries: BTreeMap::new(),
-            selected: None,
-        }
+        OperatorApp { session, prompter, entries: BTreeMap::new(), selected: None }
     }
 
     fn current(&self) -> Result<String, AppError> {
         self.selected
             .clone()
-            .or_else(|| {
-                (self.entries.len() == 1)
-                    .then(|| self.entries.keys().next().cloned())
-                    .flatten()
-            })
+            .or_else(|| (self.entries.len() == 1).then(|| self.entries.keys().next().cloned()).flatten())
             .ok_or_else(|| AppError::WrongScreen {
                 step: "operator",
                 needs: "a tapped device",
@@ -158,10 +138,7 @@ impl OperatorApp {
     }
 
     async fn login_answer(&mut self, key: &str, question: &str) -> Result<LoginOutcome, AppError> {
-        let a = self
-            .prompter
-            .ask(key, &format!("{question} [yes / no: <text> / offline]"))
-            .await?;
+        let a = self.prompter.ask(key, &format!("{question} [yes / no: <text> / offline]")).await?;
         let lower = a.to_ascii_lowercase();
         Ok(if lower == "yes" || lower == "y" {
             LoginOutcome::Accepted
@@ -170,9 +147,7 @@ impl OperatorApp {
         } else if let Some(t) = lower.strip_prefix("no") {
             LoginOutcome::Refused(t.trim_start_matches(':').trim().to_owned())
         } else {
-            return Err(AppError::Operator(format!(
-                "`{key}`: expected yes, no: <text> or offline, got {a:?}"
-            )));
+            return Err(AppError::Operator(format!("`{key}`: expected yes, no: <text> or offline, got {a:?}")));
         })
     }
 }
@@ -185,33 +160,17 @@ impl App for OperatorApp {
 
     async fn open_menu(&mut self) -> Result<Vec<MenuItem>, AppError> {
         let device = self.session.device_name();
-        self.prompter.say(&format!(
-            "Step 1. Open the FLIR Cloud app on your {device}."
-        ));
-        self.prompter
-            .say("Step 2. Tap the menu icon in the upper-left corner to open the app menu.");
-        let shown = self
-            .prompter
-            .yes("menu", "Does the menu show Device Manager?")
-            .await?;
-        Ok(if shown {
-            vec![MenuItem::DeviceManager]
-        } else {
-            Vec::new()
-        })
+        self.prompter.say(&format!("Step 1. Open the FLIR Cloud app on your {device}."));
+        self.prompter.say("Step 2. Tap the menu icon in the upper-left corner to open the app menu.");
+        let shown = self.prompter.yes("menu", "Does the menu show Device Manager?").await?;
+        Ok(if shown { vec![MenuItem::DeviceManager] } else { Vec::new() })
     }
 
     async fn device_manager(&mut self) -> Result<Vec<DeviceEntry>, AppError> {
         self.prompter.say("Step 2. Tap Device Manager.");
         let serials: Vec<String> = self.entries.keys().cloned().collect();
         for s in serials {
-            let online = self
-                .prompter
-                .yes(
-                    "device_manager",
-                    &format!("Is the recorder {s} listed as online?"),
-                )
-                .await?;
+            let online = self.prompter.yes("device_manager", &format!("Is the recorder {s} listed as online?")).await?;
             if let Some(e) = self.entries.get_mut(&s) {
                 e.online = online;
             }
@@ -220,24 +179,15 @@ impl App for OperatorApp {
     }
 
     async fn tap_device(&mut self, serial: &str) -> Result<DeviceEntry, AppError> {
-        let entry = self
-            .entries
-            .get(serial)
-            .cloned()
-            .ok_or_else(|| AppError::NoSuchDevice(serial.to_owned()))?;
-        self.prompter.say(&format!(
-            "Step 3. Tap your DVR / NVR ({serial}) in the Device Manager."
-        ));
+        let entry = self.entries.get(serial).cloned().ok_or_else(|| AppError::NoSuchDevice(serial.to_owned()))?;
+        self.prompter.say(&format!("Step 3. Tap your DVR / NVR ({serial}) in the Device Manager."));
         self.selected = Some(serial.to_owned());
         Ok(entry)
     }
 
     async fn settings(&mut self) -> Result<Vec<SettingsItem>, AppError> {
         self.prompter.say("Step 3. Tap Settings.");
-        let offered = self
-            .prompter
-            .yes("settings", "Does Settings show Modify password?")
-            .await?;
+        let offered = self.prompter.yes("settings", "Does Settings show Modify password?").await?;
         let mut items = vec![SettingsItem::DeviceInfo];
         if offered {
             items.push(SettingsItem::ModifyPassword);
@@ -245,15 +195,10 @@ impl App for OperatorApp {
         Ok(items)
     }
 
-    async fn modify_password(
-        &mut self,
-        new: &Secret,
-        confirm: &Secret,
-    ) -> Result<ModifyOutcome, AppError> {
+    async fn modify_password(&mut self, new: &Secret, confirm: &Secret) -> Result<ModifyOutcome, AppError> {
         let serial = self.current()?;
         let rule = self.session.profile.modify_password.clone();
-        let app_should_refuse =
-            new.char_len() != rule.length || (rule.confirm_required && new != confirm);
+        let app_should_refuse = new.char_len() != rule.length || (rule.confirm_required && new != confirm);
         self.prompter.say("Step 4. Tap Modify password.");
         self.prompter.say(&format!(
             "Step 5. Enter the new password {} and confirm it as {}, then tap the check mark.",
@@ -262,13 +207,13 @@ impl App for OperatorApp {
         ));
         let a = self
             .prompter
-            .ask("modify_password", "What did the screen show? [success / error: <text> / offline / not offered / unknown: <text>]")
+            .ask(
+                "modify_password",
+                "What did the screen show? [success / error: <text> / offline / not offered / unknown: <text>]",
+            )
             .await?;
         let lower = a.to_ascii_lowercase();
-        let text = a
-            .split_once(':')
-            .map(|(_, t)| t.trim().to_owned())
-            .unwrap_or_default();
+        let text = a.split_once(':').map(|(_, t)| t.trim().to_owned()).unwrap_or_default();
         let outcome = if lower == "success" {
             ModifyOutcome::Changed
         } else if lower == "offline" {
@@ -276,17 +221,11 @@ impl App for OperatorApp {
         } else if lower == "not offered" {
             ModifyOutcome::NotOffered
         } else if lower.starts_with("error") {
-            if app_should_refuse {
-                ModifyOutcome::RefusedByApp(text)
-            } else {
-                ModifyOutcome::RefusedByDevice(text)
-            }
+            if app_should_refuse { ModifyOutcome::RefusedByApp(text) } else { ModifyOutcome::RefusedByDevice(text) }
         } else if lower.starts_with("unknown") {
             ModifyOutcome::Unknown(text)
         } else {
-            return Err(AppError::Operator(format!(
-                "`modify_password`: cannot read the answer {a:?}"
-            )));
+            return Err(AppError::Operator(format!("`modify_password`: cannot read the answer {a:?}")));
         };
         if let Some(e) = self.entries.get_mut(&serial) {
             match outcome {
@@ -300,24 +239,20 @@ impl App for OperatorApp {
 
     async fn connect_saved_entry(&mut self) -> Result<LoginOutcome, AppError> {
         let serial = self.current()?;
-        self.prompter.say(&format!("Go back to the Device Manager and open the live view of {serial} (do not delete or re-add it)."));
-        self.login_answer("saved_entry", "Does the live view open?")
-            .await
+        self.prompter.say(&format!(
+            "Go back to the Device Manager and open the live view of {serial} (do not delete or re-add it)."
+        ));
+        self.login_answer("saved_entry", "Does the live view open?").await
     }
 
-    async fn remote_login(
-        &mut self,
-        form: FormFactor,
-        creds: &DeviceCredentials,
-    ) -> Result<LoginOutcome, AppError> {
+    async fn remote_login(&mut self, form: FormFactor, creds: &DeviceCredentials) -> Result<LoginOutcome, AppError> {
         let serial = self.current()?;
         self.prompter.say(&format!(
             "On a {form} away from the recorder's network, log into {serial} remotely as {} with the password {}.",
             creds.user,
             self.prompter.show(&creds.password)
         ));
-        self.login_answer("remote_login", "Did the login work?")
-            .await
+        self.login_answer("remote_login", "Did the login work?").await
     }
 
     async fn reconcile(&mut self) -> Result<LoginOutcome, AppError> {
@@ -325,23 +260,23 @@ impl App for OperatorApp {
     }
 
     fn saved_entry(&self) -> Option<DeviceEntry> {
-        self.current()
-            .ok()
-            .and_then(|s| self.entries.get(&s).cloned())
+        self.current().ok().and_then(|s| self.entries.get(&s).cloned())
     }
 
     fn saved_entries(&self) -> Vec<DeviceEntry> {
         self.entries.values().cloned().collect()
     }
 
-    async fn add_device(
-        &mut self,
-        serial: &str,
-        creds: DeviceCredentials,
-    ) -> Result<DeviceEntry, AppError> {
+    async fn add_device(&mut self, serial: &str, creds: DeviceCredentials) -> Result<DeviceEntry, AppError> {
         let listed = self
             .prompter
-            .yes("add_device", &format!("Is the recorder {serial} in the app's Device Manager, saved with the device user {}?", creds.user))
+            .yes(
+                "add_device",
+                &format!(
+                    "Is the recorder {serial} in the app's Device Manager, saved with the device user {}?",
+                    creds.user
+                ),
+            )
             .await?;
         if !listed {
             self.prompter.say(&format!(
@@ -350,24 +285,15 @@ impl App for OperatorApp {
                 self.prompter.show(&creds.password)
             ));
         }
-        let entry = DeviceEntry {
-            serial: serial.to_owned(),
-            credentials: creds,
-            group: None,
-            online: true,
-            unconfirmed: None,
-        };
+        let entry =
+            DeviceEntry { serial: serial.to_owned(), credentials: creds, group: None, online: true, unconfirmed: None };
         self.entries.insert(serial.to_owned(), entry.clone());
         Ok(entry)
     }
 
     async fn remove_device(&mut self, serial: &str) -> Result<(), AppError> {
-        self.entries
-            .remove(serial)
-            .ok_or_else(|| AppError::NoSuchDevice(serial.to_owned()))?;
-        self.prompter.say(&format!(
-            "Delete the recorder {serial} from the Device Manager."
-        ));
+        self.entries.remove(serial).ok_or_else(|| AppError::NoSuchDevice(serial.to_owned()))?;
+        self.prompter.say(&format!("Delete the recorder {serial} from the Device Manager."));
         if self.selected.as_deref() == Some(serial) {
             self.selected = None;
         }
@@ -395,64 +321,37 @@ mod tests {
         let (buf, out) = transcript();
         let session = AppSession::new(Platform::Ios, FormFactor::Phone, flir_cloud_2017(), "owner");
         let mut app = OperatorApp::new(session, Prompter::from_text("answers.txt", answers, out));
-        app.add_device("SN1", DeviceCredentials::new("admin", "opold1"))
-            .await
-            .unwrap();
+        app.add_device("SN1", DeviceCredentials::new("admin", "opold1")).await.unwrap();
         let new = Secret::new("opnew7");
         let outcome = app.reset_password("SN1", &new, &new).await.unwrap();
         assert_eq!(outcome, ModifyOutcome::Changed);
         assert_eq!(app.saved_entry().unwrap().credentials.password, new);
-        assert_eq!(
-            app.connect_saved_entry().await.unwrap(),
-            LoginOutcome::Accepted
-        );
+        assert_eq!(app.connect_saved_entry().await.unwrap(), LoginOutcome::Accepted);
         let text = String::from_utf8(buf.lock().unwrap().clone()).unwrap();
         assert!(text.contains("Tap Modify password"), "{text}");
         assert!(text.contains("Device Manager"), "{text}");
-        assert!(
-            !text.contains("opnew7") && !text.contains("opold1"),
-            "{text}"
-        );
+        assert!(!text.contains("opnew7") && !text.contains("opold1"), "{text}");
     }
 
     #[tokio::test]
     async fn answer_for_the_wrong_prompt_is_named() {
         let (_buf, out) = transcript();
         let session = AppSession::new(Platform::Ios, FormFactor::Phone, flir_cloud_2017(), "owner");
-        let mut app = OperatorApp::new(
-            session,
-            Prompter::from_text("a.txt", "settings: yes\n", out),
-        );
+        let mut app = OperatorApp::new(session, Prompter::from_text("a.txt", "settings: yes\n", out));
         let err = app.open_menu().await.unwrap_err().to_string();
-        assert!(
-            err.contains("a.txt") && err.contains("`menu`") && err.contains("`settings`"),
-            "{err}"
-        );
+        assert!(err.contains("a.txt") && err.contains("`menu`") && err.contains("`settings`"), "{err}");
     }
 
     #[tokio::test]
     async fn error_answer_on_a_short_password_is_the_apps_refusal() {
         let (_buf, out) = transcript();
-        let session = AppSession::new(
-            Platform::Ios,
-            FormFactor::Tablet,
-            flir_cloud_2017(),
-            "owner",
-        );
+        let session = AppSession::new(Platform::Ios, FormFactor::Tablet, flir_cloud_2017(), "owner");
         let text = "add_device: yes\nmodify_password: error: Password must be 6 characters\n";
         let mut app = OperatorApp::new(session, Prompter::from_text("a.txt", text, out));
-        app.add_device("SN1", DeviceCredentials::new("admin", "opold2"))
-            .await
-            .unwrap();
+        app.add_device("SN1", DeviceCredentials::new("admin", "opold2")).await.unwrap();
         let short = Secret::new("abc12");
         let o = app.modify_password(&short, &short).await.unwrap();
-        assert_eq!(
-            o,
-            ModifyOutcome::RefusedByApp("Password must be 6 characters".into())
-        );
-        assert_eq!(
-            app.saved_entry().unwrap().credentials.password.expose(),
-            "opold2"
-        );
+        assert_eq!(o, ModifyOutcome::RefusedByApp("Password must be 6 characters".into()));
+        assert_eq!(app.saved_entry().unwrap().credentials.password.expose(), "opold2");
     }
 }

@@ -71,11 +71,7 @@ impl FromStr for Platform {
         match s.to_ascii_lowercase().as_str() {
             "ios" | "iphone" | "ipad" => Ok(Platform::Ios),
             "android" => Ok(Platform::Android),
-            _ => Err(UnknownName {
-                what: "platform",
-                got: s.into(),
-                expected: "ios, android",
-            }),
+            _ => Err(UnknownName { what: "platform", got: s.into(), expected: "ios, android" }),
         }
     }
 }
@@ -87,11 +83,7 @@ impl FromStr for FormFactor {
             "phone" | "smartphone" => Ok(FormFactor::Phone),
             "tablet" => Ok(FormFactor::Tablet),
             "computer" | "pc" => Ok(FormFactor::Computer),
-            _ => Err(UnknownName {
-                what: "form factor",
-                got: s.into(),
-                expected: "phone, tablet, computer",
-            }),
+            _ => Err(UnknownName { what: "form factor", got: s.into(), expected: "phone, tablet, computer" }),
         }
     }
 }

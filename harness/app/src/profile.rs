@@ -73,42 +73,31 @@ impl AppProfile {
     }
 
     /// Parse profile text; `file` is used in messages.
-    pub fn parse(
-        file: impl AsRef<Path>,
-        text: &str,
-    ) -> Result<AppProfile, resetlab_profile::FixtureError> {
+    pub fn parse(file: impl AsRef<Path>, text: &str) -> Result<AppProfile, resetlab_profile::FixtureError> {
         resetlab_profile::parse_yaml(file, text)
     }
 
     /// Whether Settings shows Modify password on `platform` running on a `form`.
     pub fn offers_modify_password(&self, platform: Platform, form: FormFactor) -> bool {
-        self.modify_password.platforms.contains(&platform)
-            && self.modify_password.form_factors.contains(&form)
+        self.modify_password.platforms.contains(&platform) && self.modify_password.form_factors.contains(&form)
     }
 }
 
 /// fixtures/apps/flir-cloud-2017.yaml, embedded.
 pub const FLIR_CLOUD_2017_YAML: &str = include_str!("../../../fixtures/apps/flir-cloud-2017.yaml");
 /// fixtures/apps/flir-cloud-fixed.yaml, embedded.
-pub const FLIR_CLOUD_FIXED_YAML: &str =
-    include_str!("../../../fixtures/apps/flir-cloud-fixed.yaml");
+pub const FLIR_CLOUD_FIXED_YAML: &str = include_str!("../../../fixtures/apps/flir-cloud-fixed.yaml");
 
 /// The 2017 app: Modify password on iOS only.
 pub fn flir_cloud_2017() -> AppProfile {
-    AppProfile::parse(
-        "fixtures/apps/flir-cloud-2017.yaml (embedded)",
-        FLIR_CLOUD_2017_YAML,
-    )
-    .expect("embedded app profile is valid (unit test)")
+    AppProfile::parse("fixtures/apps/flir-cloud-2017.yaml (embedded)", FLIR_CLOUD_2017_YAML)
+        .expect("embedded app profile is valid (unit test)")
 }
 
 /// The fixed app: Modify password on iOS and Android.
 pub fn flir_cloud_fixed() -> AppProfile {
-    AppProfile::parse(
-        "fixtures/apps/flir-cloud-fixed.yaml (embedded)",
-        FLIR_CLOUD_FIXED_YAML,
-    )
-    .expect("embedded app profile is valid (unit test)")
+    AppProfile::parse("fixtures/apps/flir-cloud-fixed.yaml (embedded)", FLIR_CLOUD_FIXED_YAML)
+        .expect("embedded app profile is valid (unit test)")
 }
 
 #[cfg(test)]
@@ -140,11 +129,7 @@ mod tests {
                     (Platform::Android, FormFactor::Phone),
                     (Platform::Ios, FormFactor::Computer),
                 ] {
-                    assert!(
-                        map.locator(platform, form, *key).is_some(),
-                        "{}: no {key} on {platform} {form}",
-                        p.name
-                    );
+                    assert!(map.locator(platform, form, *key).is_some(), "{}: no {key} on {platform} {form}", p.name);
                 }
             }
             assert!(

@@ -24,10 +24,7 @@ pub struct RelayClient {
 
 impl std::fmt::Debug for RelayClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RelayClient")
-            .field("base", &self.base)
-            .field("token", &self.token)
-            .finish()
+        f.debug_struct("RelayClient").field("base", &self.base).field("token", &self.token).finish()
     }
 }
 
@@ -57,39 +54,23 @@ impl RelayClient {
         let http = reqwest::Client::builder()
             .timeout(RELAY_CALL_TIMEOUT)
             .build()
-            .map_err(|e| AppError::SignIn {
-                relay: base.clone(),
-                reason: error_text(&e),
-            })?;
+            .map_err(|e| AppError::SignIn { relay: base.clone(), reason: error_text(&e) })?;
         let resp = http
             .post(format!("{base}/api/login"))
             .json(&serde_json::json!({ "user": user, "password": password.expose() }))
             .send()
             .await
-            .map_err(|e| AppError::SignIn {
-                relay: base.clone(),
-                reason: error_text(&e),
-            })?;
+            .map_err(|e| AppError::SignIn { relay: base.clone(), reason: error_text(&e) })?;
         if !resp.status().is_success() {
             let status = resp.status();
             let body = body_text(resp).await.unwrap_or_else(|e| format!("({e})"));
-            return Err(AppError::SignIn {
-                relay: base,
-                reason: format!("{status}: {body}"),
-            });
+            return Err(AppError::SignIn { relay: base, reason: format!("{status}: {body}") });
         }
         let t: Token = body_text(resp)
             .await
             .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string()))
-            .map_err(|reason| AppError::SignIn {
-                relay: base.clone(),
-                reason,
-            })?;
-        Ok(RelayClient {
-            http,
-            base,
-            token: Secret::new(t.token),
-        })
+            .map_err(|reason| AppError::SignIn { relay: base.clone(), reason })?;
+        Ok(RelayClient { http, base, token: Secret::new(t.token) })
     }
 
     /// The relay's base URL.
@@ -105,36 +86,20 @@ impl RelayClient {
             .bearer_auth(self.token.expose())
             .send()
             .await
-            .map_err(|e| AppError::Relay {
-                relay: self.base.clone(),
-                status: 0,
-                body: error_text(&e),
-            })?;
+            .map_err(|e| AppError::Relay { relay: self.base.clone(), status: 0, body: error_text(&e) })?;
         let status = resp.status().as_u16();
         if status != 200 {
             let body = body_text(resp).await.unwrap_or_else(|e| format!("({e})"));
-            return Err(AppError::Relay {
-                relay: self.base.clone(),
-                status,
-                body,
-            });
+            return Err(AppError::Relay { relay: self.base.clone(), status, body });
         }
         body_text(resp)
             .await
             .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string()))
-            .map_err(|body| AppError::Relay {
-                relay: self.base.clone(),
-                status,
-                body,
-            })
+            .map_err(|body| AppError::Relay { relay: self.base.clone(), status, body })
     }
 
     /// `POST /api/devices/{serial}/http`: forward one request through the device's tunnel.
-    pub async fn forward(
-        &self,
-        serial: &str,
-        req: &RawRequest,
-    ) -> Result<RawResponse, TransportError> {
+    pub async fn forward(&self, serial: &str, req: &RawRequest) -> Result<RawResponse, TransportError> {
         let resp = self
             .http
             .post(format!("{}/api/devices/{serial}/http", self.base))
@@ -144,50 +109,34 @@ impl RelayClient {
             .await
             .map_err(|e| {
                 if e.is_connect() {
-                    TransportError::Offline(format!(
-                        "relay {} unreachable: {}",
-                        self.base,
-                        error_text(&e)
-                    ))
+                    TransportError::Offline(format!("relay {} unreachable: {}", self.base, error_text(&e)))
                 } else {
-                    TransportError::Lost(format!(
-                        "relay {} did not answer: {}",
-                        self.base,
-                        error_text(&e)
-                    ))
+                    TransportError::Lost(format!("relay {} did not answer: {}", self.base, error_text(&e)))
                 }
             })?;
         let status = resp.status().as_u16();
-        let text = body_text(resp).await.map_err(|e| {
-            TransportError::Lost(format!("relay {} answer unreadable: {e}", self.base))
-        })?;
+        let text = body_text(resp)
+            .await
+            .map_err(|e| TransportError::Lost(format!("relay {} answer unreadable: {e}", self.base)))?;
         // The relay's own words when it speaks its API; otherwise say which relay sent what.
         let api_error = || {
-            serde_json::from_str::<ApiError>(&text)
-                .map(|e| e.error)
-                .unwrap_or_else(|_| {
-                    format!(
-                        "relay {} answered {status} without an API error: {:?}",
-                        self.base,
-                        text.chars().take(200).collect::<String>()
-                    )
-                })
+            serde_json::from_str::<ApiError>(&text).map(|e| e.error).unwrap_or_else(|_| {
+                format!(
+                    "relay {} answered {status} without an API error: {:?}",
+                    self.base,
+                    text.chars().take(200).collect::<String>()
+                )
+            })
         };
         match status {
-            200 => serde_json::from_str(&text).map_err(|e| {
-                TransportError::Lost(format!(
-                    "relay {} answer is not a device response: {e}",
-                    self.base
-                ))
-            }),
+            200 => serde_json::from_str(&text)
+                .map_err(|e| TransportError::Lost(format!("relay {} answer is not a device response: {e}", self.base))),
             503 => Err(TransportError::Offline(api_error())),
             502 | 504 => Err(TransportError::Lost(api_error())),
-            _ => Err(TransportError::Harness(
-                match serde_json::from_str::<ApiError>(&text) {
-                    Ok(e) => format!("relay {} answered {status}: {}", self.base, e.error),
-                    Err(_) => api_error(),
-                },
-            )),
+            _ => Err(TransportError::Harness(match serde_json::from_str::<ApiError>(&text) {
+                Ok(e) => format!("relay {} answered {status}: {}", self.base, e.error),
+                Err(_) => api_error(),
+            })),
         }
     }
 }
@@ -200,14 +149,8 @@ pub struct RelayBackend {
 
 impl RelayBackend {
     /// Sign into the app account `user` at the relay `base` (raw requests only: no app screen).
-    pub async fn login(
-        base: &str,
-        user: &str,
-        password: &Secret,
-    ) -> Result<RelayBackend, AppError> {
-        Ok(RelayBackend {
-            client: RelayClient::login(base, user, password).await?,
-        })
+    pub async fn login(base: &str, user: &str, password: &Secret) -> Result<RelayBackend, AppError> {
+        Ok(RelayBackend { client: RelayClient::login(base, user, password).await? })
     }
 
     /// The signed-in relay session.
@@ -223,23 +166,14 @@ impl Backend for RelayBackend {
     }
 
     async fn online(&self, serial: &str) -> Result<bool, AppError> {
-        Ok(self
-            .client
-            .devices()
-            .await?
-            .iter()
-            .any(|d| d.serial == serial && d.online))
+        Ok(self.client.devices().await?.iter().any(|d| d.serial == serial && d.online))
     }
 
     async fn send(&self, serial: &str, req: RawRequest) -> Result<RawResponse, TransportError> {
         self.client.forward(serial, &req).await
     }
 
-    async fn send_remote(
-        &self,
-        serial: &str,
-        req: RawRequest,
-    ) -> Result<RawResponse, TransportError> {
+    async fn send_remote(&self, serial: &str, req: RawRequest) -> Result<RawResponse, TransportError> {
         self.client.forward(serial, &req).await
     }
 }

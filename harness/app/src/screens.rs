@@ -135,29 +135,22 @@ impl TryFrom<String> for Locator {
     type Error = String;
 
     fn try_from(s: String) -> Result<Self, Self::Error> {
-        let (using, value) = s
-            .split_once(": ")
-            .ok_or_else(|| format!("locator {s:?}: expected \"<strategy>: <selector>\""))?;
+        let (using, value) =
+            s.split_once(": ").ok_or_else(|| format!("locator {s:?}: expected \"<strategy>: <selector>\""))?;
         if !STRATEGIES.contains(&using) {
             return Err(format!(
                 "locator {s:?}: unknown strategy {using:?}, expected one of {}",
                 STRATEGIES.join(", ")
             ));
         }
-        Ok(Locator {
-            using: using.to_owned(),
-            value: value.to_owned(),
-        })
+        Ok(Locator { using: using.to_owned(), value: value.to_owned() })
     }
 }
 
 impl Locator {
     /// The locator with `{serial}` filled in.
     pub fn for_serial(&self, serial: &str) -> Locator {
-        Locator {
-            using: self.using.clone(),
-            value: self.value.replace("{serial}", serial),
-        }
+        Locator { using: self.using.clone(), value: self.value.replace("{serial}", serial) }
     }
 }
 
@@ -174,20 +167,10 @@ pub struct ScreenMap(pub BTreeMap<String, BTreeMap<ScreenKey, Locator>>);
 
 impl ScreenMap {
     /// The locator of `key` on `platform`/`form` (see the module docs for the lookup order).
-    pub fn locator(
-        &self,
-        platform: Platform,
-        form: FormFactor,
-        key: ScreenKey,
-    ) -> Option<&Locator> {
-        [
-            format!("{platform}-{form}"),
-            form.to_string(),
-            platform.to_string(),
-            "default".to_owned(),
-        ]
-        .iter()
-        .find_map(|table| self.0.get(table).and_then(|t| t.get(&key)))
+    pub fn locator(&self, platform: Platform, form: FormFactor, key: ScreenKey) -> Option<&Locator> {
+        [format!("{platform}-{form}"), form.to_string(), platform.to_string(), "default".to_owned()]
+            .iter()
+            .find_map(|table| self.0.get(table).and_then(|t| t.get(&key)))
     }
 }
 
@@ -201,32 +184,17 @@ mod tests {
             "default: { menu_button: 'accessibility id: menu', device_cell: 'accessibility id: device-{serial}' }\nandroid: { device_cell: \"xpath: //android.widget.LinearLayout[@content-desc='device-{serial}']\" }\n",
         )
         .unwrap();
-        let cell = map
-            .locator(Platform::Android, FormFactor::Phone, ScreenKey::DeviceCell)
-            .unwrap()
-            .for_serial("SN1");
+        let cell = map.locator(Platform::Android, FormFactor::Phone, ScreenKey::DeviceCell).unwrap().for_serial("SN1");
+        assert_eq!(cell.to_string(), "xpath: //android.widget.LinearLayout[@content-desc='device-SN1']");
         assert_eq!(
-            cell.to_string(),
-            "xpath: //android.widget.LinearLayout[@content-desc='device-SN1']"
-        );
-        assert_eq!(
-            map.locator(Platform::Ios, FormFactor::Tablet, ScreenKey::DeviceCell)
-                .unwrap()
-                .value,
+            map.locator(Platform::Ios, FormFactor::Tablet, ScreenKey::DeviceCell).unwrap().value,
             "device-{serial}"
         );
-        assert!(
-            map.locator(Platform::Ios, FormFactor::Phone, ScreenKey::CheckMark)
-                .is_none()
-        );
+        assert!(map.locator(Platform::Ios, FormFactor::Phone, ScreenKey::CheckMark).is_none());
         assert_eq!(ScreenKey::CheckMark.to_string(), "check_mark");
-        let err = serde_yaml::from_str::<ScreenMap>("default: { menu_button: 'css: #menu' }")
-            .unwrap_err()
-            .to_string();
+        let err = serde_yaml::from_str::<ScreenMap>("default: { menu_button: 'css: #menu' }").unwrap_err().to_string();
         assert!(err.contains("unknown strategy"), "{err}");
-        let err = serde_yaml::from_str::<ScreenMap>("default: { menu_buton: 'id: x' }")
-            .unwrap_err()
-            .to_string();
+        let err = serde_yaml::from_str::<ScreenMap>("default: { menu_buton: 'id: x' }").unwrap_err().to_string();
         assert!(err.contains("menu_buton"), "{err}");
     }
 }

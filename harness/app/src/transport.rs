@@ -26,12 +26,7 @@ pub struct RawRequest {
 impl RawRequest {
     /// A GET of `uri` with no headers.
     pub fn get(uri: impl Into<String>) -> Self {
-        RawRequest {
-            method: "GET".into(),
-            uri: uri.into(),
-            headers: Vec::new(),
-            body: String::new(),
-        }
+        RawRequest { method: "GET".into(), uri: uri.into(), headers: Vec::new(), body: String::new() }
     }
 
     /// The request with one more header.
@@ -62,10 +57,7 @@ pub struct RawResponse {
 impl RawResponse {
     /// Values of every header named `name` (case-insensitive).
     pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.headers
-            .iter()
-            .filter(move |(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().filter(move |(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// Whether the body is the CGI success answer `OK`.
@@ -108,11 +100,7 @@ pub trait Backend: Send + Sync {
     /// Send a request as the app does.
     async fn send(&self, serial: &str, req: RawRequest) -> Result<RawResponse, TransportError>;
     /// Send a request as a remote client (smartphone, tablet, computer) does.
-    async fn send_remote(
-        &self,
-        serial: &str,
-        req: RawRequest,
-    ) -> Result<RawResponse, TransportError>;
+    async fn send_remote(&self, serial: &str, req: RawRequest) -> Result<RawResponse, TransportError>;
 }
 
 /// The largest body the app reads from the relay or a recorder: their answers are a few KiB, and a

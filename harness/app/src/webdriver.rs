@@ -87,11 +87,7 @@ pub struct WebDriverConfig {
 
 impl WebDriverConfig {
     /// A server at `url`, signing in as `account`.
-    pub fn new(
-        url: impl Into<String>,
-        account: impl Into<String>,
-        account_password: Secret,
-    ) -> WebDriverConfig {
+    pub fn new(url: impl Into<String>, account: impl Into<String>, account_password: Secret) -> WebDriverConfig {
         WebDriverConfig {
             url: url.into(),
             capabilities: Map::new(),
@@ -111,19 +107,12 @@ struct FindElements {
 }
 
 impl WebDriverCompatibleCommand for FindElements {
-    fn endpoint(
-        &self,
-        base: &url::Url,
-        session: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
         base.join(&format!("session/{}/elements", session.unwrap_or_default()))
     }
 
     fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        (
-            http::Method::POST,
-            Some(json!({"using": self.using, "value": self.value}).to_string()),
-        )
+        (http::Method::POST, Some(json!({"using": self.using, "value": self.value}).to_string()))
     }
 }
 
@@ -186,23 +175,19 @@ impl Driven {
         let device = session.platform.device_name(form);
         let caps = capabilities(session.platform, form, &session.profile.name, device, extra);
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        let client = tokio::time::timeout(
-            config.step_timeout,
-            ClientBuilder::new(connector)
-                .capabilities(caps)
-                .connect(&url),
-        )
-        .await
-        .map_err(|_| AppError::WebDriver {
-            url: config.url.clone(),
-            step: "new session".into(),
-            reason: format!("no answer within {:?}", config.step_timeout),
-        })?
-        .map_err(|e| AppError::WebDriver {
-            url: config.url.clone(),
-            step: format!("new session on an {device}"),
-            reason: e.to_string(),
-        })?;
+        let client =
+            tokio::time::timeout(config.step_timeout, ClientBuilder::new(connector).capabilities(caps).connect(&url))
+                .await
+                .map_err(|_| AppError::WebDriver {
+                    url: config.url.clone(),
+                    step: "new session".into(),
+                    reason: format!("no answer within {:?}", config.step_timeout),
+                })?
+                .map_err(|e| AppError::WebDriver {
+                    url: config.url.clone(),
+                    step: format!("new session on an {device}"),
+                    reason: e.to_string(),
+                })?;
         let mut d = Driven {
             client,
             url: config.url.clone(),
@@ -217,83 +202,46 @@ impl Driven {
     }
 
     fn err(&self, step: &str, reason: impl Into<String>) -> AppError {
-        AppError::WebDriver {
-            url: self.url.clone(),
-            step: step.to_owned(),
-            reason: reason.into(),
-        }
+        AppError::WebDriver { url: self.url.clone(), step: step.to_owned(), reason: reason.into() }
     }
 
     fn locator(&self, key: ScreenKey, serial: Option<&str>) -> Result<Locator, AppError> {
-        let l = self
-            .screens
-            .locator(self.platform, self.form, key)
-            .ok_or_else(|| {
-                AppError::NotConfigured(format!(
-                    "the app profile's screen map has no `{key}` for {} {}",
-                    self.platform, self.form
-                ))
-            })?;
+        let l = self.screens.locator(self.platform, self.form, key).ok_or_else(|| {
+            AppError::NotConfigured(format!(
+                "the app profile's screen map has no `{key}` for {} {}",
+                self.platform, self.form
+            ))
+        })?;
         Ok(serial.map_or_else(|| l.clone(), |s| l.for_serial(s)))
     }
 
     /// The elements `key` finds on the screen now (none is not an error).
-    async fn find(
-        &self,
-        step: &str,
-        key: ScreenKey,
-        serial: Option<&str>,
-    ) -> Result<Vec<Element>, AppError> {
+    async fn find(&self, step: &str, key: ScreenKey, serial: Option<&str>) -> Result<Vec<Element>, AppError> {
         let l = self.locator(key, serial)?;
         let found = self
             .client
-            .issue_cmd(FindElements {
-                using: l.using.clone(),
-                value: l.value.clone(),
-            })
+            .issue_cmd(FindElements { using: l.using.clone(), value: l.value.clone() })
             .await
             .map_err(|e| self.err(step, format!("find `{key}` ({l}): {e}")))?;
         let Value::Array(list) = found else {
-            return Err(self.err(
-                step,
-                format!("find `{key}` ({l}) answered {found}, not a list"),
-            ));
+            return Err(self.err(step, format!("find `{key}` ({l}) answered {found}, not a list")));
         };
         Ok(list
             .iter()
-            .filter_map(|v| {
-                v.get(ELEMENT_KEY)
-                    .or_else(|| v.get("ELEMENT"))
-                    .and_then(Value::as_str)
-            })
-            .map(|id| {
-                Element::from_element_id(self.client.clone(), ElementRef::from(id.to_owned()))
-            })
+            .filter_map(|v| v.get(ELEMENT_KEY).or_else(|| v.get("ELEMENT")).and_then(Value::as_str))
+            .map(|id| Element::from_element_id(self.client.clone(), ElementRef::from(id.to_owned())))
             .collect())
     }
 
-    async fn present(
-        &self,
-        step: &str,
-        key: ScreenKey,
-        serial: Option<&str>,
-    ) -> Result<Option<Element>, AppError> {
+    async fn present(&self, step: &str, key: ScreenKey, serial: Option<&str>) -> Result<Option<Element>, AppError> {
         Ok(self.find(step, key, serial).await?.into_iter().next())
     }
 
     /// Keep the screen as evidence of `step`.
     async fn capture(&mut self, step: String) {
         let screenshot_png = self.client.screenshot().await.unwrap_or_default();
-        let page_source = self
-            .client
-            .source()
-            .await
-            .unwrap_or_else(|e| format!("(page source unavailable: {e})"));
-        self.evidence = Some(ScreenEvidence {
-            step,
-            screenshot_png,
-            page_source,
-        });
+        let page_source = self.client.source().await.unwrap_or_else(|e| format!("(page source unavailable: {e})"));
+        self.evidence = Some(ScreenEvidence { step, screenshot_png, page_source });
     }
 
     /// Wait until one of `keys` is on the screen; which one, and the element.
@@ -311,11 +259,7 @@ impl Driven {
                 }
             }
             if Instant::now() >= deadline {
-                let names = keys
-                    .iter()
-                    .map(|(k, _)| format!("`{k}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
+                let names = keys.iter().map(|(k, _)| format!("`{k}`")).collect::<Vec<_>>().join(", ");
                 let reason = format!("none of {names} appeared within {:?}", self.timeout);
                 self.capture(format!("{step}: {reason}")).await;
                 return Err(self.err(step, reason));
@@ -326,69 +270,37 @@ impl Driven {
         }
     }
 
-    async fn need(
-        &mut self,
-        step: &str,
-        key: ScreenKey,
-        serial: Option<&str>,
-    ) -> Result<Element, AppError> {
+    async fn need(&mut self, step: &str, key: ScreenKey, serial: Option<&str>) -> Result<Element, AppError> {
         Ok(self.wait_any(step, &[(key, serial)]).await?.1)
     }
 
-    async fn tap(
-        &mut self,
-        step: &str,
-        key: ScreenKey,
-        serial: Option<&str>,
-    ) -> Result<(), AppError> {
+    async fn tap(&mut self, step: &str, key: ScreenKey, serial: Option<&str>) -> Result<(), AppError> {
         let e = self.need(step, key, serial).await?;
-        e.click()
-            .await
-            .map_err(|err| self.err(step, format!("tap `{key}`: {err}")))
+        e.click().await.map_err(|err| self.err(step, format!("tap `{key}`: {err}")))
     }
 
     /// Clear the field `key` and type `text` (never shown in an error: it may be a password).
     async fn type_into(&mut self, step: &str, key: ScreenKey, text: &str) -> Result<(), AppError> {
         let e = self.need(step, key, None).await?;
-        e.clear()
-            .await
-            .map_err(|err| self.err(step, format!("clear `{key}`: {err}")))?;
-        e.send_keys(text)
-            .await
-            .map_err(|err| self.err(step, format!("type into `{key}`: {err}")))
+        e.clear().await.map_err(|err| self.err(step, format!("clear `{key}`: {err}")))?;
+        e.send_keys(text).await.map_err(|err| self.err(step, format!("type into `{key}`: {err}")))
     }
 
     async fn text(&self, step: &str, e: &Element) -> Result<String, AppError> {
-        e.text()
-            .await
-            .map_err(|err| self.err(step, format!("read text: {err}")))
+        e.text().await.map_err(|err| self.err(step, format!("read text: {err}")))
     }
 
     async fn sign_in(&mut self, account: &str, password: &Secret) -> Result<(), AppError> {
         let step = "sign into the app account";
-        self.type_into(step, ScreenKey::SignInAccount, account)
-            .await?;
-        self.type_into(step, ScreenKey::SignInPassword, password.expose())
-            .await?;
+        self.type_into(step, ScreenKey::SignInAccount, account).await?;
+        self.type_into(step, ScreenKey::SignInPassword, password.expose()).await?;
         self.tap(step, ScreenKey::SignInSubmit, None).await?;
-        match self
-            .wait_any(
-                step,
-                &[
-                    (ScreenKey::MenuButton, None),
-                    (ScreenKey::SignInError, None),
-                ],
-            )
-            .await?
-        {
+        match self.wait_any(step, &[(ScreenKey::MenuButton, None), (ScreenKey::SignInError, None)]).await? {
             (ScreenKey::MenuButton, _) => Ok(()),
             (_, e) => {
                 let reason = self.text(step, &e).await?;
                 self.capture(format!("{step}: {reason}")).await;
-                Err(AppError::SignIn {
-                    relay: self.url.clone(),
-                    reason,
-                })
+                Err(AppError::SignIn { relay: self.url.clone(), reason })
             }
         }
     }
@@ -397,11 +309,7 @@ impl Driven {
     /// back, or the platform's Back, as many times as it takes.
     async fn go_home(&mut self, step: &str) -> Result<(), AppError> {
         for _ in 0..12 {
-            if self
-                .present(step, ScreenKey::MenuButton, None)
-                .await?
-                .is_some()
-            {
+            if self.present(step, ScreenKey::MenuButton, None).await?.is_some() {
                 return Ok(());
             }
             let next = match self.present(step, ScreenKey::DismissMessage, None).await? {
@@ -409,23 +317,12 @@ impl Driven {
                 None => self.present(step, ScreenKey::Back, None).await?,
             };
             match next {
-                Some(e) => e
-                    .click()
-                    .await
-                    .map_err(|err| self.err(step, format!("going back: {err}")))?,
-                None => self
-                    .client
-                    .back()
-                    .await
-                    .map_err(|err| self.err(step, format!("Back: {err}")))?,
+                Some(e) => e.click().await.map_err(|err| self.err(step, format!("going back: {err}")))?,
+                None => self.client.back().await.map_err(|err| self.err(step, format!("Back: {err}")))?,
             }
         }
-        self.capture(format!("{step}: the home screen did not come back"))
-            .await;
-        Err(self.err(
-            step,
-            "the home screen (menu button) did not come back after 12 steps back",
-        ))
+        self.capture(format!("{step}: the home screen did not come back")).await;
+        Err(self.err(step, "the home screen (menu button) did not come back after 12 steps back"))
     }
 
     /// Home → menu → Device Manager; `false` when the menu has no Device Manager.
@@ -433,24 +330,16 @@ impl Driven {
         self.go_home(step).await?;
         self.tap(step, ScreenKey::MenuButton, None).await?;
         let Some(dm) = self.present(step, ScreenKey::DeviceManager, None).await? else {
-            self.capture(format!("{step}: the app menu shows no Device Manager"))
-                .await;
+            self.capture(format!("{step}: the app menu shows no Device Manager")).await;
             return Ok(false);
         };
-        dm.click()
-            .await
-            .map_err(|err| self.err(step, format!("tap `device_manager`: {err}")))?;
+        dm.click().await.map_err(|err| self.err(step, format!("tap `device_manager`: {err}")))?;
         Ok(true)
     }
 
     /// Open the device `serial` from the Device Manager and its live view (or device information),
     /// and read what it shows.
-    async fn open_view(
-        &mut self,
-        step: &str,
-        serial: &str,
-        live: bool,
-    ) -> Result<LoginOutcome, AppError> {
+    async fn open_view(&mut self, step: &str, serial: &str, live: bool) -> Result<LoginOutcome, AppError> {
         if !self.open_device_manager(step).await? {
             return Err(self.err(step, "the app menu shows no Device Manager"));
         }
@@ -460,21 +349,8 @@ impl Driven {
 
     /// On a device's screen: open its live view (or device information) and read what it shows.
     async fn read_view(&mut self, step: &str, live: bool) -> Result<LoginOutcome, AppError> {
-        self.tap(
-            step,
-            if live {
-                ScreenKey::LiveView
-            } else {
-                ScreenKey::DeviceInfo
-            },
-            None,
-        )
-        .await?;
-        let open = if live {
-            ScreenKey::LiveViewOpen
-        } else {
-            ScreenKey::DeviceInfoOpen
-        };
+        self.tap(step, if live { ScreenKey::LiveView } else { ScreenKey::DeviceInfo }, None).await?;
+        let open = if live { ScreenKey::LiveViewOpen } else { ScreenKey::DeviceInfoOpen };
         let (key, e) = self
             .wait_any(
                 step,
@@ -510,18 +386,10 @@ impl Driven {
         self.go_home(step).await?;
         self.tap(step, ScreenKey::AddDevice, None).await?;
         self.type_into(step, ScreenKey::AddSerial, serial).await?;
-        self.type_into(step, ScreenKey::AddUser, &creds.user)
-            .await?;
-        self.type_into(step, ScreenKey::AddPassword, creds.password.expose())
-            .await?;
+        self.type_into(step, ScreenKey::AddUser, &creds.user).await?;
+        self.type_into(step, ScreenKey::AddPassword, creds.password.expose()).await?;
         self.tap(step, ScreenKey::AddSave, None).await?;
-        match self
-            .wait_any(
-                step,
-                &[(ScreenKey::AddError, None), (ScreenKey::LiveView, None)],
-            )
-            .await?
-        {
+        match self.wait_any(step, &[(ScreenKey::AddError, None), (ScreenKey::LiveView, None)]).await? {
             (ScreenKey::AddError, e) => {
                 let reason = self.text(step, &e).await?;
                 self.capture(format!("{step}: {reason}")).await;
@@ -557,18 +425,9 @@ impl std::fmt::Debug for WebDriverApp {
 
 impl WebDriverApp {
     /// Open the app on `session`'s device at the WebDriver server and sign into the app account.
-    pub async fn open(
-        session: AppSession,
-        config: WebDriverConfig,
-    ) -> Result<WebDriverApp, AppError> {
+    pub async fn open(session: AppSession, config: WebDriverConfig) -> Result<WebDriverApp, AppError> {
         let screen = Driven::open(&config, &session, session.form, &config.capabilities).await?;
-        Ok(WebDriverApp {
-            session,
-            config,
-            screen,
-            entries: BTreeMap::new(),
-            selected: None,
-        })
+        Ok(WebDriverApp { session, config, screen, entries: BTreeMap::new(), selected: None })
     }
 
     /// End the WebDriver session (dropping the app ends it too, in the background).
@@ -587,12 +446,7 @@ impl WebDriverApp {
         creds: &DeviceCredentials,
     ) -> Result<LoginOutcome, AppError> {
         let step = format!("remote login from a {form}");
-        let extra = self
-            .config
-            .remote_capabilities
-            .get(&form)
-            .cloned()
-            .unwrap_or_default();
+        let extra = self.config.remote_capabilities.get(&form).cloned().unwrap_or_default();
         let mut client = Driven::open(&self.config, &self.session, form, &extra).await?;
         let outcome = match client.add_device(&step, serial, creds).await {
             Ok(Err(reason)) => Ok(LoginOutcome::Refused(reason)),
@@ -611,16 +465,8 @@ impl WebDriverApp {
     fn current(&self, step: &'static str) -> Result<String, AppError> {
         self.selected
             .clone()
-            .or_else(|| {
-                (self.entries.len() == 1)
-                    .then(|| self.entries.keys().next().cloned())
-                    .flatten()
-            })
-            .ok_or_else(|| AppError::WrongScreen {
-                step,
-                needs: "a tapped device",
-                on: "no device chosen".into(),
-            })
+            .or_else(|| (self.entries.len() == 1).then(|| self.entries.keys().next().cloned()).flatten())
+            .ok_or_else(|| AppError::WrongScreen { step, needs: "a tapped device", on: "no device chosen".into() })
     }
 }
 
@@ -634,26 +480,16 @@ impl App for WebDriverApp {
         let step = "open the app menu";
         self.screen.go_home(step).await?;
         self.screen.tap(step, ScreenKey::MenuButton, None).await?;
-        if self
-            .screen
-            .present(step, ScreenKey::DeviceManager, None)
-            .await?
-            .is_some()
-        {
+        if self.screen.present(step, ScreenKey::DeviceManager, None).await?.is_some() {
             return Ok(vec![MenuItem::DeviceManager]);
         }
-        self.screen
-            .capture(format!("{step}: the menu shows no Device Manager"))
-            .await;
+        self.screen.capture(format!("{step}: the menu shows no Device Manager")).await;
         Ok(Vec::new())
     }
 
     async fn device_manager(&mut self) -> Result<Vec<DeviceEntry>, AppError> {
         let step = "tap Device Manager";
-        let dm = self
-            .screen
-            .present(step, ScreenKey::DeviceManager, None)
-            .await?;
+        let dm = self.screen.present(step, ScreenKey::DeviceManager, None).await?;
         let Some(dm) = dm else {
             return Err(AppError::WrongScreen {
                 step: "device_manager",
@@ -661,16 +497,10 @@ impl App for WebDriverApp {
                 on: "a screen without it".into(),
             });
         };
-        dm.click()
-            .await
-            .map_err(|e| self.screen.err(step, e.to_string()))?;
+        dm.click().await.map_err(|e| self.screen.err(step, e.to_string()))?;
         let serials: Vec<String> = self.entries.keys().cloned().collect();
         for s in serials {
-            let state = match self
-                .screen
-                .present(step, ScreenKey::DeviceState, Some(&s))
-                .await?
-            {
+            let state = match self.screen.present(step, ScreenKey::DeviceState, Some(&s)).await? {
                 Some(e) => self.screen.text(step, &e).await?,
                 None => String::new(),
             };
@@ -683,14 +513,8 @@ impl App for WebDriverApp {
 
     async fn tap_device(&mut self, serial: &str) -> Result<DeviceEntry, AppError> {
         let step = "tap the recorder in the Device Manager";
-        let entry = self
-            .entries
-            .get(serial)
-            .cloned()
-            .ok_or_else(|| AppError::NoSuchDevice(serial.to_owned()))?;
-        self.screen
-            .tap(step, ScreenKey::DeviceCell, Some(serial))
-            .await?;
+        let entry = self.entries.get(serial).cloned().ok_or_else(|| AppError::NoSuchDevice(serial.to_owned()))?;
+        self.screen.tap(step, ScreenKey::DeviceCell, Some(serial)).await?;
         self.selected = Some(serial.to_owned());
         Ok(entry)
     }
@@ -699,55 +523,27 @@ impl App for WebDriverApp {
         let step = "tap Settings";
         self.screen.tap(step, ScreenKey::Settings, None).await?;
         let mut items = Vec::new();
-        if self
-            .screen
-            .present(step, ScreenKey::SettingsDeviceInfo, None)
-            .await?
-            .is_some()
-        {
+        if self.screen.present(step, ScreenKey::SettingsDeviceInfo, None).await?.is_some() {
             items.push(SettingsItem::DeviceInfo);
         }
-        if self
-            .screen
-            .present(step, ScreenKey::ModifyPassword, None)
-            .await?
-            .is_some()
-        {
+        if self.screen.present(step, ScreenKey::ModifyPassword, None).await?.is_some() {
             items.push(SettingsItem::ModifyPassword);
         } else {
-            self.screen
-                .capture(format!("{step}: Settings shows no Modify password"))
-                .await;
+            self.screen.capture(format!("{step}: Settings shows no Modify password")).await;
         }
         Ok(items)
     }
 
-    async fn modify_password(
-        &mut self,
-        new: &Secret,
-        confirm: &Secret,
-    ) -> Result<ModifyOutcome, AppError> {
+    async fn modify_password(&mut self, new: &Secret, confirm: &Secret) -> Result<ModifyOutcome, AppError> {
         let step = "Modify password";
         let serial = self.current("modify_password")?;
-        let Some(item) = self
-            .screen
-            .present(step, ScreenKey::ModifyPassword, None)
-            .await?
-        else {
-            self.screen
-                .capture(format!("{step}: Settings shows no Modify password"))
-                .await;
+        let Some(item) = self.screen.present(step, ScreenKey::ModifyPassword, None).await? else {
+            self.screen.capture(format!("{step}: Settings shows no Modify password")).await;
             return Ok(ModifyOutcome::NotOffered);
         };
-        item.click()
-            .await
-            .map_err(|e| self.screen.err(step, format!("tap `modify_password`: {e}")))?;
-        self.screen
-            .type_into(step, ScreenKey::NewPassword, new.expose())
-            .await?;
-        self.screen
-            .type_into(step, ScreenKey::ConfirmPassword, confirm.expose())
-            .await?;
+        item.click().await.map_err(|e| self.screen.err(step, format!("tap `modify_password`: {e}")))?;
+        self.screen.type_into(step, ScreenKey::NewPassword, new.expose()).await?;
+        self.screen.type_into(step, ScreenKey::ConfirmPassword, confirm.expose()).await?;
         self.screen.tap(step, ScreenKey::CheckMark, None).await?;
         let shown = [
             (ScreenKey::SuccessMessage, None),
@@ -766,18 +562,10 @@ impl App for WebDriverApp {
             _ => ModifyOutcome::Unknown(text.clone()),
         };
         if outcome != ModifyOutcome::Changed {
-            self.screen
-                .capture(format!("{step}: the app showed {text:?}"))
-                .await;
+            self.screen.capture(format!("{step}: the app showed {text:?}")).await;
         }
-        if let Some(ok) = self
-            .screen
-            .present(step, ScreenKey::DismissMessage, None)
-            .await?
-        {
-            ok.click()
-                .await
-                .map_err(|e| self.screen.err(step, format!("dismiss the message: {e}")))?;
+        if let Some(ok) = self.screen.present(step, ScreenKey::DismissMessage, None).await? {
+            ok.click().await.map_err(|e| self.screen.err(step, format!("dismiss the message: {e}")))?;
         }
         // What the person holding the phone now believes the entry holds; whether the app really
         // kept it is seen only through `connect_saved_entry`.
@@ -797,16 +585,10 @@ impl App for WebDriverApp {
 
     async fn connect_saved_entry(&mut self) -> Result<LoginOutcome, AppError> {
         let serial = self.current("connect_saved_entry")?;
-        self.screen
-            .open_view("open the saved device's live view", &serial, true)
-            .await
+        self.screen.open_view("open the saved device's live view", &serial, true).await
     }
 
-    async fn remote_login(
-        &mut self,
-        form: FormFactor,
-        creds: &DeviceCredentials,
-    ) -> Result<LoginOutcome, AppError> {
+    async fn remote_login(&mut self, form: FormFactor, creds: &DeviceCredentials) -> Result<LoginOutcome, AppError> {
         let serial = self.current("remote_login")?;
         self.remote_login_to(&serial, form, creds).await
     }
@@ -816,30 +598,16 @@ impl App for WebDriverApp {
     }
 
     fn saved_entry(&self) -> Option<DeviceEntry> {
-        self.current("saved_entry")
-            .ok()
-            .and_then(|s| self.entries.get(&s).cloned())
+        self.current("saved_entry").ok().and_then(|s| self.entries.get(&s).cloned())
     }
 
     fn saved_entries(&self) -> Vec<DeviceEntry> {
         self.entries.values().cloned().collect()
     }
 
-    async fn add_device(
-        &mut self,
-        serial: &str,
-        creds: DeviceCredentials,
-    ) -> Result<DeviceEntry, AppError> {
-        match self
-            .screen
-            .add_device("add the recorder", serial, &creds)
-            .await?
-        {
-            Err(reason) => Err(AppError::AddRefused {
-                serial: serial.to_owned(),
-                user: creds.user.clone(),
-                reason,
-            }),
+    async fn add_device(&mut self, serial: &str, creds: DeviceCredentials) -> Result<DeviceEntry, AppError> {
+        match self.screen.add_device("add the recorder", serial, &creds).await? {
+            Err(reason) => Err(AppError::AddRefused { serial: serial.to_owned(), user: creds.user.clone(), reason }),
             Ok(()) => {
                 let entry = DeviceEntry {
                     serial: serial.to_owned(),
@@ -860,13 +628,9 @@ impl App for WebDriverApp {
             return Err(AppError::NoSuchDevice(serial.to_owned()));
         }
         if !self.screen.open_device_manager(step).await? {
-            return Err(self
-                .screen
-                .err(step, "the app menu shows no Device Manager"));
+            return Err(self.screen.err(step, "the app menu shows no Device Manager"));
         }
-        self.screen
-            .tap(step, ScreenKey::DeviceCell, Some(serial))
-            .await?;
+        self.screen.tap(step, ScreenKey::DeviceCell, Some(serial)).await?;
         self.screen.tap(step, ScreenKey::DeleteDevice, None).await?;
         self.entries.remove(serial);
         if self.selected.as_deref() == Some(serial) {

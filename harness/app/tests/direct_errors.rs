@@ -8,10 +8,8 @@ use resetlab_app::{Backend, DirectBackend, RawRequest, Secret, TransportError};
 use tokio::net::TcpListener;
 
 fn modify_password(new: &Secret, old: &Secret) -> RawRequest {
-    let enc = |s: &Secret| {
-        percent_encoding::utf8_percent_encode(s.expose(), percent_encoding::NON_ALPHANUMERIC)
-            .to_string()
-    };
+    let enc =
+        |s: &Secret| percent_encoding::utf8_percent_encode(s.expose(), percent_encoding::NON_ALPHANUMERIC).to_string();
     RawRequest::get(format!(
         "/cgi-bin/userManager.cgi?action=modifyPassword&name=admin&pwd={}&pwdOld={}",
         enc(new),
@@ -38,13 +36,10 @@ async fn errors_of_the_direct_app_name_the_recorder_not_the_url_with_passwords()
     let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = closed.local_addr().unwrap();
     drop(closed);
-    let err = tokio::time::timeout(
-        within,
-        DirectBackend::new(addr, None).send("SN1", modify_password(&new, &old)),
-    )
-    .await
-    .unwrap()
-    .unwrap_err();
+    let err = tokio::time::timeout(within, DirectBackend::new(addr, None).send("SN1", modify_password(&new, &old)))
+        .await
+        .unwrap()
+        .unwrap_err();
     assert!(matches!(err, TransportError::Offline(_)), "{err:?}");
     assert!(err.to_string().contains(&addr.to_string()), "{err}");
     assert_clean(&err, &[&new, &old]);
@@ -59,13 +54,10 @@ async fn errors_of_the_direct_app_name_the_recorder_not_the_url_with_passwords()
             drop(sock);
         }
     });
-    let err = tokio::time::timeout(
-        within,
-        DirectBackend::new(addr, None).send("SN1", modify_password(&new, &old)),
-    )
-    .await
-    .unwrap()
-    .unwrap_err();
+    let err = tokio::time::timeout(within, DirectBackend::new(addr, None).send("SN1", modify_password(&new, &old)))
+        .await
+        .unwrap()
+        .unwrap_err();
     assert!(matches!(err, TransportError::Lost(_)), "{err:?}");
     assert_clean(&err, &[&new, &old]);
 }

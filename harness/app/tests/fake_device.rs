@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use resetlab_app::{
-    App, AppError, AppSession, Backend, DeviceCredentials, FlowApp, FormFactor, LoginOutcome,
-    ModifyOutcome, Platform, RawRequest, RawResponse, Secret, TransportError, flir_cloud_2017,
+    App, AppError, AppSession, Backend, DeviceCredentials, FlowApp, FormFactor, LoginOutcome, ModifyOutcome, Platform,
+    RawRequest, RawResponse, Secret, TransportError, flir_cloud_2017,
 };
 use resetlab_wire::digest::{QopAuth, ha1, ha2, response};
 
@@ -43,9 +43,7 @@ fn challenge(nonce: u32, stale: bool) -> RawResponse {
         status: 401,
         headers: vec![(
             "WWW-Authenticate".into(),
-            format!(
-                "Digest realm=\"{REALM}\", qop=\"auth\", nonce=\"{nonce}\", opaque=\"op\"{stale}"
-            ),
+            format!("Digest realm=\"{REALM}\", qop=\"auth\", nonce=\"{nonce}\", opaque=\"op\"{stale}"),
         )],
         body: "Error\r\nUnauthorized\r\n".into(),
     }
@@ -62,16 +60,7 @@ impl Backend for Fake {
     async fn send(&self, _serial: &str, req: RawRequest) -> Result<RawResponse, TransportError> {
         let mut d = self.0.lock().unwrap();
         d.requests.push(
-            req.path().to_owned()
-                + "?"
-                + req
-                    .uri
-                    .split("action=")
-                    .nth(1)
-                    .unwrap_or("")
-                    .split('&')
-                    .next()
-                    .unwrap(),
+            req.path().to_owned() + "?" + req.uri.split("action=").nth(1).unwrap_or("").split('&').next().unwrap(),
         );
         d.nonce += 1;
         let nonce = d.nonce;
@@ -85,37 +74,20 @@ impl Backend for Fake {
         let expect = response(
             &ha1(&field(auth, "username"), REALM, &d.password),
             &field(auth, "nonce"),
-            Some(QopAuth {
-                nc: &field(auth, "nc"),
-                cnonce: &field(auth, "cnonce"),
-            }),
+            Some(QopAuth { nc: &field(auth, "nc"), cnonce: &field(auth, "cnonce") }),
             &ha2(&req.method, &req.uri),
         );
         if field(auth, "uri") != req.uri || field(auth, "response") != expect {
             return Ok(challenge(nonce, false));
         }
         if req.uri.contains("action=modifyPassword") {
-            let pwd = req
-                .uri
-                .split("pwd=")
-                .nth(1)
-                .unwrap()
-                .split('&')
-                .next()
-                .unwrap()
-                .to_owned();
+            let pwd = req.uri.split("pwd=").nth(1).unwrap().split('&').next().unwrap().to_owned();
             d.password = pwd;
             if d.lose_next_change {
                 d.lose_next_change = false;
-                return Err(TransportError::Lost(
-                    "tunnel lost with the request in flight".into(),
-                ));
+                return Err(TransportError::Lost("tunnel lost with the request in flight".into()));
             }
-            return Ok(RawResponse {
-                status: 200,
-                headers: vec![],
-                body: "OK\r\n".into(),
-            });
+            return Ok(RawResponse { status: 200, headers: vec![], body: "OK\r\n".into() });
         }
         if req.uri.contains("action=getUserInfo") {
             return Ok(RawResponse {
@@ -124,17 +96,9 @@ impl Backend for Fake {
                 body: "user.Group=admin\r\nuser.Name=admin\r\n".into(),
             });
         }
-        Ok(RawResponse {
-            status: 200,
-            headers: vec![],
-            body: "name=FAKE\r\n".into(),
-        })
+        Ok(RawResponse { status: 200, headers: vec![], body: "name=FAKE\r\n".into() })
     }
-    async fn send_remote(
-        &self,
-        serial: &str,
-        req: RawRequest,
-    ) -> Result<RawResponse, TransportError> {
+    async fn send_remote(&self, serial: &str, req: RawRequest) -> Result<RawResponse, TransportError> {
         self.send(serial, req).await
     }
 }
@@ -143,9 +107,7 @@ async fn app_on(fake: &Fake) -> FlowApp<Fake> {
     fake.0.lock().unwrap().password = "oldpw1".into();
     let session = AppSession::new(Platform::Ios, FormFactor::Phone, flir_cloud_2017(), "owner");
     let mut app = FlowApp::new(session, fake.clone());
-    app.add_device("FAKE1", DeviceCredentials::new("admin", "oldpw1"))
-        .await
-        .unwrap();
+    app.add_device("FAKE1", DeviceCredentials::new("admin", "oldpw1")).await.unwrap();
     app
 }
 
@@ -159,23 +121,13 @@ async fn lost_answer_after_the_change_is_unknown_and_reconcile_adopts_the_new_pa
     assert!(matches!(o, ModifyOutcome::Unknown(_)), "{o:?}");
     assert!(!o.shows_success() && !o.shows_not_changed());
     let entry = app.saved_entry().unwrap();
-    assert_eq!(
-        entry.credentials.password.expose(),
-        "oldpw1",
-        "not adopted without proof"
-    );
-    assert_eq!(
-        entry.unconfirmed.as_ref().map(Secret::expose),
-        Some("newpw1")
-    );
+    assert_eq!(entry.credentials.password.expose(), "oldpw1", "not adopted without proof");
+    assert_eq!(entry.unconfirmed.as_ref().map(Secret::expose), Some("newpw1"));
     assert_eq!(app.reconcile().await.unwrap(), LoginOutcome::Accepted);
     let entry = app.saved_entry().unwrap();
     assert_eq!(entry.credentials.password.expose(), "newpw1");
     assert_eq!(entry.unconfirmed, None);
-    assert_eq!(
-        app.connect_saved_entry().await.unwrap(),
-        LoginOutcome::Accepted
-    );
+    assert_eq!(app.connect_saved_entry().await.unwrap(), LoginOutcome::Accepted);
 }
 
 #[tokio::test]
@@ -184,15 +136,9 @@ async fn stale_nonce_is_answered_once_more_and_the_change_goes_through_once() {
     let mut app = app_on(&fake).await;
     fake.0.lock().unwrap().stale_once = true;
     let new = Secret::new("newpw2");
-    assert_eq!(
-        app.reset_password("FAKE1", &new, &new).await.unwrap(),
-        ModifyOutcome::Changed
-    );
+    assert_eq!(app.reset_password("FAKE1", &new, &new).await.unwrap(), ModifyOutcome::Changed);
     assert_eq!(fake.0.lock().unwrap().password, "newpw2");
-    assert_eq!(
-        app.saved_entry().unwrap().credentials.password.expose(),
-        "newpw2"
-    );
+    assert_eq!(app.saved_entry().unwrap().credentials.password.expose(), "newpw2");
 }
 
 #[tokio::test]
@@ -202,10 +148,7 @@ async fn saved_entry_with_a_password_changed_elsewhere_is_refused_by_the_device(
     fake.0.lock().unwrap().password = "other1".into();
     let new = Secret::new("newpw3");
     let o = app.reset_password("FAKE1", &new, &new).await.unwrap();
-    assert!(
-        matches!(&o, ModifyOutcome::RefusedByDevice(why) if why.contains("saved credentials")),
-        "{o:?}"
-    );
+    assert!(matches!(&o, ModifyOutcome::RefusedByDevice(why) if why.contains("saved credentials")), "{o:?}");
     assert_eq!(fake.0.lock().unwrap().password, "other1");
 }
 
@@ -229,15 +172,8 @@ async fn app_side_refusals_send_nothing() {
     app.tap_device("FAKE1").await.unwrap();
     app.settings().await.unwrap();
     let before = fake.0.lock().unwrap().requests.len();
-    for (n, c) in [
-        ("abcdef", "abcdeg"),
-        ("abcde", "abcde"),
-        ("abcdefg", "abcdefg"),
-    ] {
-        let o = app
-            .modify_password(&Secret::new(n), &Secret::new(c))
-            .await
-            .unwrap();
+    for (n, c) in [("abcdef", "abcdeg"), ("abcde", "abcde"), ("abcdefg", "abcdefg")] {
+        let o = app.modify_password(&Secret::new(n), &Secret::new(c)).await.unwrap();
         assert!(matches!(o, ModifyOutcome::RefusedByApp(_)), "{o:?}");
     }
     assert_eq!(fake.0.lock().unwrap().requests.len(), before);

@@ -10,9 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 async fn bounded<T>(f: impl Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(20), f)
-        .await
-        .expect("test exceeded its bound")
+    tokio::time::timeout(Duration::from_secs(20), f).await.expect("test exceeded its bound")
 }
 
 /// What the fake relay writes for a request to `path` (an empty answer: close at once).
@@ -72,16 +70,11 @@ fn pw() -> Secret {
 }
 
 async fn signed_in(base: &str) -> RelayClient {
-    RelayClient::login(base, "alice@example.com", &pw())
-        .await
-        .unwrap()
+    RelayClient::login(base, "alice@example.com", &pw()).await.unwrap()
 }
 
 fn assert_names_relay(text: &str, base: &str) {
-    assert!(
-        text.contains(base),
-        "error does not name the relay {base}: {text}"
-    );
+    assert!(text.contains(base), "error does not name the relay {base}: {text}");
     for form in resetlab_wire::secret::forms(PW) {
         assert!(!text.contains(&form), "password leaked as {form}: {text}");
     }
@@ -102,9 +95,7 @@ async fn sign_in_answered_with_garbage_names_the_relay() {
     bounded(async {
         for route in routes {
             let base = fake_relay(*route, true).await;
-            let err = RelayClient::login(&base, "alice@example.com", &pw())
-                .await
-                .unwrap_err();
+            let err = RelayClient::login(&base, "alice@example.com", &pw()).await.unwrap_err();
             assert!(matches!(err, AppError::SignIn { .. }), "{err:?}");
             assert_names_relay(&err.to_string(), &base);
         }
@@ -115,33 +106,12 @@ async fn sign_in_answered_with_garbage_names_the_relay() {
 #[tokio::test]
 async fn device_list_that_is_not_the_api_names_the_relay_and_status() {
     let routes: &[(Route, u16)] = &[
-        (
-            |_| http("200 OK", "application/json", r#"[{"serial":"SN1","onl"#),
-            200,
-        ),
-        (
-            |_| http("200 OK", "application/json", r#"{"devices":[]}"#),
-            200,
-        ),
-        (
-            |_| {
-                http(
-                    "200 OK",
-                    "application/json",
-                    r#"[{"serial":7,"online":"yes"}]"#,
-                )
-            },
-            200,
-        ),
+        (|_| http("200 OK", "application/json", r#"[{"serial":"SN1","onl"#), 200),
+        (|_| http("200 OK", "application/json", r#"{"devices":[]}"#), 200),
+        (|_| http("200 OK", "application/json", r#"[{"serial":7,"online":"yes"}]"#), 200),
         (|_| http("200 OK", "text/html", "<html></html>"), 200),
-        (
-            |_| http("418 I'm a teapot", "text/plain", "short and stout"),
-            418,
-        ),
-        (
-            |_| b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n[{\"serial\"".to_vec(),
-            200,
-        ),
+        (|_| http("418 I'm a teapot", "text/plain", "short and stout"), 418),
+        (|_| b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n[{\"serial\"".to_vec(), 200),
         (|_| b"garbage".to_vec(), 0),
     ];
     bounded(async {
@@ -149,9 +119,7 @@ async fn device_list_that_is_not_the_api_names_the_relay_and_status() {
             let base = fake_relay(*route, false).await;
             let err = signed_in(&base).await.devices().await.unwrap_err();
             match &err {
-                AppError::Relay {
-                    relay, status: s, ..
-                } => {
+                AppError::Relay { relay, status: s, .. } => {
                     assert_eq!(relay, &base);
                     assert_eq!(s, status, "{err}");
                 }
@@ -167,41 +135,20 @@ async fn device_list_that_is_not_the_api_names_the_relay_and_status() {
 async fn forwarded_request_answered_with_garbage_names_the_relay() {
     let routes: &[Route] = &[
         |_| http("200 OK", "application/json", "not json"),
-        |_| {
-            http(
-                "200 OK",
-                "application/json",
-                r#"{"status":"200","headers":{},"body":1}"#,
-            )
-        },
-        |_| {
-            http(
-                "200 OK",
-                "application/json",
-                r#"{"status":200,"headers":[],"bo"#,
-            )
-        },
+        |_| http("200 OK", "application/json", r#"{"status":"200","headers":{},"body":1}"#),
+        |_| http("200 OK", "application/json", r#"{"status":200,"headers":[],"bo"#),
         |_| b"HTTP/1.1 200 OK\r\nContent-Length: 300\r\n\r\n{\"status\":200".to_vec(),
         |_| http("502 Bad Gateway", "text/html", "<html>nginx</html>"),
         |_| http("503 Service Unavailable", "text/html", "<html>down</html>"),
         |_| http("404 Not Found", "text/html", "<html>no such route</html>"),
-        |_| {
-            http(
-                "500 Internal Server Error",
-                "application/json",
-                r#"{"error":"boom"}"#,
-            )
-        },
+        |_| http("500 Internal Server Error", "application/json", r#"{"error":"boom"}"#),
     ];
     bounded(async {
         for route in routes {
             let base = fake_relay(*route, false).await;
             let client = signed_in(&base).await;
             let err = client
-                .forward(
-                    "SN0123456789",
-                    &RawRequest::get("/cgi-bin/magicBox.cgi?action=getSerialNo"),
-                )
+                .forward("SN0123456789", &RawRequest::get("/cgi-bin/magicBox.cgi?action=getSerialNo"))
                 .await
                 .unwrap_err();
             assert_names_relay(&err.to_string(), &base);
@@ -213,22 +160,10 @@ async fn forwarded_request_answered_with_garbage_names_the_relay() {
 #[tokio::test]
 async fn relay_api_errors_keep_the_relays_own_words() {
     bounded(async {
-        let base = fake_relay(
-            |_| {
-                http(
-                    "503 Service Unavailable",
-                    "application/json",
-                    r#"{"error":"device offline"}"#,
-                )
-            },
-            false,
-        )
-        .await;
-        let err = signed_in(&base)
-            .await
-            .forward("SN1", &RawRequest::get("/"))
-            .await
-            .unwrap_err();
+        let base =
+            fake_relay(|_| http("503 Service Unavailable", "application/json", r#"{"error":"device offline"}"#), false)
+                .await;
+        let err = signed_in(&base).await.forward("SN1", &RawRequest::get("/")).await.unwrap_err();
         assert_eq!(err, TransportError::Offline("device offline".into()));
     })
     .await
@@ -244,18 +179,10 @@ async fn relay_that_hangs_up_or_is_not_listening_is_named() {
             let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
             format!("http://{}", l.local_addr().unwrap())
         };
-        let err = RelayClient::login(&dead, "alice@example.com", &pw())
-            .await
-            .unwrap_err();
+        let err = RelayClient::login(&dead, "alice@example.com", &pw()).await.unwrap_err();
         assert_names_relay(&err.to_string(), &dead);
-        let err = client
-            .forward("SN1", &RawRequest::get("/"))
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(err, TransportError::Lost(_) | TransportError::Offline(_)),
-            "{err:?}"
-        );
+        let err = client.forward("SN1", &RawRequest::get("/")).await.unwrap_err();
+        assert!(matches!(err, TransportError::Lost(_) | TransportError::Offline(_)), "{err:?}");
         assert_names_relay(&err.to_string(), &base);
     })
     .await
@@ -274,22 +201,14 @@ impl resetlab_app::Backend for Challenging {
     async fn online(&self, _serial: &str) -> Result<bool, AppError> {
         Ok(true)
     }
-    async fn send(
-        &self,
-        _serial: &str,
-        _req: RawRequest,
-    ) -> Result<resetlab_app::RawResponse, TransportError> {
+    async fn send(&self, _serial: &str, _req: RawRequest) -> Result<resetlab_app::RawResponse, TransportError> {
         Ok(resetlab_app::RawResponse {
             status: 401,
             headers: vec![("WWW-Authenticate".into(), self.0.into())],
             body: String::new(),
         })
     }
-    async fn send_remote(
-        &self,
-        serial: &str,
-        req: RawRequest,
-    ) -> Result<resetlab_app::RawResponse, TransportError> {
+    async fn send_remote(&self, serial: &str, req: RawRequest) -> Result<resetlab_app::RawResponse, TransportError> {
         self.send(serial, req).await
     }
 }
@@ -333,7 +252,8 @@ async fn a_forwarded_answer_larger_than_the_limit_is_refused_naming_the_relay() 
         // Two MiB with no length: read until the limit, then refused instead of buffered.
         let base = fake_relay(
             |_| {
-                let mut reply = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n".to_vec();
+                let mut reply =
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n".to_vec();
                 reply.extend(std::iter::repeat_n(b' ', 2 << 20));
                 reply
             },

@@ -30,10 +30,7 @@ pub struct LoginLockout {
 
 impl Default for LoginLockout {
     fn default() -> Self {
-        LoginLockout {
-            after: 5,
-            lock_for: Duration::from_secs(60),
-        }
+        LoginLockout { after: 5, lock_for: Duration::from_secs(60) }
     }
 }
 
@@ -101,15 +98,8 @@ impl Accounts {
     /// Create or replace an account owning `devices`. When `password_changed` (a new account, or a
     /// new password), the account's sessions end: a token must not outlive the password it was
     /// issued for.
-    pub(crate) fn upsert(
-        &mut self,
-        user: &str,
-        phc: String,
-        devices: BTreeSet<String>,
-        password_changed: bool,
-    ) {
-        self.accounts
-            .insert(user.to_owned(), Account { phc, devices });
+    pub(crate) fn upsert(&mut self, user: &str, phc: String, devices: BTreeSet<String>, password_changed: bool) {
+        self.accounts.insert(user.to_owned(), Account { phc, devices });
         if password_changed {
             self.sessions.retain(|_, s| s.user != user);
             self.failures.remove(user);
@@ -130,8 +120,7 @@ impl Accounts {
     /// Start a login of `user`: `Err(wait)` while the account is locked, else the hash to check.
     pub(crate) fn begin_login(&mut self, user: &str, now: Instant) -> Result<Attempt, Duration> {
         if !self.failures.contains_key(user) && self.failures.len() >= MAX_TRACKED {
-            self.failures
-                .retain(|_, f| f.locked_until.is_some_and(|t| t > now));
+            self.failures.retain(|_, f| f.locked_until.is_some_and(|t| t > now));
         }
         let f = self.failures.entry(user.to_owned()).or_default();
         if let Some(until) = f.locked_until {
@@ -145,21 +134,13 @@ impl Accounts {
             return Err(self.lockout.lock_for);
         }
         f.count += 1;
-        let phc = self
-            .accounts
-            .get(user)
-            .map_or_else(|| self.decoy.clone(), |a| a.phc.clone());
+        let phc = self.accounts.get(user).map_or_else(|| self.decoy.clone(), |a| a.phc.clone());
         Ok(Attempt { phc })
     }
 
     /// End a login of `user`: a new bearer token when `password_ok` (and the account exists),
     /// else one more failure, which may lock the account.
-    pub(crate) fn finish_login(
-        &mut self,
-        user: &str,
-        password_ok: bool,
-        now: Instant,
-    ) -> Option<String> {
+    pub(crate) fn finish_login(&mut self, user: &str, password_ok: bool, now: Instant) -> Option<String> {
         if !(password_ok && self.accounts.contains_key(user)) {
             let lockout = self.lockout;
             if let Some(f) = self.failures.get_mut(user)
@@ -178,12 +159,8 @@ impl Accounts {
         }
         self.failures.remove(user);
         self.sessions.retain(|_, s| s.expires > now);
-        let mut mine: Vec<(Hashed, Instant)> = self
-            .sessions
-            .iter()
-            .filter(|(_, s)| s.user == user)
-            .map(|(h, s)| (*h, s.expires))
-            .collect();
+        let mut mine: Vec<(Hashed, Instant)> =
+            self.sessions.iter().filter(|(_, s)| s.user == user).map(|(h, s)| (*h, s.expires)).collect();
         if mine.len() >= MAX_SESSIONS_PER_ACCOUNT {
             mine.sort_by_key(|(_, e)| *e);
             for (h, _) in &mine[..=mine.len() - MAX_SESSIONS_PER_ACCOUNT] {
@@ -191,13 +168,7 @@ impl Accounts {
             }
         }
         let token = credentials::mint();
-        self.sessions.insert(
-            Hashed::of(&token),
-            Session {
-                user: user.to_owned(),
-                expires: now + self.token_ttl,
-            },
-        );
+        self.sessions.insert(Hashed::of(&token), Session { user: user.to_owned(), expires: now + self.token_ttl });
         Some(token)
     }
 
@@ -216,17 +187,12 @@ impl Accounts {
 
     /// The serials an account owns.
     pub(crate) fn devices(&self, user: &str) -> Vec<String> {
-        self.accounts
-            .get(user)
-            .map(|a| a.devices.iter().cloned().collect())
-            .unwrap_or_default()
+        self.accounts.get(user).map(|a| a.devices.iter().cloned().collect()).unwrap_or_default()
     }
 
     /// Whether `user` owns `serial`.
     pub(crate) fn owns(&self, user: &str, serial: &str) -> bool {
-        self.accounts
-            .get(user)
-            .is_some_and(|a| a.devices.contains(serial))
+        self.accounts.get(user).is_some_and(|a| a.devices.contains(serial))
     }
 }
 
@@ -237,34 +203,16 @@ mod tests {
 
     fn accounts(after: u32, ttl: Duration) -> Accounts {
         let mut a = Accounts::new(
-            LoginLockout {
-                after,
-                lock_for: Duration::from_secs(60),
-            },
+            LoginLockout { after, lock_for: Duration::from_secs(60) },
             ttl,
             password::hash(&credentials::mint(), HashCost::LAB),
         );
-        a.upsert(
-            "me",
-            password::hash("pw-me", HashCost::LAB),
-            ["SN1".to_owned()].into(),
-            true,
-        );
-        a.upsert(
-            "you",
-            password::hash("pw-you", HashCost::LAB),
-            BTreeSet::new(),
-            true,
-        );
+        a.upsert("me", password::hash("pw-me", HashCost::LAB), ["SN1".to_owned()].into(), true);
+        a.upsert("you", password::hash("pw-you", HashCost::LAB), BTreeSet::new(), true);
         a
     }
 
-    fn login(
-        a: &mut Accounts,
-        user: &str,
-        pw: &str,
-        now: Instant,
-    ) -> Result<Option<String>, Duration> {
+    fn login(a: &mut Accounts, user: &str, pw: &str, now: Instant) -> Result<Option<String>, Duration> {
         let attempt = a.begin_login(user, now)?;
         let ok = password::verify(pw, &attempt.phc);
         Ok(a.finish_login(user, ok, now))
@@ -292,10 +240,7 @@ mod tests {
             assert_eq!(login(&mut a, "me", "wrong", now), Ok(None));
         }
         assert!(login(&mut a, "me", "pw-me", now).is_err(), "locked");
-        assert!(
-            login(&mut a, "you", "pw-you", now).unwrap().is_some(),
-            "per account"
-        );
+        assert!(login(&mut a, "you", "pw-you", now).unwrap().is_some(), "per account");
         let later = now + Duration::from_secs(61);
         assert!(login(&mut a, "me", "pw-me", later).unwrap().is_some());
     }
@@ -314,23 +259,12 @@ mod tests {
         let now = Instant::now();
         let mut a = accounts(5, Duration::from_secs(10));
         let t = login(&mut a, "me", "pw-me", now).unwrap().unwrap();
-        assert!(
-            a.user_of(&t, now + Duration::from_secs(11)).is_none(),
-            "expired"
-        );
+        assert!(a.user_of(&t, now + Duration::from_secs(11)).is_none(), "expired");
         let t = login(&mut a, "me", "pw-me", now).unwrap().unwrap();
         let phc = a.phc("me").unwrap();
         a.upsert("me", phc, ["SN1".to_owned()].into(), false);
         assert!(a.user_of(&t, now).is_some(), "same password: session kept");
-        a.upsert(
-            "me",
-            password::hash("pw-new", HashCost::LAB),
-            ["SN1".to_owned()].into(),
-            true,
-        );
-        assert!(
-            a.user_of(&t, now).is_none(),
-            "password changed: session ended"
-        );
+        a.upsert("me", password::hash("pw-new", HashCost::LAB), ["SN1".to_owned()].into(), true);
+        assert!(a.user_of(&t, now).is_none(), "password changed: session ended");
     }
 }

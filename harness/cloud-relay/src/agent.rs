@@ -79,10 +79,7 @@ pub struct AgentHandle {
 
 impl std::fmt::Debug for AgentHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AgentHandle")
-            .field("serial", &self.serial)
-            .field("connected", &self.is_connected())
-            .finish()
+        f.debug_struct("AgentHandle").field("serial", &self.serial).field("connected", &self.is_connected()).finish()
     }
 }
 
@@ -99,17 +96,9 @@ pub fn attach(recorder: &Recorder, relay_url: &str, secret: Secret) -> AgentHand
         connected,
         stop,
     });
-    let ws_url = format!(
-        "{}/tunnel/{}",
-        relay_url.trim_end_matches('/').replacen("http", "ws", 1),
-        recorder.serial()
-    );
+    let ws_url = format!("{}/tunnel/{}", relay_url.trim_end_matches('/').replacen("http", "ws", 1), recorder.serial());
     let task = tokio::spawn(run(recorder.clone(), ws_url, secret, state.clone()));
-    AgentHandle {
-        state,
-        task: Some(task),
-        serial: recorder.serial(),
-    }
+    AgentHandle { state, task: Some(task), serial: recorder.serial() }
 }
 
 impl AgentHandle {
@@ -130,10 +119,7 @@ impl AgentHandle {
 
     /// Break the tunnel once, at `point` of the next request whose URI contains `uri_contains`.
     pub fn cut_on(&self, point: CutPoint, uri_contains: &str) {
-        self.state.faults.lock().unwrap().push(Fault {
-            point,
-            uri_contains: uri_contains.to_owned(),
-        });
+        self.state.faults.lock().unwrap().push(Fault { point, uri_contains: uri_contains.to_owned() });
     }
 
     /// Wait until the tunnel is up (`true`) or down, or fail after `deadline`.
@@ -145,11 +131,7 @@ impl AgentHandle {
             .and_then(Result::ok)
             .map(|_| ())
             .ok_or_else(|| RelayError::Timeout {
-                what: format!(
-                    "the tunnel of recorder {} to be {}",
-                    self.serial,
-                    if up { "up" } else { "down" }
-                ),
+                what: format!("the tunnel of recorder {} to be {}", self.serial, if up { "up" } else { "down" }),
                 deadline,
             })
     }
@@ -178,9 +160,8 @@ fn dial_request(
     ws_url: &str,
     secret: &Secret,
 ) -> Result<tokio_tungstenite::tungstenite::handshake::client::Request, String> {
-    let mut req = ws_url
-        .into_client_request()
-        .map_err(|e| format!("relay URL {ws_url} is not a WebSocket URL: {e}"))?;
+    let mut req =
+        ws_url.into_client_request().map_err(|e| format!("relay URL {ws_url} is not a WebSocket URL: {e}"))?;
     let mut auth = HeaderValue::from_str(&format!("Bearer {}", secret.expose()))
         .map_err(|_| "the device secret is not a valid header value".to_owned())?;
     auth.set_sensitive(true);
@@ -195,9 +176,7 @@ async fn run(rec: Recorder, ws_url: String, secret: Secret, state: Arc<State>) {
         .timeout(DEVICE_TIMEOUT)
         .build()
         .expect("a plain HTTP client builds");
-    let config = WebSocketConfig::default()
-        .max_message_size(Some(MAX_FRAME))
-        .max_frame_size(Some(MAX_FRAME));
+    let config = WebSocketConfig::default().max_message_size(Some(MAX_FRAME)).max_frame_size(Some(MAX_FRAME));
     let mut stop = state.stop.subscribe();
     let mut tick = tokio::time::interval(POLL);
     let mut redial = POLL;
@@ -253,9 +232,7 @@ enum Out {
 async fn connection(
     rec: &Recorder,
     http: &reqwest::Client,
-    ws: tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
+    ws: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
     state: &Arc<State>,
     stop: &mut watch::Receiver<bool>,
     tick: &mut tokio::time::Interval,
@@ -335,21 +312,14 @@ fn take_fault(state: &State, uri: &str) -> Option<CutPoint> {
     Some(faults.remove(i).point)
 }
 
-async fn to_device(
-    rec: &Recorder,
-    http: &reqwest::Client,
-    state: &State,
-    req: TunnelRequest,
-) -> TunnelResponse {
+async fn to_device(rec: &Recorder, http: &reqwest::Client, state: &State, req: TunnelRequest) -> TunnelResponse {
     let TunnelRequest { id, request } = req;
     let answer = match default_password_refusal(rec, &request) {
         Some(Refusal::Digest) => {
             // The recorder's own challenge (fresh nonce, its realm), with the reason as body:
             // clients treat it as a refused login and show the reason.
             let mut probe = request;
-            probe
-                .headers
-                .retain(|(k, _)| !k.eq_ignore_ascii_case("authorization"));
+            probe.headers.retain(|(k, _)| !k.eq_ignore_ascii_case("authorization"));
             send(rec, http, state, probe).await.map(|mut r| {
                 if r.status == 401 {
                     r.body = DEFAULT_PASSWORD_REFUSED.to_owned();
@@ -368,16 +338,8 @@ async fn to_device(
         },
     };
     match answer {
-        Ok(r) => TunnelResponse {
-            id,
-            response: Some(r),
-            error: None,
-        },
-        Err(e) => TunnelResponse {
-            id,
-            response: None,
-            error: Some(e),
-        },
+        Ok(r) => TunnelResponse { id, response: Some(r), error: None },
+        Err(e) => TunnelResponse { id, response: None, error: Some(e) },
     }
 }
 
@@ -385,11 +347,7 @@ async fn to_device(
 /// on (as sent, or re-signed), or `Err` with the request stripped of its credentials when the
 /// module refused them. Conforming firmware always passes the request on as sent.
 fn p2p_credentials(rec: &Recorder, mut request: HttpRequest) -> Result<HttpRequest, HttpRequest> {
-    let Some(i) = request
-        .headers
-        .iter()
-        .position(|(k, _)| k.eq_ignore_ascii_case("authorization"))
-    else {
+    let Some(i) = request.headers.iter().position(|(k, _)| k.eq_ignore_ascii_case("authorization")) else {
         return Ok(request);
     };
     match rec.p2p_login(&request.method, &request.headers[i].1) {
@@ -406,8 +364,7 @@ fn p2p_credentials(rec: &Recorder, mut request: HttpRequest) -> Result<HttpReque
 }
 
 /// The body of the P2P module's refusal of remote use with the factory default password.
-pub const DEFAULT_PASSWORD_REFUSED: &str =
-    "Error\r\nDefault password must be changed before remote access\r\n";
+pub const DEFAULT_PASSWORD_REFUSED: &str = "Error\r\nDefault password must be changed before remote access\r\n";
 
 enum Refusal {
     /// A CGI request signed with Digest credentials.
@@ -440,11 +397,7 @@ fn refused_plain() -> HttpResponse {
 /// account neither gets in nor counts towards the lockout. Unauthenticated requests pass (they
 /// get the recorder's challenge); an RPC2 session can only come from a login, which is checked.
 fn default_password_refusal(rec: &Recorder, req: &HttpRequest) -> Option<Refusal> {
-    let auth = req
-        .headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
-        .map(|(_, v)| v.as_str());
+    let auth = req.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("authorization")).map(|(_, v)| v.as_str());
     if let Some(user) = auth.and_then(digest_username)
         && rec.refuses_remote_use(&user)
     {
@@ -487,12 +440,7 @@ fn digest_username(header: &str) -> Option<String> {
     None
 }
 
-async fn send(
-    rec: &Recorder,
-    http: &reqwest::Client,
-    state: &State,
-    req: HttpRequest,
-) -> Result<HttpResponse, String> {
+async fn send(rec: &Recorder, http: &reqwest::Client, state: &State, req: HttpRequest) -> Result<HttpResponse, String> {
     http_call(http, rec.http_addr(), req, || {
         state.forwarded.fetch_add(1, Ordering::SeqCst);
     })
@@ -517,10 +465,7 @@ async fn http_call(
     let mut b = http.request(method, url);
     for (k, v) in &req.headers {
         let lk = k.to_ascii_lowercase();
-        if !matches!(
-            lk.as_str(),
-            "host" | "content-length" | "connection" | "transfer-encoding"
-        ) {
+        if !matches!(lk.as_str(), "host" | "content-length" | "connection" | "transfer-encoding") {
             b = b.header(k, v);
         }
     }
@@ -528,31 +473,16 @@ async fn http_call(
         b = b.body(req.body);
     }
     sent();
-    let resp = b
-        .send()
-        .await
-        .map_err(|e| format!("recorder HTTP service did not answer: {}", no_url(&e)))?;
+    let resp = b.send().await.map_err(|e| format!("recorder HTTP service did not answer: {}", no_url(&e)))?;
     let status = resp.status().as_u16();
     let headers = resp
         .headers()
         .iter()
-        .filter(|(k, _)| {
-            !matches!(
-                k.as_str(),
-                "content-length" | "connection" | "transfer-encoding"
-            )
-        })
+        .filter(|(k, _)| !matches!(k.as_str(), "content-length" | "connection" | "transfer-encoding"))
         .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
         .collect();
-    let body = resp
-        .text()
-        .await
-        .map_err(|e| format!("recorder HTTP body unreadable: {}", no_url(&e)))?;
-    Ok(HttpResponse {
-        status,
-        headers,
-        body,
-    })
+    let body = resp.text().await.map_err(|e| format!("recorder HTTP body unreadable: {}", no_url(&e)))?;
+    Ok(HttpResponse { status, headers, body })
 }
 
 /// A client error without its URL, whose query may carry `pwd=` and `pwdOld=`.
@@ -568,22 +498,15 @@ mod tests {
     /// the relay's log and 502 body) names what failed, not the URL with `pwd=`/`pwdOld=`.
     #[tokio::test]
     async fn a_failed_call_to_the_recorder_carries_no_url_and_no_password() {
-        let (new, old) = (
-            resetlab_wire::Secret::new("N3w!p@ss w\"&"),
-            resetlab_wire::Secret::new("0ld#p%ss+<x>"),
-        );
+        let (new, old) = (resetlab_wire::Secret::new("N3w!p@ss w\"&"), resetlab_wire::Secret::new("0ld#p%ss+<x>"));
         let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = closed.local_addr().unwrap();
         drop(closed);
         let enc = |s: &resetlab_wire::Secret| {
-            percent_encoding::utf8_percent_encode(s.expose(), percent_encoding::NON_ALPHANUMERIC)
-                .to_string()
+            percent_encoding::utf8_percent_encode(s.expose(), percent_encoding::NON_ALPHANUMERIC).to_string()
         };
-        let uri = format!(
-            "/cgi-bin/userManager.cgi?action=modifyPassword&name=admin&pwd={}&pwdOld={}",
-            enc(&new),
-            enc(&old)
-        );
+        let uri =
+            format!("/cgi-bin/userManager.cgi?action=modifyPassword&name=admin&pwd={}&pwdOld={}", enc(&new), enc(&old));
         let http = reqwest::Client::new();
         for (name, value) in [("X-Ok", "1"), ("Bad Header", "x")] {
             let req = HttpRequest {
@@ -594,10 +517,7 @@ mod tests {
                 timeout_ms: None,
             };
             let err = http_call(&http, addr, req, || {}).await.unwrap_err();
-            assert!(
-                err.contains("did not answer") || err.contains("builder"),
-                "{err}"
-            );
+            assert!(err.contains("did not answer") || err.contains("builder"), "{err}");
             for secret in [&new, &old] {
                 for form in resetlab_wire::secret::forms(secret.expose()) {
                     assert!(!err.contains(&form), "{form} leaked: {err}");
@@ -610,15 +530,10 @@ mod tests {
     #[test]
     fn digest_username_is_read_from_quoted_and_plain_forms() {
         assert_eq!(
-            digest_username(
-                r#"Digest username="admin", realm="Login to X", nonce="a,b", uri="/x""#
-            ),
+            digest_username(r#"Digest username="admin", realm="Login to X", nonce="a,b", uri="/x""#),
             Some("admin".into())
         );
-        assert_eq!(
-            digest_username(r#"Digest realm="r, s", username=op1, nonce="n""#),
-            Some("op1".into())
-        );
+        assert_eq!(digest_username(r#"Digest realm="r, s", username=op1, nonce="n""#), Some("op1".into()));
         assert_eq!(digest_username("Basic YWRtaW46MDAwMDAw"), None);
         assert_eq!(digest_username(r#"Digest realm="r""#), None);
     }

@@ -65,43 +65,23 @@ impl RelayLimits {
     pub(crate) fn check_forward(&self, req: &HttpRequest) -> Result<(), String> {
         if !req.uri.starts_with('/') {
             return Err(
-                "uri must be a path starting with `/` (the device's own HTTP service is the only destination)"
-                    .into(),
+                "uri must be a path starting with `/` (the device's own HTTP service is the only destination)".into()
             );
         }
         if req.uri.len() > self.max_uri {
-            return Err(format!(
-                "uri of {} bytes exceeds the relay's limit of {}",
-                req.uri.len(),
-                self.max_uri
-            ));
+            return Err(format!("uri of {} bytes exceeds the relay's limit of {}", req.uri.len(), self.max_uri));
         }
         if req.uri.chars().any(|c| c.is_control() || c.is_whitespace()) {
             return Err("uri must not contain spaces or control characters".into());
         }
         if req.headers.len() > self.max_headers {
-            return Err(format!(
-                "{} headers exceed the relay's limit of {}",
-                req.headers.len(),
-                self.max_headers
-            ));
+            return Err(format!("{} headers exceed the relay's limit of {}", req.headers.len(), self.max_headers));
         }
-        if req
-            .headers
-            .iter()
-            .any(|(k, v)| k.len() + v.len() > self.max_header)
-        {
-            return Err(format!(
-                "a header longer than the relay's limit of {} bytes",
-                self.max_header
-            ));
+        if req.headers.iter().any(|(k, v)| k.len() + v.len() > self.max_header) {
+            return Err(format!("a header longer than the relay's limit of {} bytes", self.max_header));
         }
         if req.body.len() > self.max_body {
-            return Err(format!(
-                "body of {} bytes exceeds the relay's limit of {}",
-                req.body.len(),
-                self.max_body
-            ));
+            return Err(format!("body of {} bytes exceeds the relay's limit of {}", req.body.len(), self.max_body));
         }
         if let Some(ms) = req.timeout_ms
             && Duration::from_millis(ms) > self.max_forward_timeout
@@ -132,26 +112,13 @@ mod tests {
     #[test]
     fn only_paths_within_the_limits_are_forwarded() {
         let l = RelayLimits::default();
-        assert_eq!(
-            l.check_forward(&req("/cgi-bin/magicBox.cgi?action=getSerialNo")),
-            Ok(())
-        );
-        for bad in [
-            "@127.0.0.1:8080/x",
-            "",
-            "cgi-bin/x",
-            "/a b",
-            "/a\r\nHost: x",
-        ] {
+        assert_eq!(l.check_forward(&req("/cgi-bin/magicBox.cgi?action=getSerialNo")), Ok(()));
+        for bad in ["@127.0.0.1:8080/x", "", "cgi-bin/x", "/a b", "/a\r\nHost: x"] {
             assert!(l.check_forward(&req(bad)).is_err(), "{bad:?}");
         }
         let mut r = req("/x");
         r.timeout_ms = Some(61_000);
-        assert!(
-            l.check_forward(&r)
-                .unwrap_err()
-                .contains("timeout_ms 61000")
-        );
+        assert!(l.check_forward(&r).unwrap_err().contains("timeout_ms 61000"));
         r.timeout_ms = Some(60_000);
         r.body = "x".repeat(64 * 1024 + 1);
         assert!(l.check_forward(&r).unwrap_err().contains("body"));

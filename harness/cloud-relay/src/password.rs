@@ -23,19 +23,11 @@ impl HashCost {
     /// The lab creates a throwaway account with a random 12-character password per scenario and
     /// the tests sign in hundreds of times; the full cost would add seconds to every test run
     /// without protecting anything real. Not for a relay that holds people's passwords.
-    pub const LAB: HashCost = HashCost {
-        memory_kib: 1024,
-        iterations: 1,
-        lanes: 1,
-    };
+    pub const LAB: HashCost = HashCost { memory_kib: 1024, iterations: 1, lanes: 1 };
 
     /// OWASP's recommended minimum for argon2id (19 MiB, 2 passes, 1 lane): for a relay whose
     /// accounts belong to people.
-    pub const OWASP: HashCost = HashCost {
-        memory_kib: 19 * 1024,
-        iterations: 2,
-        lanes: 1,
-    };
+    pub const OWASP: HashCost = HashCost { memory_kib: 19 * 1024, iterations: 2, lanes: 1 };
 
     fn hasher(self) -> Argon2<'static> {
         let params = Params::new(self.memory_kib, self.iterations, self.lanes, None)
@@ -58,11 +50,7 @@ pub(crate) fn hash(password: &str, cost: HashCost) -> String {
 /// Whether `password` matches the PHC string `phc` (argon2 compares the hashes in constant time).
 /// A malformed `phc` matches nothing.
 pub(crate) fn verify(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc).is_ok_and(|parsed| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-    })
+    PasswordHash::new(phc).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
 #[cfg(test)]

@@ -129,17 +129,12 @@ mod tests {
             json!({"id": 7, "method": "GET", "uri": "/cgi-bin/magicBox.cgi?action=getSerialNo",
                    "headers": [["Authorization", "Digest x"]], "body": ""})
         );
-        let resp: TunnelResponse = serde_json::from_value(
-            json!({"id": 7, "response": {"status": 200, "headers": [], "body": "OK\r\n"}}),
-        )
-        .unwrap();
+        let resp: TunnelResponse =
+            serde_json::from_value(json!({"id": 7, "response": {"status": 200, "headers": [], "body": "OK\r\n"}}))
+                .unwrap();
         assert_eq!(resp.response.unwrap().body, "OK\r\n");
-        let err: TunnelResponse =
-            serde_json::from_value(json!({"id": 8, "error": "no answer"})).unwrap();
-        assert_eq!(
-            (err.response, err.error.as_deref()),
-            (None, Some("no answer"))
-        );
+        let err: TunnelResponse = serde_json::from_value(json!({"id": 8, "error": "no answer"})).unwrap();
+        assert_eq!((err.response, err.error.as_deref()), (None, Some("no answer")));
     }
 
     #[test]

@@ -31,8 +31,8 @@ use crate::error::RelayError;
 use crate::limits::RelayLimits;
 use crate::password::{self, HashCost};
 use crate::protocol::{
-    ApiError, DEVICE_BUSY, DEVICE_OFFLINE, DeviceStatus, HttpRequest, LoginRequest, LoginResponse,
-    TUNNEL_LOST, TUNNEL_TIMEOUT, TunnelResponse,
+    ApiError, DEVICE_BUSY, DEVICE_OFFLINE, DeviceStatus, HttpRequest, LoginRequest, LoginResponse, TUNNEL_LOST,
+    TUNNEL_TIMEOUT, TunnelResponse,
 };
 use crate::tunnels::{ForwardError, Full, Slot, Tunnels};
 
@@ -109,14 +109,8 @@ impl Relay {
     pub async fn start(cfg: RelayConfig) -> Result<Relay, RelayError> {
         let listener = tokio::net::TcpListener::bind(cfg.bind)
             .await
-            .map_err(|source| RelayError::Bind {
-                addr: cfg.bind,
-                source,
-            })?;
-        let addr = listener.local_addr().map_err(|source| RelayError::Bind {
-            addr: cfg.bind,
-            source,
-        })?;
+            .map_err(|source| RelayError::Bind { addr: cfg.bind, source })?;
+        let addr = listener.local_addr().map_err(|source| RelayError::Bind { addr: cfg.bind, source })?;
         let (shutdown, _) = watch::channel(false);
         let limits = cfg.limits.clone();
         let inner = Arc::new(Inner {
@@ -126,11 +120,7 @@ impl Relay {
                 password::hash(&credentials::mint(), cfg.password_cost),
             )),
             devices: Mutex::default(),
-            tunnels: Tunnels::new(
-                limits.max_tunnels,
-                limits.max_tunnels_per_source,
-                limits.max_in_flight,
-            ),
+            tunnels: Tunnels::new(limits.max_tunnels, limits.max_tunnels_per_source, limits.max_in_flight),
             forward_timeout: cfg.forward_timeout.min(limits.max_forward_timeout),
             admin_token: cfg.admin_token.as_ref().map(|t| Hashed::of(t.expose())),
             password_cost: cfg.password_cost,
@@ -149,14 +139,11 @@ impl Relay {
             .with_state(inner.clone());
         let mut stop = inner.shutdown.subscribe();
         tokio::spawn(async move {
-            let _ = axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move {
-                let _ = stop.changed().await;
-            })
-            .await;
+            let _ = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(async move {
+                    let _ = stop.changed().await;
+                })
+                .await;
         });
         tracing::info!(%addr, "cloud relay listening");
         Ok(Relay { inner, addr })
@@ -175,21 +162,10 @@ impl Relay {
     /// Create (or replace) an app account owning the recorders `serials`. The relay keeps an
     /// argon2 hash of `password`, not the password; replacing the password ends the account's
     /// sessions.
-    pub fn add_account(
-        &self,
-        user: &str,
-        password: impl Into<String>,
-        serials: impl IntoIterator<Item = String>,
-    ) {
+    pub fn add_account(&self, user: &str, password: impl Into<String>, serials: impl IntoIterator<Item = String>) {
         let password = password.into();
         let phc = password::hash(&password, self.inner.password_cost);
-        upsert_account(
-            &self.inner,
-            user,
-            &password,
-            phc,
-            serials.into_iter().collect(),
-        );
+        upsert_account(&self.inner, user, &password, phc, serials.into_iter().collect());
     }
 
     /// Give an existing account one more recorder; false when the account does not exist.
@@ -202,11 +178,7 @@ impl Relay {
     /// secret and closes a tunnel opened with the old one. Hand the secret to the device only.
     pub fn enroll(&self, serial: &str) -> Secret {
         let secret = credentials::mint_secret();
-        self.inner
-            .devices
-            .lock()
-            .unwrap()
-            .insert(serial.to_owned(), Hashed::of(secret.expose()));
+        self.inner.devices.lock().unwrap().insert(serial.to_owned(), Hashed::of(secret.expose()));
         self.inner.tunnels.kick(serial);
         secret
     }
@@ -245,12 +217,7 @@ impl Relay {
     }
 
     /// Wait until `serial` is online (`online = true`) or offline, or fail after `deadline`.
-    pub async fn wait_online_state(
-        &self,
-        serial: &str,
-        online: bool,
-        deadline: Duration,
-    ) -> Result<(), RelayError> {
+    pub async fn wait_online_state(&self, serial: &str, online: bool, deadline: Duration) -> Result<(), RelayError> {
         let mut rx = self.inner.tunnels.changes();
         let tunnels = &self.inner.tunnels;
         let r = tokio::time::timeout(deadline, async {
@@ -265,10 +232,7 @@ impl Relay {
         })
         .await;
         r.map_err(|_| RelayError::Timeout {
-            what: format!(
-                "recorder {serial} to be {} at the relay",
-                if online { "online" } else { "offline" }
-            ),
+            what: format!("recorder {serial} to be {} at the relay", if online { "online" } else { "offline" }),
             deadline,
         })
     }
@@ -286,52 +250,26 @@ impl Relay {
 
 /// Store `user` with the hash `phc` of `password`; its sessions end unless the password is the
 /// one it already had.
-fn upsert_account(
-    inner: &Inner,
-    user: &str,
-    password: &str,
-    phc: String,
-    devices: BTreeSet<String>,
-) {
+fn upsert_account(inner: &Inner, user: &str, password: &str, phc: String, devices: BTreeSet<String>) {
     let old = inner.accounts().phc(user);
     let changed = !old.is_some_and(|old| password::verify(password, &old));
     inner.accounts().upsert(user, phc, devices, changed);
 }
 
 fn error(status: StatusCode, msg: &str) -> Response {
-    (
-        status,
-        Json(ApiError {
-            error: msg.to_owned(),
-        }),
-    )
-        .into_response()
+    (status, Json(ApiError { error: msg.to_owned() })).into_response()
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
+    headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ")
 }
 
 fn account_of(inner: &Inner, headers: &HeaderMap) -> Result<String, Box<Response>> {
-    let token = bearer(headers).ok_or_else(|| {
-        Box::new(error(
-            StatusCode::UNAUTHORIZED,
-            "missing bearer token: POST /api/login first",
-        ))
-    })?;
-    inner
-        .accounts()
-        .user_of(token, Instant::now())
-        .ok_or_else(|| {
-            Box::new(error(
-                StatusCode::UNAUTHORIZED,
-                "unknown or expired bearer token: POST /api/login again",
-            ))
-        })
+    let token = bearer(headers)
+        .ok_or_else(|| Box::new(error(StatusCode::UNAUTHORIZED, "missing bearer token: POST /api/login first")))?;
+    inner.accounts().user_of(token, Instant::now()).ok_or_else(|| {
+        Box::new(error(StatusCode::UNAUTHORIZED, "unknown or expired bearer token: POST /api/login again"))
+    })
 }
 
 /// 400 when an account name or password is longer than the relay accepts (checked before any
@@ -345,10 +283,7 @@ fn credential_too_long(inner: &Inner, user: &str, password: &str) -> Option<Resp
     } else {
         return None;
     };
-    Some(error(
-        StatusCode::BAD_REQUEST,
-        &format!("{what} longer than the relay's limit of {max} bytes"),
-    ))
+    Some(error(StatusCode::BAD_REQUEST, &format!("{what} longer than the relay's limit of {max} bytes")))
 }
 
 async fn login(State(inner): State<Arc<Inner>>, Json(req): Json<LoginRequest>) -> Response {
@@ -365,15 +300,12 @@ async fn login(State(inner): State<Arc<Inner>>, Json(req): Json<LoginRequest>) -
                 StatusCode::TOO_MANY_REQUESTS,
                 &format!("too many wrong passwords for this app account; try again in {secs} s"),
             );
-            r.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
             return r;
         }
     };
     let LoginRequest { user, password } = req;
-    let ok = tokio::task::spawn_blocking(move || password::verify(&password, &attempt.phc))
-        .await
-        .unwrap_or(false);
+    let ok = tokio::task::spawn_blocking(move || password::verify(&password, &attempt.phc)).await.unwrap_or(false);
     match inner.accounts().finish_login(&user, ok, Instant::now()) {
         Some(token) => Json(LoginResponse { token }).into_response(),
         None => error(StatusCode::UNAUTHORIZED, "wrong app account or password"),
@@ -386,13 +318,8 @@ async fn devices(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> Respons
         Err(r) => return *r,
     };
     let serials = inner.accounts().devices(&user);
-    let list: Vec<DeviceStatus> = serials
-        .into_iter()
-        .map(|serial| DeviceStatus {
-            online: inner.tunnels.is_online(&serial),
-            serial,
-        })
-        .collect();
+    let list: Vec<DeviceStatus> =
+        serials.into_iter().map(|serial| DeviceStatus { online: inner.tunnels.is_online(&serial), serial }).collect();
     Json(list).into_response()
 }
 
@@ -414,10 +341,7 @@ async fn forward(
     }
     // The query may carry `pwd=`: log the path only.
     let path = req.uri.split('?').next().unwrap_or("").to_owned();
-    let deadline = req
-        .timeout_ms
-        .map(Duration::from_millis)
-        .unwrap_or(inner.forward_timeout);
+    let deadline = req.timeout_ms.map(Duration::from_millis).unwrap_or(inner.forward_timeout);
     match inner.tunnels.forward(&serial, req, deadline).await {
         Ok(r) => {
             tracing::debug!(%serial, %path, status = r.status, "forwarded");
@@ -430,9 +354,7 @@ async fn forward(
                 ForwardError::Busy => error(StatusCode::SERVICE_UNAVAILABLE, DEVICE_BUSY),
                 ForwardError::Lost => error(StatusCode::BAD_GATEWAY, TUNNEL_LOST),
                 ForwardError::Timeout => error(StatusCode::GATEWAY_TIMEOUT, TUNNEL_TIMEOUT),
-                ForwardError::DeviceSide(why) => {
-                    error(StatusCode::BAD_GATEWAY, &format!("device side: {why}"))
-                }
+                ForwardError::DeviceSide(why) => error(StatusCode::BAD_GATEWAY, &format!("device side: {why}")),
             }
         }
     }
@@ -446,21 +368,14 @@ struct AdminAccount {
     devices: Vec<String>,
 }
 
-async fn admin_account(
-    State(inner): State<Arc<Inner>>,
-    headers: HeaderMap,
-    Json(req): Json<AdminAccount>,
-) -> Response {
+async fn admin_account(State(inner): State<Arc<Inner>>, headers: HeaderMap, Json(req): Json<AdminAccount>) -> Response {
     let Some(expected) = &inner.admin_token else {
         return error(StatusCode::NOT_FOUND, "admin API disabled on this relay");
     };
     // Hash, then compare in constant time: neither the content nor the length of the token
     // shows in the answer time.
     if !bearer(&headers).is_some_and(|t| expected.matches(t)) {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "admin API needs the relay's admin bearer token",
-        );
+        return error(StatusCode::UNAUTHORIZED, "admin API needs the relay's admin bearer token");
     }
     if let Some(r) = credential_too_long(&inner, &req.user, &req.password) {
         return r;
@@ -469,31 +384,16 @@ async fn admin_account(
     let inner2 = inner.clone();
     let done = tokio::task::spawn_blocking(move || {
         let phc = password::hash(&req.password, cost);
-        upsert_account(
-            &inner2,
-            &req.user,
-            &req.password,
-            phc,
-            req.devices.into_iter().collect(),
-        );
+        upsert_account(&inner2, &req.user, &req.password, phc, req.devices.into_iter().collect());
     })
     .await;
     match done {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(_) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "the account could not be stored",
-        ),
+        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "the account could not be stored"),
     }
 }
 
-fn refuse_tunnel(
-    inner: &Inner,
-    serial: &str,
-    peer: SocketAddr,
-    status: StatusCode,
-    why: &str,
-) -> Response {
+fn refuse_tunnel(inner: &Inner, serial: &str, peer: SocketAddr, status: StatusCode, why: &str) -> Response {
     inner.refused_tunnels.fetch_add(1, Ordering::SeqCst);
     tracing::warn!(%serial, %peer, status = status.as_u16(), why, "device tunnel refused");
     let mut r = error(status, why);
@@ -529,9 +429,7 @@ async fn tunnel(
     // A device agent sends no Origin; a browser always does. A page of another origin must not
     // reach the tunnel endpoint with the browser as its proxy.
     if let Some(origin) = headers.get(header::ORIGIN)
-        && !origin
-            .to_str()
-            .is_ok_and(|o| o.eq_ignore_ascii_case(&inner.origin))
+        && !origin.to_str().is_ok_and(|o| o.eq_ignore_ascii_case(&inner.origin))
     {
         return refuse_tunnel(
             &inner,
@@ -551,13 +449,7 @@ async fn tunnel(
         );
     };
     if !device_secret_ok(&inner, &serial, presented) {
-        return refuse_tunnel(
-            &inner,
-            &serial,
-            peer,
-            StatusCode::FORBIDDEN,
-            "wrong device secret for this serial",
-        );
+        return refuse_tunnel(&inner, &serial, peer, StatusCode::FORBIDDEN, "wrong device secret for this serial");
     }
     let slot = match inner.tunnels.reserve(peer.ip(), &serial) {
         Ok(slot) => slot,
@@ -570,9 +462,7 @@ async fn tunnel(
         }
     };
     let max = inner.limits.max_frame;
-    ws.max_message_size(max)
-        .max_frame_size(max)
-        .on_upgrade(move |socket| serve_tunnel(inner, serial, socket, slot))
+    ws.max_message_size(max).max_frame_size(max).on_upgrade(move |socket| serve_tunnel(inner, serial, socket, slot))
 }
 
 async fn serve_tunnel(inner: Arc<Inner>, serial: String, socket: WebSocket, slot: Slot) {
@@ -637,10 +527,6 @@ async fn serve_tunnel(inner: Arc<Inner>, serial: String, socket: WebSocket, slot
 
 /// Send one frame; false when it failed or did not go out within `limit` (a peer that stopped
 /// reading must not hold the tunnel's loop in a send).
-async fn send(
-    sink: &mut futures::stream::SplitSink<WebSocket, Message>,
-    m: Message,
-    limit: Duration,
-) -> bool {
+async fn send(sink: &mut futures::stream::SplitSink<WebSocket, Message>, m: Message, limit: Duration) -> bool {
     matches!(tokio::time::timeout(limit, sink.send(m)).await, Ok(Ok(())))
 }

@@ -126,10 +126,7 @@ impl Tunnels {
         }
         c.total += 1;
         *c.by_source.entry(source).or_default() += 1;
-        Ok(Slot {
-            counts: self.counts.clone(),
-            source,
-        })
+        Ok(Slot { counts: self.counts.clone(), source })
     }
 
     /// Register a new tunnel for `serial`, replacing any older one (a reconnect of the same,
@@ -139,25 +136,16 @@ impl Tunnels {
         let (tx, rx) = mpsc::channel(self.max_in_flight);
         let (kick, kicked) = oneshot::channel();
         let pending: Pending = Arc::default();
-        let old = self.map.lock().unwrap().insert(
-            serial.to_owned(),
-            Tunnel {
-                conn,
-                tx,
-                pending: pending.clone(),
-                kick: Some(kick),
-            },
-        );
+        let old = self
+            .map
+            .lock()
+            .unwrap()
+            .insert(serial.to_owned(), Tunnel { conn, tx, pending: pending.clone(), kick: Some(kick) });
         if let Some(k) = old.and_then(|mut old| old.kick.take()) {
             let _ = k.send(());
         }
         self.bump();
-        Registration {
-            conn,
-            rx,
-            pending,
-            kicked,
-        }
+        Registration { conn, rx, pending, kicked }
     }
 
     /// Forget connection `conn` of `serial` (if it is still the current one).
@@ -197,12 +185,7 @@ impl Tunnels {
 
     /// Requests sent into `serial`'s tunnels so far.
     pub(crate) fn forwarded(&self, serial: &str) -> u64 {
-        self.forwarded
-            .lock()
-            .unwrap()
-            .get(serial)
-            .copied()
-            .unwrap_or(0)
+        self.forwarded.lock().unwrap().get(serial).copied().unwrap_or(0)
     }
 
     /// A receiver that changes whenever a tunnel comes or goes.
@@ -234,19 +217,12 @@ impl Tunnels {
             waiting.insert(id, tx);
             t.pending.clone()
         };
-        *self
-            .forwarded
-            .lock()
-            .unwrap()
-            .entry(serial.to_owned())
-            .or_default() += 1;
+        *self.forwarded.lock().unwrap().entry(serial.to_owned()).or_default() += 1;
         match tokio::time::timeout(deadline, rx).await {
-            Ok(Ok(TunnelResponse {
-                response: Some(r), ..
-            })) => Ok(r),
-            Ok(Ok(TunnelResponse { error, .. })) => Err(ForwardError::DeviceSide(
-                error.unwrap_or_else(|| "empty tunnel answer".into()),
-            )),
+            Ok(Ok(TunnelResponse { response: Some(r), .. })) => Ok(r),
+            Ok(Ok(TunnelResponse { error, .. })) => {
+                Err(ForwardError::DeviceSide(error.unwrap_or_else(|| "empty tunnel answer".into())))
+            }
             Ok(Err(_)) => Err(ForwardError::Lost),
             Err(_) => {
                 pending.lock().unwrap().remove(&id);
@@ -301,10 +277,7 @@ mod tests {
         })
         .await
         .unwrap();
-        assert_eq!(
-            t.forward("S1", get(), Duration::from_secs(5)).await,
-            Err(ForwardError::Busy)
-        );
+        assert_eq!(t.forward("S1", get(), Duration::from_secs(5)).await, Err(ForwardError::Busy));
         assert_eq!(t.forwarded("S1"), 2);
     }
 }

@@ -40,23 +40,14 @@ async fn curl(args: Vec<String>) -> (u16, String) {
     .await
     .expect("curl finished within 20 s")
     .expect("curl runs");
-    assert!(
-        out.status.success(),
-        "curl failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "curl failed: {}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
     let (body, code) = text.rsplit_once('\n').unwrap();
     (code.trim().parse().unwrap(), body.to_owned())
 }
 
 fn post_json(url: String, token: Option<&str>, body: Value) -> Vec<String> {
-    let mut a = vec![
-        "-X".into(),
-        "POST".into(),
-        "-H".into(),
-        "Content-Type: application/json".into(),
-    ];
+    let mut a = vec!["-X".into(), "POST".into(), "-H".into(), "Content-Type: application/json".into()];
     if let Some(t) = token {
         a.extend(["-H".into(), format!("Authorization: Bearer {t}")]);
     }
@@ -70,11 +61,7 @@ async fn curl_logs_in_lists_devices_forwards_through_the_tunnel_and_sees_device_
         return;
     }
     let admin = Secret::new("relay-admin-token");
-    let lab = Lab::start_with(RelayConfig {
-        admin_token: Some(admin.clone()),
-        ..RelayConfig::default()
-    })
-    .await;
+    let lab = Lab::start_with(RelayConfig { admin_token: Some(admin.clone()), ..RelayConfig::default() }).await;
     let base = lab.relay.url();
 
     // Admin API: a second app account, created by curl.
@@ -86,46 +73,24 @@ async fn curl_logs_in_lists_devices_forwards_through_the_tunnel_and_sees_device_
     .await;
     assert_eq!(status, 204);
 
-    let (status, body) = curl(post_json(
-        format!("{base}/api/login"),
-        None,
-        json!({"user": "curl@lab.test", "password": "wrong"}),
-    ))
-    .await;
+    let (status, body) =
+        curl(post_json(format!("{base}/api/login"), None, json!({"user": "curl@lab.test", "password": "wrong"}))).await;
     assert_eq!(status, 401, "{body}");
-    let (status, body) = curl(post_json(
-        format!("{base}/api/login"),
-        None,
-        json!({"user": "curl@lab.test", "password": "curl-pass"}),
-    ))
-    .await;
+    let (status, body) =
+        curl(post_json(format!("{base}/api/login"), None, json!({"user": "curl@lab.test", "password": "curl-pass"})))
+            .await;
     assert_eq!(status, 200, "{body}");
-    let token = serde_json::from_str::<Value>(&body).unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = serde_json::from_str::<Value>(&body).unwrap()["token"].as_str().unwrap().to_owned();
 
-    let (status, body) = curl(vec![
-        "-H".into(),
-        format!("Authorization: Bearer {token}"),
-        format!("{base}/api/devices"),
-    ])
-    .await;
+    let (status, body) =
+        curl(vec!["-H".into(), format!("Authorization: Bearer {token}"), format!("{base}/api/devices")]).await;
     assert_eq!(status, 200);
-    assert_eq!(
-        serde_json::from_str::<Value>(&body).unwrap(),
-        json!([{"serial": lab.serial, "online": true}])
-    );
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), json!([{"serial": lab.serial, "online": true}]));
 
     // Unauthenticated: the recorder's 401 and its Digest challenge come back unchanged.
     let uri = "/cgi-bin/magicBox.cgi?action=getSerialNo";
     let fwd = format!("{base}/api/devices/{}/http", lab.serial);
-    let (status, body) = curl(post_json(
-        fwd.clone(),
-        Some(&token),
-        json!({"method": "GET", "uri": uri}),
-    ))
-    .await;
+    let (status, body) = curl(post_json(fwd.clone(), Some(&token), json!({"method": "GET", "uri": uri}))).await;
     assert_eq!(status, 200, "{body}");
     let r: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(r["status"], 401);
@@ -133,38 +98,17 @@ async fn curl_logs_in_lists_devices_forwards_through_the_tunnel_and_sees_device_
         .as_array()
         .unwrap()
         .iter()
-        .find(|h| {
-            h[0].as_str()
-                .unwrap()
-                .eq_ignore_ascii_case("www-authenticate")
-        })
+        .find(|h| h[0].as_str().unwrap().eq_ignore_ascii_case("www-authenticate"))
         .map(|h| h[1].as_str().unwrap().to_owned())
         .expect("WWW-Authenticate passed through");
-    assert!(
-        www.starts_with("Digest ") && www.contains(&format!("Login to {}", lab.serial)),
-        "{www}"
-    );
+    assert!(www.starts_with("Digest ") && www.contains(&format!("Login to {}", lab.serial)), "{www}");
 
     // Answer it (RFC 2617 with qop=auth) and let curl carry the Authorization header.
-    let field = |k: &str| {
-        www.split(&format!("{k}=\""))
-            .nth(1)
-            .and_then(|s| s.split('"').next())
-            .unwrap()
-            .to_owned()
-    };
+    let field = |k: &str| www.split(&format!("{k}=\"")).nth(1).and_then(|s| s.split('"').next()).unwrap().to_owned();
     let (realm, nonce) = (field("realm"), field("nonce"));
     let h1 = digest::ha1("admin", &realm, SETUP);
     let h2 = digest::ha2("GET", uri);
-    let resp = digest::response(
-        &h1,
-        &nonce,
-        Some(digest::QopAuth {
-            nc: "00000001",
-            cnonce: "0a4f113b",
-        }),
-        &h2,
-    );
+    let resp = digest::response(&h1, &nonce, Some(digest::QopAuth { nc: "00000001", cnonce: "0a4f113b" }), &h2);
     let mut auth = format!(
         "Digest username=\"admin\", realm=\"{realm}\", nonce=\"{nonce}\", uri=\"{uri}\", qop=auth, nc=00000001, cnonce=\"0a4f113b\", response=\"{resp}\""
     );
@@ -180,44 +124,20 @@ async fn curl_logs_in_lists_devices_forwards_through_the_tunnel_and_sees_device_
     assert_eq!(status, 200, "{body}");
     let r: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(r["status"], 200, "{body}");
-    assert_eq!(
-        r["body"].as_str().unwrap().trim(),
-        format!("sn={}", lab.serial)
-    );
+    assert_eq!(r["body"].as_str().unwrap().trim(), format!("sn={}", lab.serial));
 
     // Not this account's device: 404. No power: 503 device offline.
-    let (status, _) = curl(post_json(
-        format!("{base}/api/devices/NOTMINE/http"),
-        Some(&token),
-        json!({"method": "GET", "uri": uri}),
-    ))
-    .await;
+    let (status, _) =
+        curl(post_json(format!("{base}/api/devices/NOTMINE/http"), Some(&token), json!({"method": "GET", "uri": uri})))
+            .await;
     assert_eq!(status, 404);
     lab.recorder.set_power(false).await;
-    lab.relay
-        .wait_online_state(&lab.serial, false, STEP)
-        .await
-        .unwrap();
-    let (status, body) = curl(post_json(
-        fwd,
-        Some(&token),
-        json!({"method": "GET", "uri": uri}),
-    ))
-    .await;
+    lab.relay.wait_online_state(&lab.serial, false, STEP).await.unwrap();
+    let (status, body) = curl(post_json(fwd, Some(&token), json!({"method": "GET", "uri": uri}))).await;
     assert_eq!(status, 503);
-    assert_eq!(
-        serde_json::from_str::<Value>(&body).unwrap(),
-        json!({"error": DEVICE_OFFLINE})
-    );
-    let (_, body) = curl(vec![
-        "-H".into(),
-        format!("Authorization: Bearer {token}"),
-        format!("{base}/api/devices"),
-    ])
-    .await;
-    assert_eq!(
-        serde_json::from_str::<Value>(&body).unwrap(),
-        json!([{"serial": lab.serial, "online": false}])
-    );
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), json!({"error": DEVICE_OFFLINE}));
+    let (_, body) =
+        curl(vec!["-H".into(), format!("Authorization: Bearer {token}"), format!("{base}/api/devices")]).await;
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), json!([{"serial": lab.serial, "online": false}]));
     lab.shutdown().await;
 }

@@ -5,9 +5,7 @@
 mod common;
 
 use common::*;
-use resetlab_app::{
-    App, FormFactor, LoginOutcome, ModifyOutcome, Platform, Secret, flir_cloud_2017,
-};
+use resetlab_app::{App, FormFactor, LoginOutcome, ModifyOutcome, Platform, Secret, flir_cloud_2017};
 use resetlab_cloud_relay::agent::CutPoint;
 
 async fn to_settings(app: &mut RelayApp, serial: &str) {
@@ -20,28 +18,17 @@ async fn to_settings(app: &mut RelayApp, serial: &str) {
 #[tokio::test]
 async fn powered_off_recorder_is_offline_in_the_app_and_nothing_changes() {
     let lab = Lab::start().await;
-    let mut app = lab
-        .admin_app(Platform::Ios, FormFactor::Phone, flir_cloud_2017())
-        .await;
+    let mut app = lab.admin_app(Platform::Ios, FormFactor::Phone, flir_cloud_2017()).await;
     lab.recorder.set_power(false).await;
-    lab.relay
-        .wait_online_state(&lab.serial, false, STEP)
-        .await
-        .unwrap();
+    lab.relay.wait_online_state(&lab.serial, false, STEP).await.unwrap();
     app.open_menu().await.unwrap();
     let list = app.device_manager().await.unwrap();
     assert!(list.iter().all(|d| !d.online), "{list:?}");
     app.tap_device(&lab.serial).await.unwrap();
     app.settings().await.unwrap();
     let new = Secret::new("poff01");
-    assert_eq!(
-        app.modify_password(&new, &new).await.unwrap(),
-        ModifyOutcome::Offline
-    );
-    assert_eq!(
-        app.connect_saved_entry().await.unwrap(),
-        LoginOutcome::Offline
-    );
+    assert_eq!(app.modify_password(&new, &new).await.unwrap(), ModifyOutcome::Offline);
+    assert_eq!(app.connect_saved_entry().await.unwrap(), LoginOutcome::Offline);
 
     // Power back: the agent redials, the old password is the one that works.
     lab.recorder.set_power(true).await;
@@ -56,15 +43,10 @@ async fn powered_off_recorder_is_offline_in_the_app_and_nothing_changes() {
 #[tokio::test]
 async fn link_down_recorder_is_offline_in_the_app_and_reconnects_when_the_link_returns() {
     let lab = Lab::start().await;
-    let mut app = lab
-        .admin_app(Platform::Ios, FormFactor::Tablet, flir_cloud_2017())
-        .await;
+    let mut app = lab.admin_app(Platform::Ios, FormFactor::Tablet, flir_cloud_2017()).await;
     to_settings(&mut app, &lab.serial).await;
     lab.recorder.set_link(false).await;
-    lab.relay
-        .wait_online_state(&lab.serial, false, STEP)
-        .await
-        .unwrap();
+    lab.relay.wait_online_state(&lab.serial, false, STEP).await.unwrap();
     let new = Secret::new("ldwn01");
     let o = app.modify_password(&new, &new).await.unwrap();
     assert_eq!(o, ModifyOutcome::Offline);
@@ -80,21 +62,12 @@ async fn check_agreement(lab: &Lab, app: &mut RelayApp, outcome: &ModifyOutcome,
     lab.relay.wait_online(&lab.serial, STEP).await.unwrap();
     let old_ok = lab.device_accepts("admin", SETUP).await;
     let new_ok = lab.device_accepts("admin", new).await;
-    assert!(
-        old_ok != new_ok,
-        "exactly one of old/new is valid (old {old_ok}, new {new_ok})"
-    );
+    assert!(old_ok != new_ok, "exactly one of old/new is valid (old {old_ok}, new {new_ok})");
     if outcome.shows_success() {
-        assert!(
-            new_ok,
-            "the app reported success while the recorder kept the old password"
-        );
+        assert!(new_ok, "the app reported success while the recorder kept the old password");
     }
     if outcome.shows_not_changed() {
-        assert!(
-            old_ok,
-            "the app reported no change while the recorder took the new password: {outcome:?}"
-        );
+        assert!(old_ok, "the app reported no change while the recorder took the new password: {outcome:?}");
     }
     // Whatever happened, the app can bring its saved entry back in line without re-adding the device.
     assert_eq!(app.reconcile().await.unwrap(), LoginOutcome::Accepted);
@@ -105,9 +78,7 @@ async fn check_agreement(lab: &Lab, app: &mut RelayApp, outcome: &ModifyOutcome,
 
 async fn cut(point: CutPoint, on: &str, new: &str) -> ModifyOutcome {
     let lab = Lab::start().await;
-    let mut app = lab
-        .admin_app(Platform::Ios, FormFactor::Phone, flir_cloud_2017())
-        .await;
+    let mut app = lab.admin_app(Platform::Ios, FormFactor::Phone, flir_cloud_2017()).await;
     to_settings(&mut app, &lab.serial).await;
     lab.agent.cut_on(point, on);
     let new_s = Secret::new(new);
@@ -146,9 +117,7 @@ async fn tunnel_cut_after_the_challenge_answer_shows_offline_and_nothing_changes
 async fn link_cut_while_the_change_is_in_flight_never_contradicts_the_recorder() {
     // A real network cut rather than an agent fault: the link drops as soon as the change is sent.
     let lab = Lab::start().await;
-    let mut app = lab
-        .admin_app(Platform::Ios, FormFactor::Phone, flir_cloud_2017())
-        .await;
+    let mut app = lab.admin_app(Platform::Ios, FormFactor::Phone, flir_cloud_2017()).await;
     to_settings(&mut app, &lab.serial).await;
     let rec = lab.recorder.clone();
     let received = lab.agent.received();

@@ -19,27 +19,17 @@ async fn dial(
     serial: &str,
     secret: &Secret,
 ) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
-    let mut req = format!("ws://{}/tunnel/{serial}", relay.addr())
-        .into_client_request()
-        .unwrap();
-    req.headers_mut().insert(
-        "authorization",
-        format!("Bearer {}", secret.expose()).parse().unwrap(),
-    );
+    let mut req = format!("ws://{}/tunnel/{serial}", relay.addr()).into_client_request().unwrap();
+    req.headers_mut().insert("authorization", format!("Bearer {}", secret.expose()).parse().unwrap());
     tokio_tungstenite::connect_async(req).await.unwrap().0
 }
 
 async fn relay_with_account(serial: &str) -> (Relay, RelayClient, Secret) {
-    let relay = Relay::start(RelayConfig {
-        forward_timeout: Duration::from_millis(300),
-        ..RelayConfig::default()
-    })
-    .await
-    .unwrap();
-    relay.add_account("a", "pw", [serial.to_owned()]);
-    let client = RelayClient::login(&relay.url(), "a", &Secret::new("pw"))
+    let relay = Relay::start(RelayConfig { forward_timeout: Duration::from_millis(300), ..RelayConfig::default() })
         .await
         .unwrap();
+    relay.add_account("a", "pw", [serial.to_owned()]);
+    let client = RelayClient::login(&relay.url(), "a", &Secret::new("pw")).await.unwrap();
     let secret = relay.enroll(serial);
     (relay, client, secret)
 }
@@ -47,16 +37,8 @@ async fn relay_with_account(serial: &str) -> (Relay, RelayClient, Secret) {
 #[tokio::test]
 async fn no_tunnel_is_device_offline_and_certainly_not_sent() {
     let (relay, client, _) = relay_with_account("SNX1").await;
-    let r = client
-        .forward(
-            "SNX1",
-            &RawRequest::get("/cgi-bin/magicBox.cgi?action=getSerialNo"),
-        )
-        .await;
-    assert!(
-        matches!(r, Err(TransportError::Offline(ref m)) if m == "device offline"),
-        "{r:?}"
-    );
+    let r = client.forward("SNX1", &RawRequest::get("/cgi-bin/magicBox.cgi?action=getSerialNo")).await;
+    assert!(matches!(r, Err(TransportError::Offline(ref m)) if m == "device offline"), "{r:?}");
     assert_eq!(relay.forwarded("SNX1"), 0);
     relay.shutdown().await;
 }
@@ -66,16 +48,8 @@ async fn silent_device_is_a_timeout_that_may_have_been_applied() {
     let (relay, client, secret) = relay_with_account("SNX2").await;
     let ws = dial(&relay, "SNX2", &secret).await;
     relay.wait_online("SNX2", STEP).await.unwrap();
-    let r = client
-        .forward(
-            "SNX2",
-            &RawRequest::get("/cgi-bin/magicBox.cgi?action=getSerialNo"),
-        )
-        .await;
-    assert!(
-        matches!(r, Err(TransportError::Lost(ref m)) if m == TUNNEL_TIMEOUT),
-        "{r:?}"
-    );
+    let r = client.forward("SNX2", &RawRequest::get("/cgi-bin/magicBox.cgi?action=getSerialNo")).await;
+    assert!(matches!(r, Err(TransportError::Lost(ref m)) if m == TUNNEL_TIMEOUT), "{r:?}");
     drop(ws);
     relay.shutdown().await;
 }
@@ -93,16 +67,8 @@ async fn tunnel_closed_with_the_request_in_flight_is_lost_not_offline() {
         }
         let _ = ws.close(None).await;
     });
-    let r = client
-        .forward(
-            "SNX3",
-            &RawRequest::get("/cgi-bin/magicBox.cgi?action=getSerialNo"),
-        )
-        .await;
-    assert!(
-        matches!(r, Err(TransportError::Lost(ref m)) if m == TUNNEL_LOST),
-        "{r:?}"
-    );
+    let r = client.forward("SNX3", &RawRequest::get("/cgi-bin/magicBox.cgi?action=getSerialNo")).await;
+    assert!(matches!(r, Err(TransportError::Lost(ref m)) if m == TUNNEL_LOST), "{r:?}");
     device.await.unwrap();
     relay.wait_online_state("SNX3", false, STEP).await.unwrap();
     relay.shutdown().await;
@@ -120,9 +86,7 @@ async fn device_answer_comes_back_unchanged_and_a_newer_tunnel_replaces_the_olde
             let answer = serde_json::json!({"id": req.id, "response": {"status": 401,
                 "headers": [["WWW-Authenticate", "Digest realm=\"Login to SNX4\", qop=\"auth\", nonce=\"1\""]],
                 "body": "Error\r\nUnauthorized\r\n"}});
-            ws.send(Message::Text(answer.to_string().into()))
-                .await
-                .unwrap();
+            ws.send(Message::Text(answer.to_string().into())).await.unwrap();
         }
     });
     let mut answered = None;

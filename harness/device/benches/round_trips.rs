@@ -12,10 +12,7 @@ use resetlab_device::{Credentials, Interface, LoginOutcome, Secret, Target, try_
 use resetlab_emulator::{Recorder, RecorderConfig};
 
 fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 async fn check(t: &Target, i: Interface, creds: &Credentials) {
@@ -29,19 +26,18 @@ async fn check(t: &Target, i: Interface, creds: &Credentials) {
 fn main() {
     let latency = Duration::from_millis(env_u64("RESETLAB_BENCH_LATENCY_MS", 150));
     let logins = env_u64("RESETLAB_BENCH_LOGINS", 5).max(1);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     rt.block_on(async move {
-        let mut cfg = RecorderConfig::new(resetlab_profile::flir_2017())
-            .with_latency(latency, Duration::ZERO);
+        let mut cfg = RecorderConfig::new(resetlab_profile::flir_2017()).with_latency(latency, Duration::ZERO);
         cfg.profile.interfaces.push(resetlab_profile::Interface::Onvif);
         let rec = Recorder::start(cfg).await.expect("emulated recorder starts");
         let base = Target::new("127.0.0.1", rec.http_addr().port(), rec.rtsp_addr().port());
         let admin = Credentials::new("admin", Secret::new("000000"));
         println!("login check against an emulated recorder with {latency:?} per round trip, {logins} checks each");
-        println!("{:<9} {:<22} {:>14} {:>16} {:>12}", "interface", "client", "requests/check", "challenges/check", "ms/check");
+        println!(
+            "{:<9} {:<22} {:>14} {:>16} {:>12}",
+            "interface", "client", "requests/check", "challenges/check", "ms/check"
+        );
         for i in [Interface::Http, Interface::Rpc2, Interface::Rtsp, Interface::Onvif] {
             // Fresh: every check on a detached target (new connections, no known challenge).
             let mut requests = 0;

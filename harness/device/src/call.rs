@@ -42,10 +42,7 @@ impl Call {
 
     /// The next request of the same call (same deadline), e.g. the second step of a login.
     pub(crate) fn next(&self, request: impl AsRef<str>) -> Self {
-        Call {
-            request: crate::redact::request(request.as_ref()),
-            ..self.clone()
-        }
+        Call { request: crate::redact::request(request.as_ref()), ..self.clone() }
     }
 
     /// A failure of this call.
@@ -61,11 +58,6 @@ impl Call {
     ) -> Result<T, DeviceError> {
         tokio::time::timeout_at(self.deadline, fut)
             .await
-            .map_err(|_| {
-                self.fail(ErrorKind::Timeout {
-                    waited_for: waited_for(),
-                    after: self.timeout,
-                })
-            })
+            .map_err(|_| self.fail(ErrorKind::Timeout { waited_for: waited_for(), after: self.timeout }))
     }
 }

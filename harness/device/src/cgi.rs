@@ -20,11 +20,7 @@ use crate::shared::DigestRound;
 use crate::target::{Credentials, Target};
 
 /// Characters left as they are in a query value; everything else is percent-encoded.
-const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
 fn enc(s: &str) -> String {
     utf8_percent_encode(s, QUERY_VALUE).to_string()
@@ -49,53 +45,34 @@ pub struct Cgi {
 impl Cgi {
     /// A client for `target`'s HTTP port.
     pub fn new(target: &Target) -> Self {
-        Cgi {
-            target: target.clone(),
-            client: target.shared().http(),
-        }
+        Cgi { target: target.clone(), client: target.shared().http() }
     }
 
     /// GET `path_and_query` with Digest and return the `key=value` body. An `Error` body (under any
     /// status) is [`ErrorKind::Refused`]; 401 after answering the challenge is
     /// [`ErrorKind::Unauthorized`] (or [`ErrorKind::Locked`] when the body says so).
-    pub async fn get(
-        &self,
-        creds: &Credentials,
-        path_and_query: &str,
-    ) -> Result<KvBody, DeviceError> {
-        let call = Call::start(
-            Interface::Http,
-            format!("GET {path_and_query}"),
-            &self.target,
-        );
+    pub async fn get(&self, creds: &Credentials, path_and_query: &str) -> Result<KvBody, DeviceError> {
+        let call = Call::start(Interface::Http, format!("GET {path_and_query}"), &self.target);
         let reply = self.authenticated_get(&call, creds, path_and_query).await?;
         let body = KvBody::parse(&reply.body);
         // Credentials first: a 401 (or a 403 that speaks of a lock) is about who we are, whatever
         // its body; only then is an `Error` body a refusal of the action itself.
         match reply.status {
             StatusCode::UNAUTHORIZED => {
-                return Err(call
-                    .fail(unauthorized_or_locked(&reply.body))
-                    .with_reply(reply.summary()));
+                return Err(call.fail(unauthorized_or_locked(&reply.body)).with_reply(reply.summary()));
             }
             StatusCode::FORBIDDEN if mentions_lock(&reply.body) => {
-                return Err(call
-                    .fail(unauthorized_or_locked(&reply.body))
-                    .with_reply(reply.summary()));
+                return Err(call.fail(unauthorized_or_locked(&reply.body)).with_reply(reply.summary()));
             }
             _ => {}
         }
         if let Some(reason) = body.error_reason() {
-            return Err(call
-                .fail(ErrorKind::Refused { reason })
-                .with_reply(reply.summary()));
+            return Err(call.fail(ErrorKind::Refused { reason }).with_reply(reply.summary()));
         }
         match reply.status {
             StatusCode::OK => Ok(body),
             StatusCode::FORBIDDEN => Err(call
-                .fail(ErrorKind::Refused {
-                    reason: first_line_or(&body, "HTTP 403 Forbidden"),
-                })
+                .fail(ErrorKind::Refused { reason: first_line_or(&body, "HTTP 403 Forbidden") })
                 .with_reply(reply.summary())),
             other => Err(call
                 .fail(ErrorKind::Protocol {
@@ -116,21 +93,13 @@ impl Cgi {
             Err(DeviceError::new(
                 Interface::Http,
                 format!("GET {path_and_query}"),
-                ErrorKind::Protocol {
-                    detail: "expected body `OK`".into(),
-                    excerpt: excerpt(&text),
-                },
+                ErrorKind::Protocol { detail: "expected body `OK`".into(), excerpt: excerpt(&text) },
             ))
         }
     }
 
     /// GET a `magicBox` query and return the value of `key`.
-    async fn value(
-        &self,
-        creds: &Credentials,
-        action: &str,
-        key: &str,
-    ) -> Result<String, DeviceError> {
+    async fn value(&self, creds: &Credentials, action: &str, key: &str) -> Result<String, DeviceError> {
         let pq = format!("/cgi-bin/magicBox.cgi?action={action}");
         let body = self.get(creds, &pq).await?;
         body.get(key).map(str::to_owned).ok_or_else(|| {
@@ -167,15 +136,12 @@ impl Cgi {
 
     /// `getSystemInfo`: every `key=value` line.
     pub async fn system_info(&self, creds: &Credentials) -> Result<KvBody, DeviceError> {
-        self.get(creds, "/cgi-bin/magicBox.cgi?action=getSystemInfo")
-            .await
+        self.get(creds, "/cgi-bin/magicBox.cgi?action=getSystemInfo").await
     }
 
     /// `getUserInfoAll`: the accounts, in index order.
     pub async fn users(&self, creds: &Credentials) -> Result<Vec<UserInfo>, DeviceError> {
-        let body = self
-            .get(creds, "/cgi-bin/userManager.cgi?action=getUserInfoAll")
-            .await?;
+        let body = self.get(creds, "/cgi-bin/userManager.cgi?action=getUserInfoAll").await?;
         Ok(parse_users(&body))
     }
 
@@ -198,14 +164,7 @@ impl Cgi {
 
     /// `deleteUser&name=N`.
     pub async fn delete_user(&self, creds: &Credentials, name: &str) -> Result<(), DeviceError> {
-        self.action(
-            creds,
-            &format!(
-                "/cgi-bin/userManager.cgi?action=deleteUser&name={}",
-                enc(name)
-            ),
-        )
-        .await
+        self.action(creds, &format!("/cgi-bin/userManager.cgi?action=deleteUser&name={}", enc(name))).await
     }
 
     /// `modifyPassword&name=N&pwd=NEW&pwdOld=OLD`.
@@ -242,10 +201,7 @@ impl Cgi {
         }
         let url = format!("{}{}", self.target.http_base(), path_and_query);
         let parsed = reqwest::Url::parse(&url).map_err(|e| {
-            call.fail(ErrorKind::Protocol {
-                detail: format!("harness bug: invalid URL: {e}"),
-                excerpt: String::new(),
-            })
+            call.fail(ErrorKind::Protocol { detail: format!("harness bug: invalid URL: {e}"), excerpt: String::new() })
         })?;
         // The Digest uri must be the request-target exactly as reqwest sends it.
         let uri = match parsed.query() {
@@ -253,14 +209,8 @@ impl Cgi {
             None => parsed.path().to_owned(),
         };
         let what = format!("HTTP response from {}", self.target.http_authority());
-        let mut round = DigestRound::new(
-            self.target.shared(),
-            Interface::Http,
-            self.target.reuses_challenges(),
-        );
-        let mut auth = round
-            .first("GET", &uri, &creds.user, &creds.password)
-            .map_err(|k| call.fail(k))?;
+        let mut round = DigestRound::new(self.target.shared(), Interface::Http, self.target.reuses_challenges());
+        let mut auth = round.first("GET", &uri, &creds.user, &creds.password).map_err(|k| call.fail(k))?;
         loop {
             let mut req = self.client.get(parsed.clone());
             if let Some(a) = auth {
@@ -271,13 +221,7 @@ impl Cgi {
                 return Ok(reply);
             }
             auth = round
-                .on_401(
-                    reply.challenges(),
-                    "GET",
-                    &uri,
-                    &creds.user,
-                    &creds.password,
-                )
+                .on_401(reply.challenges(), "GET", &uri, &creds.user, &creds.password)
                 .map_err(|k| call.fail(k).with_reply(reply.summary()))?;
             if auth.is_none() {
                 return Ok(reply);
@@ -308,12 +252,7 @@ pub(crate) fn parse_users(body: &KvBody) -> Vec<UserInfo> {
     }
     by_index
         .into_values()
-        .filter_map(|(name, group)| {
-            Some(UserInfo {
-                name: name?,
-                group: group.unwrap_or_default(),
-            })
-        })
+        .filter_map(|(name, group)| Some(UserInfo { name: name?, group: group.unwrap_or_default() }))
         .collect()
 }
 
@@ -323,19 +262,14 @@ fn mentions_lock(body: &str) -> bool {
 
 fn unauthorized_or_locked(body: &str) -> ErrorKind {
     if mentions_lock(body) {
-        ErrorKind::Locked {
-            remaining_s: crate::error::seconds_after_lock(body),
-        }
+        ErrorKind::Locked { remaining_s: crate::error::seconds_after_lock(body) }
     } else {
         ErrorKind::Unauthorized
     }
 }
 
 fn first_line_or(body: &KvBody, default: &str) -> String {
-    body.lines()
-        .first()
-        .cloned()
-        .unwrap_or_else(|| default.to_owned())
+    body.lines().first().cloned().unwrap_or_else(|| default.to_owned())
 }
 
 #[cfg(test)]
@@ -350,18 +284,9 @@ mod tests {
         assert_eq!(
             parse_users(&body),
             vec![
-                UserInfo {
-                    name: "admin".into(),
-                    group: "admin".into()
-                },
-                UserInfo {
-                    name: "operator".into(),
-                    group: "user".into()
-                },
-                UserInfo {
-                    name: "late".into(),
-                    group: String::new()
-                },
+                UserInfo { name: "admin".into(), group: "admin".into() },
+                UserInfo { name: "operator".into(), group: "user".into() },
+                UserInfo { name: "late".into(), group: String::new() },
             ]
         );
     }
@@ -376,13 +301,8 @@ mod tests {
     fn lock_wording_in_a_401_body_is_a_lock() {
         assert_eq!(
             unauthorized_or_locked("Error\r\nUser locked, 120 s left\r\n"),
-            ErrorKind::Locked {
-                remaining_s: Some(120)
-            }
+            ErrorKind::Locked { remaining_s: Some(120) }
         );
-        assert_eq!(
-            unauthorized_or_locked("Unauthorized"),
-            ErrorKind::Unauthorized
-        );
+        assert_eq!(unauthorized_or_locked("Unauthorized"), ErrorKind::Unauthorized);
     }
 }

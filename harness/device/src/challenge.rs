@@ -17,9 +17,7 @@ pub(crate) struct Challenge {
 impl Challenge {
     /// The first Digest challenge among the values of every `WWW-Authenticate` header.
     /// `Err` is a [`ErrorKind::Protocol`] naming what was wrong.
-    pub(crate) fn from_headers<'a>(
-        values: impl IntoIterator<Item = &'a str>,
-    ) -> Result<Self, ErrorKind> {
+    pub(crate) fn from_headers<'a>(values: impl IntoIterator<Item = &'a str>) -> Result<Self, ErrorKind> {
         let values: Vec<&str> = values.into_iter().collect();
         let Some(params) = values.iter().find_map(|v| digest_params(v)) else {
             return Err(ErrorKind::Protocol {
@@ -78,20 +76,11 @@ impl Challenge {
         user: &str,
         password: &Secret,
     ) -> Result<String, ErrorKind> {
-        let ctx = AuthContext::new_with_method(
-            user,
-            password.expose(),
-            uri,
-            None::<&[u8]>,
-            HttpMethod::from(method),
-        );
-        self.header
-            .respond(&ctx)
-            .map(|h| h.to_header_string())
-            .map_err(|e| ErrorKind::Protocol {
-                detail: format!("cannot answer Digest challenge: {e}"),
-                excerpt: String::new(),
-            })
+        let ctx = AuthContext::new_with_method(user, password.expose(), uri, None::<&[u8]>, HttpMethod::from(method));
+        self.header.respond(&ctx).map(|h| h.to_header_string()).map_err(|e| ErrorKind::Protocol {
+            detail: format!("cannot answer Digest challenge: {e}"),
+            excerpt: String::new(),
+        })
     }
 }
 
@@ -119,12 +108,8 @@ mod tests {
 
     fn param<'a>(header: &'a str, name: &str) -> &'a str {
         let key = format!("{name}=");
-        let i = header
-            .find(&format!(" {key}"))
-            .or_else(|| header.find(&format!(",{key}")))
-            .expect(name)
-            + 1
-            + key.len();
+        let i =
+            header.find(&format!(" {key}")).or_else(|| header.find(&format!(",{key}"))).expect(name) + 1 + key.len();
         let rest = &header[i..];
         match rest.strip_prefix('"') {
             Some(q) => &q[..q.find('"').unwrap()],
@@ -140,24 +125,14 @@ mod tests {
         .unwrap();
         assert_eq!(c.realm(), "Login to ABC123");
         let pw = Secret::new("chal-pw-1");
-        let h = c
-            .authorization(
-                "GET",
-                "/cgi-bin/magicBox.cgi?action=getSerialNo",
-                "admin",
-                &pw,
-            )
-            .unwrap();
+        let h = c.authorization("GET", "/cgi-bin/magicBox.cgi?action=getSerialNo", "admin", &pw).unwrap();
         assert!(h.starts_with("Digest "));
         assert_eq!(param(&h, "uri"), "/cgi-bin/magicBox.cgi?action=getSerialNo");
         assert_eq!(param(&h, "nc"), "00000001");
         let expected = digest::response(
             &digest::ha1("admin", "Login to ABC123", "chal-pw-1"),
             "1234567890",
-            Some(digest::QopAuth {
-                nc: "00000001",
-                cnonce: param(&h, "cnonce"),
-            }),
+            Some(digest::QopAuth { nc: "00000001", cnonce: param(&h, "cnonce") }),
             &digest::ha2("GET", "/cgi-bin/magicBox.cgi?action=getSerialNo"),
         );
         assert_eq!(param(&h, "response"), expected);
@@ -182,32 +157,20 @@ mod tests {
 
     #[test]
     fn digest_is_picked_among_basic_and_stale_is_seen() {
-        let c = Challenge::from_headers([
-            r#"Basic realm="x""#,
-            r#"Digest realm="r", nonce="n2", stale=true, qop="auth""#,
-        ])
-        .unwrap();
-        assert!(c.stale());
-        let mut c =
-            Challenge::from_headers([r#"Digest realm="r", nonce="n3", qop="auth-int,auth""#])
+        let c =
+            Challenge::from_headers([r#"Basic realm="x""#, r#"Digest realm="r", nonce="n2", stale=true, qop="auth""#])
                 .unwrap();
-        let h = c
-            .authorization("GET", "/", "admin", &Secret::new("chal-pw-3"))
-            .unwrap();
+        assert!(c.stale());
+        let mut c = Challenge::from_headers([r#"Digest realm="r", nonce="n3", qop="auth-int,auth""#]).unwrap();
+        let h = c.authorization("GET", "/", "admin", &Secret::new("chal-pw-3")).unwrap();
         assert_eq!(param(&h, "qop"), "auth");
     }
 
     #[test]
     fn garbage_or_missing_challenges_are_protocol_errors() {
         for (values, needle) in [
-            (
-                vec![r#"Digest realm="unterminated"#],
-                "unreadable Digest challenge",
-            ),
-            (
-                vec![r#"Digest nonce="only""#],
-                "unreadable Digest challenge",
-            ),
+            (vec![r#"Digest realm="unterminated"#], "unreadable Digest challenge"),
+            (vec![r#"Digest nonce="only""#], "unreadable Digest challenge"),
             (vec!["Digest ???"], "unreadable Digest challenge"),
             (vec![r#"Basic realm="x""#], "without a Digest challenge"),
             (vec![], "without a WWW-Authenticate"),

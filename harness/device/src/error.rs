@@ -66,12 +66,7 @@ pub enum ErrorKind {
 impl DeviceError {
     /// An error for `request` (redacted here, whatever the caller passed) on `interface`.
     pub fn new(interface: Interface, request: impl AsRef<str>, kind: ErrorKind) -> Self {
-        DeviceError {
-            interface,
-            request: redact::request(request.as_ref()),
-            kind,
-            reply: None,
-        }
+        DeviceError { interface, request: redact::request(request.as_ref()), kind, reply: None }
     }
 
     /// The same error with a summary of what came back.
@@ -115,12 +110,8 @@ impl fmt::Display for ErrorKind {
             }
             ErrorKind::Connect(why) => write!(f, "could not connect: {why}"),
             ErrorKind::Unauthorized => f.write_str("credentials refused"),
-            ErrorKind::Locked {
-                remaining_s: Some(s),
-            } => write!(f, "account locked, {s} s remaining"),
-            ErrorKind::Locked { remaining_s: None } => {
-                f.write_str("account locked (remaining time not given)")
-            }
+            ErrorKind::Locked { remaining_s: Some(s) } => write!(f, "account locked, {s} s remaining"),
+            ErrorKind::Locked { remaining_s: None } => f.write_str("account locked (remaining time not given)"),
             ErrorKind::Refused { reason } => write!(f, "refused: {reason}"),
             ErrorKind::NoAnswer { detail } => write!(f, "no answer: {detail}"),
             ErrorKind::Protocol { detail, excerpt } => {
@@ -166,10 +157,7 @@ pub(crate) fn seconds_after_lock(text: &str) -> Option<u64> {
     let from = lower.find("lock")?;
     let rest = &lower[from..];
     let start = rest.find(|c: char| c.is_ascii_digit())?;
-    let digits: String = rest[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_digit())
-        .collect();
+    let digits: String = rest[start..].chars().take_while(|c| c.is_ascii_digit()).collect();
     digits.parse().ok()
 }
 
@@ -183,20 +171,12 @@ mod tests {
         let pw = Secret::new("err-secret-9");
         let e = DeviceError::new(
             Interface::Http,
-            format!(
-                "GET /cgi-bin/userManager.cgi?action=modifyPassword&name=admin&pwd={}&pwdOld=old1",
-                pw.expose()
-            ),
-            ErrorKind::Refused {
-                reason: "Bad Request!".into(),
-            },
+            format!("GET /cgi-bin/userManager.cgi?action=modifyPassword&name=admin&pwd={}&pwdOld=old1", pw.expose()),
+            ErrorKind::Refused { reason: "Bad Request!".into() },
         )
         .with_reply("HTTP 400 \"Error\\r\\nBad Request!\\r\\n\"");
         let shown = e.to_string();
-        assert!(
-            shown.starts_with("HTTP CGI `GET /cgi-bin/userManager.cgi"),
-            "{shown}"
-        );
+        assert!(shown.starts_with("HTTP CGI `GET /cgi-bin/userManager.cgi"), "{shown}");
         assert!(shown.contains("pwd=•••&pwdOld=•••"), "{shown}");
         assert!(shown.contains("refused: Bad Request!"), "{shown}");
         assert!(shown.contains("HTTP 400"), "{shown}");
@@ -208,33 +188,21 @@ mod tests {
         let e = DeviceError::new(
             Interface::Rtsp,
             "DESCRIBE rtsp://127.0.0.1:554/cam/realmonitor?channel=1&subtype=0",
-            ErrorKind::Timeout {
-                waited_for: "RTSP response to DESCRIBE".into(),
-                after: Duration::from_millis(300),
-            },
+            ErrorKind::Timeout { waited_for: "RTSP response to DESCRIBE".into(), after: Duration::from_millis(300) },
         );
-        assert!(
-            e.to_string()
-                .contains("timed out after 300ms waiting for RTSP response to DESCRIBE")
-        );
+        assert!(e.to_string().contains("timed out after 300ms waiting for RTSP response to DESCRIBE"));
     }
 
     #[test]
     fn lock_seconds_are_read_after_the_word_lock() {
-        assert_eq!(
-            seconds_after_lock("User has been locked, please try again after 178 seconds"),
-            Some(178)
-        );
+        assert_eq!(seconds_after_lock("User has been locked, please try again after 178 seconds"), Some(178));
         assert_eq!(seconds_after_lock("3 tries left; locked"), None);
         assert_eq!(seconds_after_lock("no such word 12"), None);
     }
 
     #[test]
     fn excerpt_shows_line_endings_and_is_bounded() {
-        assert_eq!(
-            excerpt("Error\r\nBad Request!\r\n"),
-            "Error\\r\\nBad Request!\\r\\n"
-        );
+        assert_eq!(excerpt("Error\r\nBad Request!\r\n"), "Error\\r\\nBad Request!\\r\\n");
         assert_eq!(excerpt(&"x".repeat(500)).chars().count(), EXCERPT_CHARS + 1);
     }
 }

@@ -17,12 +17,9 @@ pub fn digest_challenge(values: &[&str], uri: &str) -> Result<String, String> {
     let mut c = Challenge::from_headers(values.iter().copied()).map_err(text)?;
     let _ = c.stale();
     let _ = c.realm();
-    let first = c
-        .authorization("GET", uri, "admin", &Secret::new("fuzz-pw"))
-        .map_err(text)?;
+    let first = c.authorization("GET", uri, "admin", &Secret::new("fuzz-pw")).map_err(text)?;
     // The nonce count advances: answering twice must work too.
-    c.authorization("DESCRIBE", uri, "admin", &Secret::new("fuzz-pw"))
-        .map_err(text)?;
+    c.authorization("DESCRIBE", uri, "admin", &Secret::new("fuzz-pw")).map_err(text)?;
     Ok(first)
 }
 

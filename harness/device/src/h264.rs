@@ -33,10 +33,7 @@ pub(crate) struct RtpPacket<'a> {
 /// Parse an RTP packet: version 2, CSRCs, header extension and padding skipped.
 pub(crate) fn parse_rtp(data: &[u8]) -> Result<RtpPacket<'_>, String> {
     if data.len() < 12 {
-        return Err(format!(
-            "RTP packet of {} bytes (the header alone is 12)",
-            data.len()
-        ));
+        return Err(format!("RTP packet of {} bytes (the header alone is 12)", data.len()));
     }
     if data[0] >> 6 != 2 {
         return Err(format!("RTP version {} (expected 2)", data[0] >> 6));
@@ -44,17 +41,13 @@ pub(crate) fn parse_rtp(data: &[u8]) -> Result<RtpPacket<'_>, String> {
     let csrcs = usize::from(data[0] & 0x0f);
     let mut start = 12 + 4 * csrcs;
     if data[0] & 0x10 != 0 {
-        let ext = data
-            .get(start + 2..start + 4)
-            .ok_or("RTP header extension cut short")?;
+        let ext = data.get(start + 2..start + 4).ok_or("RTP header extension cut short")?;
         start += 4 + 4 * usize::from(u16::from_be_bytes([ext[0], ext[1]]));
     }
     let mut end = data.len();
     if data[0] & 0x20 != 0 {
         let pad = usize::from(*data.last().unwrap_or(&0));
-        end = end
-            .checked_sub(pad)
-            .ok_or("RTP padding longer than the packet")?;
+        end = end.checked_sub(pad).ok_or("RTP padding longer than the packet")?;
     }
     if start > end {
         return Err("RTP header longer than the packet".into());
@@ -102,11 +95,7 @@ pub(crate) struct Depacketizer {
 impl Depacketizer {
     /// A depacketizer that already knows the parameter sets (the SDP's `sprop-parameter-sets`).
     pub(crate) fn with_parameter_sets(sps: Option<Vec<u8>>, pps: Option<Vec<u8>>) -> Self {
-        Depacketizer {
-            sps,
-            pps,
-            ..Default::default()
-        }
+        Depacketizer { sps, pps, ..Default::default() }
     }
 
     /// Take one packet; `Some` once a whole key frame has arrived. `Err` names a payload that
@@ -146,10 +135,7 @@ impl Depacketizer {
                 while rest.len() >= 2 {
                     let n = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
                     let Some(nal) = rest.get(2..2 + n) else {
-                        return Err(format!(
-                            "STAP-A unit of {n} bytes with {} left",
-                            rest.len() - 2
-                        ));
+                        return Err(format!("STAP-A unit of {n} bytes with {} left", rest.len() - 2));
                     };
                     self.nal(nal.to_vec());
                     rest = &rest[2 + n..];
@@ -202,10 +188,7 @@ impl Depacketizer {
             return None;
         }
         let (sps, pps) = (self.sps.as_ref()?, self.pps.as_ref()?);
-        let mut out = AccessUnit {
-            annex_b: Vec::new(),
-            nal_types: Vec::new(),
-        };
+        let mut out = AccessUnit { annex_b: Vec::new(), nal_types: Vec::new() };
         let mut put = |nal: &[u8]| {
             out.annex_b.extend_from_slice(&[0, 0, 0, 1]);
             out.annex_b.extend_from_slice(nal);
@@ -213,10 +196,7 @@ impl Depacketizer {
         };
         put(sps);
         put(pps);
-        for nal in unit
-            .iter()
-            .filter(|n| !matches!(n[0] & 0x1f, NAL_SPS | NAL_PPS))
-        {
+        for nal in unit.iter().filter(|n| !matches!(n[0] & 0x1f, NAL_SPS | NAL_PPS)) {
             put(nal);
         }
         Some(out)
@@ -251,9 +231,7 @@ mod tests {
     const PPS: &[u8] = &[0x68, 0xce, 0x3c, 0x80];
 
     fn idr(len: usize) -> Vec<u8> {
-        std::iter::once(0x65)
-            .chain((1..len).map(|i| (i * 7 + 1) as u8))
-            .collect()
+        std::iter::once(0x65).chain((1..len).map(|i| (i * 7 + 1) as u8)).collect()
     }
 
     fn fu_a(nal: &[u8], chunk: usize) -> Vec<Vec<u8>> {
@@ -292,11 +270,8 @@ mod tests {
         let mut payloads = vec![stap_a(&[SPS, PPS])];
         payloads.extend(fu_a(&big, 1000));
         let last = payloads.len() - 1;
-        let packets: Vec<Vec<u8>> = payloads
-            .iter()
-            .enumerate()
-            .map(|(i, p)| rtp(100 + i as u16, 9000, i == last, p))
-            .collect();
+        let packets: Vec<Vec<u8>> =
+            payloads.iter().enumerate().map(|(i, p)| rtp(100 + i as u16, 9000, i == last, p)).collect();
         let mut d = Depacketizer::default();
         let au = push_all(&mut d, &packets).expect("a key frame");
         assert_eq!(au.nal_types, vec![7, 8, 5]);
@@ -325,11 +300,8 @@ mod tests {
         let mut d = Depacketizer::default();
         assert_eq!(push_all(&mut d, &packets), None, "a picture with a hole");
         assert_eq!(d.lost, 1);
-        let again: Vec<Vec<u8>> = fu_a(&big, 1000)
-            .iter()
-            .enumerate()
-            .map(|(i, p)| rtp(seq + i as u16, 3600, i == 2, p))
-            .collect();
+        let again: Vec<Vec<u8>> =
+            fu_a(&big, 1000).iter().enumerate().map(|(i, p)| rtp(seq + i as u16, 3600, i == 2, p)).collect();
         let au = push_all(&mut d, &again).expect("the parameter sets are remembered");
         assert_eq!(au.nal_types, vec![7, 8, 5]);
     }
@@ -338,11 +310,7 @@ mod tests {
     fn joining_mid_fragment_or_without_parameter_sets_gives_nothing() {
         let big = idr(3000);
         let frags = fu_a(&big, 1000);
-        let packets: Vec<Vec<u8>> = frags[1..]
-            .iter()
-            .enumerate()
-            .map(|(i, p)| rtp(i as u16, 0, i == 1, p))
-            .collect();
+        let packets: Vec<Vec<u8>> = frags[1..].iter().enumerate().map(|(i, p)| rtp(i as u16, 0, i == 1, p)).collect();
         assert_eq!(push_all(&mut Depacketizer::default(), &packets), None);
         // A whole IDR, but no SPS/PPS ever seen.
         let whole = vec![rtp(1, 0, true, &big[..500])];
@@ -372,10 +340,7 @@ mod tests {
         p.extend_from_slice(&[0x65, 0x88]); // payload
         p.extend_from_slice(&[0, 0, 3]); // padding, count 3
         let pkt = parse_rtp(&p).unwrap();
-        assert_eq!(
-            (pkt.seq, pkt.timestamp, pkt.payload),
-            (5, 9, &[0x65, 0x88][..])
-        );
+        assert_eq!((pkt.seq, pkt.timestamp, pkt.payload), (5, 9, &[0x65, 0x88][..]));
         assert!(parse_rtp(&[0x40; 12]).unwrap_err().contains("version 1"));
         assert!(parse_rtp(&[0x80; 5]).unwrap_err().contains("12"));
         let mut bad = vec![0xa0, 96, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0];

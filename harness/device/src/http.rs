@@ -27,11 +27,7 @@ impl HttpReply {
 
     /// Every `WWW-Authenticate` value that is valid text.
     pub(crate) fn challenges(&self) -> Vec<&str> {
-        self.headers
-            .get_all(reqwest::header::WWW_AUTHENTICATE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect()
+        self.headers.get_all(reqwest::header::WWW_AUTHENTICATE).iter().filter_map(|v| v.to_str().ok()).collect()
     }
 }
 
@@ -50,11 +46,7 @@ pub(crate) fn client() -> reqwest::Client {
 }
 
 /// Send `req` and read its body; `what` names the exchange in timeouts ("HTTP response to … from …").
-pub(crate) async fn exchange(
-    call: &Call,
-    what: &str,
-    req: reqwest::RequestBuilder,
-) -> Result<HttpReply, DeviceError> {
+pub(crate) async fn exchange(call: &Call, what: &str, req: reqwest::RequestBuilder) -> Result<HttpReply, DeviceError> {
     call.count_request();
     let resp = call
         .step(|| format!("{what} (status and headers)"), req.send())
@@ -62,13 +54,8 @@ pub(crate) async fn exchange(
         .map_err(|e| transport(call, what, e))?;
     let status = resp.status();
     let headers = resp.headers().clone();
-    let bytes = call
-        .step(
-            || format!("{what} (body after HTTP {status})"),
-            read_body(resp, MAX_BODY),
-        )
-        .await?
-        .map_err(|e| {
+    let bytes =
+        call.step(|| format!("{what} (body after HTTP {status})"), read_body(resp, MAX_BODY)).await?.map_err(|e| {
             let detail = match e {
                 BodyError::TooLarge => {
                     format!("response body is larger than {} KiB", MAX_BODY / 1024)
@@ -77,25 +64,14 @@ pub(crate) async fn exchange(
                     // Cut short on the way: the device may well have acted on the request.
                     return call
                         .fail(ErrorKind::NoAnswer {
-                            detail: format!(
-                                "the answer was cut short (HTTP {status}, body truncated): {}",
-                                chain(&e)
-                            ),
+                            detail: format!("the answer was cut short (HTTP {status}, body truncated): {}", chain(&e)),
                         })
                         .with_reply(format!("HTTP {status}"));
                 }
             };
-            call.fail(ErrorKind::Protocol {
-                detail,
-                excerpt: String::new(),
-            })
-            .with_reply(format!("HTTP {status}"))
+            call.fail(ErrorKind::Protocol { detail, excerpt: String::new() }).with_reply(format!("HTTP {status}"))
         })?;
-    let reply = HttpReply {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-    };
+    let reply = HttpReply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() };
     tracing::debug!(interface = %call.interface, request = %call.request, status = %status, "http reply");
     Ok(reply)
 }
@@ -123,22 +99,14 @@ async fn read_body(mut resp: reqwest::Response, limit: usize) -> Result<Vec<u8>,
 fn transport(call: &Call, what: &str, e: reqwest::Error) -> DeviceError {
     let why = chain(&e);
     if e.is_timeout() {
-        call.fail(ErrorKind::Timeout {
-            waited_for: what.to_owned(),
-            after: call.timeout,
-        })
+        call.fail(ErrorKind::Timeout { waited_for: what.to_owned(), after: call.timeout })
     } else if e.is_connect() {
         call.fail(ErrorKind::Connect(why))
     } else if !is_parse_error(&e) {
         // Sent, and the connection closed or was reset before a whole answer came back.
-        call.fail(ErrorKind::NoAnswer {
-            detail: format!("the connection closed after the request was sent: {why}"),
-        })
+        call.fail(ErrorKind::NoAnswer { detail: format!("the connection closed after the request was sent: {why}") })
     } else {
-        call.fail(ErrorKind::Protocol {
-            detail: format!("no valid HTTP response: {why}"),
-            excerpt: String::new(),
-        })
+        call.fail(ErrorKind::Protocol { detail: format!("no valid HTTP response: {why}"), excerpt: String::new() })
     }
 }
 
@@ -156,8 +124,5 @@ fn is_parse_error(e: &reqwest::Error) -> bool {
 
 /// The error and its sources, without the URL (a CGI URL may carry `pwd=`), redacted anyway.
 fn chain(e: &reqwest::Error) -> String {
-    crate::redact::text(&resetlab_wire::error_text::without_url(
-        e,
-        e.url().map(|u| u.as_str()),
-    ))
+    crate::redact::text(&resetlab_wire::error_text::without_url(e, e.url().map(|u| u.as_str())))
 }

@@ -4,9 +4,7 @@
 use std::fmt;
 
 /// One of the recorder's login interfaces.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Interface {
     /// `/cgi-bin/*.cgi` with HTTP Digest.
     Http,
@@ -20,12 +18,7 @@ pub enum Interface {
 
 impl Interface {
     /// Every interface, in the order reports list them.
-    pub const ALL: [Interface; 4] = [
-        Interface::Http,
-        Interface::Rpc2,
-        Interface::Rtsp,
-        Interface::Onvif,
-    ];
+    pub const ALL: [Interface; 4] = [Interface::Http, Interface::Rpc2, Interface::Rtsp, Interface::Onvif];
 }
 
 impl fmt::Display for Interface {

@@ -28,10 +28,7 @@ impl KvBody {
 
     /// First value for `key` (exact, case-sensitive as the firmware writes it).
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     /// Every `key=value` pair in the order the device sent them.
@@ -82,15 +79,11 @@ mod tests {
 
     #[test]
     fn extra_keys_blank_lines_and_equals_in_values_are_tolerated() {
-        let b = KvBody::parse(
-            "\r\nname=NVR = front\r\nextra.Key=1\r\n\r\nversion=2.800.0000000.25.R,build:2020-08-18\r\n",
-        );
+        let b =
+            KvBody::parse("\r\nname=NVR = front\r\nextra.Key=1\r\n\r\nversion=2.800.0000000.25.R,build:2020-08-18\r\n");
         assert_eq!(b.get("name"), Some("NVR = front"));
         assert_eq!(b.get("extra.Key"), Some("1"));
-        assert_eq!(
-            b.get("version"),
-            Some("2.800.0000000.25.R,build:2020-08-18")
-        );
+        assert_eq!(b.get("version"), Some("2.800.0000000.25.R,build:2020-08-18"));
         assert_eq!(b.get("missing"), None);
         assert_eq!(b.pairs().len(), 3);
     }
@@ -100,16 +93,8 @@ mod tests {
         assert!(KvBody::parse("OK\r\n").is_ok());
         assert!(KvBody::parse("OK").is_ok());
         assert!(!KvBody::parse("OK\r\nname=x\r\n").is_ok());
-        assert_eq!(
-            KvBody::parse("Error\r\nBad Request!\r\n")
-                .error_reason()
-                .as_deref(),
-            Some("Bad Request!")
-        );
-        assert_eq!(
-            KvBody::parse("Error\n").error_reason().as_deref(),
-            Some("(no reason given)")
-        );
+        assert_eq!(KvBody::parse("Error\r\nBad Request!\r\n").error_reason().as_deref(), Some("Bad Request!"));
+        assert_eq!(KvBody::parse("Error\n").error_reason().as_deref(), Some("(no reason given)"));
         assert_eq!(KvBody::parse("sn=1\r\n").error_reason(), None);
     }
 }

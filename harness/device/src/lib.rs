@@ -12,10 +12,10 @@
 mod call;
 pub mod cgi;
 mod challenge;
-pub mod h264;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod h264;
 mod http;
 pub mod interface;
 pub mod kv;

@@ -78,59 +78,33 @@ fn token(creds: &Credentials, created: &str) -> String {
 fn fault_kind(f: &Fault) -> ErrorKind {
     if f.not_authorized() {
         if f.reason.to_ascii_lowercase().contains("lock") {
-            return ErrorKind::Locked {
-                remaining_s: crate::error::seconds_after_lock(&f.reason),
-            };
+            return ErrorKind::Locked { remaining_s: crate::error::seconds_after_lock(&f.reason) };
         }
         return ErrorKind::Unauthorized;
     }
     let mut codes = vec![f.code.clone()];
     codes.extend(f.subcodes.iter().cloned());
-    ErrorKind::Refused {
-        reason: format!("{}: {}", codes.join("/"), f.reason),
-    }
+    ErrorKind::Refused { reason: format!("{}: {}", codes.join("/"), f.reason) }
 }
 
 impl Onvif {
     /// A client for `target`'s HTTP port.
     pub fn new(target: &Target) -> Self {
-        Onvif {
-            target: target.clone(),
-            client: target.shared().http(),
-        }
+        Onvif { target: target.clone(), client: target.shared().http() }
     }
 
     /// `GetSystemDateAndTime` (no login): the device's UTC clock.
     pub async fn system_date_and_time(&self) -> Result<chrono::DateTime<Utc>, DeviceError> {
-        let call = Call::start(
-            Interface::Onvif,
-            format!("POST {DEVICE_SERVICE} GetSystemDateAndTime"),
-            &self.target,
-        );
-        let reply = self
-            .post(
-                &call,
-                DEVICE_SERVICE,
-                &envelope("", "<tds:GetSystemDateAndTime/>"),
-                None,
-            )
-            .await?;
+        let call = Call::start(Interface::Onvif, format!("POST {DEVICE_SERVICE} GetSystemDateAndTime"), &self.target);
+        let reply = self.post(&call, DEVICE_SERVICE, &envelope("", "<tds:GetSystemDateAndTime/>"), None).await?;
         let body = self.answer(&call, reply)?;
         let utc = body
             .at(&["SystemDateAndTime", "UTCDateTime"])
             .ok_or_else(|| protocol(&call, "GetSystemDateAndTime without UTCDateTime", ""))?;
         let num = |path: &[&str]| utc.text_at(path).and_then(|v| v.parse::<u32>().ok());
         let at = (|| {
-            NaiveDate::from_ymd_opt(
-                num(&["Date", "Year"])? as i32,
-                num(&["Date", "Month"])?,
-                num(&["Date", "Day"])?,
-            )?
-            .and_hms_opt(
-                num(&["Time", "Hour"])?,
-                num(&["Time", "Minute"])?,
-                num(&["Time", "Second"])?,
-            )
+            NaiveDate::from_ymd_opt(num(&["Date", "Year"])? as i32, num(&["Date", "Month"])?, num(&["Date", "Day"])?)?
+                .and_hms_opt(num(&["Time", "Hour"])?, num(&["Time", "Minute"])?, num(&["Time", "Second"])?)
         })()
         .ok_or_else(|| protocol(&call, "UTCDateTime is not a valid date and time", ""))?;
         Ok(at.and_utc())
@@ -146,42 +120,20 @@ impl Onvif {
         let ours = before + (Utc::now() - before) / 2;
         let offset = device - ours;
         // Within a second either way the clocks agree as far as a token's Created can tell.
-        let offset = if offset.num_seconds().abs() <= 1 {
-            TimeDelta::zero()
-        } else {
-            offset
-        };
+        let offset = if offset.num_seconds().abs() <= 1 { TimeDelta::zero() } else { offset };
         self.target.shared().set_onvif_clock(offset);
         Ok(offset)
     }
 
     /// One authenticated operation: `body` (the operation element) on `path`; `what` names it in
     /// errors (no password in it). Returns the response element.
-    async fn operation(
-        &self,
-        creds: &Credentials,
-        path: &str,
-        what: &str,
-        body: &str,
-    ) -> Result<Element, DeviceError> {
+    async fn operation(&self, creds: &Credentials, path: &str, what: &str, body: &str) -> Result<Element, DeviceError> {
         let offset = self.clock_offset().await?;
-        let call = Call::start(
-            Interface::Onvif,
-            format!("POST {path} {what}"),
-            &self.target,
-        );
-        let mut round = DigestRound::new(
-            self.target.shared(),
-            Interface::Onvif,
-            self.target.reuses_challenges(),
-        );
-        let mut auth = round
-            .first("POST", path, &creds.user, &creds.password)
-            .map_err(|k| call.fail(k))?;
+        let call = Call::start(Interface::Onvif, format!("POST {path} {what}"), &self.target);
+        let mut round = DigestRound::new(self.target.shared(), Interface::Onvif, self.target.reuses_challenges());
+        let mut auth = round.first("POST", path, &creds.user, &creds.password).map_err(|k| call.fail(k))?;
         loop {
-            let created = (Utc::now() + offset)
-                .format("%Y-%m-%dT%H:%M:%SZ")
-                .to_string();
+            let created = (Utc::now() + offset).format("%Y-%m-%dT%H:%M:%SZ").to_string();
             let xml = envelope(&token(creds, &created), body);
             let reply = self.post(&call, path, &xml, auth.take()).await?;
             if reply.status != StatusCode::UNAUTHORIZED {
@@ -189,13 +141,7 @@ impl Onvif {
             }
             // The device wants HTTP Digest (some firmware ignores WS-Security).
             auth = round
-                .on_401(
-                    reply.challenges(),
-                    "POST",
-                    path,
-                    &creds.user,
-                    &creds.password,
-                )
+                .on_401(reply.challenges(), "POST", path, &creds.user, &creds.password)
                 .map_err(|k| call.fail(k).with_reply(reply.summary()))?;
             if auth.is_none() {
                 let kind = match read_reply(&reply.body) {
@@ -247,18 +193,8 @@ impl Onvif {
     }
 
     /// `GetDeviceInformation` (the login check of [`crate::try_login`]).
-    pub async fn device_information(
-        &self,
-        creds: &Credentials,
-    ) -> Result<DeviceInformation, DeviceError> {
-        let el = self
-            .operation(
-                creds,
-                DEVICE_SERVICE,
-                "GetDeviceInformation",
-                "<tds:GetDeviceInformation/>",
-            )
-            .await?;
+    pub async fn device_information(&self, creds: &Credentials) -> Result<DeviceInformation, DeviceError> {
+        let el = self.operation(creds, DEVICE_SERVICE, "GetDeviceInformation", "<tds:GetDeviceInformation/>").await?;
         let f = |name: &str| el.text_at(&[name]).unwrap_or("").to_owned();
         Ok(DeviceInformation {
             manufacturer: f("Manufacturer"),
@@ -270,9 +206,7 @@ impl Onvif {
 
     /// `GetUsers`: the accounts and their levels.
     pub async fn users(&self, creds: &Credentials) -> Result<Vec<OnvifUser>, DeviceError> {
-        let el = self
-            .operation(creds, DEVICE_SERVICE, "GetUsers", "<tds:GetUsers/>")
-            .await?;
+        let el = self.operation(creds, DEVICE_SERVICE, "GetUsers", "<tds:GetUsers/>").await?;
         Ok(el
             .children
             .iter()
@@ -300,57 +234,28 @@ impl Onvif {
             escape(level)
         );
         // The request names the account, never the password.
-        self.operation(
-            creds,
-            DEVICE_SERVICE,
-            &format!("SetUser {name} Password=•••"),
-            &body,
-        )
-        .await
-        .map(drop)
+        self.operation(creds, DEVICE_SERVICE, &format!("SetUser {name} Password=•••"), &body).await.map(drop)
     }
 
     /// `GetStreamUri` of `profile_token` (RTP over RTSP).
-    pub async fn stream_uri(
-        &self,
-        creds: &Credentials,
-        profile_token: &str,
-    ) -> Result<String, DeviceError> {
+    pub async fn stream_uri(&self, creds: &Credentials, profile_token: &str) -> Result<String, DeviceError> {
         let body = format!(
             "<trt:GetStreamUri><trt:StreamSetup><tt:Stream>RTP-Unicast</tt:Stream><tt:Transport><tt:Protocol>RTSP</tt:Protocol></tt:Transport></trt:StreamSetup><trt:ProfileToken>{}</trt:ProfileToken></trt:GetStreamUri>",
             escape(profile_token)
         );
-        let el = self
-            .operation(creds, MEDIA_SERVICE, "GetStreamUri", &body)
-            .await?;
+        let el = self.operation(creds, MEDIA_SERVICE, "GetStreamUri", &body).await?;
         el.text_at(&["MediaUri", "Uri"])
             .map(str::to_owned)
-            .ok_or_else(|| {
-                protocol_for(
-                    Interface::Onvif,
-                    "GetStreamUri",
-                    "reply without MediaUri/Uri",
-                )
-            })
+            .ok_or_else(|| protocol_for(Interface::Onvif, "GetStreamUri", "reply without MediaUri/Uri"))
     }
 }
 
 fn protocol(call: &Call, detail: &str, got: &str) -> DeviceError {
-    call.fail(ErrorKind::Protocol {
-        detail: detail.to_owned(),
-        excerpt: excerpt(got),
-    })
+    call.fail(ErrorKind::Protocol { detail: detail.to_owned(), excerpt: excerpt(got) })
 }
 
 fn protocol_for(interface: Interface, request: &str, detail: &str) -> DeviceError {
-    DeviceError::new(
-        interface,
-        request,
-        ErrorKind::Protocol {
-            detail: detail.to_owned(),
-            excerpt: String::new(),
-        },
-    )
+    DeviceError::new(interface, request, ErrorKind::Protocol { detail: detail.to_owned(), excerpt: String::new() })
 }
 
 #[cfg(test)]
@@ -364,18 +269,10 @@ mod tests {
             subcodes: sub.iter().map(|s| s.to_string()).collect(),
             reason: reason.into(),
         };
+        assert_eq!(fault_kind(&f(&["NotAuthorized"], "Sender not authorized")), ErrorKind::Unauthorized);
         assert_eq!(
-            fault_kind(&f(&["NotAuthorized"], "Sender not authorized")),
-            ErrorKind::Unauthorized
-        );
-        assert_eq!(
-            fault_kind(&f(
-                &["NotAuthorized"],
-                "Sender not authorized: user locked, 120 s left"
-            )),
-            ErrorKind::Locked {
-                remaining_s: Some(120)
-            }
+            fault_kind(&f(&["NotAuthorized"], "Sender not authorized: user locked, 120 s left")),
+            ErrorKind::Locked { remaining_s: Some(120) }
         );
         assert!(matches!(
             fault_kind(&f(&["InvalidArgVal", "PasswordTooWeak"], "too short")),
@@ -391,14 +288,8 @@ mod tests {
         assert!(t.contains("<wsse:Username>ad&lt;min</wsse:Username>"));
         let el = crate::soap::parse(&envelope(&t, "<x/>")).unwrap();
         let tok = el.at(&["Header", "Security", "UsernameToken"]).unwrap();
-        let (nonce, created, digest) = (
-            tok.text_at(&["Nonce"]).unwrap(),
-            tok.text_at(&["Created"]).unwrap(),
-            tok.text_at(&["Password"]).unwrap(),
-        );
-        assert_eq!(
-            resetlab_wire::wsse::password_digest_b64(nonce, created, "onvif-tok-pw1").as_deref(),
-            Some(digest)
-        );
+        let (nonce, created, digest) =
+            (tok.text_at(&["Nonce"]).unwrap(), tok.text_at(&["Created"]).unwrap(), tok.text_at(&["Password"]).unwrap());
+        assert_eq!(resetlab_wire::wsse::password_digest_b64(nonce, created, "onvif-tok-pw1").as_deref(), Some(digest));
     }
 }

@@ -33,31 +33,19 @@ impl Picture {
     /// Decode a key frame (SPS, PPS, IDR as Annex-B) with OpenH264.
     pub fn decode(unit: &AccessUnit) -> Result<Picture, DecodeError> {
         use openh264::formats::YUVSource;
-        let mut decoder = openh264::decoder::Decoder::new()
-            .map_err(|e| DecodeError(format!("OpenH264 would not start: {e}")))?;
+        let mut decoder =
+            openh264::decoder::Decoder::new().map_err(|e| DecodeError(format!("OpenH264 would not start: {e}")))?;
         let picture = |yuv: &openh264::decoder::DecodedYUV<'_>| {
             let (w, h) = yuv.dimensions();
             let mut rgb = vec![0; w * h * 3];
             yuv.write_rgb8(&mut rgb);
-            Picture {
-                width: w as u32,
-                height: h as u32,
-                rgb,
-            }
+            Picture { width: w as u32, height: h as u32, rgb }
         };
-        if let Some(yuv) = decoder
-            .decode(&unit.annex_b)
-            .map_err(|e| DecodeError(format!("OpenH264: {e}")))?
-        {
+        if let Some(yuv) = decoder.decode(&unit.annex_b).map_err(|e| DecodeError(format!("OpenH264: {e}")))? {
             return Ok(picture(&yuv));
         }
-        let flushed = decoder
-            .flush_remaining()
-            .map_err(|e| DecodeError(format!("OpenH264 flush: {e}")))?;
-        flushed
-            .first()
-            .map(picture)
-            .ok_or_else(|| DecodeError("OpenH264 gave no picture for the key frame".into()))
+        let flushed = decoder.flush_remaining().map_err(|e| DecodeError(format!("OpenH264 flush: {e}")))?;
+        flushed.first().map(picture).ok_or_else(|| DecodeError("OpenH264 gave no picture for the key frame".into()))
     }
 
     /// Mean brightness (0–255): a picture of one flat grey says the decoder concealed, not decoded.
@@ -98,11 +86,7 @@ impl Picture {
                 rgb.extend(acc.iter().map(|v| (v / n) as u8));
             }
         }
-        Picture {
-            width: w,
-            height: h,
-            rgb,
-        }
+        Picture { width: w, height: h, rgb }
     }
 
     /// The picture as a PNG file.
@@ -112,9 +96,7 @@ impl Picture {
         encoder.set_color(png::ColorType::Rgb);
         encoder.set_depth(png::BitDepth::Eight);
         // Writing to a Vec fails only on a size mismatch, which `decode`/`scaled_to` rule out.
-        let written = encoder
-            .write_header()
-            .and_then(|mut w| w.write_image_data(&self.rgb).and_then(|()| w.finish()));
+        let written = encoder.write_header().and_then(|mut w| w.write_image_data(&self.rgb).and_then(|()| w.finish()));
         if let Err(e) = written {
             tracing::warn!(error = %e, "PNG encoding of a {}x{} picture failed", self.width, self.height);
         }
@@ -153,11 +135,7 @@ mod tests {
 
     #[test]
     fn png_has_the_signature_and_size() {
-        let p = Picture {
-            width: 3,
-            height: 2,
-            rgb: vec![255; 18],
-        };
+        let p = Picture { width: 3, height: 2, rgb: vec![255; 18] };
         let png = p.png();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
         // IHDR: width and height, big-endian, right after the chunk header.
@@ -166,10 +144,7 @@ mod tests {
 
     #[test]
     fn garbage_does_not_decode() {
-        let unit = AccessUnit {
-            annex_b: vec![0, 0, 0, 1, 0x65, 1, 2, 3],
-            nal_types: vec![5],
-        };
+        let unit = AccessUnit { annex_b: vec![0, 0, 0, 1, 0x65, 1, 2, 3], nal_types: vec![5] };
         assert!(Picture::decode(&unit).is_err());
     }
 }

@@ -100,9 +100,7 @@ impl PlayOutcome {
         match self {
             PlayOutcome::Played(_) => LoginOutcome::Accepted,
             PlayOutcome::Refused { .. } => LoginOutcome::Refused,
-            PlayOutcome::Locked { remaining_s, .. } => LoginOutcome::Locked {
-                remaining_s: *remaining_s,
-            },
+            PlayOutcome::Locked { remaining_s, .. } => LoginOutcome::Locked { remaining_s: *remaining_s },
         }
     }
 }
@@ -118,11 +116,7 @@ impl fmt::Display for PlayOutcome {
                 p.packets,
                 p.first_key_frame.as_millis()
             ),
-            PlayOutcome::Refused {
-                at,
-                unprotected: Some(p),
-                ..
-            } => write!(
+            PlayOutcome::Refused { at, unprotected: Some(p), .. } => write!(
                 f,
                 "refused at {at}, yet SETUP/PLAY without credentials streamed a {}x{} key frame",
                 p.picture.width, p.picture.height
@@ -143,11 +137,7 @@ impl Rtsp {
     /// Open `stream` with `creds` and watch it until one key frame arrives and decodes (module
     /// doc). `Err` is anything that is neither video nor a clear refusal: no answer, garbage, a
     /// `200` to `PLAY` with no decodable key frame before the deadline.
-    pub async fn play(
-        target: &Target,
-        creds: &Credentials,
-        stream: Stream,
-    ) -> Result<PlayOutcome, DeviceError> {
+    pub async fn play(target: &Target, creds: &Credentials, stream: Stream) -> Result<PlayOutcome, DeviceError> {
         let url = stream.url(target);
         let call = Call::start(Interface::Rtsp, format!("PLAY {url}"), target);
         let mut conn = Conn::take_or_open(&call, target).await?;
@@ -156,18 +146,12 @@ impl Rtsp {
         let mut using = Some(creds);
 
         // DESCRIBE: the SDP says where SETUP goes and may carry the parameter sets.
-        let mut setup_url = target
-            .shared()
-            .rtsp_control(&url)
-            .unwrap_or_else(|| format!("{url}/trackID=0"));
+        let mut setup_url = target.shared().rtsp_control(&url).unwrap_or_else(|| format!("{url}/trackID=0"));
         let mut depacketizer = Depacketizer::default();
         let mut payload_type = None;
         let describe = call.next(format!("DESCRIBE {url}"));
         let accept = [("Accept", "application/sdp".to_owned())];
-        let (answer, asked) = ask(
-            &describe, &mut conn, target, "DESCRIBE", &url, &accept, using,
-        )
-        .await?;
+        let (answer, asked) = ask(&describe, &mut conn, target, "DESCRIBE", &url, &accept, using).await?;
         if asked {
             challenged_at.push(PlayStep::Describe);
         }
@@ -175,10 +159,7 @@ impl Rtsp {
             Answer::Ok(resp) => {
                 let sdp = Sdp::parse(&resp.body).map_err(|detail| {
                     describe
-                        .fail(ErrorKind::Protocol {
-                            detail,
-                            excerpt: excerpt(&resp.body),
-                        })
+                        .fail(ErrorKind::Protocol { detail, excerpt: excerpt(&resp.body) })
                         .with_reply(resp.summary())
                 })?;
                 setup_url = sdp.control_url(resp.header("Content-Base").unwrap_or(&url));
@@ -191,10 +172,7 @@ impl Rtsp {
                 using = None;
             }
             Answer::Locked(resp) => {
-                return Ok(PlayOutcome::Locked {
-                    at: PlayStep::Describe,
-                    remaining_s: seconds_after_lock(&resp.body),
-                });
+                return Ok(PlayOutcome::Locked { at: PlayStep::Describe, remaining_s: seconds_after_lock(&resp.body) });
             }
         }
 
@@ -205,11 +183,7 @@ impl Rtsp {
         for step in [PlayStep::Setup, PlayStep::Play] {
             loop {
                 let (method, step_url, extra) = match step {
-                    PlayStep::Setup => (
-                        "SETUP",
-                        &setup_url,
-                        vec![("Transport", TRANSPORT.to_owned())],
-                    ),
+                    PlayStep::Setup => ("SETUP", &setup_url, vec![("Transport", TRANSPORT.to_owned())]),
                     _ => {
                         let mut h = vec![("Range", "npt=0.000-".to_owned())];
                         h.extend(session.clone().map(|s| ("Session", s)));
@@ -234,10 +208,7 @@ impl Rtsp {
                 match answer {
                     Answer::Ok(resp) => {
                         if using.is_none() {
-                            probe.push(format!(
-                                "{method} without credentials: {} {}",
-                                resp.status, resp.reason
-                            ));
+                            probe.push(format!("{method} without credentials: {} {}", resp.status, resp.reason));
                         }
                         if step == PlayStep::Setup {
                             session = resp.header("Session").map(session_id);
@@ -249,25 +220,15 @@ impl Rtsp {
                         refused_at = Some(step);
                         using = None;
                         if closes(&resp) {
-                            return Ok(refused(
-                                refused_at,
-                                None,
-                                vec!["the device closed the connection".into()],
-                            ));
+                            return Ok(refused(refused_at, None, vec!["the device closed the connection".into()]));
                         }
                     }
                     Answer::Refused(resp) | Answer::Locked(resp) if using.is_none() => {
-                        probe.push(format!(
-                            "{method} without credentials: {} {}",
-                            resp.status, resp.reason
-                        ));
+                        probe.push(format!("{method} without credentials: {} {}", resp.status, resp.reason));
                         return Ok(refused(refused_at, None, probe));
                     }
                     Answer::Locked(resp) | Answer::Refused(resp) => {
-                        return Ok(PlayOutcome::Locked {
-                            at: step,
-                            remaining_s: seconds_after_lock(&resp.body),
-                        });
+                        return Ok(PlayOutcome::Locked { at: step, remaining_s: seconds_after_lock(&resp.body) });
                     }
                 }
             }
@@ -309,16 +270,8 @@ impl Rtsp {
     }
 }
 
-fn refused(
-    at: Option<PlayStep>,
-    unprotected: Option<Box<Played>>,
-    probe: Vec<String>,
-) -> PlayOutcome {
-    PlayOutcome::Refused {
-        at: at.unwrap_or(PlayStep::Describe),
-        unprotected,
-        probe: probe.join("; "),
-    }
+fn refused(at: Option<PlayStep>, unprotected: Option<Box<Played>>, probe: Vec<String>) -> PlayOutcome {
+    PlayOutcome::Refused { at: at.unwrap_or(PlayStep::Describe), unprotected, probe: probe.join("; ") }
 }
 
 /// How the device answered one step.
@@ -341,9 +294,7 @@ async fn ask(
 ) -> Result<(Answer, bool), DeviceError> {
     let mut round = DigestRound::new(target.shared(), Interface::Rtsp, target.reuses_challenges());
     let mut auth = match creds {
-        Some(c) => round
-            .first(method, url, &c.user, &c.password)
-            .map_err(|k| call.fail(k))?,
+        Some(c) => round.first(method, url, &c.user, &c.password).map_err(|k| call.fail(k))?,
         None => None,
     };
     let mut asked = false;
@@ -362,13 +313,7 @@ async fn ask(
                     return Ok((Answer::Refused(resp), asked));
                 };
                 auth = round
-                    .on_401(
-                        resp.headers_named("WWW-Authenticate"),
-                        method,
-                        url,
-                        &c.user,
-                        &c.password,
-                    )
+                    .on_401(resp.headers_named("WWW-Authenticate"), method, url, &c.user, &c.password)
                     .map_err(|k| call.fail(k).with_reply(resp.summary()))?;
                 if auth.is_none() {
                     return Ok((Answer::Refused(resp), asked));
@@ -400,10 +345,7 @@ async fn key_frame(
     let authority = conn.authority().to_owned();
     loop {
         let (packets, lost) = (depacketizer.packets, depacketizer.lost);
-        let item = match call
-            .step(String::new, read_interleaved(conn.reader()))
-            .await
-        {
+        let item = match call.step(String::new, read_interleaved(conn.reader())).await {
             Ok(item) => item,
             Err(_) => {
                 // PLAY was answered 200: no video in time is the device's failure, not a
@@ -425,21 +367,14 @@ async fn key_frame(
             })
         })? {
             Interleaved::Data(ch, data) if ch == channel => {
-                let pkt = parse_rtp(&data).map_err(|detail| {
-                    call.fail(ErrorKind::Protocol {
-                        detail,
-                        excerpt: String::new(),
-                    })
-                })?;
+                let pkt = parse_rtp(&data)
+                    .map_err(|detail| call.fail(ErrorKind::Protocol { detail, excerpt: String::new() }))?;
                 if payload_type.is_some_and(|pt| pt != pkt.payload_type) {
                     continue;
                 }
-                let unit = depacketizer.push(&pkt).map_err(|detail| {
-                    call.fail(ErrorKind::Protocol {
-                        detail,
-                        excerpt: String::new(),
-                    })
-                })?;
+                let unit = depacketizer
+                    .push(&pkt)
+                    .map_err(|detail| call.fail(ErrorKind::Protocol { detail, excerpt: String::new() }))?;
                 if let Some(unit) = unit {
                     return Ok(unit);
                 }
@@ -454,10 +389,7 @@ async fn key_frame(
 /// deadline; the connection is dropped afterwards either way (never handed to the next call).
 async fn teardown(target: &Target, conn: &mut Conn, url: &str, session: Option<&str>) {
     let call = Call::start(Interface::Rtsp, format!("TEARDOWN {url}"), target);
-    let headers: Vec<(&str, String)> = session
-        .map(|s| ("Session", s.to_owned()))
-        .into_iter()
-        .collect();
+    let headers: Vec<(&str, String)> = session.map(|s| ("Session", s.to_owned())).into_iter().collect();
     let cseq = match conn.write_request(&call, "TEARDOWN", url, &headers).await {
         Ok(c) => c,
         Err((e, _)) => {
@@ -466,13 +398,7 @@ async fn teardown(target: &Target, conn: &mut Conn, url: &str, session: Option<&
         }
     };
     loop {
-        match call
-            .step(
-                || format!("RTSP response to TEARDOWN (CSeq {cseq})"),
-                read_interleaved(conn.reader()),
-            )
-            .await
-        {
+        match call.step(|| format!("RTSP response to TEARDOWN (CSeq {cseq})"), read_interleaved(conn.reader())).await {
             Ok(Ok(Interleaved::Response(r))) if r.cseq.is_none_or(|c| c == cseq) => return,
             Ok(Ok(_)) => {}
             Ok(Err(detail)) => {
@@ -495,27 +421,19 @@ enum Interleaved {
 }
 
 async fn read_interleaved<R: AsyncBufRead + Unpin>(r: &mut R) -> Result<Interleaved, String> {
-    let buf = r
-        .fill_buf()
-        .await
-        .map_err(|e| format!("reading media: {e}"))?;
+    let buf = r.fill_buf().await.map_err(|e| format!("reading media: {e}"))?;
     match buf.first() {
         None => Err("connection closed while waiting for media".into()),
         Some(b'$') => {
             let mut head = [0u8; 4];
-            r.read_exact(&mut head)
-                .await
-                .map_err(|e| format!("reading an interleaved frame header: {e}"))?;
+            r.read_exact(&mut head).await.map_err(|e| format!("reading an interleaved frame header: {e}"))?;
             let mut data = vec![0; usize::from(u16::from_be_bytes([head[2], head[3]]))];
-            r.read_exact(&mut data).await.map_err(|e| {
-                format!("reading an interleaved frame of {} bytes: {e}", data.len())
-            })?;
+            r.read_exact(&mut data)
+                .await
+                .map_err(|e| format!("reading an interleaved frame of {} bytes: {e}", data.len()))?;
             Ok(Interleaved::Data(head[1], data))
         }
-        Some(_) => read_response(r)
-            .await
-            .map(Interleaved::Response)
-            .map_err(|(detail, _)| detail),
+        Some(_) => read_response(r).await.map(Interleaved::Response).map_err(|(detail, _)| detail),
     }
 }
 
@@ -575,22 +493,10 @@ impl Sdp {
                 }
             }
         }
-        let payload_type =
-            h264.ok_or("the SDP has no H.264 video track (a=rtpmap:… H264/90000)")?;
-        let mut sdp = Sdp {
-            payload_type,
-            control,
-            sps: None,
-            pps: None,
-        };
-        let params = fmtp
-            .iter()
-            .filter(|(pt, _)| *pt == payload_type)
-            .map(|(_, p)| p);
-        for sets in params
-            .flat_map(|p| p.split(';'))
-            .filter_map(|kv| kv.trim().strip_prefix("sprop-parameter-sets="))
-        {
+        let payload_type = h264.ok_or("the SDP has no H.264 video track (a=rtpmap:… H264/90000)")?;
+        let mut sdp = Sdp { payload_type, control, sps: None, pps: None };
+        let params = fmtp.iter().filter(|(pt, _)| *pt == payload_type).map(|(_, p)| p);
+        for sets in params.flat_map(|p| p.split(';')).filter_map(|kv| kv.trim().strip_prefix("sprop-parameter-sets=")) {
             for set in sets.split(',') {
                 let Ok(nal) = base64::engine::general_purpose::STANDARD.decode(set.trim()) else {
                     continue;
@@ -634,34 +540,23 @@ mod tests {
         assert_eq!(sdp.pps.as_ref().map(|s| s[0] & 0x1f), Some(8));
         let base = "rtsp://10.0.0.5:554/cam/realmonitor?channel=1&subtype=0/";
         assert_eq!(sdp.control_url(base), format!("{base}trackID=0"));
-        assert_eq!(
-            sdp.control_url("rtsp://h/s"),
-            "rtsp://h/s/trackID=0",
-            "a base without a slash gets one"
-        );
+        assert_eq!(sdp.control_url("rtsp://h/s"), "rtsp://h/s/trackID=0", "a base without a slash gets one");
     }
 
     #[test]
     fn sdp_without_h264_is_refused_and_absolute_controls_are_kept() {
         let audio_only = "v=0\r\nm=audio 0 RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n";
         assert!(Sdp::parse(audio_only).unwrap_err().contains("H.264"));
-        let abs =
-            "v=0\r\nm=video 0 RTP/AVP 97\r\na=rtpmap:97 h264/90000\r\na=control:rtsp://h/t/v\r\n";
+        let abs = "v=0\r\nm=video 0 RTP/AVP 97\r\na=rtpmap:97 h264/90000\r\na=control:rtsp://h/t/v\r\n";
         let sdp = Sdp::parse(abs).unwrap();
-        assert_eq!(
-            (sdp.payload_type, sdp.control_url("rtsp://h/t/")),
-            (97, "rtsp://h/t/v".to_owned())
-        );
+        assert_eq!((sdp.payload_type, sdp.control_url("rtsp://h/t/")), (97, "rtsp://h/t/v".to_owned()));
         assert_eq!(sdp.sps, None);
     }
 
     #[test]
     fn session_and_transport_headers() {
         assert_eq!(session_id("4873629187;timeout=60"), "4873629187");
-        assert_eq!(
-            interleaved("RTP/AVP/TCP;unicast;interleaved=2-3;ssrc=1A2B"),
-            Some(2)
-        );
+        assert_eq!(interleaved("RTP/AVP/TCP;unicast;interleaved=2-3;ssrc=1A2B"), Some(2));
         assert_eq!(interleaved("RTP/AVP;unicast;client_port=5000-5001"), None);
     }
 
@@ -671,12 +566,8 @@ mod tests {
         raw.extend_from_slice(b"RTSP/1.0 200 OK\r\nCSeq: 5\r\n\r\n");
         raw.extend_from_slice(&[b'$', 1, 0, 1, 9]);
         let mut r = &raw[..];
-        assert!(
-            matches!(read_interleaved(&mut r).await, Ok(Interleaved::Data(0, d)) if d == [1, 2, 3])
-        );
-        assert!(
-            matches!(read_interleaved(&mut r).await, Ok(Interleaved::Response(resp)) if resp.cseq == Some(5))
-        );
+        assert!(matches!(read_interleaved(&mut r).await, Ok(Interleaved::Data(0, d)) if d == [1, 2, 3]));
+        assert!(matches!(read_interleaved(&mut r).await, Ok(Interleaved::Response(resp)) if resp.cseq == Some(5)));
         assert!(matches!(read_interleaved(&mut r).await, Ok(Interleaved::Data(1, d)) if d == [9]));
         assert!(read_interleaved(&mut r).await.is_err());
     }

@@ -93,11 +93,7 @@ pub fn json(value: &serde_json::Value) -> serde_json::Value {
         Value::Object(map) => Value::Object(
             map.iter()
                 .map(|(k, v)| {
-                    let v = if is_secret_key(k) && !v.is_null() {
-                        Value::String(MASK.into())
-                    } else {
-                        json(v)
-                    };
+                    let v = if is_secret_key(k) && !v.is_null() { Value::String(MASK.into()) } else { json(v) };
                     (k.clone(), v)
                 })
                 .collect(),
@@ -116,21 +112,14 @@ mod tests {
     #[test]
     fn cgi_secret_parameters_are_masked() {
         assert_eq!(
-            request(
-                "GET /cgi-bin/userManager.cgi?action=modifyPassword&name=admin&pwd=n3w&pwdOld=0ld"
-            ),
+            request("GET /cgi-bin/userManager.cgi?action=modifyPassword&name=admin&pwd=n3w&pwdOld=0ld"),
             "GET /cgi-bin/userManager.cgi?action=modifyPassword&name=admin&pwd=•••&pwdOld=•••"
         );
         assert_eq!(
-            request(
-                "/cgi-bin/userManager.cgi?action=addUser&user.Name=op&user.Password=x%26y&user.Group=user"
-            ),
+            request("/cgi-bin/userManager.cgi?action=addUser&user.Name=op&user.Password=x%26y&user.Group=user"),
             "/cgi-bin/userManager.cgi?action=addUser&user.Name=op&user.Password=•••&user.Group=user"
         );
-        assert_eq!(
-            request("/cgi-bin/magicBox.cgi?action=getSerialNo"),
-            "/cgi-bin/magicBox.cgi?action=getSerialNo"
-        );
+        assert_eq!(request("/cgi-bin/magicBox.cgi?action=getSerialNo"), "/cgi-bin/magicBox.cgi?action=getSerialNo");
     }
 
     #[test]
@@ -150,9 +139,6 @@ mod tests {
     #[test]
     fn known_secrets_are_masked_anywhere() {
         let s = resetlab_wire::Secret::new("redact-known-77");
-        assert_eq!(
-            text(&format!("oops {}", s.expose())),
-            format!("oops {MASK}")
-        );
+        assert_eq!(text(&format!("oops {}", s.expose())), format!("oops {MASK}"));
     }
 }

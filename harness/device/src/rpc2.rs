@@ -60,11 +60,7 @@ impl Rpc2Reply {
                     _ => None,
                 }
                 .ok_or("`error` without a numeric `code`")?;
-                let message = e
-                    .get("message")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_owned();
+                let message = e.get("message").and_then(Value::as_str).unwrap_or("").to_owned();
                 Some((code, message))
             }
             Some(_) => return Err("`error` is not an object".into()),
@@ -96,60 +92,39 @@ impl Rpc2Reply {
         if let Value::Object(p) = &self.params {
             for (k, v) in p {
                 if k.to_ascii_lowercase().contains("lock")
-                    && let Some(n) = v
-                        .as_u64()
-                        .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+                    && let Some(n) = v.as_u64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
                 {
                     return Some(n);
                 }
             }
         }
-        self.error
-            .as_ref()
-            .and_then(|(_, m)| crate::error::seconds_after_lock(m))
+        self.error.as_ref().and_then(|(_, m)| crate::error::seconds_after_lock(m))
     }
 }
 
 /// What a login error code means for the caller.
 fn login_error(reply: &Rpc2Reply) -> ErrorKind {
     match &reply.error {
-        Some((codes::LOCKED, _)) => ErrorKind::Locked {
-            remaining_s: reply.lock_seconds(),
-        },
+        Some((codes::LOCKED, _)) => ErrorKind::Locked { remaining_s: reply.lock_seconds() },
         // Some firmware keeps answering "bad credentials" while locked, with the lock time in params.
         Some((codes::BAD_CREDENTIALS, _)) if reply.lock_seconds().is_some_and(|s| s > 0) => {
-            ErrorKind::Locked {
-                remaining_s: reply.lock_seconds(),
-            }
+            ErrorKind::Locked { remaining_s: reply.lock_seconds() }
         }
         Some((codes::BAD_CREDENTIALS, _)) => ErrorKind::Unauthorized,
-        Some((code, message)) => ErrorKind::Refused {
-            reason: format!("error {code}: {message}"),
-        },
-        None => ErrorKind::Refused {
-            reason: "result false without an error".into(),
-        },
+        Some((code, message)) => ErrorKind::Refused { reason: format!("error {code}: {message}") },
+        None => ErrorKind::Refused { reason: "result false without an error".into() },
     }
 }
 
 /// What a session-call error means: locks stay locks, everything else is a refusal with the code.
 fn call_error(reply: &Rpc2Reply) -> ErrorKind {
     match &reply.error {
-        Some((codes::LOCKED, _)) => ErrorKind::Locked {
-            remaining_s: reply.lock_seconds(),
-        },
-        Some((codes::INVALID_SESSION, message)) => ErrorKind::Refused {
-            reason: format!(
-                "invalid session (error {}): {message}",
-                codes::INVALID_SESSION
-            ),
-        },
-        Some((code, message)) => ErrorKind::Refused {
-            reason: format!("error {code}: {message}"),
-        },
-        None => ErrorKind::Refused {
-            reason: format!("result {} without an error", reply.result),
-        },
+        Some((codes::LOCKED, _)) => ErrorKind::Locked { remaining_s: reply.lock_seconds() },
+        Some((codes::INVALID_SESSION, message)) => {
+            ErrorKind::Refused { reason: format!("invalid session (error {}): {message}", codes::INVALID_SESSION) }
+        }
+        Some((code, message)) => ErrorKind::Refused { reason: format!("error {code}: {message}") },
+        None => ErrorKind::Refused { reason: format!("result {} without an error", reply.result) },
     }
 }
 
@@ -204,24 +179,13 @@ impl Rpc2Session {
         let call = Call::start(Interface::Rpc2, describe("/RPC2_Login", &first), target);
         let reply = post(&client, &call, target, "/RPC2_Login", &first).await?;
         if reply.1.succeeded() {
-            let session = reply
-                .1
-                .session
-                .clone()
-                .ok_or_else(|| no_session(&call, &reply.0))?;
+            let session = reply.1.session.clone().ok_or_else(|| no_session(&call, &reply.0))?;
             return Ok(Self::new(target, client, session));
         }
         if !matches!(reply.1.error, Some((codes::LOGIN_CHALLENGE, _))) {
             return Err(call.fail(login_error(&reply.1)).with_reply(&reply.0));
         }
-        let field = |name: &str| {
-            reply
-                .1
-                .params
-                .get(name)
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        };
+        let field = |name: &str| reply.1.params.get(name).and_then(Value::as_str).map(str::to_owned);
         let (Some(realm), Some(random)) = (field("realm"), field("random")) else {
             return Err(call
                 .fail(ErrorKind::Protocol {
@@ -234,17 +198,14 @@ impl Rpc2Session {
         if encryption != "Default" {
             return Err(call
                 .fail(ErrorKind::Protocol {
-                    detail: format!("login challenge asks for encryption `{encryption}`; only `Default` is implemented"),
+                    detail: format!(
+                        "login challenge asks for encryption `{encryption}`; only `Default` is implemented"
+                    ),
                     excerpt: String::new(),
                 })
                 .with_reply(&reply.0));
         }
-        let hash = Secret::new(resetlab_wire::rpc2::login_hash(
-            &creds.user,
-            &realm,
-            &random,
-            creds.password.expose(),
-        ));
+        let hash = Secret::new(resetlab_wire::rpc2::login_hash(&creds.user, &realm, &random, creds.password.expose()));
         let mut second = json!({
             "method": "global.login",
             "params": {
@@ -258,33 +219,21 @@ impl Rpc2Session {
         });
         if let Some(s) = &reply.1.session {
             // Echo the session as the firmware typed it (some send a number).
-            second["session"] = s
-                .parse::<u64>()
-                .map(Value::from)
-                .unwrap_or_else(|_| Value::from(s.clone()));
+            second["session"] = s.parse::<u64>().map(Value::from).unwrap_or_else(|_| Value::from(s.clone()));
         }
         let call = call.next(describe("/RPC2_Login", &second));
         let answer = post(&client, &call, target, "/RPC2_Login", &second).await?;
         if !answer.1.succeeded() {
             return Err(call.fail(login_error(&answer.1)).with_reply(&answer.0));
         }
-        let session = answer
-            .1
-            .session
-            .clone()
-            .or(reply.1.session.clone())
-            .ok_or_else(|| no_session(&call, &answer.0))?;
+        let session =
+            answer.1.session.clone().or(reply.1.session.clone()).ok_or_else(|| no_session(&call, &answer.0))?;
         tracing::debug!(user = %creds.user, client_type, "RPC2 login accepted");
         Ok(Self::new(target, client, session))
     }
 
     fn new(target: &Target, client: reqwest::Client, session: String) -> Self {
-        Rpc2Session {
-            target: target.clone(),
-            client,
-            session,
-            next_id: AtomicU64::new(3),
-        }
+        Rpc2Session { target: target.clone(), client, session, next_id: AtomicU64::new(3) }
     }
 
     /// The session id the device issued.
@@ -296,45 +245,28 @@ impl Rpc2Session {
     /// are none) on success.
     pub async fn call(&self, method: &str, params: Value) -> Result<Value, DeviceError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let session = self
-            .session
-            .parse::<u64>()
-            .map(Value::from)
-            .unwrap_or_else(|_| Value::from(self.session.clone()));
+        let session =
+            self.session.parse::<u64>().map(Value::from).unwrap_or_else(|_| Value::from(self.session.clone()));
         let body = json!({"method": method, "params": params, "session": session, "id": id});
         let call = Call::start(Interface::Rpc2, describe("/RPC2", &body), &self.target);
         let (summary, reply) = post(&self.client, &call, &self.target, "/RPC2", &body).await?;
         if reply.succeeded() {
-            Ok(if reply.params.is_null() {
-                reply.result
-            } else {
-                reply.params
-            })
+            Ok(if reply.params.is_null() { reply.result } else { reply.params })
         } else {
             Err(call.fail(call_error(&reply)).with_reply(summary))
         }
     }
 
     /// `userManager.modifyPassword {name, pwd, pwdOld}`.
-    pub async fn modify_password(
-        &self,
-        name: &str,
-        new: &Secret,
-        old: &Secret,
-    ) -> Result<(), DeviceError> {
-        self.call(
-            "userManager.modifyPassword",
-            json!({"name": name, "pwd": new.expose(), "pwdOld": old.expose()}),
-        )
-        .await
-        .map(drop)
+    pub async fn modify_password(&self, name: &str, new: &Secret, old: &Secret) -> Result<(), DeviceError> {
+        self.call("userManager.modifyPassword", json!({"name": name, "pwd": new.expose(), "pwdOld": old.expose()}))
+            .await
+            .map(drop)
     }
 
     /// `global.keepAlive {timeout: 300, active: true}`.
     pub async fn keep_alive(&self) -> Result<(), DeviceError> {
-        self.call("global.keepAlive", json!({"timeout": 300, "active": true}))
-            .await
-            .map(drop)
+        self.call("global.keepAlive", json!({"timeout": 300, "active": true})).await.map(drop)
     }
 
     /// `global.logout`.
@@ -349,11 +281,8 @@ fn describe(path: &str, body: &Value) -> String {
 }
 
 fn no_session(call: &Call, summary: &str) -> DeviceError {
-    call.fail(ErrorKind::Protocol {
-        detail: "login accepted without a `session`".into(),
-        excerpt: String::new(),
-    })
-    .with_reply(summary)
+    call.fail(ErrorKind::Protocol { detail: "login accepted without a `session`".into(), excerpt: String::new() })
+        .with_reply(summary)
 }
 
 /// POST a JSON request and parse the reply; returns the reply summary with it.
@@ -380,11 +309,7 @@ async fn post(
             .with_reply(summary));
     }
     let parsed = Rpc2Reply::parse(&reply.body).map_err(|detail| {
-        call.fail(ErrorKind::Protocol {
-            detail,
-            excerpt: excerpt(&reply.body),
-        })
-        .with_reply(&summary)
+        call.fail(ErrorKind::Protocol { detail, excerpt: excerpt(&reply.body) }).with_reply(&summary)
     })?;
     Ok((summary, parsed))
 }
@@ -397,13 +322,7 @@ mod tests {
     fn real_world_challenge_reply_parses() {
         let body = r#"{ "error" : { "code" : 268632079, "message" : "Component error: login challenge!" }, "id" : 1, "params" : { "authorization" : "b8b0c5f3", "encryption" : "Default", "mac" : "3CEF8C000000", "random" : "1172275829", "realm" : "Login to a0c50bcd05b2f03d067e530d9bf069af" }, "result" : false, "session" : "f1b2e2b0b2d1c3e4" }"#;
         let r = Rpc2Reply::parse(body).unwrap();
-        assert_eq!(
-            r.error,
-            Some((
-                codes::LOGIN_CHALLENGE,
-                "Component error: login challenge!".into()
-            ))
-        );
+        assert_eq!(r.error, Some((codes::LOGIN_CHALLENGE, "Component error: login challenge!".into())));
         assert_eq!(r.params["random"], "1172275829");
         assert_eq!(r.session.as_deref(), Some("f1b2e2b0b2d1c3e4"));
         assert!(!r.succeeded());
@@ -411,32 +330,29 @@ mod tests {
 
     #[test]
     fn numeric_session_string_code_and_crlf_are_tolerated() {
-        let r = Rpc2Reply::parse("{\"id\":2,\"params\":{\"keepAliveInterval\":60},\"result\":true,\"session\":1234567}\r\n").unwrap();
+        let r = Rpc2Reply::parse(
+            "{\"id\":2,\"params\":{\"keepAliveInterval\":60},\"result\":true,\"session\":1234567}\r\n",
+        )
+        .unwrap();
         assert!(r.succeeded());
         assert_eq!(r.session.as_deref(), Some("1234567"));
-        let r = Rpc2Reply::parse(r#"{"error":{"code":"268632085","message":"User or password not valid!"},"result":false}"#).unwrap();
+        let r = Rpc2Reply::parse(
+            r#"{"error":{"code":"268632085","message":"User or password not valid!"},"result":false}"#,
+        )
+        .unwrap();
         assert_eq!(login_error(&r), ErrorKind::Unauthorized);
     }
 
     #[test]
     fn lock_time_comes_from_params_or_message() {
         let r = Rpc2Reply::parse(r#"{"error":{"code":268632081,"message":"User has been locked!"},"params":{"remainLockSeconds":178,"remainLoginTimes":0},"result":false,"session":"x"}"#).unwrap();
-        assert_eq!(
-            login_error(&r),
-            ErrorKind::Locked {
-                remaining_s: Some(178)
-            }
-        );
-        let r = Rpc2Reply::parse(r#"{"error":{"code":268632081,"message":"User locked, try again after 299 seconds"},"result":false}"#).unwrap();
-        assert_eq!(
-            login_error(&r),
-            ErrorKind::Locked {
-                remaining_s: Some(299)
-            }
-        );
-        let r =
-            Rpc2Reply::parse(r#"{"error":{"code":268632081,"message":"locked"},"result":false}"#)
-                .unwrap();
+        assert_eq!(login_error(&r), ErrorKind::Locked { remaining_s: Some(178) });
+        let r = Rpc2Reply::parse(
+            r#"{"error":{"code":268632081,"message":"User locked, try again after 299 seconds"},"result":false}"#,
+        )
+        .unwrap();
+        assert_eq!(login_error(&r), ErrorKind::Locked { remaining_s: Some(299) });
+        let r = Rpc2Reply::parse(r#"{"error":{"code":268632081,"message":"locked"},"result":false}"#).unwrap();
         assert_eq!(login_error(&r), ErrorKind::Locked { remaining_s: None });
         let r = Rpc2Reply::parse(r#"{"error":{"code":268632085,"message":"bad"},"params":{"remainLockSeconds":0,"remainLoginTimes":4},"result":false}"#).unwrap();
         assert_eq!(login_error(&r), ErrorKind::Unauthorized);
@@ -444,15 +360,12 @@ mod tests {
 
     #[test]
     fn invalid_session_and_garbage_are_reported() {
-        let r = Rpc2Reply::parse(r#"{"error":{"code":287637505,"message":"Invalid session in request data!"},"id":5,"result":false}"#).unwrap();
-        assert!(
-            matches!(call_error(&r), ErrorKind::Refused { reason } if reason.contains("invalid session"))
-        );
-        assert!(
-            Rpc2Reply::parse("Error\r\nBad Request!\r\n")
-                .unwrap_err()
-                .contains("not JSON")
-        );
+        let r = Rpc2Reply::parse(
+            r#"{"error":{"code":287637505,"message":"Invalid session in request data!"},"id":5,"result":false}"#,
+        )
+        .unwrap();
+        assert!(matches!(call_error(&r), ErrorKind::Refused { reason } if reason.contains("invalid session")));
+        assert!(Rpc2Reply::parse("Error\r\nBad Request!\r\n").unwrap_err().contains("not JSON"));
         assert!(Rpc2Reply::parse(r#"{"id":1}"#).is_err());
     }
 
@@ -462,9 +375,6 @@ mod tests {
             "/RPC2",
             &json!({"method":"userManager.modifyPassword","params":{"name":"admin","pwd":"rpcnew1","pwdOld":"rpcold1"}}),
         );
-        assert!(
-            d.contains("\"pwd\":\"•••\"") && !d.contains("rpcnew1") && !d.contains("rpcold1"),
-            "{d}"
-        );
+        assert!(d.contains("\"pwd\":\"•••\"") && !d.contains("rpcnew1") && !d.contains("rpcold1"), "{d}");
     }
 }

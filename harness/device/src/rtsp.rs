@@ -39,25 +39,16 @@ pub struct RtspResponse {
 impl RtspResponse {
     /// First header named `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// Every header named `name` (case-insensitive).
     pub fn headers_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.headers
-            .iter()
-            .filter(move |(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().filter(move |(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     pub(crate) fn summary(&self) -> String {
-        reply_summary(
-            format_args!("RTSP {} {}", self.status, self.reason),
-            &self.body,
-        )
+        reply_summary(format_args!("RTSP {} {}", self.status, self.reason), &self.body)
     }
 }
 
@@ -68,10 +59,7 @@ pub struct Rtsp;
 impl Rtsp {
     /// `rtsp://host:port/cam/realmonitor?channel=1&subtype=0`.
     pub fn stream_url(target: &Target) -> String {
-        format!(
-            "rtsp://{}/cam/realmonitor?channel=1&subtype=0",
-            target.rtsp_authority()
-        )
+        format!("rtsp://{}/cam/realmonitor?channel=1&subtype=0", target.rtsp_authority())
     }
 
     /// OPTIONS without credentials. Any well-formed response is returned, whatever its status, so
@@ -91,11 +79,8 @@ impl Rtsp {
         let url = Self::stream_url(target);
         let call = Call::start(Interface::Rtsp, format!("DESCRIBE {url}"), target);
         let accept = ("Accept", "application/sdp".to_owned());
-        let mut round =
-            DigestRound::new(target.shared(), Interface::Rtsp, target.reuses_challenges());
-        let mut auth = round
-            .first("DESCRIBE", &url, &creds.user, &creds.password)
-            .map_err(|k| call.fail(k))?;
+        let mut round = DigestRound::new(target.shared(), Interface::Rtsp, target.reuses_challenges());
+        let mut auth = round.first("DESCRIBE", &url, &creds.user, &creds.password).map_err(|k| call.fail(k))?;
         let mut conn = Conn::take_or_open(&call, target).await?;
         loop {
             let mut headers = vec![accept.clone()];
@@ -110,25 +95,15 @@ impl Rtsp {
                 }
                 403 => {
                     conn.keep(target, &resp);
-                    return Err(call
-                        .fail(ErrorKind::Locked { remaining_s: None })
-                        .with_reply(resp.summary()));
+                    return Err(call.fail(ErrorKind::Locked { remaining_s: None }).with_reply(resp.summary()));
                 }
                 401 => {
                     auth = round
-                        .on_401(
-                            resp.headers_named("WWW-Authenticate"),
-                            "DESCRIBE",
-                            &url,
-                            &creds.user,
-                            &creds.password,
-                        )
+                        .on_401(resp.headers_named("WWW-Authenticate"), "DESCRIBE", &url, &creds.user, &creds.password)
                         .map_err(|k| call.fail(k).with_reply(resp.summary()))?;
                     if auth.is_none() {
                         conn.keep(target, &resp);
-                        return Err(call
-                            .fail(ErrorKind::Unauthorized)
-                            .with_reply(resp.summary()));
+                        return Err(call.fail(ErrorKind::Unauthorized).with_reply(resp.summary()));
                     }
                     if closes(&resp) {
                         conn = Conn::open(&call, target).await?;
@@ -149,8 +124,7 @@ impl Rtsp {
 
 /// Whether the device said it closes the connection after this response.
 pub(crate) fn closes(resp: &RtspResponse) -> bool {
-    resp.header("Connection")
-        .is_some_and(|v| v.eq_ignore_ascii_case("close"))
+    resp.header("Connection").is_some_and(|v| v.eq_ignore_ascii_case("close"))
 }
 
 fn sdp(call: &Call, resp: RtspResponse) -> Result<String, DeviceError> {
@@ -233,11 +207,9 @@ impl Conn {
                 tracing::debug!(error = %e, "idle RTSP connection was closed by the device; reconnecting");
                 call.counters.resend();
                 *self = Self::open(call, target).await?;
-                self.request(call, method, url, headers)
-                    .await
-                    .map_err(|e| match e {
-                        SendError::Gone(e) | SendError::Failed(e) => e,
-                    })
+                self.request(call, method, url, headers).await.map_err(|e| match e {
+                    SendError::Gone(e) | SendError::Failed(e) => e,
+                })
             }
             Err(SendError::Gone(e) | SendError::Failed(e)) => Err(e),
         }
@@ -253,12 +225,7 @@ impl Conn {
             )
             .await?
             .map_err(|e| call.fail(ErrorKind::Connect(format!("RTSP {authority}: {e}"))))?;
-        Ok(Conn {
-            stream: BufReader::new(stream),
-            cseq: 0,
-            authority,
-            reused: false,
-        })
+        Ok(Conn { stream: BufReader::new(stream), cseq: 0, authority, reused: false })
     }
 
     /// Write one request and return its CSeq, without reading the reply (a playing connection
@@ -288,14 +255,7 @@ impl Conn {
         )
         .await
         .map_err(|e| (e, false))?
-        .map_err(|e| {
-            (
-                call.fail(ErrorKind::Connect(format!(
-                    "sending {method} to RTSP {authority}: {e}"
-                ))),
-                true,
-            )
-        })?;
+        .map_err(|e| (call.fail(ErrorKind::Connect(format!("sending {method} to RTSP {authority}: {e}"))), true))?;
         Ok(cseq)
     }
 
@@ -337,15 +297,9 @@ impl Conn {
                 } else if got.is_empty() && detail.starts_with("reading status line") {
                     // Not a word of RTSP came back: on a reused connection the device may have
                     // closed it meanwhile, so it is worth one more try on a new one.
-                    SendError::Gone(call.fail(ErrorKind::Protocol {
-                        detail,
-                        excerpt: String::new(),
-                    }))
+                    SendError::Gone(call.fail(ErrorKind::Protocol { detail, excerpt: String::new() }))
                 } else {
-                    SendError::Failed(call.fail(ErrorKind::Protocol {
-                        detail,
-                        excerpt: excerpt(&got),
-                    }))
+                    SendError::Failed(call.fail(ErrorKind::Protocol { detail, excerpt: excerpt(&got) }))
                 }
             })?;
         if let Some(got) = resp.cseq
@@ -375,21 +329,19 @@ pub(crate) async fn read_response<R: tokio::io::AsyncBufRead + Unpin>(
     // Status line (skip blank lines some devices leave between responses).
     loop {
         line.clear();
-        let n = read_bounded_line(r, &mut line, &seen)
-            .await
-            .map_err(|e| {
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::ConnectionReset
-                        | std::io::ErrorKind::ConnectionAborted
-                        | std::io::ErrorKind::UnexpectedEof
-                ) && seen.is_empty()
-                {
-                    (format!("{CLOSED_BEFORE_RESPONSE} ({e})"), seen.clone())
-                } else {
-                    (format!("reading status line: {e}"), seen.clone())
-                }
-            })?;
+        let n = read_bounded_line(r, &mut line, &seen).await.map_err(|e| {
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::UnexpectedEof
+            ) && seen.is_empty()
+            {
+                (format!("{CLOSED_BEFORE_RESPONSE} ({e})"), seen.clone())
+            } else {
+                (format!("reading status line: {e}"), seen.clone())
+            }
+        })?;
         if n == 0 {
             return Err((CLOSED_BEFORE_RESPONSE.into(), seen));
         }
@@ -407,17 +359,9 @@ pub(crate) async fn read_response<R: tokio::io::AsyncBufRead + Unpin>(
         return Err(("malformed status line".into(), seen));
     };
     if !version.starts_with("RTSP/1.") {
-        return Err((
-            format!("expected an RTSP/1.x status line, got `{version}`"),
-            seen,
-        ));
+        return Err((format!("expected an RTSP/1.x status line, got `{version}`"), seen));
     }
-    let status: u16 = code.parse().map_err(|_| {
-        (
-            format!("status code `{code}` is not a number"),
-            seen.clone(),
-        )
-    })?;
+    let status: u16 = code.parse().map_err(|_| (format!("status code `{code}` is not a number"), seen.clone()))?;
     let reason = parts.next().unwrap_or("").to_owned();
     let mut headers = Vec::new();
     loop {
@@ -442,52 +386,29 @@ pub(crate) async fn read_response<R: tokio::io::AsyncBufRead + Unpin>(
         }
     }
     let find = |name: &str| {
-        headers
-            .iter()
-            .find(|(k, _): &&(String, String)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.clone())
+        headers.iter().find(|(k, _): &&(String, String)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone())
     };
     let cseq = match find("CSeq") {
-        Some(v) => Some(
-            v.parse()
-                .map_err(|_| (format!("CSeq `{v}` is not a number"), seen.clone()))?,
-        ),
+        Some(v) => Some(v.parse().map_err(|_| (format!("CSeq `{v}` is not a number"), seen.clone()))?),
         None => None,
     };
     let len: usize = match find("Content-Length") {
-        Some(v) => v.parse().map_err(|_| {
-            (
-                format!("Content-Length `{v}` is not a number"),
-                seen.clone(),
-            )
-        })?,
+        Some(v) => v.parse().map_err(|_| (format!("Content-Length `{v}` is not a number"), seen.clone()))?,
         None => 0,
     };
     if len > MAX_BODY_BYTES {
         return Err((format!("Content-Length {len} is implausibly large"), seen));
     }
     let mut body = Vec::with_capacity(len);
-    r.take(len as u64)
-        .read_to_end(&mut body)
-        .await
-        .map_err(|e| (format!("reading body: {e}"), seen.clone()))?;
+    r.take(len as u64).read_to_end(&mut body).await.map_err(|e| (format!("reading body: {e}"), seen.clone()))?;
     let body = String::from_utf8_lossy(&body).into_owned();
     if body.len() < len {
         return Err((
-            format!(
-                "body truncated: Content-Length {len}, connection closed after {} bytes",
-                body.len()
-            ),
+            format!("body truncated: Content-Length {len}, connection closed after {} bytes", body.len()),
             body,
         ));
     }
-    Ok(RtspResponse {
-        status,
-        reason,
-        cseq,
-        headers,
-        body,
-    })
+    Ok(RtspResponse { status, reason, cseq, headers, body })
 }
 
 /// `read_line`, but reading no further than the header limit (less what was `seen`): a reply with no
@@ -511,8 +432,7 @@ mod tests {
 
     #[tokio::test]
     async fn crlf_response_with_sdp_body() {
-        let sdp =
-            "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n";
+        let sdp = "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n";
         let raw = format!(
             "RTSP/1.0 200 OK\r\nCSeq: 2\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
             sdp.len()
@@ -532,9 +452,7 @@ mod tests {
 
     #[tokio::test]
     async fn truncated_body_and_http_status_line_are_protocol_errors() {
-        let (detail, _) = parse("RTSP/1.0 200 OK\r\nCSeq: 1\r\nContent-Length: 50\r\n\r\nv=0\r\n")
-            .await
-            .unwrap_err();
+        let (detail, _) = parse("RTSP/1.0 200 OK\r\nCSeq: 1\r\nContent-Length: 50\r\n\r\nv=0\r\n").await.unwrap_err();
         assert!(detail.contains("truncated"), "{detail}");
         let (detail, _) = parse("HTTP/1.1 200 OK\r\n\r\n").await.unwrap_err();
         assert!(detail.contains("RTSP/1.x"), "{detail}");

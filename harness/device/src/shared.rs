@@ -35,9 +35,7 @@ pub(crate) struct Shared {
 
 impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared")
-            .field("requests", &self.counters.snapshot())
-            .finish_non_exhaustive()
+        f.debug_struct("Shared").field("requests", &self.counters.snapshot()).finish_non_exhaustive()
     }
 }
 
@@ -195,27 +193,14 @@ impl<'a> DigestRound<'a> {
         }
     }
 
-    fn answer(
-        &mut self,
-        method: &str,
-        uri: &str,
-        user: &str,
-        password: &Secret,
-    ) -> Result<String, ErrorKind> {
+    fn answer(&mut self, method: &str, uri: &str, user: &str, password: &Secret) -> Result<String, ErrorKind> {
         let missing = || ErrorKind::Protocol {
             detail: "harness bug: no Digest challenge to answer".into(),
             excerpt: String::new(),
         };
         match self.cache {
-            Some(cache) => lock(cache)
-                .as_mut()
-                .ok_or_else(missing)?
-                .authorization(method, uri, user, password),
-            None => self
-                .local
-                .as_mut()
-                .ok_or_else(missing)?
-                .authorization(method, uri, user, password),
+            Some(cache) => lock(cache).as_mut().ok_or_else(missing)?.authorization(method, uri, user, password),
+            None => self.local.as_mut().ok_or_else(missing)?.authorization(method, uri, user, password),
         }
     }
 }

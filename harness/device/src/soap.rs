@@ -78,10 +78,7 @@ fn strip_prefix(v: &str) -> String {
 pub fn read_reply(text: &str) -> Result<Result<Element, Fault>, String> {
     let env = parse(text)?;
     if env.name != "Envelope" {
-        return Err(format!(
-            "root element is `{}`, not a SOAP Envelope",
-            short(&env.name)
-        ));
+        return Err(format!("root element is `{}`, not a SOAP Envelope", short(&env.name)));
     }
     let body = env.child("Body").ok_or("SOAP Envelope without a Body")?;
     let first = body.children.first().ok_or("SOAP Body is empty")?;
@@ -103,20 +100,10 @@ pub fn read_reply(text: &str) -> Result<Result<Element, Fault>, String> {
         .unwrap_or_default();
     let reason = first
         .at(&["Reason"])
-        .map(|r| {
-            r.children
-                .iter()
-                .map(|t| t.text.trim())
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
+        .map(|r| r.children.iter().map(|t| t.text.trim()).collect::<Vec<_>>().join(" "))
         .or_else(|| first.text_at(&["faultstring"]).map(str::to_owned))
         .unwrap_or_default();
-    Ok(Err(Fault {
-        code,
-        subcodes,
-        reason,
-    }))
+    Ok(Err(Fault { code, subcodes, reason }))
 }
 
 fn short(s: &str) -> String {
@@ -130,16 +117,9 @@ fn open(e: &BytesStart<'_>) -> Result<Element, String> {
         let v = a
             .normalized_value(quick_xml::XmlVersion::Implicit1_0)
             .map_err(|err| format!("bad attribute value: {err}"))?;
-        attrs.push((
-            String::from_utf8_lossy(a.key.local_name().as_ref()).into_owned(),
-            v.into_owned(),
-        ));
+        attrs.push((String::from_utf8_lossy(a.key.local_name().as_ref()).into_owned(), v.into_owned()));
     }
-    Ok(Element {
-        name: String::from_utf8_lossy(e.local_name().as_ref()).into_owned(),
-        attrs,
-        ..Element::default()
-    })
+    Ok(Element { name: String::from_utf8_lossy(e.local_name().as_ref()).into_owned(), attrs, ..Element::default() })
 }
 
 /// Parse a whole document into its root element.
@@ -149,9 +129,7 @@ pub fn parse(text: &str) -> Result<Element, String> {
     let mut root = None;
     let mut count = 0usize;
     loop {
-        let ev = reader
-            .read_event()
-            .map_err(|e| format!("not well-formed XML: {e}"))?;
+        let ev = reader.read_event().map_err(|e| format!("not well-formed XML: {e}"))?;
         let (element, closes) = match ev {
             Event::DocType(_) => return Err("reply carries a DTD (refused)".into()),
             Event::Start(e) => (Some(open(&e)?), false),
@@ -174,10 +152,7 @@ pub fn parse(text: &str) -> Result<Element, String> {
                 continue;
             }
             Event::GeneralRef(r) => {
-                let c = match r
-                    .resolve_char_ref()
-                    .map_err(|e| format!("reference: {e}"))?
-                {
+                let c = match r.resolve_char_ref().map_err(|e| format!("reference: {e}"))? {
                     Some(c) => c,
                     None => match r.decode().map_err(|e| format!("reference: {e}"))?.as_ref() {
                         "lt" => '<',
@@ -236,15 +211,9 @@ mod tests {
     fn soap12_and_soap11_faults_are_read() {
         let f = read_reply(r#"<?xml version="1.0"?><SOAP-ENV:Envelope xmlns:SOAP-ENV="http://www.w3.org/2003/05/soap-envelope" xmlns:ter="http://www.onvif.org/ver10/error"><SOAP-ENV:Body><SOAP-ENV:Fault><SOAP-ENV:Code><SOAP-ENV:Value>SOAP-ENV:Sender</SOAP-ENV:Value><SOAP-ENV:Subcode><SOAP-ENV:Value>ter:NotAuthorized</SOAP-ENV:Value></SOAP-ENV:Subcode></SOAP-ENV:Code><SOAP-ENV:Reason><SOAP-ENV:Text xml:lang="en">Sender not Authorized</SOAP-ENV:Text></SOAP-ENV:Reason></SOAP-ENV:Fault></SOAP-ENV:Body></SOAP-ENV:Envelope>"#).unwrap().unwrap_err();
         assert!(f.not_authorized());
-        assert_eq!(
-            (f.code.as_str(), f.reason.as_str()),
-            ("Sender", "Sender not Authorized")
-        );
+        assert_eq!((f.code.as_str(), f.reason.as_str()), ("Sender", "Sender not Authorized"));
         let f = read_reply("<s:Envelope xmlns:s='x'><s:Body><s:Fault><faultcode>s:Client</faultcode><faultstring>bad</faultstring></s:Fault></s:Body></s:Envelope>").unwrap().unwrap_err();
-        assert_eq!(
-            (f.code.as_str(), f.reason.as_str(), f.not_authorized()),
-            ("Client", "bad", false)
-        );
+        assert_eq!((f.code.as_str(), f.reason.as_str(), f.not_authorized()), ("Client", "bad", false));
         let ok = read_reply("<e:Envelope xmlns:e='x'><e:Body><d:GetUsersResponse xmlns:d='y'><d:User><t:Username>admin</t:Username></d:User></d:GetUsersResponse></e:Body></e:Envelope>").unwrap().unwrap();
         assert_eq!(ok.text_at(&["User", "Username"]), Some("admin"));
     }
@@ -261,10 +230,6 @@ mod tests {
         ] {
             assert!(read_reply(bad).is_err(), "{bad:?}");
         }
-        assert!(
-            read_reply("<Envelope><Header/></Envelope>")
-                .unwrap_err()
-                .contains("without a Body")
-        );
+        assert!(read_reply("<Envelope><Header/></Envelope>").unwrap_err().contains("without a Body"));
     }
 }

@@ -118,9 +118,7 @@ impl Sub for RequestStats {
             rtsp: self.rtsp.saturating_sub(earlier.rtsp),
             onvif: self.onvif.saturating_sub(earlier.onvif),
             challenges: self.challenges.saturating_sub(earlier.challenges),
-            rtsp_connections: self
-                .rtsp_connections
-                .saturating_sub(earlier.rtsp_connections),
+            rtsp_connections: self.rtsp_connections.saturating_sub(earlier.rtsp_connections),
             resent: self.resent.saturating_sub(earlier.resent),
         }
     }
@@ -129,26 +127,13 @@ impl Sub for RequestStats {
 /// `HTTP CGI 12, RPC2 6, RTSP 4, ONVIF 0 (22 requests, 3 challenges)`.
 impl fmt::Display for RequestStats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (n, i) in [
-            Interface::Http,
-            Interface::Rpc2,
-            Interface::Rtsp,
-            Interface::Onvif,
-        ]
-        .iter()
-        .enumerate()
-        {
+        for (n, i) in [Interface::Http, Interface::Rpc2, Interface::Rtsp, Interface::Onvif].iter().enumerate() {
             if n > 0 {
                 f.write_str(", ")?;
             }
             write!(f, "{i} {}", self.get(*i))?;
         }
-        write!(
-            f,
-            " ({} requests, {} challenges)",
-            self.total(),
-            self.challenges
-        )
+        write!(f, " ({} requests, {} challenges)", self.total(), self.challenges)
     }
 }
 
@@ -166,14 +151,8 @@ mod tests {
         c.request(Interface::Onvif);
         c.challenge();
         let d = c.snapshot() - before;
-        assert_eq!(
-            (d.http, d.rtsp, d.onvif, d.challenges, d.total()),
-            (0, 1, 1, 1, 2)
-        );
+        assert_eq!((d.http, d.rtsp, d.onvif, d.challenges, d.total()), (0, 1, 1, 1, 2));
         assert_eq!(c.get(Interface::Http), 2);
-        assert_eq!(
-            c.snapshot().to_string(),
-            "HTTP CGI 2, RPC2 0, RTSP 1, ONVIF 1 (4 requests, 1 challenges)"
-        );
+        assert_eq!(c.snapshot().to_string(), "HTTP CGI 2, RPC2 0, RTSP 1, ONVIF 1 (4 requests, 1 challenges)");
     }
 }

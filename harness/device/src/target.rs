@@ -68,10 +68,7 @@ impl Target {
     /// The same address with nothing shared: its own connections, no known challenge, counters
     /// from zero (what a first contact with the device costs).
     pub fn detached(&self) -> Self {
-        Target {
-            shared: Arc::new(Shared::new()),
-            ..self.clone()
-        }
+        Target { shared: Arc::new(Shared::new()), ..self.clone() }
     }
 
     /// Whether clients answer a Digest challenge they already hold with the next nonce count
@@ -146,10 +143,7 @@ pub struct Credentials {
 impl Credentials {
     /// Credentials from a user name and a secret.
     pub fn new(user: impl Into<String>, password: Secret) -> Self {
-        Credentials {
-            user: user.into(),
-            password,
-        }
+        Credentials { user: user.into(), password }
     }
 }
 
@@ -161,10 +155,7 @@ mod tests {
     fn ipv6_hosts_are_bracketed_in_urls() {
         let t = Target::new("fe80::1", 80, 554);
         assert_eq!(t.http_base(), "http://[fe80::1]:80");
-        assert_eq!(
-            Target::new("10.0.0.5", 8080, 554).http_base(),
-            "http://10.0.0.5:8080"
-        );
+        assert_eq!(Target::new("10.0.0.5", 8080, 554).http_base(), "http://10.0.0.5:8080");
     }
 
     #[test]

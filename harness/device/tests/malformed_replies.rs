@@ -18,9 +18,7 @@ const SHORT: Duration = Duration::from_millis(600);
 
 /// Every test finishes within this bound even if a client hangs.
 async fn bounded<T>(f: impl Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(20), f)
-        .await
-        .expect("test exceeded its bound")
+    tokio::time::timeout(Duration::from_secs(20), f).await.expect("test exceeded its bound")
 }
 
 fn target(http_port: u16, rtsp_port: u16) -> Target {
@@ -105,19 +103,13 @@ async fn cgi_html_page_instead_of_key_value_text_names_the_missing_key() {
             )
         })
         .await;
-        let err = Cgi::new(&target(f.port, 1))
-            .serial_no(&admin("ct-pw1"))
-            .await
-            .unwrap_err();
+        let err = Cgi::new(&target(f.port, 1)).serial_no(&admin("ct-pw1")).await.unwrap_err();
         assert_eq!(err.interface, Interface::Http);
         let detail = protocol_detail(&err.kind);
         assert!(detail.contains("`sn=`"), "{detail}");
         let shown = err.to_string();
         assert!(shown.contains("getSerialNo"), "{shown}");
-        assert!(
-            shown.contains("<!DOCTYPE html>"),
-            "excerpt of what came back: {shown}"
-        );
+        assert!(shown.contains("<!DOCTYPE html>"), "excerpt of what came back: {shown}");
     })
     .await
 }
@@ -125,18 +117,8 @@ async fn cgi_html_page_instead_of_key_value_text_names_the_missing_key() {
 #[tokio::test]
 async fn cgi_json_body_where_an_action_expects_ok_is_a_protocol_error() {
     bounded(async {
-        let f = Fake::start(|_, _| {
-            http(
-                "200 OK",
-                &["Content-Type: application/json"],
-                r#"{"result":true}"#,
-            )
-        })
-        .await;
-        let err = Cgi::new(&target(f.port, 1))
-            .delete_user(&admin("ct-pw2"), "guest")
-            .await
-            .unwrap_err();
+        let f = Fake::start(|_, _| http("200 OK", &["Content-Type: application/json"], r#"{"result":true}"#)).await;
+        let err = Cgi::new(&target(f.port, 1)).delete_user(&admin("ct-pw2"), "guest").await.unwrap_err();
         assert_eq!(err.interface, Interface::Http);
         assert!(protocol_detail(&err.kind).contains("`OK`"), "{err}");
         assert!(err.to_string().contains("deleteUser"), "{err}");
@@ -154,10 +136,7 @@ async fn cgi_megabyte_header_line_is_refused_not_buffered_forever() {
         let t = target(port, 1).with_timeout(Duration::from_secs(5));
         let started = Instant::now();
         let err = Cgi::new(&t).serial_no(&admin("hh-pw1")).await.unwrap_err();
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "refused before the deadline"
-        );
+        assert!(started.elapsed() < Duration::from_secs(5), "refused before the deadline");
         assert_eq!(err.interface, Interface::Http);
         let detail = protocol_detail(&err.kind);
         assert!(detail.contains("no valid HTTP response"), "{detail}");
@@ -235,10 +214,7 @@ async fn cgi_slow_loris_reply_times_out_naming_what_it_waited_for() {
         match &err.kind {
             ErrorKind::Timeout { waited_for, after } => {
                 assert_eq!(*after, SHORT);
-                assert!(
-                    waited_for.contains(&format!("HTTP response from 127.0.0.1:{port}")),
-                    "{waited_for}"
-                );
+                assert!(waited_for.contains(&format!("HTTP response from 127.0.0.1:{port}")), "{waited_for}");
             }
             other => panic!("{other:?}"),
         }
@@ -282,15 +258,9 @@ async fn cgi_binary_garbage_instead_of_http_is_a_protocol_error() {
     bounded(async {
         let garbage: Vec<u8> = (0..=255u8).cycle().take(4096).collect();
         let port = raw_server(garbage, Pace::AtOnce).await;
-        let err = Cgi::new(&target(port, 1))
-            .serial_no(&admin("bg-pw1"))
-            .await
-            .unwrap_err();
+        let err = Cgi::new(&target(port, 1)).serial_no(&admin("bg-pw1")).await.unwrap_err();
         assert_eq!(err.interface, Interface::Http);
-        assert!(
-            protocol_detail(&err.kind).contains("no valid HTTP response"),
-            "{err}"
-        );
+        assert!(protocol_detail(&err.kind).contains("no valid HTTP response"), "{err}");
     })
     .await
 }
@@ -300,17 +270,9 @@ async fn cgi_binary_garbage_instead_of_http_is_a_protocol_error() {
 #[tokio::test]
 async fn rpc2_html_reply_under_json_content_type_is_a_protocol_error() {
     bounded(async {
-        let f = Fake::start(|_, _| {
-            http(
-                "200 OK",
-                &["Content-Type: application/json"],
-                "<html>502 Bad Gateway</html>",
-            )
-        })
-        .await;
-        let err = Rpc2Session::login(&target(f.port, 1), &admin("rj-pw1"))
-            .await
-            .unwrap_err();
+        let f = Fake::start(|_, _| http("200 OK", &["Content-Type: application/json"], "<html>502 Bad Gateway</html>"))
+            .await;
+        let err = Rpc2Session::login(&target(f.port, 1), &admin("rj-pw1")).await.unwrap_err();
         assert_eq!(err.interface, Interface::Rpc2);
         assert!(protocol_detail(&err.kind).contains("not JSON"), "{err}");
         assert!(err.to_string().contains("/RPC2_Login"), "{err}");
@@ -331,22 +293,15 @@ async fn rpc2_json_of_the_wrong_shape_is_a_protocol_error_naming_the_field() {
             r#"{"error":{"code":268632079,"message":"challenge"},"params":{"realm":5,"random":null}}"#,
             "without `realm` and `random`",
         ),
-        (
-            r#"{"error":{"code":268632079},"params":[],"result":false}"#,
-            "without `realm` and `random`",
-        ),
+        (r#"{"error":{"code":268632079},"params":[],"result":false}"#, "without `realm` and `random`"),
         (r#"{"result":true,"session":[1]}"#, "session"),
         (r#"{"result":true,"session":{"id":"x"}}"#, "session"),
     ];
     bounded(async {
         for (body, expected) in cases {
             let body: &'static str = body;
-            let f =
-                Fake::start(move |_, _| http("200 OK", &["Content-Type: application/json"], body))
-                    .await;
-            let err = Rpc2Session::login(&target(f.port, 1), &admin("rj-pw2"))
-                .await
-                .expect_err(body);
+            let f = Fake::start(move |_, _| http("200 OK", &["Content-Type: application/json"], body)).await;
+            let err = Rpc2Session::login(&target(f.port, 1), &admin("rj-pw2")).await.expect_err(body);
             assert_eq!(err.interface, Interface::Rpc2, "{body}");
             let detail = protocol_detail(&err.kind);
             assert!(detail.contains(expected), "{body}: {detail}");
@@ -404,23 +359,11 @@ async fn rtsp_garbage_status_lines_are_protocol_errors_naming_what_was_wrong() {
         (b"RTSP/1.0 abc OK\r\nCSeq: 1\r\n\r\n", "not a number"),
         (b"RTSP/1.0 99999999 OK\r\nCSeq: 1\r\n\r\n", "not a number"),
         (b"RTSP/1.0 200 OK\r\nCSeq: one\r\n\r\n", "CSeq `one`"),
-        (
-            b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nno colon here\r\n\r\n",
-            "without `:`",
-        ),
-        (
-            b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nContent-Length: -4\r\n\r\n",
-            "Content-Length",
-        ),
-        (
-            b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nContent-Length: 99999999999\r\n\r\n",
-            "implausibly large",
-        ),
+        (b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nno colon here\r\n\r\n", "without `:`"),
+        (b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nContent-Length: -4\r\n\r\n", "Content-Length"),
+        (b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nContent-Length: 99999999999\r\n\r\n", "implausibly large"),
         (b"\xff\xfe\x00garbage\x80\r\n\r\n", "status line"),
-        (
-            b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nX: \xc3\x28\r\n\r\n",
-            "headers",
-        ),
+        (b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nX: \xc3\x28\r\n\r\n", "headers"),
     ];
     bounded(async {
         for (reply, expected) in cases {
@@ -428,11 +371,7 @@ async fn rtsp_garbage_status_lines_are_protocol_errors_naming_what_was_wrong() {
             let err = Rtsp::options(&target(1, port)).await.expect_err(expected);
             assert_eq!(err.interface, Interface::Rtsp, "{expected}");
             let detail = protocol_detail(&err.kind);
-            assert!(
-                detail.contains(expected),
-                "{:?}: {detail}",
-                String::from_utf8_lossy(reply)
-            );
+            assert!(detail.contains(expected), "{:?}: {detail}", String::from_utf8_lossy(reply));
             assert!(err.to_string().contains("OPTIONS"), "{err}");
         }
     })
@@ -461,11 +400,7 @@ async fn rtsp_endless_line_is_refused_as_too_large_before_the_deadline() {
         let t = target(1, port).with_timeout(Duration::from_secs(10));
         let started = Instant::now();
         let err = Rtsp::options(&t).await.unwrap_err();
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "{:?}",
-            started.elapsed()
-        );
+        assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
         assert!(protocol_detail(&err.kind).contains("too large"), "{err}");
     })
     .await
@@ -487,9 +422,7 @@ async fn rtsp_slow_loris_reply_times_out_naming_the_response_awaited() {
             ErrorKind::Timeout { waited_for, after } => {
                 assert_eq!(*after, SHORT);
                 assert!(
-                    waited_for.contains(&format!(
-                        "RTSP response to OPTIONS (CSeq 1) from 127.0.0.1:{port}"
-                    )),
+                    waited_for.contains(&format!("RTSP response to OPTIONS (CSeq 1) from 127.0.0.1:{port}")),
                     "{waited_for}"
                 );
             }
@@ -510,9 +443,7 @@ async fn rtsp_garbage_digest_challenge_on_describe_is_a_protocol_error() {
             Pace::AtOnce,
         )
         .await;
-        let err = Rtsp::describe(&target(1, port), &admin("rg-pw1"))
-            .await
-            .unwrap_err();
+        let err = Rtsp::describe(&target(1, port), &admin("rg-pw1")).await.unwrap_err();
         assert_eq!(err.interface, Interface::Rtsp);
         assert!(protocol_detail(&err.kind).contains("Digest challenge"), "{err}");
         assert!(!format!("{err} {err:?}").contains("rg-pw1"));

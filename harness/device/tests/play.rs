@@ -6,9 +6,7 @@
 
 use std::time::Duration;
 
-use resetlab_device::{
-    Cgi, Credentials, PlayOutcome, PlayStep, Played, Rtsp, Secret, Stream, Target,
-};
+use resetlab_device::{Cgi, Credentials, PlayOutcome, PlayStep, Played, Rtsp, Secret, Stream, Target};
 use resetlab_emulator::{Defect, Recorder, RecorderConfig};
 
 const STEP: Duration = Duration::from_secs(20);
@@ -19,10 +17,7 @@ async fn recorder(defects: &[Defect]) -> Recorder {
     let mut cfg = RecorderConfig::new(resetlab_profile::flir_2017());
     cfg.instance = Some(format!("PL{}", std::process::id() % 10000));
     cfg.defects = defects.to_vec();
-    tokio::time::timeout(STEP, Recorder::start(cfg))
-        .await
-        .expect("recorder start timed out")
-        .expect("recorder starts")
+    tokio::time::timeout(STEP, Recorder::start(cfg)).await.expect("recorder start timed out").expect("recorder starts")
 }
 
 fn target(rec: &Recorder) -> Target {
@@ -67,25 +62,15 @@ async fn new_password_plays_both_streams_and_the_old_one_is_refused_once() {
     for (stream, size) in [(MAIN, (320, 240)), (SUB, (176, 144))] {
         let p = played(play(&t, NEW, stream).await);
         assert_eq!((p.picture.width, p.picture.height), size, "{stream}");
-        assert_eq!(
-            p.key_frame.nal_types[..3],
-            [7, 8, 5],
-            "{stream}: SPS, PPS, IDR"
-        );
+        assert_eq!(p.key_frame.nal_types[..3], [7, 8, 5], "{stream}: SPS, PPS, IDR");
         assert!(p.packets > 1, "{stream}: the IDR needs FU-A fragments");
         // A test card is bright bars, not the flat grey of a concealed picture.
-        assert!(
-            p.picture.mean_luma() > 60.0,
-            "{stream}: {}",
-            p.picture.mean_luma()
-        );
+        assert!(p.picture.mean_luma() > 60.0, "{stream}: {}", p.picture.mean_luma());
         let before = rec.stats().login_failures;
         match play(&t, OLD, stream).await {
-            PlayOutcome::Refused {
-                at: PlayStep::Describe,
-                unprotected: None,
-                probe,
-            } => assert!(probe.contains("SETUP without credentials: 401"), "{probe}"),
+            PlayOutcome::Refused { at: PlayStep::Describe, unprotected: None, probe } => {
+                assert!(probe.contains("SETUP without credentials: 401"), "{probe}")
+            }
             other => panic!("{stream}: the old password must be refused at DESCRIBE, got {other}"),
         }
         assert_eq!(
@@ -106,9 +91,7 @@ async fn new_password_plays_both_streams_and_the_old_one_is_refused_once() {
 async fn a_stream_the_profile_does_not_list_is_an_error_not_a_refusal() {
     let rec = recorder(&[]).await;
     let t = target(&rec);
-    let e = Rtsp::play(&t, &admin(OLD), Stream::main(2))
-        .await
-        .unwrap_err();
+    let e = Rtsp::play(&t, &admin(OLD), Stream::main(2)).await.unwrap_err();
     assert!(e.to_string().contains("404"), "{e}");
     rec.shutdown().await;
 }
@@ -119,11 +102,9 @@ async fn play_without_credentials_after_a_refused_describe_is_seen() {
     played(play(&t, NEW, MAIN).await);
     let before = rec.stats().login_failures;
     match play(&t, OLD, MAIN).await {
-        PlayOutcome::Refused {
-            at: PlayStep::Describe,
-            unprotected: Some(p),
-            ..
-        } => assert_eq!((p.picture.width, p.picture.height), (320, 240)),
+        PlayOutcome::Refused { at: PlayStep::Describe, unprotected: Some(p), .. } => {
+            assert_eq!((p.picture.width, p.picture.height), (320, 240))
+        }
         other => panic!("expected a refusal at DESCRIBE and video anyway, got {other}"),
     }
     assert_eq!(rec.stats().login_failures - before, 1);
@@ -133,13 +114,7 @@ async fn play_without_credentials_after_a_refused_describe_is_seen() {
 #[tokio::test]
 async fn a_sub_stream_that_keeps_the_old_password_is_seen() {
     let (rec, t) = changed(&[Defect::SubstreamStaleCredentials]).await;
-    assert!(matches!(
-        play(&t, OLD, MAIN).await,
-        PlayOutcome::Refused {
-            unprotected: None,
-            ..
-        }
-    ));
+    assert!(matches!(play(&t, OLD, MAIN).await, PlayOutcome::Refused { unprotected: None, .. }));
     let p = played(play(&t, OLD, SUB).await);
     assert_eq!((p.picture.width, p.picture.height), (176, 144));
     rec.shutdown().await;
@@ -149,10 +124,7 @@ async fn a_sub_stream_that_keeps_the_old_password_is_seen() {
 
 /// Whether `tool` runs; under CI a missing tool fails the test, elsewhere it is skipped with a note.
 fn have(tool: &str) -> bool {
-    let ok = std::process::Command::new(tool)
-        .arg("-version")
-        .output()
-        .is_ok();
+    let ok = std::process::Command::new(tool).arg("-version").output().is_ok();
     if !ok {
         if std::env::var_os("CI").is_some() {
             panic!("{tool} is required under CI but is not installed (ci/install-test-tools.sh)");
@@ -166,17 +138,7 @@ fn have(tool: &str) -> bool {
 async fn ffmpeg_first_frame(pre: &[&str], input: &str) -> Result<Vec<u8>, String> {
     let mut args = vec!["-nostdin", "-v", "error"];
     args.extend_from_slice(pre);
-    args.extend_from_slice(&[
-        "-i",
-        input,
-        "-frames:v",
-        "1",
-        "-f",
-        "rawvideo",
-        "-pix_fmt",
-        "rgb24",
-        "-",
-    ]);
+    args.extend_from_slice(&["-i", input, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]);
     let out = tokio::time::timeout(
         STEP,
         tokio::process::Command::new("ffmpeg")
@@ -216,17 +178,9 @@ async fn ffmpeg_decodes_the_same_picture(p: &Played) {
         .await
         .unwrap_or_else(|e| panic!("ffmpeg decodes the key frame the check assembled: {e}"));
     assert_eq!(theirs.len(), p.picture.rgb.len(), "{}: same size", p.stream);
-    let diff: u64 = theirs
-        .iter()
-        .zip(&p.picture.rgb)
-        .map(|(a, b)| u64::from(a.abs_diff(*b)))
-        .sum();
+    let diff: u64 = theirs.iter().zip(&p.picture.rgb).map(|(a, b)| u64::from(a.abs_diff(*b))).sum();
     let mean = diff as f64 / theirs.len() as f64;
-    assert!(
-        mean < 4.0,
-        "{}: mean difference {mean:.2} per channel between OpenH264 and ffmpeg",
-        p.stream
-    );
+    assert!(mean < 4.0, "{}: mean difference {mean:.2} per channel between OpenH264 and ffmpeg", p.stream);
 }
 
 #[tokio::test]
@@ -240,23 +194,11 @@ async fn ffmpeg_plays_the_new_password_and_not_the_old_one_on_both_streams() {
         let theirs = ffmpeg_plays(&rec, NEW, stream)
             .await
             .unwrap_or_else(|e| panic!("{stream}: ffmpeg with the new password: {e}"));
-        assert_eq!(
-            theirs.len(),
-            ours.picture.rgb.len(),
-            "{stream}: ffmpeg sees the size the check saw"
-        );
+        assert_eq!(theirs.len(), ours.picture.rgb.len(), "{stream}: ffmpeg sees the size the check saw");
         ffmpeg_decodes_the_same_picture(&ours).await;
-        let refused = ffmpeg_plays(&rec, OLD, stream)
-            .await
-            .expect_err("ffmpeg with the old password");
+        let refused = ffmpeg_plays(&rec, OLD, stream).await.expect_err("ffmpeg with the old password");
         assert!(refused.contains("401"), "{stream}: {refused}");
-        assert!(matches!(
-            play(&t, OLD, stream).await,
-            PlayOutcome::Refused {
-                unprotected: None,
-                ..
-            }
-        ));
+        assert!(matches!(play(&t, OLD, stream).await, PlayOutcome::Refused { unprotected: None, .. }));
     }
     rec.shutdown().await;
 }
@@ -268,21 +210,11 @@ async fn ffmpeg_agrees_about_the_stale_sub_stream() {
     }
     let (rec, t) = changed(&[Defect::SubstreamStaleCredentials]).await;
     let sub = played(play(&t, OLD, SUB).await);
-    let theirs = ffmpeg_plays(&rec, OLD, SUB)
-        .await
-        .expect("ffmpeg too plays the sub-stream with the old password");
+    let theirs = ffmpeg_plays(&rec, OLD, SUB).await.expect("ffmpeg too plays the sub-stream with the old password");
     assert_eq!(theirs.len(), sub.picture.rgb.len());
     ffmpeg_decodes_the_same_picture(&sub).await;
-    assert!(matches!(
-        play(&t, OLD, MAIN).await,
-        PlayOutcome::Refused {
-            unprotected: None,
-            ..
-        }
-    ));
-    let main = ffmpeg_plays(&rec, OLD, MAIN)
-        .await
-        .expect_err("ffmpeg is refused the main stream too");
+    assert!(matches!(play(&t, OLD, MAIN).await, PlayOutcome::Refused { unprotected: None, .. }));
+    let main = ffmpeg_plays(&rec, OLD, MAIN).await.expect_err("ffmpeg is refused the main stream too");
     assert!(main.contains("401"), "{main}");
     rec.shutdown().await;
 }
@@ -295,21 +227,12 @@ async fn ffmpeg_agrees_about_play_without_credentials() {
         return;
     }
     let (rec, t) = changed(&[Defect::RtspPlayUnauthenticated]).await;
-    let PlayOutcome::Refused {
-        at: PlayStep::Describe,
-        unprotected: Some(p),
-        ..
-    } = play(&t, OLD, MAIN).await
-    else {
+    let PlayOutcome::Refused { at: PlayStep::Describe, unprotected: Some(p), .. } = play(&t, OLD, MAIN).await else {
         panic!("the check sees video without credentials");
     };
-    let refused = ffmpeg_plays(&rec, OLD, MAIN)
-        .await
-        .expect_err("ffmpeg stops at DESCRIBE");
+    let refused = ffmpeg_plays(&rec, OLD, MAIN).await.expect_err("ffmpeg stops at DESCRIBE");
     assert!(refused.contains("401"), "{refused}");
     ffmpeg_decodes_the_same_picture(&p).await;
-    ffmpeg_plays(&rec, NEW, MAIN)
-        .await
-        .expect("ffmpeg plays with the new password");
+    ffmpeg_plays(&rec, NEW, MAIN).await.expect("ffmpeg plays with the new password");
     rec.shutdown().await;
 }

@@ -62,34 +62,15 @@ enum Alert {
 
 #[derive(Debug, Clone)]
 enum Screen {
-    SignIn {
-        account: String,
-        password: Secret,
-        error: Option<String>,
-    },
+    SignIn { account: String, password: Secret, error: Option<String> },
     Home,
     Menu,
     DeviceManager,
-    AddDevice {
-        serial: String,
-        user: String,
-        password: Secret,
-        error: Option<String>,
-    },
+    AddDevice { serial: String, user: String, password: Secret, error: Option<String> },
     Device(String),
-    View {
-        serial: String,
-        live: bool,
-        shown: Shown,
-    },
+    View { serial: String, live: bool, shown: Shown },
     Settings(String),
-    ModifyPassword {
-        serial: String,
-        new: Secret,
-        confirm: Secret,
-        hint: Option<String>,
-        alert: Option<Alert>,
-    },
+    ModifyPassword { serial: String, new: Secret, confirm: Secret, hint: Option<String>, alert: Option<Alert> },
 }
 
 /// The app on one phone (one WebDriver session).
@@ -108,20 +89,8 @@ pub struct EmulatedApp {
 impl EmulatedApp {
     /// The app freshly opened on `device`: the sign-in screen.
     pub fn new(device: Device, defects: Vec<PhoneDefect>, relay: RelayClient) -> EmulatedApp {
-        let first = Screen::SignIn {
-            account: String::new(),
-            password: Secret::new(""),
-            error: None,
-        };
-        EmulatedApp {
-            device,
-            defects,
-            relay,
-            token: None,
-            entries: BTreeMap::new(),
-            stack: vec![first],
-            seq: 1,
-        }
+        let first = Screen::SignIn { account: String::new(), password: Secret::new(""), error: None };
+        EmulatedApp { device, defects, relay, token: None, entries: BTreeMap::new(), stack: vec![first], seq: 1 }
     }
 
     /// What the session runs on.
@@ -165,12 +134,7 @@ impl EmulatedApp {
 
     /// Whether this release on this device offers Modify password in Settings.
     fn offers_modify_password(&self) -> bool {
-        let Device {
-            platform,
-            form,
-            release,
-            ..
-        } = self.device;
+        let Device { platform, form, release, .. } = self.device;
         if form == Form::Computer {
             return false;
         }
@@ -178,16 +142,10 @@ impl EmulatedApp {
             Release::R2017 => platform == Platform::Ios,
             Release::Fixed => matches!(platform, Platform::Ios | Platform::Android),
         };
-        if self.has(PhoneDefect::AndroidOffered2017)
-            && release == Release::R2017
-            && platform == Platform::Android
-        {
+        if self.has(PhoneDefect::AndroidOffered2017) && release == Release::R2017 && platform == Platform::Android {
             offered = true;
         }
-        if self.has(PhoneDefect::IpadNotOffered)
-            && platform == Platform::Ios
-            && form == Form::Tablet
-        {
+        if self.has(PhoneDefect::IpadNotOffered) && platform == Platform::Ios && form == Form::Tablet {
             offered = false;
         }
         offered
@@ -222,9 +180,7 @@ impl EmulatedApp {
             (Screen::ModifyPassword { new, .. }, "new-password") => Field::Secret(new),
             (Screen::ModifyPassword { confirm, .. }, "confirm-password") => Field::Secret(confirm),
             _ => {
-                return Err(W3cError::not_interactable(format!(
-                    "element {name:?} does not take text"
-                )));
+                return Err(W3cError::not_interactable(format!("element {name:?} does not take text")));
             }
         };
         Ok(field)
@@ -237,54 +193,35 @@ impl EmulatedApp {
             return Ok(());
         }
         match (self.top().clone(), name) {
-            (
-                Screen::SignIn {
-                    account, password, ..
-                },
-                "sign-in",
-            ) => self.sign_in(&account, &password).await,
+            (Screen::SignIn { account, password, .. }, "sign-in") => self.sign_in(&account, &password).await,
             (Screen::Home, "menu") => self.push(Screen::Menu),
             (Screen::Menu, "menu-device-manager") => self.open_device_manager().await,
             (Screen::Menu, "menu-live-view") => self.pop(),
             (Screen::Menu, "menu-sign-out") => {
                 self.token = None;
-                self.stack = vec![Screen::SignIn {
-                    account: String::new(),
-                    password: Secret::new(""),
-                    error: None,
-                }];
+                self.stack = vec![Screen::SignIn { account: String::new(), password: Secret::new(""), error: None }];
                 self.seq += 1;
             }
-            (Screen::Home, "home-add-device") | (Screen::DeviceManager, "add-device") => {
-                self.push(Screen::AddDevice {
-                    serial: String::new(),
-                    user: String::new(),
-                    password: Secret::new(""),
-                    error: None,
-                })
-            }
+            (Screen::Home, "home-add-device") | (Screen::DeviceManager, "add-device") => self.push(Screen::AddDevice {
+                serial: String::new(),
+                user: String::new(),
+                password: Secret::new(""),
+                error: None,
+            }),
             (Screen::DeviceManager, cell) if cell.starts_with("device-") => {
                 // A tap on the cell's labels is a tap on the cell.
                 let serial = self
                     .entries
                     .keys()
-                    .find(|s| {
-                        cell == format!("device-{s}") || cell.starts_with(&format!("device-{s}-"))
-                    })
+                    .find(|s| cell == format!("device-{s}") || cell.starts_with(&format!("device-{s}-")))
                     .cloned();
                 if let Some(serial) = serial {
                     self.push(Screen::Device(serial));
                 }
             }
-            (
-                Screen::AddDevice {
-                    serial,
-                    user,
-                    password,
-                    ..
-                },
-                "add-save",
-            ) => self.save_device(serial, user, password).await,
+            (Screen::AddDevice { serial, user, password, .. }, "add-save") => {
+                self.save_device(serial, user, password).await
+            }
             (Screen::Device(serial), "live-view") => self.open_view(&serial, true).await,
             (Screen::Device(serial), "device-info") => self.open_view(&serial, false).await,
             (Screen::Device(serial), "settings") => self.push(Screen::Settings(serial)),
@@ -292,33 +229,20 @@ impl EmulatedApp {
                 self.entries.remove(&serial);
                 self.pop();
             }
-            (Screen::Settings(serial), "settings-device-info") => {
-                self.open_view(&serial, false).await
-            }
-            (Screen::Settings(serial), "modify-password") if self.offers_modify_password() => self
-                .push(Screen::ModifyPassword {
+            (Screen::Settings(serial), "settings-device-info") => self.open_view(&serial, false).await,
+            (Screen::Settings(serial), "modify-password") if self.offers_modify_password() => {
+                self.push(Screen::ModifyPassword {
                     serial,
                     new: Secret::new(""),
                     confirm: Secret::new(""),
                     hint: None,
                     alert: None,
-                }),
-            (
-                Screen::ModifyPassword {
-                    serial,
-                    new,
-                    confirm,
-                    alert: None,
-                    ..
-                },
-                "check-mark",
-            ) => self.check_mark(&serial, &new, &confirm).await,
-            (
-                Screen::ModifyPassword {
-                    alert: Some(alert), ..
-                },
-                "alert-ok",
-            ) => {
+                })
+            }
+            (Screen::ModifyPassword { serial, new, confirm, alert: None, .. }, "check-mark") => {
+                self.check_mark(&serial, &new, &confirm).await
+            }
+            (Screen::ModifyPassword { alert: Some(alert), .. }, "alert-ok") => {
                 if matches!(alert, Alert::Success) {
                     self.pop();
                 } else if let Screen::ModifyPassword { alert, .. } = self.top_mut() {
@@ -371,34 +295,19 @@ impl EmulatedApp {
         if serial.trim().is_empty() || user.trim().is_empty() {
             return set_error(self, "Enter the serial number and the user name".into());
         }
-        let uri = format!(
-            "/cgi-bin/userManager.cgi?action=getUserInfo&name={}",
-            q(&user)
-        );
+        let uri = format!("/cgi-bin/userManager.cgi?action=getUserInfo&name={}", q(&user));
         let agent = self.device.user_agent();
-        match self
-            .relay
-            .send_digest(&self.token(), &serial, &user, &password, &uri, &agent)
-            .await
-        {
+        match self.relay.send_digest(&self.token(), &serial, &user, &password, &uri, &agent).await {
             Sent::Answered(a) if a.status == 401 => {
                 return set_error(self, format!("Login failed: {}", a.reason()));
             }
-            Sent::ProbeFailed(NoAnswer::Refused(why))
-            | Sent::RequestFailed(NoAnswer::Refused(why)) => {
+            Sent::ProbeFailed(NoAnswer::Refused(why)) | Sent::RequestFailed(NoAnswer::Refused(why)) => {
                 return set_error(self, format!("The device cannot be added: {why}"));
             }
             // Verified, or not verifiable now (offline, a firmware without getUserInfo): saved.
             _ => {}
         }
-        self.entries.insert(
-            serial.clone(),
-            Entry {
-                user,
-                password,
-                online: false,
-            },
-        );
+        self.entries.insert(serial.clone(), Entry { user, password, online: false });
         // A device just added opens on its own screen, as the real app does.
         self.pop();
         self.push(Screen::Device(serial.clone()));
@@ -412,39 +321,18 @@ impl EmulatedApp {
         };
         let agent = self.device.user_agent();
         let uri = "/cgi-bin/magicBox.cgi?action=getMachineName";
-        let shown = match self
-            .relay
-            .send_digest(
-                &self.token(),
-                serial,
-                &entry.user,
-                &entry.password,
-                uri,
-                &agent,
-            )
-            .await
+        let shown = match self.relay.send_digest(&self.token(), serial, &entry.user, &entry.password, uri, &agent).await
         {
             Sent::Answered(a) if a.status == 200 => {
-                let name = a
-                    .body
-                    .lines()
-                    .find_map(|l| l.trim().strip_prefix("name="))
-                    .unwrap_or(serial)
-                    .to_owned();
+                let name = a.body.lines().find_map(|l| l.trim().strip_prefix("name=")).unwrap_or(serial).to_owned();
                 Shown::Opened(name)
             }
             Sent::Answered(a) => Shown::LoginError(a.reason()),
-            Sent::ProbeFailed(NoAnswer::Offline(_)) | Sent::RequestFailed(NoAnswer::Offline(_)) => {
-                Shown::Offline
-            }
+            Sent::ProbeFailed(NoAnswer::Offline(_)) | Sent::RequestFailed(NoAnswer::Offline(_)) => Shown::Offline,
             Sent::ProbeFailed(e) | Sent::RequestFailed(e) => Shown::NoAnswer(format!("{e:?}")),
             Sent::NoChallenge(why) => Shown::NoAnswer(why),
         };
-        self.push(Screen::View {
-            serial: serial.to_owned(),
-            live,
-            shown,
-        });
+        self.push(Screen::View { serial: serial.to_owned(), live, shown });
     }
 
     /// The check mark: the app's own checks, then the request through the relay, then the alert.
@@ -456,11 +344,7 @@ impl EmulatedApp {
             }
         };
         if !self.has(PhoneDefect::LengthNotChecked) && new.char_len() != PASSWORD_LENGTH {
-            return set(
-                self,
-                Some(format!("The password must be {PASSWORD_LENGTH} characters")),
-                None,
-            );
+            return set(self, Some(format!("The password must be {PASSWORD_LENGTH} characters")), None);
         }
         if !self.has(PhoneDefect::ConfirmNotChecked) && new != confirm {
             return set(self, Some("The passwords do not match".into()), None);
@@ -475,32 +359,22 @@ impl EmulatedApp {
             q(entry.password.expose())
         );
         let agent = self.device.user_agent();
-        let alert = match self
-            .relay
-            .send_digest(
-                &self.token(),
-                serial,
-                &entry.user,
-                &entry.password,
-                &uri,
-                &agent,
-            )
-            .await
-        {
-            Sent::Answered(a) if a.is_ok() => Alert::Success,
-            Sent::Answered(a) if a.status == 401 => Alert::DeviceError(format!(
-                "the device refused the saved user name or password: {}",
-                a.reason()
-            )),
-            Sent::Answered(a) => Alert::DeviceError(a.reason()),
-            // Only the harmless probe was at risk: the recorder cannot have changed.
-            Sent::ProbeFailed(NoAnswer::Offline(_) | NoAnswer::Lost(_))
-            | Sent::RequestFailed(NoAnswer::Offline(_)) => Alert::Offline,
-            Sent::ProbeFailed(NoAnswer::Refused(why))
-            | Sent::RequestFailed(NoAnswer::Refused(why)) => Alert::DeviceError(why),
-            Sent::RequestFailed(NoAnswer::Lost(why)) => Alert::Unknown(why),
-            Sent::NoChallenge(why) => Alert::DeviceError(why),
-        };
+        let alert =
+            match self.relay.send_digest(&self.token(), serial, &entry.user, &entry.password, &uri, &agent).await {
+                Sent::Answered(a) if a.is_ok() => Alert::Success,
+                Sent::Answered(a) if a.status == 401 => {
+                    Alert::DeviceError(format!("the device refused the saved user name or password: {}", a.reason()))
+                }
+                Sent::Answered(a) => Alert::DeviceError(a.reason()),
+                // Only the harmless probe was at risk: the recorder cannot have changed.
+                Sent::ProbeFailed(NoAnswer::Offline(_) | NoAnswer::Lost(_))
+                | Sent::RequestFailed(NoAnswer::Offline(_)) => Alert::Offline,
+                Sent::ProbeFailed(NoAnswer::Refused(why)) | Sent::RequestFailed(NoAnswer::Refused(why)) => {
+                    Alert::DeviceError(why)
+                }
+                Sent::RequestFailed(NoAnswer::Lost(why)) => Alert::Unknown(why),
+                Sent::NoChallenge(why) => Alert::DeviceError(why),
+            };
         let alert = match alert {
             Alert::Offline if self.has(PhoneDefect::SuccessWhileOffline) => Alert::Success,
             other => other,
@@ -519,50 +393,30 @@ impl EmulatedApp {
         let (w, h) = self.device.screen_size();
         let back = self.stack.len() > 1;
         let (title, content, right): (String, Vec<Node>, Option<Node>) = match self.top() {
-            Screen::SignIn {
-                account,
-                password,
-                error,
-            } => {
+            Screen::SignIn { account, password, error } => {
                 let mut c = vec![
                     Node::new(Kind::TextField, "account", "Account").value(account.clone()),
                     Node::new(Kind::SecureTextField, "password", "Password").value(dots(password)),
                     Node::new(Kind::Button, "sign-in", "Sign In"),
                 ];
-                c.extend(
-                    error
-                        .iter()
-                        .map(|e| Node::new(Kind::StaticText, "sign-in-error", e.clone())),
-                );
+                c.extend(error.iter().map(|e| Node::new(Kind::StaticText, "sign-in-error", e.clone())));
                 ("FLIR Cloud".into(), c, None)
             }
             Screen::Home => (
                 "Live View".into(),
-                vec![Node::new(
-                    Kind::Image,
-                    "home-live-grid",
-                    "No device playing",
-                )],
+                vec![Node::new(Kind::Image, "home-live-grid", "No device playing")],
                 Some(Node::new(Kind::Button, "home-add-device", "+")),
             ),
             Screen::Menu => {
                 let mut cells = Vec::new();
                 if !self.has(PhoneDefect::MenuWithoutDeviceManager) {
-                    cells.push(Node::new(
-                        Kind::Cell,
-                        "menu-device-manager",
-                        "Device Manager",
-                    ));
+                    cells.push(Node::new(Kind::Cell, "menu-device-manager", "Device Manager"));
                 }
                 cells.push(Node::new(Kind::Cell, "menu-live-view", "Live View"));
                 cells.push(Node::new(Kind::Cell, "menu-playback", "Playback"));
                 cells.push(Node::new(Kind::Cell, "menu-about", "About"));
                 cells.push(Node::new(Kind::Cell, "menu-sign-out", "Sign Out"));
-                (
-                    "Menu".into(),
-                    vec![Node::new(Kind::Table, "menu-list", "").with(cells)],
-                    None,
-                )
+                ("Menu".into(), vec![Node::new(Kind::Table, "menu-list", "").with(cells)], None)
             }
             Screen::DeviceManager => {
                 let cells = self
@@ -570,47 +424,27 @@ impl EmulatedApp {
                     .iter()
                     .map(|(serial, e)| {
                         let state = if e.online { "online" } else { "offline" };
-                        Node::new(Kind::Cell, format!("device-{serial}"), serial.clone())
-                            .value(state)
-                            .with(vec![
-                                Node::new(
-                                    Kind::StaticText,
-                                    format!("device-{serial}-name"),
-                                    serial.clone(),
-                                ),
-                                Node::new(
-                                    Kind::StaticText,
-                                    format!("device-{serial}-state"),
-                                    if e.online { "Online" } else { "Offline" },
-                                ),
-                            ])
+                        Node::new(Kind::Cell, format!("device-{serial}"), serial.clone()).value(state).with(vec![
+                            Node::new(Kind::StaticText, format!("device-{serial}-name"), serial.clone()),
+                            Node::new(
+                                Kind::StaticText,
+                                format!("device-{serial}-state"),
+                                if e.online { "Online" } else { "Offline" },
+                            ),
+                        ])
                     })
                     .collect();
                 let add = Node::new(Kind::Button, "add-device", "Add");
-                (
-                    "Device Manager".into(),
-                    vec![Node::new(Kind::Table, "device-list", "").with(cells)],
-                    Some(add),
-                )
+                ("Device Manager".into(), vec![Node::new(Kind::Table, "device-list", "").with(cells)], Some(add))
             }
-            Screen::AddDevice {
-                serial,
-                user,
-                password,
-                error,
-            } => {
+            Screen::AddDevice { serial, user, password, error } => {
                 let mut c = vec![
                     Node::new(Kind::TextField, "add-serial", "Serial number").value(serial.clone()),
                     Node::new(Kind::TextField, "add-user", "User name").value(user.clone()),
-                    Node::new(Kind::SecureTextField, "add-password", "Password")
-                        .value(dots(password)),
+                    Node::new(Kind::SecureTextField, "add-password", "Password").value(dots(password)),
                     Node::new(Kind::Button, "add-save", "Save"),
                 ];
-                c.extend(
-                    error
-                        .iter()
-                        .map(|e| Node::new(Kind::StaticText, "add-error", e.clone())),
-                );
+                c.extend(error.iter().map(|e| Node::new(Kind::StaticText, "add-error", e.clone())));
                 ("Add Device".into(), c, None)
             }
             Screen::Device(serial) => (
@@ -623,100 +457,53 @@ impl EmulatedApp {
                 ],
                 None,
             ),
-            Screen::View {
-                serial,
-                live,
-                shown,
-            } => {
+            Screen::View { serial, live, shown } => {
                 let node = match shown {
-                    Shown::Opened(name) if *live => Node::new(
-                        Kind::Image,
-                        "live-video",
-                        format!("Live: {name} ({serial})"),
-                    ),
+                    Shown::Opened(name) if *live => {
+                        Node::new(Kind::Image, "live-video", format!("Live: {name} ({serial})"))
+                    }
                     Shown::Opened(name) => Node::new(
                         Kind::StaticText,
                         "device-info-text",
                         format!("Device name: {name}, serial number: {serial}"),
                     ),
-                    Shown::LoginError(why) => Node::new(
-                        Kind::StaticText,
-                        "login-error",
-                        format!("Login failed: {why}"),
-                    ),
-                    Shown::Offline => {
-                        Node::new(Kind::StaticText, "device-offline", "The device is offline")
+                    Shown::LoginError(why) => {
+                        Node::new(Kind::StaticText, "login-error", format!("Login failed: {why}"))
                     }
-                    Shown::NoAnswer(why) => Node::new(
-                        Kind::StaticText,
-                        "no-answer",
-                        format!("No answer from the device: {why}"),
-                    ),
+                    Shown::Offline => Node::new(Kind::StaticText, "device-offline", "The device is offline"),
+                    Shown::NoAnswer(why) => {
+                        Node::new(Kind::StaticText, "no-answer", format!("No answer from the device: {why}"))
+                    }
                 };
-                (
-                    (if *live { "Live View" } else { "Device Info" }).into(),
-                    vec![node],
-                    None,
-                )
+                ((if *live { "Live View" } else { "Device Info" }).into(), vec![node], None)
             }
             Screen::Settings(_) => {
-                let mut cells = vec![Node::new(
-                    Kind::Cell,
-                    "settings-device-info",
-                    "Device Information",
-                )];
+                let mut cells = vec![Node::new(Kind::Cell, "settings-device-info", "Device Information")];
                 if self.offers_modify_password() {
                     cells.push(Node::new(Kind::Cell, "modify-password", "Modify password"));
                 }
                 cells.push(Node::new(Kind::Cell, "settings-network", "Network"));
-                (
-                    "Settings".into(),
-                    vec![Node::new(Kind::Table, "settings-list", "").with(cells)],
-                    None,
-                )
+                ("Settings".into(), vec![Node::new(Kind::Table, "settings-list", "").with(cells)], None)
             }
-            Screen::ModifyPassword {
-                new,
-                confirm,
-                hint,
-                alert,
-                ..
-            } => {
+            Screen::ModifyPassword { new, confirm, hint, alert, .. } => {
                 let mut c = vec![
-                    Node::new(Kind::SecureTextField, "new-password", "New password")
-                        .value(dots(new)),
-                    Node::new(
-                        Kind::SecureTextField,
-                        "confirm-password",
-                        "Confirm password",
-                    )
-                    .value(dots(confirm)),
+                    Node::new(Kind::SecureTextField, "new-password", "New password").value(dots(new)),
+                    Node::new(Kind::SecureTextField, "confirm-password", "Confirm password").value(dots(confirm)),
                 ];
-                c.extend(
-                    hint.iter()
-                        .map(|t| Node::new(Kind::StaticText, "password-hint", t.clone())),
-                );
+                c.extend(hint.iter().map(|t| Node::new(Kind::StaticText, "password-hint", t.clone())));
                 if let Some(a) = alert {
                     let message = match a {
-                        Alert::Success => Node::new(
-                            Kind::StaticText,
-                            "modify-success",
-                            "Password modified successfully",
-                        ),
-                        Alert::DeviceError(why) => Node::new(
-                            Kind::StaticText,
-                            "modify-error",
-                            format!("Modify password failed: {why}"),
-                        ),
-                        Alert::Offline => {
-                            Node::new(Kind::StaticText, "device-offline", "The device is offline")
+                        Alert::Success => {
+                            Node::new(Kind::StaticText, "modify-success", "Password modified successfully")
                         }
+                        Alert::DeviceError(why) => {
+                            Node::new(Kind::StaticText, "modify-error", format!("Modify password failed: {why}"))
+                        }
+                        Alert::Offline => Node::new(Kind::StaticText, "device-offline", "The device is offline"),
                         Alert::Unknown(why) => Node::new(
                             Kind::StaticText,
                             "modify-unknown",
-                            format!(
-                                "No answer from the device; the password may or may not have changed ({why})"
-                            ),
+                            format!("No answer from the device; the password may or may not have changed ({why})"),
                         ),
                     };
                     c.push(
@@ -724,22 +511,10 @@ impl EmulatedApp {
                             .with(vec![message, Node::new(Kind::Button, "alert-ok", "OK")]),
                     );
                 }
-                (
-                    "Modify password".into(),
-                    c,
-                    Some(Node::new(Kind::Button, "check-mark", "\u{2713}")),
-                )
+                ("Modify password".into(), c, Some(Node::new(Kind::Button, "check-mark", "\u{2713}")))
             }
         };
-        layout(
-            w,
-            h,
-            &title,
-            back,
-            matches!(self.top(), Screen::Home),
-            right,
-            content,
-        )
+        layout(w, h, &title, back, matches!(self.top(), Screen::Home), right, content)
     }
 }
 
@@ -758,65 +533,26 @@ fn q(s: &str) -> String {
 
 /// Application → window → navigation bar (back or menu upper-left, title, an optional button
 /// upper-right) and the content stacked below it.
-fn layout(
-    w: u32,
-    h: u32,
-    title: &str,
-    back: bool,
-    menu: bool,
-    right: Option<Node>,
-    content: Vec<Node>,
-) -> Node {
+fn layout(w: u32, h: u32, title: &str, back: bool, menu: bool, right: Option<Node>, content: Vec<Node>) -> Node {
     let mut bar = Vec::new();
     if menu {
-        bar.push(Node::new(Kind::Button, "menu", "Menu").at(Rect {
-            x: 8,
-            y: 26,
-            w: 32,
-            h: 32,
-        }));
+        bar.push(Node::new(Kind::Button, "menu", "Menu").at(Rect { x: 8, y: 26, w: 32, h: 32 }));
     } else if back {
-        bar.push(Node::new(Kind::Button, "back", "Back").at(Rect {
-            x: 8,
-            y: 26,
-            w: 60,
-            h: 32,
-        }));
+        bar.push(Node::new(Kind::Button, "back", "Back").at(Rect { x: 8, y: 26, w: 60, h: 32 }));
     }
-    bar.push(Node::new(Kind::StaticText, "title", title).at(Rect {
-        x: w / 4,
-        y: 30,
-        w: w / 2,
-        h: 24,
-    }));
+    bar.push(Node::new(Kind::StaticText, "title", title).at(Rect { x: w / 4, y: 30, w: w / 2, h: 24 }));
     if let Some(r) = right {
-        bar.push(r.at(Rect {
-            x: w - 68,
-            y: 26,
-            w: 60,
-            h: 32,
-        }));
+        bar.push(r.at(Rect { x: w - 68, y: 26, w: 60, h: 32 }));
     }
-    let nav = Node::new(Kind::NavigationBar, "nav", title)
-        .at(Rect {
-            x: 0,
-            y: 20,
-            w,
-            h: 44,
-        })
-        .with(bar);
+    let nav = Node::new(Kind::NavigationBar, "nav", title).at(Rect { x: 0, y: 20, w, h: 44 }).with(bar);
     let mut y = 72;
     let mut children = vec![nav];
     for mut n in content {
         place(&mut n, 8, &mut y, w - 16);
         children.push(n);
     }
-    let window = Node::new(Kind::Window, "window", "")
-        .at(Rect { x: 0, y: 0, w, h })
-        .with(children);
-    Node::new(Kind::Application, "FLIR Cloud", "FLIR Cloud")
-        .at(Rect { x: 0, y: 0, w, h })
-        .with(vec![window])
+    let window = Node::new(Kind::Window, "window", "").at(Rect { x: 0, y: 0, w, h }).with(children);
+    Node::new(Kind::Application, "FLIR Cloud", "FLIR Cloud").at(Rect { x: 0, y: 0, w, h }).with(vec![window])
 }
 
 fn place(n: &mut Node, x: u32, y: &mut u32, w: u32) {
@@ -832,12 +568,7 @@ fn place(n: &mut Node, x: u32, y: &mut u32, w: u32) {
         Kind::Cell => {
             let mut inner = start + 2;
             for c in &mut n.children {
-                c.rect = Rect {
-                    x: x + 8,
-                    y: inner,
-                    w: w / 2,
-                    h: 18,
-                };
+                c.rect = Rect { x: x + 8, y: inner, w: w / 2, h: 18 };
                 inner += 20;
             }
             *y = (start + 44).max(inner + 2);
@@ -846,11 +577,6 @@ fn place(n: &mut Node, x: u32, y: &mut u32, w: u32) {
         Kind::StaticText => *y = start + 28,
         _ => *y = start + 44,
     }
-    n.rect = Rect {
-        x,
-        y: start,
-        w,
-        h: *y - start,
-    };
+    n.rect = Rect { x, y: start, w, h: *y - start };
     *y += 6;
 }

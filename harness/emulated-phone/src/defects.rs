@@ -99,9 +99,6 @@ mod tests {
             assert!(!d.violates().is_empty(), "{d}");
         }
         let err = "app-nope".parse::<PhoneDefect>().unwrap_err().to_string();
-        assert!(
-            err.contains("app-nope") && err.contains("app-ipad-not-offered"),
-            "{err}"
-        );
+        assert!(err.contains("app-nope") && err.contains("app-ipad-not-offered"), "{err}");
     }
 }

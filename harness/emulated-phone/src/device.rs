@@ -84,11 +84,7 @@ impl Device {
     pub fn user_agent(&self) -> String {
         match self.form {
             Form::Computer => "FLIR Cloud Client/2.0 (computer; resetlab-emulated-phone)".into(),
-            _ => format!(
-                "FLIR Cloud/2.0 ({}; {}; resetlab-emulated-phone)",
-                self.device_name,
-                self.platform_word()
-            ),
+            _ => format!("FLIR Cloud/2.0 ({}; {}; resetlab-emulated-phone)", self.device_name, self.platform_word()),
         }
     }
 
@@ -106,9 +102,7 @@ impl Device {
         let caps = merged_capabilities(body)?;
         let text = |k: &str| caps.get(k).and_then(Value::as_str).map(str::to_owned);
         let platform_name = text("platformName").ok_or_else(|| {
-            W3cError::session_not_created(
-                "the capability platformName is required (iOS, Android or mac)",
-            )
+            W3cError::session_not_created("the capability platformName is required (iOS, Android or mac)")
         })?;
         let platform = match platform_name.to_ascii_lowercase().as_str() {
             "ios" => Platform::Ios,
@@ -153,11 +147,7 @@ impl Device {
             None if platform == Platform::Desktop => Form::Computer,
             None => {
                 let lower = device_name.to_ascii_lowercase();
-                if lower.contains("ipad") || lower.contains("tablet") {
-                    Form::Tablet
-                } else {
-                    Form::Phone
-                }
+                if lower.contains("ipad") || lower.contains("tablet") { Form::Tablet } else { Form::Phone }
             }
         };
         let release = match text("resetlab:release").map(|r| r.to_ascii_lowercase()) {
@@ -176,15 +166,13 @@ impl Device {
         let mut capabilities = caps;
         capabilities.insert("platformName".into(), Value::from(platform_name));
         capabilities.insert("appium:deviceName".into(), Value::from(device_name.clone()));
-        capabilities
-            .entry("appium:platformVersion")
-            .or_insert_with(|| {
-                Value::from(match platform {
-                    Platform::Ios => "10.3",
-                    Platform::Android => "7.1",
-                    Platform::Desktop => "10.12",
-                })
-            });
+        capabilities.entry("appium:platformVersion").or_insert_with(|| {
+            Value::from(match platform {
+                Platform::Ios => "10.3",
+                Platform::Android => "7.1",
+                Platform::Desktop => "10.12",
+            })
+        });
         capabilities.insert("resetlab:release".into(), Value::from(release.name()));
         capabilities.insert(
             "resetlab:formFactor".into(),
@@ -194,13 +182,7 @@ impl Device {
                 Form::Computer => "computer",
             }),
         );
-        Ok(Device {
-            platform,
-            form,
-            release,
-            device_name,
-            capabilities,
-        })
+        Ok(Device { platform, form, release, device_name, capabilities })
     }
 }
 
@@ -209,15 +191,11 @@ fn merged_capabilities(body: &Value) -> Result<Map<String, Value>, W3cError> {
         match v {
             None | Some(Value::Null) => Ok(Map::new()),
             Some(Value::Object(m)) => Ok(m.clone()),
-            Some(other) => Err(W3cError::invalid_argument(format!(
-                "{what} must be a JSON object, got {other}"
-            ))),
+            Some(other) => Err(W3cError::invalid_argument(format!("{what} must be a JSON object, got {other}"))),
         }
     };
     let Some(body) = body.as_object() else {
-        return Err(W3cError::invalid_argument(
-            "the New Session body must be a JSON object",
-        ));
+        return Err(W3cError::invalid_argument("the New Session body must be a JSON object"));
     };
     let mut caps = Map::new();
     if let Some(w3c) = body.get("capabilities") {
@@ -238,9 +216,7 @@ fn merged_capabilities(body: &Value) -> Result<Map<String, Value>, W3cError> {
                 }
             }
             Some(other) => {
-                return Err(W3cError::invalid_argument(format!(
-                    "capabilities.firstMatch must be a list, got {other}"
-                )));
+                return Err(W3cError::invalid_argument(format!("capabilities.firstMatch must be a list, got {other}")));
             }
         }
     }
@@ -260,27 +236,21 @@ mod tests {
         let body = json!({"capabilities": {"alwaysMatch": {"platformName": "iOS", "appium:automationName": "XCUITest"},
                                             "firstMatch": [{"appium:deviceName": "iPad Air", "appium:app": "/apps/FLIRCloud-fixed.ipa"}]}});
         let d = Device::from_new_session(&body).unwrap();
-        assert_eq!(
-            (d.platform, d.form, d.release),
-            (Platform::Ios, Form::Tablet, Release::Fixed)
-        );
+        assert_eq!((d.platform, d.form, d.release), (Platform::Ios, Form::Tablet, Release::Fixed));
         assert_eq!(d.capabilities["resetlab:release"], "flir-cloud-fixed");
     }
 
     #[test]
     fn android_defaults_to_a_phone_with_the_2017_app_and_a_wrong_automation_is_refused() {
-        let d = Device::from_new_session(
-            &json!({"capabilities": {"alwaysMatch": {"platformName": "Android"}}}),
+        let d =
+            Device::from_new_session(&json!({"capabilities": {"alwaysMatch": {"platformName": "Android"}}})).unwrap();
+        assert_eq!((d.platform, d.form, d.release), (Platform::Android, Form::Phone, Release::R2017));
+        let err = Device::from_new_session(
+            &json!({"capabilities": {"alwaysMatch": {"platformName": "iOS", "appium:automationName": "UiAutomator2"}}}),
         )
-        .unwrap();
-        assert_eq!(
-            (d.platform, d.form, d.release),
-            (Platform::Android, Form::Phone, Release::R2017)
-        );
-        let err = Device::from_new_session(&json!({"capabilities": {"alwaysMatch": {"platformName": "iOS", "appium:automationName": "UiAutomator2"}}})).unwrap_err();
+        .unwrap_err();
         assert_eq!(err.code, "session not created");
-        let err =
-            Device::from_new_session(&json!({"capabilities": {"alwaysMatch": {}}})).unwrap_err();
+        let err = Device::from_new_session(&json!({"capabilities": {"alwaysMatch": {}}})).unwrap_err();
         assert!(err.message.contains("platformName"), "{}", err.message);
     }
 }

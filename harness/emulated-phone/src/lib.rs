@@ -51,11 +51,7 @@ pub struct PhoneConfig {
 impl PhoneConfig {
     /// A conforming app reaching recorders through the relay at `relay_url`, on a free port.
     pub fn new(relay_url: impl Into<String>) -> PhoneConfig {
-        PhoneConfig {
-            relay_url: relay_url.into(),
-            defects: Vec::new(),
-            port: None,
-        }
+        PhoneConfig { relay_url: relay_url.into(), defects: Vec::new(), port: None }
     }
 
     /// The same with these app defects.
@@ -88,10 +84,7 @@ pub struct Phone {
 
 impl std::fmt::Debug for Phone {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Phone")
-            .field("addr", &self.addr)
-            .field("defects", &self.shared.defects)
-            .finish()
+        f.debug_struct("Phone").field("addr", &self.addr).field("defects", &self.shared.defects).finish()
     }
 }
 
@@ -99,12 +92,8 @@ impl Phone {
     /// Bind 127.0.0.1 (a free port unless `config.port`) and serve in the background.
     pub async fn start(config: PhoneConfig) -> Result<Phone, PhoneError> {
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, config.port.unwrap_or(0)));
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|source| PhoneError::Bind { addr, source })?;
-        let addr = listener
-            .local_addr()
-            .map_err(|source| PhoneError::Bind { addr, source })?;
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| PhoneError::Bind { addr, source })?;
+        let addr = listener.local_addr().map_err(|source| PhoneError::Bind { addr, source })?;
         let shared = Arc::new(server::Shared {
             relay: relay::RelayClient::new(&config.relay_url),
             defects: config.defects,
@@ -140,11 +129,7 @@ impl Phone {
 
     /// How many WebDriver sessions are open (a driver that forgets to close them leaks apps).
     pub fn open_sessions(&self) -> usize {
-        self.shared
-            .sessions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .len()
+        self.shared.sessions.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
     /// Stop serving.

@@ -56,13 +56,15 @@ pub fn find(
     scope: Option<&str>,
 ) -> Result<Vec<String>, W3cError> {
     let nodes = root.flatten();
-    let start =
-        match scope {
-            None => None,
-            Some(s) => Some(nodes.iter().position(|(n, _)| n.name == s).ok_or_else(|| {
-                W3cError::stale(format!("element {s:?} is no longer on the screen"))
-            })?),
-        };
+    let start = match scope {
+        None => None,
+        Some(s) => Some(
+            nodes
+                .iter()
+                .position(|(n, _)| n.name == s)
+                .ok_or_else(|| W3cError::stale(format!("element {s:?} is no longer on the screen")))?,
+        ),
+    };
     let ios_only = |what: &str| -> Result<(), W3cError> {
         if platform == Platform::Android {
             return Err(W3cError::invalid_argument(format!(
@@ -72,21 +74,11 @@ pub fn find(
         Ok(())
     };
     let steps = match using {
-        "accessibility id" | "name" => vec![descendant_where(vec![Cond {
-            attr: "__name".into(),
-            op: Op::Eq,
-            value: value.into(),
-        }])],
-        "id" => vec![descendant_where(vec![Cond {
-            attr: "__id".into(),
-            op: Op::Eq,
-            value: value.into(),
-        }])],
-        "class name" => vec![Step {
-            axis: Axis::Descendant,
-            test: Some(value.to_owned()),
-            preds: Vec::new(),
-        }],
+        "accessibility id" | "name" => {
+            vec![descendant_where(vec![Cond { attr: "__name".into(), op: Op::Eq, value: value.into() }])]
+        }
+        "id" => vec![descendant_where(vec![Cond { attr: "__id".into(), op: Op::Eq, value: value.into() }])],
+        "class name" => vec![Step { axis: Axis::Descendant, test: Some(value.to_owned()), preds: Vec::new() }],
         "xpath" => parse_xpath(value)?,
         "-ios predicate string" => {
             ios_only(using)?;
@@ -105,12 +97,7 @@ pub fn find(
     let children = |of: Option<usize>| -> Vec<usize> {
         match of {
             None => vec![0],
-            Some(p) => nodes
-                .iter()
-                .enumerate()
-                .filter(|(_, (_, parent))| *parent == Some(p))
-                .map(|(i, _)| i)
-                .collect(),
+            Some(p) => nodes.iter().enumerate().filter(|(_, (_, parent))| *parent == Some(p)).map(|(i, _)| i).collect(),
         }
     };
     let descendants = |of: Option<usize>| -> Vec<usize> {
@@ -135,10 +122,7 @@ pub fn find(
             };
             for i in candidates {
                 let node = nodes[i].0;
-                let type_ok = step
-                    .test
-                    .as_deref()
-                    .is_none_or(|t| t == node.kind.type_name(platform));
+                let type_ok = step.test.as_deref().is_none_or(|t| t == node.kind.type_name(platform));
                 if type_ok && !matched.contains(&i) {
                     matched.push(i);
                 }
@@ -146,46 +130,31 @@ pub fn find(
         }
         for pred in &step.preds {
             matched = match pred {
-                Pred::All(conds) => matched
-                    .into_iter()
-                    .filter(|i| conds.iter().all(|c| holds(nodes[*i].0, platform, c)))
-                    .collect(),
+                Pred::All(conds) => {
+                    matched.into_iter().filter(|i| conds.iter().all(|c| holds(nodes[*i].0, platform, c))).collect()
+                }
                 Pred::Index(n) => {
                     let len = matched.len() as i64;
                     let at = if *n > 0 { n - 1 } else { len + n };
-                    if (0..len).contains(&at) {
-                        vec![matched[at as usize]]
-                    } else {
-                        Vec::new()
-                    }
+                    if (0..len).contains(&at) { vec![matched[at as usize]] } else { Vec::new() }
                 }
             };
         }
         matched.sort_unstable();
         context = matched.into_iter().map(Some).collect();
     }
-    Ok(context
-        .into_iter()
-        .flatten()
-        .map(|i| nodes[i].0.name.clone())
-        .collect())
+    Ok(context.into_iter().flatten().map(|i| nodes[i].0.name.clone()).collect())
 }
 
 fn descendant_where(conds: Vec<Cond>) -> Step {
-    Step {
-        axis: Axis::Descendant,
-        test: None,
-        preds: vec![Pred::All(conds)],
-    }
+    Step { axis: Axis::Descendant, test: None, preds: vec![Pred::All(conds)] }
 }
 
 fn holds(node: &Node, platform: Platform, c: &Cond) -> bool {
     let got = match c.attr.as_str() {
         "__name" => Some(node.name.clone()),
         "__id" => {
-            let rid = node
-                .attribute(Platform::Android, "resource-id")
-                .unwrap_or_default();
+            let rid = node.attribute(Platform::Android, "resource-id").unwrap_or_default();
             return node.name == c.value || rid == c.value;
         }
         attr => node.attribute(platform, attr),
@@ -198,10 +167,7 @@ fn holds(node: &Node, platform: Platform, c: &Cond) -> bool {
     };
     match c.op {
         Op::Exists => true,
-        Op::Eq => {
-            got == c.value
-                || (norm(&got) == "true" || norm(&got) == "false") && norm(&got) == norm(&c.value)
-        }
+        Op::Eq => got == c.value || (norm(&got) == "true" || norm(&got) == "false") && norm(&got) == norm(&c.value),
         Op::Ne => got != c.value,
         Op::Contains => got.contains(&c.value),
         Op::Begins => got.starts_with(&c.value),
@@ -261,11 +227,8 @@ impl<'a> Cursor<'a> {
     }
     fn name(&mut self) -> Result<String, W3cError> {
         self.ws();
-        let n: String = self
-            .rest()
-            .chars()
-            .take_while(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | ':'))
-            .collect();
+        let n: String =
+            self.rest().chars().take_while(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | ':')).collect();
         if n.is_empty() {
             return Err(self.fail("a name"));
         }
@@ -274,18 +237,10 @@ impl<'a> Cursor<'a> {
     }
     fn literal(&mut self) -> Result<String, W3cError> {
         self.ws();
-        let q = self
-            .rest()
-            .chars()
-            .next()
-            .ok_or_else(|| self.fail("a quoted value"))?;
+        let q = self.rest().chars().next().ok_or_else(|| self.fail("a quoted value"))?;
         if q != '\'' && q != '"' {
             // Bare words (numbers, YES/NO, true/false) in predicates.
-            let w: String = self
-                .rest()
-                .chars()
-                .take_while(|c| c.is_alphanumeric())
-                .collect();
+            let w: String = self.rest().chars().take_while(|c| c.is_alphanumeric()).collect();
             if w.is_empty() {
                 return Err(self.fail("a quoted value"));
             }
@@ -320,14 +275,8 @@ fn parse_xpath(s: &str) -> Result<Vec<Step>, W3cError> {
         let mut preds = Vec::new();
         while c.eat("[") {
             c.ws();
-            if c.rest()
-                .starts_with(|ch: char| ch.is_ascii_digit() || ch == '-')
-            {
-                let n: String = c
-                    .rest()
-                    .chars()
-                    .take_while(|ch| ch.is_ascii_digit() || *ch == '-')
-                    .collect();
+            if c.rest().starts_with(|ch: char| ch.is_ascii_digit() || ch == '-') {
+                let n: String = c.rest().chars().take_while(|ch| ch.is_ascii_digit() || *ch == '-').collect();
                 c.pos += n.len();
                 preds.push(Pred::Index(n.parse().map_err(|_| c.fail("a position"))?));
             } else {
@@ -375,17 +324,9 @@ fn xpath_cond(c: &mut Cursor) -> Result<Cond, W3cError> {
     } else if c.eat("=") {
         Op::Eq
     } else {
-        return Ok(Cond {
-            attr,
-            op: Op::Exists,
-            value: String::new(),
-        });
+        return Ok(Cond { attr, op: Op::Exists, value: String::new() });
     };
-    Ok(Cond {
-        attr,
-        op,
-        value: c.literal()?,
-    })
+    Ok(Cond { attr, op, value: c.literal()? })
 }
 
 fn parse_predicate(s: &str) -> Result<Vec<Cond>, W3cError> {
@@ -414,11 +355,7 @@ fn predicate_conds(c: &mut Cursor) -> Result<Vec<Cond>, W3cError> {
         } else {
             return Err(c.fail("==, !=, CONTAINS, BEGINSWITH or ENDSWITH"));
         };
-        conds.push(Cond {
-            attr,
-            op,
-            value: c.literal()?,
-        });
+        conds.push(Cond { attr, op, value: c.literal()? });
         if !(c.eat_word_ci("AND") || c.eat("&&")) {
             return Ok(conds);
         }
@@ -447,15 +384,9 @@ fn parse_class_chain(s: &str) -> Result<Vec<Step>, W3cError> {
                 }
                 preds.push(Pred::All(conds));
             } else {
-                let n: String = c
-                    .rest()
-                    .chars()
-                    .take_while(|ch| ch.is_ascii_digit() || *ch == '-')
-                    .collect();
+                let n: String = c.rest().chars().take_while(|ch| ch.is_ascii_digit() || *ch == '-').collect();
                 c.pos += n.len();
-                preds.push(Pred::Index(
-                    n.parse().map_err(|_| c.fail("`predicate` or a position"))?,
-                ));
+                preds.push(Pred::Index(n.parse().map_err(|_| c.fail("`predicate` or a position"))?));
             }
             if !c.eat("]") {
                 return Err(c.fail("]"));
@@ -478,16 +409,14 @@ mod tests {
     use crate::ui::Kind;
 
     fn tree() -> Node {
-        Node::new(Kind::Application, "app", "FLIR Cloud").with(vec![
-            Node::new(Kind::Window, "window", "").with(vec![
-                Node::new(Kind::Button, "menu", "Menu"),
-                Node::new(Kind::Table, "list", "").with(vec![
-                    Node::new(Kind::Cell, "device-SN1", "SN1").value("online"),
-                    Node::new(Kind::Cell, "device-SN2", "SN2").value("offline"),
-                ]),
-                Node::new(Kind::Button, "settings", "Settings"),
+        Node::new(Kind::Application, "app", "FLIR Cloud").with(vec![Node::new(Kind::Window, "window", "").with(vec![
+            Node::new(Kind::Button, "menu", "Menu"),
+            Node::new(Kind::Table, "list", "").with(vec![
+                Node::new(Kind::Cell, "device-SN1", "SN1").value("online"),
+                Node::new(Kind::Cell, "device-SN2", "SN2").value("offline"),
             ]),
-        ])
+            Node::new(Kind::Button, "settings", "Settings"),
+        ])])
     }
 
     fn ios(using: &str, value: &str) -> Vec<String> {
@@ -498,80 +427,27 @@ mod tests {
     fn every_strategy_finds_the_same_button() {
         let want = vec!["settings".to_owned()];
         assert_eq!(ios("accessibility id", "settings"), want);
-        assert_eq!(
-            ios("xpath", "//XCUIElementTypeButton[@name='settings']"),
-            want
-        );
+        assert_eq!(ios("xpath", "//XCUIElementTypeButton[@name='settings']"), want);
         assert_eq!(ios("xpath", "//*[@label=\"Settings\"]"), want);
         assert_eq!(ios("-ios predicate string", "name == 'settings'"), want);
-        assert_eq!(
-            ios(
-                "-ios predicate string",
-                "label == 'Settings' AND type == 'XCUIElementTypeButton'"
-            ),
-            want
-        );
-        assert_eq!(
-            ios(
-                "-ios class chain",
-                "**/XCUIElementTypeButton[`name == 'settings'`]"
-            ),
-            want
-        );
-        assert_eq!(
-            ios(
-                "xpath",
-                "/XCUIElementTypeApplication/XCUIElementTypeWindow/XCUIElementTypeButton[2]"
-            ),
-            want
-        );
-        let android = find(
-            &tree(),
-            Platform::Android,
-            "xpath",
-            "//android.widget.Button[@content-desc='settings']",
-            None,
-        )
-        .unwrap();
+        assert_eq!(ios("-ios predicate string", "label == 'Settings' AND type == 'XCUIElementTypeButton'"), want);
+        assert_eq!(ios("-ios class chain", "**/XCUIElementTypeButton[`name == 'settings'`]"), want);
+        assert_eq!(ios("xpath", "/XCUIElementTypeApplication/XCUIElementTypeWindow/XCUIElementTypeButton[2]"), want);
+        let android =
+            find(&tree(), Platform::Android, "xpath", "//android.widget.Button[@content-desc='settings']", None)
+                .unwrap();
         assert_eq!(android, want);
-        assert_eq!(
-            find(
-                &tree(),
-                Platform::Android,
-                "id",
-                "com.flir.cloud:id/settings",
-                None
-            )
-            .unwrap(),
-            want
-        );
+        assert_eq!(find(&tree(), Platform::Android, "id", "com.flir.cloud:id/settings", None).unwrap(), want);
     }
 
     #[test]
     fn cells_by_value_contains_and_within_an_element() {
         assert_eq!(
-            ios(
-                "xpath",
-                "//XCUIElementTypeCell[contains(@name,'SN') and @value='offline']"
-            ),
+            ios("xpath", "//XCUIElementTypeCell[contains(@name,'SN') and @value='offline']"),
             vec!["device-SN2".to_owned()]
         );
-        assert_eq!(
-            ios("-ios class chain", "**/XCUIElementTypeCell[-1]"),
-            vec!["device-SN2".to_owned()]
-        );
-        assert_eq!(
-            find(
-                &tree(),
-                Platform::Ios,
-                "class name",
-                "XCUIElementTypeCell",
-                Some("list")
-            )
-            .unwrap()
-            .len(),
-            2
-        );
+        assert_eq!(ios("-ios class chain", "**/XCUIElementTypeCell[-1]"), vec!["device-SN2".to_owned()]);
+        assert_eq!(find(&tree(), Platform::Ios, "class name", "XCUIElementTypeCell", Some("list")).unwrap().len(), 2);
         assert!(ios("accessibility id", "nothing").is_empty());
     }
 
@@ -579,14 +455,7 @@ mod tests {
     fn bad_selectors_and_strategies_are_refused_with_the_right_code() {
         let e = find(&tree(), Platform::Ios, "xpath", "//Button[@name=", None).unwrap_err();
         assert_eq!(e.code, "invalid selector", "{e}");
-        let e = find(
-            &tree(),
-            Platform::Android,
-            "-ios predicate string",
-            "name == 'x'",
-            None,
-        )
-        .unwrap_err();
+        let e = find(&tree(), Platform::Android, "-ios predicate string", "name == 'x'", None).unwrap_err();
         assert_eq!(e.code, "invalid argument", "{e}");
         let e = find(&tree(), Platform::Ios, "css selector", "#x", None).unwrap_err();
         assert_eq!(e.code, "invalid argument", "{e}");

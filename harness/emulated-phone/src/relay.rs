@@ -108,14 +108,8 @@ struct ApiError {
 impl RelayClient {
     /// A client for the relay at `base` (`http://127.0.0.1:PORT`); connections are pooled.
     pub fn new(base: &str) -> RelayClient {
-        let http = reqwest::Client::builder()
-            .timeout(CALL_TIMEOUT)
-            .build()
-            .expect("a plain HTTP client builds");
-        RelayClient {
-            http,
-            base: base.trim_end_matches('/').to_owned(),
-        }
+        let http = reqwest::Client::builder().timeout(CALL_TIMEOUT).build().expect("a plain HTTP client builds");
+        RelayClient { http, base: base.trim_end_matches('/').to_owned() }
     }
 
     /// The relay's base URL.
@@ -138,12 +132,7 @@ impl RelayClient {
     fn api_error(text: &str, status: u16) -> String {
         serde_json::from_str::<ApiError>(text)
             .map(|e| e.error)
-            .unwrap_or_else(|_| {
-                format!(
-                    "HTTP {status}: {:?}",
-                    text.chars().take(200).collect::<String>()
-                )
-            })
+            .unwrap_or_else(|_| format!("HTTP {status}: {:?}", text.chars().take(200).collect::<String>()))
     }
 
     /// `POST /api/login`: the bearer token of the app account, or the relay's words.
@@ -160,8 +149,8 @@ impl RelayClient {
         if status != 200 {
             return Err(Self::api_error(&text, status));
         }
-        let t: Token = serde_json::from_str(&text)
-            .map_err(|e| format!("the relay's login answer is not a token: {e}"))?;
+        let t: Token =
+            serde_json::from_str(&text).map_err(|e| format!("the relay's login answer is not a token: {e}"))?;
         Ok(Secret::new(t.token))
     }
 
@@ -179,8 +168,8 @@ impl RelayClient {
         if status != 200 {
             return Err(Self::api_error(&text, status));
         }
-        let list: Vec<Device> = serde_json::from_str(&text)
-            .map_err(|e| format!("the relay's device list is unreadable: {e}"))?;
+        let list: Vec<Device> =
+            serde_json::from_str(&text).map_err(|e| format!("the relay's device list is unreadable: {e}"))?;
         Ok(list.into_iter().map(|d| (d.serial, d.online)).collect())
     }
 
@@ -192,12 +181,7 @@ impl RelayClient {
         uri: &str,
         headers: Vec<(String, String)>,
     ) -> Result<Answer, NoAnswer> {
-        let body = Forward {
-            method: "GET",
-            uri,
-            headers,
-            body: "",
-        };
+        let body = Forward { method: "GET", uri, headers, body: "" };
         let resp = self
             .http
             .post(format!("{}/api/devices/{serial}/http", self.base))
@@ -215,9 +199,8 @@ impl RelayClient {
         let status = resp.status().as_u16();
         let text = Self::text(resp).await.map_err(NoAnswer::Lost)?;
         match status {
-            200 => serde_json::from_str(&text).map_err(|e| {
-                NoAnswer::Lost(format!("the relay's answer is not a device response: {e}"))
-            }),
+            200 => serde_json::from_str(&text)
+                .map_err(|e| NoAnswer::Lost(format!("the relay's answer is not a device response: {e}"))),
             503 => Err(NoAnswer::Offline(Self::api_error(&text, status))),
             502 | 504 => Err(NoAnswer::Lost(Self::api_error(&text, status))),
             _ => Err(NoAnswer::Refused(Self::api_error(&text, status))),
@@ -245,20 +228,10 @@ impl RelayClient {
         };
         for attempt in 0..2 {
             // digest_auth 0.3 panics on non-ASCII challenges; a relayed challenge can hold anything.
-            let Some(mut parsed) = www
-                .is_ascii()
-                .then(|| digest_auth::parse(&www).ok())
-                .flatten()
-            else {
+            let Some(mut parsed) = www.is_ascii().then(|| digest_auth::parse(&www).ok()).flatten() else {
                 return Sent::NoChallenge(format!("unparsable Digest challenge {www:?}"));
             };
-            let ctx = AuthContext::new_with_method(
-                user,
-                password.expose(),
-                uri,
-                None::<&[u8]>,
-                HttpMethod::GET,
-            );
+            let ctx = AuthContext::new_with_method(user, password.expose(), uri, None::<&[u8]>, HttpMethod::GET);
             let auth = match parsed.respond(&ctx) {
                 Ok(a) => a.to_header_string(),
                 Err(e) => {
@@ -272,11 +245,7 @@ impl RelayClient {
                 Err(e) => return Sent::RequestFailed(e),
             };
             match challenge(&answer) {
-                Some(c)
-                    if answer.status == 401
-                        && attempt == 0
-                        && c.to_ascii_lowercase().contains("stale=true") =>
-                {
+                Some(c) if answer.status == 401 && attempt == 0 && c.to_ascii_lowercase().contains("stale=true") => {
                     www = c
                 }
                 _ => return Sent::Answered(answer),

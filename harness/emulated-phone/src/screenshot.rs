@@ -39,9 +39,7 @@ fn colour(n: &Node) -> Option<Rgb> {
         Kind::Alert => [255, 255, 255],
         Kind::StaticText => match n.name.as_str() {
             "modify-success" => [52, 199, 89],
-            "modify-error" | "login-error" | "add-error" | "sign-in-error" | "password-hint" => {
-                [255, 59, 48]
-            }
+            "modify-error" | "login-error" | "add-error" | "sign-in-error" | "password-hint" => [255, 59, 48],
             "device-offline" | "modify-unknown" | "no-answer" => [255, 149, 0],
             _ => return None,
         },
@@ -55,22 +53,11 @@ fn draw(c: &mut Canvas, n: &Node) {
         c.fill(r.x, r.y, r.w, r.h, bg);
     }
     // Text: a dark (or white, on a button) bar, 6 points per character.
-    let text = if n.kind.is_text_entry() {
-        n.value.clone().unwrap_or_default()
-    } else {
-        n.label.clone()
-    };
+    let text = if n.kind.is_text_entry() { n.value.clone().unwrap_or_default() } else { n.label.clone() };
     if !text.is_empty()
-        && !matches!(
-            n.kind,
-            Kind::Application | Kind::Window | Kind::NavigationBar | Kind::Table | Kind::Alert
-        )
+        && !matches!(n.kind, Kind::Application | Kind::Window | Kind::NavigationBar | Kind::Table | Kind::Alert)
     {
-        let ink = if n.kind == Kind::Button {
-            [255, 255, 255]
-        } else {
-            [30, 30, 30]
-        };
+        let ink = if n.kind == Kind::Button { [255, 255, 255] } else { [30, 30, 30] };
         let len = (text.chars().count() as u32 * 6).min(r.w.saturating_sub(8));
         c.fill(r.x + 4, r.y + r.h / 2 - 3, len, 6, ink);
     }
@@ -82,11 +69,7 @@ fn draw(c: &mut Canvas, n: &Node) {
 /// The screen `root` (of `size` points) as PNG bytes.
 pub fn png(root: &Node, size: (u32, u32)) -> Vec<u8> {
     let (w, h) = (size.0 / SCALE, size.1 / SCALE);
-    let mut c = Canvas {
-        w,
-        h,
-        px: vec![255; (w * h * 3) as usize],
-    };
+    let mut c = Canvas { w, h, px: vec![255; (w * h * 3) as usize] };
     // The status bar.
     c.fill(0, 0, size.0, 20, [0, 0, 0]);
     draw(&mut c, root);
@@ -96,9 +79,7 @@ pub fn png(root: &Node, size: (u32, u32)) -> Vec<u8> {
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
         let mut writer = enc.write_header().expect("PNG header into memory");
-        writer
-            .write_image_data(&c.px)
-            .expect("PNG data into memory");
+        writer.write_image_data(&c.px).expect("PNG data into memory");
     }
     out
 }
@@ -111,20 +92,8 @@ mod tests {
     #[test]
     fn a_screen_is_a_png_that_decodes_to_half_its_size_with_the_success_message_green() {
         let root = Node::new(Kind::Application, "app", "")
-            .at(Rect {
-                x: 0,
-                y: 0,
-                w: 375,
-                h: 667,
-            })
-            .with(vec![
-                Node::new(Kind::StaticText, "modify-success", "ok").at(Rect {
-                    x: 8,
-                    y: 100,
-                    w: 200,
-                    h: 28,
-                }),
-            ]);
+            .at(Rect { x: 0, y: 0, w: 375, h: 667 })
+            .with(vec![Node::new(Kind::StaticText, "modify-success", "ok").at(Rect { x: 8, y: 100, w: 200, h: 28 })]);
         let bytes = png(&root, (375, 667));
         assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
         let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
@@ -133,11 +102,7 @@ mod tests {
         let info = reader.next_frame(&mut buf).unwrap();
         assert_eq!((info.width, info.height), (187, 333));
         let at = |x: u32, y: u32| &buf[((y * info.width + x) * 3) as usize..][..3];
-        assert_eq!(
-            at(100, 51),
-            [52, 199, 89],
-            "the success message is drawn green at its place"
-        );
+        assert_eq!(at(100, 51), [52, 199, 89], "the success message is drawn green at its place");
         assert_eq!(at(100, 5), [0, 0, 0], "status bar");
     }
 }

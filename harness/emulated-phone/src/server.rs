@@ -43,18 +43,12 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/session/{sid}/element", post(find_one))
         .route("/session/{sid}/elements", post(find_many))
         .route("/session/{sid}/element/{eid}/element", post(find_one_from))
-        .route(
-            "/session/{sid}/element/{eid}/elements",
-            post(find_many_from),
-        )
+        .route("/session/{sid}/element/{eid}/elements", post(find_many_from))
         .route("/session/{sid}/element/{eid}/click", post(click))
         .route("/session/{sid}/element/{eid}/value", post(send_keys))
         .route("/session/{sid}/element/{eid}/clear", post(clear))
         .route("/session/{sid}/element/{eid}/text", get(text))
-        .route(
-            "/session/{sid}/element/{eid}/attribute/{name}",
-            get(attribute),
-        )
+        .route("/session/{sid}/element/{eid}/attribute/{name}", get(attribute))
         .route("/session/{sid}/element/{eid}/displayed", get(displayed))
         .route("/session/{sid}/element/{eid}/enabled", get(enabled))
         .route("/session/{sid}/element/{eid}/name", get(tag_name))
@@ -62,23 +56,13 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/session/{sid}/source", get(source))
         .route("/session/{sid}/screenshot", get(screenshot))
         .route("/session/{sid}/back", post(back))
-        .route(
-            "/session/{sid}/timeouts",
-            get(get_timeouts).post(set_timeouts),
-        )
+        .route("/session/{sid}/timeouts", get(get_timeouts).post(set_timeouts))
         .method_not_allowed_fallback(wrong_method);
-    Router::new()
-        .merge(routes.clone())
-        .nest("/wd/hub", routes)
-        .fallback(unknown)
-        .with_state(shared)
+    Router::new().merge(routes.clone()).nest("/wd/hub", routes).fallback(unknown).with_state(shared)
 }
 
 async fn unknown(method: Method, uri: Uri) -> W3cError {
-    W3cError::unknown_command(format!(
-        "{method} {} is not a command this phone knows",
-        uri.path()
-    ))
+    W3cError::unknown_command(format!("{method} {} is not a command this phone knows", uri.path()))
 }
 
 async fn wrong_method(method: Method, uri: Uri) -> W3cError {
@@ -89,17 +73,11 @@ fn body_json(body: &str) -> Result<Value> {
     if body.trim().is_empty() {
         return Ok(json!({}));
     }
-    serde_json::from_str(body)
-        .map_err(|e| W3cError::invalid_argument(format!("the request body is not JSON: {e}")))
+    serde_json::from_str(body).map_err(|e| W3cError::invalid_argument(format!("the request body is not JSON: {e}")))
 }
 
 fn session(s: &Shared, sid: &str) -> Result<SessionHandle> {
-    s.sessions
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(sid)
-        .cloned()
-        .ok_or_else(|| W3cError::invalid_session(sid))
+    s.sessions.lock().unwrap_or_else(|e| e.into_inner()).get(sid).cloned().ok_or_else(|| W3cError::invalid_session(sid))
 }
 
 async fn status(State(_s): St) -> Response {
@@ -113,20 +91,13 @@ async fn new_session(State(s): St, body: String) -> Result<Response> {
     let caps = Value::Object(device.capabilities.clone());
     let id = format!("{:032x}", rand::random::<u128>());
     let app = EmulatedApp::new(device, s.defects.clone(), s.relay.clone());
-    s.sessions
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(id.clone(), Arc::new(tokio::sync::Mutex::new(app)));
+    s.sessions.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone(), Arc::new(tokio::sync::Mutex::new(app)));
     tracing::debug!(session = %id, "phone session created");
     Ok(ok(json!({"sessionId": id, "capabilities": caps})))
 }
 
 async fn delete_session(State(s): St, Path(sid): Path<String>) -> Result<Response> {
-    s.sessions
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .remove(&sid)
-        .ok_or_else(|| W3cError::invalid_session(&sid))?;
+    s.sessions.lock().unwrap_or_else(|e| e.into_inner()).remove(&sid).ok_or_else(|| W3cError::invalid_session(&sid))?;
     Ok(ok(Value::Null))
 }
 
@@ -141,13 +112,9 @@ fn resolve(app: &EmulatedApp, eid: &str) -> Result<String> {
         .strip_prefix('e')
         .and_then(|r| r.split_once(':'))
         .and_then(|(seq, name)| Some((seq.parse::<u64>().ok()?, name)))
-        .ok_or_else(|| {
-            W3cError::no_such_element(format!("{eid:?} is not an element reference of this phone"))
-        })?;
+        .ok_or_else(|| W3cError::no_such_element(format!("{eid:?} is not an element reference of this phone")))?;
     if seq != app.seq() || app.render().find(name).is_none() {
-        return Err(W3cError::stale(format!(
-            "element {name:?} is no longer on the screen (the app moved on)"
-        )));
+        return Err(W3cError::stale(format!("element {name:?} is no longer on the screen (the app moved on)")));
     }
     Ok(name.to_owned())
 }
@@ -158,45 +125,24 @@ fn locator(body: &str) -> Result<(String, String)> {
         v.get(k)
             .and_then(Value::as_str)
             .map(str::to_owned)
-            .ok_or_else(|| {
-                W3cError::invalid_argument(format!("find element needs a string {k:?}, got {v}"))
-            })
+            .ok_or_else(|| W3cError::invalid_argument(format!("find element needs a string {k:?}, got {v}")))
     };
     Ok((field("using")?, field("value")?))
 }
 
-async fn find(
-    s: &Shared,
-    sid: &str,
-    from: Option<&str>,
-    body: &str,
-    many: bool,
-) -> Result<Response> {
+async fn find(s: &Shared, sid: &str, from: Option<&str>, body: &str, many: bool) -> Result<Response> {
     let (using, value) = locator(body)?;
     let handle = session(s, sid)?;
     let app = handle.lock().await;
     let scope = from.map(|eid| resolve(&app, eid)).transpose()?;
     let tree = app.render();
-    let names = locate::find(
-        &tree,
-        app.device().platform,
-        &using,
-        &value,
-        scope.as_deref(),
-    )?;
+    let names = locate::find(&tree, app.device().platform, &using, &value, scope.as_deref())?;
     if many {
-        return Ok(ok(Value::Array(
-            names
-                .iter()
-                .map(|n| element_ref(&element_id(&app, n)))
-                .collect(),
-        )));
+        return Ok(ok(Value::Array(names.iter().map(|n| element_ref(&element_id(&app, n))).collect())));
     }
-    let first = names.first().ok_or_else(|| {
-        W3cError::no_such_element(format!(
-            "no element matches {using} {value:?} on this screen"
-        ))
-    })?;
+    let first = names
+        .first()
+        .ok_or_else(|| W3cError::no_such_element(format!("no element matches {using} {value:?} on this screen")))?;
     Ok(ok(element_ref(&element_id(&app, first))))
 }
 
@@ -208,19 +154,11 @@ async fn find_many(State(s): St, Path(sid): Path<String>, body: String) -> Resul
     find(&s, &sid, None, &body, true).await
 }
 
-async fn find_one_from(
-    State(s): St,
-    Path((sid, eid)): Path<(String, String)>,
-    body: String,
-) -> Result<Response> {
+async fn find_one_from(State(s): St, Path((sid, eid)): Path<(String, String)>, body: String) -> Result<Response> {
     find(&s, &sid, Some(&eid), &body, false).await
 }
 
-async fn find_many_from(
-    State(s): St,
-    Path((sid, eid)): Path<(String, String)>,
-    body: String,
-) -> Result<Response> {
+async fn find_many_from(State(s): St, Path((sid, eid)): Path<(String, String)>, body: String) -> Result<Response> {
     find(&s, &sid, Some(&eid), &body, true).await
 }
 
@@ -232,11 +170,7 @@ async fn click(State(s): St, Path((sid, eid)): Path<(String, String)>) -> Result
     Ok(ok(Value::Null))
 }
 
-async fn send_keys(
-    State(s): St,
-    Path((sid, eid)): Path<(String, String)>,
-    body: String,
-) -> Result<Response> {
+async fn send_keys(State(s): St, Path((sid, eid)): Path<(String, String)>, body: String) -> Result<Response> {
     let v = body_json(&body)?;
     let text = match (v.get("text"), v.get("value")) {
         (Some(Value::String(t)), _) => t.clone(),
@@ -281,43 +215,29 @@ async fn with_node<T>(
     let app = handle.lock().await;
     let name = resolve(&app, eid)?;
     let tree = app.render();
-    let node = tree
-        .find(&name)
-        .ok_or_else(|| W3cError::stale(format!("element {name:?} is no longer on the screen")))?;
+    let node =
+        tree.find(&name).ok_or_else(|| W3cError::stale(format!("element {name:?} is no longer on the screen")))?;
     Ok(f(node, app.device().platform))
 }
 
 async fn text(State(s): St, Path((sid, eid)): Path<(String, String)>) -> Result<Response> {
-    Ok(ok(Value::from(
-        with_node(&s, &sid, &eid, |n, p| n.text(p)).await?,
-    )))
+    Ok(ok(Value::from(with_node(&s, &sid, &eid, |n, p| n.text(p)).await?)))
 }
 
-async fn attribute(
-    State(s): St,
-    Path((sid, eid, name)): Path<(String, String, String)>,
-) -> Result<Response> {
-    Ok(ok(with_node(&s, &sid, &eid, |n, p| n.attribute(p, &name))
-        .await?
-        .map_or(Value::Null, Value::from)))
+async fn attribute(State(s): St, Path((sid, eid, name)): Path<(String, String, String)>) -> Result<Response> {
+    Ok(ok(with_node(&s, &sid, &eid, |n, p| n.attribute(p, &name)).await?.map_or(Value::Null, Value::from)))
 }
 
 async fn displayed(State(s): St, Path((sid, eid)): Path<(String, String)>) -> Result<Response> {
-    Ok(ok(Value::Bool(
-        with_node(&s, &sid, &eid, |_, _| true).await?,
-    )))
+    Ok(ok(Value::Bool(with_node(&s, &sid, &eid, |_, _| true).await?)))
 }
 
 async fn enabled(State(s): St, Path((sid, eid)): Path<(String, String)>) -> Result<Response> {
-    Ok(ok(Value::Bool(
-        with_node(&s, &sid, &eid, |n, _| n.enabled).await?,
-    )))
+    Ok(ok(Value::Bool(with_node(&s, &sid, &eid, |n, _| n.enabled).await?)))
 }
 
 async fn tag_name(State(s): St, Path((sid, eid)): Path<(String, String)>) -> Result<Response> {
-    Ok(ok(Value::from(
-        with_node(&s, &sid, &eid, |n, p| n.kind.type_name(p)).await?,
-    )))
+    Ok(ok(Value::from(with_node(&s, &sid, &eid, |n, p| n.kind.type_name(p)).await?)))
 }
 
 async fn rect(State(s): St, Path((sid, eid)): Path<(String, String)>) -> Result<Response> {
@@ -329,18 +249,14 @@ async fn source(State(s): St, Path(sid): Path<String>) -> Result<Response> {
     let handle = session(&s, &sid)?;
     let app = handle.lock().await;
     let d = app.device();
-    Ok(ok(Value::from(
-        app.render().page_source(d.platform, d.screen_size()),
-    )))
+    Ok(ok(Value::from(app.render().page_source(d.platform, d.screen_size()))))
 }
 
 async fn screenshot(State(s): St, Path(sid): Path<String>) -> Result<Response> {
     let handle = session(&s, &sid)?;
     let app = handle.lock().await;
     let bytes = crate::screenshot::png(&app.render(), app.device().screen_size());
-    Ok(ok(Value::from(
-        base64::engine::general_purpose::STANDARD.encode(bytes),
-    )))
+    Ok(ok(Value::from(base64::engine::general_purpose::STANDARD.encode(bytes))))
 }
 
 async fn back(State(s): St, Path(sid): Path<String>) -> Result<Response> {
@@ -351,9 +267,7 @@ async fn back(State(s): St, Path(sid): Path<String>) -> Result<Response> {
 
 async fn get_timeouts(State(s): St, Path(sid): Path<String>) -> Result<Response> {
     session(&s, &sid)?;
-    Ok(ok(
-        json!({"implicit": 0, "pageLoad": 300000, "script": 30000}),
-    ))
+    Ok(ok(json!({"implicit": 0, "pageLoad": 300000, "script": 30000})))
 }
 
 async fn set_timeouts(State(s): St, Path(sid): Path<String>, body: String) -> Result<Response> {

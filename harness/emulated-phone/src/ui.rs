@@ -180,24 +180,15 @@ impl Node {
                 "type" | "elementType" => Some(self.kind.type_name(platform).to_owned()),
                 "name" | "identifier" => Some(self.name.clone()),
                 "label" => Some(self.label.clone()),
-                "value" => self
-                    .value
-                    .clone()
-                    .or_else(|| (self.kind == Kind::StaticText).then(|| self.label.clone())),
+                "value" => self.value.clone().or_else(|| (self.kind == Kind::StaticText).then(|| self.label.clone())),
                 "enabled" => b(self.enabled),
                 "visible" | "displayed" => b(true),
-                "accessible" => b(!matches!(
-                    self.kind,
-                    Kind::Application | Kind::Window | Kind::Table
-                )),
+                "accessible" => b(!matches!(self.kind, Kind::Application | Kind::Window | Kind::Table)),
                 "x" => Some(r.x.to_string()),
                 "y" => Some(r.y.to_string()),
                 "width" => Some(r.w.to_string()),
                 "height" => Some(r.h.to_string()),
-                "rect" => Some(format!(
-                    "{{\"x\":{},\"y\":{},\"width\":{},\"height\":{}}}",
-                    r.x, r.y, r.w, r.h
-                )),
+                "rect" => Some(format!("{{\"x\":{},\"y\":{},\"width\":{},\"height\":{}}}", r.x, r.y, r.w, r.h)),
                 _ => None,
             },
             Platform::Android => match attr {
@@ -211,13 +202,11 @@ impl Node {
                 "package" => Some("com.flir.cloud".to_owned()),
                 "enabled" => b(self.enabled),
                 "displayed" => b(true),
-                "clickable" => b(matches!(
-                    self.kind,
-                    Kind::Button | Kind::Cell | Kind::TextField | Kind::SecureTextField
-                )),
+                "clickable" => {
+                    b(matches!(self.kind, Kind::Button | Kind::Cell | Kind::TextField | Kind::SecureTextField))
+                }
                 "password" => b(self.kind == Kind::SecureTextField),
-                "checkable" | "checked" | "focused" | "selected" | "scrollable"
-                | "long-clickable" => b(false),
+                "checkable" | "checked" | "focused" | "selected" | "scrollable" | "long-clickable" => b(false),
                 "focusable" => b(self.kind.is_text_entry()),
                 "bounds" => Some(format!("[{},{}][{},{}]", r.x, r.y, r.x + r.w, r.y + r.h)),
                 _ => None,
@@ -228,19 +217,9 @@ impl Node {
     /// The attribute names the page source shows for a node, in order.
     fn source_attributes(platform: Platform) -> &'static [&'static str] {
         match platform {
-            Platform::Ios | Platform::Desktop => &[
-                "type",
-                "name",
-                "label",
-                "value",
-                "enabled",
-                "visible",
-                "accessible",
-                "x",
-                "y",
-                "width",
-                "height",
-            ],
+            Platform::Ios | Platform::Desktop => {
+                &["type", "name", "label", "value", "enabled", "visible", "accessible", "x", "y", "width", "height"]
+            }
             Platform::Android => &[
                 "class",
                 "text",
@@ -333,15 +312,12 @@ mod tests {
             Node::new(Kind::StaticText, "msg", "a < b & \"c\""),
         ]);
         let xml = tree.page_source(Platform::Android, (360, 640));
-        assert!(xml.contains("<android.widget.EditText index=\"0\" class=\"android.widget.EditText\" text=\"••••••\""), "{xml}");
         assert!(
-            xml.contains("content-desc=\"new-password\"") && xml.contains("password=\"true\""),
+            xml.contains("<android.widget.EditText index=\"0\" class=\"android.widget.EditText\" text=\"••••••\""),
             "{xml}"
         );
-        assert!(
-            xml.contains("text=\"a &lt; b &amp; &quot;c&quot;\""),
-            "{xml}"
-        );
+        assert!(xml.contains("content-desc=\"new-password\"") && xml.contains("password=\"true\""), "{xml}");
+        assert!(xml.contains("text=\"a &lt; b &amp; &quot;c&quot;\""), "{xml}");
         let ios = tree.page_source(Platform::Ios, (375, 667));
         assert!(ios.starts_with("<?xml") && ios.contains("<XCUIElementTypeSecureTextField index=\"0\" type=\"XCUIElementTypeSecureTextField\" name=\"new-password\""), "{ios}");
     }

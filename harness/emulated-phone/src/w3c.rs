@@ -21,11 +21,7 @@ pub struct W3cError {
 
 impl W3cError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        W3cError {
-            status,
-            code,
-            message: message.into(),
-        }
+        W3cError { status, code, message: message.into() }
     }
 
     /// 404 `no such element`.
@@ -40,11 +36,7 @@ impl W3cError {
 
     /// 404 `invalid session id`.
     pub fn invalid_session(id: &str) -> Self {
-        W3cError::new(
-            StatusCode::NOT_FOUND,
-            "invalid session id",
-            format!("no active session {id:?} on this phone"),
-        )
+        W3cError::new(StatusCode::NOT_FOUND, "invalid session id", format!("no active session {id:?} on this phone"))
     }
 
     /// 400 `invalid argument`.
@@ -74,11 +66,7 @@ impl W3cError {
 
     /// 500 `session not created`.
     pub fn session_not_created(message: impl Into<String>) -> Self {
-        W3cError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "session not created",
-            message,
-        )
+        W3cError::new(StatusCode::INTERNAL_SERVER_ERROR, "session not created", message)
     }
 
     /// 500 `unknown error`.
@@ -89,8 +77,7 @@ impl W3cError {
 
 impl IntoResponse for W3cError {
     fn into_response(self) -> Response {
-        let body =
-            json!({"value": {"error": self.code, "message": self.message, "stacktrace": ""}});
+        let body = json!({"value": {"error": self.code, "message": self.message, "stacktrace": ""}});
         (self.status, Json(body)).into_response()
     }
 }

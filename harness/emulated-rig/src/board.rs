@@ -70,32 +70,15 @@ impl Board {
     }
 
     pub(crate) fn coil(&self, coil: u16) -> Option<bool> {
-        self.coils
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(coil as usize)
-            .copied()
+        self.coils.lock().unwrap_or_else(|e| e.into_inner()).get(coil as usize).copied()
     }
 
     pub(crate) async fn set_normally_closed(&self, coil: u16, on: bool) {
         let changed = {
-            let mut nc = self
-                .normally_closed
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            if on {
-                nc.insert(coil)
-            } else {
-                nc.remove(&coil)
-            }
+            let mut nc = self.normally_closed.lock().unwrap_or_else(|e| e.into_inner());
+            if on { nc.insert(coil) } else { nc.remove(&coil) }
         };
-        if changed
-            && let Some(c) = self
-                .coils
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get_mut(coil as usize)
-        {
+        if changed && let Some(c) = self.coils.lock().unwrap_or_else(|e| e.into_inner()).get_mut(coil as usize) {
             *c = !*c;
         }
         self.apply().await;
@@ -106,11 +89,7 @@ impl Board {
         let _one_at_a_time = self.switching.lock().await;
         let (coils, nc) = {
             let c = self.coils.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            let n = self
-                .normally_closed
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone();
+            let n = self.normally_closed.lock().unwrap_or_else(|e| e.into_inner()).clone();
             (c, n)
         };
         let level = |coil: u16| coils[coil as usize] != nc.contains(&coil);
@@ -123,34 +102,23 @@ impl Board {
         }
     }
 
-    async fn handle(
-        self: Arc<Self>,
-        req: SlaveRequest<'static>,
-    ) -> Result<Option<Response>, ExceptionCode> {
+    async fn handle(self: Arc<Self>, req: SlaveRequest<'static>) -> Result<Option<Response>, ExceptionCode> {
         if self.faults.mute.load(Ordering::SeqCst) || req.slave != self.unit {
             return Ok(None);
         }
         let range = |addr: u16, n: usize| {
             let end = addr as usize + n;
-            if n == 0 || end > COILS {
-                Err(ExceptionCode::IllegalDataAddress)
-            } else {
-                Ok(addr as usize..end)
-            }
+            if n == 0 || end > COILS { Err(ExceptionCode::IllegalDataAddress) } else { Ok(addr as usize..end) }
         };
         let ignore = self.faults.ignore_writes.load(Ordering::SeqCst);
         match req.request {
             Request::ReadCoils(addr, n) => {
                 let r = range(addr, n as usize)?;
-                Ok(Some(Response::ReadCoils(
-                    self.coils.lock().unwrap_or_else(|e| e.into_inner())[r].to_vec(),
-                )))
+                Ok(Some(Response::ReadCoils(self.coils.lock().unwrap_or_else(|e| e.into_inner())[r].to_vec())))
             }
             Request::ReadDiscreteInputs(addr, n) => {
                 let r = range(addr, n as usize)?;
-                Ok(Some(Response::ReadDiscreteInputs(
-                    self.coils.lock().unwrap_or_else(|e| e.into_inner())[r].to_vec(),
-                )))
+                Ok(Some(Response::ReadDiscreteInputs(self.coils.lock().unwrap_or_else(|e| e.into_inner())[r].to_vec())))
             }
             Request::WriteSingleCoil(addr, v) => {
                 if self.faults.only_multiple.load(Ordering::SeqCst) {
@@ -198,10 +166,7 @@ pub(crate) async fn serve_tcp(listener: tokio::net::TcpListener, board: Arc<Boar
         async move { std::io::Result::Ok(Some((svc, stream))) }
     };
     if let Err(e) = server
-        .serve(
-            &on_connected,
-            |e: std::io::Error| tracing::debug!(error = %e, "Modbus TCP connection ended"),
-        )
+        .serve(&on_connected, |e: std::io::Error| tracing::debug!(error = %e, "Modbus TCP connection ended"))
         .await
     {
         tracing::error!(error = %e, "emulated Modbus TCP server stopped");

@@ -17,7 +17,8 @@ use crate::EmulatedRigError;
 use crate::pty::Pty;
 
 /// The panic a broken kernel prints.
-const PANIC: &str = "[    2.315000] Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(31,2)\r\n";
+const PANIC: &str =
+    "[    2.315000] Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(31,2)\r\n";
 
 #[derive(Default)]
 pub(crate) struct RecorderFaults {
@@ -54,10 +55,7 @@ impl Drop for Bridge {
 }
 
 impl Bridge {
-    pub(crate) fn start(
-        rec: &Recorder,
-        faults: Arc<RecorderFaults>,
-    ) -> Result<Bridge, EmulatedRigError> {
+    pub(crate) fn start(rec: &Recorder, faults: Arc<RecorderFaults>) -> Result<Bridge, EmulatedRigError> {
         let (pty, master) = Pty::open("console pseudo-terminal")?;
         let mut rx = rec.console();
         let task = tokio::spawn(async move {
@@ -102,20 +100,12 @@ impl Bridge {
                     line.clear();
                 }
                 // A UART with nobody reading loses bytes; it never stalls the firmware.
-                let w = tokio::time::timeout(
-                    Duration::from_millis(100),
-                    to_reader.write_all(out.as_bytes()),
-                )
-                .await;
+                let w = tokio::time::timeout(Duration::from_millis(100), to_reader.write_all(out.as_bytes())).await;
                 if !matches!(w, Ok(Ok(()))) {
                     tracing::trace!("console bytes dropped: nobody reading the pseudo-terminal");
                 }
             }
         });
-        Ok(Bridge {
-            path: pty.path.clone(),
-            _pty: pty,
-            task,
-        })
+        Ok(Bridge { path: pty.path.clone(), _pty: pty, task })
     }
 }

@@ -54,13 +54,10 @@ impl EmulatedFault {
 impl FromStr for EmulatedFault {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        EmulatedFault::ALL
-            .into_iter()
-            .find(|f| f.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<&str> = EmulatedFault::ALL.iter().map(|f| f.name()).collect();
-                format!("unknown rig fault {s:?}; known: {}", names.join(", "))
-            })
+        EmulatedFault::ALL.into_iter().find(|f| f.name() == s).ok_or_else(|| {
+            let names: Vec<&str> = EmulatedFault::ALL.iter().map(|f| f.name()).collect();
+            format!("unknown rig fault {s:?}; known: {}", names.join(", "))
+        })
     }
 }
 
@@ -79,25 +76,19 @@ impl EmulatedBench {
 }
 
 /// The firmware profile a bench names (see [`resetlab_profile::resolve`]).
-pub fn bench_profile(
-    bench: &Bench,
-) -> Result<resetlab_profile::FirmwareProfile, resetlab_profile::FixtureError> {
+pub fn bench_profile(bench: &Bench) -> Result<resetlab_profile::FirmwareProfile, resetlab_profile::FixtureError> {
     resetlab_profile::resolve(None, bench.device.profile.as_deref())
 }
 
 /// Start one recorder for `bench` and the emulated bench around it (layout from the bench file).
 pub async fn start_for_bench(bench: &Bench) -> Result<EmulatedBench, EmulatedRigError> {
-    let setup = |what: &str, e: &dyn std::fmt::Display| EmulatedRigError::Setup {
-        what: what.into(),
-        message: e.to_string(),
-    };
+    let setup =
+        |what: &str, e: &dyn std::fmt::Display| EmulatedRigError::Setup { what: what.into(), message: e.to_string() };
     let profile = bench_profile(bench).map_err(|e| setup("firmware profile", &e))?;
     let mut cfg = RecorderConfig::new(profile);
     cfg.http_port = bench.device.http_port;
     cfg.rtsp_port = bench.device.rtsp_port;
-    let rec = Recorder::start(cfg)
-        .await
-        .map_err(|e| setup("recorder", &e))?;
+    let rec = Recorder::start(cfg).await.map_err(|e| setup("recorder", &e))?;
     EmulatedBench::start(vec![rec], Layout::from_bench(bench)).await
 }
 

@@ -52,12 +52,7 @@ pub struct Layout {
 impl Default for Layout {
     /// Unit 1, power on coil 0, link on coil 1, next recorder on coils 2 and 3.
     fn default() -> Self {
-        Layout {
-            unit: 1,
-            power_coil: 0,
-            link_coil: 1,
-            stride: 2,
-        }
+        Layout { unit: 1, power_coil: 0, link_coil: 1, stride: 2 }
     }
 }
 
@@ -110,10 +105,7 @@ impl std::fmt::Debug for EmulatedBench {
         f.debug_struct("EmulatedBench")
             .field("modbus_tcp", &self.tcp)
             .field("modbus_rtu", &self.rtu.path)
-            .field(
-                "consoles",
-                &self.consoles.iter().map(|c| &c.path).collect::<Vec<_>>(),
-            )
+            .field("consoles", &self.consoles.iter().map(|c| &c.path).collect::<Vec<_>>())
             .finish()
     }
 }
@@ -130,49 +122,27 @@ impl EmulatedBench {
     /// Wire `recorders` to a new board (recorder i on [`Layout::coils`]`(i)`), start its Modbus TCP
     /// server on 127.0.0.1 (free port), its Modbus RTU server on a pseudo-terminal, and one console
     /// pseudo-terminal per recorder. Coils start as the recorders are (powered, linked).
-    pub async fn start(
-        recorders: Vec<Recorder>,
-        layout: Layout,
-    ) -> Result<EmulatedBench, EmulatedRigError> {
+    pub async fn start(recorders: Vec<Recorder>, layout: Layout) -> Result<EmulatedBench, EmulatedRigError> {
         let mut wired = Vec::new();
         let mut consoles = Vec::new();
         for (i, rec) in recorders.into_iter().enumerate() {
             let faults = Arc::new(RecorderFaults::default());
             let (power, link) = layout.coils(i);
             consoles.push(Bridge::start(&rec, Arc::clone(&faults))?);
-            wired.push(Wired {
-                rec,
-                power,
-                link,
-                faults,
-            });
+            wired.push(Wired { rec, power, link, faults });
         }
         let board = Board::new(layout.unit, wired);
         let setup = |what: &str| {
             let what = what.to_owned();
-            move |e: std::io::Error| EmulatedRigError::Setup {
-                what,
-                message: e.to_string(),
-            }
+            move |e: std::io::Error| EmulatedRigError::Setup { what, message: e.to_string() }
         };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .map_err(setup("Modbus TCP listener"))?;
-        let tcp = listener
-            .local_addr()
-            .map_err(setup("Modbus TCP listener"))?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(setup("Modbus TCP listener"))?;
+        let tcp = listener.local_addr().map_err(setup("Modbus TCP listener"))?;
         let mut tasks = vec![tokio::spawn(board::serve_tcp(listener, Arc::clone(&board)))];
         let (rtu, master) = pty::Pty::open("Modbus RTU line")?;
         tasks.push(tokio::spawn(board::serve_rtu(master, Arc::clone(&board))));
         tracing::info!(%tcp, rtu = %rtu.path.display(), "emulated relay board up");
-        Ok(EmulatedBench {
-            board,
-            layout,
-            tcp,
-            rtu,
-            consoles,
-            tasks,
-        })
+        Ok(EmulatedBench { board, layout, tcp, rtu, consoles, tasks })
     }
 
     /// The board's Modbus TCP address (127.0.0.1:port).
@@ -273,10 +243,7 @@ impl EmulatedBench {
         let (p, l) = self.layout.coils(0);
         let mut m = serde_json::Map::new();
         m.insert("modbus_tcp".into(), self.tcp.to_string().into());
-        m.insert(
-            "modbus_rtu".into(),
-            self.rtu.path.display().to_string().into(),
-        );
+        m.insert("modbus_rtu".into(), self.rtu.path.display().to_string().into());
         if let Some(c) = self.consoles.first() {
             m.insert("console".into(), c.path.display().to_string().into());
         }

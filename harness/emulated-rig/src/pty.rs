@@ -17,15 +17,9 @@ pub(crate) struct Pty {
 
 impl Pty {
     pub(crate) fn open(what: &str) -> Result<(Pty, SerialStream), EmulatedRigError> {
-        let err = |e: &dyn std::fmt::Display| EmulatedRigError::Setup {
-            what: what.to_owned(),
-            message: e.to_string(),
-        };
+        let err = |e: &dyn std::fmt::Display| EmulatedRigError::Setup { what: what.to_owned(), message: e.to_string() };
         let (master, slave) = SerialStream::pair().map_err(|e| err(&e))?;
-        let path = slave
-            .name()
-            .map(PathBuf::from)
-            .ok_or_else(|| err(&"pseudo-terminal has no name"))?;
+        let path = slave.name().map(PathBuf::from).ok_or_else(|| err(&"pseudo-terminal has no name"))?;
         // serialport's own handle holds a lock; a plain open holds nothing but the line.
         let hold = std::fs::OpenOptions::new()
             .read(true)

@@ -11,17 +11,8 @@ use resetlab_rig::{Blame, Console, CrashPatterns, RigError, Switch};
 
 const MARKER: &str = "System init done";
 
-fn open(
-    lab: &resetlab_emulated_rig::EmulatedBench,
-    evidence: Option<Box<dyn std::io::Write + Send>>,
-) -> Console {
-    Console::open_serial(
-        lab.console_path(0),
-        115_200,
-        CrashPatterns::default(),
-        evidence,
-    )
-    .expect("console opens")
+fn open(lab: &resetlab_emulated_rig::EmulatedBench, evidence: Option<Box<dyn std::io::Write + Send>>) -> Console {
+    Console::open_serial(lab.console_path(0), 115_200, CrashPatterns::default(), evidence).expect("console opens")
 }
 
 #[tokio::test]
@@ -35,31 +26,15 @@ async fn boot_marker_is_seen_after_power_on_and_power_events_are_marked() {
     power.set(false).await.unwrap();
     let from = console.mark("power on");
     power.set(true).await.unwrap();
-    let seen = console
-        .wait_for(from, MARKER, Duration::from_secs(5))
-        .await
-        .unwrap();
+    let seen = console.wait_for(from, MARKER, Duration::from_secs(5)).await.unwrap();
     assert_eq!(seen.line, MARKER);
     let lines = console.lines();
-    let on = lines
-        .iter()
-        .position(|l| l.kind == LineKind::Mark && l.text == "power on")
-        .unwrap();
-    assert!(
-        lines[on + 1..].iter().any(|l| l.text.starts_with("U-Boot")),
-        "{}",
-        console.transcript()
-    );
+    let on = lines.iter().position(|l| l.kind == LineKind::Mark && l.text == "power on").unwrap();
+    assert!(lines[on + 1..].iter().any(|l| l.text.starts_with("U-Boot")), "{}", console.transcript());
     let text = std::fs::read_to_string(&log).unwrap();
-    assert!(
-        text.contains("### power off") && text.contains("### power on") && text.contains(MARKER),
-        "{text}"
-    );
+    assert!(text.contains("### power off") && text.contains("### power on") && text.contains(MARKER), "{text}");
     // Each line carries a wall-clock stamp and the time since the capture began.
-    assert!(
-        text.lines().all(|l| l.contains("Z +") && l.contains('s')),
-        "{text}"
-    );
+    assert!(text.lines().all(|l| l.contains("Z +") && l.contains('s')), "{text}");
 }
 
 #[tokio::test]
@@ -70,16 +45,10 @@ async fn power_off_mid_boot_leaves_a_cut_line_in_the_capture() {
     power.set(false).await.unwrap();
     let from = console.mark("power on");
     power.set(true).await.unwrap();
-    console
-        .wait_for(from, "Starting kernel", Duration::from_secs(5))
-        .await
-        .unwrap();
+    console.wait_for(from, "Starting kernel", Duration::from_secs(5)).await.unwrap();
     power.set(false).await.unwrap();
     console.mark("power off");
-    let e = console
-        .wait_for(from, MARKER, Duration::from_millis(200))
-        .await
-        .unwrap_err();
+    let e = console.wait_for(from, MARKER, Duration::from_millis(200)).await.unwrap_err();
     assert_eq!(e.blame(), Blame::Device, "{e}");
 }
 
@@ -93,21 +62,12 @@ async fn silent_console_is_a_rig_fault_naming_the_pattern() {
     let from = console.mark("power on");
     power.set(true).await.unwrap();
     let t = Instant::now();
-    let e = console
-        .wait_for(from, MARKER, Duration::from_secs(1))
-        .await
-        .unwrap_err();
+    let e = console.wait_for(from, MARKER, Duration::from_secs(1)).await.unwrap_err();
     assert!(t.elapsed() < Duration::from_millis(1200));
     assert_eq!(e.blame(), Blame::Console, "{e}");
-    assert!(
-        e.to_string().contains("System init done") && e.to_string().contains("silent"),
-        "{e}"
-    );
+    assert!(e.to_string().contains("System init done") && e.to_string().contains("silent"), "{e}");
     // The recorder itself booted: only the cable is dead.
-    lab.recorder(0)
-        .wait_ready(Duration::from_secs(5))
-        .await
-        .unwrap();
+    lab.recorder(0).wait_ready(Duration::from_secs(5)).await.unwrap();
 }
 
 #[tokio::test]
@@ -121,28 +81,14 @@ async fn boot_that_never_finishes_is_a_device_fault_at_its_deadline() {
     power.set(true).await.unwrap();
     let deadline = Duration::from_secs(2);
     let t = Instant::now();
-    let e = resetlab_rig::wait_ready(
-        Some((&console, from, MARKER)),
-        lab.recorder(0).http_addr(),
-        deadline,
-    )
-    .await
-    .unwrap_err();
+    let e = resetlab_rig::wait_ready(Some((&console, from, MARKER)), lab.recorder(0).http_addr(), deadline)
+        .await
+        .unwrap_err();
     let took = t.elapsed();
-    assert!(
-        took >= deadline && took < deadline + Duration::from_millis(300),
-        "{took:?}"
-    );
+    assert!(took >= deadline && took < deadline + Duration::from_millis(300), "{took:?}");
     assert_eq!(e.blame(), Blame::Device, "{e}");
-    assert!(
-        e.to_string().contains("Freeing unused kernel memory"),
-        "last line is named: {e}"
-    );
-    assert!(
-        resetlab_rig::ready::probe_http(lab.recorder(0).http_addr(), Duration::from_millis(200))
-            .await
-            .is_err()
-    );
+    assert!(e.to_string().contains("Freeing unused kernel memory"), "last line is named: {e}");
+    assert!(resetlab_rig::ready::probe_http(lab.recorder(0).http_addr(), Duration::from_millis(200)).await.is_err());
 }
 
 #[tokio::test]
@@ -155,13 +101,10 @@ async fn kernel_panic_at_boot_is_a_device_fault_long_before_the_deadline() {
     let from = console.mark("power on");
     power.set(true).await.unwrap();
     let t = Instant::now();
-    let e = resetlab_rig::wait_ready(
-        Some((&console, from, MARKER)),
-        lab.recorder(0).http_addr(),
-        Duration::from_secs(30),
-    )
-    .await
-    .unwrap_err();
+    let e =
+        resetlab_rig::wait_ready(Some((&console, from, MARKER)), lab.recorder(0).http_addr(), Duration::from_secs(30))
+            .await
+            .unwrap_err();
     assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
     assert!(matches!(e, RigError::Crash { .. }), "{e}");
     assert_eq!(e.blame(), Blame::Device);
@@ -185,13 +128,9 @@ async fn readiness_lag_from_service_open_to_harness_notice_is_under_50_ms() {
             r.wait_ready(Duration::from_secs(10)).await.unwrap();
             Instant::now()
         });
-        let ready = resetlab_rig::wait_ready(
-            Some((&console, from, MARKER)),
-            rec.http_addr(),
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
+        let ready = resetlab_rig::wait_ready(Some((&console, from, MARKER)), rec.http_addr(), Duration::from_secs(10))
+            .await
+            .unwrap();
         let opened = opened.await.unwrap();
         let lag = ready.noticed_at.saturating_duration_since(opened);
         println!(
@@ -204,10 +143,7 @@ async fn readiness_lag_from_service_open_to_harness_notice_is_under_50_ms() {
         lags.push(lag);
     }
     let worst = lags.iter().max().unwrap();
-    assert!(
-        *worst < Duration::from_millis(50),
-        "readiness lag {worst:?}"
-    );
+    assert!(*worst < Duration::from_millis(50), "readiness lag {worst:?}");
 }
 
 #[tokio::test]
@@ -222,15 +158,8 @@ async fn readiness_lag_without_a_console_is_under_50_ms() {
         r.wait_ready(Duration::from_secs(10)).await.unwrap();
         Instant::now()
     });
-    let ready = resetlab_rig::wait_ready(None, rec.http_addr(), Duration::from_secs(10))
-        .await
-        .unwrap();
-    let lag = ready
-        .noticed_at
-        .saturating_duration_since(opened.await.unwrap());
-    println!(
-        "readiness (port polling only, backoff ≤ 10 ms): lag {:.2} ms",
-        lag.as_secs_f64() * 1e3
-    );
+    let ready = resetlab_rig::wait_ready(None, rec.http_addr(), Duration::from_secs(10)).await.unwrap();
+    let lag = ready.noticed_at.saturating_duration_since(opened.await.unwrap());
+    println!("readiness (port polling only, backoff ≤ 10 ms): lag {:.2} ms", lag.as_secs_f64() * 1e3);
     assert!(lag < Duration::from_millis(50), "{lag:?}");
 }

@@ -49,11 +49,7 @@ fn person(rec: Recorder, honest: bool) -> Arc<Operator> {
                     rec.set_link(true).await;
                 }
             }
-            let answer = if prompt.contains("[y/n]") {
-                "y\n"
-            } else {
-                "done\n"
-            };
+            let answer = if prompt.contains("[y/n]") { "y\n" } else { "done\n" };
             if answers.write_all(answer.as_bytes()).await.is_err() {
                 break;
             }
@@ -69,9 +65,7 @@ fn person(rec: Recorder, honest: bool) -> Arc<Operator> {
 
 #[tokio::test]
 async fn field_rig_check_with_an_operator_verifies_each_step() {
-    let rec = Recorder::start(RecorderConfig::new(resetlab_profile::flir_2017()))
-        .await
-        .unwrap();
+    let rec = Recorder::start(RecorderConfig::new(resetlab_profile::flir_2017())).await.unwrap();
     let bench = field_bench(&rec);
     let opts = CheckOptions {
         boot_deadline: Some(Duration::from_secs(3)),
@@ -81,23 +75,14 @@ async fn field_rig_check_with_an_operator_verifies_each_step() {
     let report = rig_check(&bench, &opts).await;
     println!("{report}");
     assert!(report.passed(), "{report}");
-    let on = report
-        .checks
-        .iter()
-        .find(|c| c.name.starts_with("power on"))
-        .unwrap();
-    assert!(
-        on.took >= Duration::from_millis(45),
-        "minimum off time kept: {on:?}"
-    );
+    let on = report.checks.iter().find(|c| c.name.starts_with("power on")).unwrap();
+    assert!(on.took >= Duration::from_millis(45), "minimum off time kept: {on:?}");
     rec.shutdown().await;
 }
 
 #[tokio::test]
 async fn operator_who_only_says_done_is_caught_and_blamed() {
-    let rec = Recorder::start(RecorderConfig::new(resetlab_profile::flir_2017()))
-        .await
-        .unwrap();
+    let rec = Recorder::start(RecorderConfig::new(resetlab_profile::flir_2017())).await.unwrap();
     let bench = field_bench(&rec);
     let opts = CheckOptions {
         down_deadline: Duration::from_millis(500),

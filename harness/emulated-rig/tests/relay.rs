@@ -17,10 +17,7 @@ async fn power_coil_over_tcp_switches_the_recorder_and_reads_back() {
     assert!(!power.get().await.unwrap());
     power.set(true).await.unwrap();
     assert!(lab.recorder(0).is_powered());
-    lab.recorder(0)
-        .wait_ready(Duration::from_secs(5))
-        .await
-        .unwrap();
+    lab.recorder(0).wait_ready(Duration::from_secs(5)).await.unwrap();
 }
 
 #[tokio::test]
@@ -37,8 +34,7 @@ async fn link_coil_over_rtu_pty_switches_the_link_and_reads_back() {
     assert!(e.to_string().contains("connect"), "{e}");
     drop(link);
     // Power and link on the same line share one open port.
-    let power =
-        resetlab_rig::modbus_rtu::board(lab.modbus_rtu_path(), 9600, Duration::from_millis(500));
+    let power = resetlab_rig::modbus_rtu::board(lab.modbus_rtu_path(), 9600, Duration::from_millis(500));
     let p = power.coil(opts(0, "power"));
     let l = power.coil(opts(1, "network link"));
     assert!(p.get().await.unwrap() && l.get().await.unwrap());
@@ -48,11 +44,7 @@ async fn link_coil_over_rtu_pty_switches_the_link_and_reads_back() {
 async fn inverted_coil_drives_a_normally_closed_contact() {
     let lab = lab().await;
     lab.normally_closed(0, true).await;
-    assert_eq!(
-        lab.coil(0),
-        Some(false),
-        "normally closed: powered while the coil is 0"
-    );
+    assert_eq!(lab.coil(0), Some(false), "normally closed: powered while the coil is 0");
     let mut o = opts(0, "power");
     o.invert = true;
     let power = tcp(&lab, o);
@@ -92,14 +84,7 @@ async fn relay_that_ignores_writes_is_a_read_back_rig_fault_over_tcp_and_rtu() {
         let e = power.set(false).await.unwrap_err();
         assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
         match &e {
-            RigError::ReadBack {
-                unit: 1,
-                coil: 0,
-                wrote: false,
-                read: true,
-                board,
-                what,
-            } => {
+            RigError::ReadBack { unit: 1, coil: 0, wrote: false, read: true, board, what } => {
                 assert!(board.starts_with("modbus-"));
                 assert_eq!(what, "power off");
             }
@@ -107,10 +92,7 @@ async fn relay_that_ignores_writes_is_a_read_back_rig_fault_over_tcp_and_rtu() {
         }
         assert_eq!(e.blame(), Blame::Relay);
         assert!(e.blame().is_rig());
-        assert!(
-            lab.recorder(0).is_powered(),
-            "a stuck relay leaves the recorder as it was"
-        );
+        assert!(lab.recorder(0).is_powered(), "a stuck relay leaves the recorder as it was");
     }
 }
 
@@ -118,32 +100,14 @@ async fn relay_that_ignores_writes_is_a_read_back_rig_fault_over_tcp_and_rtu() {
 async fn board_that_never_answers_times_out_naming_what_was_awaited() {
     let lab = lab().await;
     lab.mute(true);
-    for (power, kind) in [
-        (tcp(&lab, opts(0, "power")), "modbus-tcp"),
-        (rtu(&lab, opts(0, "power")), "modbus-rtu"),
-    ] {
+    for (power, kind) in [(tcp(&lab, opts(0, "power")), "modbus-tcp"), (rtu(&lab, opts(0, "power")), "modbus-rtu")] {
         let t = Instant::now();
         let e = power.set(false).await.unwrap_err();
         let took = t.elapsed();
-        assert!(
-            took >= Duration::from_millis(450) && took < Duration::from_millis(1500),
-            "{took:?}"
-        );
+        assert!(took >= Duration::from_millis(450) && took < Duration::from_millis(1500), "{took:?}");
         let msg = e.to_string();
-        assert!(
-            matches!(
-                e,
-                RigError::Timeout {
-                    blame: Blame::Relay,
-                    ..
-                }
-            ),
-            "{msg}"
-        );
-        assert!(
-            msg.contains(kind) && msg.contains("write of coil 0") && msg.contains("power"),
-            "{msg}"
-        );
+        assert!(matches!(e, RigError::Timeout { blame: Blame::Relay, .. }), "{msg}");
+        assert!(msg.contains(kind) && msg.contains("write of coil 0") && msg.contains("power"), "{msg}");
     }
 }
 
@@ -157,13 +121,10 @@ async fn tcp_peer_that_accepts_but_never_answers_times_out() {
             keep.push(s);
         }
     });
-    let power = resetlab_rig::modbus_tcp::board("127.0.0.1", port, Duration::from_millis(300))
-        .coil(opts(0, "power"));
+    let power = resetlab_rig::modbus_tcp::board("127.0.0.1", port, Duration::from_millis(300)).coil(opts(0, "power"));
     let e = power.get().await.unwrap_err();
     assert!(
-        e.to_string().contains(&format!(
-            "relay board modbus-tcp 127.0.0.1:{port} to answer read of coil 0"
-        )),
+        e.to_string().contains(&format!("relay board modbus-tcp 127.0.0.1:{port} to answer read of coil 0")),
         "{e}"
     );
     assert_eq!(e.blame(), Blame::Relay);
@@ -175,8 +136,7 @@ async fn nothing_listening_is_a_relay_fault_naming_the_board() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let power = resetlab_rig::modbus_tcp::board("127.0.0.1", port, Duration::from_millis(300))
-        .coil(opts(0, "power"));
+    let power = resetlab_rig::modbus_tcp::board("127.0.0.1", port, Duration::from_millis(300)).coil(opts(0, "power"));
     let e = power.set(true).await.unwrap_err();
     assert_eq!(e.blame(), Blame::Relay);
     assert!(e.to_string().contains(&format!("127.0.0.1:{port}")), "{e}");
@@ -191,11 +151,7 @@ async fn power_on_waits_out_the_minimum_off_time() {
     power.set(false).await.unwrap();
     let t = Instant::now();
     let s = power.set(true).await.unwrap();
-    assert!(
-        t.elapsed() >= Duration::from_millis(240),
-        "{:?}",
-        t.elapsed()
-    );
+    assert!(t.elapsed() >= Duration::from_millis(240), "{:?}", t.elapsed());
     assert!(s.held_off >= Duration::from_millis(200), "{s:?}");
     assert!(lab.recorder(0).is_powered());
 }

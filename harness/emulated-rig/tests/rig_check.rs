@@ -46,15 +46,9 @@ async fn rig_check_passes_on_the_emulated_lab_and_prints_timings() {
     ] {
         assert!(names.contains(&want), "{want} missing from {names:?}");
     }
-    assert!(
-        report.checks.iter().all(|c| c.outcome == Outcome::Ok),
-        "{report}"
-    );
+    assert!(report.checks.iter().all(|c| c.outcome == Outcome::Ok), "{report}");
     let text = report.to_string();
-    assert!(
-        text.contains(" ms") && text.contains("verdict: PASS"),
-        "{text}"
-    );
+    assert!(text.contains(" ms") && text.contains("verdict: PASS"), "{text}");
     assert!(lab.recorder(0).is_powered() && lab.recorder(0).is_linked());
 }
 
@@ -68,10 +62,7 @@ async fn rig_check_blames_the_relay_when_it_ignores_writes() {
     assert_eq!(name, "power off (read-back)");
     assert_eq!(report.exit_code(), 2);
     let text = report.to_string();
-    assert!(
-        text.contains("rig fault, blame the relay") && text.contains("coil 0"),
-        "{text}"
-    );
+    assert!(text.contains("rig fault, blame the relay") && text.contains("coil 0"), "{text}");
 }
 
 #[tokio::test]
@@ -89,11 +80,7 @@ async fn rig_check_blames_the_console_when_it_stays_silent() {
     let lab = lab().await;
     lab.console_silent(0, true);
     let report = check(&lab).await;
-    assert_eq!(
-        blamed(&report),
-        ("console alive".to_owned(), Blame::Console),
-        "{report}"
-    );
+    assert_eq!(blamed(&report), ("console alive".to_owned(), Blame::Console), "{report}");
     assert_eq!(report.exit_code(), 2);
 }
 
@@ -119,31 +106,18 @@ async fn rig_check_blames_the_device_when_boot_panics() {
     let (_, blame) = blamed(&report);
     assert_eq!(blame, Blame::Device, "{report}");
     assert!(report.to_string().contains("Kernel panic"), "{report}");
-    assert!(
-        t.elapsed() < Duration::from_secs(2),
-        "fails fast: {:?}",
-        t.elapsed()
-    );
+    assert!(t.elapsed() < Duration::from_secs(2), "fails fast: {:?}", t.elapsed());
 }
 
 #[tokio::test]
 async fn one_call_rig_check_from_the_bench_file_passes_and_fails_on_ignore_writes() {
     use resetlab_emulated_rig::{EmulatedFault, rig_check_emulated};
     let bench = Bench::load(rigs_dir().join("emulator.yaml")).unwrap();
-    let ok = rig_check_emulated(&bench, &[], &CheckOptions::default())
-        .await
-        .unwrap();
+    let ok = rig_check_emulated(&bench, &[], &CheckOptions::default()).await.unwrap();
     println!("{ok}");
     assert!(ok.passed(), "{ok}");
     let fault: EmulatedFault = "ignore-writes".parse().unwrap();
-    let bad = rig_check_emulated(&bench, &[fault], &CheckOptions::default())
-        .await
-        .unwrap();
+    let bad = rig_check_emulated(&bench, &[fault], &CheckOptions::default()).await.unwrap();
     assert_eq!(bad.fault().unwrap().1, Blame::Relay, "{bad}");
-    assert!(
-        "no-such-fault"
-            .parse::<EmulatedFault>()
-            .unwrap_err()
-            .contains("ignore-writes")
-    );
+    assert!("no-such-fault".parse::<EmulatedFault>().unwrap_err().contains("ignore-writes"));
 }

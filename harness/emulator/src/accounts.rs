@@ -67,8 +67,7 @@ fn unit_password(profile: &FirmwareProfile, serial: &str, name: &str) -> Secret 
             if out.chars().count() == len {
                 break;
             }
-            let byte =
-                u8::from_str_radix(std::str::from_utf8(pair).unwrap_or("0"), 16).unwrap_or(0);
+            let byte = u8::from_str_radix(std::str::from_utf8(pair).unwrap_or("0"), 16).unwrap_or(0);
             out.push(alphabet[usize::from(byte) % alphabet.len()]);
         }
         round += 1;
@@ -88,9 +87,7 @@ impl Accounts {
                 name: a.name.clone(),
                 group: a.group,
                 password: match profile.default_password {
-                    DefaultPasswordPolicy::UniquePerDevice => {
-                        unit_password(profile, serial, &a.name)
-                    }
+                    DefaultPasswordPolicy::UniquePerDevice => unit_password(profile, serial, &a.name),
                     _ => a.password.clone(),
                 },
                 sharable: true,
@@ -100,10 +97,7 @@ impl Accounts {
     }
 
     pub(crate) fn from_flash(list: Vec<Account>) -> Self {
-        Accounts {
-            list,
-            previous: HashMap::new(),
-        }
+        Accounts { list, previous: HashMap::new() }
     }
 
     pub(crate) fn list(&self) -> &[Account] {
@@ -134,10 +128,7 @@ impl Accounts {
         let stale = match via {
             Via::Rtsp => defects.has(Defect::RtspStaleCredentials),
             // The sub-stream's encoder task kept the credential it had as well as the new one.
-            Via::RtspSub => {
-                defects.has(Defect::RtspStaleCredentials)
-                    || defects.has(Defect::SubstreamStaleCredentials)
-            }
+            Via::RtspSub => defects.has(Defect::RtspStaleCredentials) || defects.has(Defect::SubstreamStaleCredentials),
             _ => false,
         };
         if stale && let Some(old) = self.previous.get(name) {

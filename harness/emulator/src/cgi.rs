@@ -21,10 +21,7 @@ pub(crate) type Reply = Response<Full<Bytes>>;
 pub(crate) fn text(status: StatusCode, body: impl Into<String>) -> Reply {
     let mut r = Response::new(Full::new(Bytes::from(body.into())));
     *r.status_mut() = status;
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("text/plain;charset=utf-8"),
-    );
+    r.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/plain;charset=utf-8"));
     r
 }
 
@@ -47,10 +44,7 @@ fn challenge(fw: &Firmware, stale: bool, body: &str) -> Reply {
         (ram.nonces.issue(), ram.opaque.clone())
     };
     let stale = if stale { ", stale=true" } else { "" };
-    let value = format!(
-        r#"Digest realm="{}", qop="auth", nonce="{nonce}", opaque="{opaque}"{stale}"#,
-        fw.realm
-    );
+    let value = format!(r#"Digest realm="{}", qop="auth", nonce="{nonce}", opaque="{opaque}"{stale}"#, fw.realm);
     let mut r = text(StatusCode::UNAUTHORIZED, body);
     if let Ok(v) = header::HeaderValue::from_str(&value) {
         r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
@@ -75,10 +69,7 @@ struct Query(Vec<(String, String)>);
 
 impl Query {
     fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 }
 
@@ -106,49 +97,29 @@ pub(crate) fn digest_challenge(fw: &Firmware, stale: bool) -> Reply {
 
 /// Digest check of an HTTP request arriving on `via` (CGI, or ONVIF with HTTP Digest): the
 /// caller, or the 401 to send.
-pub(crate) fn digest_caller<B>(
-    fw: &Firmware,
-    req: &Request<B>,
-    via: Via,
-) -> Result<Caller, Box<Reply>> {
+pub(crate) fn digest_caller<B>(fw: &Firmware, req: &Request<B>, via: Via) -> Result<Caller, Box<Reply>> {
     let unauthorized = "Error\r\nUnauthorized\r\n";
-    let Some(d) = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(DigestAuth::parse)
+    let Some(d) = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(DigestAuth::parse)
     else {
         // Nothing, Basic, or garbage: answer with the Digest challenge, count nothing.
         return Err(Box::new(challenge(fw, false, unauthorized)));
     };
-    let target = req
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/");
+    let target = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
     if d.realm != fw.realm || d.uri != target {
         return Err(Box::new(challenge(fw, false, unauthorized)));
     }
     // The nonce count is taken whatever the password: a replayed request never gets in.
     let state = fw.ram().nonces.use_nonce(&d.nonce, d.counted_nc());
     let fresh = state == NonceState::Fresh;
-    let refusal = match fw.authenticate(via, &d.username, fresh, |pw| {
-        d.matches(pw, req.method().as_str())
-    }) {
+    let refusal = match fw.authenticate(via, &d.username, fresh, |pw| d.matches(pw, req.method().as_str())) {
         Auth::Stale => challenge(fw, true, unauthorized),
         Auth::Granted { user, group } => {
-            return Ok(Caller {
-                user,
-                group,
-                session: None,
-            });
+            return Ok(Caller { user, group, session: None });
         }
         Auth::Refused { .. } => challenge(fw, false, unauthorized),
-        Auth::Locked { remaining_s } => challenge(
-            fw,
-            false,
-            &format!("Error\r\nUser locked, {remaining_s} s left\r\n"),
-        ),
+        Auth::Locked { remaining_s } => {
+            challenge(fw, false, &format!("Error\r\nUser locked, {remaining_s} s left\r\n"))
+        }
     };
     Err(Box::new(refusal))
 }
@@ -159,10 +130,7 @@ fn magic_box(fw: &Firmware, action: &str) -> Reply {
         "getMachineName" => format!("name={}\r\n", id.machine_name),
         "getSerialNo" => format!("sn={}\r\n", fw.serial),
         "getDeviceType" => format!("type={}\r\n", id.device_type),
-        "getSoftwareVersion" => format!(
-            "version={},build:{}\r\n",
-            id.software_version, id.build_date
-        ),
+        "getSoftwareVersion" => format!("version={},build:{}\r\n", id.software_version, id.build_date),
         "getHardwareVersion" => "version=1.00\r\n".to_owned(),
         "getSystemInfo" => format!(
             "deviceType={}\r\nhardwareVersion=1.00\r\nprocessor=ST7108\r\nserialNumber={}\r\nupdateSerial={}\r\nupdateSerialCloudUpgrade={}:01:02:03:00:00:00\r\n",
@@ -174,11 +142,7 @@ fn magic_box(fw: &Firmware, action: &str) -> Reply {
 }
 
 fn user_lines(prefix: &str, index: usize, a: &Account) -> String {
-    let memo = if a.group == Group::Admin {
-        "admin 's account"
-    } else {
-        "user 's account"
-    };
+    let memo = if a.group == Group::Admin { "admin 's account" } else { "user 's account" };
     format!(
         "{prefix}.Group={}\r\n{prefix}.Id={}\r\n{prefix}.Memo={memo}\r\n{prefix}.Name={}\r\n{prefix}.Reserved={}\r\n{prefix}.Sharable={}\r\n",
         a.group.as_str(),
@@ -193,25 +157,14 @@ async fn user_manager(fw: &Arc<Firmware>, caller: &Caller, action: &str, q: &Que
     match action {
         "getUserInfoAll" => {
             let ram = fw.ram();
-            let body: String = ram
-                .accounts
-                .list()
-                .iter()
-                .enumerate()
-                .map(|(i, a)| user_lines(&format!("users[{i}]"), i, a))
-                .collect();
+            let body: String =
+                ram.accounts.list().iter().enumerate().map(|(i, a)| user_lines(&format!("users[{i}]"), i, a)).collect();
             text(StatusCode::OK, body)
         }
         "getUserInfo" => {
             let ram = fw.ram();
             let name = q.get("name").unwrap_or("");
-            match ram
-                .accounts
-                .list()
-                .iter()
-                .enumerate()
-                .find(|(_, a)| a.name == name)
-            {
+            match ram.accounts.list().iter().enumerate().find(|(_, a)| a.name == name) {
                 Some((i, a)) => text(StatusCode::OK, user_lines("user", i, a)),
                 None => bad_request(),
             }
@@ -224,12 +177,7 @@ async fn user_manager(fw: &Arc<Firmware>, caller: &Caller, action: &str, q: &Que
         "getActiveUserInfoAll" => {
             let ram = fw.ram();
             let mut active = vec![(caller.user.clone(), caller.group, "Web3.0")];
-            active.extend(
-                ram.sessions
-                    .active()
-                    .into_iter()
-                    .map(|s| (s.user, s.group, "RPC2")),
-            );
+            active.extend(ram.sessions.active().into_iter().map(|s| (s.user, s.group, "RPC2")));
             let body: String = active
                 .iter()
                 .enumerate()

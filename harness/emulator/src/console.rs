@@ -21,11 +21,7 @@ pub(crate) struct Console {
 
 impl Console {
     pub(crate) fn new(wired: bool) -> Self {
-        Console {
-            tx: broadcast::channel(BACKLOG).0,
-            wired,
-            epoch: Mutex::new(None),
-        }
+        Console { tx: broadcast::channel(BACKLOG).0, wired, epoch: Mutex::new(None) }
     }
 
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<Bytes> {

@@ -169,18 +169,10 @@ impl FromStr for Defect {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let wanted = s.trim();
-        Defect::ALL
-            .iter()
-            .copied()
-            .find(|d| d.name().eq_ignore_ascii_case(wanted))
-            .ok_or_else(|| UnknownDefect {
-                given: wanted.to_owned(),
-                known: Defect::ALL
-                    .iter()
-                    .map(|d| d.name())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })
+        Defect::ALL.iter().copied().find(|d| d.name().eq_ignore_ascii_case(wanted)).ok_or_else(|| UnknownDefect {
+            given: wanted.to_owned(),
+            known: Defect::ALL.iter().map(|d| d.name()).collect::<Vec<_>>().join(", "),
+        })
     }
 }
 
@@ -224,22 +216,13 @@ mod tests {
             assert_eq!(d.to_string().parse::<Defect>().unwrap(), d);
             assert!(!d.violates().is_empty(), "{d}");
             for id in d.violates() {
-                assert!(
-                    REQUIREMENTS.contains(&format!("id: {id}\n")),
-                    "{d} names unknown requirement {id}"
-                );
+                assert!(REQUIREMENTS.contains(&format!("id: {id}\n")), "{d} names unknown requirement {id}");
             }
         }
         let json = serde_json::to_string(&Defect::HashAccepted).unwrap();
         assert_eq!(json, "\"hash-accepted\"");
-        assert_eq!(
-            serde_json::from_str::<Defect>(&json).unwrap(),
-            Defect::HashAccepted
-        );
+        assert_eq!(serde_json::from_str::<Defect>(&json).unwrap(), Defect::HashAccepted);
         let err = "no-such".parse::<Defect>().unwrap_err().to_string();
-        assert!(
-            err.contains("no-such") && err.contains("hash-accepted"),
-            "{err}"
-        );
+        assert!(err.contains("no-such") && err.contains("hash-accepted"), "{err}");
     }
 }

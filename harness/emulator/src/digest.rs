@@ -43,30 +43,16 @@ pub(crate) enum NonceState {
 
 impl Nonces {
     pub(crate) fn new(lifetime: Duration) -> Self {
-        Nonces {
-            issued: HashMap::new(),
-            lifetime,
-        }
+        Nonces { issued: HashMap::new(), lifetime }
     }
 
     /// A new nonce; old ones are forgotten once they can only ever be stale.
     pub(crate) fn issue(&mut self) -> String {
         let now = Instant::now();
         let lifetime = self.lifetime;
-        self.issued
-            .retain(|_, i| now.duration_since(i.at) <= lifetime);
-        let nonce = format!(
-            "{:010}",
-            rand::rng().random_range(1_000_000_000u64..10_000_000_000u64)
-        );
-        self.issued.insert(
-            nonce.clone(),
-            Issued {
-                at: now,
-                seen: BTreeSet::new(),
-                floor: 0,
-            },
-        );
+        self.issued.retain(|_, i| now.duration_since(i.at) <= lifetime);
+        let nonce = format!("{:010}", rand::rng().random_range(1_000_000_000u64..10_000_000_000u64));
+        self.issued.insert(nonce.clone(), Issued { at: now, seen: BTreeSet::new(), floor: 0 });
         nonce
     }
 
@@ -151,10 +137,7 @@ impl DigestAuth {
         let h1 = ha1(&self.username, &self.realm, password);
         let h2 = ha2(method, &self.uri);
         let qop = match self.qop.as_deref() {
-            Some(q) if q.eq_ignore_ascii_case("auth") => Some(QopAuth {
-                nc: &self.nc,
-                cnonce: &self.cnonce,
-            }),
+            Some(q) if q.eq_ignore_ascii_case("auth") => Some(QopAuth { nc: &self.nc, cnonce: &self.cnonce }),
             Some(_) => return None,
             None => None,
         };
@@ -171,18 +154,11 @@ impl DigestAuth {
     /// the credentials itself.
     pub(crate) fn resigned(&self, header: &str, password: &str, method: &str) -> String {
         let response = self.response_for(password, method).unwrap_or_default();
-        let rest = header
-            .trim_start()
-            .split_once(char::is_whitespace)
-            .map_or("", |(_, r)| r);
+        let rest = header.trim_start().split_once(char::is_whitespace).map_or("", |(_, r)| r);
         let fields: Vec<String> = params(rest)
             .into_iter()
             .map(|(k, v)| {
-                let v = if k.eq_ignore_ascii_case("response") {
-                    response.clone()
-                } else {
-                    v
-                };
+                let v = if k.eq_ignore_ascii_case("response") { response.clone() } else { v };
                 match k.to_ascii_lowercase().as_str() {
                     "qop" | "nc" | "algorithm" => format!("{k}={v}"),
                     _ => format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")),
@@ -256,14 +232,8 @@ mod tests {
         let again = d.resigned(h, "other", "GET");
         let d2 = DigestAuth::parse(&again).unwrap();
         assert!(d2.matches("other", "GET") && !d2.matches("Circle Of Life", "GET"));
-        assert_eq!(
-            (d2.uri.as_str(), d2.nc.as_str(), d2.cnonce.as_str()),
-            ("/dir/index.html", "00000001", "0a4f113b")
-        );
-        assert!(
-            again.contains(r#"opaque="5ccc069c403ebaf9f0171e9517f40e41""#),
-            "{again}"
-        );
+        assert_eq!((d2.uri.as_str(), d2.nc.as_str(), d2.cnonce.as_str()), ("/dir/index.html", "00000001", "0a4f113b"));
+        assert!(again.contains(r#"opaque="5ccc069c403ebaf9f0171e9517f40e41""#), "{again}");
     }
 
     #[test]
@@ -275,11 +245,7 @@ mod tests {
         let mut n = Nonces::new(Duration::from_secs(60));
         let y = n.issue();
         assert_eq!(n.use_nonce(&y, None), NonceState::Fresh);
-        assert_eq!(
-            n.use_nonce(&y, None),
-            NonceState::Fresh,
-            "no qop: no count to check"
-        );
+        assert_eq!(n.use_nonce(&y, None), NonceState::Fresh, "no qop: no count to check");
         assert_eq!(n.use_nonce("123", None), NonceState::Stale);
     }
 
@@ -289,11 +255,7 @@ mod tests {
         let x = n.issue();
         assert_eq!(n.use_nonce(&x, Some("00000001")), NonceState::Fresh);
         assert_eq!(n.use_nonce(&x, Some("00000003")), NonceState::Fresh);
-        assert_eq!(
-            n.use_nonce(&x, Some("00000002")),
-            NonceState::Fresh,
-            "pipelined requests arrive out of order"
-        );
+        assert_eq!(n.use_nonce(&x, Some("00000002")), NonceState::Fresh, "pipelined requests arrive out of order");
         assert_eq!(n.use_nonce(&x, Some("00000002")), NonceState::Replayed);
         assert_eq!(n.use_nonce(&x, Some("00000001")), NonceState::Replayed);
         for bad in ["0", "00000000", "zz", "", "100000000"] {
@@ -301,17 +263,10 @@ mod tests {
         }
         // The window slides: counts below the oldest remembered one are refused, memory bounded.
         for c in 4..(4 + NC_WINDOW as u32 + 10) {
-            assert_eq!(
-                n.use_nonce(&x, Some(&format!("{c:08x}"))),
-                NonceState::Fresh
-            );
+            assert_eq!(n.use_nonce(&x, Some(&format!("{c:08x}"))), NonceState::Fresh);
         }
         assert_eq!(n.use_nonce(&x, Some("00000005")), NonceState::Replayed);
         let y = n.issue();
-        assert_eq!(
-            n.use_nonce(&y, Some("00000001")),
-            NonceState::Fresh,
-            "counts are per nonce"
-        );
+        assert_eq!(n.use_nonce(&y, Some("00000001")), NonceState::Fresh, "counts are per nonce");
     }
 }

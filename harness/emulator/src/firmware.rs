@@ -73,12 +73,19 @@ pub enum P2pLogin {
 /// The outcome of one login attempt.
 #[derive(Debug, Clone)]
 pub(crate) enum Auth {
-    Granted { user: String, group: Group },
+    Granted {
+        user: String,
+        group: Group,
+    },
     /// The password was right but the proof came with a stale or replayed Digest nonce: answer
     /// `stale=true` (RFC 7616 §3.3: only for a valid digest), grant nothing, count nothing.
     Stale,
-    Refused { left: u32 },
-    Locked { remaining_s: u64 },
+    Refused {
+        left: u32,
+    },
+    Locked {
+        remaining_s: u64,
+    },
 }
 
 /// Who asks for a change.
@@ -158,12 +165,7 @@ impl Firmware {
             flash: Flash::new(factory.clone()),
             pending_writes: Mutex::new(Vec::new()),
             rtsp_port: OnceLock::new(),
-            onvif_users: Mutex::new(
-                factory
-                    .iter()
-                    .map(|a| (a.name.clone(), a.password.clone()))
-                    .collect(),
-            ),
+            onvif_users: Mutex::new(factory.iter().map(|a| (a.name.clone(), a.password.clone())).collect()),
             factory,
             ram: Mutex::new(ram),
             lockouts: Mutex::new(Lockouts::default()),
@@ -222,10 +224,7 @@ impl Firmware {
 
     /// The password `user` had when this unit left the factory (`None` for accounts added since).
     pub(crate) fn factory_password(&self, user: &str) -> Option<Secret> {
-        self.factory
-            .iter()
-            .find(|a| a.name == user)
-            .map(|a| a.password.clone())
+        self.factory.iter().find(|a| a.name == user).map(|a| a.password.clone())
     }
 
     /// Whether `user` exists and still has its factory password.
@@ -233,10 +232,7 @@ impl Firmware {
         let Some(factory) = self.factory_password(user) else {
             return false;
         };
-        self.ram()
-            .accounts
-            .get(user)
-            .is_some_and(|a| a.password == factory)
+        self.ram().accounts.get(user).is_some_and(|a| a.password == factory)
     }
 
     /// ETSI EN 303 645 5.1-1 for `must-change-before-remote` firmware: remote use (requests
@@ -267,10 +263,9 @@ impl Firmware {
             return P2pLogin::PassOn;
         };
         let ram = self.ram();
-        let (Some(current), Some((_, copy))) = (
-            ram.accounts.get(&auth.username),
-            ram.p2p_copy.iter().find(|(name, _)| *name == auth.username),
-        ) else {
+        let (Some(current), Some((_, copy))) =
+            (ram.accounts.get(&auth.username), ram.p2p_copy.iter().find(|(name, _)| *name == auth.username))
+        else {
             return P2pLogin::PassOn;
         };
         if current.password == *copy {
@@ -298,13 +293,7 @@ impl Firmware {
     /// `fresh` is false when the proof came with a stale or replayed Digest nonce: a right
     /// password is then [`Auth::Stale`] (no success: a replayed request must not reset the failure
     /// count), a wrong one counts as usual.
-    pub(crate) fn authenticate(
-        &self,
-        via: Via,
-        user: &str,
-        fresh: bool,
-        check: impl Fn(&str) -> bool,
-    ) -> Auth {
+    pub(crate) fn authenticate(&self, via: Via, user: &str, fresh: bool, check: impl Fn(&str) -> bool) -> Auth {
         let lockout = &self.profile.lockout;
         let applies = self.lockout_applies(via);
         if applies && let Some(remaining_s) = lock(&self.lockouts).remaining(user) {
@@ -314,12 +303,7 @@ impl Firmware {
         let (found, mut passwords) = {
             let ram = self.ram();
             let group = ram.accounts.get(user).map(|a| a.group);
-            (
-                group,
-                ram.accounts
-                    .accepted_passwords(user, via, &self.realm, &self.defects)
-                    .unwrap_or_default(),
-            )
+            (group, ram.accounts.accepted_passwords(user, via, &self.realm, &self.defects).unwrap_or_default())
         };
         if via == Via::Onvif && self.has(Defect::OnvifKeepsOldPassword) {
             // The ONVIF service asks its own list, which the user manager never updates.
@@ -340,40 +324,23 @@ impl Firmware {
                 lock(&self.lockouts).succeeded(user);
             }
             tracing::debug!(serial = %self.serial, user, via = via.as_str(), "login accepted");
-            return Auth::Granted {
-                user: user.to_owned(),
-                group,
-            };
+            return Auth::Granted { user: user.to_owned(), group };
         }
         self.counters.login_failures.fetch_add(1, Ordering::Relaxed);
-        self.console.log(&format!(
-            "[AUTH] login failed: user {user} via {}",
-            via.as_str()
-        ));
+        self.console.log(&format!("[AUTH] login failed: user {user} via {}", via.as_str()));
         tracing::info!(serial = %self.serial, user, via = via.as_str(), "login refused: wrong user or password");
         if !applies || found.is_none() {
-            return Auth::Refused {
-                left: lockout.threshold,
-            };
+            return Auth::Refused { left: lockout.threshold };
         }
         let mut locks = lock(&self.lockouts);
         if locks.failed(user, lockout.threshold, lockout.duration()) {
             drop(locks);
-            self.counters
-                .lockouts_engaged
-                .fetch_add(1, Ordering::Relaxed);
-            self.console.log(&format!(
-                "[AUTH] user {user} locked for {} s",
-                lockout.duration_s
-            ));
+            self.counters.lockouts_engaged.fetch_add(1, Ordering::Relaxed);
+            self.console.log(&format!("[AUTH] user {user} locked for {} s", lockout.duration_s));
             tracing::info!(serial = %self.serial, user, "account locked");
-            return Auth::Locked {
-                remaining_s: lockout.duration_s,
-            };
+            return Auth::Locked { remaining_s: lockout.duration_s };
         }
-        Auth::Refused {
-            left: locks.left(user, lockout.threshold),
-        }
+        Auth::Refused { left: locks.left(user, lockout.threshold) }
     }
 
     /// Whether `pwd_old` is `name`'s current password (as this firmware judges it).
@@ -395,11 +362,7 @@ impl Firmware {
         }
         match rule.violation(new) {
             None => Ok(new.to_owned()),
-            Some(_)
-                if self.has(Defect::Accepts5Chars)
-                    && n == 5
-                    && new.chars().all(|c| rule.charset.allows(c)) =>
-            {
+            Some(_) if self.has(Defect::Accepts5Chars) && n == 5 && new.chars().all(|c| rule.charset.allows(c)) => {
                 Ok(new.to_owned())
             }
             Some(_)
@@ -441,17 +404,9 @@ impl Firmware {
     /// ONVIF `SetUser` with a new password. The request has no old-password field: the caller's
     /// own token proved its current password, so changing one's own password needs nothing more;
     /// changing another account's gives no old password (refused where the profile requires it).
-    pub(crate) async fn set_user_password(
-        self: &Arc<Self>,
-        by: &Caller,
-        name: &str,
-        new: &str,
-    ) -> Result<(), Refusal> {
-        let own = (by.user == name)
-            .then(|| self.ram().accounts.get(name).map(|a| a.password.clone()))
-            .flatten();
-        self.change_password_as(by, name, new, own.as_ref().map(Secret::expose), Via::Onvif)
-            .await?;
+    pub(crate) async fn set_user_password(self: &Arc<Self>, by: &Caller, name: &str, new: &str) -> Result<(), Refusal> {
+        let own = (by.user == name).then(|| self.ram().accounts.get(name).map(|a| a.password.clone())).flatten();
+        self.change_password_as(by, name, new, own.as_ref().map(Secret::expose), Via::Onvif).await?;
         if self.has(Defect::OnvifKeepsOldPassword)
             && let Some(entry) = lock(&self.onvif_users).iter_mut().find(|(n, _)| n == name)
         {
@@ -473,9 +428,7 @@ impl Firmware {
         }
         if !self.may_change(by, name) {
             tracing::info!(serial = %self.serial, by = %by.user, name, "password change refused: no right");
-            return Err(Refusal(
-                "No authority to modify this user's password".into(),
-            ));
+            return Err(Refusal("No authority to modify this user's password".into()));
         }
         // OldPasswordNotChecked: the handler reads pwdOld but never compares it.
         if self.profile.rights.requires_old_password
@@ -507,45 +460,24 @@ impl Firmware {
                 ram.sessions.end_user(name, by.session.as_deref());
             }
         }
-        self.counters
-            .password_changes
-            .fetch_add(1, Ordering::Relaxed);
+        self.counters.password_changes.fetch_add(1, Ordering::Relaxed);
         tracing::info!(serial = %self.serial, by = %by.user, name, "password changed");
         if self.has(Defect::PasswordOnConsole) {
             // The firmware's debug print of the request it just handled.
-            self.console.log(&format!(
-                "[USER] modifyPassword name={name} pwd={}",
-                stored.expose()
-            ));
+            self.console.log(&format!("[USER] modifyPassword name={name} pwd={}", stored.expose()));
         } else {
-            self.console.log(&format!(
-                "[USER] password of {name} modified by {}",
-                by.user
-            ));
+            self.console.log(&format!("[USER] password of {name} modified by {}", by.user));
         }
-        self.persist(FlashOp::SetPassword {
-            name: name.to_owned(),
-            password: stored,
-        })
-        .await;
+        self.persist(FlashOp::SetPassword { name: name.to_owned(), password: stored }).await;
         Ok(())
     }
 
     /// `addUser` (admin group only).
-    pub(crate) async fn add_user(
-        self: &Arc<Self>,
-        by: &Caller,
-        account: Account,
-    ) -> Result<(), Refusal> {
+    pub(crate) async fn add_user(self: &Arc<Self>, by: &Caller, account: Account) -> Result<(), Refusal> {
         if by.group != Group::Admin {
             return Err(Refusal("No authority".into()));
         }
-        if account.name.is_empty()
-            || !account
-                .name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        {
+        if account.name.is_empty() || !account.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(Refusal("Invalid user name".into()));
         }
         self.check_new_password(account.password.expose())?;
@@ -557,22 +489,13 @@ impl Firmware {
         if !self.ram().accounts.add(account.clone()) {
             return Err(Refusal("User already exist".into()));
         }
-        self.console.log(&format!(
-            "[USER] user {} ({}) added by {}",
-            account.name,
-            account.group.as_str(),
-            by.user
-        ));
+        self.console.log(&format!("[USER] user {} ({}) added by {}", account.name, account.group.as_str(), by.user));
         self.persist(FlashOp::Add(account)).await;
         Ok(())
     }
 
     /// `deleteUser` (admin group only; the last admin cannot go).
-    pub(crate) async fn delete_user(
-        self: &Arc<Self>,
-        by: &Caller,
-        name: &str,
-    ) -> Result<(), Refusal> {
+    pub(crate) async fn delete_user(self: &Arc<Self>, by: &Caller, name: &str) -> Result<(), Refusal> {
         if by.group != Group::Admin {
             return Err(Refusal("No authority".into()));
         }
@@ -587,8 +510,7 @@ impl Firmware {
             ram.accounts.delete(name);
             ram.sessions.end_user(name, None);
         }
-        self.console
-            .log(&format!("[USER] user {name} deleted by {}", by.user));
+        self.console.log(&format!("[USER] user {name} deleted by {}", by.user));
         self.persist(FlashOp::Delete(name.to_owned())).await;
         Ok(())
     }
@@ -655,9 +577,7 @@ impl Ram {
         Ram {
             p2p_copy,
             accounts: Accounts::from_flash(accounts),
-            nonces: Nonces::new(Duration::from_secs(
-                profile.sessions.digest_nonce_lifetime_s,
-            )),
+            nonces: Nonces::new(Duration::from_secs(profile.sessions.digest_nonce_lifetime_s)),
             wsse_nonces: crate::onvif::wsse::SeenNonces::new(Duration::from_secs(
                 profile.sessions.onvif_created_window_s,
             )),

@@ -26,17 +26,12 @@ pub(crate) struct Flash {
 
 impl Flash {
     pub(crate) fn new(factory: Vec<Account>) -> Self {
-        Flash {
-            accounts: Mutex::new(factory),
-        }
+        Flash { accounts: Mutex::new(factory) }
     }
 
     /// What the firmware reads at boot.
     pub(crate) fn load(&self) -> Vec<Account> {
-        self.accounts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.accounts.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Write one change, if `still_powered` holds while the flash is held.
@@ -67,8 +62,7 @@ impl Flash {
 pub(crate) fn commit_delay(profile: &FirmwareProfile, boot_time: Duration) -> Duration {
     let real_boot = profile.boot.time_ms.max(1) as f64;
     let factor = boot_time.as_secs_f64() * 1000.0 / real_boot;
-    Duration::from_secs_f64(profile.flash.commit_delay_ms as f64 / 1000.0 * factor)
-        .max(Duration::from_millis(1))
+    Duration::from_secs_f64(profile.flash.commit_delay_ms as f64 / 1000.0 * factor).max(Duration::from_millis(1))
 }
 
 #[cfg(test)]
@@ -78,13 +72,7 @@ mod tests {
     #[test]
     fn commit_delay_scales_with_boot_time() {
         let p = resetlab_profile::flir_2017();
-        assert_eq!(
-            commit_delay(&p, Duration::from_millis(300)),
-            Duration::from_millis(15)
-        );
-        assert_eq!(
-            commit_delay(&p, Duration::from_millis(40_000)),
-            Duration::from_millis(2000)
-        );
+        assert_eq!(commit_delay(&p, Duration::from_millis(300)), Duration::from_millis(15));
+        assert_eq!(commit_delay(&p, Duration::from_millis(40_000)), Duration::from_millis(2000));
     }
 }

@@ -12,11 +12,7 @@ use crate::onvif::xml;
 pub fn onvif_request(body: &[u8]) -> Result<String, String> {
     let text = std::str::from_utf8(body).map_err(|e| e.to_string())?;
     let env = xml::parse(text).map_err(|e| e.to_string())?;
-    let op = env
-        .child("Body")
-        .and_then(|b| b.children.first())
-        .map(|e| e.name.clone())
-        .ok_or("no operation")?;
+    let op = env.child("Body").and_then(|b| b.children.first()).map(|e| e.name.clone()).ok_or("no operation")?;
     if let Some(token) = UsernameToken::from_envelope(&env).map_err(|e| e.to_string())? {
         let _ = token.proves("fuzz-pw");
         let mut seen = SeenNonces::new(Duration::from_secs(300));

@@ -54,11 +54,8 @@ pub(crate) async fn serve(listener: TcpListener, fw: Arc<Firmware>) {
 
 async fn route(fw: &Arc<Firmware>, req: Request<Incoming>) -> Reply {
     let path = req.uri().path().to_owned();
-    let (cgi, rpc2, onvif) = (
-        fw.profile.has(Interface::Http),
-        fw.profile.has(Interface::Rpc2),
-        fw.profile.has(Interface::Onvif),
-    );
+    let (cgi, rpc2, onvif) =
+        (fw.profile.has(Interface::Http), fw.profile.has(Interface::Rpc2), fw.profile.has(Interface::Onvif));
     match (req.method().clone(), path.as_str()) {
         (Method::POST, p) if onvif && crate::onvif::PATHS.contains(&p) => {
             let (parts, body) = req.into_parts();
@@ -73,23 +70,13 @@ async fn route(fw: &Arc<Firmware>, req: Request<Incoming>) -> Reply {
                 }
             };
             let head = Request::from_parts(parts, ());
-            crate::onvif::handle(
-                fw,
-                crate::onvif::SoapRequest {
-                    head: &head,
-                    body: &body,
-                },
-            )
-            .await
+            crate::onvif::handle(fw, crate::onvif::SoapRequest { head: &head, body: &body }).await
         }
         (Method::POST, "/RPC2_Login" | "/RPC2") if rpc2 => {
             let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
                 Ok(b) => b.to_bytes(),
                 Err(_) => {
-                    return text(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "Error\r\nRequest too large\r\n",
-                    );
+                    return text(StatusCode::PAYLOAD_TOO_LARGE, "Error\r\nRequest too large\r\n");
                 }
             };
             crate::rpc2::handle(fw, &path, &body).await
@@ -100,10 +87,7 @@ async fn route(fw: &Arc<Firmware>, req: Request<Incoming>) -> Reply {
                 || (rpc2 && p.starts_with("/RPC2"))
                 || (onvif && crate::onvif::PATHS.contains(&p)) =>
         {
-            text(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "Error\r\nMethod Not Allowed\r\n",
-            )
+            text(StatusCode::METHOD_NOT_ALLOWED, "Error\r\nMethod Not Allowed\r\n")
         }
         _ => text(StatusCode::NOT_FOUND, "Error\r\nNot Found!\r\n"),
     }

@@ -28,11 +28,7 @@ impl Latency {
             Some(s) => StdRng::seed_from_u64(s),
             None => StdRng::from_os_rng(),
         };
-        Latency {
-            base,
-            jitter,
-            rng: Mutex::new(rng),
-        }
+        Latency { base, jitter, rng: Mutex::new(rng) }
     }
 
     /// Whether answers are delayed at all.
@@ -51,11 +47,7 @@ impl Latency {
             return self.base;
         }
         let nanos = self.jitter.as_nanos().min(u128::from(u64::MAX)) as u64;
-        let extra = self
-            .rng
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .random_range(0..=nanos);
+        let extra = self.rng.lock().unwrap_or_else(|e| e.into_inner()).random_range(0..=nanos);
         self.base + Duration::from_nanos(extra)
     }
 
@@ -80,23 +72,12 @@ mod tests {
 
     #[test]
     fn jitter_is_bounded_and_reproducible_with_a_seed() {
-        let a = Latency::new(
-            Duration::from_millis(150),
-            Duration::from_millis(40),
-            Some(7),
-        );
-        let b = Latency::new(
-            Duration::from_millis(150),
-            Duration::from_millis(40),
-            Some(7),
-        );
+        let a = Latency::new(Duration::from_millis(150), Duration::from_millis(40), Some(7));
+        let b = Latency::new(Duration::from_millis(150), Duration::from_millis(40), Some(7));
         let xs: Vec<Duration> = (0..50).map(|_| a.draw()).collect();
         let ys: Vec<Duration> = (0..50).map(|_| b.draw()).collect();
         assert_eq!(xs, ys, "same seed, same delays");
-        assert!(
-            xs.iter()
-                .all(|d| *d >= Duration::from_millis(150) && *d <= Duration::from_millis(190))
-        );
+        assert!(xs.iter().all(|d| *d >= Duration::from_millis(150) && *d <= Duration::from_millis(190)));
         assert!(xs.iter().any(|d| *d != xs[0]), "jitter varies: {xs:?}");
         let fixed = Latency::new(Duration::from_millis(5), Duration::ZERO, None);
         assert_eq!(fixed.draw(), Duration::from_millis(5));

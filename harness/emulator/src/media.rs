@@ -56,17 +56,12 @@ pub(crate) static TESTCARD: LazyLock<Clip> = LazyLock::new(|| {
 });
 
 /// The sub-stream clip, split and analysed once per process.
-pub(crate) static TESTCARD_SUB: LazyLock<Clip> = LazyLock::new(|| {
-    Clip::parse(CLIP_SUB).expect("the embedded sub-stream clip is a valid H.264 stream")
-});
+pub(crate) static TESTCARD_SUB: LazyLock<Clip> =
+    LazyLock::new(|| Clip::parse(CLIP_SUB).expect("the embedded sub-stream clip is a valid H.264 stream"));
 
 /// The clip of a stream: `subtype=1` is the sub-stream, anything else the main stream.
 pub(crate) fn clip_of(subtype: u32) -> &'static Clip {
-    if subtype == 1 {
-        &TESTCARD_SUB
-    } else {
-        &TESTCARD
-    }
+    if subtype == 1 { &TESTCARD_SUB } else { &TESTCARD }
 }
 
 /// One decodable picture: the NAL units of one access unit, without SPS/PPS (those are sent again
@@ -119,10 +114,7 @@ impl Clip {
                     } else {
                         let mut nals = std::mem::take(&mut pending);
                         nals.push(nal);
-                        frames.push(Frame {
-                            nals,
-                            idr: t == NAL_IDR,
-                        });
+                        frames.push(Frame { nals, idr: t == NAL_IDR });
                         open = true;
                     }
                 }
@@ -138,22 +130,13 @@ impl Clip {
             return Err("the clip must start with an IDR picture to loop".into());
         }
         let info = SpsInfo::parse(sps).ok_or("SPS could not be parsed")?;
-        let (units, scale) = info
-            .timing
-            .ok_or("SPS carries no frame rate (VUI timing)")?;
+        let (units, scale) = info.timing.ok_or("SPS carries no frame rate (VUI timing)")?;
         // Progressive frames: one frame lasts two ticks of the SPS clock (H.264 E.2.1).
         let frame_ticks = (CLOCK_HZ * 2 * u64::from(units) / u64::from(scale)) as u32;
         if frame_ticks == 0 {
             return Err("frame rate out of range".into());
         }
-        Ok(Clip {
-            sps,
-            pps,
-            frames,
-            width: info.width,
-            height: info.height,
-            frame_ticks,
-        })
+        Ok(Clip { sps, pps, frames, width: info.width, height: info.height, frame_ticks })
     }
 
     pub(crate) fn frame_period(&self) -> Duration {
@@ -234,10 +217,7 @@ impl SpsInfo {
         b.bits(16)?; // constraint flags, level_idc
         b.ue()?; // seq_parameter_set_id
         let mut chroma_format = 1;
-        if matches!(
-            profile,
-            100 | 110 | 122 | 244 | 44 | 83 | 86 | 118 | 128 | 138 | 139 | 134 | 135
-        ) {
+        if matches!(profile, 100 | 110 | 122 | 244 | 44 | 83 | 86 | 118 | 128 | 138 | 139 | 134 | 135) {
             chroma_format = b.ue()?;
             let separate_planes = chroma_format == 3 && b.bit()? == 1;
             if separate_planes {
@@ -319,11 +299,7 @@ impl SpsInfo {
                 }
             }
         }
-        Some(SpsInfo {
-            width,
-            height,
-            timing,
-        })
+        Some(SpsInfo { width, height, timing })
     }
 }
 
@@ -376,11 +352,7 @@ impl<'a> Bits<'a> {
 
     fn se(&mut self) -> Option<i32> {
         let k = self.ue()?;
-        Some(if k % 2 == 1 {
-            k.div_ceil(2) as i32
-        } else {
-            -((k / 2) as i32)
-        })
+        Some(if k % 2 == 1 { k.div_ceil(2) as i32 } else { -((k / 2) as i32) })
     }
 
     fn skip_scaling_list(&mut self, size: usize) -> Option<()> {
@@ -402,10 +374,7 @@ fn base64(data: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, &b)| acc | u32::from(b) << (16 - 8 * i));
+        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, &b)| acc | u32::from(b) << (16 - 8 * i));
         for i in 0..4 {
             if i <= chunk.len() {
                 out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
@@ -461,13 +430,7 @@ pub(crate) struct RtpStream {
 impl RtpStream {
     pub(crate) fn new(clip: &'static Clip) -> Self {
         let mut rng = rand::rng();
-        RtpStream {
-            clip,
-            ssrc: rng.random(),
-            seq: rng.random(),
-            ts0: rng.random(),
-            sent: 0,
-        }
+        RtpStream { clip, ssrc: rng.random(), seq: rng.random(), ts0: rng.random(), sent: 0 }
     }
 
     /// How often a frame goes out (the clip's frame rate).
@@ -482,8 +445,7 @@ impl RtpStream {
 
     /// Timestamp of the next frame, for `RTP-Info`.
     pub(crate) fn next_rtptime(&self) -> u32 {
-        self.ts0
-            .wrapping_add((self.sent * u64::from(self.clip.frame_ticks)) as u32)
+        self.ts0.wrapping_add((self.sent * u64::from(self.clip.frame_ticks)) as u32)
     }
 
     /// The RTP packets of the next frame; the last one carries the marker bit (end of the access
@@ -526,17 +488,8 @@ mod tests {
 
     #[test]
     fn splits_three_and_four_byte_start_codes() {
-        let data = [
-            0, 0, 0, 1, 0x67, 1, 2, 0, 0, 1, 0x68, 3, 0, 0, 0, 1, 0x65, 4, 0, 0, 3, 0, 5, 0, 0,
-        ];
-        assert_eq!(
-            split_annex_b(&data),
-            vec![
-                &[0x67, 1, 2][..],
-                &[0x68, 3][..],
-                &[0x65, 4, 0, 0, 3, 0, 5][..]
-            ]
-        );
+        let data = [0, 0, 0, 1, 0x67, 1, 2, 0, 0, 1, 0x68, 3, 0, 0, 0, 1, 0x65, 4, 0, 0, 3, 0, 5, 0, 0];
+        assert_eq!(split_annex_b(&data), vec![&[0x67, 1, 2][..], &[0x68, 3][..], &[0x65, 4, 0, 0, 3, 0, 5][..]]);
         assert!(split_annex_b(&[0, 0, 1]).is_empty());
         assert!(split_annex_b(&[]).is_empty());
     }
@@ -554,10 +507,7 @@ mod tests {
         assert_eq!(clip.frames.len(), 25, "1 s at 25 fps");
         assert!(clip.frames[0].idr);
         assert!(clip.frames[1..].iter().all(|f| !f.idr));
-        assert!(
-            clip.frames[0].nals.iter().any(|n| n.len() > MAX_PAYLOAD),
-            "the IDR is large enough to need FU-A"
-        );
+        assert!(clip.frames[0].nals.iter().any(|n| n.len() > MAX_PAYLOAD), "the IDR is large enough to need FU-A");
     }
 
     #[test]
@@ -584,10 +534,7 @@ mod tests {
         let clip = &*TESTCARD;
         // Constrained Baseline (66, constraint_set0+1), level 1.3 (x264's pick for 320x240@25).
         assert_eq!(clip.profile_level_id(), "42C00D");
-        assert_eq!(
-            clip.profile_level_id(),
-            format!("{:02X}{:02X}{:02X}", clip.sps[1], clip.sps[2], clip.sps[3])
-        );
+        assert_eq!(clip.profile_level_id(), format!("{:02X}{:02X}{:02X}", clip.sps[1], clip.sps[2], clip.sps[3]));
         let sprop = clip.sprop_parameter_sets();
         let (sps, pps) = sprop.split_once(',').unwrap();
         assert_eq!(sps, base64(clip.sps));
@@ -599,9 +546,7 @@ mod tests {
             "a=control:trackID=0\r\n",
             "a=framerate:25.000000\r\n",
             "a=rtpmap:96 H264/90000\r\n",
-            &format!(
-                "a=fmtp:96 packetization-mode=1;profile-level-id=42C00D;sprop-parameter-sets={sprop}\r\n"
-            ),
+            &format!("a=fmtp:96 packetization-mode=1;profile-level-id=42C00D;sprop-parameter-sets={sprop}\r\n"),
         ] {
             assert!(media.contains(line), "{line:?} in {media}");
         }
@@ -626,8 +571,8 @@ mod tests {
     fn sps_with_cropping_and_emulation_prevention() {
         // x264's 1920x1080 High-profile SPS: 1088 coded lines cropped to 1080.
         let sps = [
-            0x67, 0x64, 0x00, 0x28, 0xac, 0xd9, 0x40, 0x78, 0x02, 0x27, 0xe5, 0xc0, 0x44, 0x00,
-            0x00, 0x03, 0x00, 0x04, 0x00, 0x00, 0x03, 0x00, 0xc8, 0x3c, 0x60, 0xc6, 0x58,
+            0x67, 0x64, 0x00, 0x28, 0xac, 0xd9, 0x40, 0x78, 0x02, 0x27, 0xe5, 0xc0, 0x44, 0x00, 0x00, 0x03, 0x00, 0x04,
+            0x00, 0x00, 0x03, 0x00, 0xc8, 0x3c, 0x60, 0xc6, 0x58,
         ];
         let info = SpsInfo::parse(&sps).unwrap();
         assert_eq!((info.width, info.height), (1920, 1080));
@@ -642,11 +587,7 @@ mod tests {
         for (i, p) in packets.iter().enumerate() {
             assert_eq!(p[0] & 0x1f, NAL_FU_A);
             assert_eq!(p[1] & 0x80 != 0, i == 0, "start bit only on the first");
-            assert_eq!(
-                p[1] & 0x40 != 0,
-                i == packets.len() - 1,
-                "end bit only on the last"
-            );
+            assert_eq!(p[1] & 0x40 != 0, i == packets.len() - 1, "end bit only on the last");
             nal.extend_from_slice(&p[2..]);
         }
         nal
@@ -654,18 +595,8 @@ mod tests {
 
     #[test]
     fn fu_a_fragments_reassemble_to_the_nal() {
-        for len in [
-            1,
-            2,
-            100,
-            MAX_PAYLOAD,
-            MAX_PAYLOAD + 1,
-            2 * MAX_PAYLOAD,
-            5000,
-        ] {
-            let nal: Vec<u8> = std::iter::once(0x65)
-                .chain((1..len).map(|i| (i * 7) as u8))
-                .collect();
+        for len in [1, 2, 100, MAX_PAYLOAD, MAX_PAYLOAD + 1, 2 * MAX_PAYLOAD, 5000] {
+            let nal: Vec<u8> = std::iter::once(0x65).chain((1..len).map(|i| (i * 7) as u8)).collect();
             let ps = payloads(&nal, MAX_PAYLOAD);
             assert!(ps.iter().all(|p| p.len() <= MAX_PAYLOAD), "len {len}");
             assert_eq!(ps.len() == 1, len <= MAX_PAYLOAD, "len {len}");
@@ -688,11 +619,7 @@ mod tests {
             for (i, p) in packets.iter().enumerate() {
                 assert_eq!(p[0], 0x80);
                 assert_eq!(p[1] & 0x7f, PAYLOAD_TYPE);
-                assert_eq!(
-                    p[1] & 0x80 != 0,
-                    i == packets.len() - 1,
-                    "marker on the last"
-                );
+                assert_eq!(p[1] & 0x80 != 0, i == packets.len() - 1, "marker on the last");
                 assert_eq!(u16::from_be_bytes([p[2], p[3]]), seq);
                 assert_eq!(u32::from_be_bytes([p[4], p[5], p[6], p[7]]), ts);
                 assert_eq!(u32::from_be_bytes([p[8], p[9], p[10], p[11]]), s.ssrc);

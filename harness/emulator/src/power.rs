@@ -19,17 +19,8 @@ use crate::firmware::Firmware;
 
 /// A bound port that is not listening: connections to it are refused, and nobody else gets it.
 fn reserve(service: &'static str, addr: SocketAddr) -> Result<TcpSocket, EmulatorError> {
-    let bind_err = |source| EmulatorError::Bind {
-        service,
-        addr,
-        source,
-    };
-    let s = if addr.is_ipv4() {
-        TcpSocket::new_v4()
-    } else {
-        TcpSocket::new_v6()
-    }
-    .map_err(bind_err)?;
+    let bind_err = |source| EmulatorError::Bind { service, addr, source };
+    let s = if addr.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() }.map_err(bind_err)?;
     s.set_reuseaddr(true).map_err(bind_err)?;
     s.bind(addr).map_err(bind_err)?;
     Ok(s)
@@ -72,11 +63,7 @@ impl Plant {
         let http = reserve("http", SocketAddr::new(bind, http_port))?;
         let rtsp = reserve("rtsp", SocketAddr::new(bind, rtsp_port))?;
         let local = |s: &TcpSocket, service, addr| {
-            s.local_addr().map_err(|source| EmulatorError::Bind {
-                service,
-                addr,
-                source,
-            })
+            s.local_addr().map_err(|source| EmulatorError::Bind { service, addr, source })
         };
         let http_addr = local(&http, "http", SocketAddr::new(bind, http_port))?;
         let rtsp_addr = local(&rtsp, "rtsp", SocketAddr::new(bind, rtsp_port))?;
@@ -91,10 +78,7 @@ impl Plant {
             shut: AtomicBool::new(false),
             serving: watch::channel(false).0,
             ctl: Mutex::new(Control {
-                reserved: Some(Reserved {
-                    http: Some(http),
-                    rtsp: Some(rtsp),
-                }),
+                reserved: Some(Reserved { http: Some(http), rtsp: Some(rtsp) }),
                 ..Default::default()
             }),
         })
@@ -166,25 +150,15 @@ impl Plant {
     }
 
     async fn boot(&self, epoch: u64) {
-        let lines = boot_log(
-            &self.fw,
-            self.http_addr.port(),
-            self.rtsp_addr.port(),
-            self.is_linked(),
-        );
+        let lines = boot_log(&self.fw, self.http_addr.port(), self.rtsp_addr.port(), self.is_linked());
         let step = self.boot_time / (lines.len() as u32 + 1);
         for line in &lines {
             // Each line goes out in two pieces, so a power cut can land mid-line as on a UART.
             let cut = line.len() / 2;
-            let cut = (0..=cut)
-                .rev()
-                .find(|&i| line.is_char_boundary(i))
-                .unwrap_or(0);
+            let cut = (0..=cut).rev().find(|&i| line.is_char_boundary(i)).unwrap_or(0);
             self.fw.console.write(epoch, line[..cut].to_owned());
             tokio::time::sleep(step / 2).await;
-            self.fw
-                .console
-                .write(epoch, format!("{}\r\n", &line[cut..]));
+            self.fw.console.write(epoch, format!("{}\r\n", &line[cut..]));
             tokio::time::sleep(step / 2).await;
         }
         tokio::time::sleep(step).await;
@@ -196,9 +170,7 @@ impl Plant {
         if self.is_linked() {
             self.open_services(&mut c);
         }
-        self.fw
-            .console
-            .write(epoch, format!("{}\r\n", self.fw.profile.boot.ready_marker));
+        self.fw.console.write(epoch, format!("{}\r\n", self.fw.profile.boot.ready_marker));
         tracing::info!(serial = %self.fw.serial, "booted");
     }
 
@@ -207,20 +179,13 @@ impl Plant {
             return;
         }
         let has = |i| self.fw.profile.has(i);
-        let mut reserved = c.reserved.take().unwrap_or(Reserved {
-            http: None,
-            rtsp: None,
-        });
+        let mut reserved = c.reserved.take().unwrap_or(Reserved { http: None, rtsp: None });
         let listen = |sock: Option<TcpSocket>, service, addr| {
             let sock = match sock {
                 Some(s) => s,
                 None => reserve(service, addr)?,
             };
-            sock.listen(1024).map_err(|source| EmulatorError::Bind {
-                service,
-                addr,
-                source,
-            })
+            sock.listen(1024).map_err(|source| EmulatorError::Bind { service, addr, source })
         };
         let mut tasks = Vec::new();
         let mut failed = false;
@@ -262,10 +227,7 @@ impl Plant {
             }
         }
         if !self.shut.load(Ordering::SeqCst) {
-            let r = c.reserved.get_or_insert(Reserved {
-                http: None,
-                rtsp: None,
-            });
+            let r = c.reserved.get_or_insert(Reserved { http: None, rtsp: None });
             if r.http.is_none() {
                 r.http = reserve("http", self.http_addr).ok();
             }
@@ -302,21 +264,10 @@ fn boot_log(fw: &Firmware, http_port: u16, rtsp_port: u16, linked: bool) -> Vec<
         "[    0.000000] Linux version 3.10.0_hi3536 (gcc version 4.8.3) #1 SMP".to_owned(),
         "[    0.000000] CPU: ARMv7 Processor [410fc075] revision 5 (ARMv7), cr=10c5387d".to_owned(),
         "[    0.512000] NET: Registered protocol family 2".to_owned(),
-        format!(
-            "[    1.204000] eth0: link {}",
-            if linked {
-                "up, 100Mbps, full-duplex"
-            } else {
-                "down"
-            }
-        ),
-        "[    2.310000] VFS: Mounted root (squashfs filesystem) readonly on device 31:2."
-            .to_owned(),
+        format!("[    1.204000] eth0: link {}", if linked { "up, 100Mbps, full-duplex" } else { "down" }),
+        "[    2.310000] VFS: Mounted root (squashfs filesystem) readonly on device 31:2.".to_owned(),
         "[    2.900000] Freeing unused kernel memory: 188K".to_owned(),
-        format!(
-            "[SONIA] software version {}, build {}",
-            id.software_version, id.build_date
-        ),
+        format!("[SONIA] software version {}, build {}", id.software_version, id.build_date),
         format!("[SONIA] device {} serial {}", id.model, fw.serial),
         "[CONFIG] account database loaded from flash".to_owned(),
         format!("[NET] http service on port {http_port}"),
@@ -327,7 +278,10 @@ fn boot_log(fw: &Firmware, http_port: u16, rtsp_port: u16, linked: bool) -> Vec<
         let accounts = fw.flash_accounts();
         let at = lines.iter().position(|l| l.starts_with("[CONFIG]")).map_or(lines.len(), |i| i + 1);
         for (n, a) in accounts.iter().enumerate() {
-            lines.insert(at + n, format!("[CONFIG] user {} group {} pwd {}", a.name, a.group.as_str(), a.password.expose()));
+            lines.insert(
+                at + n,
+                format!("[CONFIG] user {} group {} pwd {}", a.name, a.group.as_str(), a.password.expose()),
+            );
         }
     }
     lines

@@ -98,31 +98,14 @@ impl std::fmt::Debug for Recorder {
 impl Recorder {
     /// Build, power on and wait until the services answer.
     pub async fn start(cfg: RecorderConfig) -> Result<Recorder, EmulatorError> {
-        let serial = format!(
-            "{}{}",
-            cfg.profile.identity.serial,
-            cfg.instance.as_deref().unwrap_or("")
-        );
+        let serial = format!("{}{}", cfg.profile.identity.serial, cfg.instance.as_deref().unwrap_or(""));
         let latency = Latency::new(cfg.latency, cfg.jitter, cfg.latency_seed);
-        let fw = Arc::new(Firmware::new(
-            cfg.profile,
-            &cfg.defects,
-            serial,
-            cfg.boot_time,
-            latency,
-        ));
-        let plant = Arc::new(Plant::new(
-            fw,
-            cfg.bind,
-            cfg.http_port,
-            cfg.rtsp_port,
-            cfg.boot_time,
-        )?);
+        let fw = Arc::new(Firmware::new(cfg.profile, &cfg.defects, serial, cfg.boot_time, latency));
+        let plant = Arc::new(Plant::new(fw, cfg.bind, cfg.http_port, cfg.rtsp_port, cfg.boot_time)?);
         let _ = plant.fw.rtsp_port.set(plant.rtsp_addr.port());
         let r = Recorder { plant };
         r.plant.set_power(true).await;
-        r.wait_ready(cfg.boot_time * 20 + Duration::from_secs(10))
-            .await?;
+        r.wait_ready(cfg.boot_time * 20 + Duration::from_secs(10)).await?;
         Ok(r)
     }
 

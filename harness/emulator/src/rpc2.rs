@@ -32,10 +32,7 @@ type Reply = Response<Full<Bytes>>;
 
 fn json_reply(v: Value) -> Reply {
     let mut r = Response::new(Full::new(Bytes::from(v.to_string())));
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/json"),
-    );
+    r.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
     r
 }
 
@@ -79,13 +76,7 @@ impl Call {
 /// Serve one POST on `/RPC2_Login` or `/RPC2`.
 pub(crate) async fn handle(fw: &Arc<Firmware>, path: &str, body: &[u8]) -> Reply {
     let Some(call) = Call::parse(body) else {
-        let mut r = error(
-            &json!(0),
-            &Value::Null,
-            codes::INVALID_REQUEST,
-            "Invalid request",
-            Value::Null,
-        );
+        let mut r = error(&json!(0), &Value::Null, codes::INVALID_REQUEST, "Invalid request", Value::Null);
         *r.status_mut() = StatusCode::BAD_REQUEST;
         return r;
     };
@@ -93,13 +84,7 @@ pub(crate) async fn handle(fw: &Arc<Firmware>, path: &str, body: &[u8]) -> Reply
     tracing::debug!(serial = %fw.serial, path, method = %call.method, "RPC2 call");
     match (path, call.method.as_str()) {
         ("/RPC2_Login", "global.login") => login(fw, &call),
-        ("/RPC2_Login", _) => error(
-            &call.id,
-            &Value::Null,
-            codes::METHOD_NOT_FOUND,
-            "Method not found",
-            Value::Null,
-        ),
+        ("/RPC2_Login", _) => error(&call.id, &Value::Null, codes::METHOD_NOT_FOUND, "Method not found", Value::Null),
         _ => session_call(fw, &call).await,
     }
 }
@@ -123,11 +108,7 @@ fn login(fw: &Firmware, call: &Call) -> Reply {
         }
     }
 
-    let pending = if password.is_empty() {
-        None
-    } else {
-        fw.ram().sessions.take_random(call.session.as_deref(), user)
-    };
+    let pending = if password.is_empty() { None } else { fw.ram().sessions.take_random(call.session.as_deref(), user) };
     let Some((session, random)) = pending else {
         let (session, random) = fw.ram().sessions.challenge(user);
         let params = json!({
@@ -137,18 +118,10 @@ fn login(fw: &Firmware, call: &Call) -> Reply {
             "random": random,
             "realm": fw.realm,
         });
-        return error(
-            &call.id,
-            &json!(session),
-            codes::LOGIN_CHALLENGE,
-            "Component error: login challenge!",
-            params,
-        );
+        return error(&call.id, &json!(session), codes::LOGIN_CHALLENGE, "Component error: login challenge!", params);
     };
     let sent = password.to_ascii_uppercase();
-    match fw.authenticate(Via::Rpc2, user, true, |pw| {
-        login_hash(user, &fw.realm, &random, pw) == sent
-    }) {
+    match fw.authenticate(Via::Rpc2, user, true, |pw| login_hash(user, &fw.realm, &random, pw) == sent) {
         Auth::Granted { user, group } => {
             let id = fw.ram().sessions.open(session, &user, group);
             json_reply(
@@ -163,13 +136,9 @@ fn login(fw: &Firmware, call: &Call) -> Reply {
             json!({"remainLockSeconds": 0, "remainLoginTimes": left}),
         ),
         // RPC2 proofs carry no Digest nonce.
-        Auth::Stale => error(
-            &call.id,
-            &json!(session),
-            codes::BAD_CREDENTIALS,
-            "User or password not valid",
-            Value::Null,
-        ),
+        Auth::Stale => {
+            error(&call.id, &json!(session), codes::BAD_CREDENTIALS, "User or password not valid", Value::Null)
+        }
         Auth::Locked { remaining_s } => error(
             &call.id,
             &json!(session),
@@ -182,18 +151,9 @@ fn login(fw: &Firmware, call: &Call) -> Reply {
 
 async fn session_call(fw: &Arc<Firmware>, call: &Call) -> Reply {
     let session_v = call.session.as_ref().map_or(Value::Null, |s| json!(s));
-    let live = call
-        .session
-        .as_deref()
-        .and_then(|s| fw.ram().sessions.touch(s));
+    let live = call.session.as_deref().and_then(|s| fw.ram().sessions.touch(s));
     let Some(s) = live else {
-        return error(
-            &call.id,
-            &session_v,
-            codes::INVALID_SESSION,
-            "Invalid session in request data!",
-            Value::Null,
-        );
+        return error(&call.id, &session_v, codes::INVALID_SESSION, "Invalid session in request data!", Value::Null);
     };
     let done = |params: Value| {
         let mut v = json!({"id": call.id, "result": true, "session": session_v});
@@ -212,23 +172,10 @@ async fn session_call(fw: &Arc<Firmware>, call: &Call) -> Reply {
         }
         "userManager.modifyPassword" => {
             let (Some(name), Some(new)) = (call.param("name"), call.param("pwd")) else {
-                return error(
-                    &call.id,
-                    &session_v,
-                    codes::INVALID_REQUEST,
-                    "Invalid request",
-                    Value::Null,
-                );
+                return error(&call.id, &session_v, codes::INVALID_REQUEST, "Invalid request", Value::Null);
             };
-            let by = Caller {
-                user: s.user.clone(),
-                group: s.group,
-                session: call.session.clone(),
-            };
-            match fw
-                .change_password(&by, name, new, call.param("pwdOld"))
-                .await
-            {
+            let by = Caller { user: s.user.clone(), group: s.group, session: call.session.clone() };
+            match fw.change_password(&by, name, new, call.param("pwdOld")).await {
                 Ok(()) => done(Value::Null),
                 Err(e) => error(&call.id, &session_v, codes::REFUSED, &e.0, Value::Null),
             }
@@ -246,12 +193,6 @@ async fn session_call(fw: &Arc<Firmware>, call: &Call) -> Reply {
         }
         "magicBox.getSerialNo" => done(json!({"sn": fw.serial})),
         "magicBox.getDeviceType" => done(json!({"type": fw.profile.identity.device_type})),
-        _ => error(
-            &call.id,
-            &session_v,
-            codes::METHOD_NOT_FOUND,
-            "Method not found",
-            Value::Null,
-        ),
+        _ => error(&call.id, &session_v, codes::METHOD_NOT_FOUND, "Method not found", Value::Null),
     }
 }

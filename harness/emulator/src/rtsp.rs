@@ -70,10 +70,7 @@ struct Request {
 
 impl Request {
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 
@@ -105,10 +102,7 @@ async fn read_request(r: &mut BufReader<OwnedReadHalf>) -> std::io::Result<Optio
         }
     };
     let mut parts = first.split_whitespace();
-    let (method, uri) = (
-        parts.next().unwrap_or("").to_owned(),
-        parts.next().unwrap_or("").to_owned(),
-    );
+    let (method, uri) = (parts.next().unwrap_or("").to_owned(), parts.next().unwrap_or("").to_owned());
     let mut headers = Vec::new();
     loop {
         if read_head_line(r, &mut line, &mut seen).await? == 0 {
@@ -122,15 +116,8 @@ async fn read_request(r: &mut BufReader<OwnedReadHalf>) -> std::io::Result<Optio
             headers.push((k.trim().to_owned(), v.trim().to_owned()));
         }
     }
-    let req = Request {
-        method,
-        uri,
-        headers,
-    };
-    let len: usize = req
-        .header("Content-Length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+    let req = Request { method, uri, headers };
+    let len: usize = req.header("Content-Length").and_then(|v| v.parse().ok()).unwrap_or(0);
     if len > MAX_HEAD {
         return Err(std::io::Error::other("request body too large"));
     }
@@ -255,7 +242,10 @@ impl Conn {
         match req.method.as_str() {
             "OPTIONS" => {
                 let mut r = Reply::status("200 OK");
-                r.headers.push(("Public", "OPTIONS, DESCRIBE, ANNOUNCE, SETUP, GET_PARAMETER, SET_PARAMETER, PLAY, PAUSE, TEARDOWN".into()));
+                r.headers.push((
+                    "Public",
+                    "OPTIONS, DESCRIBE, ANNOUNCE, SETUP, GET_PARAMETER, SET_PARAMETER, PLAY, PAUSE, TEARDOWN".into(),
+                ));
                 r
             }
             "DESCRIBE" | "SETUP" | "PLAY" | "GET_PARAMETER" => {
@@ -284,17 +274,14 @@ impl Conn {
 
     fn with_session(&self, mut r: Reply) -> Reply {
         if let Some(s) = &self.session {
-            r.headers
-                .push(("Session", format!("{};timeout={SESSION_TIMEOUT_S}", s.id)));
+            r.headers.push(("Session", format!("{};timeout={SESSION_TIMEOUT_S}", s.id)));
         }
         r
     }
 
     /// Whether the request names this connection's session.
     fn session_matches(&self, req: &Request) -> bool {
-        let given = req
-            .header("Session")
-            .map(|v| v.split(';').next().unwrap_or("").trim());
+        let given = req.header("Session").map(|v| v.split(';').next().unwrap_or("").trim());
         matches!((&self.session, given), (Some(s), Some(g)) if s.id == g)
     }
 
@@ -310,27 +297,14 @@ impl Conn {
             return Reply::status("461 Unsupported Transport");
         };
         let rtp = RtpStream::new(clip_of(subtype));
-        let transport = format!(
-            "RTP/AVP/TCP;unicast;interleaved={channel}-{};ssrc={:08X}",
-            channel.wrapping_add(1),
-            rtp.ssrc
-        );
+        let transport =
+            format!("RTP/AVP/TCP;unicast;interleaved={channel}-{};ssrc={:08X}", channel.wrapping_add(1), rtp.ssrc);
         let id = self.session.as_ref().map_or_else(
-            || {
-                format!(
-                    "{}",
-                    rand::rng().random_range(100_000_000u64..10_000_000_000u64)
-                )
-            },
+            || format!("{}", rand::rng().random_range(100_000_000u64..10_000_000_000u64)),
             |s| s.id.clone(),
         );
         self.playing = None;
-        self.session = Some(Session {
-            id,
-            url: req.uri.clone(),
-            channel,
-            rtp,
-        });
+        self.session = Some(Session { id, url: req.uri.clone(), channel, rtp });
         let mut r = self.with_session(Reply::status("200 OK"));
         r.headers.push(("Transport", transport));
         r
@@ -343,12 +317,7 @@ impl Conn {
         let Some(s) = &self.session else {
             return Reply::status("454 Session Not Found");
         };
-        let info = format!(
-            "url={};seq={};rtptime={}",
-            s.url,
-            s.rtp.next_seq(),
-            s.rtp.next_rtptime()
-        );
+        let info = format!("url={};seq={};rtptime={}", s.url, s.rtp.next_seq(), s.rtp.next_rtptime());
         if self.playing.is_none() {
             // The device's media clock; a client that falls behind is paced, not burst at.
             let mut clock = tokio::time::interval(s.rtp.frame_period());
@@ -394,18 +363,11 @@ struct Reply {
 
 impl Reply {
     fn status(status: &'static str) -> Self {
-        Reply {
-            status,
-            headers: Vec::new(),
-            body: String::new(),
-        }
+        Reply { status, headers: Vec::new(), body: String::new() }
     }
 
     fn render(&self, cseq: &str) -> String {
-        let mut out = format!(
-            "RTSP/1.0 {}\r\nCSeq: {cseq}\r\nServer: Rtsp Server/3.0\r\n",
-            self.status
-        );
+        let mut out = format!("RTSP/1.0 {}\r\nCSeq: {cseq}\r\nServer: Rtsp Server/3.0\r\n", self.status);
         for (k, v) in &self.headers {
             out.push_str(&format!("{k}: {v}\r\n"));
         }
@@ -422,10 +384,7 @@ fn challenge(fw: &Firmware, stale: bool) -> Reply {
     let nonce = fw.ram().nonces.issue();
     let stale = if stale { ", stale=\"TRUE\"" } else { "" };
     let mut r = Reply::status("401 Unauthorized");
-    r.headers.push((
-        "WWW-Authenticate",
-        format!(r#"Digest realm="{}", nonce="{nonce}"{stale}"#, fw.realm),
-    ));
+    r.headers.push(("WWW-Authenticate", format!(r#"Digest realm="{}", nonce="{nonce}"{stale}"#, fw.realm)));
     r
 }
 
@@ -458,11 +417,7 @@ fn authenticate(fw: &Firmware, req: &Request) -> Result<(), Reply> {
 fn stream_of(fw: &Firmware, uri: &str) -> Option<(u32, u32)> {
     let uri = uri.trim_end_matches('/');
     let uri = uri.strip_suffix("trackID=0").unwrap_or(uri);
-    let path = uri
-        .split("://")
-        .nth(1)
-        .map(|rest| rest.find('/').map_or("/", |i| &rest[i..]))
-        .unwrap_or(uri);
+    let path = uri.split("://").nth(1).map(|rest| rest.find('/').map_or("/", |i| &rest[i..])).unwrap_or(uri);
     let (path, query) = path.split_once('?').unwrap_or((path, ""));
     if path.trim_end_matches('/') != "/cam/realmonitor" {
         return None;
@@ -482,11 +437,7 @@ fn describe(fw: &Firmware, req: &Request) -> Reply {
     let Some((_, subtype)) = stream_of(fw, &req.uri) else {
         return Reply::status("404 Stream Not Found");
     };
-    let base = if req.uri.ends_with('/') {
-        req.uri.clone()
-    } else {
-        format!("{}/", req.uri)
-    };
+    let base = if req.uri.ends_with('/') { req.uri.clone() } else { format!("{}/", req.uri) };
     let sdp = format!(
         "v=0\r\no=- 2251938202 2251938202 IN IP4 0.0.0.0\r\ns=Media Server\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\na=control:*\r\na=range:npt=now-\r\n{}",
         clip_of(subtype).sdp_media()
@@ -504,28 +455,11 @@ mod tests {
 
     #[test]
     fn only_interleaved_tcp_is_accepted() {
-        assert_eq!(
-            interleaved_channel("RTP/AVP/TCP;unicast;interleaved=0-1"),
-            Some(0)
-        );
-        assert_eq!(
-            interleaved_channel("RTP/AVP/TCP;unicast;interleaved=2-3"),
-            Some(2)
-        );
-        assert_eq!(
-            interleaved_channel(
-                "RTP/AVP;unicast;client_port=5000-5001, RTP/AVP/TCP;interleaved=4-5"
-            ),
-            Some(4)
-        );
-        assert_eq!(
-            interleaved_channel("RTP/AVP;unicast;client_port=5000-5001"),
-            None
-        );
-        assert_eq!(
-            interleaved_channel("RTP/AVP/UDP;unicast;client_port=5000-5001"),
-            None
-        );
+        assert_eq!(interleaved_channel("RTP/AVP/TCP;unicast;interleaved=0-1"), Some(0));
+        assert_eq!(interleaved_channel("RTP/AVP/TCP;unicast;interleaved=2-3"), Some(2));
+        assert_eq!(interleaved_channel("RTP/AVP;unicast;client_port=5000-5001, RTP/AVP/TCP;interleaved=4-5"), Some(4));
+        assert_eq!(interleaved_channel("RTP/AVP;unicast;client_port=5000-5001"), None);
+        assert_eq!(interleaved_channel("RTP/AVP/UDP;unicast;client_port=5000-5001"), None);
     }
 
     #[test]
@@ -543,18 +477,9 @@ mod tests {
         assert_eq!(stream_of(&fw, &format!("{base}/trackID=0")), Some((1, 0)));
         let sub = "rtsp://127.0.0.1:554/cam/realmonitor?channel=1&subtype=1";
         assert_eq!(stream_of(&fw, &format!("{sub}/trackID=0")), Some((1, 1)));
-        assert_eq!(
-            stream_of(&fw, "rtsp://127.0.0.1/cam/realmonitor"),
-            Some((1, 0))
-        );
-        assert_eq!(
-            stream_of(&fw, "rtsp://127.0.0.1/cam/realmonitor?channel=2&subtype=0"),
-            None
-        );
-        assert_eq!(
-            stream_of(&fw, "rtsp://127.0.0.1/cam/realmonitor?channel=1&subtype=2"),
-            None
-        );
+        assert_eq!(stream_of(&fw, "rtsp://127.0.0.1/cam/realmonitor"), Some((1, 0)));
+        assert_eq!(stream_of(&fw, "rtsp://127.0.0.1/cam/realmonitor?channel=2&subtype=0"), None);
+        assert_eq!(stream_of(&fw, "rtsp://127.0.0.1/cam/realmonitor?channel=1&subtype=2"), None);
         assert_eq!(stream_of(&fw, "rtsp://127.0.0.1/other"), None);
     }
 }

@@ -34,11 +34,7 @@ pub(crate) struct Sessions {
 
 impl Sessions {
     pub(crate) fn new(timeout: Duration) -> Self {
-        Sessions {
-            challenges: HashMap::new(),
-            live: HashMap::new(),
-            timeout,
-        }
+        Sessions { challenges: HashMap::new(), live: HashMap::new(), timeout }
     }
 
     fn new_id() -> SessionId {
@@ -56,27 +52,15 @@ impl Sessions {
     pub(crate) fn challenge(&mut self, user: &str) -> (SessionId, String) {
         self.prune();
         let id = Self::new_id();
-        let random = rand::rng()
-            .random_range(100_000_000u64..4_000_000_000u64)
-            .to_string();
-        self.challenges.insert(
-            id.clone(),
-            Challenge {
-                user: user.to_owned(),
-                random: random.clone(),
-                at: Instant::now(),
-            },
-        );
+        let random = rand::rng().random_range(100_000_000u64..4_000_000_000u64).to_string();
+        self.challenges
+            .insert(id.clone(), Challenge { user: user.to_owned(), random: random.clone(), at: Instant::now() });
         (id, random)
     }
 
     /// The random issued for this login: by the session the client echoed, else the newest
     /// challenge for `user`. Taken once: a challenge answers one login attempt.
-    pub(crate) fn take_random(
-        &mut self,
-        session: Option<&str>,
-        user: &str,
-    ) -> Option<(SessionId, String)> {
+    pub(crate) fn take_random(&mut self, session: Option<&str>, user: &str) -> Option<(SessionId, String)> {
         self.prune();
         let id = match session {
             Some(s) if self.challenges.get(s).is_some_and(|c| c.user == user) => s.to_owned(),
@@ -92,14 +76,7 @@ impl Sessions {
 
     /// Make `id` a logged-in session of `user`.
     pub(crate) fn open(&mut self, id: SessionId, user: &str, group: Group) -> SessionId {
-        self.live.insert(
-            id.clone(),
-            Session {
-                user: user.to_owned(),
-                group,
-                last_seen: Instant::now(),
-            },
-        );
+        self.live.insert(id.clone(), Session { user: user.to_owned(), group, last_seen: Instant::now() });
         id
     }
 
@@ -123,16 +100,11 @@ impl Sessions {
     /// End every session of `user` except `keep`; returns how many ended.
     pub(crate) fn end_user(&mut self, user: &str, keep: Option<&str>) -> usize {
         let before = self.live.len();
-        self.live
-            .retain(|id, s| s.user != user || Some(id.as_str()) == keep);
+        self.live.retain(|id, s| s.user != user || Some(id.as_str()) == keep);
         before - self.live.len()
     }
 
     pub(crate) fn active(&self) -> Vec<Session> {
-        self.live
-            .values()
-            .filter(|s| s.last_seen.elapsed() <= self.timeout)
-            .cloned()
-            .collect()
+        self.live.values().filter(|s| s.last_seen.elapsed() <= self.timeout).cloned().collect()
     }
 }

@@ -13,9 +13,7 @@ const MACHINE_NAME: &str = "/cgi-bin/magicBox.cgi?action=getMachineName";
 async fn modify(rec: &Recorder, user: &str, password: &str, new: &str, old: &str) -> HttpReply {
     cgi(
         rec.http_addr(),
-        &format!(
-            "/cgi-bin/userManager.cgi?action=modifyPassword&name=admin&pwd={new}&pwdOld={old}"
-        ),
+        &format!("/cgi-bin/userManager.cgi?action=modifyPassword&name=admin&pwd={new}&pwdOld={old}"),
         user,
         password,
     )
@@ -32,141 +30,62 @@ async fn power_cycle(rec: &Recorder) {
 async fn secondary_changes_admin() {
     let rec = start_with(&[Defect::SecondaryChangesAdmin], |_| {}).await;
     let add = "/cgi-bin/userManager.cgi?action=addUser&user.Name=guest&user.Password=guest1&user.Group=user&user.Sharable=true&user.Reserved=false";
-    assert_eq!(
-        cgi(rec.http_addr(), add, "admin", "000000").await.body,
-        "OK\r\n"
-    );
-    assert_eq!(
-        modify(&rec, "guest", "guest1", "abc123", "000000")
-            .await
-            .body,
-        "OK\r\n"
-    );
-    assert_eq!(
-        cgi(rec.http_addr(), MACHINE_NAME, "admin", "abc123")
-            .await
-            .status,
-        200
-    );
+    assert_eq!(cgi(rec.http_addr(), add, "admin", "000000").await.body, "OK\r\n");
+    assert_eq!(modify(&rec, "guest", "guest1", "abc123", "000000").await.body, "OK\r\n");
+    assert_eq!(cgi(rec.http_addr(), MACHINE_NAME, "admin", "abc123").await.status, 200);
     rec.shutdown().await;
 }
 
 #[tokio::test]
 async fn accepts_5_chars() {
     let rec = start_with(&[Defect::Accepts5Chars], |_| {}).await;
-    assert_eq!(
-        modify(&rec, "admin", "000000", "abc1", "000000")
-            .await
-            .status,
-        400,
-        "4 characters still refused"
-    );
-    assert_eq!(
-        modify(&rec, "admin", "000000", "abc12", "000000")
-            .await
-            .body,
-        "OK\r\n"
-    );
-    assert_eq!(
-        cgi(rec.http_addr(), MACHINE_NAME, "admin", "abc12")
-            .await
-            .status,
-        200
-    );
+    assert_eq!(modify(&rec, "admin", "000000", "abc1", "000000").await.status, 400, "4 characters still refused");
+    assert_eq!(modify(&rec, "admin", "000000", "abc12", "000000").await.body, "OK\r\n");
+    assert_eq!(cgi(rec.http_addr(), MACHINE_NAME, "admin", "abc12").await.status, 200);
     rec.shutdown().await;
 }
 
 #[tokio::test]
 async fn truncates_long() {
     let rec = start_with(&[Defect::TruncatesLong], |_| {}).await;
-    assert_eq!(
-        modify(&rec, "admin", "000000", "abc1234", "000000")
-            .await
-            .body,
-        "OK\r\n"
-    );
-    assert_eq!(
-        cgi(rec.http_addr(), MACHINE_NAME, "admin", "abc1234")
-            .await
-            .status,
-        401
-    );
-    assert_eq!(
-        cgi(rec.http_addr(), MACHINE_NAME, "admin", "abc123")
-            .await
-            .status,
-        200
-    );
+    assert_eq!(modify(&rec, "admin", "000000", "abc1234", "000000").await.body, "OK\r\n");
+    assert_eq!(cgi(rec.http_addr(), MACHINE_NAME, "admin", "abc1234").await.status, 401);
+    assert_eq!(cgi(rec.http_addr(), MACHINE_NAME, "admin", "abc123").await.status, 200);
     rec.shutdown().await;
 }
 
 #[tokio::test]
 async fn rtsp_stale_credentials() {
     let rec = start_with(&[Defect::RtspStaleCredentials], |_| {}).await;
-    assert_eq!(
-        modify(&rec, "admin", "000000", "abc123", "000000")
-            .await
-            .body,
-        "OK\r\n"
-    );
-    assert_eq!(
-        rtsp_describe(rec.rtsp_addr(), "admin", "000000").await.0,
-        200,
-        "old password still opens RTSP"
-    );
-    assert_eq!(
-        rtsp_describe(rec.rtsp_addr(), "admin", "abc123").await.0,
-        200
-    );
-    assert_eq!(
-        cgi(rec.http_addr(), MACHINE_NAME, "admin", "000000")
-            .await
-            .status,
-        401,
-        "HTTP is right"
-    );
+    assert_eq!(modify(&rec, "admin", "000000", "abc123", "000000").await.body, "OK\r\n");
+    assert_eq!(rtsp_describe(rec.rtsp_addr(), "admin", "000000").await.0, 200, "old password still opens RTSP");
+    assert_eq!(rtsp_describe(rec.rtsp_addr(), "admin", "abc123").await.0, 200);
+    assert_eq!(cgi(rec.http_addr(), MACHINE_NAME, "admin", "000000").await.status, 401, "HTTP is right");
     rec.shutdown().await;
 }
 
 #[tokio::test]
 async fn change_lost_on_power_cycle() {
     let rec = start_with(&[Defect::ChangeLostOnPowerCycle], |_| {}).await;
-    assert_eq!(
-        modify(&rec, "admin", "000000", "abc123", "000000")
-            .await
-            .body,
-        "OK\r\n"
-    );
+    assert_eq!(modify(&rec, "admin", "000000", "abc123", "000000").await.body, "OK\r\n");
     // Give the writer ten times its delay: proving that nothing happens needs a fixed wait.
     tokio::time::sleep(rec.flash_commit_delay() * 10).await;
     assert_eq!(rec.stats().flash_commits, 0);
     power_cycle(&rec).await;
-    assert_eq!(
-        cgi(rec.http_addr(), MACHINE_NAME, "admin", "000000")
-            .await
-            .status,
-        200
-    );
+    assert_eq!(cgi(rec.http_addr(), MACHINE_NAME, "admin", "000000").await.status, 200);
     rec.shutdown().await;
 }
 
 #[tokio::test]
 async fn ack_before_flash() {
     let rec = start_with(&[Defect::AckBeforeFlash], |_| {}).await;
-    assert_eq!(
-        modify(&rec, "admin", "000000", "abc123", "000000")
-            .await
-            .body,
-        "OK\r\n"
-    );
+    assert_eq!(modify(&rec, "admin", "000000", "abc123", "000000").await.body, "OK\r\n");
     // Three times what the profile promises, still not on flash.
     tokio::time::sleep(rec.flash_commit_delay() * 3).await;
     assert_eq!(rec.stats().flash_commits, 0);
     power_cycle(&rec).await;
     assert_eq!(
-        cgi(rec.http_addr(), MACHINE_NAME, "admin", "000000")
-            .await
-            .status,
+        cgi(rec.http_addr(), MACHINE_NAME, "admin", "000000").await.status,
         200,
         "the acknowledged change was lost"
     );
@@ -174,35 +93,17 @@ async fn ack_before_flash() {
 
     // Left alone, it does get there eventually.
     let rec = start_with(&[Defect::AckBeforeFlash], |_| {}).await;
-    assert_eq!(
-        modify(&rec, "admin", "000000", "abc123", "000000")
-            .await
-            .body,
-        "OK\r\n"
-    );
-    wait_until("the late flash commit", STEP, || async {
-        rec.stats().flash_commits == 1
-    })
-    .await;
+    assert_eq!(modify(&rec, "admin", "000000", "abc123", "000000").await.body, "OK\r\n");
+    wait_until("the late flash commit", STEP, || async { rec.stats().flash_commits == 1 }).await;
     rec.shutdown().await;
 }
 
 #[tokio::test]
 async fn sessions_survive_change() {
     let rec = start_with(&[Defect::SessionsSurviveChange], |_| {}).await;
-    let other = rpc2_login(rec.http_addr(), "admin", "000000")
-        .await
-        .unwrap();
-    assert_eq!(
-        modify(&rec, "admin", "000000", "abc123", "000000")
-            .await
-            .body,
-        "OK\r\n"
-    );
-    assert_eq!(
-        rpc2_call(rec.http_addr(), &other, "global.keepAlive", json!({})).await["result"],
-        json!(true)
-    );
+    let other = rpc2_login(rec.http_addr(), "admin", "000000").await.unwrap();
+    assert_eq!(modify(&rec, "admin", "000000", "abc123", "000000").await.body, "OK\r\n");
+    assert_eq!(rpc2_call(rec.http_addr(), &other, "global.keepAlive", json!({})).await["result"], json!(true));
     rec.shutdown().await;
 }
 
@@ -210,18 +111,11 @@ async fn sessions_survive_change() {
 async fn no_lockout() {
     let rec = start_with(&[Defect::NoLockout], |_| {}).await;
     for _ in 0..8 {
-        assert_eq!(
-            cgi(rec.http_addr(), MACHINE_NAME, "admin", "bad000")
-                .await
-                .status,
-            401
-        );
+        assert_eq!(cgi(rec.http_addr(), MACHINE_NAME, "admin", "bad000").await.status, 401);
     }
     assert_eq!(rec.stats().lockouts_engaged, 0);
     assert_eq!(rec.stats().login_failures, 8);
-    rpc2_login(rec.http_addr(), "admin", "000000")
-        .await
-        .expect("never locked");
+    rpc2_login(rec.http_addr(), "admin", "000000").await.expect("never locked");
     rec.shutdown().await;
 }
 
@@ -230,36 +124,18 @@ async fn lockout_http_only() {
     let rec = start_with(&[Defect::LockoutHttpOnly], |_| {}).await;
     for _ in 0..6 {
         assert_eq!(
-            rpc2_login(rec.http_addr(), "admin", "bad000")
-                .await
-                .unwrap_err()["error"]["code"],
+            rpc2_login(rec.http_addr(), "admin", "bad000").await.unwrap_err()["error"]["code"],
             json!(268632085)
         );
     }
-    assert_eq!(
-        rec.stats().lockouts_engaged,
-        0,
-        "RPC2 failures are not counted"
-    );
+    assert_eq!(rec.stats().lockouts_engaged, 0, "RPC2 failures are not counted");
     for _ in 0..5 {
         cgi(rec.http_addr(), MACHINE_NAME, "admin", "bad000").await;
     }
     assert_eq!(rec.stats().lockouts_engaged, 1);
-    assert_eq!(
-        cgi(rec.http_addr(), MACHINE_NAME, "admin", "000000")
-            .await
-            .status,
-        401,
-        "HTTP is locked"
-    );
-    rpc2_login(rec.http_addr(), "admin", "000000")
-        .await
-        .expect("RPC2 ignores the lock");
-    assert_eq!(
-        rtsp_describe(rec.rtsp_addr(), "admin", "000000").await.0,
-        200,
-        "RTSP ignores the lock"
-    );
+    assert_eq!(cgi(rec.http_addr(), MACHINE_NAME, "admin", "000000").await.status, 401, "HTTP is locked");
+    rpc2_login(rec.http_addr(), "admin", "000000").await.expect("RPC2 ignores the lock");
+    assert_eq!(rtsp_describe(rec.rtsp_addr(), "admin", "000000").await.0, 200, "RTSP ignores the lock");
     rec.shutdown().await;
 }
 
@@ -267,12 +143,7 @@ async fn lockout_http_only() {
 async fn password_on_console() {
     let rec = start_with(&[Defect::PasswordOnConsole], |_| {}).await;
     let mut console = rec.console();
-    assert_eq!(
-        modify(&rec, "admin", "000000", "Qk3v9z", "000000")
-            .await
-            .body,
-        "OK\r\n"
-    );
+    assert_eq!(modify(&rec, "admin", "000000", "Qk3v9z", "000000").await.body, "OK\r\n");
     let mut text = String::new();
     tokio::time::timeout(STEP, async {
         while !text.contains("Qk3v9z") {
@@ -289,25 +160,13 @@ async fn password_on_console() {
 async fn hash_accepted() {
     let rec = start_with(&[Defect::HashAccepted], |_| {}).await;
     let stored = resetlab_wire::digest::ha1("admin", &rec.realm(), "000000");
-    assert_eq!(
-        cgi(rec.http_addr(), MACHINE_NAME, "admin", &stored)
-            .await
-            .status,
-        200
-    );
-    rpc2_login(rec.http_addr(), "admin", &stored.to_uppercase())
-        .await
-        .expect("RPC2 takes the hash");
+    assert_eq!(cgi(rec.http_addr(), MACHINE_NAME, "admin", &stored).await.status, 200);
+    rpc2_login(rec.http_addr(), "admin", &stored.to_uppercase()).await.expect("RPC2 takes the hash");
     rec.shutdown().await;
 
     let conforming = start().await;
     let stored = resetlab_wire::digest::ha1("admin", &conforming.realm(), "000000");
-    assert_eq!(
-        cgi(conforming.http_addr(), MACHINE_NAME, "admin", &stored)
-            .await
-            .status,
-        401
-    );
+    assert_eq!(cgi(conforming.http_addr(), MACHINE_NAME, "admin", &stored).await.status, 401);
     conforming.shutdown().await;
 }
 
@@ -325,14 +184,8 @@ async fn rpc2_loopback_bypass() {
     )
     .await;
     assert_eq!(r["result"], json!(true));
-    let err = rpc2_login(rec.http_addr(), "admin", "anything")
-        .await
-        .unwrap_err();
-    assert_eq!(
-        err["error"]["code"],
-        json!(268632085),
-        "a normal login still checks"
-    );
+    let err = rpc2_login(rec.http_addr(), "admin", "anything").await.unwrap_err();
+    assert_eq!(err["error"]["code"], json!(268632085), "a normal login still checks");
     rec.shutdown().await;
 }
 
@@ -346,10 +199,7 @@ async fn default_password_remote() {
     ok.shutdown().await;
     let rec = start_with(&[Defect::DefaultPasswordRemote], |_| {}).await;
     assert!(rec.has_factory_password("admin"));
-    assert!(
-        !rec.refuses_remote_use("admin"),
-        "remote use with 000000 allowed"
-    );
+    assert!(!rec.refuses_remote_use("admin"), "remote use with 000000 allowed");
     rec.shutdown().await;
 }
 
@@ -460,7 +310,11 @@ async fn substream_stale_credentials() {
     let rec = start_with(&[Defect::SubstreamStaleCredentials], |_| {}).await;
     let addr = rec.rtsp_addr();
     assert_eq!(modify(&rec, "admin", "000000", "abc123", "000000").await.body, "OK\r\n");
-    assert_eq!(rtsp_describe_stream(addr, 1, "admin", "000000").await.0, 200, "the old password still opens the sub-stream");
+    assert_eq!(
+        rtsp_describe_stream(addr, 1, "admin", "000000").await.0,
+        200,
+        "the old password still opens the sub-stream"
+    );
     assert_eq!(rtsp_describe_stream(addr, 0, "admin", "000000").await.0, 401, "the main stream refuses it");
     assert_eq!(rtsp_describe_stream(addr, 1, "admin", "abc123").await.0, 200, "the new one opens both");
     assert_eq!(rtsp_describe_stream(addr, 0, "admin", "abc123").await.0, 200);
@@ -488,7 +342,8 @@ async fn setup_and_play_anonymously(addr: std::net::SocketAddr) -> (u16, u16, us
         return (setup, 0, 0);
     }
     let session = head.lines().find_map(|l| l.strip_prefix("Session: ")).unwrap().split(';').next().unwrap().to_owned();
-    let (play, _, _) = rtsp_exchange(&mut s, &format!("PLAY {url} RTSP/1.0\r\nCSeq: 2\r\nSession: {session}\r\n\r\n"), 2).await;
+    let (play, _, _) =
+        rtsp_exchange(&mut s, &format!("PLAY {url} RTSP/1.0\r\nCSeq: 2\r\nSession: {session}\r\n\r\n"), 2).await;
     let mut media = 0;
     let mut chunk = [0u8; 16 * 1024];
     let until = tokio::time::Instant::now() + std::time::Duration::from_secs(1);

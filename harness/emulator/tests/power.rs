@@ -27,9 +27,7 @@ async fn refused(addr: SocketAddr) -> bool {
 async fn change(rec: &Recorder, new: &str, old: &str) {
     let r = cgi(
         rec.http_addr(),
-        &format!(
-            "/cgi-bin/userManager.cgi?action=modifyPassword&name=admin&pwd={new}&pwdOld={old}"
-        ),
+        &format!("/cgi-bin/userManager.cgi?action=modifyPassword&name=admin&pwd={new}&pwdOld={old}"),
         "admin",
         old,
     )
@@ -38,11 +36,7 @@ async fn change(rec: &Recorder, new: &str, old: &str) {
 }
 
 /// Console text until `marker` has been seen (panics at the deadline).
-async fn read_console_until(
-    rx: &mut broadcast::Receiver<Bytes>,
-    marker: &str,
-    deadline: Duration,
-) -> String {
+async fn read_console_until(rx: &mut broadcast::Receiver<Bytes>, marker: &str, deadline: Duration) -> String {
     let mut text = String::new();
     tokio::time::timeout(deadline, async {
         while !text.contains(marker) {
@@ -63,10 +57,7 @@ async fn power_off_refuses_connections_and_power_on_brings_back_the_committed_pa
     let rec = start().await;
     let (http, rtsp) = (rec.http_addr(), rec.rtsp_addr());
     change(&rec, "abc123", "000000").await;
-    wait_until("the change to reach flash", STEP, || async {
-        rec.stats().flash_commits == 1
-    })
-    .await;
+    wait_until("the change to reach flash", STEP, || async { rec.stats().flash_commits == 1 }).await;
 
     rec.set_power(false).await;
     assert!(!rec.is_powered());
@@ -78,18 +69,9 @@ async fn power_off_refuses_connections_and_power_on_brings_back_the_committed_pa
     rec.set_power(true).await;
     let log = read_console_until(&mut console, "System init done\r\n", STEP).await;
     assert!(log.starts_with("U-Boot"), "{log}");
-    assert!(
-        log.contains("Linux version") && log.contains(&rec.serial()),
-        "{log}"
-    );
-    rec.wait_ready(STEP)
-        .await
-        .expect("services answer after the ready marker");
-    assert_eq!(
-        (rec.http_addr(), rec.rtsp_addr()),
-        (http, rtsp),
-        "same ports across power cycles"
-    );
+    assert!(log.contains("Linux version") && log.contains(&rec.serial()), "{log}");
+    rec.wait_ready(STEP).await.expect("services answer after the ready marker");
+    assert_eq!((rec.http_addr(), rec.rtsp_addr()), (http, rtsp), "same ports across power cycles");
     assert_eq!(cgi(http, MACHINE_NAME, "admin", "abc123").await.status, 200);
     assert_eq!(cgi(http, MACHINE_NAME, "admin", "000000").await.status, 401);
     assert_eq!(rtsp_describe(rtsp, "admin", "abc123").await.0, 200);
@@ -103,31 +85,12 @@ async fn power_cut_inside_the_flash_window_loses_the_change() {
     assert_eq!(rec.flash_commit_delay(), Duration::from_millis(200));
     change(&rec, "abc123", "000000").await;
     rec.set_power(false).await;
-    assert_eq!(
-        rec.stats().flash_commits,
-        0,
-        "the cut landed inside the commit window"
-    );
+    assert_eq!(rec.stats().flash_commits, 0, "the cut landed inside the commit window");
     rec.set_power(true).await;
     rec.wait_ready(Duration::from_secs(30)).await.unwrap();
-    assert_eq!(
-        cgi(rec.http_addr(), MACHINE_NAME, "admin", "000000")
-            .await
-            .status,
-        200,
-        "old password is back"
-    );
-    assert_eq!(
-        cgi(rec.http_addr(), MACHINE_NAME, "admin", "abc123")
-            .await
-            .status,
-        401
-    );
-    assert_eq!(
-        rec.stats().flash_commits,
-        0,
-        "the lost change is never written later"
-    );
+    assert_eq!(cgi(rec.http_addr(), MACHINE_NAME, "admin", "000000").await.status, 200, "old password is back");
+    assert_eq!(cgi(rec.http_addr(), MACHINE_NAME, "admin", "abc123").await.status, 401);
+    assert_eq!(rec.stats().flash_commits, 0, "the lost change is never written later");
     rec.shutdown().await;
 }
 
@@ -139,12 +102,7 @@ async fn durable_on_ok_firmware_commits_before_answering() {
     rec.set_power(false).await;
     rec.set_power(true).await;
     rec.wait_ready(STEP).await.unwrap();
-    assert_eq!(
-        cgi(rec.http_addr(), MACHINE_NAME, "admin", "abc123")
-            .await
-            .status,
-        200
-    );
+    assert_eq!(cgi(rec.http_addr(), MACHINE_NAME, "admin", "abc123").await.status, 200);
     rec.shutdown().await;
 }
 
@@ -152,19 +110,12 @@ async fn durable_on_ok_firmware_commits_before_answering() {
 async fn power_off_drops_open_connections_at_once() {
     let rec = start().await;
     let mut rtsp = TcpStream::connect(rec.rtsp_addr()).await.unwrap();
-    rtsp.write_all(b"OPTIONS rtsp://x/ RTSP/1.0\r\nCSeq: 1\r\n\r\n")
-        .await
-        .unwrap();
+    rtsp.write_all(b"OPTIONS rtsp://x/ RTSP/1.0\r\nCSeq: 1\r\n\r\n").await.unwrap();
     let mut buf = [0u8; 1024];
     assert!(rtsp.read(&mut buf).await.unwrap() > 0);
     let mut http = TcpStream::connect(rec.http_addr()).await.unwrap();
-    http.write_all(b"GET /cgi-bin/magicBox.cgi?action=getMachineName HTTP/1.1\r\nHost: x\r\n\r\n")
-        .await
-        .unwrap();
-    assert!(
-        http.read(&mut buf).await.unwrap() > 0,
-        "keep-alive connection answered"
-    );
+    http.write_all(b"GET /cgi-bin/magicBox.cgi?action=getMachineName HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    assert!(http.read(&mut buf).await.unwrap() > 0, "keep-alive connection answered");
 
     rec.set_power(false).await;
     for (name, s) in [("RTSP", &mut rtsp), ("HTTP", &mut http)] {
@@ -206,14 +157,8 @@ async fn console_stops_mid_line_when_power_is_cut_during_boot() {
         if !seen.ends_with('\n') || attempts == 5 {
             // Power on again: the cut line is never finished, the log starts over.
             rec.set_power(true).await;
-            let next = tokio::time::timeout(STEP, console.recv())
-                .await
-                .expect("boot log after power on")
-                .unwrap();
-            assert!(
-                String::from_utf8_lossy(&next).starts_with("U-Boot"),
-                "{next:?}"
-            );
+            let next = tokio::time::timeout(STEP, console.recv()).await.expect("boot log after power on").unwrap();
+            assert!(String::from_utf8_lossy(&next).starts_with("U-Boot"), "{next:?}");
             break seen;
         }
     };
@@ -226,29 +171,18 @@ async fn console_stops_mid_line_when_power_is_cut_during_boot() {
 #[tokio::test]
 async fn a_firmware_without_rtsp_or_console_offers_neither() {
     let rec = start_with(&[], |c| {
-        c.profile.interfaces.retain(|i| {
-            !matches!(
-                i,
-                resetlab_profile::Interface::Rtsp | resetlab_profile::Interface::Console
-            )
-        })
+        c.profile
+            .interfaces
+            .retain(|i| !matches!(i, resetlab_profile::Interface::Rtsp | resetlab_profile::Interface::Console))
     })
     .await;
     assert!(refused(rec.rtsp_addr()).await, "no RTSP service");
-    assert_eq!(
-        cgi(rec.http_addr(), MACHINE_NAME, "admin", "000000")
-            .await
-            .status,
-        200
-    );
+    assert_eq!(cgi(rec.http_addr(), MACHINE_NAME, "admin", "000000").await.status, 200);
     let mut console = rec.console();
     rec.set_power(false).await;
     rec.set_power(true).await;
     rec.wait_ready(STEP).await.unwrap();
-    assert!(
-        console.try_recv().is_err(),
-        "a console-less firmware prints nothing"
-    );
+    assert!(console.try_recv().is_err(), "a console-less firmware prints nothing");
     rec.shutdown().await;
 }
 
@@ -256,22 +190,13 @@ async fn a_firmware_without_rtsp_or_console_offers_neither() {
 async fn lockout_is_cleared_by_a_power_cycle_when_the_profile_says_so() {
     let rec = start().await;
     for _ in 0..5 {
-        rpc2_login(rec.http_addr(), "admin", "bad000")
-            .await
-            .unwrap_err();
+        rpc2_login(rec.http_addr(), "admin", "bad000").await.unwrap_err();
     }
-    assert_eq!(
-        rpc2_login(rec.http_addr(), "admin", "000000")
-            .await
-            .unwrap_err()["error"]["code"],
-        json!(268632081)
-    );
+    assert_eq!(rpc2_login(rec.http_addr(), "admin", "000000").await.unwrap_err()["error"]["code"], json!(268632081));
     rec.set_power(false).await;
     rec.set_power(true).await;
     rec.wait_ready(STEP).await.unwrap();
-    rpc2_login(rec.http_addr(), "admin", "000000")
-        .await
-        .expect("lock cleared by the power cycle");
+    rpc2_login(rec.http_addr(), "admin", "000000").await.expect("lock cleared by the power cycle");
     rec.shutdown().await;
 }
 
@@ -279,38 +204,23 @@ async fn lockout_is_cleared_by_a_power_cycle_when_the_profile_says_so() {
 async fn lockout_survives_a_power_cycle_when_the_profile_keeps_it() {
     let rec = start_with(&[], |c| c.profile.lockout.cleared_by_power_cycle = false).await;
     for _ in 0..5 {
-        assert_eq!(
-            cgi(rec.http_addr(), MACHINE_NAME, "admin", "bad000")
-                .await
-                .status,
-            401
-        );
+        assert_eq!(cgi(rec.http_addr(), MACHINE_NAME, "admin", "bad000").await.status, 401);
     }
     rec.set_power(false).await;
     rec.set_power(true).await;
     rec.wait_ready(STEP).await.unwrap();
-    assert_eq!(
-        rpc2_login(rec.http_addr(), "admin", "000000")
-            .await
-            .unwrap_err()["error"]["code"],
-        json!(268632081)
-    );
+    assert_eq!(rpc2_login(rec.http_addr(), "admin", "000000").await.unwrap_err()["error"]["code"], json!(268632081));
     rec.shutdown().await;
 }
 
 #[tokio::test]
 async fn rpc2_sessions_are_lost_with_ram() {
     let rec = start().await;
-    let s = rpc2_login(rec.http_addr(), "admin", "000000")
-        .await
-        .unwrap();
+    let s = rpc2_login(rec.http_addr(), "admin", "000000").await.unwrap();
     rec.set_power(false).await;
     rec.set_power(true).await;
     rec.wait_ready(STEP).await.unwrap();
-    assert_eq!(
-        rpc2_call(rec.http_addr(), &s, "global.keepAlive", json!({})).await["error"]["code"],
-        json!(287637505)
-    );
+    assert_eq!(rpc2_call(rec.http_addr(), &s, "global.keepAlive", json!({})).await["error"]["code"], json!(287637505));
     rec.shutdown().await;
 }
 
@@ -324,9 +234,7 @@ async fn link_down_refuses_connections_while_the_console_keeps_running() {
     assert!(refused(rec.http_addr()).await);
     assert!(refused(rec.rtsp_addr()).await);
     let mut buf = [0u8; 64];
-    let n = tokio::time::timeout(STEP, held.read(&mut buf))
-        .await
-        .expect("held connection dropped");
+    let n = tokio::time::timeout(STEP, held.read(&mut buf)).await.expect("held connection dropped");
     assert!(matches!(n, Ok(0) | Err(_)));
     read_console_until(&mut console, "link down", STEP).await;
 
@@ -339,12 +247,7 @@ async fn link_down_refuses_connections_while_the_console_keeps_running() {
 
     rec.set_link(true).await;
     rec.wait_ready(STEP).await.unwrap();
-    assert_eq!(
-        cgi(rec.http_addr(), MACHINE_NAME, "admin", "000000")
-            .await
-            .status,
-        200
-    );
+    assert_eq!(cgi(rec.http_addr(), MACHINE_NAME, "admin", "000000").await.status, 200);
     rec.shutdown().await;
 }
 
@@ -389,9 +292,7 @@ async fn no_password_reaches_tracing_logs_or_the_console() {
     let rec = start().await;
     let mut console = rec.console();
     change(&rec, "Sx9k2q", "000000").await;
-    let s = rpc2_login(rec.http_addr(), "admin", "Sx9k2q")
-        .await
-        .unwrap();
+    let s = rpc2_login(rec.http_addr(), "admin", "Sx9k2q").await.unwrap();
     let r = rpc2_call(
         rec.http_addr(),
         &s,
@@ -400,28 +301,13 @@ async fn no_password_reaches_tracing_logs_or_the_console() {
     )
     .await;
     assert_eq!(r["result"], json!(true));
-    rpc2_login(rec.http_addr(), "admin", "Wr0ng9")
-        .await
-        .unwrap_err();
+    rpc2_login(rec.http_addr(), "admin", "Wr0ng9").await.unwrap_err();
+    assert_eq!(rtsp_describe(rec.rtsp_addr(), "admin", "Wr0ng8").await.0, 401);
     assert_eq!(
-        rtsp_describe(rec.rtsp_addr(), "admin", "Wr0ng8").await.0,
+        cgi(rec.http_addr(), "/cgi-bin/magicBox.cgi?action=getMachineName&x=Wr0ng7", "admin", "Wr0ng7").await.status,
         401
     );
-    assert_eq!(
-        cgi(
-            rec.http_addr(),
-            "/cgi-bin/magicBox.cgi?action=getMachineName&x=Wr0ng7",
-            "admin",
-            "Wr0ng7"
-        )
-        .await
-        .status,
-        401
-    );
-    wait_until("both changes to reach flash", STEP, || async {
-        rec.stats().flash_commits == 2
-    })
-    .await;
+    wait_until("both changes to reach flash", STEP, || async { rec.stats().flash_commits == 2 }).await;
     rec.set_power(false).await;
     rec.set_power(true).await;
     rec.wait_ready(STEP).await.unwrap();
@@ -431,10 +317,7 @@ async fn no_password_reaches_tracing_logs_or_the_console() {
         console_text.push_str(&String::from_utf8_lossy(&b));
     }
     let logs = String::from_utf8_lossy(&capture.0.lock().unwrap()).into_owned();
-    assert!(
-        logs.contains("password changed"),
-        "the capture works: {logs}"
-    );
+    assert!(logs.contains("password changed"), "the capture works: {logs}");
     assert!(console_text.contains("modified by admin"), "{console_text}");
     for pw in ["000000", "Sx9k2q", "Qz7m4w", "Wr0ng9", "Wr0ng8", "Wr0ng7"] {
         assert!(!logs.contains(pw), "{pw} in the tracing log");

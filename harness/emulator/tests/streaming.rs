@@ -60,15 +60,7 @@ impl Client {
             .await
             .expect("RTSP connect in time")
             .expect("RTSP connect");
-        Client {
-            s,
-            buf: Vec::new(),
-            cseq: 0,
-            user,
-            password,
-            challenge: None,
-            frames: Vec::new(),
-        }
+        Client { s, buf: Vec::new(), cseq: 0, user, password, challenge: None, frames: Vec::new() }
     }
 
     /// The next reply or interleaved frame; `None` when the server closed the connection.
@@ -104,11 +96,7 @@ impl Client {
         let head = String::from_utf8_lossy(&self.buf[..end]).into_owned();
         let len: usize = head
             .lines()
-            .find_map(|l| {
-                l.to_ascii_lowercase()
-                    .strip_prefix("content-length:")
-                    .map(|v| v.trim().parse().unwrap())
-            })
+            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
             .unwrap_or(0);
         if self.buf.len() < end + len {
             return None;
@@ -127,16 +115,7 @@ impl Client {
             self.cseq += 1;
             let mut req = format!("{method} {uri} RTSP/1.0\r\nCSeq: {}\r\n", self.cseq);
             if let Some((realm, nonce)) = &self.challenge {
-                let auth = digest_header(
-                    self.user,
-                    self.password,
-                    realm,
-                    nonce,
-                    method,
-                    uri,
-                    false,
-                    None,
-                );
+                let auth = digest_header(self.user, self.password, realm, nonce, method, uri, false, None);
                 req.push_str(&format!("Authorization: {auth}\r\n"));
             }
             for (k, v) in headers {
@@ -150,15 +129,9 @@ impl Client {
                     Item::Frame { channel, data } => self.frames.push((channel, data)),
                 }
             };
-            assert!(
-                reply.head.contains(&format!("CSeq: {}\r\n", self.cseq)),
-                "CSeq echoed: {}",
-                reply.head
-            );
+            assert!(reply.head.contains(&format!("CSeq: {}\r\n", self.cseq)), "CSeq echoed: {}", reply.head);
             if reply.status == 401 && self.challenge.is_none() {
-                let ch = reply
-                    .header("WWW-Authenticate")
-                    .expect("401 has a challenge");
+                let ch = reply.header("WWW-Authenticate").expect("401 has a challenge");
                 self.challenge = Some((param(ch, "realm").unwrap(), param(ch, "nonce").unwrap()));
                 continue;
             }
@@ -169,31 +142,16 @@ impl Client {
 
     /// DESCRIBE, then SETUP over interleaved TCP; returns (track URL, session id).
     async fn setup(&mut self, addr: SocketAddr) -> (String, String) {
-        let d = self
-            .request(
-                "DESCRIBE",
-                &url(addr),
-                &[("Accept", "application/sdp".into())],
-            )
-            .await;
+        let d = self.request("DESCRIBE", &url(addr), &[("Accept", "application/sdp".into())]).await;
         assert_eq!(d.status, 200, "{d:?}");
         let track = format!("{}trackID=0", d.header("Content-Base").unwrap());
-        let s = self
-            .request(
-                "SETUP",
-                &track,
-                &[("Transport", "RTP/AVP/TCP;unicast;interleaved=0-1".into())],
-            )
-            .await;
+        let s = self.request("SETUP", &track, &[("Transport", "RTP/AVP/TCP;unicast;interleaved=0-1".into())]).await;
         assert_eq!(s.status, 200, "{s:?}");
         let session = s.header("Session").expect("SETUP gives a session");
         let (id, timeout) = session.split_once(';').expect("Session carries a timeout");
         assert_eq!(timeout, "timeout=60");
         let transport = s.header("Transport").unwrap();
-        assert!(
-            transport.starts_with("RTP/AVP/TCP;unicast;interleaved=0-1"),
-            "{transport}"
-        );
+        assert!(transport.starts_with("RTP/AVP/TCP;unicast;interleaved=0-1"), "{transport}");
         (track, id.to_owned())
     }
 
@@ -251,10 +209,7 @@ impl Depacketizer {
                 if start {
                     self.partial = Some(vec![(payload[0] & 0xe0) | (payload[1] & 0x1f)]);
                 }
-                self.partial
-                    .as_mut()
-                    .expect("FU-A continues a started fragment")
-                    .extend_from_slice(&payload[2..]);
+                self.partial.as_mut().expect("FU-A continues a started fragment").extend_from_slice(&payload[2..]);
                 if end { self.partial.take() } else { None }
             }
             t => panic!("unexpected RTP payload type {t}"),
@@ -268,55 +223,26 @@ async fn hand_written_client_sets_up_plays_and_tears_down_over_tcp() {
     let addr = rec.rtsp_addr();
     let mut c = Client::connect(addr, "admin", "000000").await;
 
-    let d = c
-        .request(
-            "DESCRIBE",
-            &url(addr),
-            &[("Accept", "application/sdp".into())],
-        )
-        .await;
+    let d = c.request("DESCRIBE", &url(addr), &[("Accept", "application/sdp".into())]).await;
     assert_eq!(d.status, 200);
-    assert!(
-        d.body.contains("a=control:trackID=0") && d.body.contains("sprop-parameter-sets="),
-        "{}",
-        d.body
-    );
+    assert!(d.body.contains("a=control:trackID=0") && d.body.contains("sprop-parameter-sets="), "{}", d.body);
     let track = format!("{}trackID=0", d.header("Content-Base").unwrap());
-    let udp = c
-        .request(
-            "SETUP",
-            &track,
-            &[("Transport", "RTP/AVP;unicast;client_port=5000-5001".into())],
-        )
-        .await;
+    let udp = c.request("SETUP", &track, &[("Transport", "RTP/AVP;unicast;client_port=5000-5001".into())]).await;
     assert_eq!(udp.status, 461, "UDP is refused: {udp:?}");
-    let early = c
-        .request("PLAY", &url(addr), &[("Session", "12345".into())])
-        .await;
+    let early = c.request("PLAY", &url(addr), &[("Session", "12345".into())]).await;
     assert_eq!(early.status, 454, "PLAY before SETUP: {early:?}");
 
     let (_, session) = c.setup(addr).await;
-    let wrong = c
-        .request("PLAY", &url(addr), &[("Session", format!("{session}9"))])
-        .await;
+    let wrong = c.request("PLAY", &url(addr), &[("Session", format!("{session}9"))]).await;
     assert_eq!(wrong.status, 454, "PLAY with a wrong session: {wrong:?}");
     let none = c.request("PLAY", &url(addr), &[]).await;
     assert_eq!(none.status, 454, "PLAY without a session: {none:?}");
 
-    let play = c
-        .request(
-            "PLAY",
-            &url(addr),
-            &[("Session", session.clone()), ("Range", "npt=0.000-".into())],
-        )
-        .await;
+    let play = c.request("PLAY", &url(addr), &[("Session", session.clone()), ("Range", "npt=0.000-".into())]).await;
     assert_eq!(play.status, 200, "{play:?}");
     assert!(play.header("Session").unwrap().starts_with(&session));
     assert_eq!(play.header("Range"), Some("npt=0.000-"));
-    let info = play
-        .header("RTP-Info")
-        .expect("PLAY gives RTP-Info")
-        .to_owned();
+    let info = play.header("RTP-Info").expect("PLAY gives RTP-Info").to_owned();
     assert!(info.starts_with(&format!("url={track};")), "{info}");
     let field = |key: &str| {
         info.split(';')
@@ -338,18 +264,11 @@ async fn hand_written_client_sets_up_plays_and_tears_down_over_tcp() {
     while markers < 40 {
         if packets == 5 {
             // An RTCP receiver report the server must skip, then a keep-alive mid-stream.
-            c.s.write_all(&[b'$', 1, 0, 8, 0x81, 201, 0, 1, 0, 0, 0, 1])
-                .await
-                .unwrap();
-            let ka = c
-                .request("GET_PARAMETER", &url(addr), &[("Session", session.clone())])
-                .await;
+            c.s.write_all(&[b'$', 1, 0, 8, 0x81, 201, 0, 1, 0, 0, 0, 1]).await.unwrap();
+            let ka = c.request("GET_PARAMETER", &url(addr), &[("Session", session.clone())]).await;
             assert_eq!(ka.status, 200, "keep-alive while streaming: {ka:?}");
         }
-        assert!(
-            packets < 1000,
-            "a marker bit ends each frame ({markers} in {packets} packets)"
-        );
+        assert!(packets < 1000, "a marker bit ends each frame ({markers} in {packets} packets)");
         let (channel, p) = c.frame().await.expect("media keeps flowing");
         assert_eq!(channel, 0, "RTP on the interleaved channel SETUP agreed");
         assert_eq!(p[0] >> 6, 2, "RTP version 2");
@@ -381,21 +300,13 @@ async fn hand_written_client_sets_up_plays_and_tears_down_over_tcp() {
     for (t, name) in [(7, "SPS"), (8, "PPS"), (5, "IDR"), (1, "non-IDR slice")] {
         assert!(seen_types.contains(&t), "{name} seen: {seen_types:?}");
     }
-    assert_eq!(
-        got_idr.as_ref(),
-        Some(&idr),
-        "FU-A reassembles the clip's IDR"
-    );
+    assert_eq!(got_idr.as_ref(), Some(&idr), "FU-A reassembles the clip's IDR");
 
-    let down = c
-        .request("TEARDOWN", &url(addr), &[("Session", session.clone())])
-        .await;
+    let down = c.request("TEARDOWN", &url(addr), &[("Session", session.clone())]).await;
     assert_eq!(down.status, 200, "TEARDOWN while media flows");
     // From the TEARDOWN reply on, the connection carries replies only.
     c.frames.clear();
-    c.s.write_all(b"OPTIONS * RTSP/1.0\r\nCSeq: 99\r\n\r\n")
-        .await
-        .unwrap();
+    c.s.write_all(b"OPTIONS * RTSP/1.0\r\nCSeq: 99\r\n\r\n").await.unwrap();
     match c.next().await {
         Some(Item::Reply(r)) => assert_eq!(r.status, 200),
         other => panic!("no media after TEARDOWN, got {other:?}"),
@@ -409,17 +320,9 @@ async fn setup_and_play_need_credentials() {
     let addr = rec.rtsp_addr();
     let mut c = Client::connect(addr, "admin", "bad000").await;
     let track = format!("{}/trackID=0", url(addr));
-    let setup = c
-        .request(
-            "SETUP",
-            &track,
-            &[("Transport", "RTP/AVP/TCP;unicast;interleaved=0-1".into())],
-        )
-        .await;
+    let setup = c.request("SETUP", &track, &[("Transport", "RTP/AVP/TCP;unicast;interleaved=0-1".into())]).await;
     assert_eq!(setup.status, 401, "SETUP with a wrong password: {setup:?}");
-    let play = c
-        .request("PLAY", &url(addr), &[("Session", "1".into())])
-        .await;
+    let play = c.request("PLAY", &url(addr), &[("Session", "1".into())]).await;
     assert_eq!(play.status, 401, "PLAY with a wrong password: {play:?}");
     rec.shutdown().await;
 }
@@ -478,11 +381,7 @@ async fn link_cut_during_play_closes_the_stream() {
 async fn tool(program: &str, args: &[&str]) -> (bool, String, String) {
     let out = tokio::time::timeout(
         STEP,
-        tokio::process::Command::new(program)
-            .args(args)
-            .stdin(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .output(),
+        tokio::process::Command::new(program).args(args).stdin(std::process::Stdio::null()).kill_on_drop(true).output(),
     )
     .await
     .unwrap_or_else(|_| panic!("{program} finished within {STEP:?}"))
@@ -495,20 +394,10 @@ async fn tool(program: &str, args: &[&str]) -> (bool, String, String) {
 }
 
 fn url_as(rec: &Recorder, password: &str) -> String {
-    format!(
-        "rtsp://admin:{password}@{}/cam/realmonitor?channel=1&subtype=0",
-        rec.rtsp_addr()
-    )
+    format!("rtsp://admin:{password}@{}/cam/realmonitor?channel=1&subtype=0", rec.rtsp_addr())
 }
 
-const PROBE: [&str; 6] = [
-    "-v",
-    "error",
-    "-show_entries",
-    "stream=codec_name,width,height",
-    "-of",
-    "default=nw=1",
-];
+const PROBE: [&str; 6] = ["-v", "error", "-show_entries", "stream=codec_name,width,height", "-of", "default=nw=1"];
 
 #[tokio::test]
 async fn ffprobe_sees_the_clip_falling_back_from_udp_by_itself() {
@@ -517,19 +406,13 @@ async fn ffprobe_sees_the_clip_falling_back_from_udp_by_itself() {
     }
     let clip = concat!(env!("CARGO_MANIFEST_DIR"), "/media/testcard.h264");
     let (ok, expected, err) = tool("ffprobe", &[&PROBE[..], &[clip]].concat()).await;
-    assert!(
-        ok && expected.contains("codec_name=h264"),
-        "{expected}{err}"
-    );
+    assert!(ok && expected.contains("codec_name=h264"), "{expected}{err}");
     let rec = start().await;
     // No -rtsp_transport: ffprobe tries UDP, gets 461 and retries over TCP.
     let url = url_as(&rec, "000000");
     let (ok, got, err) = tool("ffprobe", &[&PROBE[..], &[url.as_str()]].concat()).await;
     assert!(ok, "ffprobe succeeded: {err}");
-    assert_eq!(
-        got, expected,
-        "one H.264 stream with the clip's size ({err})"
-    );
+    assert_eq!(got, expected, "one H.264 stream with the clip's size ({err})");
     rec.shutdown().await;
 }
 
@@ -553,22 +436,8 @@ async fn ffmpeg_decodes_frames() {
     }
     let rec = start().await;
     let url = url_as(&rec, "000000");
-    let (ok, _, err) = tool(
-        "ffmpeg",
-        &[
-            "-nostdin",
-            "-v",
-            "error",
-            "-i",
-            &url,
-            "-frames:v",
-            "5",
-            "-f",
-            "null",
-            "-",
-        ],
-    )
-    .await;
+    let (ok, _, err) =
+        tool("ffmpeg", &["-nostdin", "-v", "error", "-i", &url, "-frames:v", "5", "-f", "null", "-"]).await;
     assert!(ok, "ffmpeg decoded 5 frames: {err}");
     rec.shutdown().await;
 }

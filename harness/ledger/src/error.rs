@@ -40,9 +40,7 @@ pub enum LedgerError {
     SymlinkedDir { path: PathBuf },
 
     /// The journal (or its directory) belongs to another user.
-    #[error(
-        "{path} belongs to uid {owner}, not to this user (uid {me}); expected a journal of our own"
-    )]
+    #[error("{path} belongs to uid {owner}, not to this user (uid {me}); expected a journal of our own")]
     NotOwned { path: PathBuf, owner: u32, me: u32 },
 
     /// A journal file (the journal, its lock) exists but is not a regular file, or is a symlink,
@@ -68,21 +66,13 @@ pub enum LedgerError {
          with a matching checksum. Only a torn last line is skipped; move the file aside and recover by hand \
          (it holds device passwords)"
     )]
-    Corrupt {
-        path: PathBuf,
-        line: usize,
-        reason: String,
-    },
+    Corrupt { path: PathBuf, line: usize, reason: String },
 
     /// `outcome` named a change this journal has no unfinished record of (a harness bug).
-    #[error(
-        "journal {path} has no unfinished change {change}; expected an id returned by `intend`"
-    )]
+    #[error("journal {path} has no unfinished change {change}; expected an id returned by `intend`")]
     UnknownChange { path: PathBuf, change: u64 },
 
     /// No per-user data directory is known (no HOME), so a default journal location cannot be chosen.
-    #[error(
-        "no user data directory is known (is HOME set?); expected one for the journal, or pass --state-dir"
-    )]
+    #[error("no user data directory is known (is HOME set?); expected one for the journal, or pass --state-dir")]
     NoDataDir,
 }

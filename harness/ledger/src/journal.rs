@@ -28,9 +28,7 @@ const COMPACT_TMP: &str = ".credentials.jsonl.tmp";
 
 /// Where the journal lives unless `--state-dir` says otherwise: `<user data dir>/resetlab`.
 pub fn default_dir() -> Result<PathBuf, LedgerError> {
-    dirs::data_dir()
-        .map(|d| d.join("resetlab"))
-        .ok_or(LedgerError::NoDataDir)
+    dirs::data_dir().map(|d| d.join("resetlab")).ok_or(LedgerError::NoDataDir)
 }
 
 /// The credential journal of one state directory, held open by one writer (see [`crate::lock`]).
@@ -75,8 +73,7 @@ impl Journal {
             sync_dir(dir)?;
         }
         let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes)
-            .map_err(io_error("read", &path))?;
+        file.read_to_end(&mut bytes).map_err(io_error("read", &path))?;
         let loaded = load(&path, &bytes)?;
         if loaded.torn > 0 {
             tracing::warn!(
@@ -125,30 +122,15 @@ impl Journal {
         if inner.state.is_unfinished(key) {
             return Ok(());
         }
-        self.append(
-            &mut inner,
-            Event::Baseline {
-                device: key.clone(),
-                password: password.clone(),
-            },
-        )?;
+        self.append(&mut inner, Event::Baseline { device: key.clone(), password: password.clone() })?;
         Ok(())
     }
 
     /// Record, durably, that `key`'s password is about to change from `old` to `new`. Call it before
     /// sending the change; record how it ended with [`Journal::outcome`].
-    pub fn intend(
-        &self,
-        key: &DeviceKey,
-        old: &Secret,
-        new: &Secret,
-    ) -> Result<ChangeId, LedgerError> {
+    pub fn intend(&self, key: &DeviceKey, old: &Secret, new: &Secret) -> Result<ChangeId, LedgerError> {
         let mut inner = self.lock();
-        let event = Event::Intended {
-            device: key.clone(),
-            old: old.clone(),
-            new: new.clone(),
-        };
+        let event = Event::Intended { device: key.clone(), old: old.clone(), new: new.clone() };
         self.append(&mut inner, event).map(ChangeId)
     }
 
@@ -156,18 +138,9 @@ impl Journal {
     pub fn outcome(&self, id: ChangeId, outcome: Outcome) -> Result<(), LedgerError> {
         let mut inner = self.lock();
         if inner.state.owner_of(id.0).is_none() {
-            return Err(LedgerError::UnknownChange {
-                path: self.path.clone(),
-                change: id.0,
-            });
+            return Err(LedgerError::UnknownChange { path: self.path.clone(), change: id.0 });
         }
-        self.append(
-            &mut inner,
-            Event::Outcome {
-                change: id.0,
-                outcome,
-            },
-        )?;
+        self.append(&mut inner, Event::Outcome { change: id.0, outcome })?;
         Ok(())
     }
 
@@ -178,12 +151,7 @@ impl Journal {
         if !inner.state.is_unfinished(key) {
             return Ok(());
         }
-        self.append(
-            &mut inner,
-            Event::Restored {
-                device: key.clone(),
-            },
-        )?;
+        self.append(&mut inner, Event::Restored { device: key.clone() })?;
         if inner.state.is_empty() {
             self.compact_locked(&mut inner)?;
         }
@@ -195,11 +163,7 @@ impl Journal {
     /// `by` with `by_password` (the administrator's baseline, which password recovery puts back).
     pub fn account_adding(&self, key: &DeviceKey, by: &str, by_password: &Secret) -> Result<(), LedgerError> {
         let mut inner = self.lock();
-        let event = Event::AccountAdded {
-            device: key.clone(),
-            by: by.to_owned(),
-            by_password: by_password.clone(),
-        };
+        let event = Event::AccountAdded { device: key.clone(), by: by.to_owned(), by_password: by_password.clone() };
         self.append(&mut inner, event).map(drop)
     }
 
@@ -248,12 +212,7 @@ impl Journal {
         if inner.state.dead == 0 {
             return Ok(false);
         }
-        let live: String = inner
-            .state
-            .live_records()
-            .into_iter()
-            .map(record::encode)
-            .collect();
+        let live: String = inner.state.live_records().into_iter().map(record::encode).collect();
         if live.is_empty() {
             // Emptying in place is atomic enough: a crash leaves all-finished records or nothing.
             inner
@@ -278,8 +237,7 @@ impl Journal {
                 .and_then(|()| out.sync_all())
                 .map_err(io_error("write the compacted journal", &tmp))?;
             drop(out);
-            std::fs::rename(&tmp, &self.path)
-                .map_err(io_error("replace the journal with", &tmp))?;
+            std::fs::rename(&tmp, &self.path).map_err(io_error("replace the journal with", &tmp))?;
             sync_dir(&self.dir)?;
             let (file, _) = open_journal_file(&self.path)?;
             check_private_file(&self.path, &file)?;
@@ -293,16 +251,9 @@ impl Journal {
     /// Write one record and fsync it; on failure cut any partial line back off.
     fn append(&self, inner: &mut Inner, event: Event) -> Result<u64, LedgerError> {
         let seq = inner.next_seq;
-        let record = Record {
-            seq,
-            at_ms: now_ms(),
-            event,
-        };
+        let record = Record { seq, at_ms: now_ms(), event };
         let line = record::encode(&record);
-        let written = inner
-            .file
-            .write_all(line.as_bytes())
-            .and_then(|()| inner.file.sync_data());
+        let written = inner.file.write_all(line.as_bytes()).and_then(|()| inner.file.sync_data());
         if let Err(e) = written {
             let _ = inner.file.set_len(inner.len);
             return Err(io_error("append to", &self.path)(e));
@@ -328,10 +279,9 @@ fn open_journal_file(path: &Path) -> Result<(File, bool), LedgerError> {
     opts.read(true).append(true);
     match opts.clone().create_new(true).open(path) {
         Ok(file) => Ok((file, true)),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => opts
-            .open(path)
-            .map(|f| (f, false))
-            .map_err(io_error("open", path)),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            opts.open(path).map(|f| (f, false)).map_err(io_error("open", path))
+        }
         Err(e) => Err(io_error("create", path)(e)),
     }
 }
@@ -360,10 +310,7 @@ fn load(path: &Path, bytes: &[u8]) -> Result<Loaded, LedgerError> {
                 if rec.seq > last_seq {
                     Ok(rec)
                 } else {
-                    Err(format!(
-                        "sequence number {} does not follow {last_seq}",
-                        rec.seq
-                    ))
+                    Err(format!("sequence number {} does not follow {last_seq}", rec.seq))
                 }
             })
         } else {
@@ -385,24 +332,13 @@ fn load(path: &Path, bytes: &[u8]) -> Result<Loaded, LedgerError> {
                 break;
             }
             Err(reason) => {
-                return Err(LedgerError::Corrupt {
-                    path: path.to_owned(),
-                    line: line_no,
-                    reason,
-                });
+                return Err(LedgerError::Corrupt { path: path.to_owned(), line: line_no, reason });
             }
         }
     }
-    Ok(Loaded {
-        state,
-        last_seq,
-        good_len: pos as u64,
-        torn,
-    })
+    Ok(Loaded { state, last_seq, good_len: pos as u64, torn })
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }

@@ -16,10 +16,7 @@ pub struct DeviceKey {
 impl DeviceKey {
     /// The key for `account` on the device known as `identity`.
     pub fn new(identity: impl Into<String>, account: impl Into<String>) -> Self {
-        DeviceKey {
-            identity: identity.into(),
-            account: account.into(),
-        }
+        DeviceKey { identity: identity.into(), account: account.into() }
     }
 }
 

@@ -38,16 +38,11 @@ pub(crate) fn acquire(dir: &Path) -> Result<DirLock, LedgerError> {
         Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
             let mut text = String::new();
             let _ = file.read_to_string(&mut text);
-            return Err(LedgerError::Busy {
-                dir: dir.to_owned(),
-                holder: text.trim().parse().ok(),
-            });
+            return Err(LedgerError::Busy { dir: dir.to_owned(), holder: text.trim().parse().ok() });
         }
         Err(e) => return Err(io_error("lock", &path)(e.into())),
     }
     // The pid is only a hint for the `Busy` message; failing to write it is harmless.
-    let _ = file
-        .set_len(0)
-        .and_then(|()| writeln!(file, "{}", std::process::id()));
+    let _ = file.set_len(0).and_then(|()| writeln!(file, "{}", std::process::id()));
     Ok(DirLock { _file: file })
 }

@@ -73,10 +73,7 @@ const MID: &[u8] = b"\",\"rec\":";
 pub(crate) fn encode(record: &Record) -> String {
     // Serialising plain structs of strings and integers into a String cannot fail.
     let body = serde_json::to_string(record).expect("journal record serialises");
-    format!(
-        "{{\"crc\":\"{:08x}\",\"rec\":{body}}}\n",
-        crc32(body.as_bytes())
-    )
+    format!("{{\"crc\":\"{:08x}\",\"rec\":{body}}}\n", crc32(body.as_bytes()))
 }
 
 /// The record on one line (without its newline), or why it is not one. The reason never quotes
@@ -89,23 +86,14 @@ pub(crate) fn decode(line: &[u8]) -> Result<Record, String> {
     let (hex, rest) = rest.split_at(8);
     let hex = std::str::from_utf8(hex).map_err(|_| "checksum is not hex")?;
     let want = u32::from_str_radix(hex, 16).map_err(|_| "checksum is not hex")?;
-    let body = rest
-        .strip_prefix(MID)
-        .and_then(|r| r.strip_suffix(b"}"))
-        .ok_or("record is not wrapped as expected")?;
+    let body = rest.strip_prefix(MID).and_then(|r| r.strip_suffix(b"}")).ok_or("record is not wrapped as expected")?;
     let got = crc32(body);
     if got != want {
-        return Err(format!(
-            "checksum mismatch: line says {want:08x}, content gives {got:08x}"
-        ));
+        return Err(format!("checksum mismatch: line says {want:08x}, content gives {got:08x}"));
     }
     serde_json::from_slice(body).map_err(|e| {
         // serde_json's message may quote a value; report only its category and column.
-        format!(
-            "record does not parse ({:?} error at column {})",
-            e.classify(),
-            e.column()
-        )
+        format!("record does not parse ({:?} error at column {})", e.classify(), e.column())
     })
 }
 
@@ -116,11 +104,7 @@ const CRC_TABLE: [u32; 256] = {
         let mut c = i as u32;
         let mut k = 0;
         while k < 8 {
-            c = if c & 1 != 0 {
-                0xEDB8_8320 ^ (c >> 1)
-            } else {
-                c >> 1
-            };
+            c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
             k += 1;
         }
         table[i] = c;
@@ -177,10 +161,7 @@ mod tests {
         let rec = Record {
             seq: 1,
             at_ms: 1,
-            event: Event::Baseline {
-                device: DeviceKey::new("SN1", "admin"),
-                password: Secret::new("zq9Xk4"),
-            },
+            event: Event::Baseline { device: DeviceKey::new("SN1", "admin"), password: Secret::new("zq9Xk4") },
         };
         let mut line = encode(&rec).trim_end().as_bytes().to_vec();
         let at = line.len() - 5;

@@ -39,10 +39,7 @@ pub struct Plan {
 /// The order in which to try `pending`'s candidates, cut to `budget` (pass the lockout threshold − 1).
 pub fn plan(pending: &Pending, budget: u32) -> Plan {
     let take = (budget as usize).min(pending.candidates.len());
-    Plan {
-        attempts: pending.candidates[..take].to_vec(),
-        beyond_budget: pending.candidates.len() - take,
-    }
+    Plan { attempts: pending.candidates[..take].to_vec(), beyond_budget: pending.candidates.len() - take }
 }
 
 /// How a recovery of one device account ended.
@@ -82,9 +79,7 @@ impl RecoveryReport {
     pub fn is_finished(&self) -> bool {
         matches!(
             self.outcome,
-            RecoveryOutcome::NothingToDo
-                | RecoveryOutcome::AlreadyBaseline
-                | RecoveryOutcome::Restored { .. }
+            RecoveryOutcome::NothingToDo | RecoveryOutcome::AlreadyBaseline | RecoveryOutcome::Restored { .. }
         )
     }
 }
@@ -95,10 +90,7 @@ impl fmt::Display for RecoveryReport {
         match &self.outcome {
             RecoveryOutcome::NothingToDo => write!(f, "{key}: nothing unfinished"),
             RecoveryOutcome::AlreadyBaseline => {
-                write!(
-                    f,
-                    "{key}: the device already has its baseline password ({n} login attempts); marked restored"
-                )
+                write!(f, "{key}: the device already has its baseline password ({n} login attempts); marked restored")
             }
             RecoveryOutcome::Restored { accepted } => write!(
                 f,
@@ -117,10 +109,7 @@ impl fmt::Display for RecoveryReport {
                  to expire (or power-cycle, if the firmware clears it so) and run recover again"
             ),
             RecoveryOutcome::Unreachable { reason } => {
-                write!(
-                    f,
-                    "{key}: the device could not be probed ({reason}); left unfinished"
-                )
+                write!(f, "{key}: the device could not be probed ({reason}); left unfinished")
             }
             RecoveryOutcome::RestoreFailed { accepted, reason } => write!(
                 f,
@@ -192,13 +181,7 @@ where
     RF: Future<Output = Result<(), String>>,
 {
     let key = pending.key.clone();
-    let report = |probes, outcome| {
-        Ok(RecoveryReport {
-            key: key.clone(),
-            probes,
-            outcome,
-        })
-    };
+    let report = |probes, outcome| Ok(RecoveryReport { key: key.clone(), probes, outcome });
     let Some(mut current) = journal.pending(&pending.key) else {
         return report(0, RecoveryOutcome::NothingToDo);
     };
@@ -229,22 +212,12 @@ where
             ProbeResult::Refused => {}
             ProbeResult::Locked => return report(probes, RecoveryOutcome::Locked),
             ProbeResult::Unreachable(reason) => {
-                return report(
-                    probes,
-                    RecoveryOutcome::Unreachable {
-                        reason: redact(&reason),
-                    },
-                );
+                return report(probes, RecoveryOutcome::Unreachable { reason: redact(&reason) });
             }
         }
     }
     let Some(accepted) = found else {
-        return report(
-            probes,
-            RecoveryOutcome::NotFound {
-                beyond_budget: plan.beyond_budget,
-            },
-        );
+        return report(probes, RecoveryOutcome::NotFound { beyond_budget: plan.beyond_budget });
     };
     let held = &plan.attempts[accepted];
     let goal = working.unwrap_or(&current.baseline);
@@ -267,13 +240,7 @@ where
         }
         Err(reason) => {
             journal.outcome(change, Outcome::Unknown)?;
-            report(
-                probes,
-                RecoveryOutcome::RestoreFailed {
-                    accepted,
-                    reason: redact(&reason),
-                },
-            )
+            report(probes, RecoveryOutcome::RestoreFailed { accepted, reason: redact(&reason) })
         }
     }
 }

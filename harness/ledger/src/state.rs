@@ -88,12 +88,7 @@ impl State {
                 entry.records.push(record);
             }
             Event::Intended { device, old, new } => {
-                let change = Change {
-                    id: record.seq,
-                    old: old.clone(),
-                    new: new.clone(),
-                    outcome: None,
-                };
+                let change = Change { id: record.seq, old: old.clone(), new: new.clone(), outcome: None };
                 let entry = self.entry(device, record.at_ms);
                 if entry.baseline.is_none() {
                     entry.baseline = Some(change.old.clone());
@@ -107,14 +102,8 @@ impl State {
                     .entries
                     .values_mut()
                     .find(|e| e.changes.iter().any(|c| c.id == change))
-                    .ok_or_else(|| {
-                        format!("outcome for change {change}, which is not an unfinished change")
-                    })?;
-                let c = entry
-                    .changes
-                    .iter_mut()
-                    .find(|c| c.id == change)
-                    .expect("found above");
+                    .ok_or_else(|| format!("outcome for change {change}, which is not an unfinished change"))?;
+                let c = entry.changes.iter_mut().find(|c| c.id == change).expect("found above");
                 c.outcome = Some(outcome);
                 entry.records.push(record);
             }
@@ -122,11 +111,7 @@ impl State {
                 let finished = self.entries.remove(device).map_or(0, |e| e.records.len());
                 self.dead += finished + 1;
             }
-            Event::AccountAdded {
-                device,
-                by,
-                by_password,
-            } => {
+            Event::AccountAdded { device, by, by_password } => {
                 let added = AddedAccount {
                     key: device.clone(),
                     by: by.clone(),
@@ -163,10 +148,7 @@ impl State {
     }
 
     fn entry(&mut self, key: &DeviceKey, at_ms: u64) -> &mut Entry {
-        self.entries.entry(key.clone()).or_insert_with(|| Entry {
-            since_ms: at_ms,
-            ..Entry::default()
-        })
+        self.entries.entry(key.clone()).or_insert_with(|| Entry { since_ms: at_ms, ..Entry::default() })
     }
 
     /// Whether anything is recorded for `key` that has not been restored.
@@ -176,10 +158,7 @@ impl State {
 
     /// The key that change `id` belongs to, while it is unfinished.
     pub fn owner_of(&self, id: u64) -> Option<&DeviceKey> {
-        self.entries
-            .iter()
-            .find(|(_, e)| e.changes.iter().any(|c| c.id == id))
-            .map(|(k, _)| k)
+        self.entries.iter().find(|(_, e)| e.changes.iter().any(|c| c.id == id)).map(|(k, _)| k)
     }
 
     /// The unfinished entry for `key`.
@@ -194,34 +173,20 @@ impl State {
 
     /// The records of unfinished entries, in journal order.
     pub fn live_records(&self) -> Vec<&Record> {
-        let mut live: Vec<&Record> = self
-            .entries
-            .values()
-            .flat_map(|e| e.records.iter())
-            .chain(self.added.values().map(|(_, r)| r))
-            .collect();
+        let mut live: Vec<&Record> =
+            self.entries.values().flat_map(|e| e.records.iter()).chain(self.added.values().map(|(_, r)| r)).collect();
         live.sort_by_key(|r| r.seq);
         live
     }
 }
 
 fn pending(key: &DeviceKey, entry: &Entry) -> Pending {
-    let baseline = entry
-        .baseline
-        .clone()
-        .expect("an entry is created by a baseline or a change");
+    let baseline = entry.baseline.clone().expect("an entry is created by a baseline or a change");
     Pending {
         key: key.clone(),
         candidates: candidates(&baseline, &entry.changes),
         baseline,
-        changes: entry
-            .changes
-            .iter()
-            .map(|c| ChangeStatus {
-                id: ChangeId(c.id),
-                outcome: c.outcome,
-            })
-            .collect(),
+        changes: entry.changes.iter().map(|c| ChangeStatus { id: ChangeId(c.id), outcome: c.outcome }).collect(),
         since: UNIX_EPOCH + Duration::from_millis(entry.since_ms),
     }
 }
@@ -257,11 +222,7 @@ mod tests {
     use super::*;
 
     fn rec(seq: u64, event: Event) -> Record {
-        Record {
-            seq,
-            at_ms: seq,
-            event,
-        }
+        Record { seq, at_ms: seq, event }
     }
 
     fn s(v: &str) -> Secret {
@@ -276,23 +237,8 @@ mod tests {
     fn a_change_without_outcome_puts_the_new_password_first_then_the_old() {
         let key = DeviceKey::new("SN1", "admin");
         let mut st = State::default();
-        st.apply(rec(
-            1,
-            Event::Baseline {
-                device: key.clone(),
-                password: s("base01"),
-            },
-        ))
-        .unwrap();
-        st.apply(rec(
-            2,
-            Event::Intended {
-                device: key.clone(),
-                old: s("base01"),
-                new: s("new002"),
-            },
-        ))
-        .unwrap();
+        st.apply(rec(1, Event::Baseline { device: key.clone(), password: s("base01") })).unwrap();
+        st.apply(rec(2, Event::Intended { device: key.clone(), old: s("base01"), new: s("new002") })).unwrap();
         let p = st.pending(&key).unwrap();
         assert_eq!(plain(&p.candidates), ["new002", "base01"]);
     }
@@ -301,40 +247,10 @@ mod tests {
     fn a_reverted_last_change_puts_its_old_password_first() {
         let key = DeviceKey::new("SN1", "admin");
         let mut st = State::default();
-        st.apply(rec(
-            1,
-            Event::Intended {
-                device: key.clone(),
-                old: s("base01"),
-                new: s("new002"),
-            },
-        ))
-        .unwrap();
-        st.apply(rec(
-            2,
-            Event::Outcome {
-                change: 1,
-                outcome: Outcome::Committed,
-            },
-        ))
-        .unwrap();
-        st.apply(rec(
-            3,
-            Event::Intended {
-                device: key.clone(),
-                old: s("new002"),
-                new: s("new003"),
-            },
-        ))
-        .unwrap();
-        st.apply(rec(
-            4,
-            Event::Outcome {
-                change: 3,
-                outcome: Outcome::Reverted,
-            },
-        ))
-        .unwrap();
+        st.apply(rec(1, Event::Intended { device: key.clone(), old: s("base01"), new: s("new002") })).unwrap();
+        st.apply(rec(2, Event::Outcome { change: 1, outcome: Outcome::Committed })).unwrap();
+        st.apply(rec(3, Event::Intended { device: key.clone(), old: s("new002"), new: s("new003") })).unwrap();
+        st.apply(rec(4, Event::Outcome { change: 3, outcome: Outcome::Reverted })).unwrap();
         let p = st.pending(&key).unwrap();
         assert_eq!(plain(&p.candidates), ["new002", "new003", "base01"]);
         assert_eq!(p.baseline.expose(), "base01");
@@ -345,21 +261,8 @@ mod tests {
     fn restored_finishes_the_key_and_counts_its_records_as_dead() {
         let key = DeviceKey::new("SN1", "admin");
         let mut st = State::default();
-        st.apply(rec(
-            1,
-            Event::Baseline {
-                device: key.clone(),
-                password: s("base01"),
-            },
-        ))
-        .unwrap();
-        st.apply(rec(
-            2,
-            Event::Restored {
-                device: key.clone(),
-            },
-        ))
-        .unwrap();
+        st.apply(rec(1, Event::Baseline { device: key.clone(), password: s("base01") })).unwrap();
+        st.apply(rec(2, Event::Restored { device: key.clone() })).unwrap();
         assert!(st.unfinished().is_empty());
         assert_eq!(st.dead, 2);
     }
@@ -367,15 +270,7 @@ mod tests {
     #[test]
     fn an_outcome_for_an_unknown_change_is_refused() {
         let mut st = State::default();
-        let err = st
-            .apply(rec(
-                1,
-                Event::Outcome {
-                    change: 9,
-                    outcome: Outcome::Committed,
-                },
-            ))
-            .unwrap_err();
+        let err = st.apply(rec(1, Event::Outcome { change: 9, outcome: Outcome::Committed })).unwrap_err();
         assert!(err.contains("change 9"), "{err}");
     }
 
@@ -383,11 +278,7 @@ mod tests {
     fn an_added_account_stays_unfinished_until_removed_and_then_is_dead() {
         let account = DeviceKey::new("SN1", "qa1234");
         let mut st = State::default();
-        let added = || Event::AccountAdded {
-            device: account.clone(),
-            by: "admin".into(),
-            by_password: s("base01"),
-        };
+        let added = || Event::AccountAdded { device: account.clone(), by: "admin".into(), by_password: s("base01") };
         st.apply(rec(1, added())).unwrap();
         assert!(!st.is_empty());
         assert!(st.is_added(&account));

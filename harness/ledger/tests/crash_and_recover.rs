@@ -10,9 +10,7 @@ use resetlab_wire::Secret;
 /// usually 0755, which the journal refuses).
 fn private_tempdir() -> std::io::Result<tempfile::TempDir> {
     use std::os::unix::fs::PermissionsExt;
-    tempfile::Builder::new()
-        .permissions(std::fs::Permissions::from_mode(0o700))
-        .tempdir()
+    tempfile::Builder::new().permissions(std::fs::Permissions::from_mode(0o700)).tempdir()
 }
 
 fn key() -> DeviceKey {
@@ -66,22 +64,15 @@ impl FakeDevice {
         }
     }
 
-    fn restore(
-        &self,
-    ) -> impl FnOnce(Secret, Secret) -> std::future::Ready<Result<(), String>> + use<> {
+    fn restore(&self) -> impl FnOnce(Secret, Secret) -> std::future::Ready<Result<(), String>> + use<> {
         let dev = self.0.clone();
         move |current: Secret, baseline: Secret| {
             let mut d = dev.lock().unwrap();
-            d.restores
-                .push((current.expose().into(), baseline.expose().into()));
+            d.restores.push((current.expose().into(), baseline.expose().into()));
             if d.restore_fails {
                 return std::future::ready(Err("the device answered Error / Bad Request!".into()));
             }
-            assert_eq!(
-                current.expose(),
-                d.password,
-                "restore must be sent with the password the device holds"
-            );
+            assert_eq!(current.expose(), d.password, "restore must be sent with the password the device holds");
             d.password = baseline.expose().into();
             std::future::ready(Ok(()))
         }
@@ -129,10 +120,7 @@ fn after_several_changes_the_latest_comes_first_and_the_baseline_once() {
     }
     let journal = Journal::open(tmp.path()).unwrap();
     let pending = &journal.unfinished()[0];
-    assert_eq!(
-        plain(&pending.candidates),
-        ["new004", "new003", "new002", "base01"]
-    );
+    assert_eq!(plain(&pending.candidates), ["new004", "new003", "new002", "base01"]);
     let plan = recover::plan(pending, 2);
     assert_eq!(plain(&plan.attempts), ["new004", "new003"]);
     assert_eq!(plan.beyond_budget, 2);
@@ -172,30 +160,20 @@ async fn recovery_restores_the_baseline_when_the_device_took_the_new_password() 
     let device = FakeDevice::with_password("new002");
     let journal = Journal::open(tmp.path()).unwrap();
     let pending = journal.unfinished().remove(0);
-    let report = recover::run(&journal, &pending, device.probe(), device.restore(), 4)
-        .await
-        .unwrap();
+    let report = recover::run(&journal, &pending, device.probe(), device.restore(), 4).await.unwrap();
     assert_eq!(report.outcome, RecoveryOutcome::Restored { accepted: 0 });
     assert!(report.is_finished());
     assert_eq!(report.probes, 1);
-    assert_eq!(
-        device.restores(),
-        [("new002".to_string(), "base01".to_string())]
-    );
+    assert_eq!(device.restores(), [("new002".to_string(), "base01".to_string())]);
     assert!(journal.unfinished().is_empty());
 
     // A second run, even with the stale `pending`, touches nothing.
-    let again = recover::run(&journal, &pending, device.probe(), device.restore(), 4)
-        .await
-        .unwrap();
+    let again = recover::run(&journal, &pending, device.probe(), device.restore(), 4).await.unwrap();
     assert_eq!(again.outcome, RecoveryOutcome::NothingToDo);
     assert_eq!(device.probes(), 1);
     assert_eq!(device.restores().len(), 1);
     drop(journal);
-    assert!(
-        Journal::open(tmp.path()).unwrap().unfinished().is_empty(),
-        "finished on disk too"
-    );
+    assert!(Journal::open(tmp.path()).unwrap().unfinished().is_empty(), "finished on disk too");
 }
 
 #[tokio::test]
@@ -206,9 +184,7 @@ async fn recovery_only_marks_restored_when_the_device_still_has_its_baseline() {
     journal.intend(&key(), &s("base01"), &s("new002")).unwrap();
     let device = FakeDevice::with_password("base01");
     let pending = journal.unfinished().remove(0);
-    let report = recover::run(&journal, &pending, device.probe(), device.restore(), 4)
-        .await
-        .unwrap();
+    let report = recover::run(&journal, &pending, device.probe(), device.restore(), 4).await.unwrap();
     assert_eq!(report.outcome, RecoveryOutcome::AlreadyBaseline);
     assert_eq!(report.probes, 2);
     assert!(device.restores().is_empty());
@@ -228,23 +204,14 @@ async fn recovery_never_probes_more_than_the_budget_and_leaves_the_entry_unfinis
     let pending = journal.unfinished().remove(0);
     for budget in [0u32, 1, 2] {
         let before = device.probes();
-        let report = recover::run(&journal, &pending, device.probe(), device.restore(), budget)
-            .await
-            .unwrap();
+        let report = recover::run(&journal, &pending, device.probe(), device.restore(), budget).await.unwrap();
         assert_eq!(device.probes() - before, budget, "budget {budget}");
         assert_eq!(report.probes, budget);
-        assert_eq!(
-            report.outcome,
-            RecoveryOutcome::NotFound {
-                beyond_budget: 3 - budget as usize
-            }
-        );
+        assert_eq!(report.outcome, RecoveryOutcome::NotFound { beyond_budget: 3 - budget as usize });
         assert!(!report.is_finished());
         assert!(report.to_string().contains("left unfinished"), "{report}");
     }
-    let report = recover::run(&journal, &pending, device.probe(), device.restore(), 10)
-        .await
-        .unwrap();
+    let report = recover::run(&journal, &pending, device.probe(), device.restore(), 10).await.unwrap();
     assert_eq!(report.probes, 3, "never more attempts than candidates");
     assert!(device.restores().is_empty());
     assert_eq!(journal.unfinished().len(), 1);
@@ -258,9 +225,7 @@ async fn a_locked_account_stops_probing_at_once() {
     let device = FakeDevice::with_password("new002");
     device.0.lock().unwrap().locked = true;
     let pending = journal.unfinished().remove(0);
-    let report = recover::run(&journal, &pending, device.probe(), device.restore(), 4)
-        .await
-        .unwrap();
+    let report = recover::run(&journal, &pending, device.probe(), device.restore(), 4).await.unwrap();
     assert_eq!(report.outcome, RecoveryOutcome::Locked);
     assert_eq!(device.probes(), 1);
     assert_eq!(journal.unfinished().len(), 1);
@@ -275,18 +240,12 @@ async fn an_unreachable_device_stops_probing_and_stays_unfinished() {
     let mut calls = 0;
     let probe = |_: Secret| {
         calls += 1;
-        std::future::ready(ProbeResult::Unreachable(
-            "no answer on port 80 within 5 s".into(),
-        ))
+        std::future::ready(ProbeResult::Unreachable("no answer on port 80 within 5 s".into()))
     };
     let restore = |_: Secret, _: Secret| async { Ok::<(), String>(()) };
-    let report = recover::run(&journal, &pending, probe, restore, 4)
-        .await
-        .unwrap();
+    let report = recover::run(&journal, &pending, probe, restore, 4).await.unwrap();
     assert_eq!(calls, 1);
-    assert!(
-        matches!(report.outcome, RecoveryOutcome::Unreachable { ref reason } if reason.contains("port 80"))
-    );
+    assert!(matches!(report.outcome, RecoveryOutcome::Unreachable { ref reason } if reason.contains("port 80")));
     assert_eq!(journal.unfinished().len(), 1);
 }
 
@@ -299,24 +258,14 @@ async fn a_failed_restore_is_journaled_so_the_next_run_tries_the_baseline_first(
     let device = FakeDevice::with_password("new002");
     device.0.lock().unwrap().restore_fails = true;
     let pending = journal.unfinished().remove(0);
-    let report = recover::run(&journal, &pending, device.probe(), device.restore(), 4)
-        .await
-        .unwrap();
-    assert!(
-        matches!(
-            report.outcome,
-            RecoveryOutcome::RestoreFailed { accepted: 0, .. }
-        ),
-        "{report:?}"
-    );
+    let report = recover::run(&journal, &pending, device.probe(), device.restore(), 4).await.unwrap();
+    assert!(matches!(report.outcome, RecoveryOutcome::RestoreFailed { accepted: 0, .. }), "{report:?}");
     let pending = journal.unfinished().remove(0);
     assert_eq!(plain(&pending.candidates), ["base01", "new002"]);
     assert_eq!(pending.baseline.expose(), "base01");
 
     device.0.lock().unwrap().restore_fails = false;
-    let report = recover::run(&journal, &pending, device.probe(), device.restore(), 4)
-        .await
-        .unwrap();
+    let report = recover::run(&journal, &pending, device.probe(), device.restore(), 4).await.unwrap();
     assert_eq!(report.outcome, RecoveryOutcome::Restored { accepted: 1 });
     assert_eq!(device.0.lock().unwrap().password, "base01");
     assert!(journal.unfinished().is_empty());
@@ -341,7 +290,11 @@ async fn run_to_puts_the_working_password_back_and_keeps_the_entry_open() {
     let device = FakeDevice::with_password("000000");
     let pending = journal.pending(&key()).unwrap();
     let report = recover::run_to(&journal, &pending, device.probe(), device.restore(), 3, &s("work01")).await.unwrap();
-    assert_eq!(report.outcome, RecoveryOutcome::Restored { accepted: 2 }, "latest change, working, found: within a budget of 3");
+    assert_eq!(
+        report.outcome,
+        RecoveryOutcome::Restored { accepted: 2 },
+        "latest change, working, found: within a budget of 3"
+    );
     assert_eq!(device.restores(), vec![("000000".to_owned(), "work01".to_owned())]);
     assert!(journal.pending(&key()).is_some(), "the found password is still owed: the entry stays open");
     // The end of the run puts the found password back and closes it.

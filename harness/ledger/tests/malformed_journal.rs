@@ -14,16 +14,12 @@ use resetlab_wire::Secret;
 /// usually 0755, which the journal refuses).
 fn private_tempdir() -> std::io::Result<tempfile::TempDir> {
     use std::os::unix::fs::PermissionsExt;
-    tempfile::Builder::new()
-        .permissions(std::fs::Permissions::from_mode(0o700))
-        .tempdir()
+    tempfile::Builder::new().permissions(std::fs::Permissions::from_mode(0o700)).tempdir()
 }
 
 fn write_journal(dir: &Path, bytes: &[u8]) {
     // 0700, as the journal creates its directory and insists on it.
-    std::os::unix::fs::DirBuilderExt::mode(fs::DirBuilder::new().recursive(true), 0o700)
-        .create(dir)
-        .unwrap();
+    std::os::unix::fs::DirBuilderExt::mode(fs::DirBuilder::new().recursive(true), 0o700).create(dir).unwrap();
     fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).unwrap();
     let mut f = fs::OpenOptions::new()
         .write(true)
@@ -43,8 +39,7 @@ fn key() -> DeviceKey {
 fn one_change(dir: &Path) -> Vec<u8> {
     let j = Journal::open(dir).unwrap();
     j.baseline(&key(), &Secret::new("000000")).unwrap();
-    j.intend(&key(), &Secret::new("000000"), &Secret::new("abc123"))
-        .unwrap();
+    j.intend(&key(), &Secret::new("000000"), &Secret::new("abc123")).unwrap();
     let path = j.path().to_owned();
     drop(j);
     fs::read(path).unwrap()
@@ -69,10 +64,7 @@ fn zero_filled_tail_after_a_power_cut_is_a_torn_record_and_the_changes_before_it
     write_journal(&state, &bytes);
     let j = Journal::open(&state).unwrap();
     assert_eq!(j.torn_records(), 1);
-    assert!(
-        j.pending(&key()).is_some(),
-        "the unfinished change survives"
-    );
+    assert!(j.pending(&key()).is_some(), "the unfinished change survives");
     drop(j);
     // Cut off on open: the file reopens clean.
     assert_eq!(Journal::open(&state).unwrap().torn_records(), 0);
@@ -96,19 +88,10 @@ fn binary_garbage_before_good_records_is_corruption_naming_file_and_line() {
     bytes.extend(good);
     write_journal(&state, &bytes);
     let err = Journal::open(&state).unwrap_err();
-    assert!(
-        matches!(err, LedgerError::Corrupt { line: 1, .. }),
-        "{err:?}"
-    );
+    assert!(matches!(err, LedgerError::Corrupt { line: 1, .. }), "{err:?}");
     let text = err.to_string();
-    assert!(
-        text.contains(&state.join(JOURNAL_FILE).display().to_string()),
-        "{text}"
-    );
-    assert!(
-        !text.contains("abc123") && !text.contains("000000"),
-        "{text}"
-    );
+    assert!(text.contains(&state.join(JOURNAL_FILE).display().to_string()), "{text}");
+    assert!(!text.contains("abc123") && !text.contains("000000"), "{text}");
 }
 
 #[test]
@@ -122,8 +105,5 @@ fn a_sixteen_mebibyte_line_is_refused_or_cut_quickly() {
     let started = std::time::Instant::now();
     let err = Journal::open(&state).unwrap_err();
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
-    assert!(
-        matches!(err, LedgerError::Corrupt { line: 1, .. }),
-        "{err:?}"
-    );
+    assert!(matches!(err, LedgerError::Corrupt { line: 1, .. }), "{err:?}");
 }

@@ -12,9 +12,7 @@ use resetlab_wire::Secret;
 /// usually 0755, which the journal refuses).
 fn private_tempdir() -> std::io::Result<tempfile::TempDir> {
     use std::os::unix::fs::PermissionsExt;
-    tempfile::Builder::new()
-        .permissions(std::fs::Permissions::from_mode(0o700))
-        .tempdir()
+    tempfile::Builder::new().permissions(std::fs::Permissions::from_mode(0o700)).tempdir()
 }
 
 const BASE: &str = "Qx7#vB";
@@ -37,16 +35,11 @@ async fn no_ledger_type_prints_a_password() {
     let key = DeviceKey::new("SN-4B03A1", "admin");
     let journal = Journal::open(tmp.path()).unwrap();
     journal.baseline(&key, &Secret::new(BASE)).unwrap();
-    let id = journal
-        .intend(&key, &Secret::new(BASE), &Secret::new(NEW))
-        .unwrap();
+    let id = journal.intend(&key, &Secret::new(BASE), &Secret::new(NEW)).unwrap();
     journal.outcome(id, Outcome::Unknown).unwrap();
 
     let on_disk = fs::read_to_string(journal.path()).unwrap();
-    assert!(
-        on_disk.contains(BASE) && on_disk.contains(NEW),
-        "the journal must hold the plain passwords"
-    );
+    assert!(on_disk.contains(BASE) && on_disk.contains(NEW), "the journal must hold the plain passwords");
 
     assert_all_formats_masked("Journal", &journal);
     assert_all_formats_masked("DeviceKey", &key);
@@ -64,25 +57,13 @@ async fn no_ledger_type_prints_a_password() {
         RecoveryOutcome::Restored { accepted: 0 },
         RecoveryOutcome::NotFound { beyond_budget: 1 },
         RecoveryOutcome::Locked,
-        RecoveryOutcome::Unreachable {
-            reason: format!("login refused for {NEW}"),
-        },
-        RecoveryOutcome::RestoreFailed {
-            accepted: 0,
-            reason: format!("device said {BASE} is wrong"),
-        },
+        RecoveryOutcome::Unreachable { reason: format!("login refused for {NEW}") },
+        RecoveryOutcome::RestoreFailed { accepted: 0, reason: format!("device said {BASE} is wrong") },
     ];
     for outcome in reports {
-        let report = RecoveryReport {
-            key: key.clone(),
-            probes: 1,
-            outcome,
-        };
+        let report = RecoveryReport { key: key.clone(), probes: 1, outcome };
         // Reasons built from caller text are redacted only when `run` makes them; check that path below.
-        if matches!(
-            report.outcome,
-            RecoveryOutcome::Unreachable { .. } | RecoveryOutcome::RestoreFailed { .. }
-        ) {
+        if matches!(report.outcome, RecoveryOutcome::Unreachable { .. } | RecoveryOutcome::RestoreFailed { .. }) {
             continue;
         }
         assert_all_formats_masked("RecoveryReport", &report);
@@ -90,43 +71,20 @@ async fn no_ledger_type_prints_a_password() {
     }
 
     // A probe or restore closure that carelessly puts a password in its error has it masked.
-    let probe = |_: Secret| {
-        std::future::ready(ProbeResult::Unreachable(format!(
-            "login as admin/{NEW} timed out"
-        )))
-    };
+    let probe = |_: Secret| std::future::ready(ProbeResult::Unreachable(format!("login as admin/{NEW} timed out")));
     let restore = |_: Secret, _: Secret| async { Ok::<(), String>(()) };
-    let report = recover::run(&journal, &pending[0], probe, restore, 4)
-        .await
-        .unwrap();
-    assert!(matches!(
-        report.outcome,
-        RecoveryOutcome::Unreachable { .. }
-    ));
+    let report = recover::run(&journal, &pending[0], probe, restore, 4).await.unwrap();
+    assert!(matches!(report.outcome, RecoveryOutcome::Unreachable { .. }));
     assert_all_formats_masked("RecoveryReport", &report);
     assert_masked("RecoveryReport Display", &report.to_string());
 
-    let probe = |c: Secret| {
-        std::future::ready(if c.expose() == NEW {
-            ProbeResult::Accepted
-        } else {
-            ProbeResult::Refused
-        })
-    };
+    let probe =
+        |c: Secret| std::future::ready(if c.expose() == NEW { ProbeResult::Accepted } else { ProbeResult::Refused });
     let restore = |cur: Secret, base: Secret| async move {
-        Err(format!(
-            "modifyPassword {} -> {} refused",
-            cur.expose(),
-            base.expose()
-        ))
+        Err(format!("modifyPassword {} -> {} refused", cur.expose(), base.expose()))
     };
-    let report = recover::run(&journal, &pending[0], probe, restore, 4)
-        .await
-        .unwrap();
-    assert!(
-        matches!(report.outcome, RecoveryOutcome::RestoreFailed { .. }),
-        "{report:?}"
-    );
+    let report = recover::run(&journal, &pending[0], probe, restore, 4).await.unwrap();
+    assert!(matches!(report.outcome, RecoveryOutcome::RestoreFailed { .. }), "{report:?}");
     assert_all_formats_masked("RecoveryReport", &report);
     assert_masked("RecoveryReport Display", &report.to_string());
     assert_all_formats_masked("Journal", &journal);
@@ -135,10 +93,7 @@ async fn no_ledger_type_prints_a_password() {
     let path = journal.path().to_owned();
     drop(journal);
     let mut bytes = fs::read(&path).unwrap();
-    let at = bytes
-        .windows(BASE.len())
-        .position(|w| w == BASE.as_bytes())
-        .unwrap();
+    let at = bytes.windows(BASE.len()).position(|w| w == BASE.as_bytes()).unwrap();
     bytes[at] = b'q';
     fs::write(&path, &bytes).unwrap();
     let err = Journal::open(tmp.path()).unwrap_err();
@@ -159,12 +114,8 @@ fn only_the_journal_file_holds_passwords_on_disk() {
     let key = DeviceKey::new("SN-4B03A1", "admin");
     let other = DeviceKey::new("SN-99", "admin");
     let journal = Journal::open(tmp.path()).unwrap();
-    journal
-        .intend(&key, &Secret::new(BASE), &Secret::new(NEW))
-        .unwrap();
-    journal
-        .intend(&other, &Secret::new(BASE), &Secret::new(NEW))
-        .unwrap();
+    journal.intend(&key, &Secret::new(BASE), &Secret::new(NEW)).unwrap();
+    journal.intend(&other, &Secret::new(BASE), &Secret::new(NEW)).unwrap();
     journal.restored(&other).unwrap();
     journal.compact().unwrap();
     for entry in fs::read_dir(tmp.path()).unwrap() {

@@ -13,9 +13,7 @@ use resetlab_wire::Secret;
 /// usually 0755, which the journal refuses).
 fn private_tempdir() -> std::io::Result<tempfile::TempDir> {
     use std::os::unix::fs::PermissionsExt;
-    tempfile::Builder::new()
-        .permissions(std::fs::Permissions::from_mode(0o700))
-        .tempdir()
+    tempfile::Builder::new().permissions(std::fs::Permissions::from_mode(0o700)).tempdir()
 }
 
 const CHILD_DIR_ENV: &str = "RESETLAB_LEDGER_TEST_CHILD_DIR";
@@ -25,25 +23,17 @@ fn a_second_handle_is_refused_while_the_first_is_open() {
     let tmp = private_tempdir().unwrap();
     let first = Journal::open(tmp.path()).unwrap();
     let dir = tmp.path().to_owned();
-    let second = std::thread::spawn(move || Journal::open(&dir))
-        .join()
-        .unwrap();
+    let second = std::thread::spawn(move || Journal::open(&dir)).join().unwrap();
     match second {
         Err(LedgerError::Busy { holder, .. }) => assert_eq!(holder, Some(std::process::id())),
         other => panic!("expected Busy, got {other:?}"),
     }
     let msg = Journal::open(tmp.path()).unwrap_err().to_string();
-    assert!(
-        msg.contains("in use") && msg.contains("--state-dir"),
-        "{msg}"
-    );
+    assert!(msg.contains("in use") && msg.contains("--state-dir"), "{msg}");
     drop(first);
     // Another test in this binary spawns a child process: between its fork and exec the child
     // briefly shares our open lock file, so the lock may outlive the drop by that moment.
-    drop(open_when_free(
-        tmp.path(),
-        Instant::now() + Duration::from_secs(10),
-    ));
+    drop(open_when_free(tmp.path(), Instant::now() + Duration::from_secs(10)));
 }
 
 /// Open the journal, retrying while another handle holds it, until `deadline`.
@@ -90,11 +80,7 @@ fn threads_taking_turns_leave_every_record_intact() {
         assert_eq!(p.changes.len(), CHANGES);
         assert_eq!(p.baseline.expose(), format!("t{t}n000"));
         assert_eq!(p.candidates[0].expose(), format!("t{t}n{CHANGES:03}"));
-        assert!(
-            p.changes
-                .iter()
-                .all(|c| c.outcome == Some(Outcome::Committed))
-        );
+        assert!(p.changes.iter().all(|c| c.outcome == Some(Outcome::Committed)));
     }
     let text = std::fs::read_to_string(journal.path()).unwrap();
     assert_eq!(text.lines().count(), THREADS * CHANGES * 2);
@@ -110,9 +96,7 @@ fn child_process_holds_the_journal() {
     let journal = Journal::open(std::path::Path::new(&dir)).unwrap();
     let key = DeviceKey::new("SN-CHILD", "admin");
     journal.baseline(&key, &Secret::new("chld01")).unwrap();
-    journal
-        .intend(&key, &Secret::new("chld01"), &Secret::new("chld02"))
-        .unwrap();
+    journal.intend(&key, &Secret::new("chld01"), &Secret::new("chld02")).unwrap();
     println!("HOLDING");
     // Hold the journal until the parent kills us: a harness that dies mid-change.
     let mut line = String::new();
@@ -124,13 +108,7 @@ fn child_process_holds_the_journal() {
 fn another_process_holding_the_journal_excludes_us_until_it_dies() {
     let tmp = private_tempdir().unwrap();
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "child_process_holds_the_journal",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args(["--exact", "child_process_holds_the_journal", "--ignored", "--nocapture", "--test-threads=1"])
         .env(CHILD_DIR_ENV, tmp.path())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

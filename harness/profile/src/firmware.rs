@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::yaml::{parse_yaml, FixtureError};
+use crate::yaml::{FixtureError, parse_yaml};
 use resetlab_wire::Secret;
 
 /// What a firmware claims about itself. Field names are the YAML keys.
@@ -111,10 +111,7 @@ impl PasswordRule {
         if n < self.min_len || n > self.max_len {
             return Some(format!("length {n}, rule {}..={}", self.min_len, self.max_len));
         }
-        password
-            .chars()
-            .find(|&c| !self.charset.allows(c))
-            .map(|_| format!("a character outside {:?}", self.charset))
+        password.chars().find(|&c| !self.charset.allows(c)).map(|_| format!("a character outside {:?}", self.charset))
     }
 }
 
@@ -281,8 +278,8 @@ impl FirmwareProfile {
     /// Read and check a profile file.
     pub fn load(file: impl AsRef<Path>) -> Result<Self, FixtureError> {
         let file = file.as_ref();
-        let text = std::fs::read_to_string(file)
-            .map_err(|source| FixtureError::Read { file: file.to_owned(), source })?;
+        let text =
+            std::fs::read_to_string(file).map_err(|source| FixtureError::Read { file: file.to_owned(), source })?;
         Self::parse(file, &text)
     }
 

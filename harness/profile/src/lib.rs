@@ -14,7 +14,7 @@ pub use firmware::{
     Account, Charset, FirmwareProfile, Flash, Group, Identity, Interface, Lockout, PasswordRule, Rights, Video,
     VideoStream,
 };
-pub use yaml::{load_yaml, parse_yaml, FixtureError};
+pub use yaml::{FixtureError, load_yaml, parse_yaml};
 
 /// Directory of the repository's fixtures, for tests and the embedded lab.
 pub fn fixtures_dir() -> std::path::PathBuf {
@@ -35,7 +35,10 @@ pub fn flir_2017() -> FirmwareProfile {
 /// `fixtures/firmware/flir-2017.yaml` by a path that does not exist from the working directory
 /// (rigs/emulator.yaml run from elsewhere) gets the embedded copy of that same file; any other
 /// missing file is an error that names it.
-pub fn resolve(explicit: Option<&std::path::Path>, named: Option<&std::path::Path>) -> Result<FirmwareProfile, FixtureError> {
+pub fn resolve(
+    explicit: Option<&std::path::Path>,
+    named: Option<&std::path::Path>,
+) -> Result<FirmwareProfile, FixtureError> {
     if let Some(file) = explicit {
         return FirmwareProfile::load(file);
     }

@@ -2,7 +2,7 @@
 //! deeply nested files, bytes that are not UTF-8. Each is a `FixtureError` that starts with the file
 //! (and, where YAML can say, `:line: key`), never a panic or a stack overflow.
 
-use crate::{FirmwareProfile, FLIR_2017_YAML};
+use crate::{FLIR_2017_YAML, FirmwareProfile};
 
 fn err(file: &str, text: &str) -> String {
     let e = FirmwareProfile::parse(file, text).expect_err(file).to_string();

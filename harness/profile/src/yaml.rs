@@ -42,7 +42,6 @@ pub fn parse_yaml<T: DeserializeOwned>(file: impl AsRef<Path>, text: &str) -> Re
 /// Read and parse a YAML file.
 pub fn load_yaml<T: DeserializeOwned>(file: impl AsRef<Path>) -> Result<T, FixtureError> {
     let file = file.as_ref();
-    let text = std::fs::read_to_string(file)
-        .map_err(|source| FixtureError::Read { file: file.to_owned(), source })?;
+    let text = std::fs::read_to_string(file).map_err(|source| FixtureError::Read { file: file.to_owned(), source })?;
     parse_yaml(file, &text)
 }

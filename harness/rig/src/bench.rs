@@ -224,10 +224,7 @@ struct RawPorts {
 
 impl Default for RawPorts {
     fn default() -> Self {
-        RawPorts {
-            http: 80,
-            rtsp: 554,
-        }
+        RawPorts { http: 80, rtsp: 554 }
     }
 }
 
@@ -319,10 +316,7 @@ pub fn locate(text: &str, key: &str) -> usize {
     let section = parts.next().unwrap_or(key);
     let leaf = key.rsplit('.').next().unwrap_or(key);
     let lines: Vec<&str> = text.lines().collect();
-    let Some(start) = lines
-        .iter()
-        .position(|l| l.starts_with(&format!("{section}:")))
-    else {
+    let Some(start) = lines.iter().position(|l| l.starts_with(&format!("{section}:"))) else {
         return 0;
     };
     if leaf == section {
@@ -334,11 +328,7 @@ pub fn locate(text: &str, key: &str) -> usize {
             .any(|(i, _)| i == 0 || matches!(code.as_bytes()[i - 1], b' ' | b'{' | b',' | b'\t'))
     };
     for (i, l) in lines.iter().enumerate().skip(start) {
-        if i > start
-            && !l.starts_with([' ', '\t'])
-            && !l.trim().is_empty()
-            && !l.trim_start().starts_with('#')
-        {
+        if i > start && !l.starts_with([' ', '\t']) && !l.trim().is_empty() && !l.trim_start().starts_with('#') {
             break;
         }
         if has_leaf(l) {
@@ -361,10 +351,8 @@ impl Bench {
     /// Read and check a bench file.
     pub fn load(file: impl AsRef<Path>) -> Result<Bench, BenchError> {
         let file = file.as_ref();
-        let text = std::fs::read_to_string(file).map_err(|source| FixtureError::Read {
-            file: file.to_owned(),
-            source,
-        })?;
+        let text =
+            std::fs::read_to_string(file).map_err(|source| FixtureError::Read { file: file.to_owned(), source })?;
         Bench::parse(file, &text)
     }
 
@@ -374,10 +362,8 @@ impl Bench {
         refuse_secrets(file, text)?;
         let raw: RawBench = resetlab_profile::parse_yaml(file, text)?;
         let device = raw.device;
-        let creds = device.credentials.unwrap_or(RawCredentials {
-            admin_user: "admin".into(),
-            admin_password_env: None,
-        });
+        let creds =
+            device.credentials.unwrap_or(RawCredentials { admin_user: "admin".into(), admin_password_env: None });
         if let Some(env) = &creds.admin_password_env
             && (env.is_empty() || env.contains(['=', ' ']))
         {
@@ -417,17 +403,9 @@ impl Bench {
             app: raw.app,
             labgrid: match raw.labgrid {
                 Some(l) if l.coordinator.trim().is_empty() || l.place.trim().is_empty() => {
-                    return Err(invalid(
-                        file,
-                        text,
-                        "labgrid",
-                        "needs a coordinator (HOST:PORT) and a place name",
-                    ));
+                    return Err(invalid(file, text, "labgrid", "needs a coordinator (HOST:PORT) and a place name"));
                 }
-                Some(l) => Some(crate::labgrid::PlaceSpec {
-                    coordinator: l.coordinator,
-                    place: l.place,
-                }),
+                Some(l) => Some(crate::labgrid::PlaceSpec { coordinator: l.coordinator, place: l.place }),
                 None => None,
             },
         })
@@ -441,10 +419,7 @@ impl Bench {
             if let SwitchSpec::Coil(c) = s
                 && c.board == BoardSpec::Emulated
             {
-                c.board = BoardSpec::Tcp {
-                    host: lab.modbus_tcp.ip().to_string(),
-                    port: lab.modbus_tcp.port(),
-                };
+                c.board = BoardSpec::Tcp { host: lab.modbus_tcp.ip().to_string(), port: lab.modbus_tcp.port() };
                 c.unit = lab.unit;
                 c.coil = coil;
             }
@@ -452,10 +427,7 @@ impl Bench {
         point(&mut b.power, lab.power_coil);
         point(&mut b.network, lab.link_coil);
         if b.console.port == ConsolePort::Emulated {
-            b.console.port = ConsolePort::Serial {
-                path: lab.console.clone(),
-                baud: 115_200,
-            };
+            b.console.port = ConsolePort::Serial { path: lab.console.clone(), baud: 115_200 };
         }
         if self.uses_emulated() {
             b.device.address = lab.http.ip().to_string();
@@ -467,27 +439,20 @@ impl Bench {
 
     /// Whether any part says `driver: emulated` (the embedded lab must be started).
     pub fn uses_emulated(&self) -> bool {
-        let sw =
-            |s: &SwitchSpec| matches!(s, SwitchSpec::Coil(c) if c.board == BoardSpec::Emulated);
+        let sw = |s: &SwitchSpec| matches!(s, SwitchSpec::Coil(c) if c.board == BoardSpec::Emulated);
         sw(&self.power) || sw(&self.network) || self.console.port == ConsolePort::Emulated
     }
 
     /// Whether a person is asked to do something during a run (power, link or the app by hand).
     pub fn needs_operator(&self) -> bool {
         let by_hand = |s: &SwitchSpec| matches!(s, SwitchSpec::Operator { .. });
-        by_hand(&self.power)
-            || by_hand(&self.network)
-            || self.app.as_ref().is_some_and(|a| a.driver == "operator")
+        by_hand(&self.power) || by_hand(&self.network) || self.app.as_ref().is_some_and(|a| a.driver == "operator")
     }
 
     /// The administrator password, from the environment variable the bench names, or a prompt on
     /// the terminal when the variable is unset and stdin is a terminal.
     pub fn admin_password(&self) -> Result<Secret, RigError> {
-        let env = self
-            .device
-            .admin_password_env
-            .clone()
-            .unwrap_or_else(|| "RESETLAB_ADMIN_PASSWORD".into());
+        let env = self.device.admin_password_env.clone().unwrap_or_else(|| "RESETLAB_ADMIN_PASSWORD".into());
         if let Ok(v) = std::env::var(&env) {
             return Ok(Secret::new(v));
         }
@@ -495,10 +460,7 @@ impl Bench {
         if std::io::stdin().is_terminal() {
             // Typed without echo: a password on the screen ends up in terminal scrollback and
             // screen recordings of a field session.
-            let prompt = format!(
-                "Password for {} on {} ({} is not set): ",
-                self.device.admin_user, self.rig, env
-            );
+            let prompt = format!("Password for {} on {} ({} is not set): ", self.device.admin_user, self.rig, env);
             if let Ok(typed) = rpassword::prompt_password(prompt) {
                 let typed = typed.trim_end_matches(['\r', '\n']);
                 if !typed.is_empty() {
@@ -506,10 +468,7 @@ impl Bench {
                 }
             }
         }
-        Err(RigError::MissingSecret {
-            what: format!("password of {}", self.device.admin_user),
-            env,
-        })
+        Err(RigError::MissingSecret { what: format!("password of {}", self.device.admin_user), env })
     }
 
     /// The recorder's HTTP address, resolved.
@@ -522,9 +481,7 @@ impl Bench {
         if let Some(r) = &self.console.ready {
             return r.clone();
         }
-        self.profile()
-            .map(|p| p.boot.ready_marker)
-            .unwrap_or_else(|| "System init done".into())
+        self.profile().map(|p| p.boot.ready_marker).unwrap_or_else(|| "System init done".into())
     }
 
     /// The firmware profile, if the bench names one that loads.
@@ -537,14 +494,11 @@ impl Bench {
 /// Resolve `host:port` with a deadline.
 pub(crate) async fn resolve(host: &str, port: u16) -> Result<SocketAddr, RigError> {
     let what = format!("{host}:{port}");
-    let found = tokio::time::timeout(
-        Duration::from_secs(5),
-        tokio::net::lookup_host(what.clone()),
-    )
-    .await
-    .map_err(|_| RigError::Harness(format!("timed out resolving {what}")))?
-    .map_err(|e| RigError::Harness(format!("cannot resolve {what}: {e}")))?
-    .next();
+    let found = tokio::time::timeout(Duration::from_secs(5), tokio::net::lookup_host(what.clone()))
+        .await
+        .map_err(|_| RigError::Harness(format!("timed out resolving {what}")))?
+        .map_err(|e| RigError::Harness(format!("cannot resolve {what}: {e}")))?
+        .next();
     found.ok_or_else(|| RigError::Harness(format!("{what} resolves to no address")))
 }
 
@@ -553,15 +507,9 @@ fn refuse_secrets(file: &Path, text: &str) -> Result<(), BenchError> {
         let code = line.split(" #").next().unwrap_or(line);
         for (pos, _) in code.match_indices(':') {
             let before = &code[..pos];
-            let key = before
-                .rsplit([' ', '{', ',', '\t'])
-                .next()
-                .unwrap_or(before)
-                .trim_start_matches("- ");
+            let key = before.rsplit([' ', '{', ',', '\t']).next().unwrap_or(before).trim_start_matches("- ");
             let k = key.to_ascii_lowercase();
-            if (k.ends_with("password") || k.ends_with("secret") || k.ends_with("token"))
-                && !k.ends_with("_env")
-            {
+            if (k.ends_with("password") || k.ends_with("secret") || k.ends_with("token")) && !k.ends_with("_env") {
                 return Err(FixtureError::Invalid {
                     file: file.to_owned(),
                     line: i + 1,
@@ -576,12 +524,7 @@ fn refuse_secrets(file: &Path, text: &str) -> Result<(), BenchError> {
     Ok(())
 }
 
-fn switch(
-    file: &Path,
-    text: &str,
-    part: &str,
-    raw: Option<RawSwitch>,
-) -> Result<SwitchSpec, BenchError> {
+fn switch(file: &Path, text: &str, part: &str, raw: Option<RawSwitch>) -> Result<SwitchSpec, BenchError> {
     let Some(raw) = raw else {
         return Ok(SwitchSpec::None);
     };
@@ -602,29 +545,14 @@ fn switch(
     if raw.driver != SwitchDriverName::Command
         && let Some((k, _)) = templates.iter().find(|(_, v)| v.is_some())
     {
-        return Err(invalid(
-            file,
-            text,
-            &key(k),
-            format!("`{k}` is a command template: it needs driver: command"),
-        ));
+        return Err(invalid(file, text, &key(k), format!("`{k}` is a command template: it needs driver: command")));
     }
     if timeout.is_zero() {
-        return Err(invalid(
-            file,
-            text,
-            &key("timeout_ms"),
-            "must be more than 0",
-        ));
+        return Err(invalid(file, text, &key("timeout_ms"), "must be more than 0"));
     }
     let coil = |board| -> Result<SwitchSpec, BenchError> {
         let Some(coil) = raw.coil else {
-            return Err(invalid(
-                file,
-                text,
-                &key("driver"),
-                format!("`coil` is required for driver {:?}", raw.driver),
-            ));
+            return Err(invalid(file, text, &key("driver"), format!("`coil` is required for driver {:?}", raw.driver)));
         };
         Ok(SwitchSpec::Coil(CoilSpec {
             board,
@@ -639,26 +567,13 @@ fn switch(
     match raw.driver {
         SwitchDriverName::ModbusTcp => {
             let Some(host) = raw.host.clone() else {
-                return Err(invalid(
-                    file,
-                    text,
-                    &key("driver"),
-                    "`host` is required for driver modbus-tcp",
-                ));
+                return Err(invalid(file, text, &key("driver"), "`host` is required for driver modbus-tcp"));
             };
             let port = match &raw.port {
                 None => 502,
-                Some(v) => v
-                    .as_u64()
-                    .and_then(|p| u16::try_from(p).ok())
-                    .ok_or_else(|| {
-                        invalid(
-                            file,
-                            text,
-                            &key("port"),
-                            "must be a TCP port number for driver modbus-tcp",
-                        )
-                    })?,
+                Some(v) => v.as_u64().and_then(|p| u16::try_from(p).ok()).ok_or_else(|| {
+                    invalid(file, text, &key("port"), "must be a TCP port number for driver modbus-tcp")
+                })?,
             };
             coil(BoardSpec::Tcp { host, port })
         }
@@ -675,17 +590,9 @@ fn switch(
                 }
             };
             if raw.host.is_some() {
-                return Err(invalid(
-                    file,
-                    text,
-                    &key("host"),
-                    "driver modbus-rtu has no host (it is a serial line)",
-                ));
+                return Err(invalid(file, text, &key("host"), "driver modbus-rtu has no host (it is a serial line)"));
             }
-            coil(BoardSpec::Rtu {
-                path,
-                baud: raw.baud.unwrap_or(9600),
-            })
+            coil(BoardSpec::Rtu { path, baud: raw.baud.unwrap_or(9600) })
         }
         SwitchDriverName::Emulated => coil(BoardSpec::Emulated),
         SwitchDriverName::Command => {
@@ -704,15 +611,13 @@ fn switch(
                 Some(_) => Some(need("get", &raw.get)?),
                 None => None,
             };
-            Ok(SwitchSpec::Command(Box::new(
-                crate::command::CommandTemplates {
-                    on,
-                    off: off_cmd,
-                    get,
-                    timeout,
-                    off_time: off,
-                },
-            )))
+            Ok(SwitchSpec::Command(Box::new(crate::command::CommandTemplates {
+                on,
+                off: off_cmd,
+                get,
+                timeout,
+                off_time: off,
+            })))
         }
         SwitchDriverName::Operator => Ok(SwitchSpec::Operator { off }),
         SwitchDriverName::None => Ok(SwitchSpec::None),
@@ -721,40 +626,22 @@ fn switch(
 
 fn console(file: &Path, text: &str, raw: Option<RawConsole>) -> Result<ConsoleSpec, BenchError> {
     let Some(raw) = raw else {
-        return Ok(ConsoleSpec {
-            port: ConsolePort::None,
-            ready: None,
-            crash: vec![],
-        });
+        return Ok(ConsoleSpec { port: ConsolePort::None, ready: None, crash: vec![] });
     };
     let port = match raw.driver {
         ConsoleDriverName::Serial => match raw.port {
-            Some(path) => ConsolePort::Serial {
-                path,
-                baud: raw.baud.unwrap_or(115_200),
-            },
+            Some(path) => ConsolePort::Serial { path, baud: raw.baud.unwrap_or(115_200) },
             None => {
-                return Err(invalid(
-                    file,
-                    text,
-                    "console.driver",
-                    "`port` is required for driver serial",
-                ));
+                return Err(invalid(file, text, "console.driver", "`port` is required for driver serial"));
             }
         },
         ConsoleDriverName::Command => match raw.command.as_deref().map(str::trim) {
-            Some(c) if !c.is_empty() => ConsolePort::Command {
-                command: c.to_owned(),
-            },
+            Some(c) if !c.is_empty() => ConsolePort::Command { command: c.to_owned() },
             _ => {
                 return Err(invalid(
                     file,
                     text,
-                    if raw.command.is_some() {
-                        "console.command"
-                    } else {
-                        "console.driver"
-                    },
+                    if raw.command.is_some() { "console.command" } else { "console.driver" },
                     "driver command needs a non-empty `command` (its output is the console)",
                 ));
             }
@@ -763,26 +650,12 @@ fn console(file: &Path, text: &str, raw: Option<RawConsole>) -> Result<ConsoleSp
         ConsoleDriverName::None => ConsolePort::None,
     };
     if raw.command.is_some() && raw.driver != ConsoleDriverName::Command {
-        return Err(invalid(
-            file,
-            text,
-            "console.command",
-            "`command` needs driver: command",
-        ));
+        return Err(invalid(file, text, "console.command", "`command` needs driver: command"));
     }
     if raw.ready.as_deref() == Some("") {
-        return Err(invalid(
-            file,
-            text,
-            "console.ready",
-            "the boot marker cannot be empty",
-        ));
+        return Err(invalid(file, text, "console.ready", "the boot marker cannot be empty"));
     }
-    Ok(ConsoleSpec {
-        port,
-        ready: raw.ready,
-        crash: raw.crash,
-    })
+    Ok(ConsoleSpec { port, ready: raw.ready, crash: raw.crash })
 }
 
 #[cfg(test)]
@@ -804,36 +677,14 @@ app:     { driver: relay, relay: https://relay.example/, platform: ios, form: ph
     #[test]
     fn design_example_loads() {
         let b = Bench::parse("lab.yaml", LAB).unwrap();
-        let SwitchSpec::Coil(p) = &b.power else {
-            panic!()
-        };
-        assert_eq!(
-            p.board,
-            BoardSpec::Tcp {
-                host: "192.168.1.200".into(),
-                port: 502
-            }
-        );
+        let SwitchSpec::Coil(p) = &b.power else { panic!() };
+        assert_eq!(p.board, BoardSpec::Tcp { host: "192.168.1.200".into(), port: 502 });
         assert!(p.invert && !p.write_multiple);
         assert_eq!(p.off, Duration::from_secs(5));
-        let SwitchSpec::Coil(n) = &b.network else {
-            panic!()
-        };
-        assert_eq!(
-            n.board,
-            BoardSpec::Rtu {
-                path: "/dev/ttyUSB1".into(),
-                baud: 9600
-            }
-        );
+        let SwitchSpec::Coil(n) = &b.network else { panic!() };
+        assert_eq!(n.board, BoardSpec::Rtu { path: "/dev/ttyUSB1".into(), baud: 9600 });
         assert!(n.write_multiple);
-        assert_eq!(
-            b.console.port,
-            ConsolePort::Serial {
-                path: "/dev/ttyUSB0".into(),
-                baud: 115_200
-            }
-        );
+        assert_eq!(b.console.port, ConsolePort::Serial { path: "/dev/ttyUSB0".into(), baud: 115_200 });
     }
 
     #[test]
@@ -853,26 +704,17 @@ app:     { driver: relay, relay: https://relay.example/, platform: ios, form: ph
 
     #[test]
     fn bench_error_names_unknown_driver_and_typo_keys() {
-        let e = Bench::parse(
-            "b.yaml",
-            &LAB.replace("driver: modbus-rtu", "driver: modbus-udp"),
-        )
-        .unwrap_err()
-        .to_string();
+        let e =
+            Bench::parse("b.yaml", &LAB.replace("driver: modbus-rtu", "driver: modbus-udp")).unwrap_err().to_string();
         assert!(e.starts_with("b.yaml:8: key `network.driver`"), "{e}");
-        let e = Bench::parse("b.yaml", &LAB.replace("coil: 0,", "coill: 0,"))
-            .unwrap_err()
-            .to_string();
+        let e = Bench::parse("b.yaml", &LAB.replace("coil: 0,", "coill: 0,")).unwrap_err().to_string();
         assert!(e.starts_with("b.yaml:7: key `power"), "{e}");
         assert!(e.contains("coill"), "{e}");
     }
 
     #[test]
     fn a_password_in_a_bench_file_is_refused() {
-        let bad = LAB.replace(
-            "admin_password_env: RESETLAB_ADMIN_PASSWORD",
-            "admin_password: hunter2",
-        );
+        let bad = LAB.replace("admin_password_env: RESETLAB_ADMIN_PASSWORD", "admin_password: hunter2");
         let e = Bench::parse("b.yaml", &bad).unwrap_err().to_string();
         assert!(e.starts_with("b.yaml:6: key `admin_password`"), "{e}");
         assert!(!e.contains("hunter2"), "{e}");
@@ -880,11 +722,7 @@ app:     { driver: relay, relay: https://relay.example/, platform: ios, form: ph
 
     #[test]
     fn password_comes_from_the_named_environment_variable() {
-        let b = Bench::parse(
-            "b.yaml",
-            &LAB.replace("RESETLAB_ADMIN_PASSWORD", "RESETLAB_RIG_TEST_PW"),
-        )
-        .unwrap();
+        let b = Bench::parse("b.yaml", &LAB.replace("RESETLAB_ADMIN_PASSWORD", "RESETLAB_RIG_TEST_PW")).unwrap();
         // SAFETY: this test alone uses this variable name.
         unsafe { std::env::set_var("RESETLAB_RIG_TEST_PW", "abc123") };
         assert_eq!(b.admin_password().unwrap().expose(), "abc123");
@@ -902,56 +740,23 @@ app:     { driver: relay, relay: https://relay.example/, platform: ios, form: ph
                 "{ driver: command, command: \"labgrid-client -p bench-3 console\" }",
             );
         let b = Bench::parse("b.yaml", &text).unwrap();
-        let SwitchSpec::Command(t) = &b.power else {
-            panic!("{:?}", b.power)
-        };
+        let SwitchSpec::Command(t) = &b.power else { panic!("{:?}", b.power) };
         assert_eq!(t.on, "pduclient --daemon pdu --port 3 --command on");
-        assert_eq!(
-            t.get.as_deref(),
-            Some("labgrid-client -p bench-3 power get")
-        );
-        assert_eq!(
-            (t.off_time, t.timeout),
-            (
-                Duration::from_secs(2),
-                crate::command::DEFAULT_COMMAND_TIMEOUT
-            )
-        );
-        assert_eq!(
-            b.console.port,
-            ConsolePort::Command {
-                command: "labgrid-client -p bench-3 console".into()
-            }
-        );
-        let e = Bench::parse(
-            "b.yaml",
-            &text.replace(
-                "off: \"pduclient --daemon pdu --port 3 --command off\", ",
-                "",
-            ),
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(
-            e.starts_with("b.yaml:7: key `power.driver`") && e.contains("`off`"),
-            "{e}"
-        );
-        let e = Bench::parse("b.yaml", &LAB.replace("coil: 1,", "coil: 1, on: \"x\","))
+        assert_eq!(t.get.as_deref(), Some("labgrid-client -p bench-3 power get"));
+        assert_eq!((t.off_time, t.timeout), (Duration::from_secs(2), crate::command::DEFAULT_COMMAND_TIMEOUT));
+        assert_eq!(b.console.port, ConsolePort::Command { command: "labgrid-client -p bench-3 console".into() });
+        let e = Bench::parse("b.yaml", &text.replace("off: \"pduclient --daemon pdu --port 3 --command off\", ", ""))
             .unwrap_err()
             .to_string();
+        assert!(e.starts_with("b.yaml:7: key `power.driver`") && e.contains("`off`"), "{e}");
+        let e = Bench::parse("b.yaml", &LAB.replace("coil: 1,", "coil: 1, on: \"x\",")).unwrap_err().to_string();
         assert!(e.starts_with("b.yaml:8: key `network.on`"), "{e}");
     }
 
     #[test]
     fn shipped_rig_files_load() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rigs");
-        for f in [
-            "emulator.yaml",
-            "lab-modbus-tcp.yaml",
-            "lab-modbus-rtu.yaml",
-            "field.yaml",
-            "lab-command.yaml",
-        ] {
+        for f in ["emulator.yaml", "lab-modbus-tcp.yaml", "lab-modbus-rtu.yaml", "field.yaml", "lab-command.yaml"] {
             Bench::load(dir.join(f)).unwrap_or_else(|e| panic!("{e}"));
         }
     }
@@ -972,26 +777,9 @@ app:     { driver: relay, relay: https://relay.example/, platform: ios, form: ph
         };
         let r = b.with_emulated_addresses(&lab);
         assert!(!r.uses_emulated());
-        let SwitchSpec::Coil(p) = &r.power else {
-            panic!()
-        };
-        assert_eq!(
-            p.board,
-            BoardSpec::Tcp {
-                host: "127.0.0.1".into(),
-                port: 1502
-            }
-        );
-        assert_eq!(
-            r.console.port,
-            ConsolePort::Serial {
-                path: "/dev/pts/9".into(),
-                baud: 115_200
-            }
-        );
-        assert_eq!(
-            (r.device.http_port, r.ready_marker().as_str()),
-            (8080, "System init done")
-        );
+        let SwitchSpec::Coil(p) = &r.power else { panic!() };
+        assert_eq!(p.board, BoardSpec::Tcp { host: "127.0.0.1".into(), port: 1502 });
+        assert_eq!(r.console.port, ConsolePort::Serial { path: "/dev/pts/9".into(), baud: 115_200 });
+        assert_eq!((r.device.http_port, r.ready_marker().as_str()), (8080, "System init done"));
     }
 }

@@ -78,10 +78,7 @@ pub struct CheckReport {
 impl CheckReport {
     /// Whether every check that ran passed and none faulted.
     pub fn passed(&self) -> bool {
-        !self
-            .checks
-            .iter()
-            .any(|c| matches!(c.outcome, Outcome::Fault { .. }))
+        !self.checks.iter().any(|c| matches!(c.outcome, Outcome::Fault { .. }))
     }
 
     /// The first fault: the check and the part blamed.
@@ -111,35 +108,18 @@ impl std::fmt::Display for CheckReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "rig check: {}", self.rig)?;
         for c in &self.checks {
-            let limit = c
-                .limit
-                .map(|l| format!(" (limit {})", ms(l)))
-                .unwrap_or_default();
+            let limit = c.limit.map(|l| format!(" (limit {})", ms(l))).unwrap_or_default();
             match &c.outcome {
-                Outcome::Ok => writeln!(
-                    f,
-                    "  ok     {:<40} {:>10}{limit}  {}",
-                    c.name,
-                    ms(c.took),
-                    c.note
-                )?,
-                Outcome::Fault { blame, message } => writeln!(
-                    f,
-                    "  FAULT  {:<40} {:>10}{limit}  [{blame}] {message}",
-                    c.name,
-                    ms(c.took)
-                )?,
+                Outcome::Ok => writeln!(f, "  ok     {:<40} {:>10}{limit}  {}", c.name, ms(c.took), c.note)?,
+                Outcome::Fault { blame, message } => {
+                    writeln!(f, "  FAULT  {:<40} {:>10}{limit}  [{blame}] {message}", c.name, ms(c.took))?
+                }
                 Outcome::Skipped(why) => writeln!(f, "  skip   {:<40} {:>10}  {why}", c.name, "-")?,
             }
         }
         match self.fault() {
             None => write!(f, "verdict: PASS — the bench works"),
-            Some((c, b)) if b.is_rig() => write!(
-                f,
-                "verdict: FAIL — rig fault, blame the {}: {}",
-                b.as_str(),
-                c.name
-            ),
+            Some((c, b)) if b.is_rig() => write!(f, "verdict: FAIL — rig fault, blame the {}: {}", b.as_str(), c.name),
             Some((c, b)) => write!(f, "verdict: FAIL — {} fault: {}", b.as_str(), c.name),
         }
     }
@@ -169,23 +149,10 @@ impl Run {
             Ok(v) => (Outcome::Ok, note(&v), Some(v)),
             Err(e) => {
                 self.failed = true;
-                (
-                    Outcome::Fault {
-                        blame: e.blame(),
-                        message: e.to_string(),
-                    },
-                    String::new(),
-                    None,
-                )
+                (Outcome::Fault { blame: e.blame(), message: e.to_string() }, String::new(), None)
             }
         };
-        self.report.checks.push(Check {
-            name: name.to_owned(),
-            took,
-            limit,
-            outcome,
-            note,
-        });
+        self.report.checks.push(Check { name: name.to_owned(), took, limit, outcome, note });
         v
     }
 
@@ -202,46 +169,28 @@ impl Run {
 
 fn power_off_hint(s: &SwitchDriver) -> &'static str {
     match s {
-        SwitchDriver::Relay(_) => {
-            "after power off (the coil reads back off: check the relay wiring)"
-        }
-        SwitchDriver::Operator(_) => {
-            "after the operator switched the power off (was it the right unit?)"
-        }
-        SwitchDriver::Command(_) => {
-            "after the power-off command (it succeeded: is it the right outlet?)"
-        }
+        SwitchDriver::Relay(_) => "after power off (the coil reads back off: check the relay wiring)",
+        SwitchDriver::Operator(_) => "after the operator switched the power off (was it the right unit?)",
+        SwitchDriver::Command(_) => "after the power-off command (it succeeded: is it the right outlet?)",
     }
 }
 
 fn link_down_hint(s: &SwitchDriver) -> &'static str {
     match s {
-        SwitchDriver::Relay(_) => {
-            "after link down (the coil reads back down: check the link relay wiring)"
-        }
-        SwitchDriver::Operator(_) => {
-            "after the operator unplugged the network cable (was it the right cable?)"
-        }
-        SwitchDriver::Command(_) => {
-            "after the link-down command (it succeeded: is it the right port?)"
-        }
+        SwitchDriver::Relay(_) => "after link down (the coil reads back down: check the link relay wiring)",
+        SwitchDriver::Operator(_) => "after the operator unplugged the network cable (was it the right cable?)",
+        SwitchDriver::Command(_) => "after the link-down command (it succeeded: is it the right port?)",
     }
 }
 
 /// Run the rig check on `bench` (with emulated parts already resolved, see
 /// [`Bench::with_emulated_addresses`]). Never touches credentials.
 pub async fn rig_check(bench: &Bench, opts: &CheckOptions) -> CheckReport {
-    let mut run = Run {
-        report: CheckReport {
-            rig: bench.rig.clone(),
-            checks: vec![],
-        },
-        failed: false,
-    };
+    let mut run = Run { report: CheckReport { rig: bench.rig.clone(), checks: vec![] }, failed: false };
     let boot = opts.boot_deadline.unwrap_or_else(|| {
-        bench.profile().map_or(Duration::from_secs(120), |p| {
-            Duration::from_millis(p.boot.time_ms) * 2 + Duration::from_secs(10)
-        })
+        bench
+            .profile()
+            .map_or(Duration::from_secs(120), |p| Duration::from_millis(p.boot.time_ms) * 2 + Duration::from_secs(10))
     });
     let marker = bench.ready_marker();
 
@@ -263,26 +212,14 @@ pub async fn rig_check(bench: &Bench, opts: &CheckOptions) -> CheckReport {
     };
     let mut drivers = Drivers::new(operator);
     let power = run
-        .check(
-            "power driver",
-            None,
-            async { drivers.switch(&bench.power, "power") },
-            |_| String::new(),
-        )
+        .check("power driver", None, async { drivers.switch(&bench.power, "power") }, |_| String::new())
         .await
         .flatten();
     let link = run
-        .check(
-            "network driver",
-            None,
-            async { drivers.switch(&bench.network, "network link") },
-            |_| String::new(),
-        )
+        .check("network driver", None, async { drivers.switch(&bench.network, "network link") }, |_| String::new())
         .await
         .flatten();
-    let http = run
-        .check("device address", None, bench.http_addr(), |a| a.to_string())
-        .await;
+    let http = run.check("device address", None, bench.http_addr(), |a| a.to_string()).await;
 
     let evidence = || -> Result<Option<Box<dyn std::io::Write + Send>>, RigError> {
         let Some(p) = &opts.evidence else {
@@ -292,31 +229,22 @@ pub async fn rig_check(bench: &Bench, opts: &CheckOptions) -> CheckReport {
             .create(true)
             .append(true)
             .open(p)
-            .map_err(|e| RigError::File {
-                path: p.clone(),
-                message: e.to_string(),
-            })?;
+            .map_err(|e| RigError::File { path: p.clone(), message: e.to_string() })?;
         Ok(Some(Box::new(f)))
     };
     let console = match &bench.console.port {
         ConsolePort::Command { command } => {
             let crash = CrashPatterns::with(&bench.console.crash);
-            run.check(
-                "console opens",
-                None,
-                async { Console::open_command(command, crash, evidence()?) },
-                |c| c.name().to_owned(),
-            )
+            run.check("console opens", None, async { Console::open_command(command, crash, evidence()?) }, |c| {
+                c.name().to_owned()
+            })
             .await
         }
         ConsolePort::Serial { path, baud } => {
             let crash = CrashPatterns::with(&bench.console.crash);
-            run.check(
-                "console opens",
-                None,
-                async { Console::open_serial(path, *baud, crash, evidence()?) },
-                |c| c.name().to_owned(),
-            )
+            run.check("console opens", None, async { Console::open_serial(path, *baud, crash, evidence()?) }, |c| {
+                c.name().to_owned()
+            })
             .await
         }
         ConsolePort::Emulated => {
@@ -324,9 +252,7 @@ pub async fn rig_check(bench: &Bench, opts: &CheckOptions) -> CheckReport {
                 "console opens",
                 None,
                 async {
-                    Err(RigError::Harness(
-                        "console says driver: emulated but no emulated lab was started".into(),
-                    ))
+                    Err(RigError::Harness("console says driver: emulated but no emulated lab was started".into()))
                 },
                 |_| String::new(),
             )
@@ -340,19 +266,14 @@ pub async fn rig_check(bench: &Bench, opts: &CheckOptions) -> CheckReport {
 
     match (&power, http) {
         (Some(power), Some(http)) => {
-            run.check("power state read", None, power.get(), |on| {
-                format!("reads {}", if *on { "on" } else { "off" })
-            })
-            .await;
+            run.check("power state read", None, power.get(), |on| format!("reads {}", if *on { "on" } else { "off" }))
+                .await;
             if let Some(c) = &console {
                 c.mark("power off");
             }
-            run.check(
-                &format!("power off ({})", power.verified_by()),
-                None,
-                power.set(false),
-                |s| format!("off after {}", ms(s.took)),
-            )
+            run.check(&format!("power off ({})", power.verified_by()), None, power.set(false), |s| {
+                format!("off after {}", ms(s.took))
+            })
             .await;
             let down = opts.down_deadline;
             run.check(
@@ -363,27 +284,18 @@ pub async fn rig_check(bench: &Bench, opts: &CheckOptions) -> CheckReport {
             )
             .await;
             let on_mark = console.as_ref().map(|c| c.mark("power on"));
-            run.check(
-                &format!("power on ({}, min off time)", power.verified_by()),
-                None,
-                power.set(true),
-                |s| format!("on; kept off {} more", ms(s.held_off)),
-            )
+            run.check(&format!("power on ({}, min off time)", power.verified_by()), None, power.set(true), |s| {
+                format!("on; kept off {} more", ms(s.held_off))
+            })
             .await;
             if let (Some(c), Some(from)) = (&console, on_mark) {
-                run.check(
-                    "console alive",
-                    Some(boot),
-                    c.wait_output(from, boot),
-                    |s| format!("first line after {}: {:?}", ms(s.after), s.line),
-                )
+                run.check("console alive", Some(boot), c.wait_output(from, boot), |s| {
+                    format!("first line after {}: {:?}", ms(s.after), s.line)
+                })
                 .await;
-                run.check(
-                    &format!("boot marker {marker:?}"),
-                    Some(boot),
-                    c.wait_for(from, &marker, boot),
-                    |s| format!("after {} from power on", ms(s.after)),
-                )
+                run.check(&format!("boot marker {marker:?}"), Some(boot), c.wait_for(from, &marker, boot), |s| {
+                    format!("after {} from power on", ms(s.after))
+                })
                 .await;
                 run.check(
                     "service answers after boot",
@@ -394,24 +306,16 @@ pub async fn rig_check(bench: &Bench, opts: &CheckOptions) -> CheckReport {
                 .await;
             } else {
                 run.skip("console alive", "no console on this bench");
-                run.check(
-                    "service answers after boot",
-                    Some(boot),
-                    wait_ready(None, http, boot),
-                    |r| r.status.clone(),
-                )
-                .await;
+                run.check("service answers after boot", Some(boot), wait_ready(None, http, boot), |r| r.status.clone())
+                    .await;
             }
             if let Some(link) = &link {
                 if let Some(c) = &console {
                     c.mark("link down");
                 }
-                run.check(
-                    &format!("link down ({})", link.verified_by()),
-                    None,
-                    link.set(false),
-                    |s| format!("down after {}", ms(s.took)),
-                )
+                run.check(&format!("link down ({})", link.verified_by()), None, link.set(false), |s| {
+                    format!("down after {}", ms(s.took))
+                })
                 .await;
                 run.check(
                     "service stops answering on link down",
@@ -423,31 +327,19 @@ pub async fn rig_check(bench: &Bench, opts: &CheckOptions) -> CheckReport {
                 if let Some(c) = &console {
                     c.mark("link up");
                 }
-                run.check(
-                    &format!("link up ({})", link.verified_by()),
-                    None,
-                    link.set(true),
-                    |s| format!("up after {}", ms(s.took)),
-                )
+                run.check(&format!("link up ({})", link.verified_by()), None, link.set(true), |s| {
+                    format!("up after {}", ms(s.took))
+                })
                 .await;
-                run.check(
-                    "service answers after link up",
-                    Some(boot),
-                    wait_ready(None, http, boot),
-                    |r| format!("after {}", ms(r.service_after)),
-                )
+                run.check("service answers after link up", Some(boot), wait_ready(None, http, boot), |r| {
+                    format!("after {}", ms(r.service_after))
+                })
                 .await;
             } else {
-                run.skip(
-                    "link down/up",
-                    "no network switch on this bench (driver: none)",
-                );
+                run.skip("link down/up", "no network switch on this bench (driver: none)");
             }
         }
-        (None, _) if !run.failed => run.skip(
-            "power off/on",
-            "no power switch on this bench (driver: none)",
-        ),
+        (None, _) if !run.failed => run.skip("power off/on", "no power switch on this bench (driver: none)"),
         _ => {}
     }
     run.report

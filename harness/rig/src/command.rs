@@ -31,9 +31,7 @@ pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Environment variable names whose values are secrets when a template expands them.
 fn secret_name(name: &str) -> bool {
     let n = name.to_ascii_uppercase();
-    ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "PASS", "PW"]
-        .iter()
-        .any(|s| n.ends_with(s))
+    ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "PASS", "PW"].iter().any(|s| n.ends_with(s))
 }
 
 /// The environment variables a template expands (`$NAME` or `${NAME}`).
@@ -43,11 +41,7 @@ pub fn referenced_variables(template: &str) -> Vec<String> {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'$' {
-            let (start, braced) = if b.get(i + 1) == Some(&b'{') {
-                (i + 2, true)
-            } else {
-                (i + 1, false)
-            };
+            let (start, braced) = if b.get(i + 1) == Some(&b'{') { (i + 2, true) } else { (i + 1, false) };
             let mut end = start;
             while end < b.len() && (b[end].is_ascii_alphanumeric() || b[end] == b'_') {
                 end += 1;
@@ -90,10 +84,7 @@ fn shell(template: &str) -> tokio::process::Command {
 }
 
 fn kill_group(child: &Child) {
-    if let Some(pid) = child
-        .id()
-        .and_then(|p| rustix::process::Pid::from_raw(p as i32))
-    {
+    if let Some(pid) = child.id().and_then(|p| rustix::process::Pid::from_raw(p as i32)) {
         let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
     }
 }
@@ -101,18 +92,9 @@ fn kill_group(child: &Child) {
 /// The last non-empty line of `bytes`, redacted and shortened, for an error message.
 fn last_line(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
-    let line = text
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .trim();
+    let line = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
     let line = resetlab_wire::secret::redact(line);
-    if line.chars().count() > 200 {
-        format!("{}…", line.chars().take(200).collect::<String>())
-    } else {
-        line
-    }
+    if line.chars().count() > 200 { format!("{}…", line.chars().take(200).collect::<String>()) } else { line }
 }
 
 /// What one finished command printed.
@@ -126,20 +108,11 @@ pub struct Ran {
 
 /// Run `template` under `sh -c` with a deadline. `what` says what it is for ("power on"); errors
 /// name it, the template (never an expanded secret) and the tool's last line of output, redacted.
-pub async fn run(
-    template: &str,
-    what: &str,
-    timeout: Duration,
-    blame: Blame,
-) -> Result<Ran, RigError> {
+pub async fn run(template: &str, what: &str, timeout: Duration, blame: Blame) -> Result<Ran, RigError> {
     remember_secrets(template);
     let started = Instant::now();
-    let fail = |message: String| RigError::Command {
-        what: what.to_owned(),
-        command: template.to_owned(),
-        message,
-        blame,
-    };
+    let fail =
+        |message: String| RigError::Command { what: what.to_owned(), command: template.to_owned(), message, blame };
     let mut child = shell(template)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -181,34 +154,18 @@ pub async fn run(
     let status = status.map_err(|e| fail(format!("could not be waited for: {e}")))?;
     if !status.success() {
         let said = last_line(&err);
-        let said = if said.is_empty() {
-            last_line(&out)
-        } else {
-            said
-        };
-        let code = status.code().map_or_else(
-            || "was killed by a signal".to_owned(),
-            |c| format!("exited with status {c}"),
-        );
-        return Err(fail(if said.is_empty() {
-            code
-        } else {
-            format!("{code}: {said}")
-        }));
+        let said = if said.is_empty() { last_line(&out) } else { said };
+        let code =
+            status.code().map_or_else(|| "was killed by a signal".to_owned(), |c| format!("exited with status {c}"));
+        return Err(fail(if said.is_empty() { code } else { format!("{code}: {said}") }));
     }
-    Ok(Ran {
-        stdout: String::from_utf8_lossy(&out).into_owned(),
-        took: started.elapsed(),
-    })
+    Ok(Ran { stdout: String::from_utf8_lossy(&out).into_owned(), took: started.elapsed() })
 }
 
 /// The state a `get` command printed: the last word of its output.
 pub fn parse_state(stdout: &str) -> Option<bool> {
-    let word = stdout
-        .split_whitespace()
-        .next_back()?
-        .trim_matches(|c: char| !c.is_ascii_alphanumeric())
-        .to_ascii_lowercase();
+    let word =
+        stdout.split_whitespace().next_back()?.trim_matches(|c: char| !c.is_ascii_alphanumeric()).to_ascii_lowercase();
     match word.as_str() {
         "on" | "1" | "true" | "up" | "enabled" | "high" => Some(true),
         "off" | "0" | "false" | "down" | "disabled" | "low" => Some(false),
@@ -242,11 +199,7 @@ pub struct CommandSwitch {
 impl CommandSwitch {
     /// A switch for `what` ("power", "network link").
     pub fn new(t: CommandTemplates, what: &str) -> Self {
-        CommandSwitch {
-            t,
-            what: what.to_owned(),
-            last_off: Mutex::new(None),
-        }
+        CommandSwitch { t, what: what.to_owned(), last_off: Mutex::new(None) }
     }
 
     /// Whether a switch is read back through `get`.
@@ -271,10 +224,7 @@ impl CommandSwitch {
 
 impl Switch for CommandSwitch {
     fn describe(&self) -> String {
-        format!(
-            "{} by command `{}` / `{}`",
-            self.what, self.t.on, self.t.off
-        )
+        format!("{} by command `{}` / `{}`", self.what, self.t.on, self.t.off)
     }
 
     async fn set(&self, on: bool) -> Result<Switched, RigError> {
@@ -297,18 +247,8 @@ impl Switch for CommandSwitch {
                 }
             }
         }
-        let (template, word) = if on {
-            (&self.t.on, "on")
-        } else {
-            (&self.t.off, "off")
-        };
-        run(
-            template,
-            &format!("{} {word}", self.what),
-            self.t.timeout,
-            Blame::Relay,
-        )
-        .await?;
+        let (template, word) = if on { (&self.t.on, "on") } else { (&self.t.off, "off") };
+        run(template, &format!("{} {word}", self.what), self.t.timeout, Blame::Relay).await?;
         if let Some(get) = &self.t.get {
             let read = self.read(get).await?;
             if read != on {
@@ -323,22 +263,16 @@ impl Switch for CommandSwitch {
                 });
             }
         }
-        *self.last_off.lock().unwrap_or_else(|e| e.into_inner()) =
-            if on { None } else { Some(Instant::now()) };
-        Ok(Switched {
-            on,
-            took: started.elapsed(),
-            held_off,
-        })
+        *self.last_off.lock().unwrap_or_else(|e| e.into_inner()) = if on { None } else { Some(Instant::now()) };
+        Ok(Switched { on, took: started.elapsed(), held_off })
     }
 
     async fn get(&self) -> Result<bool, RigError> {
         match &self.t.get {
             Some(get) => self.read(get).await,
-            None => Err(RigError::Harness(format!(
-                "{} has no `get` command: its state cannot be read back",
-                self.what
-            ))),
+            None => {
+                Err(RigError::Harness(format!("{} has no `get` command: its state cannot be read back", self.what)))
+            }
         }
     }
 }
@@ -356,11 +290,7 @@ impl Drop for CommandOutput {
 }
 
 impl AsyncRead for CommandOutput {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.stdout).poll_read(cx, buf)
     }
 }
@@ -377,25 +307,18 @@ impl Console {
         remember_secrets(template);
         // Both streams in one: a console tool reports a lost line on stderr.
         let merged = format!("exec 2>&1\n{template}");
-        let mut child = shell(&merged)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| RigError::Command {
+        let mut child =
+            shell(&merged).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().map_err(|e| RigError::Command {
                 what: "console".into(),
                 command: template.to_owned(),
                 message: format!("could not start sh: {e}"),
                 blame: Blame::Console,
             })?;
-        let stdout = child.stdout.take().ok_or_else(|| {
-            RigError::Harness("console command started without its stdout".into())
-        })?;
-        Ok(Console::from_reader(
-            &format!("command `{template}`"),
-            CommandOutput { child, stdout },
-            crash,
-            evidence,
-        ))
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| RigError::Harness("console command started without its stdout".into()))?;
+        Ok(Console::from_reader(&format!("command `{template}`"), CommandOutput { child, stdout }, crash, evidence))
     }
 }
 
@@ -425,9 +348,7 @@ mod tests {
         // SAFETY: this test alone uses this variable name.
         unsafe { std::env::set_var("RIG_CMD_TEST_PASSWORD", "Hx7Qz2") };
         let template = "echo \"login with $RIG_CMD_TEST_PASSWORD refused\" >&2; exit 3";
-        let e = run(template, "power on", Duration::from_secs(5), Blame::Relay)
-            .await
-            .unwrap_err();
+        let e = run(template, "power on", Duration::from_secs(5), Blame::Relay).await.unwrap_err();
         let text = e.to_string();
         assert_eq!(e.blame(), Blame::Relay);
         assert!(text.contains("$RIG_CMD_TEST_PASSWORD"), "{text}");
@@ -442,23 +363,13 @@ mod tests {
         let marker = dir.path().join("survived");
         let template = format!("(sleep 1; touch {}) & wait", marker.display());
         let t = Instant::now();
-        let e = run(
-            &template,
-            "power off",
-            Duration::from_millis(200),
-            Blame::Relay,
-        )
-        .await
-        .unwrap_err();
+        let e = run(&template, "power off", Duration::from_millis(200), Blame::Relay).await.unwrap_err();
         assert!(t.elapsed() < Duration::from_secs(1));
         assert!(matches!(e, RigError::Timeout { .. }), "{e}");
         assert!(e.to_string().contains("power off"), "{e}");
         // The grandchild was in the group: it must not get to touch the file.
         tokio::time::sleep(Duration::from_millis(1500)).await;
-        assert!(
-            !marker.exists(),
-            "the command's child outlived the deadline"
-        );
+        assert!(!marker.exists(), "the command's child outlived the deadline");
     }
 
     #[tokio::test]
@@ -486,14 +397,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_console_is_the_output_of_a_command() {
-        let c = Console::open_command(
-            "echo U-Boot; echo 'System init done' >&2; sleep 30",
-            CrashPatterns::default(),
-            None,
-        )
-        .unwrap();
-        c.wait_for(c.beginning(), "System init done", Duration::from_secs(5))
-            .await
-            .unwrap();
+        let c =
+            Console::open_command("echo U-Boot; echo 'System init done' >&2; sleep 30", CrashPatterns::default(), None)
+                .unwrap();
+        c.wait_for(c.beginning(), "System init done", Duration::from_secs(5)).await.unwrap();
     }
 }

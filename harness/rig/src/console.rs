@@ -48,10 +48,7 @@ impl CrashPatterns {
 
     fn find(&self, line: &str) -> Option<&str> {
         let l = line.to_ascii_lowercase();
-        self.0
-            .iter()
-            .find(|p| l.contains(&p.to_ascii_lowercase()))
-            .map(String::as_str)
+        self.0.iter().find(|p| l.contains(&p.to_ascii_lowercase())).map(String::as_str)
     }
 }
 
@@ -143,9 +140,7 @@ pub struct Console {
 
 impl std::fmt::Debug for Console {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Console")
-            .field("name", &self.inner.name)
-            .finish()
+        f.debug_struct("Console").field("name", &self.inner.name).finish()
     }
 }
 
@@ -158,28 +153,14 @@ impl Drop for Console {
 impl Inner {
     fn push(&self, st: &mut State, kind: LineKind, text: String) {
         let at = self.start.elapsed();
-        let line = CapturedLine {
-            at,
-            wall: chrono::Utc::now(),
-            kind,
-            text: resetlab_wire::secret::redact(&text),
-        };
+        let line = CapturedLine { at, wall: chrono::Utc::now(), kind, text: resetlab_wire::secret::redact(&text) };
         let raw = text;
-        if let Some(w) = self
-            .evidence
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_mut()
-        {
+        if let Some(w) = self.evidence.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
             let _ = writeln!(w, "{line}");
             let _ = w.flush();
         }
         tracing::trace!(console = %self.name, "{line}");
-        st.lines.push(Entry {
-            line,
-            raw,
-            arrived: Instant::now(),
-        });
+        st.lines.push(Entry { line, raw, arrived: Instant::now() });
     }
 
     fn feed(&self, bytes: &[u8]) {
@@ -210,16 +191,9 @@ impl Console {
         crash: CrashPatterns,
         evidence: Option<Box<dyn Write + Send>>,
     ) -> Result<Console, RigError> {
-        let port = crate::serial::Port::open(path, baud).map_err(|e| RigError::ConsoleIo {
-            port: path.display().to_string(),
-            message: e.to_string(),
-        })?;
-        Ok(Console::from_reader(
-            &path.display().to_string(),
-            port,
-            crash,
-            evidence,
-        ))
+        let port = crate::serial::Port::open(path, baud)
+            .map_err(|e| RigError::ConsoleIo { port: path.display().to_string(), message: e.to_string() })?;
+        Ok(Console::from_reader(&path.display().to_string(), port, crash, evidence))
     }
 
     /// Capture any byte stream named `name`.
@@ -260,19 +234,13 @@ impl Console {
 
     /// The position before the first captured line.
     pub fn beginning(&self) -> Cursor {
-        Cursor {
-            index: 0,
-            at: self.inner.start,
-        }
+        Cursor { index: 0, at: self.inner.start }
     }
 
     /// The position after everything captured so far.
     pub fn cursor(&self) -> Cursor {
         let st = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
-        Cursor {
-            index: st.lines.len(),
-            at: Instant::now(),
-        }
+        Cursor { index: st.lines.len(), at: Instant::now() }
     }
 
     /// Mark an event (`power off`, `power on`, `link down`…) in the capture; a line cut by it is
@@ -281,41 +249,22 @@ impl Console {
         let mut st = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
         if !st.partial.is_empty() {
             let raw = std::mem::take(&mut st.partial);
-            self.inner.push(
-                &mut st,
-                LineKind::Partial,
-                String::from_utf8_lossy(&raw).into_owned(),
-            );
+            self.inner.push(&mut st, LineKind::Partial, String::from_utf8_lossy(&raw).into_owned());
         }
         self.inner.push(&mut st, LineKind::Mark, event.to_owned());
-        Cursor {
-            index: st.lines.len(),
-            at: Instant::now(),
-        }
+        Cursor { index: st.lines.len(), at: Instant::now() }
     }
 
     /// Wait until a line from `from` on contains `pattern`. Fails at once on a crash line (device),
     /// and at `deadline` naming the pattern: blamed on the console when it printed nothing at all,
     /// on the device when it printed but never `pattern`.
-    pub async fn wait_for(
-        &self,
-        from: Cursor,
-        pattern: &str,
-        deadline: Duration,
-    ) -> Result<Seen, RigError> {
-        self.wait(
-            from,
-            deadline,
-            &format!("console line containing {pattern:?}"),
-            |l| l.contains(pattern),
-        )
-        .await
+    pub async fn wait_for(&self, from: Cursor, pattern: &str, deadline: Duration) -> Result<Seen, RigError> {
+        self.wait(from, deadline, &format!("console line containing {pattern:?}"), |l| l.contains(pattern)).await
     }
 
     /// Wait until the console prints anything at all from `from` on (the console is alive).
     pub async fn wait_output(&self, from: Cursor, deadline: Duration) -> Result<Seen, RigError> {
-        self.wait(from, deadline, "any console output", |_| true)
-            .await
+        self.wait(from, deadline, "any console output", |_| true).await
     }
 
     async fn wait(
@@ -350,10 +299,7 @@ impl Console {
                             line: e.line.text.clone(),
                             after: e.arrived.saturating_duration_since(from.at),
                             at: e.arrived,
-                            next: Cursor {
-                                index: next,
-                                at: e.arrived,
-                            },
+                            next: Cursor { index: next, at: e.arrived },
                         });
                     }
                 }
@@ -370,22 +316,12 @@ impl Console {
             }
         }
         let st = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
-        let printed: Vec<&Entry> = st.lines[from.index.min(st.lines.len())..]
-            .iter()
-            .filter(|e| e.line.kind != LineKind::Mark)
-            .collect();
+        let printed: Vec<&Entry> =
+            st.lines[from.index.min(st.lines.len())..].iter().filter(|e| e.line.kind != LineKind::Mark).collect();
         let (detail, blame) = match (printed.last(), st.partial.is_empty()) {
-            (None, true) => (
-                format!("{what} on {} (the console stayed silent)", self.inner.name),
-                Blame::Console,
-            ),
+            (None, true) => (format!("{what} on {} (the console stayed silent)", self.inner.name), Blame::Console),
             (Some(last), _) => (
-                format!(
-                    "{what} on {} ({} lines printed, last: {:?})",
-                    self.inner.name,
-                    printed.len(),
-                    last.line.text
-                ),
+                format!("{what} on {} ({} lines printed, last: {:?})", self.inner.name, printed.len(), last.line.text),
                 Blame::Device,
             ),
             (None, false) => (
@@ -397,23 +333,12 @@ impl Console {
                 Blame::Device,
             ),
         };
-        Err(RigError::Timeout {
-            what: detail,
-            after: deadline,
-            blame,
-        })
+        Err(RigError::Timeout { what: detail, after: deadline, blame })
     }
 
     /// Everything captured so far.
     pub fn lines(&self) -> Vec<CapturedLine> {
-        self.inner
-            .state
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .lines
-            .iter()
-            .map(|e| e.line.clone())
-            .collect()
+        self.inner.state.lock().unwrap_or_else(|e| e.into_inner()).lines.iter().map(|e| e.line.clone()).collect()
     }
 
     /// The first captured line (1-based) on which the device printed `secret` as a value of its
@@ -424,10 +349,7 @@ impl Console {
             return None;
         }
         let st = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
-        st.lines
-            .iter()
-            .position(|e| e.line.kind != LineKind::Mark && prints_token(&e.raw, secret))
-            .map(|i| i + 1)
+        st.lines.iter().position(|e| e.line.kind != LineKind::Mark && prints_token(&e.raw, secret)).map(|i| i + 1)
     }
 
     /// The capture as text, one timestamped line each.
@@ -471,48 +393,27 @@ mod tests {
 
     fn pipe() -> (tokio::io::DuplexStream, Console) {
         let (a, b) = tokio::io::duplex(1024);
-        (
-            a,
-            Console::from_reader("test", b, CrashPatterns::default(), None),
-        )
+        (a, Console::from_reader("test", b, CrashPatterns::default(), None))
     }
 
     #[tokio::test]
     async fn marks_cut_lines_and_finds_patterns_after_the_mark() {
         let (mut w, c) = pipe();
         w.write_all(b"System init done\r\nhalf a li").await.unwrap();
-        c.wait_for(c.cursor(), "half", Duration::from_millis(50))
-            .await
-            .unwrap_err();
-        let _ = c
-            .wait_for(
-                Cursor {
-                    index: 0,
-                    at: Instant::now(),
-                },
-                "System init",
-                Duration::from_secs(1),
-            )
-            .await
-            .unwrap();
+        c.wait_for(c.cursor(), "half", Duration::from_millis(50)).await.unwrap_err();
+        let _ =
+            c.wait_for(Cursor { index: 0, at: Instant::now() }, "System init", Duration::from_secs(1)).await.unwrap();
         let cur = c.mark("power off");
         let l = c.lines();
         assert_eq!(l[1].kind, LineKind::Partial);
         assert_eq!(l[1].text, "half a li");
         assert_eq!(l[2].kind, LineKind::Mark);
         // The old marker is before the mark: it must not count.
-        let e = c
-            .wait_for(cur, "System init done", Duration::from_millis(30))
-            .await
-            .unwrap_err();
+        let e = c.wait_for(cur, "System init done", Duration::from_millis(30)).await.unwrap_err();
         assert_eq!(e.blame(), Blame::Console, "{e}");
         assert!(e.to_string().contains("System init done"), "{e}");
-        w.write_all(b"U-Boot\r\nSystem init done\r\n")
-            .await
-            .unwrap();
-        c.wait_for(cur, "System init done", Duration::from_secs(1))
-            .await
-            .unwrap();
+        w.write_all(b"U-Boot\r\nSystem init done\r\n").await.unwrap();
+        c.wait_for(cur, "System init done", Duration::from_secs(1)).await.unwrap();
         assert!(c.transcript().contains("### power off"));
     }
 
@@ -520,14 +421,9 @@ mod tests {
     async fn panic_line_ends_the_wait_at_once_as_a_device_fault() {
         let (mut w, c) = pipe();
         let cur = c.cursor();
-        w.write_all(b"Starting kernel ...\r\n[ 1.0] Kernel panic - not syncing: VFS\r\n")
-            .await
-            .unwrap();
+        w.write_all(b"Starting kernel ...\r\n[ 1.0] Kernel panic - not syncing: VFS\r\n").await.unwrap();
         let t = Instant::now();
-        let e = c
-            .wait_for(cur, "System init done", Duration::from_secs(10))
-            .await
-            .unwrap_err();
+        let e = c.wait_for(cur, "System init done", Duration::from_secs(10)).await.unwrap_err();
         assert!(t.elapsed() < Duration::from_secs(1));
         assert_eq!(e.blame(), Blame::Device);
         assert!(e.to_string().contains("Kernel panic"), "{e}");

@@ -40,11 +40,7 @@ impl Blame {
 impl std::fmt::Display for Blame {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let kind = if self.is_rig() { "rig" } else { "" };
-        if kind.is_empty() {
-            f.write_str(self.as_str())
-        } else {
-            write!(f, "{kind} ({})", self.as_str())
-        }
+        if kind.is_empty() { f.write_str(self.as_str()) } else { write!(f, "{kind} ({})", self.as_str()) }
     }
 }
 
@@ -53,58 +49,28 @@ impl std::fmt::Display for Blame {
 pub enum RigError {
     /// A wait expired; `what` names what was waited for.
     #[error("timed out after {after:?} waiting for {what}")]
-    Timeout {
-        what: String,
-        after: Duration,
-        blame: Blame,
-    },
+    Timeout { what: String, after: Duration, blame: Blame },
     /// A coil was written but reads back otherwise: the relay did not switch.
     #[error("relay {board}: {what} coil {coil} (unit {unit}) written {} but reads back {} — the relay did not switch", *wrote as u8, *read as u8)]
-    ReadBack {
-        board: String,
-        what: String,
-        unit: u8,
-        coil: u16,
-        wrote: bool,
-        read: bool,
-    },
+    ReadBack { board: String, what: String, unit: u8, coil: u16, wrote: bool, read: bool },
     /// The relay board answered with a Modbus exception or a transport error.
     #[error("relay {board}: {op} failed: {message}")]
-    Modbus {
-        board: String,
-        op: String,
-        message: String,
-    },
+    Modbus { board: String, op: String, message: String },
     /// A `driver: command` tool failed; `command` is the template as the bench file wrote it (an
     /// expanded secret never appears), `message` its exit status and last line, redacted.
     #[error("rig command for {what} `{command}` {message}")]
-    Command {
-        what: String,
-        command: String,
-        message: String,
-        blame: Blame,
-    },
+    Command { what: String, command: String, message: String, blame: Blame },
     /// The bench's labgrid place is held by someone else (or by a run of ours that crashed).
     #[error(
         "labgrid place {place} on {coordinator} is held by {holder}; nothing was touched. Wait for it to be released, or if {holder} is a run that crashed: labgrid-client -x {coordinator} -p {place} release --kick"
     )]
-    PlaceHeld {
-        place: String,
-        coordinator: String,
-        holder: String,
-    },
+    PlaceHeld { place: String, coordinator: String, holder: String },
     /// The console could not be opened or read.
     #[error("console {port}: {message}")]
     ConsoleIo { port: String, message: String },
     /// The console printed a line that means the firmware crashed.
-    #[error(
-        "device crashed: console printed {line:?} (matched {pattern:?}) {after:?} after the mark"
-    )]
-    Crash {
-        pattern: String,
-        line: String,
-        after: Duration,
-    },
+    #[error("device crashed: console printed {line:?} (matched {pattern:?}) {after:?} after the mark")]
+    Crash { pattern: String, line: String, after: Duration },
     /// The device did something it should not (kept answering with power off, never booted…).
     #[error("device: {0}")]
     Device(String),
@@ -152,10 +118,6 @@ pub async fn within<T>(
 ) -> Result<T, RigError> {
     match tokio::time::timeout(after, fut).await {
         Ok(r) => r,
-        Err(_) => Err(RigError::Timeout {
-            what: what(),
-            after,
-            blame,
-        }),
+        Err(_) => Err(RigError::Timeout { what: what(), after, blame }),
     }
 }

@@ -27,11 +27,7 @@ pub struct PlaceSpec {
 
 /// Quote one argument for `sh -c`.
 fn quote(arg: &str) -> String {
-    if !arg.is_empty()
-        && arg
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.:/@=".contains(&b))
-    {
+    if !arg.is_empty() && arg.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:/@=".contains(&b)) {
         arg.to_owned()
     } else {
         format!("'{}'", arg.replace('\'', "'\\''"))
@@ -44,24 +40,13 @@ impl PlaceSpec {
     }
 
     fn command(&self, verb: &str) -> String {
-        format!(
-            "{} -x {} -p {} {verb}",
-            quote(&Self::client()),
-            quote(&self.coordinator),
-            quote(&self.place)
-        )
+        format!("{} -x {} -p {} {verb}", quote(&Self::client()), quote(&self.coordinator), quote(&self.place))
     }
 
     /// Who holds the place now (`host/user`), or `None` when it is free.
     pub async fn holder(&self) -> Result<Option<String>, RigError> {
         let what = format!("labgrid place {}", self.place);
-        let ran = run(
-            &self.command("show"),
-            &what,
-            DEFAULT_LABGRID_TIMEOUT,
-            Blame::Harness,
-        )
-        .await?;
+        let ran = run(&self.command("show"), &what, DEFAULT_LABGRID_TIMEOUT, Blame::Harness).await?;
         Ok(ran.stdout.lines().find_map(|l| {
             let v = l.trim().strip_prefix("acquired:")?.trim();
             (!v.is_empty() && v != "None").then(|| v.to_owned())
@@ -71,18 +56,8 @@ impl PlaceSpec {
     /// Acquire the place for this run. Held by someone else: [`RigError::PlaceHeld`] naming them.
     pub async fn acquire(&self) -> Result<PlaceLock, RigError> {
         let what = format!("acquire labgrid place {}", self.place);
-        match run(
-            &self.command("acquire"),
-            &what,
-            DEFAULT_LABGRID_TIMEOUT,
-            Blame::Harness,
-        )
-        .await
-        {
-            Ok(_) => Ok(PlaceLock {
-                spec: self.clone(),
-                released: false,
-            }),
+        match run(&self.command("acquire"), &what, DEFAULT_LABGRID_TIMEOUT, Blame::Harness).await {
+            Ok(_) => Ok(PlaceLock { spec: self.clone(), released: false }),
             Err(e) => match self.holder().await {
                 Ok(Some(holder)) => Err(RigError::PlaceHeld {
                     place: self.place.clone(),
@@ -112,13 +87,7 @@ impl PlaceLock {
     /// Release the place.
     pub async fn release(mut self) -> Result<(), RigError> {
         let what = format!("release labgrid place {}", self.spec.place);
-        run(
-            &self.spec.command("release"),
-            &what,
-            DEFAULT_LABGRID_TIMEOUT,
-            Blame::Harness,
-        )
-        .await?;
+        run(&self.spec.command("release"), &what, DEFAULT_LABGRID_TIMEOUT, Blame::Harness).await?;
         self.released = true;
         Ok(())
     }

@@ -11,10 +11,7 @@ use crate::relay::{RelayBoard, Transport};
 pub fn board(path: &Path, baud: u32, timeout: Duration) -> Arc<RelayBoard> {
     RelayBoard::new(
         format!("modbus-rtu {}@{baud}", path.display()),
-        Transport::Rtu {
-            path: path.to_owned(),
-            baud,
-        },
+        Transport::Rtu { path: path.to_owned(), baud },
         timeout,
     )
 }

@@ -7,12 +7,5 @@ use crate::relay::{RelayBoard, Transport};
 
 /// A Modbus TCP relay board at `host:port`; each request waits at most `timeout`.
 pub fn board(host: &str, port: u16, timeout: Duration) -> Arc<RelayBoard> {
-    RelayBoard::new(
-        format!("modbus-tcp {host}:{port}"),
-        Transport::Tcp {
-            host: host.to_owned(),
-            port,
-        },
-        timeout,
-    )
+    RelayBoard::new(format!("modbus-tcp {host}:{port}"), Transport::Tcp { host: host.to_owned(), port }, timeout)
 }

@@ -27,38 +27,22 @@ pub struct Operator {
 
 impl std::fmt::Debug for Operator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Operator")
-            .field("source", &self.source)
-            .field("timeout", &self.timeout)
-            .finish()
+        f.debug_struct("Operator").field("source", &self.source).field("timeout", &self.timeout).finish()
     }
 }
 
 impl Operator {
     /// Prompts on stderr, answers typed on stdin.
     pub fn terminal(timeout: Duration) -> Self {
-        Operator::from_io(
-            "terminal",
-            BufReader::new(tokio::io::stdin()),
-            Box::new(std::io::stderr()),
-            timeout,
-        )
+        Operator::from_io("terminal", BufReader::new(tokio::io::stdin()), Box::new(std::io::stderr()), timeout)
     }
 
     /// Prompts on stderr, answers read from `path`, one line per prompt.
     pub async fn answers_file(path: &Path, timeout: Duration) -> Result<Self, RigError> {
         let f = tokio::fs::File::open(path)
             .await
-            .map_err(|e| RigError::File {
-                path: path.to_owned(),
-                message: format!("operator answers: {e}"),
-            })?;
-        Ok(Operator::from_io(
-            &path.display().to_string(),
-            BufReader::new(f),
-            Box::new(std::io::stderr()),
-            timeout,
-        ))
+            .map_err(|e| RigError::File { path: path.to_owned(), message: format!("operator answers: {e}") })?;
+        Ok(Operator::from_io(&path.display().to_string(), BufReader::new(f), Box::new(std::io::stderr()), timeout))
     }
 
     /// The terminal when stdin is one, else the answers file; an error when there is neither.
@@ -67,9 +51,7 @@ impl Operator {
         match answers {
             Some(p) => Operator::answers_file(p, timeout).await,
             None if std::io::stdin().is_terminal() => Ok(Operator::terminal(timeout)),
-            None => Err(RigError::Harness(
-                "an operator step needs a terminal or an answers file".into(),
-            )),
+            None => Err(RigError::Harness("an operator step needs a terminal or an answers file".into())),
         }
     }
 
@@ -90,15 +72,11 @@ impl Operator {
 
     /// Print `instruction`, wait for a yes (`done`, `yes`, `y`, `ok`) or a no (anything else).
     pub async fn confirm(&self, instruction: &str) -> Result<(), RigError> {
-        self.say(&format!(
-            "\n>>> {instruction}\n    Type 'done' when done, or describe what went wrong: "
-        ));
+        self.say(&format!("\n>>> {instruction}\n    Type 'done' when done, or describe what went wrong: "));
         let answer = self.read_answer(instruction).await?;
         match answer.to_ascii_lowercase().as_str() {
             "done" | "yes" | "y" | "ok" => Ok(()),
-            _ => Err(RigError::Operator(format!(
-                "could not do \"{instruction}\": answered {answer:?}"
-            ))),
+            _ => Err(RigError::Operator(format!("could not do \"{instruction}\": answered {answer:?}"))),
         }
     }
 
@@ -109,9 +87,7 @@ impl Operator {
         match answer.to_ascii_lowercase().as_str() {
             "y" | "yes" | "on" | "up" => Ok(true),
             "n" | "no" | "off" | "down" => Ok(false),
-            _ => Err(RigError::Operator(format!(
-                "answer {answer:?} to \"{question}\" is neither yes nor no"
-            ))),
+            _ => Err(RigError::Operator(format!("answer {answer:?} to \"{question}\" is neither yes nor no"))),
         }
     }
 
@@ -185,14 +161,10 @@ impl Operator {
                 after: self.timeout,
                 blame: Blame::Operator,
             }),
-            Ok(Err(e)) => Err(RigError::Operator(format!(
-                "cannot read answers from {}: {e}",
-                self.source
-            ))),
-            Ok(Ok(0)) => Err(RigError::Operator(format!(
-                "no answer to \"{prompt}\": {} has no more lines",
-                self.source
-            ))),
+            Ok(Err(e)) => Err(RigError::Operator(format!("cannot read answers from {}: {e}", self.source))),
+            Ok(Ok(0)) => {
+                Err(RigError::Operator(format!("no answer to \"{prompt}\": {} has no more lines", self.source)))
+            }
             Ok(Ok(_)) => Ok(line.trim().to_owned()),
         }
     }
@@ -216,28 +188,16 @@ pub struct OperatorSwitch {
 impl OperatorSwitch {
     /// `what` is "power" or "network link"; `off` the minimum off time to keep.
     pub fn new(operator: Arc<Operator>, what: &str, off: Duration) -> Self {
-        OperatorSwitch {
-            operator,
-            what: what.to_owned(),
-            off,
-            state: std::sync::Mutex::new((None, None)),
-        }
+        OperatorSwitch { operator, what: what.to_owned(), off, state: std::sync::Mutex::new((None, None)) }
     }
 
     fn instruction(&self, on: bool) -> String {
         match (self.what.as_str(), on) {
-            ("power", false) => {
-                "Switch the recorder's power OFF (unplug its power supply).".to_owned()
-            }
-            ("power", true) => {
-                "Switch the recorder's power ON (plug its power supply back in).".to_owned()
-            }
+            ("power", false) => "Switch the recorder's power OFF (unplug its power supply).".to_owned(),
+            ("power", true) => "Switch the recorder's power ON (plug its power supply back in).".to_owned(),
             ("network link", false) => "Unplug the recorder's network cable.".to_owned(),
             ("network link", true) => "Plug the recorder's network cable back in.".to_owned(),
-            (w, on) => format!(
-                "Switch the recorder's {w} {}.",
-                if on { "ON" } else { "OFF" }
-            ),
+            (w, on) => format!("Switch the recorder's {w} {}.", if on { "ON" } else { "OFF" }),
         }
     }
 }
@@ -267,22 +227,14 @@ impl Switch for OperatorSwitch {
         self.operator.confirm(&self.instruction(on)).await?;
         *self.state.lock().unwrap_or_else(|e| e.into_inner()) =
             (Some(on), if on { None } else { Some(Instant::now()) });
-        Ok(Switched {
-            on,
-            took: started.elapsed(),
-            held_off,
-        })
+        Ok(Switched { on, took: started.elapsed(), held_off })
     }
 
     async fn get(&self) -> Result<bool, RigError> {
         let known = self.state.lock().unwrap_or_else(|e| e.into_inner()).0;
         match known {
             Some(v) => Ok(v),
-            None => {
-                self.operator
-                    .ask_yes_no(&format!("Is the recorder's {} on?", self.what))
-                    .await
-            }
+            None => self.operator.ask_yes_no(&format!("Is the recorder's {} on?", self.what)).await,
         }
     }
 }

@@ -99,39 +99,28 @@ pub struct Drivers {
 impl Drivers {
     /// A builder; `operator` is used for `driver: operator` parts.
     pub fn new(operator: Option<Arc<Operator>>) -> Self {
-        Drivers {
-            boards: HashMap::new(),
-            operator,
-        }
+        Drivers { boards: HashMap::new(), operator }
     }
 
     /// The driver for `spec` (`what` = "power" or "network link"); `None` for `driver: none`.
-    pub fn switch(
-        &mut self,
-        spec: &SwitchSpec,
-        what: &str,
-    ) -> Result<Option<SwitchDriver>, RigError> {
+    pub fn switch(&mut self, spec: &SwitchSpec, what: &str) -> Result<Option<SwitchDriver>, RigError> {
         match spec {
             SwitchSpec::None => Ok(None),
-            SwitchSpec::Command(t) => Ok(Some(SwitchDriver::Command(
-                crate::command::CommandSwitch::new((**t).clone(), what),
-            ))),
+            SwitchSpec::Command(t) => {
+                Ok(Some(SwitchDriver::Command(crate::command::CommandSwitch::new((**t).clone(), what))))
+            }
             SwitchSpec::Operator { off } => {
                 let op = self.operator.clone().ok_or_else(|| {
-                    RigError::Harness(format!("{what} is switched by an operator: run on a terminal or give an answers file"))
+                    RigError::Harness(format!(
+                        "{what} is switched by an operator: run on a terminal or give an answers file"
+                    ))
                 })?;
-                Ok(Some(SwitchDriver::Operator(OperatorSwitch::new(
-                    op, what, *off,
-                ))))
+                Ok(Some(SwitchDriver::Operator(OperatorSwitch::new(op, what, *off))))
             }
             SwitchSpec::Coil(c) => {
                 let board = match &c.board {
-                    BoardSpec::Tcp { host, port } => {
-                        crate::modbus_tcp::board(host, *port, c.timeout)
-                    }
-                    BoardSpec::Rtu { path, baud } => {
-                        crate::modbus_rtu::board(path, *baud, c.timeout)
-                    }
+                    BoardSpec::Tcp { host, port } => crate::modbus_tcp::board(host, *port, c.timeout),
+                    BoardSpec::Rtu { path, baud } => crate::modbus_rtu::board(path, *baud, c.timeout),
                     BoardSpec::Emulated => {
                         return Err(RigError::Harness(format!(
                             "{what} says driver: emulated but no emulated lab was started (Bench::with_emulated_addresses)"

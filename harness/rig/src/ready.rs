@@ -30,14 +30,10 @@ const PROBE_PATH: &str = "/cgi-bin/magicBox.cgi?action=getDeviceType";
 /// One real HTTP request; Ok(status line) when the service answers at all (401 included).
 pub async fn probe_http(addr: SocketAddr, timeout: Duration) -> Result<String, String> {
     let fut = async {
-        let mut s = tokio::net::TcpStream::connect(addr)
-            .await
-            .map_err(|e| format!("connect: {e}"))?;
+        let mut s = tokio::net::TcpStream::connect(addr).await.map_err(|e| format!("connect: {e}"))?;
         let _ = s.set_nodelay(true);
         let req = format!("GET {PROBE_PATH} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-        s.write_all(req.as_bytes())
-            .await
-            .map_err(|e| format!("send: {e}"))?;
+        s.write_all(req.as_bytes()).await.map_err(|e| format!("send: {e}"))?;
         let mut buf = Vec::with_capacity(256);
         let mut chunk = [0u8; 256];
         loop {
@@ -48,17 +44,11 @@ pub async fn probe_http(addr: SocketAddr, timeout: Duration) -> Result<String, S
             buf.extend_from_slice(&chunk[..n]);
             if let Some(end) = buf.windows(2).position(|w| w == b"\r\n") {
                 let line = String::from_utf8_lossy(&buf[..end]).into_owned();
-                return if line.starts_with("HTTP/1.") {
-                    Ok(line)
-                } else {
-                    Err(format!("not HTTP: {line:?}"))
-                };
+                return if line.starts_with("HTTP/1.") { Ok(line) } else { Err(format!("not HTTP: {line:?}")) };
             }
         }
     };
-    tokio::time::timeout(timeout, fut)
-        .await
-        .unwrap_or_else(|_| Err(format!("no answer within {timeout:?}")))
+    tokio::time::timeout(timeout, fut).await.unwrap_or_else(|_| Err(format!("no answer within {timeout:?}")))
 }
 
 /// Wait for the boot marker on `console` (from its cursor), then for `service` to answer HTTP.
@@ -84,11 +74,7 @@ pub async fn wait_ready(
             return Err(RigError::Timeout {
                 what: format!(
                     "HTTP answer from {service}{} (last attempt: {last})",
-                    if marker_after.is_some() {
-                        " after the boot marker"
-                    } else {
-                        ""
-                    }
+                    if marker_after.is_some() { " after the boot marker" } else { "" }
                 ),
                 after: deadline,
                 blame: Blame::Device,
@@ -114,12 +100,7 @@ pub async fn wait_ready(
 
 /// Wait until `service` stops answering HTTP (refused, reset, or silent for `quiet`). On expiry the
 /// error blames `blame` (the relay when a coil read back off but the device still answers).
-pub async fn wait_down(
-    service: SocketAddr,
-    deadline: Duration,
-    blame: Blame,
-    why: &str,
-) -> Result<Duration, RigError> {
+pub async fn wait_down(service: SocketAddr, deadline: Duration, blame: Blame, why: &str) -> Result<Duration, RigError> {
     let start = Instant::now();
     // Silent this long counts as down (a cut link drops packets rather than refusing them).
     let quiet = Duration::from_millis(300);
@@ -133,11 +114,9 @@ pub async fn wait_down(
             backoff = (backoff * 2).min(Duration::from_millis(10));
         }
     };
-    tokio::time::timeout(deadline, poll)
-        .await
-        .map_err(|_| RigError::Timeout {
-            what: format!("{service} to stop answering HTTP {why}"),
-            after: deadline,
-            blame,
-        })
+    tokio::time::timeout(deadline, poll).await.map_err(|_| RigError::Timeout {
+        what: format!("{service} to stop answering HTTP {why}"),
+        after: deadline,
+        blame,
+    })
 }

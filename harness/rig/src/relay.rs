@@ -47,21 +47,13 @@ pub struct CoilOptions {
 
 impl std::fmt::Debug for RelayBoard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RelayBoard")
-            .field("name", &self.name)
-            .field("timeout", &self.timeout)
-            .finish()
+        f.debug_struct("RelayBoard").field("name", &self.name).field("timeout", &self.timeout).finish()
     }
 }
 
 impl RelayBoard {
     pub(crate) fn new(name: String, transport: Transport, timeout: Duration) -> Arc<Self> {
-        Arc::new(RelayBoard {
-            name,
-            transport,
-            timeout,
-            ctx: Mutex::new(None),
-        })
+        Arc::new(RelayBoard { name, transport, timeout, ctx: Mutex::new(None) })
     }
 
     /// The board's name in messages (`modbus-tcp 10.0.0.5:502`).
@@ -71,20 +63,12 @@ impl RelayBoard {
 
     /// A coil on this board.
     pub fn coil(self: &Arc<Self>, opts: CoilOptions) -> RelayCoil {
-        RelayCoil {
-            board: Arc::clone(self),
-            opts,
-            last_off: std::sync::Mutex::new(None),
-        }
+        RelayCoil { board: Arc::clone(self), opts, last_off: std::sync::Mutex::new(None) }
     }
 
     async fn connect(&self, unit: u8) -> Result<Context, RigError> {
         let what = || format!("connection to relay board {}", self.name);
-        let fail = |e: String| RigError::Modbus {
-            board: self.name.clone(),
-            op: "connect".into(),
-            message: e,
-        };
+        let fail = |e: String| RigError::Modbus { board: self.name.clone(), op: "connect".into(), message: e };
         let fut = async {
             match &self.transport {
                 Transport::Tcp { host, port } => {
@@ -96,8 +80,7 @@ impl RelayBoard {
                 }
                 Transport::Rtu { path, baud } => {
                     // Stale bytes from before we opened would desynchronise the first frame.
-                    let port =
-                        crate::serial::Port::open(path, *baud).map_err(|e| fail(e.to_string()))?;
+                    let port = crate::serial::Port::open(path, *baud).map_err(|e| fail(e.to_string()))?;
                     Ok(tokio_modbus::client::rtu::attach_slave(port, Slave(unit)))
                 }
             }
@@ -116,14 +99,8 @@ impl RelayBoard {
         let fut = async {
             match call {
                 Op::Read(coil) => ctx.read_coils(coil, 1).await,
-                Op::WriteSingle(coil, v) => ctx
-                    .write_single_coil(coil, v)
-                    .await
-                    .map(|r| r.map(|()| vec![])),
-                Op::WriteMultiple(coil, v) => ctx
-                    .write_multiple_coils(coil, &[v])
-                    .await
-                    .map(|r| r.map(|()| vec![])),
+                Op::WriteSingle(coil, v) => ctx.write_single_coil(coil, v).await.map(|r| r.map(|()| vec![])),
+                Op::WriteMultiple(coil, v) => ctx.write_multiple_coils(coil, &[v]).await.map(|r| r.map(|()| vec![])),
             }
         };
         let result = tokio::time::timeout(self.timeout, fut).await;
@@ -133,16 +110,10 @@ impl RelayBoard {
                 after: self.timeout,
                 blame: Blame::Relay,
             }),
-            Ok(Err(e)) => Err(RigError::Modbus {
-                board: self.name.clone(),
-                op,
-                message: e.to_string(),
-            }),
-            Ok(Ok(Err(exc))) => Err(RigError::Modbus {
-                board: self.name.clone(),
-                op,
-                message: format!("exception {exc}"),
-            }),
+            Ok(Err(e)) => Err(RigError::Modbus { board: self.name.clone(), op, message: e.to_string() }),
+            Ok(Ok(Err(exc))) => {
+                Err(RigError::Modbus { board: self.name.clone(), op, message: format!("exception {exc}") })
+            }
             Ok(Ok(Ok(v))) => Ok(v),
         };
         if out.is_err() {
@@ -182,11 +153,7 @@ impl RelayCoil {
         let (unit, coil) = (self.opts.unit, self.opts.coil);
         let v = self
             .board
-            .request(
-                unit,
-                format!("read of coil {coil} (unit {unit}, {})", self.opts.what),
-                Op::Read(coil),
-            )
+            .request(unit, format!("read of coil {coil} (unit {unit}, {})", self.opts.what), Op::Read(coil))
             .await?;
         v.first().copied().ok_or_else(|| RigError::Modbus {
             board: self.board.name.clone(),
@@ -203,21 +170,14 @@ impl RelayCoil {
             self.opts.what,
             if multiple { 15 } else { 5 }
         );
-        let call = if multiple {
-            Op::WriteMultiple(coil, value)
-        } else {
-            Op::WriteSingle(coil, value)
-        };
+        let call = if multiple { Op::WriteMultiple(coil, value) } else { Op::WriteSingle(coil, value) };
         self.board.request(unit, op, call).await.map(|_| ())
     }
 }
 
 impl Switch for RelayCoil {
     fn describe(&self) -> String {
-        format!(
-            "{} coil {} (unit {}) on {}",
-            self.opts.what, self.opts.coil, self.opts.unit, self.board.name
-        )
+        format!("{} coil {} (unit {}) on {}", self.opts.what, self.opts.coil, self.opts.unit, self.board.name)
     }
 
     async fn set(&self, on: bool) -> Result<Switched, RigError> {
@@ -253,13 +213,8 @@ impl Switch for RelayCoil {
                 read,
             });
         }
-        *self.last_off.lock().unwrap_or_else(|e| e.into_inner()) =
-            if on { None } else { Some(Instant::now()) };
-        Ok(Switched {
-            on,
-            took: started.elapsed(),
-            held_off,
-        })
+        *self.last_off.lock().unwrap_or_else(|e| e.into_inner()) = if on { None } else { Some(Instant::now()) };
+        Ok(Switched { on, took: started.elapsed(), held_off })
     }
 
     async fn get(&self) -> Result<bool, RigError> {

@@ -7,18 +7,14 @@ use std::future::Future;
 use std::path::Path;
 use std::time::Duration;
 
-use resetlab_rig::{
-    Bench, Blame, CoilOptions, Console, CrashPatterns, RigError, Switch, modbus_tcp,
-};
+use resetlab_rig::{Bench, Blame, CoilOptions, Console, CrashPatterns, RigError, Switch, modbus_tcp};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 const SHORT: Duration = Duration::from_millis(500);
 
 async fn bounded<T>(f: impl Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(20), f)
-        .await
-        .expect("test exceeded its bound")
+    tokio::time::timeout(Duration::from_secs(20), f).await.expect("test exceeded its bound")
 }
 
 // ---------------------------------------------------------------- Modbus TCP relay board
@@ -82,10 +78,7 @@ fn assert_names_board(err: &RigError, board: &str) {
     let text = err.to_string();
     assert!(text.contains(board), "error does not name {board}: {text}");
     assert_eq!(err.blame(), Blame::Relay, "{text}");
-    assert!(
-        matches!(err, RigError::Modbus { .. } | RigError::Timeout { .. }),
-        "{err:?}"
-    );
+    assert!(matches!(err, RigError::Modbus { .. } | RigError::Timeout { .. }), "{err:?}");
 }
 
 #[tokio::test]
@@ -110,24 +103,12 @@ async fn modbus_exception_reply_names_the_board_and_the_exception() {
 #[tokio::test]
 async fn modbus_garbage_frames_are_errors_naming_the_board() {
     let answers: &[(&str, Answer)] = &[
-        ("bad protocol id", |req| {
-            vec![req[0], req[1], 0xde, 0xad, 0, 3, req[6], 1, 0]
-        }),
-        ("text instead of a frame", |_| {
-            b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n".to_vec()
-        }),
-        ("wrong transaction id", |req| {
-            vec![req[0] ^ 0xff, req[1] ^ 0xff, 0, 0, 0, 4, req[6], 1, 1, 1]
-        }),
-        ("unknown function code", |req| {
-            vec![req[0], req[1], 0, 0, 0, 4, req[6], 0x42, 1, 1]
-        }),
-        ("byte count beyond the frame", |req| {
-            vec![req[0], req[1], 0, 0, 0, 4, req[6], req[7], 200, 1]
-        }),
-        ("length field says 0", |req| {
-            vec![req[0], req[1], 0, 0, 0, 0]
-        }),
+        ("bad protocol id", |req| vec![req[0], req[1], 0xde, 0xad, 0, 3, req[6], 1, 0]),
+        ("text instead of a frame", |_| b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n".to_vec()),
+        ("wrong transaction id", |req| vec![req[0] ^ 0xff, req[1] ^ 0xff, 0, 0, 0, 4, req[6], 1, 1, 1]),
+        ("unknown function code", |req| vec![req[0], req[1], 0, 0, 0, 4, req[6], 0x42, 1, 1]),
+        ("byte count beyond the frame", |req| vec![req[0], req[1], 0, 0, 0, 4, req[6], req[7], 200, 1]),
+        ("length field says 0", |req| vec![req[0], req[1], 0, 0, 0, 0]),
         ("half a header then close", |req| vec![req[0], req[1], 0]),
         ("all ones", |_| vec![0xff; 300]),
     ];
@@ -137,11 +118,7 @@ async fn modbus_garbage_frames_are_errors_naming_the_board() {
             let (c, board) = coil(port);
             let started = std::time::Instant::now();
             let err = c.get().await.expect_err(case);
-            assert!(
-                started.elapsed() < SHORT * 4,
-                "{case}: {:?}",
-                started.elapsed()
-            );
+            assert!(started.elapsed() < SHORT * 4, "{case}: {:?}", started.elapsed());
             assert_names_board(&err, &board);
             // The failed connection is dropped; the next request does not hang or panic either.
             let err = c.set(false).await.expect_err(case);
@@ -199,10 +176,7 @@ async fn console_garbage_and_invalid_utf8_are_captured_and_the_marker_still_foun
         let console = console_from(bytes);
         // Taken before the first await: the capture has not read anything yet.
         let from = console.cursor();
-        let seen = console
-            .wait_for(from, "System init done", Duration::from_secs(5))
-            .await
-            .unwrap();
+        let seen = console.wait_for(from, "System init done", Duration::from_secs(5)).await.unwrap();
         assert!(seen.line.contains("System init done"), "{}", seen.line);
         let lines = console.lines();
         assert!(lines.len() >= 3, "{lines:?}");
@@ -220,10 +194,7 @@ async fn console_printing_only_garbage_times_out_naming_the_pattern_and_the_cons
         bytes.push(b'\n');
         bytes.extend(line_noise(512));
         let console = console_from(bytes);
-        let err = console
-            .wait_for(console.mark("power on"), "System init done", SHORT)
-            .await
-            .unwrap_err();
+        let err = console.wait_for(console.mark("power on"), "System init done", SHORT).await.unwrap_err();
         let text = err.to_string();
         assert!(text.contains("\"System init done\""), "{text}");
         assert!(text.contains("/dev/ttyFAKE0"), "{text}");
@@ -237,10 +208,7 @@ async fn console_printing_only_garbage_times_out_naming_the_pattern_and_the_cons
 async fn console_endless_line_without_newline_times_out_as_a_partial_line() {
     bounded(async {
         let console = console_from(line_noise(200_000));
-        let err = console
-            .wait_for(console.cursor(), "login:", SHORT)
-            .await
-            .unwrap_err();
+        let err = console.wait_for(console.cursor(), "login:", SHORT).await.unwrap_err();
         let text = err.to_string();
         assert!(text.contains("partial line"), "{text}");
         assert!(matches!(err, RigError::Timeout { .. }), "{err:?}");
@@ -276,10 +244,7 @@ fn bench_yaml_of_the_wrong_shape_names_line_and_key() {
         "rigs/ports.yaml",
         "rig: x\ndevice:\n  model: m\n  address: 127.0.0.1\n  ports: { http: 99999, rtsp: 554 }\n",
     );
-    assert!(
-        e.starts_with("rigs/ports.yaml:5: key `device.ports.http`"),
-        "{e}"
-    );
+    assert!(e.starts_with("rigs/ports.yaml:5: key `device.ports.http`"), "{e}");
 }
 
 #[test]
@@ -306,11 +271,7 @@ fn huge_bench_file_is_an_error_not_a_hang() {
     }
     let started = std::time::Instant::now();
     let e = bench_err("rigs/huge.yaml", &text);
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "{:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
     assert!(e.contains("padding_key_that_is_not_in_the_contract"), "{e}");
     // A huge single value (a 1 MiB rig name) loads or is refused, but never panics.
     let big = format!("rig: {}\n", "x".repeat(1 << 20));

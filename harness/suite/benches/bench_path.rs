@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use resetlab::record::RunRecord;
-use resetlab::shapes::{bench_text, EmulateProcess, Shape, Via};
+use resetlab::shapes::{EmulateProcess, Shape, Via, bench_text};
 
 const EXE: &str = env!("CARGO_BIN_EXE_resetlab");
 const LATENCY_MS: u64 = 150;
@@ -22,7 +22,8 @@ const BOOT_MS: u64 = 2000;
 /// args…`; the record and the wall time.
 async fn certify(args: &[&str], features: &[&str], tags: Option<&str>) -> (RunRecord, Duration) {
     let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
-    let e = EmulateProcess::start(Path::new(EXE), &args, Duration::from_secs(60)).await.expect("resetlab emulate starts");
+    let e =
+        EmulateProcess::start(Path::new(EXE), &args, Duration::from_secs(60)).await.expect("resetlab emulate starts");
     let tmp = tempfile::tempdir().unwrap();
     let profile = resetlab_profile::fixtures_dir().join("firmware/flir-2017.yaml");
     let bench = bench_text(&e.emulated, Shape::ModbusTcp, &profile, "RESETLAB_BENCH_PASSWORD", Via::default());
@@ -50,7 +51,8 @@ async fn certify(args: &[&str], features: &[&str], tags: Option<&str>) -> (RunRe
     let t = Instant::now();
     let status = cmd.status().unwrap();
     let wall = t.elapsed();
-    let record: RunRecord = serde_json::from_str(&std::fs::read_to_string(tmp.path().join("out/report.json")).unwrap()).unwrap();
+    let record: RunRecord =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("out/report.json")).unwrap()).unwrap();
     assert!(status.success(), "certify failed during the benchmark: {:?}", record.errors);
     (record, wall)
 }
@@ -84,7 +86,8 @@ fn debug_duration_ms(text: &str) -> f64 {
 #[tokio::main]
 async fn main() {
     let latency = LATENCY_MS.to_string();
-    let (record, wall) = certify(&["--latency-ms", &latency], &["six_characters.feature", "secondary_user.feature"], None).await;
+    let (record, wall) =
+        certify(&["--latency-ms", &latency], &["six_characters.feature", "secondary_user.feature"], None).await;
     let net = record.network.clone().unwrap_or_default();
     let checks = record.scenarios.iter().flat_map(|s| &s.evidence).filter(|e| e.interface.is_some()).count();
     let mut per_interface = std::collections::BTreeMap::<String, usize>::new();
@@ -103,7 +106,8 @@ async fn main() {
     println!("  checks per interface: {per_interface:?}");
 
     let boot = BOOT_MS.to_string();
-    let (record, wall) = certify(&["--latency-ms", &latency, "--boot-ms", &boot], &["durable.feature"], Some("@power")).await;
+    let (record, wall) =
+        certify(&["--latency-ms", &latency, "--boot-ms", &boot], &["durable.feature"], Some("@power")).await;
     let (mut active, mut off, mut booting, mut flash) = (0.0, 0.0, 0.0, 0.0);
     for s in &record.scenarios {
         active += s.steps.iter().map(|st| st.duration_ms as f64).sum::<f64>();

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use resetlab_device::{try_login, Credentials, Interface, LoginOutcome, Target};
+use resetlab_device::{Credentials, Interface, LoginOutcome, Target, try_login};
 use resetlab_emulator::{Recorder, RecorderConfig};
 
 const LOGINS: usize = 2_000;
@@ -25,7 +25,11 @@ async fn main() {
 
     // Each login is a fresh client: challenge (401) + authenticated request, as the suite does.
     let one = digest_logins(&target, &creds, LOGINS).await;
-    println!("http digest login, 1 client:  {:>8.0} logins/s  ({:.2} ms each, {LOGINS} logins)", LOGINS as f64 / one.as_secs_f64(), one.as_secs_f64() * 1000.0 / LOGINS as f64);
+    println!(
+        "http digest login, 1 client:  {:>8.0} logins/s  ({:.2} ms each, {LOGINS} logins)",
+        LOGINS as f64 / one.as_secs_f64(),
+        one.as_secs_f64() * 1000.0 / LOGINS as f64
+    );
 
     let clients = 8;
     let t = Instant::now();
@@ -54,5 +58,10 @@ async fn main() {
         walls.push(t.elapsed().as_secs_f64());
     }
     walls.sort_by(f64::total_cmp);
-    println!("certify wall time (embedded lab, all profiles): median {:.2} s, min {:.2} s, max {:.2} s over {runs} runs", walls[runs / 2], walls[0], walls[runs - 1]);
+    println!(
+        "certify wall time (embedded lab, all profiles): median {:.2} s, min {:.2} s, max {:.2} s over {runs} runs",
+        walls[runs / 2],
+        walls[0],
+        walls[runs - 1]
+    );
 }

@@ -29,13 +29,7 @@ pub struct Kept {
 pub fn keep(out: &Path, identity: &str, screen: &ScreenEvidence) -> std::io::Result<Option<Kept>> {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    (
-        identity,
-        &screen.step,
-        &screen.page_source,
-        &screen.screenshot_png,
-    )
-        .hash(&mut h);
+    (identity, &screen.step, &screen.page_source, &screen.screenshot_png).hash(&mut h);
     let id = h.finish();
     {
         let mut kept = KEPT.lock().unwrap_or_else(|e| e.into_inner());
@@ -46,32 +40,14 @@ pub fn keep(out: &Path, identity: &str, screen: &ScreenEvidence) -> std::io::Res
     let dir = out.join(DIR);
     {
         use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)?;
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir)?;
     }
-    let safe: String = identity
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let safe: String = identity.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
     let stem = format!("{safe}-{id:016x}");
     let (png, xml) = (format!("{stem}.png"), format!("{stem}.xml"));
     write_private(&dir.join(&png), &screen.screenshot_png)?;
-    write_private(
-        &dir.join(&xml),
-        resetlab_wire::secret::redact(&screen.page_source).as_bytes(),
-    )?;
-    Ok(Some(Kept {
-        screenshot: format!("{DIR}/{png}"),
-        page_source: format!("{DIR}/{xml}"),
-    }))
+    write_private(&dir.join(&xml), resetlab_wire::secret::redact(&screen.page_source).as_bytes())?;
+    Ok(Some(Kept { screenshot: format!("{DIR}/{png}"), page_source: format!("{DIR}/{xml}") }))
 }
 
 /// Create `path` 0600, refusing to follow a symlink planted there.
@@ -101,27 +77,12 @@ mod tests {
             screenshot_png: b"\x89PNG\r\n\x1a\n".to_vec(),
             page_source: "<AppiumAUT/>".into(),
         };
-        let kept = keep(out.path(), "SN 1", &screen)
-            .unwrap()
-            .expect("first time: written");
-        assert!(
-            kept.screenshot.starts_with("app-screens/SN_1-") && kept.screenshot.ends_with(".png"),
-            "{kept:?}"
-        );
+        let kept = keep(out.path(), "SN 1", &screen).unwrap().expect("first time: written");
+        assert!(kept.screenshot.starts_with("app-screens/SN_1-") && kept.screenshot.ends_with(".png"), "{kept:?}");
         let png = out.path().join(&kept.screenshot);
         assert_eq!(std::fs::read(&png).unwrap(), screen.screenshot_png);
-        assert_eq!(
-            std::fs::read_to_string(out.path().join(&kept.page_source)).unwrap(),
-            "<AppiumAUT/>"
-        );
-        assert_eq!(
-            std::fs::metadata(&png).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-        assert_eq!(
-            keep(out.path(), "SN 1", &screen).unwrap(),
-            None,
-            "the same screen is not written twice"
-        );
+        assert_eq!(std::fs::read_to_string(out.path().join(&kept.page_source)).unwrap(), "<AppiumAUT/>");
+        assert_eq!(std::fs::metadata(&png).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(keep(out.path(), "SN 1", &screen).unwrap(), None, "the same screen is not written twice");
     }
 }

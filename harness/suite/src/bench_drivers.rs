@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use resetlab_rig::bench::{Bench, ConsolePort};
 use resetlab_rig::{Console, CrashPatterns, Drivers, RigError, Switch as _, SwitchDriver};
 
-use crate::blame::{fail, Blame};
+use crate::blame::{Blame, fail};
 
 /// Our blame for a rig error: relay, console and operator are the rig's.
 pub fn blame_of(err: &RigError) -> Blame {
@@ -43,12 +43,18 @@ impl std::fmt::Debug for BenchDrivers {
 
 impl BenchDrivers {
     /// Drivers for a bench whose parts are all real (or resolved from the emulated lab).
-    pub fn from_bench(bench: &Bench, service: SocketAddr, operator: Option<std::sync::Arc<resetlab_rig::Operator>>) -> Result<Self, RigError> {
+    pub fn from_bench(
+        bench: &Bench,
+        service: SocketAddr,
+        operator: Option<std::sync::Arc<resetlab_rig::Operator>>,
+    ) -> Result<Self, RigError> {
         let mut drivers = Drivers::new(operator);
         let power = drivers.switch(&bench.power, "power")?;
         let link = drivers.switch(&bench.network, "network link")?;
         let console = match &bench.console.port {
-            ConsolePort::Serial { path, baud } => Some(Console::open_serial(path, *baud, CrashPatterns::with(&bench.console.crash), None)?),
+            ConsolePort::Serial { path, baud } => {
+                Some(Console::open_serial(path, *baud, CrashPatterns::with(&bench.console.crash), None)?)
+            }
             _ => None,
         };
         Ok(BenchDrivers { power, link, console, service, ready_marker: bench.ready_marker() })

@@ -75,12 +75,20 @@ impl Failure {
 
     /// A device failure that breaks `requirements` wherever it is seen.
     pub fn violating(requirements: &[&str], message: impl fmt::Display) -> Failure {
-        Failure::new(Blame::Device, Some(Named::Violates(requirements.iter().map(|s| (*s).to_owned()).collect())), message)
+        Failure::new(
+            Blame::Device,
+            Some(Named::Violates(requirements.iter().map(|s| (*s).to_owned()).collect())),
+            message,
+        )
     }
 
     /// A device failure of a check of `requirements` (see [`Named::Checks`]).
     pub fn checking(requirements: &[&str], message: impl fmt::Display) -> Failure {
-        Failure::new(Blame::Device, Some(Named::Checks(requirements.iter().map(|s| (*s).to_owned()).collect())), message)
+        Failure::new(
+            Blame::Device,
+            Some(Named::Checks(requirements.iter().map(|s| (*s).to_owned()).collect())),
+            message,
+        )
     }
 
     /// The failure of a panic we did not raise ourselves (an unwrap, an index): our bug.
@@ -155,7 +163,10 @@ mod tests {
         assert_eq!(f.blame, Blame::Device);
         assert_eq!(f.named, Some(Named::Violates(vec!["ART-REMOTE".into()])));
         let t = text_of(|| fail_check(&["ART-LOCAL", "ETSI-OLD-CREDENTIAL"], "old password logs in"));
-        assert_eq!(failure_of_panic(&t).named, Some(Named::Checks(vec!["ART-LOCAL".into(), "ETSI-OLD-CREDENTIAL".into()])));
+        assert_eq!(
+            failure_of_panic(&t).named,
+            Some(Named::Checks(vec!["ART-LOCAL".into(), "ETSI-OLD-CREDENTIAL".into()]))
+        );
         let t = text_of(|| fail(Blame::Rig, "plain"));
         assert_eq!(failure_of_panic(&t), Failure { blame: Blame::Rig, named: None, message: "plain".into() });
     }

@@ -14,7 +14,7 @@ use resetlab_rig::bench::Bench;
 
 use crate::lab::{EmulatedModbus, Lab, LabOptions};
 use crate::record::Progress;
-use crate::run::{run_suite, summary, RunOptions};
+use crate::run::{RunOptions, run_suite, summary};
 
 /// resetlab — certify that a DVR/NVR's password reset works, and that nothing else gets in.
 ///
@@ -227,7 +227,10 @@ async fn recover_unfinished(dir: &std::path::Path, profile: &FirmwareProfile) ->
     for line in recovery.lines() {
         println!("  {line}");
     }
-    anyhow::ensure!(recovery.is_finished(), "could not leave the device as the earlier run found it; fix it by hand or run `resetlab recover` again");
+    anyhow::ensure!(
+        recovery.is_finished(),
+        "could not leave the device as the earlier run found it; fix it by hand or run `resetlab recover` again"
+    );
     Ok(())
 }
 
@@ -275,10 +278,20 @@ async fn certify(args: CertifyArgs) -> anyhow::Result<ExitCode> {
 
 async fn certify_on_bench(args: CertifyArgs) -> anyhow::Result<ExitCode> {
     for p in &args.profile {
-        anyhow::ensure!(["etsi", "asvs", "cve"].contains(&p.as_str()), "unknown requirement profile `{p}` (expected etsi, asvs or cve)");
+        anyhow::ensure!(
+            ["etsi", "asvs", "cve"].contains(&p.as_str()),
+            "unknown requirement profile `{p}` (expected etsi, asvs or cve)"
+        );
     }
-    let out = args.out.unwrap_or_else(|| PathBuf::from("reports").join(chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string()));
-    let opts = LabOptions { firmware: args.firmware.clone(), defects: args.defects.clone(), modbus: args.emulated_modbus, answers: args.answers.clone() };
+    let out = args
+        .out
+        .unwrap_or_else(|| PathBuf::from("reports").join(chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string()));
+    let opts = LabOptions {
+        firmware: args.firmware.clone(),
+        defects: args.defects.clone(),
+        modbus: args.emulated_modbus,
+        answers: args.answers.clone(),
+    };
     let lab = match &args.rig {
         Some(file) => Lab::from_bench_file(file, opts).await?,
         None => Lab::embedded(opts).await?,
@@ -319,7 +332,9 @@ async fn certify_on_bench(args: CertifyArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn fleet(args: FleetArgs) -> anyhow::Result<ExitCode> {
-    let out = args.out.unwrap_or_else(|| PathBuf::from("reports").join(chrono::Utc::now().format("fleet-%Y%m%dT%H%M%SZ").to_string()));
+    let out = args.out.unwrap_or_else(|| {
+        PathBuf::from("reports").join(chrono::Utc::now().format("fleet-%Y%m%dT%H%M%SZ").to_string())
+    });
     let opts = crate::fleet::FleetOptions {
         exe: std::env::current_exe().context("finding the resetlab executable")?,
         benches: args.benches,
@@ -335,9 +350,15 @@ async fn fleet(args: FleetArgs) -> anyhow::Result<ExitCode> {
         Some(n) => crate::fleet::emulated_fleet(opts, n.max(1)).await?,
         None => crate::fleet::fleet(opts).await,
     };
-    crate::fleet::write_summary(&report, &out).with_context(|| format!("writing the fleet summary into {}", out.display()))?;
+    crate::fleet::write_summary(&report, &out)
+        .with_context(|| format!("writing the fleet summary into {}", out.display()))?;
     let green = report.benches.iter().filter(|b| b.is_green()).count();
-    println!("fleet: {green} of {} benches certified in {:.1} s{}", report.benches.len(), report.duration_ms as f64 / 1000.0, if report.interrupted { " (interrupted)" } else { "" });
+    println!(
+        "fleet: {green} of {} benches certified in {:.1} s{}",
+        report.benches.len(),
+        report.duration_ms as f64 / 1000.0,
+        if report.interrupted { " (interrupted)" } else { "" }
+    );
     if let Some(n) = &report.emulated {
         println!("{n}");
     }
@@ -349,7 +370,10 @@ async fn rig_check(args: RigCheckArgs) -> anyhow::Result<ExitCode> {
     let bench = Bench::load(&args.rig)?;
     let opts = resetlab_rig::CheckOptions { operator_answers: args.answers, ..Default::default() };
     if bench.needs_operator() {
-        println!("rig check: {} — you will be asked to switch power and network by hand; answer each prompt when done", bench.rig);
+        println!(
+            "rig check: {} — you will be asked to switch power and network by hand; answer each prompt when done",
+            bench.rig
+        );
     }
     // A real bench is checked as it is; only a bench with `driver: emulated` parts starts them.
     let report = if bench.uses_emulated() {
@@ -363,10 +387,23 @@ async fn rig_check(args: RigCheckArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn selftest(args: SelftestArgs) -> anyhow::Result<ExitCode> {
-    let out = args.out.unwrap_or_else(|| PathBuf::from("reports").join(chrono::Utc::now().format("selftest-%Y%m%dT%H%M%SZ").to_string()));
+    let out = args.out.unwrap_or_else(|| {
+        PathBuf::from("reports").join(chrono::Utc::now().format("selftest-%Y%m%dT%H%M%SZ").to_string())
+    });
     let exe = std::env::current_exe().context("finding the resetlab executable")?;
-    println!("resetlab selftest: the conforming firmware and {} defect(s), {} at a time", if args.defects.is_empty() { crate::lab_defects::Injected::all().len() } else { args.defects.len() }, args.jobs);
-    let report = crate::selftest::selftest(crate::selftest::SelftestOptions { exe, out: out.clone(), jobs: args.jobs, only: args.defects, bench: args.bench }).await;
+    println!(
+        "resetlab selftest: the conforming firmware and {} defect(s), {} at a time",
+        if args.defects.is_empty() { crate::lab_defects::Injected::all().len() } else { args.defects.len() },
+        args.jobs
+    );
+    let report = crate::selftest::selftest(crate::selftest::SelftestOptions {
+        exe,
+        out: out.clone(),
+        jobs: args.jobs,
+        only: args.defects,
+        bench: args.bench,
+    })
+    .await;
     println!("\n{}", report.matrix(&crate::requirements::Catalogue::embedded()));
     println!("records: {}", out.display());
     Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
@@ -404,17 +441,26 @@ async fn emulate(args: EmulateArgs) -> anyhow::Result<ExitCode> {
     cfg.boot_time = std::time::Duration::from_millis(args.boot_ms);
     let boot = cfg.boot_time;
     let recorder = Recorder::start(cfg).await.context("starting the emulated recorder")?;
-    recorder.wait_ready(boot * 2 + std::time::Duration::from_secs(30)).await.context("waiting for the emulated recorder")?;
-    let board = resetlab_emulated_rig::EmulatedBench::start(vec![recorder.clone()], resetlab_emulated_rig::Layout::default())
+    recorder
+        .wait_ready(boot * 2 + std::time::Duration::from_secs(30))
         .await
-        .context("starting the emulated relay board")?;
+        .context("waiting for the emulated recorder")?;
+    let board =
+        resetlab_emulated_rig::EmulatedBench::start(vec![recorder.clone()], resetlab_emulated_rig::Layout::default())
+            .await
+            .context("starting the emulated relay board")?;
     let app_password = std::env::var(&args.app_password_env).ok().filter(|p| !p.is_empty());
     if app_password.is_none() {
-        eprintln!("note: {} is not set: the emulated phone's app account gets a password nobody knows", args.app_password_env);
+        eprintln!(
+            "note: {} is not set: the emulated phone's app account gets a password nobody knows",
+            args.app_password_env
+        );
     }
     let known = app_password.is_some();
     let app_password = app_password.map_or_else(|| crate::password::generate(&rule, 16), resetlab_wire::Secret::new);
-    let cloud = crate::lab::emulated::EmulatedCloud::start(&recorder, &app_password, args.app_defects.clone()).await.context("starting the emulated relay and phone")?;
+    let cloud = crate::lab::emulated::EmulatedCloud::start(&recorder, &app_password, args.app_defects.clone())
+        .await
+        .context("starting the emulated relay and phone")?;
     let mut line = serde_json::json!({
         "http": recorder.http_addr().to_string(),
         "rpc2": format!("http://{}/RPC2_Login", recorder.http_addr()),

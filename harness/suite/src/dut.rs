@@ -11,13 +11,15 @@ use std::collections::HashMap;
 use futures::StreamExt as _;
 use std::time::Instant;
 
-use resetlab_device::{try_login, Cgi, Credentials, DeviceError, ErrorKind, Interface, LoginOutcome, Rpc2Session, Target};
+use resetlab_device::{
+    Cgi, Credentials, DeviceError, ErrorKind, Interface, LoginOutcome, Rpc2Session, Target, try_login,
+};
 use resetlab_ledger::{DeviceKey, Outcome};
 use resetlab_profile::FirmwareProfile;
 use resetlab_wire::Secret;
 
-use crate::recovery::{device_key, recover_key, remove_account, AccountRemoval, Custody};
-use crate::blame::{fail, Blame};
+use crate::blame::{Blame, fail};
+use crate::recovery::{AccountRemoval, Custody, device_key, recover_key, remove_account};
 
 mod video;
 
@@ -41,7 +43,9 @@ impl ChangePath<'_> {
     async fn send(self, target: &Target, account: &str, new: &Secret) -> Result<(), DeviceError> {
         match self {
             ChangePath::Cgi { by, old_given } => Cgi::new(target).modify_password(by, account, new, old_given).await,
-            ChangePath::Onvif { by } => resetlab_device::Onvif::new(target).set_user(by, account, new, "Administrator").await,
+            ChangePath::Onvif { by } => {
+                resetlab_device::Onvif::new(target).set_user(by, account, new, "Administrator").await
+            }
         }
     }
 }
@@ -181,13 +185,24 @@ impl Dut {
 
     /// As [`Dut::change_password`], but the request carries `old_given` as the current password
     /// (a wrong one, for the ASVS "current password required" check).
-    pub async fn change_password_giving(&mut self, by: &Credentials, account: &str, new: &Secret, old_given: &Secret) -> Result<(), DeviceError> {
+    pub async fn change_password_giving(
+        &mut self,
+        by: &Credentials,
+        account: &str,
+        new: &Secret,
+        old_given: &Secret,
+    ) -> Result<(), DeviceError> {
         self.change(ChangePath::Cgi { by, old_given }, account, new).await
     }
 
     /// `by` changes `account`'s password to `new` over ONVIF `SetUser` (one more change path; it
     /// carries no old password). Journaled like a change over HTTP CGI.
-    pub async fn change_password_over_onvif(&mut self, by: &Credentials, account: &str, new: &Secret) -> Result<(), DeviceError> {
+    pub async fn change_password_over_onvif(
+        &mut self,
+        by: &Credentials,
+        account: &str,
+        new: &Secret,
+    ) -> Result<(), DeviceError> {
         self.change(ChangePath::Onvif { by }, account, new).await
     }
 
@@ -223,11 +238,19 @@ impl Dut {
                         None => Outcome::Unknown,
                     };
                     let holds = match outcome {
-                        Outcome::Committed => "the recorder holds the new password: the change was applied, its answer lost",
-                        Outcome::Reverted => "the recorder holds the password it had: the change did not arrive (or was not applied)",
+                        Outcome::Committed => {
+                            "the recorder holds the new password: the change was applied, its answer lost"
+                        }
+                        Outcome::Reverted => {
+                            "the recorder holds the password it had: the change did not arrive (or was not applied)"
+                        }
                         _ => "none of the candidates logs in within the lockout budget",
                     };
-                    self.note(Some(path.interface()), format!("{} (the network's fault, not the recorder's answer)", e.kind), holds);
+                    self.note(
+                        Some(path.interface()),
+                        format!("{} (the network's fault, not the recorder's answer)", e.kind),
+                        holds,
+                    );
                     outcome
                 }
                 Err(_) => Outcome::Unknown,
@@ -281,7 +304,8 @@ impl Dut {
         let key = self.key(&admin);
         let spent = self.wrong_in_a_row.get(&admin).copied().unwrap_or(0);
         let budget = self.profile.lockout.threshold.saturating_sub(1).saturating_sub(spent).max(1);
-        let report = recover_key(&self.custody.journal, &key, budget, Some(&self.baseline)).await.map_err(|e| e.to_string())?;
+        let report =
+            recover_key(&self.custody.journal, &key, budget, Some(&self.baseline)).await.map_err(|e| e.to_string())?;
         let changed = matches!(report.outcome, resetlab_ledger::recover::RecoveryOutcome::Restored { .. });
         let line = report.to_string();
         self.note(None, "teardown: restore the baseline administrator password", line.clone());
@@ -298,7 +322,11 @@ impl Dut {
                 Ok(AccountRemoval::NotThere) => "not on the device".to_owned(),
                 Err(e) => e.clone(),
             };
-            self.note(Some(Interface::Http), format!("teardown: delete the account {user} the scenario added"), outcome);
+            self.note(
+                Some(Interface::Http),
+                format!("teardown: delete the account {user} the scenario added"),
+                outcome,
+            );
             removed.map_err(|e| format!("could not delete the account {user} the scenario added: {e}"))?;
             self.custody
                 .account_removed(&self.key(&user))
@@ -309,7 +337,12 @@ impl Dut {
 
     /// Add the account `name` in `group`, journaled first so that teardown — or `resetlab recover`
     /// after a crash — deletes it again.
-    pub async fn add_account(&mut self, name: &str, password: &Secret, group: resetlab_profile::Group) -> Result<(), DeviceError> {
+    pub async fn add_account(
+        &mut self,
+        name: &str,
+        password: &Secret,
+        group: resetlab_profile::Group,
+    ) -> Result<(), DeviceError> {
         let by = self.admin();
         if let Err(e) = self.custody.account_adding(&self.key(name), &by.user, &self.baseline) {
             fail(Blame::Harness, format!("cannot journal the account about to be added: {e}"));
@@ -377,7 +410,13 @@ impl Dut {
         self.before_attempt(interface, creds).await;
         let t = Instant::now();
         let outcome = self.attempt(interface, creds).await;
-        self.after_attempt(Some(interface), creds, &format!("log in as {} with {label}", creds.user), &outcome, t.elapsed());
+        self.after_attempt(
+            Some(interface),
+            creds,
+            &format!("log in as {} with {label}", creds.user),
+            &outcome,
+            t.elapsed(),
+        );
         if self.suspect.contains(&creds.user) && self.known.get(&creds.user) == Some(&creds.password) {
             // The device refuses what the harness believed it holds: find out what it holds before
             // another attempt could spend the budget blind.
@@ -420,7 +459,13 @@ impl Dut {
         for (interface, answer, took) in answers {
             let outcome = match answer {
                 Ok(o) => {
-                    self.after_attempt(Some(interface), creds, &format!("log in as {} with {label}", creds.user), &o, took);
+                    self.after_attempt(
+                        Some(interface),
+                        creds,
+                        &format!("log in as {} with {label}", creds.user),
+                        &o,
+                        took,
+                    );
                     o
                 }
                 // Lost on the way: asked again on its own, as any single login is.
@@ -442,7 +487,13 @@ impl Dut {
 
     /// An RPC2 login that claims a special client and login type (the CVE-2021-33044 class), within
     /// the lockout budget.
-    pub async fn login_rpc2_as(&mut self, creds: &Credentials, client_type: &str, login_type: &str, label: &str) -> LoginOutcome {
+    pub async fn login_rpc2_as(
+        &mut self,
+        creds: &Credentials,
+        client_type: &str,
+        login_type: &str,
+        label: &str,
+    ) -> LoginOutcome {
         self.before_attempt(Interface::Rpc2, creds).await;
         let t = Instant::now();
         let outcome = match Rpc2Session::login_as(&self.target, creds, client_type, login_type).await {
@@ -463,12 +514,23 @@ impl Dut {
 
     /// A wrong password on purpose, outside the lockout budget (only lockout scenarios do this);
     /// the lock it may cause is expected and cleared before teardown.
-    pub async fn login_deliberately_wrong(&mut self, interface: Interface, creds: &Credentials, label: &str) -> LoginOutcome {
+    pub async fn login_deliberately_wrong(
+        &mut self,
+        interface: Interface,
+        creds: &Credentials,
+        label: &str,
+    ) -> LoginOutcome {
         self.lockouts_expected += 1;
         self.lock_pending = true;
         let t = Instant::now();
         let outcome = self.attempt(interface, creds).await;
-        self.after_attempt(Some(interface), creds, &format!("log in as {} with {label}", creds.user), &outcome, t.elapsed());
+        self.after_attempt(
+            Some(interface),
+            creds,
+            &format!("log in as {} with {label}", creds.user),
+            &outcome,
+            t.elapsed(),
+        );
         outcome
     }
 
@@ -476,7 +538,13 @@ impl Dut {
     pub async fn login_while_locked(&mut self, interface: Interface, creds: &Credentials) -> LoginOutcome {
         let t = Instant::now();
         let outcome = self.attempt(interface, creds).await;
-        self.after_attempt(Some(interface), creds, &format!("log in as {} with the right password while locked", creds.user), &outcome, t.elapsed());
+        self.after_attempt(
+            Some(interface),
+            creds,
+            &format!("log in as {} with the right password while locked", creds.user),
+            &outcome,
+            t.elapsed(),
+        );
         outcome
     }
 
@@ -533,14 +601,16 @@ impl Dut {
     pub async fn reconcile(&mut self, account: &str) -> Option<Secret> {
         // A believed password the device just refused is not tried again.
         let refused = self.suspect.contains(account).then(|| self.known.get(account).cloned()).flatten();
-        let mut candidates: Vec<Secret> = self.known.get(account).cloned().into_iter().filter(|_| refused.is_none()).collect();
+        let mut candidates: Vec<Secret> =
+            self.known.get(account).cloned().into_iter().filter(|_| refused.is_none()).collect();
         if let Some(p) = self.custody.journal.pending(&self.key(account)) {
             // After the latest change, a device that lost changes most likely holds the password
             // the lease began with or the one the run found it with (a journal entry that stays
             // open for a whole run gathers every scenario's changes).
             let head = p.candidates.first().cloned();
             let lease_start = (account == self.admin_name()).then(|| self.baseline.clone());
-            let ordered = head.into_iter().chain(lease_start).chain(std::iter::once(p.baseline.clone())).chain(p.candidates);
+            let ordered =
+                head.into_iter().chain(lease_start).chain(std::iter::once(p.baseline.clone())).chain(p.candidates);
             for c in ordered {
                 if !candidates.contains(&c) && refused.as_ref() != Some(&c) {
                     candidates.push(c);
@@ -556,19 +626,40 @@ impl Dut {
             let creds = Credentials::new(account, candidate.clone());
             let t = Instant::now();
             let outcome = self.attempt(Interface::Http, &creds).await;
-            self.after_attempt(Some(Interface::Http), &creds, &format!("reconcile: log in as {account} with candidate {}", n + 1), &outcome, t.elapsed());
+            self.after_attempt(
+                Some(Interface::Http),
+                &creds,
+                &format!("reconcile: log in as {account} with candidate {}", n + 1),
+                &outcome,
+                t.elapsed(),
+            );
             if outcome == LoginOutcome::Accepted {
                 self.known.insert(account.to_owned(), candidate.clone());
                 self.suspect.remove(account);
-                self.note(Some(Interface::Http), format!("reconcile the password of {account}"), format!("the device holds candidate {}", n + 1));
+                self.note(
+                    Some(Interface::Http),
+                    format!("reconcile the password of {account}"),
+                    format!("the device holds candidate {}", n + 1),
+                );
                 return Some(candidate);
             }
         }
-        self.note(None, format!("reconcile the password of {account}"), "none of the candidates logs in within the lockout budget");
+        self.note(
+            None,
+            format!("reconcile the password of {account}"),
+            "none of the candidates logs in within the lockout budget",
+        );
         None
     }
 
-    fn after_attempt(&mut self, interface: Option<Interface>, creds: &Credentials, action: &str, outcome: &LoginOutcome, took: std::time::Duration) {
+    fn after_attempt(
+        &mut self,
+        interface: Option<Interface>,
+        creds: &Credentials,
+        action: &str,
+        outcome: &LoginOutcome,
+        took: std::time::Duration,
+    ) {
         let ms = took.as_millis();
         self.note(interface, action, format!("{outcome:?} ({ms} ms)"));
         match outcome {
@@ -583,7 +674,10 @@ impl Dut {
                 // While a lock the scenario caused is in force, a refusal says nothing about the
                 // password; nor does a remote path's or another interface's (it may not follow the
                 // recorder's main account store): reconcile probes HTTP CGI, so only its word counts.
-                if interface == Some(Interface::Http) && self.known.get(&creds.user) == Some(&creds.password) && !self.lock_pending {
+                if interface == Some(Interface::Http)
+                    && self.known.get(&creds.user) == Some(&creds.password)
+                    && !self.lock_pending
+                {
                     self.suspect.insert(creds.user.clone());
                 }
             }
@@ -612,7 +706,11 @@ impl Dut {
             *self.wrong_in_a_row.entry(creds.user.clone()).or_default() += 1;
             Box::pin(self.keep_within_budget(Interface::Http, &creds.user)).await;
         }
-        self.note(Some(interface), format!("log in as {}: {} (the network's fault, not a refusal)", creds.user, first.kind), "asked once more");
+        self.note(
+            Some(interface),
+            format!("log in as {}: {} (the network's fault, not a refusal)", creds.user, first.kind),
+            "asked once more",
+        );
         self.retries += 1;
         match try_login(&self.target, interface, creds).await {
             Ok(o) => o,
@@ -625,7 +723,9 @@ impl Dut {
                 match alive {
                     Some(Ok(LoginOutcome::Accepted)) => fail(
                         Blame::Device,
-                        format!("{e}, twice in a row, while the recorder answers logins over HTTP CGI: it fails this request only"),
+                        format!(
+                            "{e}, twice in a row, while the recorder answers logins over HTTP CGI: it fails this request only"
+                        ),
                     ),
                     _ => fail(Blame::Rig, format!("{e}, twice in a row (a first lost answer: {})", first.kind)),
                 }
@@ -664,7 +764,11 @@ impl Dut {
         match self.attempt(interface, &good).await {
             LoginOutcome::Accepted => {
                 self.wrong_in_a_row.insert(account.to_owned(), 0);
-                self.note(Some(interface), format!("log in as {account} with the current password (lockout budget)"), "Accepted");
+                self.note(
+                    Some(interface),
+                    format!("log in as {account} with the current password (lockout budget)"),
+                    "Accepted",
+                );
             }
             other => fail(
                 Blame::Device,

@@ -144,25 +144,12 @@ fn names(files: &[PathBuf]) -> Vec<String> {
         .map(|f| {
             let base = resetlab_rig::Bench::load(f)
                 .map(|b| b.rig)
-                .unwrap_or_else(|_| {
-                    f.file_stem()
-                        .map_or("bench".into(), |s| s.to_string_lossy().into_owned())
-                });
+                .unwrap_or_else(|_| f.file_stem().map_or("bench".into(), |s| s.to_string_lossy().into_owned()));
             let safe: String = base
                 .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                        c
-                    } else {
-                        '_'
-                    }
-                })
+                .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' })
                 .collect();
-            let safe = if safe.is_empty() || safe.starts_with('.') {
-                format!("bench{safe}")
-            } else {
-                safe
-            };
+            let safe = if safe.is_empty() || safe.starts_with('.') { format!("bench{safe}") } else { safe };
             let n = seen.entry(safe.clone()).or_default();
             *n += 1;
             if *n == 1 { safe } else { format!("{safe}-{n}") }
@@ -179,12 +166,7 @@ struct Running {
 
 impl Running {
     fn signal_all(&self, signal: rustix::process::Signal) {
-        for pid in self
-            .groups
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-        {
+        for pid in self.groups.lock().unwrap_or_else(|e| e.into_inner()).values() {
             if let Some(pid) = rustix::process::Pid::from_raw(*pid as i32) {
                 let _ = rustix::process::kill_process_group(pid, signal);
             }
@@ -200,12 +182,7 @@ fn tail(log: &Path, lines: usize) -> String {
     resetlab_wire::secret::redact(&all[all.len().saturating_sub(lines)..].join(" | "))
 }
 
-async fn certify_bench(
-    opts: &FleetOptions,
-    running: &Running,
-    name: String,
-    file: PathBuf,
-) -> BenchRun {
+async fn certify_bench(opts: &FleetOptions, running: &Running, name: String, file: PathBuf) -> BenchRun {
     let dir = opts.out.join(&name);
     let mut run = BenchRun {
         name: name.clone(),
@@ -241,8 +218,7 @@ async fn certify_bench(
         None => match resetlab_ledger::default_dir() {
             Ok(d) => d.join("fleet").join(&name),
             Err(e) => {
-                run.outcome =
-                    BenchOutcome::Broken(format!("no state directory for the journal: {e}"));
+                run.outcome = BenchOutcome::Broken(format!("no state directory for the journal: {e}"));
                 return run;
             }
         },
@@ -278,25 +254,14 @@ async fn certify_bench(
         }
     };
     if let Some(pid) = child.id() {
-        running
-            .groups
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(name.clone(), pid);
+        running.groups.lock().unwrap_or_else(|e| e.into_inner()).insert(name.clone(), pid);
     }
     let status = tokio::time::timeout(opts.deadline, child.wait()).await;
-    running
-        .groups
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .remove(&name);
+    running.groups.lock().unwrap_or_else(|e| e.into_inner()).remove(&name);
     run.duration_ms = started.elapsed().as_millis() as u64;
     match status {
         Err(_) => {
-            if let Some(pid) = child
-                .id()
-                .and_then(|p| rustix::process::Pid::from_raw(p as i32))
-            {
+            if let Some(pid) = child.id().and_then(|p| rustix::process::Pid::from_raw(p as i32)) {
                 let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
             }
             run.outcome = BenchOutcome::Broken(format!(
@@ -305,9 +270,7 @@ async fn certify_bench(
                 state.display()
             ));
         }
-        Ok(Err(e)) => {
-            run.outcome = BenchOutcome::Broken(format!("certify could not be waited for: {e}"))
-        }
+        Ok(Err(e)) => run.outcome = BenchOutcome::Broken(format!("certify could not be waited for: {e}")),
         Ok(Ok(status)) => {
             run.exit_code = status.code();
             match std::fs::read_to_string(dir.join("report.json"))
@@ -348,30 +311,19 @@ pub async fn fleet(opts: FleetOptions) -> FleetReport {
                 );
                 running.signal_all(rustix::process::Signal::INT);
                 if tokio::signal::ctrl_c().await.is_ok() {
-                    eprintln!(
-                        "aborting: run `resetlab recover --state-dir` on each bench's state directory"
-                    );
+                    eprintln!("aborting: run `resetlab recover --state-dir` on each bench's state directory");
                     running.signal_all(rustix::process::Signal::INT);
                 }
             }
         })
     };
-    let jobs = if opts.jobs == 0 {
-        files.len().max(1)
-    } else {
-        opts.jobs
-    };
+    let jobs = if opts.jobs == 0 { files.len().max(1) } else { opts.jobs };
     let opts_ref = &opts;
     let running_ref = &running;
     let work = stream::iter(names.into_iter().zip(files))
         .map(|(name, file)| async move {
             let run = certify_bench(opts_ref, running_ref, name, file).await;
-            eprintln!(
-                "  {:<28} {} ({:.1} s)",
-                run.name,
-                run.verdict(),
-                run.duration_ms as f64 / 1000.0
-            );
+            eprintln!("  {:<28} {} ({:.1} s)", run.name, run.verdict(), run.duration_ms as f64 / 1000.0);
             run
         })
         .buffer_unordered(jobs)
@@ -391,9 +343,7 @@ pub async fn fleet(opts: FleetOptions) -> FleetReport {
 }
 
 fn counts(run: &BenchRun) -> (usize, usize, usize, usize) {
-    run.record
-        .as_ref()
-        .map_or((0, 0, 0, 0), crate::report::counts)
+    run.record.as_ref().map_or((0, 0, 0, 0), crate::report::counts)
 }
 
 /// The fleet's JUnit: one test suite per bench, its scenarios as test cases (classname = feature);
@@ -410,8 +360,7 @@ pub fn junit(r: &FleetReport) -> String {
                 let (_, fail, err, na) = crate::report::counts(rec);
                 let err = err + rec.errors.len();
                 let n = rec.scenarios.len() + rec.errors.len();
-                (tests, failures, errors, skipped) =
-                    (tests + n, failures + fail, errors + err, skipped + na);
+                (tests, failures, errors, skipped) = (tests + n, failures + fail, errors + err, skipped + na);
                 let _ = writeln!(
                     suites,
                     " tests=\"{n}\" failures=\"{fail}\" errors=\"{err}\" skipped=\"{na}\" time=\"{}\">",
@@ -430,11 +379,7 @@ pub fn junit(r: &FleetReport) -> String {
                 );
                 if let Some(p) = &rec.provenance {
                     for (name, value) in crate::report::provenance_properties(p, "") {
-                        let _ = writeln!(
-                            suites,
-                            "      <property name=\"{name}\" value=\"{}\"/>",
-                            x(&value)
-                        );
+                        let _ = writeln!(suites, "      <property name=\"{name}\" value=\"{}\"/>", x(&value));
                     }
                 }
                 let _ = writeln!(suites, "    </properties>");
@@ -448,30 +393,18 @@ pub fn junit(r: &FleetReport) -> String {
                     );
                     let _ = write!(suites, "      <properties>");
                     for id in &s.requirements {
-                        let _ = write!(
-                            suites,
-                            "<property name=\"requirement\" value=\"{}\"/>",
-                            x(&id.0)
-                        );
+                        let _ = write!(suites, "<property name=\"requirement\" value=\"{}\"/>", x(&id.0));
                     }
                     let _ = writeln!(suites, "</properties>");
                     let reason = x(s.reason.as_deref().unwrap_or(""));
                     match s.verdict {
                         Verdict::Pass => {}
                         Verdict::Fail => {
-                            let _ = writeln!(
-                                suites,
-                                "      <failure type=\"device\" message=\"{reason}\"/>"
-                            );
+                            let _ = writeln!(suites, "      <failure type=\"device\" message=\"{reason}\"/>");
                         }
                         Verdict::Error | Verdict::Blocked => {
-                            let kind = s
-                                .blame
-                                .map_or_else(|| "harness".to_owned(), |b| b.to_string());
-                            let _ = writeln!(
-                                suites,
-                                "      <error type=\"{kind}\" message=\"{reason}\"/>"
-                            );
+                            let kind = s.blame.map_or_else(|| "harness".to_owned(), |b| b.to_string());
+                            let _ = writeln!(suites, "      <error type=\"{kind}\" message=\"{reason}\"/>");
                         }
                         Verdict::NotApplicable | Verdict::Partial => {
                             let _ = writeln!(suites, "      <skipped message=\"{reason}\"/>");
@@ -522,11 +455,7 @@ pub fn junit(r: &FleetReport) -> String {
                 if skip {
                     let _ = writeln!(suites, "      <skipped message=\"{}\"/>", x(&why));
                 } else {
-                    let _ = writeln!(
-                        suites,
-                        "      <error type=\"rig\" message=\"{}\"/>",
-                        x(&why)
-                    );
+                    let _ = writeln!(suites, "      <error type=\"rig\" message=\"{}\"/>", x(&why));
                 }
                 let _ = writeln!(suites, "    </testcase>");
             }
@@ -551,10 +480,7 @@ pub fn markdown(r: &FleetReport) -> String {
         r.benches.len(),
         if r.interrupted { " (INTERRUPTED)" } else { "" },
         r.resetlab_version,
-        r.git_commit
-            .as_deref()
-            .map(|c| format!(" (commit {c})"))
-            .unwrap_or_default(),
+        r.git_commit.as_deref().map(|c| format!(" (commit {c})")).unwrap_or_default(),
         r.duration_ms as f64 / 1000.0
     );
     m.push_str("| bench | verdict | passed | failed | errors | n/a | time | report |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n");
@@ -591,10 +517,7 @@ pub fn html(r: &FleetReport) -> String {
         r.benches.len(),
         if r.interrupted { " (INTERRUPTED)" } else { "" },
         x(&r.resetlab_version),
-        r.git_commit
-            .as_deref()
-            .map(|c| format!(" (commit {})", x(c)))
-            .unwrap_or_default(),
+        r.git_commit.as_deref().map(|c| format!(" (commit {})", x(c))).unwrap_or_default(),
         r.duration_ms as f64 / 1000.0
     );
     h.push_str("<table><tr><th>bench</th><th>verdict</th><th>passed</th><th>failed</th><th>errors</th><th>n/a</th><th>time</th></tr>\n");
@@ -604,11 +527,8 @@ pub fn html(r: &FleetReport) -> String {
             BenchOutcome::Broken(why) => format!("BROKEN: {why}"),
             _ => b.verdict(),
         };
-        let name = if b.record.is_some() {
-            format!("<a href=\"{0}/report.html\">{0}</a>", x(&b.name))
-        } else {
-            x(&b.name)
-        };
+        let name =
+            if b.record.is_some() { format!("<a href=\"{0}/report.html\">{0}</a>", x(&b.name)) } else { x(&b.name) };
         let _ = writeln!(
             h,
             "<tr class=\"{}\"><td>{name}</td><td>{}</td><td>{p}</td><td>{f}</td><td>{e}</td><td>{na}</td><td>{:.1} s</td></tr>",
@@ -703,25 +623,15 @@ pub async fn emulated_fleet(mut opts: FleetOptions, n: usize) -> anyhow::Result<
     let mut recorders = Vec::new();
     for (i, p) in started_all.into_iter().enumerate() {
         let p = p.map_err(|e| anyhow::anyhow!("emulated recorder {i} did not start: {e:#}"))?;
-        let text = bench_text(
-            &p.emulated,
-            Shape::ModbusTcp,
-            &profile,
-            "RESETLAB_FLEET_PASSWORD",
-            Via::default(),
-        )
-        .replace("rig: emulate-modbus-tcp", &format!("rig: emulated-{i:03}"));
+        let text = bench_text(&p.emulated, Shape::ModbusTcp, &profile, "RESETLAB_FLEET_PASSWORD", Via::default())
+            .replace("rig: emulate-modbus-tcp", &format!("rig: emulated-{i:03}"));
         let file = benches.join(format!("emulated-{i:03}.yaml"));
         std::fs::write(&file, text)?;
         recorders.push(p);
     }
     let start_ms = started.elapsed().as_millis() as u64;
     opts.benches = vec![benches];
-    let factory = resetlab_profile::flir_2017()
-        .admin()
-        .password
-        .expose()
-        .to_owned();
+    let factory = resetlab_profile::flir_2017().admin().password.expose().to_owned();
     opts.env.push(("RESETLAB_FLEET_PASSWORD".into(), factory));
     if opts.state_dir.is_none() {
         opts.state_dir = Some(opts.out.join("state"));
@@ -729,20 +639,10 @@ pub async fn emulated_fleet(mut opts: FleetOptions, n: usize) -> anyhow::Result<
     let mut report = fleet(opts).await;
     let wall_ms = started.elapsed().as_millis() as u64;
     let pids: Vec<u32> = recorders.iter().filter_map(|r| r.child.id()).collect();
-    let hwm: Vec<u64> = pids
-        .iter()
-        .filter_map(|p| proc_kib(*p, "status", "VmHWM:"))
-        .collect();
-    let pss: Vec<u64> = pids
-        .iter()
-        .filter_map(|p| proc_kib(*p, "smaps_rollup", "Pss:"))
-        .collect();
+    let hwm: Vec<u64> = pids.iter().filter_map(|p| proc_kib(*p, "status", "VmHWM:")).collect();
+    let pss: Vec<u64> = pids.iter().filter_map(|p| proc_kib(*p, "smaps_rollup", "Pss:")).collect();
     let mean = |v: &[u64]| {
-        if v.is_empty() {
-            0
-        } else {
-            v.iter().sum::<u64>() / v.len() as u64
-        }
+        if v.is_empty() { 0 } else { v.iter().sum::<u64>() / v.len() as u64 }
     };
     report.emulated = Some(EmulatedFleetNumbers {
         recorders: n,
@@ -768,10 +668,7 @@ mod tests {
         std::fs::write(d.path().join("notes.txt"), "").unwrap();
         let missing = d.path().join("gone.yaml");
         let files = expand(&[d.path().to_owned(), missing.clone()]);
-        assert_eq!(
-            files,
-            vec![d.path().join("a.yml"), d.path().join("b.yaml"), missing]
-        );
+        assert_eq!(files, vec![d.path().join("a.yml"), d.path().join("b.yaml"), missing]);
         // Unparseable files fall back to their stem; duplicates are made unique.
         assert_eq!(names(&files), vec!["a", "b", "gone"]);
         let dup = names(&[PathBuf::from("/x/n.yaml"), PathBuf::from("/y/n.yaml")]);
@@ -810,10 +707,7 @@ mod tests {
         };
         let j = junit(&report);
         assert_eq!(j.matches("<testsuite name=").count(), 2, "{j}");
-        assert!(
-            j.contains("<testsuite name=\"b1\" tests=\"1\" failures=\"0\" errors=\"1\""),
-            "{j}"
-        );
+        assert!(j.contains("<testsuite name=\"b1\" tests=\"1\" failures=\"0\" errors=\"1\""), "{j}");
         assert!(j.contains("bench file b1.yaml is missing"), "{j}");
         assert!(!report.is_green());
     }

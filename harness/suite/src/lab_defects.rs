@@ -22,7 +22,12 @@ pub enum Injected {
 impl Injected {
     /// Every defect of the catalogue, recorder first.
     pub fn all() -> Vec<Injected> {
-        Defect::ALL.iter().copied().map(Injected::Recorder).chain(AppDefect::ALL.iter().copied().map(Injected::App)).collect()
+        Defect::ALL
+            .iter()
+            .copied()
+            .map(Injected::Recorder)
+            .chain(AppDefect::ALL.iter().copied().map(Injected::App))
+            .collect()
     }
 
     pub fn name(self) -> &'static str {

@@ -4,17 +4,19 @@
 //! Data flows one way: features → steps (thin) → World → lab + device sessions → evidence → record.
 
 pub mod app_screens;
+pub mod bench_drivers;
+pub mod blame;
 pub mod cli;
-pub mod recovery;
 pub mod dut;
 pub mod features;
 pub mod fleet;
-pub mod lab_defects;
 pub mod lab;
+pub mod lab_defects;
 pub mod lossy_link;
 pub mod password;
 pub mod provenance;
 pub mod record;
+pub mod recovery;
 pub mod report;
 pub mod requirements;
 pub mod run;
@@ -22,6 +24,4 @@ pub mod selftest;
 pub mod shapes;
 pub mod steps;
 pub mod strategy;
-pub mod bench_drivers;
-pub mod blame;
 pub mod world;

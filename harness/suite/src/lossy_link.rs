@@ -10,8 +10,8 @@
 //! blank line, then `Content-Length` bytes); after an RTSP `PLAY` it forwards bytes as they come.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -105,7 +105,13 @@ impl Drop for LossyLink {
 }
 
 /// One client connection, request by request.
-async fn carry(mut client: TcpStream, mut server: TcpStream, rule: &Rule, matched: &AtomicUsize, spoiled: &AtomicUsize) -> std::io::Result<()> {
+async fn carry(
+    mut client: TcpStream,
+    mut server: TcpStream,
+    rule: &Rule,
+    matched: &AtomicUsize,
+    spoiled: &AtomicUsize,
+) -> std::io::Result<()> {
     loop {
         let Some(request) = read_message(&mut client).await? else {
             return Ok(());
@@ -210,7 +216,10 @@ mod tests {
     #[tokio::test]
     async fn reads_one_message_at_a_time() {
         let mut input: &[u8] = b"GET /a HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcGET /b HTTP/1.1\r\n\r\n";
-        assert_eq!(read_message(&mut input).await.unwrap().unwrap(), b"GET /a HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc");
+        assert_eq!(
+            read_message(&mut input).await.unwrap().unwrap(),
+            b"GET /a HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"
+        );
         assert_eq!(read_message(&mut input).await.unwrap().unwrap(), b"GET /b HTTP/1.1\r\n\r\n");
         assert!(read_message(&mut input).await.unwrap().is_none());
     }

@@ -41,16 +41,11 @@ pub struct Provenance {
 
 /// Lower-case hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn feature_name(text: &str) -> Option<String> {
-    text.lines()
-        .find_map(|l| l.trim_start().strip_prefix("Feature:"))
-        .map(|n| n.trim().to_owned())
+    text.lines().find_map(|l| l.trim_start().strip_prefix("Feature:")).map(|n| n.trim().to_owned())
 }
 
 impl Provenance {
@@ -96,9 +91,7 @@ impl Provenance {
 
     /// The digest of the feature named `name`, if it ran.
     pub fn feature(&self, name: &str) -> Option<&FileDigest> {
-        self.features
-            .iter()
-            .find(|f| f.feature.as_deref() == Some(name))
+        self.features.iter().find(|f| f.feature.as_deref() == Some(name))
     }
 }
 
@@ -109,29 +102,19 @@ mod tests {
     #[test]
     fn sha256_matches_the_published_vector() {
         // FIPS 180-2 example: SHA-256("abc").
-        assert_eq!(
-            sha256_hex(b"abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 
     #[test]
     fn every_feature_and_the_bench_file_are_hashed_by_name() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("a.feature"),
-            "@ART-LEN6\nFeature: Six characters\n",
-        )
-        .unwrap();
+        std::fs::write(dir.path().join("a.feature"), "@ART-LEN6\nFeature: Six characters\n").unwrap();
         std::fs::write(dir.path().join("notes.txt"), "not a feature").unwrap();
         let bench = dir.path().join("bench.yaml");
         std::fs::write(&bench, "rig: x\n").unwrap();
         let p = Provenance::collect(dir.path(), Some(&bench));
         assert_eq!(p.features.len(), 1);
-        assert_eq!(
-            p.feature("Six characters").unwrap().sha256,
-            sha256_hex(b"@ART-LEN6\nFeature: Six characters\n")
-        );
+        assert_eq!(p.feature("Six characters").unwrap().sha256, sha256_hex(b"@ART-LEN6\nFeature: Six characters\n"));
         assert_eq!(p.bench.unwrap().sha256, sha256_hex(b"rig: x\n"));
         assert_eq!(p.resetlab_version, env!("CARGO_PKG_VERSION"));
         let embedded = Provenance::collect(dir.path(), None).bench.unwrap();

@@ -6,12 +6,12 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use cucumber::event::{self, Cucumber, HookType};
-use cucumber::{parser, Event};
+use cucumber::{Event, parser};
 use serde::{Deserialize, Serialize};
 
+use crate::blame::Blame;
 use crate::dut::Evidence;
 use crate::requirements::{Catalogue, RequirementId};
-use crate::blame::Blame;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -174,7 +174,11 @@ pub struct NetworkFigures {
 
 impl std::fmt::Display for NetworkFigures {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "requests sent: {}, answers lost: {}, retries: {}, reconciles: {}", self.requests, self.answers_lost, self.retries, self.reconciles)
+        write!(
+            f,
+            "requests sent: {}, answers lost: {}, retries: {}, reconciles: {}",
+            self.requests, self.answers_lost, self.retries, self.reconciles
+        )
     }
 }
 
@@ -184,12 +188,16 @@ impl ScenarioRecord {
     pub fn establishes(&self, id: &RequirementId) -> bool {
         self.requirements.contains(id)
             && !self.unestablished.contains_key(id)
-            && (self.verdict == Verdict::Pass || (self.verdict == Verdict::Fail && self.stopped_at.is_none() && !self.violates(id)))
+            && (self.verdict == Verdict::Pass
+                || (self.verdict == Verdict::Fail && self.stopped_at.is_none() && !self.violates(id)))
     }
 
     /// Whether this scenario stopped at another requirement's failure before it could establish `id`.
     pub fn blocks(&self, id: &RequirementId) -> bool {
-        self.requirements.contains(id) && self.verdict == Verdict::Fail && self.stopped_at.is_some() && !self.violates(id)
+        self.requirements.contains(id)
+            && self.verdict == Verdict::Fail
+            && self.stopped_at.is_some()
+            && !self.violates(id)
     }
 
     /// Whether this scenario's failure shows `id` broken.
@@ -209,7 +217,9 @@ fn violated(own: &BTreeSet<RequirementId>, named: Option<crate::blame::Named>) -
     use crate::blame::Named;
     // Only catalogued IDs: a misspelt name in a step must not take a failure off the matrix.
     let catalogue = Catalogue::embedded();
-    let ids = |v: Vec<String>| v.into_iter().filter(|id| catalogue.get(id).is_some()).map(RequirementId).collect::<BTreeSet<_>>();
+    let ids = |v: Vec<String>| {
+        v.into_iter().filter(|id| catalogue.get(id).is_some()).map(RequirementId).collect::<BTreeSet<_>>()
+    };
     match named {
         Some(Named::Violates(v)) if !ids(v.clone()).is_empty() => ids(v),
         Some(Named::Checks(v)) => {
@@ -292,7 +302,15 @@ pub struct Measurement {
 impl Measurement {
     /// A measurement that must not exceed `limit`.
     pub fn at_most(name: impl Into<String>, value: f64, unit: impl Into<String>, limit: f64) -> Self {
-        Measurement { scenario: None, step: None, name: name.into(), value, unit: unit.into(), limit: Some(limit), ok: value <= limit }
+        Measurement {
+            scenario: None,
+            step: None,
+            name: name.into(),
+            value,
+            unit: unit.into(),
+            limit: Some(limit),
+            ok: value <= limit,
+        }
     }
 
     /// A measurement that is only recorded.
@@ -385,8 +403,10 @@ impl RunRecord {
                 let established = tagged.iter().filter(|s| s.establishes(&req.id)).count();
                 let blocked: Vec<&&ScenarioRecord> = tagged.iter().filter(|s| s.blocks(&req.id)).collect();
                 let not_applicable = count(Verdict::NotApplicable);
-                let half: Vec<&&ScenarioRecord> =
-                    tagged.iter().filter(|s| s.unestablished.contains_key(&req.id) && !s.violates(&req.id) && s.stopped_at.is_none()).collect();
+                let half: Vec<&&ScenarioRecord> = tagged
+                    .iter()
+                    .filter(|s| s.unestablished.contains_key(&req.id) && !s.violates(&req.id) && s.stopped_at.is_none())
+                    .collect();
                 let verdict = if broken > 0 {
                     Some(Verdict::Fail)
                 } else if tagged.is_empty() {
@@ -402,7 +422,8 @@ impl RunRecord {
                 } else {
                     Some(Verdict::NotApplicable)
                 };
-                let elsewhere = self.scenarios.iter().filter(|s| s.violates(&req.id) && !s.requirements.contains(&req.id)).count();
+                let elsewhere =
+                    self.scenarios.iter().filter(|s| s.violates(&req.id) && !s.requirements.contains(&req.id)).count();
                 // What kept the rest from being established: a part the rig lacks, or the failed
                 // step a scenario stopped at (the dependency a blocked requirement waited for).
                 let mut missing: Vec<String> = Vec::new();
@@ -410,10 +431,20 @@ impl RunRecord {
                     let reasons = tagged
                         .iter()
                         .filter(|s| s.verdict == Verdict::NotApplicable)
-                        .map(|s| s.reason.as_deref().unwrap_or("").trim_start_matches("not applicable on this rig: needs ").to_owned())
+                        .map(|s| {
+                            s.reason
+                                .as_deref()
+                                .unwrap_or("")
+                                .trim_start_matches("not applicable on this rig: needs ")
+                                .to_owned()
+                        })
                         .chain(half.iter().filter_map(|s| s.unestablished.get(&req.id).cloned()))
                         .chain(blocked.iter().map(|s| {
-                            format!("\"{}\" to pass (\"{}\" stopped there)", s.stopped_at.as_deref().unwrap_or("?"), s.name)
+                            format!(
+                                "\"{}\" to pass (\"{}\" stopped there)",
+                                s.stopped_at.as_deref().unwrap_or("?"),
+                                s.name
+                            )
                         }));
                     for need in reasons {
                         if !missing.contains(&need) {
@@ -458,7 +489,8 @@ impl RunRecord {
             .map(|s| {
                 let step = s.steps.iter().find(|st| st.status != StepStatus::Passed);
                 let message = step.and_then(|st| st.error.as_deref()).or(s.reason.as_deref()).unwrap_or("");
-                let requirements = if s.verdict == Verdict::Fail { s.broken().collect() } else { s.requirements.iter().collect() };
+                let requirements =
+                    if s.verdict == Verdict::Fail { s.broken().collect() } else { s.requirements.iter().collect() };
                 FailurePointer { requirements, scenario: s, step, evidence: telling_evidence(s, message) }
             })
             .collect();
@@ -484,7 +516,10 @@ impl RunRecord {
     /// Requirements of the selected profiles this run did not establish: no scenario of the run
     /// covers them (a `--tags` subset), none could run on this rig, or only some could (partly).
     pub fn unestablished(&self) -> Vec<&RequirementRecord> {
-        self.requirements.iter().filter(|q| matches!(q.verdict, None | Some(Verdict::NotApplicable | Verdict::Partial))).collect()
+        self.requirements
+            .iter()
+            .filter(|q| matches!(q.verdict, None | Some(Verdict::NotApplicable | Verdict::Partial)))
+            .collect()
     }
 
     /// True when every requirement that could be run passed and nothing errored.
@@ -576,12 +611,10 @@ pub struct RecordWriter {
 impl RecordWriter {
     pub fn new(record: Arc<Mutex<RunRecord>>, progress: Progress) -> Self {
         use std::io::IsTerminal as _;
-        let progress = if progress == Progress::Live && !std::io::stdout().is_terminal() { Progress::Lines } else { progress };
-        let run_started = record
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .started
-            .map_or_else(SystemTime::now, SystemTime::from);
+        let progress =
+            if progress == Progress::Live && !std::io::stdout().is_terminal() { Progress::Lines } else { progress };
+        let run_started =
+            record.lock().unwrap_or_else(|e| e.into_inner()).started.map_or_else(SystemTime::now, SystemTime::from);
         RecordWriter { record, running: HashMap::new(), progress, done: 0, total: 0, run_started, live: None }
     }
 
@@ -635,7 +668,11 @@ impl RecordWriter {
             }
         };
         // A step that raised (rather than recorded) its failure stopped the scenario there.
-        r.stopped_at = r.steps.iter().find(|s| s.status != StepStatus::Passed && run.raised.contains(&s.text)).map(|s| s.text.clone());
+        r.stopped_at = r
+            .steps
+            .iter()
+            .find(|s| s.status != StepStatus::Passed && run.raised.contains(&s.text))
+            .map(|s| s.text.clone());
         self.done += 1;
         if let Some(live) = &self.live {
             live.finished(self.done, r);
@@ -646,7 +683,10 @@ impl RecordWriter {
                 Verdict::NotApplicable | Verdict::Partial => "n/a ",
                 Verdict::Error | Verdict::Blocked => "ERR ",
             };
-            let line = format!("[{:>3}/{:<3}] {mark} {} › {} ({} ms)", self.done, self.total, r.feature, r.name, r.duration_ms);
+            let line = format!(
+                "[{:>3}/{:<3}] {mark} {} › {} ({} ms)",
+                self.done, self.total, r.feature, r.name, r.duration_ms
+            );
             println!("{}", resetlab_wire::secret::redact(&line));
             if let (Some(reason), Some(blame)) = (&r.reason, r.blame) {
                 println!("            {}", resetlab_wire::secret::redact(&format!("{blame} fault at {reason}")));
@@ -660,7 +700,8 @@ impl RecordWriter {
 fn failure_of_step_error(err: &event::StepError) -> crate::blame::Failure {
     match err {
         event::StepError::Panic(info) => {
-            let text = info.downcast_ref::<String>().cloned().or_else(|| info.downcast_ref::<&str>().map(|s| (*s).to_owned()));
+            let text =
+                info.downcast_ref::<String>().cloned().or_else(|| info.downcast_ref::<&str>().map(|s| (*s).to_owned()));
             match text {
                 Some(t) => crate::blame::failure_of_panic(&t),
                 None => crate::blame::Failure::unexpected("a step panicked with a payload that is not text"),
@@ -673,7 +714,11 @@ fn failure_of_step_error(err: &event::StepError) -> crate::blame::Failure {
 /// The one key of a scenario in every store of the run: feature file name, scenario line (unique
 /// per Examples row).
 pub fn key(feature: &gherkin::Feature, scenario: &gherkin::Scenario) -> Key {
-    let file = feature.path.as_ref().and_then(|p| p.file_name()).map_or_else(|| feature.name.clone(), |f| f.to_string_lossy().into_owned());
+    let file = feature
+        .path
+        .as_ref()
+        .and_then(|p| p.file_name())
+        .map_or_else(|| feature.name.clone(), |f| f.to_string_lossy().into_owned());
     (file, scenario.position.line)
 }
 
@@ -747,7 +792,10 @@ impl<W: cucumber::World> cucumber::Writer<W> for RecordWriter {
                         return;
                     }
                     event::Step::Passed(..) => (StepStatus::Passed, None),
-                    event::Step::Skipped => (StepStatus::Skipped, Some(crate::blame::Failure::new(Blame::Harness, None, "step is undefined or was skipped"))),
+                    event::Step::Skipped => (
+                        StepStatus::Skipped,
+                        Some(crate::blame::Failure::new(Blame::Harness, None, "step is undefined or was skipped")),
+                    ),
                     event::Step::Failed(_, _, _, err) => {
                         run.raised.push(step.value.clone());
                         (StepStatus::Failed, Some(failure_of_step_error(&err)))
@@ -873,8 +921,16 @@ pub fn attach_extras(record: &mut RunRecord, store: &ExtrasStore) {
         let start = s.steps.iter().filter_map(|st| st.started_ms).min().unwrap_or(0);
         let me = Some(ScenarioRef::of(s));
         record.measurements.extend(extras.measurements.into_iter().map(|m| Measurement { scenario: me.clone(), ..m }));
-        record.timeline.extend(extras.timeline.into_iter().map(|e| RigEvent { scenario: me.clone(), at_ms: start + e.at_ms, ..e }));
-        record.console.extend(extras.console.into_iter().map(|c| ConsoleLine { scenario: me.clone(), at_ms: start + c.at_ms, ..c }));
+        record.timeline.extend(extras.timeline.into_iter().map(|e| RigEvent {
+            scenario: me.clone(),
+            at_ms: start + e.at_ms,
+            ..e
+        }));
+        record.console.extend(extras.console.into_iter().map(|c| ConsoleLine {
+            scenario: me.clone(),
+            at_ms: start + c.at_ms,
+            ..c
+        }));
         for t in extras.thumbnails {
             let file = format!("thumbnails/{:03}.png", record.thumbnails.len() + 1);
             record.thumbnails.push(Thumbnail { scenario: me.clone(), at_ms: start + t.at_ms, file, ..t });

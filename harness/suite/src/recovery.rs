@@ -6,7 +6,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use resetlab_device::{try_login, Cgi, Credentials, Interface, LoginOutcome, Target};
+use resetlab_device::{Cgi, Credentials, Interface, LoginOutcome, Target, try_login};
 use resetlab_ledger::recover::{self, ProbeResult, RecoveryOutcome, RecoveryReport};
 use resetlab_ledger::{AddedAccount, ChangeId, DeviceKey, Journal, LedgerError, Outcome};
 use resetlab_wire::Secret;
@@ -50,7 +50,12 @@ pub async fn restore(target: &Target, account: &str, current: Secret, baseline: 
 /// change whose answer the network lost (no refusal came back) is settled by asking the device
 /// which of the two it holds, and sent once more if it never arrived. A refusal stays a refusal.
 /// Returns whether an answer was lost on the way.
-pub async fn change_confirmed(target: &Target, account: &str, current: &Secret, new: &Secret) -> Result<bool, resetlab_device::DeviceError> {
+pub async fn change_confirmed(
+    target: &Target,
+    account: &str,
+    current: &Secret,
+    new: &Secret,
+) -> Result<bool, resetlab_device::DeviceError> {
     let creds = Credentials::new(account, current.clone());
     let mut lost = false;
     for _ in 0..2 {
@@ -62,7 +67,9 @@ pub async fn change_confirmed(target: &Target, account: &str, current: &Secret, 
                 match try_login(target, Interface::Http, &Credentials::new(account, new.clone())).await {
                     Ok(LoginOutcome::Accepted) => return Ok(true),
                     // Still the current one: the request itself was lost; send it again.
-                    _ if matches!(try_login(target, Interface::Http, &creds).await, Ok(LoginOutcome::Accepted)) => continue,
+                    _ if matches!(try_login(target, Interface::Http, &creds).await, Ok(LoginOutcome::Accepted)) => {
+                        continue;
+                    }
                     _ => return Err(e),
                 }
             }
@@ -72,7 +79,9 @@ pub async fn change_confirmed(target: &Target, account: &str, current: &Secret, 
     Err(resetlab_device::DeviceError::new(
         Interface::Http,
         "modifyPassword",
-        resetlab_device::ErrorKind::NoAnswer { detail: "no answer to the password change twice; the device still holds the current password".into() },
+        resetlab_device::ErrorKind::NoAnswer {
+            detail: "no answer to the password change twice; the device still holds the current password".into(),
+        },
     ))
 }
 
@@ -80,7 +89,12 @@ pub async fn change_confirmed(target: &Target, account: &str, current: &Secret, 
 /// restore the baseline — or `working`, when a run replaced a factory password once at its start
 /// and each scenario hands the device back with that one (the journal entry then stays open for
 /// the end of the run). Used at teardown, at the end of a run and by `resetlab recover`.
-pub async fn recover_key(journal: &Journal, key: &DeviceKey, budget: u32, working: Option<&Secret>) -> Result<RecoveryReport, LedgerError> {
+pub async fn recover_key(
+    journal: &Journal,
+    key: &DeviceKey,
+    budget: u32,
+    working: Option<&Secret>,
+) -> Result<RecoveryReport, LedgerError> {
     let Some(pending) = journal.pending(key) else {
         return Ok(RecoveryReport { key: key.clone(), probes: 0, outcome: RecoveryOutcome::NothingToDo });
     };
@@ -88,7 +102,9 @@ pub async fn recover_key(journal: &Journal, key: &DeviceKey, budget: u32, workin
         return Ok(RecoveryReport {
             key: key.clone(),
             probes: 0,
-            outcome: RecoveryOutcome::Unreachable { reason: format!("no address in journal identity {}", key.identity) },
+            outcome: RecoveryOutcome::Unreachable {
+                reason: format!("no address in journal identity {}", key.identity),
+            },
         });
     };
     let account = key.account.clone();
@@ -149,8 +165,12 @@ impl fmt::Display for AccountReport {
         let key = &self.key;
         match &self.outcome {
             Ok(AccountRemoval::Deleted) => write!(f, "{key}: the account the harness added is deleted"),
-            Ok(AccountRemoval::NotThere) => write!(f, "{key}: the account the harness meant to add is not on the device"),
-            Err(reason) => write!(f, "{key}: the account the harness added is still to be removed ({reason}); left unfinished"),
+            Ok(AccountRemoval::NotThere) => {
+                write!(f, "{key}: the account the harness meant to add is not on the device")
+            }
+            Err(reason) => {
+                write!(f, "{key}: the account the harness added is still to be removed ({reason}); left unfinished")
+            }
         }
     }
 }

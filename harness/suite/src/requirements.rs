@@ -51,7 +51,9 @@ impl Catalogue {
     /// Requirements of the selected profiles (`article` and the firmware profile's `vendor` rules
     /// always included), in catalogue order.
     pub fn selected<'a>(&'a self, profiles: &'a [String]) -> impl Iterator<Item = &'a Requirement> + 'a {
-        self.requirements.iter().filter(move |r| matches!(r.profile.as_str(), "article" | "vendor") || profiles.contains(&r.profile))
+        self.requirements
+            .iter()
+            .filter(move |r| matches!(r.profile.as_str(), "article" | "vendor") || profiles.contains(&r.profile))
     }
 
     /// Requirement tags among `tags` (with or without `@`).
@@ -77,8 +79,19 @@ mod tests {
     fn catalogue_has_every_article_id_from_the_design() {
         let c = Catalogue::embedded();
         for id in [
-            "ART-PRE-POWER", "ART-PRE-NET", "ART-KEEP-DEVICE", "ART-ADMIN", "ART-SECONDARY", "ART-IOS",
-            "ART-ANDROID", "ART-FLOW", "ART-LEN6", "ART-CONFIRM", "ART-LOCAL", "ART-REMOTE", "ART-DURABLE",
+            "ART-PRE-POWER",
+            "ART-PRE-NET",
+            "ART-KEEP-DEVICE",
+            "ART-ADMIN",
+            "ART-SECONDARY",
+            "ART-IOS",
+            "ART-ANDROID",
+            "ART-FLOW",
+            "ART-LEN6",
+            "ART-CONFIRM",
+            "ART-LOCAL",
+            "ART-REMOTE",
+            "ART-DURABLE",
         ] {
             assert!(c.get(id).is_some(), "{id} missing");
         }

@@ -6,13 +6,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
+use cucumber::World as _;
 use cucumber::gherkin::tagexpr::TagOperation;
 use cucumber::writer::{self, Ext as _};
-use cucumber::World as _;
 
-use crate::recovery::Custody;
 use crate::lab::{Lab, Need};
-use crate::record::{attach_evidence, now, EvidenceStore, Progress, RecordWriter, RunRecord, ScenarioRecord, Verdict};
+use crate::record::{EvidenceStore, Progress, RecordWriter, RunRecord, ScenarioRecord, Verdict, attach_evidence, now};
+use crate::recovery::Custody;
 use crate::requirements::Catalogue;
 use crate::world::LabWorld;
 
@@ -31,7 +31,8 @@ pub struct RunContext {
     /// Devices teardown could not restore (each also stays unfinished in the journal).
     pub teardown_errors: Mutex<Vec<String>>,
     /// Checks that failed without stopping their scenario, by scenario (see [`crate::record::key`]).
-    pub findings: Mutex<std::collections::HashMap<crate::record::Key, Vec<(std::time::SystemTime, crate::blame::Failure)>>>,
+    pub findings:
+        Mutex<std::collections::HashMap<crate::record::Key, Vec<(std::time::SystemTime, crate::blame::Failure)>>>,
     /// What crossed the network, summed over the scenarios.
     pub network: Mutex<crate::record::NetworkFigures>,
     /// Requirements a scenario could not establish, with why, by scenario.
@@ -40,7 +41,10 @@ pub struct RunContext {
 
 /// The requirements scenario `key` said it could not establish, with why.
 pub fn take_unestablished(key: &crate::record::Key) -> Vec<(String, String)> {
-    CONTEXT.get().and_then(|ctx| ctx.unestablished.lock().unwrap_or_else(|e| e.into_inner()).remove(key)).unwrap_or_default()
+    CONTEXT
+        .get()
+        .and_then(|ctx| ctx.unestablished.lock().unwrap_or_else(|e| e.into_inner()).remove(key))
+        .unwrap_or_default()
 }
 
 /// The failed checks of the scenario `key` that did not stop it, in the order they were seen.
@@ -60,7 +64,9 @@ pub fn handle_interrupts() {
     tokio::spawn(async {
         if tokio::signal::ctrl_c().await.is_ok() {
             INTERRUPTED.store(true, Ordering::SeqCst);
-            eprintln!("\ninterrupted: finishing running scenarios and restoring their devices (Ctrl-C again aborts; then run `resetlab recover`)");
+            eprintln!(
+                "\ninterrupted: finishing running scenarios and restoring their devices (Ctrl-C again aborts; then run `resetlab recover`)"
+            );
             if tokio::signal::ctrl_c().await.is_ok() {
                 eprintln!("aborted: unfinished changes are in the journal; run `resetlab recover`");
                 std::process::exit(130);
@@ -161,10 +167,7 @@ fn check_tags(dir: &Path, catalogue: &Catalogue) -> Result<(), RunError> {
             .collect();
         let unknown = catalogue.unknown(&tags);
         if !unknown.is_empty() {
-            return Err(RunError::UnknownRequirement {
-                file: path.display().to_string(),
-                tags: unknown.join(", "),
-            });
+            return Err(RunError::UnknownRequirement { file: path.display().to_string(), tags: unknown.join(", ") });
         }
     }
     Ok(())
@@ -198,7 +201,10 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
     };
     let journal = resetlab_ledger::Journal::open(&state_dir).map_err(|e| RunError::Journal(e.to_string()))?;
     let custody = Custody { journal: Arc::new(journal) };
-    let ctx = Arc::new(RunContext { lab: opts.lab, out: opts.out.clone(), custody: custody.clone(),
+    let ctx = Arc::new(RunContext {
+        lab: opts.lab,
+        out: opts.out.clone(),
+        custody: custody.clone(),
         evidence: Default::default(),
         extras: Default::default(),
         device: Default::default(),
@@ -251,11 +257,19 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
                         findings.append(&mut w.dut().findings);
                     }
                     if !findings.is_empty() {
-                        w.ctx.findings.lock().unwrap_or_else(|e| e.into_inner()).insert(crate::record::key(feature, scenario), findings);
+                        w.ctx
+                            .findings
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .insert(crate::record::key(feature, scenario), findings);
                     }
                     let unestablished = std::mem::take(&mut w.unestablished);
                     if !unestablished.is_empty() {
-                        w.ctx.unestablished.lock().unwrap_or_else(|e| e.into_inner()).insert(crate::record::key(feature, scenario), unestablished);
+                        w.ctx
+                            .unestablished
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .insert(crate::record::key(feature, scenario), unestablished);
                     }
                     if let Some(dut) = w.dut_ref() {
                         let mut net = w.ctx.network.lock().unwrap_or_else(|e| e.into_inner());
@@ -288,8 +302,12 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
             let ctx = ctx.clone();
             let skipped = skipped.clone();
             move |feature, rule, scenario| {
-                let tags: Vec<&String> =
-                    feature.tags.iter().chain(rule.iter().flat_map(|r| r.tags.iter())).chain(scenario.tags.iter()).collect();
+                let tags: Vec<&String> = feature
+                    .tags
+                    .iter()
+                    .chain(rule.iter().flat_map(|r| r.tags.iter()))
+                    .chain(scenario.tags.iter())
+                    .collect();
                 if let Some(expr) = &tags_filter {
                     use cucumber::tag::Ext as _;
                     if !expr.eval(tags.iter().map(|t| t.as_str())) {
@@ -304,13 +322,18 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
                 if missing.is_empty() {
                     return true;
                 }
-                skipped.lock().unwrap_or_else(|e| e.into_inner()).push(not_applicable(feature, scenario, &tags, &missing));
+                skipped
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(not_applicable(feature, scenario, &tags, &missing));
                 false
             }
         })
         .await;
 
-    let mut record = Arc::try_unwrap(record).map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner())).unwrap_or_else(|arc| arc.lock().unwrap_or_else(|e| e.into_inner()).clone());
+    let mut record = Arc::try_unwrap(record)
+        .map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
+        .unwrap_or_else(|arc| arc.lock().unwrap_or_else(|e| e.into_inner()).clone());
     record.finished = Some(now());
     record.duration_ms = started.elapsed().as_millis() as u64;
     record.scenarios.extend(skipped.lock().unwrap_or_else(|e| e.into_inner()).drain(..));
@@ -320,13 +343,24 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
     record.device = ctx.device.lock().unwrap_or_else(|e| e.into_inner()).clone();
     record.rig = Some(ctx.lab.rig_description());
     record.network = Some(ctx.network.lock().unwrap_or_else(|e| e.into_inner()).clone());
-    record.provenance = Some(crate::provenance::Provenance::collect(&features, record.rig.as_ref().and_then(|r| r.file.as_deref()).map(std::path::Path::new)));
-    record.errors.extend(ctx.teardown_errors.lock().unwrap_or_else(|e| e.into_inner()).drain(..).map(|m| resetlab_wire::secret::redact(&m)));
+    record.provenance = Some(crate::provenance::Provenance::collect(
+        &features,
+        record.rig.as_ref().and_then(|r| r.file.as_deref()).map(std::path::Path::new),
+    ));
+    record.errors.extend(
+        ctx.teardown_errors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+            .map(|m| resetlab_wire::secret::redact(&m)),
+    );
     // The end of the run gives every bench back as it was found (a factory password the run
     // replaced at its start included).
     match ctx.lab.finish(&custody).await {
         Ok(_) => {}
-        Err(why) => record.errors.push(resetlab_wire::secret::redact(&format!("[harness] the bench was not given back as found ({why}); run `resetlab recover`"))),
+        Err(why) => record.errors.push(resetlab_wire::secret::redact(&format!(
+            "[harness] the bench was not given back as found ({why}); run `resetlab recover`"
+        ))),
     }
     let _ = custody.journal.compact();
     let unfinished = custody.journal.unfinished();
@@ -356,7 +390,8 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
 pub fn summary(record: &RunRecord) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
-    let _ = writeln!(out, "\n{:<28} {:<18} {:>7} {:>7} {:>7}", "Requirement", "Verdict", "Scenarios", "Passed", "Failed");
+    let _ =
+        writeln!(out, "\n{:<28} {:<18} {:>7} {:>7} {:>7}", "Requirement", "Verdict", "Scenarios", "Passed", "Failed");
     for r in &record.requirements {
         let verdict = r.verdict.map_or("not covered", |v| v.label());
         let _ = writeln!(out, "{:<28} {:<18} {:>7} {:>7} {:>7}", r.id.0, verdict, r.scenarios, r.passed, r.failed);

@@ -60,7 +60,10 @@ impl Run {
     /// failures name the requirement they break, the self-test holds attribution to the exact
     /// set, so a check that starts blaming the wrong requirement shows up here.)
     pub fn ok(&self) -> bool {
-        self.broken.is_none() && self.failed == self.expected() && self.errored.is_empty() && self.unexplained.is_empty()
+        self.broken.is_none()
+            && self.failed == self.expected()
+            && self.errored.is_empty()
+            && self.unexplained.is_empty()
     }
 
     /// The requirements this run must fail: what the defect violates, where the bench can see it.
@@ -116,15 +119,36 @@ impl SelftestReport {
                 (None, false) => "NOT OK".to_owned(),
             };
             let detail = if cells.is_empty() { "all requirements pass".to_owned() } else { cells.join("  ") };
-            let blocked = if run.blocked.is_empty() { String::new() } else { format!("  blocked {}: {}", run.blocked.len(), run.blocked.iter().cloned().collect::<Vec<_>>().join(" ")) };
-            let unexplained = if run.unexplained.is_empty() { String::new() } else { format!("  UNEXPLAINED: {}", run.unexplained.iter().cloned().collect::<Vec<_>>().join(" ")) };
-            let _ = writeln!(out, "{:<width$}  {verdict:<6} {detail}{blocked}{unexplained}  ({:.1} s)", run.name(), run.duration.as_secs_f64());
+            let blocked = if run.blocked.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "  blocked {}: {}",
+                    run.blocked.len(),
+                    run.blocked.iter().cloned().collect::<Vec<_>>().join(" ")
+                )
+            };
+            let unexplained = if run.unexplained.is_empty() {
+                String::new()
+            } else {
+                format!("  UNEXPLAINED: {}", run.unexplained.iter().cloned().collect::<Vec<_>>().join(" "))
+            };
+            let _ = writeln!(
+                out,
+                "{:<width$}  {verdict:<6} {detail}{blocked}{unexplained}  ({:.1} s)",
+                run.name(),
+                run.duration.as_secs_f64()
+            );
         }
         let defects: Vec<&Run> = self.runs.iter().filter(|r| r.defect.is_some()).collect();
         if !defects.is_empty() {
             let total: usize = defects.iter().map(|r| r.blocked.len()).sum();
             let max = defects.iter().map(|r| r.blocked.len()).max().unwrap_or(0);
-            let _ = writeln!(out, "\nblocked requirements per defect: mean {:.2}, max {max}", total as f64 / defects.len() as f64);
+            let _ = writeln!(
+                out,
+                "\nblocked requirements per defect: mean {:.2}, max {max}",
+                total as f64 / defects.len() as f64
+            );
         }
         let bad = self.runs.iter().filter(|r| !r.ok()).count();
         let _ = writeln!(
@@ -155,7 +179,11 @@ async fn certify_once(opts: &SelftestOptions, defect: Option<Injected>) -> Run {
             Ok((process, bench)) => {
                 emulate = Some(process);
                 let factory = resetlab_profile::flir_2017().admin().password.expose().to_owned();
-                cmd.arg("--rig").arg(bench).arg("--state-dir").arg(dir.join("state")).env("RESETLAB_SELFTEST_PASSWORD", factory);
+                cmd.arg("--rig")
+                    .arg(bench)
+                    .arg("--state-dir")
+                    .arg(dir.join("state"))
+                    .env("RESETLAB_SELFTEST_PASSWORD", factory);
             }
             Err(e) => {
                 let mut run = Run::new(defect);
@@ -227,8 +255,12 @@ impl Run {
 }
 
 /// Start `resetlab emulate` with the recorder `defect` and write the bench file that reaches it.
-async fn start_bench(opts: &SelftestOptions, defect: Option<Injected>, dir: &Path) -> anyhow::Result<(crate::shapes::EmulateProcess, PathBuf)> {
-    use crate::shapes::{bench_text, EmulateProcess, Shape, Via};
+async fn start_bench(
+    opts: &SelftestOptions,
+    defect: Option<Injected>,
+    dir: &Path,
+) -> anyhow::Result<(crate::shapes::EmulateProcess, PathBuf)> {
+    use crate::shapes::{EmulateProcess, Shape, Via, bench_text};
     let args: Vec<String> = match defect {
         None => Vec::new(),
         Some(Injected::Recorder(d)) => vec!["--defect".into(), d.name().into()],
@@ -240,7 +272,10 @@ async fn start_bench(opts: &SelftestOptions, defect: Option<Injected>, dir: &Pat
     let profile = dir.join("flir-2017.yaml");
     std::fs::write(&profile, resetlab_profile::FLIR_2017_YAML)?;
     let file = dir.join("bench.yaml");
-    std::fs::write(&file, bench_text(&process.emulated, Shape::ModbusTcp, &profile, "RESETLAB_SELFTEST_PASSWORD", Via::default()))?;
+    std::fs::write(
+        &file,
+        bench_text(&process.emulated, Shape::ModbusTcp, &profile, "RESETLAB_SELFTEST_PASSWORD", Via::default()),
+    )?;
     Ok((process, file))
 }
 
@@ -264,7 +299,12 @@ pub async fn selftest(opts: SelftestOptions) -> SelftestReport {
             let opts = opts.clone();
             async move {
                 let run = certify_once(&opts, d).await;
-                eprintln!("  {:<28} {} ({:.1} s)", run.name(), if run.ok() { "as expected" } else { "NOT as expected" }, run.duration.as_secs_f64());
+                eprintln!(
+                    "  {:<28} {} ({:.1} s)",
+                    run.name(),
+                    if run.ok() { "as expected" } else { "NOT as expected" },
+                    run.duration.as_secs_f64()
+                );
                 run
             }
         })
@@ -314,7 +354,8 @@ mod tests {
     #[test]
     fn every_requirement_is_violated_by_some_defect() {
         let requirements = crate::requirements::Catalogue::embedded();
-        let violated: std::collections::BTreeSet<&str> = Injected::all().iter().flat_map(|d| d.violates().iter().copied()).collect();
+        let violated: std::collections::BTreeSet<&str> =
+            Injected::all().iter().flat_map(|d| d.violates().iter().copied()).collect();
         let unproven: Vec<&str> =
             requirements.requirements.iter().map(|r| r.id.0.as_str()).filter(|id| !violated.contains(id)).collect();
         assert!(unproven.is_empty(), "no defect in fixtures/defects/catalogue.yaml violates {unproven:?}");

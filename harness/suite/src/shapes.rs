@@ -80,7 +80,14 @@ pub fn bench_text(e: &Emulated, shape: Shape, profile: &Path, password_env: &str
 }
 
 /// [`bench_text`] with the app side `app`.
-pub fn bench_text_with_app(e: &Emulated, shape: Shape, profile: &Path, password_env: &str, via: Via, app: AppShape) -> String {
+pub fn bench_text_with_app(
+    e: &Emulated,
+    shape: Shape,
+    profile: &Path,
+    password_env: &str,
+    via: Via,
+    app: AppShape,
+) -> String {
     let split = |a: &str| a.rsplit_once(':').map(|(h, p)| (h.to_owned(), p.to_owned())).unwrap_or_default();
     let (host, http_port) = match via.http {
         Some(a) => (a.ip().to_string(), a.port().to_string()),
@@ -91,12 +98,19 @@ pub fn bench_text_with_app(e: &Emulated, shape: Shape, profile: &Path, password_
     let mut t = String::new();
     let _ = writeln!(t, "# Generated for a recorder started by `resetlab emulate` ({} shape).", shape.name());
     let _ = writeln!(t, "rig: emulate-{}", shape.name());
-    let _ = writeln!(t, "device:\n  model: DNR216\n  address: {host}\n  ports: {{ http: {http_port}, rtsp: {rtsp_port} }}");
+    let _ =
+        writeln!(t, "device:\n  model: DNR216\n  address: {host}\n  ports: {{ http: {http_port}, rtsp: {rtsp_port} }}");
     let _ = writeln!(t, "  profile: {}", profile.display());
     let _ = writeln!(t, "  credentials: {{ admin_user: admin, admin_password_env: {password_env} }}");
     let coil = |c: u16| match shape {
-        Shape::ModbusTcp => format!("{{ driver: modbus-tcp, host: {mhost}, port: {mport}, unit: {}, coil: {c}, off_ms: 100 }}", e.modbus_unit),
-        Shape::ModbusRtu => format!("{{ driver: modbus-rtu, port: {}, baud: 9600, unit: {}, coil: {c}, off_ms: 100 }}", e.modbus_rtu, e.modbus_unit),
+        Shape::ModbusTcp => format!(
+            "{{ driver: modbus-tcp, host: {mhost}, port: {mport}, unit: {}, coil: {c}, off_ms: 100 }}",
+            e.modbus_unit
+        ),
+        Shape::ModbusRtu => format!(
+            "{{ driver: modbus-rtu, port: {}, baud: 9600, unit: {}, coil: {c}, off_ms: 100 }}",
+            e.modbus_rtu, e.modbus_unit
+        ),
         Shape::ConsoleOnly | Shape::Nothing => "{ driver: none }".to_owned(),
     };
     let _ = writeln!(t, "power:   {}", coil(e.power_coil));
@@ -106,7 +120,11 @@ pub fn bench_text_with_app(e: &Emulated, shape: Shape, profile: &Path, password_
             let _ = writeln!(t, "console: {{ driver: none }}");
         }
         _ => {
-            let _ = writeln!(t, "console: {{ driver: serial, port: {}, baud: 115200, ready: \"System init done\" }}", e.console);
+            let _ = writeln!(
+                t,
+                "console: {{ driver: serial, port: {}, baud: 115200, ready: \"System init done\" }}",
+                e.console
+            );
         }
     }
     match app {
@@ -141,7 +159,12 @@ impl EmulateProcess {
     }
 
     /// The same with `env` added to its environment (the app account's password variable).
-    pub async fn start_with_env(exe: &Path, args: &[String], env: &[(&str, &str)], deadline: std::time::Duration) -> anyhow::Result<EmulateProcess> {
+    pub async fn start_with_env(
+        exe: &Path,
+        args: &[String],
+        env: &[(&str, &str)],
+        deadline: std::time::Duration,
+    ) -> anyhow::Result<EmulateProcess> {
         use tokio::io::AsyncBufReadExt as _;
         let mut child = tokio::process::Command::new(exe)
             .arg("emulate")
@@ -157,7 +180,8 @@ impl EmulateProcess {
         tokio::time::timeout(deadline, tokio::io::BufReader::new(stdout).read_line(&mut line))
             .await
             .map_err(|_| anyhow::anyhow!("resetlab emulate printed no JSON line within {} s", deadline.as_secs()))??;
-        let emulated = serde_json::from_str(&line).map_err(|e| anyhow::anyhow!("resetlab emulate printed {line:?}: {e}"))?;
+        let emulated =
+            serde_json::from_str(&line).map_err(|e| anyhow::anyhow!("resetlab emulate printed {line:?}: {e}"))?;
         Ok(EmulateProcess { child, emulated })
     }
 }

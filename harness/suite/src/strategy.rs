@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use resetlab_rig::Blame as RigBlame;
 
+use crate::bench_drivers::{Which, blame_of};
+use crate::blame::fail;
 use crate::lab::Lease;
 use crate::record::{ConsoleLine, Measurement, RigEvent};
-use crate::bench_drivers::{blame_of, Which};
-use crate::blame::fail;
 use resetlab_device::LoginOutcome;
 
 /// How long a device may take to stop answering once switched off.
@@ -33,7 +33,11 @@ impl Lease {
         let why = format!("after the {which} was switched off");
         match resetlab_rig::wait_down(s.service, DOWN_DEADLINE, RigBlame::Relay, &why).await {
             Ok(t) => {
-                self.dut.note(None, format!("switch the {which} off"), format!("{switched:?}; device stopped answering after {} ms", t.as_millis()));
+                self.dut.note(
+                    None,
+                    format!("switch the {which} off"),
+                    format!("{switched:?}; device stopped answering after {} ms", t.as_millis()),
+                );
                 self.record_switch(at, which, "off", &switched);
                 self.dut.extras.measurements.push(Measurement::at_most(
                     format!("{which} off to service silent"),
@@ -53,7 +57,10 @@ impl Lease {
         if let Some(remote) = &self.remote
             && let Err(e) = remote.wait_online(false).await
         {
-            fail(crate::blame::Blame::Rig, format!("the relay still shows the recorder online after the {which} went off: {e}"));
+            fail(
+                crate::blame::Blame::Rig,
+                format!("the relay still shows the recorder online after the {which} went off: {e}"),
+            );
         }
     }
 
@@ -70,18 +77,28 @@ impl Lease {
         };
         match resetlab_rig::wait_ready(console, s.service, deadline).await {
             Ok(ready) => {
-                let marker = ready.marker_after.map(|m| format!("boot marker after {} ms, ", m.as_millis())).unwrap_or_default();
+                let marker =
+                    ready.marker_after.map(|m| format!("boot marker after {} ms, ", m.as_millis())).unwrap_or_default();
                 self.dut.note(
                     None,
                     format!("switch the {which} on"),
-                    format!("{switched:?}; {marker}service answering after {} ms (limit {} ms)", ready.service_after.as_millis(), deadline.as_millis()),
+                    format!(
+                        "{switched:?}; {marker}service answering after {} ms (limit {} ms)",
+                        ready.service_after.as_millis(),
+                        deadline.as_millis()
+                    ),
                 );
                 self.record_switch(at, which, "on", &switched);
                 let name = match which {
                     Which::Power => "boot to service ready",
                     Which::Link => "link up to service answering",
                 };
-                self.dut.extras.measurements.push(Measurement::at_most(name, ready.service_after.as_secs_f64(), "s", deadline.as_secs_f64()));
+                self.dut.extras.measurements.push(Measurement::at_most(
+                    name,
+                    ready.service_after.as_secs_f64(),
+                    "s",
+                    deadline.as_secs_f64(),
+                ));
             }
             Err(e) => fail(blame_of(&e), e),
         }
@@ -99,7 +116,10 @@ impl Lease {
         if let Some(remote) = &self.remote
             && let Err(e) = remote.wait_online(true).await
         {
-            fail(crate::blame::Blame::Device, format!("the recorder answers locally but did not come back online at the relay: {e}"));
+            fail(
+                crate::blame::Blame::Device,
+                format!("the recorder answers locally but did not come back online at the relay: {e}"),
+            );
         }
         if which == Which::Power {
             self.observe_saved_password().await;
@@ -193,7 +213,11 @@ impl Lease {
         let delay = self.flash_commit_delay();
         let margin = crate::lab::commit_margin(delay);
         tokio::time::sleep_until((acknowledged + delay + margin).into()).await;
-        self.dut.note(None, "wait until the change must be in flash", format!("{} ms commit delay + {} ms margin after the OK", delay.as_millis(), margin.as_millis()));
+        self.dut.note(
+            None,
+            "wait until the change must be in flash",
+            format!("{} ms commit delay + {} ms margin after the OK", delay.as_millis(), margin.as_millis()),
+        );
         self.dut.saved = true;
     }
 
@@ -207,7 +231,9 @@ impl Lease {
         let Some(interface) = self.dut.local_interfaces().first().copied() else { return };
         let admin = self.dut.admin();
         // Accepted is the promise kept; locked is judged by the scenario that caused the lock.
-        if self.dut.login(interface, &admin, "the administrator's saved password after the power cycle").await == LoginOutcome::Refused {
+        if self.dut.login(interface, &admin, "the administrator's saved password after the power cycle").await
+            == LoginOutcome::Refused
+        {
             self.saved_password_lost = Some(interface);
             // Dut::login reconciled: the scenario goes on from the password the device kept.
             self.dut.saved = true;

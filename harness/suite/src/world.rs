@@ -6,10 +6,10 @@ use std::sync::Arc;
 use resetlab_device::{Credentials, DeviceError};
 use resetlab_wire::Secret;
 
+use crate::blame::{Blame, fail};
 use crate::dut::Dut;
 use crate::lab::Lease;
 use crate::run::RunContext;
-use crate::blame::{fail, Blame};
 
 /// A password change the scenario attempted, and what the device answered.
 #[derive(Debug)]
@@ -79,7 +79,25 @@ impl LabWorld {
             let identity = crate::lab::read_identity(&lease.dut).await;
             ctx.device.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(identity);
         }
-        Ok(LabWorld { ctx, lease: Some(lease), secondary: None, change: None, session: None, last_login: None, hash_attempt: None, changed_at: None, cut_after_commit: false, holds_new: None, app_profile: resetlab_app::flir_cloud_2017(), app: None, app_outcome: None, forwarded_before: None, findings: Vec::new(), unestablished: Vec::new(), second_route: None })
+        Ok(LabWorld {
+            ctx,
+            lease: Some(lease),
+            secondary: None,
+            change: None,
+            session: None,
+            last_login: None,
+            hash_attempt: None,
+            changed_at: None,
+            cut_after_commit: false,
+            holds_new: None,
+            app_profile: resetlab_app::flir_cloud_2017(),
+            app: None,
+            app_outcome: None,
+            forwarded_before: None,
+            findings: Vec::new(),
+            unestablished: Vec::new(),
+            second_route: None,
+        })
     }
 
     pub fn dut(&mut self) -> &mut Dut {
@@ -123,7 +141,9 @@ impl LabWorld {
 
     /// The last attempted change, or a harness failure if a step asks for it too early.
     pub fn change(&self) -> &ChangeAttempt {
-        self.change.as_ref().unwrap_or_else(|| fail(Blame::Harness, "no password change was attempted in this scenario"))
+        self.change
+            .as_ref()
+            .unwrap_or_else(|| fail(Blame::Harness, "no password change was attempted in this scenario"))
     }
 
     /// A `@factory-state` scenario is about the recorder as it leaves the factory: put the factory
@@ -137,7 +157,10 @@ impl LabWorld {
             return;
         }
         if let Err(e) = dut.change_password(&admin, &admin.user, &factory).await {
-            fail(Blame::of_error(&e), format!("set-up: the recorder did not take its factory default password back: {e}"));
+            fail(
+                Blame::of_error(&e),
+                format!("set-up: the recorder did not take its factory default password back: {e}"),
+            );
         }
         self.dut().note(None, "set-up: put the factory default administrator password back for this scenario", "OK");
     }

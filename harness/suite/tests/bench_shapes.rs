@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use resetlab::record::{RunRecord, Verdict};
-use resetlab::shapes::{bench_text, bench_text_with_app, AppShape, EmulateProcess, Shape, Via};
-use resetlab_device::{try_login, Credentials, Interface, LoginOutcome, Target};
+use resetlab::shapes::{AppShape, EmulateProcess, Shape, Via, bench_text, bench_text_with_app};
+use resetlab_device::{Credentials, Interface, LoginOutcome, Target, try_login};
 use resetlab_wire::Secret;
 
 const EXE: &str = env!("CARGO_BIN_EXE_resetlab");
@@ -60,7 +60,8 @@ async fn holds(e: &EmulateProcess, password: &str) -> bool {
     let http: std::net::SocketAddr = e.emulated.http.parse().unwrap();
     let rtsp: std::net::SocketAddr = e.emulated.rtsp.parse().unwrap();
     let target = Target::new(http.ip().to_string(), http.port(), rtsp.port());
-    try_login(&target, Interface::Http, &Credentials::new("admin", Secret::new(password))).await.unwrap() == LoginOutcome::Accepted
+    try_login(&target, Interface::Http, &Credentials::new("admin", Secret::new(password))).await.unwrap()
+        == LoginOutcome::Accepted
 }
 
 /// Certify `shape` and check the outcome a conforming recorder must give on it.
@@ -78,7 +79,12 @@ async fn conforming_recorder_on(shape: Shape, via: impl FnOnce(&EmulateProcess) 
             Verdict::Pass => {}
             Verdict::NotApplicable => {
                 let why = s.reason.as_deref().unwrap_or("");
-                assert!(why.starts_with("not applicable on this rig: needs "), "{}: {} is not applicable without a reason: {why:?}", shape.name(), s.name);
+                assert!(
+                    why.starts_with("not applicable on this rig: needs "),
+                    "{}: {} is not applicable without a reason: {why:?}",
+                    shape.name(),
+                    s.name
+                );
             }
             other => panic!("{}: {} › {} is {other:?}: {:?}\n{said}", shape.name(), s.feature, s.name, s.reason),
         }
@@ -91,28 +97,65 @@ async fn conforming_recorder_on(shape: Shape, via: impl FnOnce(&EmulateProcess) 
             q.id.0,
             q.verdict
         );
-        assert_eq!(q.verdict == Some(Verdict::Partial), !q.missing.is_empty(), "{}: {} names what is missing exactly when partial", shape.name(), q.id.0);
+        assert_eq!(
+            q.verdict == Some(Verdict::Partial),
+            !q.missing.is_empty(),
+            "{}: {} names what is missing exactly when partial",
+            shape.name(),
+            q.id.0
+        );
     }
     let switches = matches!(shape, Shape::ModbusTcp | Shape::ModbusRtu);
     let console = shape != Shape::Nothing;
     let established = |id: &str| matches!(verdict(&record, id), Some(Verdict::Pass | Verdict::Partial));
     // What the recorder side of the article needs only the recorder's own interfaces for.
-    for id in ["ART-ADMIN", "ART-SECONDARY", "ART-LEN6", "ART-LOCAL", "ETSI-OLD-CREDENTIAL", "ASVS-CURRENT-PW", "ASVS-SESSIONS-END", "CVE-LOOPBACK-BYPASS", "CVE-HASH-AS-PASSWORD"] {
+    for id in [
+        "ART-ADMIN",
+        "ART-SECONDARY",
+        "ART-LEN6",
+        "ART-LOCAL",
+        "ETSI-OLD-CREDENTIAL",
+        "ASVS-CURRENT-PW",
+        "ASVS-SESSIONS-END",
+        "CVE-LOOPBACK-BYPASS",
+        "CVE-HASH-AS-PASSWORD",
+    ] {
         assert!(established(id), "{}: {id} not established: {:?}", shape.name(), verdict(&record, id));
     }
-    assert_eq!(verdict(&record, "ART-DURABLE") == Some(Verdict::Pass), switches, "{}: ART-DURABLE needs power and link", shape.name());
-    assert_eq!(verdict(&record, "ETSI-BRUTE-FORCE") == Some(Verdict::Pass), switches, "{}: the lockout scenarios clear the lock by a power cycle", shape.name());
+    assert_eq!(
+        verdict(&record, "ART-DURABLE") == Some(Verdict::Pass),
+        switches,
+        "{}: ART-DURABLE needs power and link",
+        shape.name()
+    );
+    assert_eq!(
+        verdict(&record, "ETSI-BRUTE-FORCE") == Some(Verdict::Pass),
+        switches,
+        "{}: the lockout scenarios clear the lock by a power cycle",
+        shape.name()
+    );
     assert_eq!(established("ASVS-NO-SECRETS-LOGGED"), console, "{}: the console scenarios", shape.name());
     // Scanning the console through the next boot needs the power too.
-    assert_eq!(verdict(&record, "ASVS-NO-SECRETS-LOGGED") == Some(Verdict::Pass), console && switches, "{}: the console through a boot", shape.name());
+    assert_eq!(
+        verdict(&record, "ASVS-NO-SECRETS-LOGGED") == Some(Verdict::Pass),
+        console && switches,
+        "{}: the console through a boot",
+        shape.name()
+    );
     // A direct app drives no app and has no remote path: those are not applicable, never pass.
-    for id in ["ART-FLOW", "ART-IOS", "ART-ANDROID", "ART-CONFIRM", "ART-KEEP-DEVICE", "ART-REMOTE", "ETSI-DEFAULT-PW"] {
+    for id in ["ART-FLOW", "ART-IOS", "ART-ANDROID", "ART-CONFIRM", "ART-KEEP-DEVICE", "ART-REMOTE", "ETSI-DEFAULT-PW"]
+    {
         assert_eq!(verdict(&record, id), Some(Verdict::NotApplicable), "{}: {id}", shape.name());
     }
     // ART-LOCAL's RTSP part is video: both streams the profile lists played to a decoded key frame,
     // and the main stream's frame is kept next to the report.
     for stream in ["channel 1 main stream", "channel 1 sub-stream"] {
-        let played = record.scenarios.iter().flat_map(|s| &s.evidence).filter(|ev| ev.action.starts_with(&format!("play the {stream} ")) && ev.outcome.starts_with("played: ")).count();
+        let played = record
+            .scenarios
+            .iter()
+            .flat_map(|s| &s.evidence)
+            .filter(|ev| ev.action.starts_with(&format!("play the {stream} ")) && ev.outcome.starts_with("played: "))
+            .count();
         assert!(played > 0, "{}: the {stream} never played", shape.name());
     }
     assert!(!record.thumbnails.is_empty(), "{}: no video frame kept", shape.name());
@@ -129,19 +172,40 @@ async fn conforming_recorder_on(shape: Shape, via: impl FnOnce(&EmulateProcess) 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn app_scenarios_pass_through_the_phone_and_are_not_applicable_without_a_driven_app() {
     let args = ["--app-password-env".to_owned(), APP_PASSWORD_ENV.to_owned()];
-    let e = EmulateProcess::start_with_env(Path::new(EXE), &args, &[(APP_PASSWORD_ENV, APP_PASSWORD)], Duration::from_secs(30))
-        .await
-        .expect("resetlab emulate starts");
+    let e = EmulateProcess::start_with_env(
+        Path::new(EXE),
+        &args,
+        &[(APP_PASSWORD_ENV, APP_PASSWORD)],
+        Duration::from_secs(30),
+    )
+    .await
+    .expect("resetlab emulate starts");
     let phone = e.emulated.phone.clone().expect("resetlab emulate prints the phone's WebDriver URL");
     assert!(phone.starts_with("http://127.0.0.1:"), "{phone}");
     assert_eq!(e.emulated.app_password_env.as_deref(), Some(APP_PASSWORD_ENV));
     // Only what the app side needs: the @app scenarios, and the factory-state remote check whose
     // clients (phone, tablet, computer) sign in without a saved entry.
     let tags = ["--tags", "@app or @ETSI-DEFAULT-PW"];
-    let app_only = ["ART-FLOW", "ART-IOS", "ART-ANDROID", "ART-CONFIRM", "ART-KEEP-DEVICE", "ART-PRE-POWER", "ART-PRE-NET", "ART-REMOTE"];
+    let app_only = [
+        "ART-FLOW",
+        "ART-IOS",
+        "ART-ANDROID",
+        "ART-CONFIRM",
+        "ART-KEEP-DEVICE",
+        "ART-PRE-POWER",
+        "ART-PRE-NET",
+        "ART-REMOTE",
+    ];
     for app in [AppShape::WebDriver, AppShape::Direct, AppShape::Absent] {
         let tmp = tempfile::tempdir().unwrap();
-        let mut bench = bench_text_with_app(&e.emulated, Shape::ModbusTcp, &profile(), "RESETLAB_SHAPE_PASSWORD", Via::default(), app);
+        let mut bench = bench_text_with_app(
+            &e.emulated,
+            Shape::ModbusTcp,
+            &profile(),
+            "RESETLAB_SHAPE_PASSWORD",
+            Via::default(),
+            app,
+        );
         if app == AppShape::Direct {
             // A remote path the direct driver can use (as a router's port forward would be): then
             // only the missing driven app can make these scenarios not applicable.
@@ -152,17 +216,36 @@ async fn app_scenarios_pass_through_the_phone_and_are_not_applicable_without_a_d
         let said = format!("{}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
         let record = record.unwrap_or_else(|| panic!("{app:?}: no record\n{said}"));
         assert!(record.errors.is_empty(), "{app:?}: run errors {:?}\n{said}", record.errors);
-        let app_scenarios: Vec<_> = record.scenarios.iter().filter(|s| s.tags.iter().any(|t| t.trim_start_matches('@') == "app")).collect();
+        let app_scenarios: Vec<_> =
+            record.scenarios.iter().filter(|s| s.tags.iter().any(|t| t.trim_start_matches('@') == "app")).collect();
         assert!(app_scenarios.len() >= 8, "{app:?}: only {} @app scenarios ran", app_scenarios.len());
         for s in &app_scenarios {
             match app {
-                AppShape::WebDriver => assert_eq!(s.verdict, Verdict::Pass, "{app:?}: {} › {}: {:?}\n{said}", s.feature, s.name, s.reason),
+                AppShape::WebDriver => {
+                    assert_eq!(s.verdict, Verdict::Pass, "{app:?}: {} › {}: {:?}\n{said}", s.feature, s.name, s.reason)
+                }
                 AppShape::Direct | AppShape::Absent => {
-                    assert_eq!(s.verdict, Verdict::NotApplicable, "{app:?}: {} › {} must not be judged without a driven app: {:?}", s.feature, s.name, s.reason);
+                    assert_eq!(
+                        s.verdict,
+                        Verdict::NotApplicable,
+                        "{app:?}: {} › {} must not be judged without a driven app: {:?}",
+                        s.feature,
+                        s.name,
+                        s.reason
+                    );
                     let why = s.reason.as_deref().unwrap_or("");
-                    assert!(why.starts_with("not applicable on this rig: needs ") && why.contains("a driven app (webdriver or operator)"), "{app:?}: {}: {why:?}", s.name);
+                    assert!(
+                        why.starts_with("not applicable on this rig: needs ")
+                            && why.contains("a driven app (webdriver or operator)"),
+                        "{app:?}: {}: {why:?}",
+                        s.name
+                    );
                     if app == AppShape::Direct {
-                        assert_eq!(why, "not applicable on this rig: needs a driven app (webdriver or operator)", "{}", s.name);
+                        assert_eq!(
+                            why, "not applicable on this rig: needs a driven app (webdriver or operator)",
+                            "{}",
+                            s.name
+                        );
                     }
                 }
             }
@@ -173,9 +256,16 @@ async fn app_scenarios_pass_through_the_phone_and_are_not_applicable_without_a_d
         }
         if app == AppShape::WebDriver {
             assert!(output.status.success(), "certify through the phone failed\n{said}");
-            assert_eq!(verdict(&record, "ETSI-DEFAULT-PW"), Some(Verdict::Pass), "the factory password from a phone, tablet and computer\n{said}");
+            assert_eq!(
+                verdict(&record, "ETSI-DEFAULT-PW"),
+                Some(Verdict::Pass),
+                "the factory password from a phone, tablet and computer\n{said}"
+            );
             let drivers = &record.rig.as_ref().expect("the record describes the rig").drivers;
-            assert!(drivers.iter().any(|d| d.part == "app" && d.driver.contains(&phone)), "the record names the phone: {drivers:?}");
+            assert!(
+                drivers.iter().any(|d| d.part == "app" && d.driver.contains(&phone)),
+                "the record names the phone: {drivers:?}"
+            );
         }
         assert!(holds(&e, FACTORY).await, "{app:?}: the recorder was not left at the password it was found with");
     }
@@ -210,7 +300,10 @@ async fn a_wrong_baseline_password_is_a_clear_error_before_any_change() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
     assert!(stderr.contains("does not answer with the baseline administrator password"), "{stderr}");
-    assert!(!stderr.contains("Wrong1") && !String::from_utf8_lossy(&output.stdout).contains("Wrong1"), "the password was printed");
+    assert!(
+        !stderr.contains("Wrong1") && !String::from_utf8_lossy(&output.stdout).contains("Wrong1"),
+        "the password was printed"
+    );
     assert!(holds(&e, FACTORY).await, "the recorder's password changed");
 }
 
@@ -251,7 +344,13 @@ async fn through_a_plain_tcp_forwarder() {
     let e = emulate().await;
     let (Some(http), Some(rtsp)) = (socat(&e.emulated.http).await, socat(&e.emulated.rtsp).await) else { return };
     let tmp = tempfile::tempdir().unwrap();
-    let bench = bench_text(&e.emulated, Shape::ModbusTcp, &profile(), "RESETLAB_SHAPE_PASSWORD", Via { http: Some(http.addr), rtsp: Some(rtsp.addr) });
+    let bench = bench_text(
+        &e.emulated,
+        Shape::ModbusTcp,
+        &profile(),
+        "RESETLAB_SHAPE_PASSWORD",
+        Via { http: Some(http.addr), rtsp: Some(rtsp.addr) },
+    );
     assert!(bench.contains(&format!("http: {}", http.addr.port())) && !bench.contains(&e.emulated.http));
     let (output, record) = certify(tmp.path(), &bench, FACTORY, &[]).await;
     let record = record.unwrap_or_else(|| panic!("no record: {}", String::from_utf8_lossy(&output.stderr)));
@@ -272,7 +371,8 @@ async fn through_a_plain_tcp_forwarder() {
 fn pty() -> (std::fs::File, std::os::fd::OwnedFd) {
     use std::os::fd::FromRawFd;
     let (mut master, mut slave) = (0, 0);
-    let rc = unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) };
+    let rc =
+        unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) };
     assert_eq!(rc, 0, "openpty");
     unsafe { (std::fs::File::from_raw_fd(master), std::os::fd::OwnedFd::from_raw_fd(slave)) }
 }
@@ -290,19 +390,37 @@ struct Person {
 
 impl Person {
     async fn reachable(&self) -> bool {
-        tokio::time::timeout(Duration::from_millis(500), tokio::net::TcpStream::connect((self.target.host.as_str(), self.target.http_port)))
-            .await
-            .is_ok_and(|c| c.is_ok())
+        tokio::time::timeout(
+            Duration::from_millis(500),
+            tokio::net::TcpStream::connect((self.target.host.as_str(), self.target.http_port)),
+        )
+        .await
+        .is_ok_and(|c| c.is_ok())
     }
 
     async fn login(&self, password: &Secret) -> bool {
         self.reachable().await
-            && try_login(&self.target, Interface::Http, &Credentials::new("admin", password.clone())).await.ok() == Some(LoginOutcome::Accepted)
+            && try_login(&self.target, Interface::Http, &Credentials::new("admin", password.clone())).await.ok()
+                == Some(LoginOutcome::Accepted)
     }
 
     fn coil(&self, reference: u16, on: bool) {
         let status = std::process::Command::new("mbpoll")
-            .args(["-m", "tcp", "-p", &self.modbus_port, "-a", "1", "-t", "0", "-r", &reference.to_string(), "-1", "127.0.0.1", if on { "1" } else { "0" }])
+            .args([
+                "-m",
+                "tcp",
+                "-p",
+                &self.modbus_port,
+                "-a",
+                "1",
+                "-t",
+                "0",
+                "-r",
+                &reference.to_string(),
+                "-1",
+                "127.0.0.1",
+                if on { "1" } else { "0" },
+            ])
             .stdout(std::process::Stdio::null())
             .status()
             .expect("mbpoll runs");
@@ -331,7 +449,8 @@ impl Person {
             return Some("done".into());
         }
         if let Some(rest) = text.strip_prefix("Add the recorder ") {
-            let password = rest.rsplit_once("the password ").map(|(_, p)| p.trim_end_matches('.')).expect("the password to type");
+            let password =
+                rest.rsplit_once("the password ").map(|(_, p)| p.trim_end_matches('.')).expect("the password to type");
             self.saved = Secret::new(password);
             return None;
         }
@@ -351,7 +470,9 @@ impl Person {
         Some(match question {
             q if q.starts_with("Is the recorder") && q.contains("Device Manager, saved") => "no".into(),
             q if q.starts_with("Does the menu show Device Manager") => "yes".into(),
-            q if q.starts_with("Is the recorder") && q.contains("online") => if self.reachable().await { "yes" } else { "no" }.into(),
+            q if q.starts_with("Is the recorder") && q.contains("online") => {
+                if self.reachable().await { "yes" } else { "no" }.into()
+            }
             q if q.starts_with("Does Settings show Modify password") => "yes".into(),
             q if q.starts_with("What did the screen show") => {
                 let (new, confirm) = self.typed.take().expect("the person was told what to type");
@@ -361,7 +482,10 @@ impl Person {
                     "error: the app refused the password".into()
                 } else {
                     let creds = Credentials::new("admin", self.saved.clone());
-                    match resetlab_device::Cgi::new(&self.target).modify_password(&creds, "admin", &new, &self.saved).await {
+                    match resetlab_device::Cgi::new(&self.target)
+                        .modify_password(&creds, "admin", &new, &self.saved)
+                        .await
+                    {
                         Ok(()) => {
                             self.saved = new;
                             "success".into()
@@ -370,7 +494,9 @@ impl Person {
                     }
                 }
             }
-            q if q.starts_with("Does the live view open") => if self.login(&self.saved.clone()).await { "yes" } else { "no: wrong password" }.into(),
+            q if q.starts_with("Does the live view open") => {
+                if self.login(&self.saved.clone()).await { "yes" } else { "no: wrong password" }.into()
+            }
             q if q.starts_with("Did the login work") => {
                 let (p, _) = self.typed.take().unwrap();
                 if self.login(&p).await { "yes" } else { "no: wrong password" }.into()
@@ -395,12 +521,21 @@ async fn field_unit_with_a_person_for_power_link_and_app() {
     let bench = bench_text(&e.emulated, Shape::Nothing, &profile(), "RESETLAB_SHAPE_PASSWORD", Via::default())
         .replace("power:   { driver: none }", "power:   { driver: operator, off_ms: 100 }")
         .replace("network: { driver: none }", "network: { driver: operator, off_ms: 100 }")
-        .replace("app:     { driver: direct, platform: ios, form: phone }", "app:     { driver: operator, platform: ios, form: phone }");
+        .replace(
+            "app:     { driver: direct, platform: ios, form: phone }",
+            "app:     { driver: operator, platform: ios, form: phone }",
+        );
     let file = tmp.path().join("field.yaml");
     std::fs::write(&file, &bench).unwrap();
     let (master, slave) = pty();
     let mut child = tokio::process::Command::new(EXE)
-        .args(["certify", "--quiet", "--tags", &std::env::var("FIELD_TAGS").unwrap_or("@power or @network".into()), "--rig"])
+        .args([
+            "certify",
+            "--quiet",
+            "--tags",
+            &std::env::var("FIELD_TAGS").unwrap_or("@power or @network".into()),
+            "--rig",
+        ])
         .arg(&file)
         .arg("--state-dir")
         .arg(tmp.path().join("state"))
@@ -444,9 +579,19 @@ async fn field_unit_with_a_person_for_power_link_and_app() {
         .await
         .unwrap_or_else(|_| panic!("the field run did not finish within 120 s:\n{}", transcript.lock().unwrap()));
     let transcript = transcript.lock().unwrap().clone();
-    let record: RunRecord = serde_json::from_str(&std::fs::read_to_string(tmp.path().join("out/report.json")).unwrap()).unwrap();
-    let failing: Vec<String> = record.scenarios.iter().filter(|s| !matches!(s.verdict, Verdict::Pass | Verdict::NotApplicable)).map(|s| format!("{} › {}: {:?}", s.feature, s.name, s.reason)).collect();
-    assert!(status.success() && failing.is_empty() && record.errors.is_empty(), "{failing:#?}\n{:?}\n{transcript}", record.errors);
+    let record: RunRecord =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("out/report.json")).unwrap()).unwrap();
+    let failing: Vec<String> = record
+        .scenarios
+        .iter()
+        .filter(|s| !matches!(s.verdict, Verdict::Pass | Verdict::NotApplicable))
+        .map(|s| format!("{} › {}: {:?}", s.feature, s.name, s.reason))
+        .collect();
+    assert!(
+        status.success() && failing.is_empty() && record.errors.is_empty(),
+        "{failing:#?}\n{:?}\n{transcript}",
+        record.errors
+    );
     let passed = record.scenarios.iter().filter(|s| s.verdict == Verdict::Pass).count();
     assert!(passed >= 10, "only {passed} power/network scenarios passed by hand:\n{transcript}");
     assert!(switched >= 10 && answered > switched, "{switched} switches and {answered} answers:\n{transcript}");
@@ -461,7 +606,10 @@ async fn a_service_the_profile_omits_leaves_art_local_unestablished() {
     let e = emulate().await;
     let tmp = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(profile()).unwrap();
-    let narrowed = text.replace("interfaces: [http, rpc2, rtsp, console, relay, onvif]", "interfaces: [http, rpc2, console, relay, onvif]");
+    let narrowed = text.replace(
+        "interfaces: [http, rpc2, rtsp, console, relay, onvif]",
+        "interfaces: [http, rpc2, console, relay, onvif]",
+    );
     assert_ne!(narrowed, text, "the profile's interface list changed shape; update this test");
     let file = tmp.path().join("no-rtsp.yaml");
     std::fs::write(&file, narrowed).unwrap();
@@ -471,6 +619,10 @@ async fn a_service_the_profile_omits_leaves_art_local_unestablished() {
     let local = record.requirements.iter().find(|q| q.id.0 == "ART-LOCAL").unwrap();
     assert_ne!(local.verdict, Some(Verdict::Pass), "ART-LOCAL passed though RTSP was never checked");
     let why = record.scenarios.iter().flat_map(|s| s.unestablished.values()).find(|w| w.contains("RTSP"));
-    assert!(why.is_some_and(|w| w.contains("does not list")), "no scenario says why: {:?}", record.scenarios.iter().map(|s| &s.unestablished).collect::<Vec<_>>());
+    assert!(
+        why.is_some_and(|w| w.contains("does not list")),
+        "no scenario says why: {:?}",
+        record.scenarios.iter().map(|s| &s.unestablished).collect::<Vec<_>>()
+    );
     assert!(holds(&e, FACTORY).await);
 }

@@ -58,9 +58,7 @@ fn tools_present() -> bool {
         std::env::var("CI").as_deref() != Ok("true"),
         "mbpoll and socat are required under CI=true (ci/install-test-tools.sh installs them)"
     );
-    eprintln!(
-        "note: mbpoll or socat missing; run ci/install-test-tools.sh. Skipping the command driver test."
-    );
+    eprintln!("note: mbpoll or socat missing; run ci/install-test-tools.sh. Skipping the command driver test.");
     false
 }
 
@@ -96,12 +94,7 @@ fn bench(e: &EmulateProcess, pductl: &Path) -> String {
     )
 }
 
-async fn certify(
-    dir: &Path,
-    bench: &str,
-    pdu_password: &str,
-    extra: &[&str],
-) -> (String, Option<RunRecord>, bool) {
+async fn certify(dir: &Path, bench: &str, pdu_password: &str, extra: &[&str]) -> (String, Option<RunRecord>, bool) {
     let file = dir.join("bench.yaml");
     std::fs::write(&file, bench).unwrap();
     let out = dir.join("out");
@@ -124,14 +117,8 @@ async fn certify(
     .await
     .expect("certify --rig finishes within 180 s")
     .unwrap();
-    let said = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let record = std::fs::read_to_string(out.join("report.json"))
-        .ok()
-        .map(|t| serde_json::from_str(&t).unwrap());
+    let said = format!("{}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let record = std::fs::read_to_string(out.join("report.json")).ok().map(|t| serde_json::from_str(&t).unwrap());
     (said, record, output.status.success())
 }
 
@@ -144,11 +131,7 @@ fn write_pductl(dir: &Path) -> PathBuf {
 }
 
 fn verdict(record: &RunRecord, id: &str) -> Option<Verdict> {
-    record
-        .requirements
-        .iter()
-        .find(|q| q.id.0 == id)
-        .and_then(|q| q.verdict)
+    record.requirements.iter().find(|q| q.id.0 == id).and_then(|q| q.verdict)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -156,9 +139,7 @@ async fn certify_through_a_pdu_command_line_tool_and_a_console_command() {
     if !tools_present() {
         return;
     }
-    let e = EmulateProcess::start(Path::new(EXE), &[], Duration::from_secs(30))
-        .await
-        .unwrap();
+    let e = EmulateProcess::start(Path::new(EXE), &[], Duration::from_secs(30)).await.unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let pductl = write_pductl(tmp.path());
     let (said, record, ok) = certify(tmp.path(), &bench(&e, &pductl), PDU_PASSWORD, &[]).await;
@@ -166,33 +147,15 @@ async fn certify_through_a_pdu_command_line_tool_and_a_console_command() {
     assert!(ok, "certify failed\n{said}");
     assert!(record.errors.is_empty(), "run errors {:?}", record.errors);
     // Power and link cycles happened through pductl: the requirements that need them are established.
-    assert_eq!(
-        verdict(&record, "ART-DURABLE"),
-        Some(Verdict::Pass),
-        "{said}"
-    );
-    assert_eq!(
-        verdict(&record, "ETSI-BRUTE-FORCE"),
-        Some(Verdict::Pass),
-        "{said}"
-    );
+    assert_eq!(verdict(&record, "ART-DURABLE"), Some(Verdict::Pass), "{said}");
+    assert_eq!(verdict(&record, "ETSI-BRUTE-FORCE"), Some(Verdict::Pass), "{said}");
     // The console scenario read the recorder through socat.
-    assert_eq!(
-        verdict(&record, "ASVS-NO-SECRETS-LOGGED"),
-        Some(Verdict::Pass),
-        "{said}"
-    );
+    assert_eq!(verdict(&record, "ASVS-NO-SECRETS-LOGGED"), Some(Verdict::Pass), "{said}");
     let rig = record.rig.as_ref().expect("rig description");
     let power = rig.drivers.iter().find(|d| d.part == "power").unwrap();
-    assert!(
-        power.driver.starts_with("command on `") && power.driver.contains("$PDU_PASSWORD"),
-        "{power:?}"
-    );
+    assert!(power.driver.starts_with("command on `") && power.driver.contains("$PDU_PASSWORD"), "{power:?}");
     let everything = format!("{said}{}", dir_text(&tmp.path().join("out")));
-    assert!(
-        !everything.contains(PDU_PASSWORD),
-        "the PDU password reached the output or the report"
-    );
+    assert!(!everything.contains(PDU_PASSWORD), "the PDU password reached the output or the report");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -200,58 +163,25 @@ async fn a_pdu_that_refuses_its_password_is_a_rig_fault_naming_the_command_not_t
     if !tools_present() {
         return;
     }
-    let e = EmulateProcess::start(Path::new(EXE), &[], Duration::from_secs(30))
-        .await
-        .unwrap();
+    let e = EmulateProcess::start(Path::new(EXE), &[], Duration::from_secs(30)).await.unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let pductl = write_pductl(tmp.path());
     let wrong = "Wrong-pdu-pw-42";
-    let (said, record, ok) = certify(
-        tmp.path(),
-        &bench(&e, &pductl),
-        wrong,
-        &["--tags", "@ART-DURABLE and @power"],
-    )
-    .await;
-    assert!(
-        !ok,
-        "certify passed with a PDU that refuses every command\n{said}"
-    );
+    let (said, record, ok) =
+        certify(tmp.path(), &bench(&e, &pductl), wrong, &["--tags", "@ART-DURABLE and @power"]).await;
+    assert!(!ok, "certify passed with a PDU that refuses every command\n{said}");
     let record = record.unwrap_or_else(|| panic!("no record\n{said}"));
-    let failed: Vec<_> = record
-        .scenarios
-        .iter()
-        .filter(|s| s.verdict == Verdict::Fail || s.verdict == Verdict::Error)
-        .collect();
+    let failed: Vec<_> =
+        record.scenarios.iter().filter(|s| s.verdict == Verdict::Fail || s.verdict == Verdict::Error).collect();
     assert!(!failed.is_empty(), "no scenario failed\n{said}");
     for s in failed {
-        assert_eq!(
-            s.blame,
-            Some(Blame::Rig),
-            "{} blamed on {:?}: {:?}",
-            s.name,
-            s.blame,
-            s.reason
-        );
-        assert!(
-            s.violated.is_empty(),
-            "a rig fault counted against the firmware: {:?}",
-            s.violated
-        );
+        assert_eq!(s.blame, Some(Blame::Rig), "{} blamed on {:?}: {:?}", s.name, s.blame, s.reason);
+        assert!(s.violated.is_empty(), "a rig fault counted against the firmware: {:?}", s.violated);
     }
     let everything = format!("{said}{}", dir_text(&tmp.path().join("out")));
-    assert!(
-        everything.contains("rig command for power"),
-        "the failure does not name the command\n{said}"
-    );
-    assert!(
-        everything.contains("pductl") && everything.contains("refused"),
-        "{said}"
-    );
-    assert!(
-        !everything.contains(wrong),
-        "the PDU password reached the output or the report"
-    );
+    assert!(everything.contains("rig command for power"), "the failure does not name the command\n{said}");
+    assert!(everything.contains("pductl") && everything.contains("refused"), "{said}");
+    assert!(!everything.contains(wrong), "the PDU password reached the output or the report");
 }
 
 fn dir_text(dir: &Path) -> String {

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use resetlab::lab::{Lab, LabOptions};
 use resetlab::record::{Progress, Verdict};
-use resetlab::run::{run_suite, summary, RunOptions};
+use resetlab::run::{RunOptions, run_suite, summary};
 
 #[tokio::main]
 async fn main() -> ExitCode {

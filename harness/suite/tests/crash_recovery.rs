@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use resetlab_device::{try_login, Credentials, Interface, LoginOutcome, Target};
+use resetlab_device::{Credentials, Interface, LoginOutcome, Target, try_login};
 use resetlab_emulator::{Recorder, RecorderConfig};
 use resetlab_wire::Secret;
 
@@ -45,7 +45,12 @@ async fn sigkill_at_many_points_then_recover_restores_the_baseline_without_locko
     // (otherwise every scenario would first do the set-up and wait out the real flash delay).
     let baseline = Credentials::new("admin", Secret::new("Base12"));
     resetlab_device::Cgi::new(&target)
-        .modify_password(&Credentials::new("admin", Secret::new("000000")), "admin", &baseline.password, &Secret::new("000000"))
+        .modify_password(
+            &Credentials::new("admin", Secret::new("000000")),
+            "admin",
+            &baseline.password,
+            &Secret::new("000000"),
+        )
         .await
         .expect("set-up of the unit");
     let committed = std::time::Instant::now() + Duration::from_secs(5);
@@ -104,7 +109,10 @@ async fn sigkill_at_many_points_then_recover_restores_the_baseline_without_locko
             .output()
             .await
             .unwrap();
-        assert!(String::from_utf8_lossy(&again.stdout).contains("nothing to recover"), "second recover after kill point {k}");
+        assert!(
+            String::from_utf8_lossy(&again.stdout).contains("nothing to recover"),
+            "second recover after kill point {k}"
+        );
         for interface in Interface::ALL {
             assert_eq!(
                 try_login(&target, interface, &baseline).await.unwrap(),
@@ -126,6 +134,9 @@ async fn sigkill_at_many_points_then_recover_restores_the_baseline_without_locko
     );
     assert!(killed >= 20, "only {killed} kill points were reached");
     assert!(had_work >= 5, "only {had_work} kills interrupted a change; the kill points miss the interesting window");
-    assert!(left_accounts >= 1, "no kill left an added account behind; the kill points miss the secondary-user scenario");
+    assert!(
+        left_accounts >= 1,
+        "no kill left an added account behind; the kill points miss the secondary-user scenario"
+    );
     recorder.shutdown().await;
 }

@@ -14,8 +14,8 @@ use std::time::Duration;
 use resetlab::blame::Blame;
 use resetlab::lossy_link::{Fault, LossyLink, Rule};
 use resetlab::record::{RunRecord, Verdict};
-use resetlab::shapes::{bench_text, EmulateProcess, Shape, Via};
-use resetlab_device::{try_login, Credentials, Interface, LoginOutcome, Target};
+use resetlab::shapes::{EmulateProcess, Shape, Via, bench_text};
+use resetlab_device::{Credentials, Interface, LoginOutcome, Target, try_login};
 use resetlab_wire::Secret;
 
 const EXE: &str = env!("CARGO_BIN_EXE_resetlab");
@@ -77,7 +77,8 @@ async fn certify_through(port: Port, rule: Rule, tags: &str) -> (RunRecord, usiz
     .unwrap();
     let http: std::net::SocketAddr = e.emulated.http.parse().unwrap();
     let target = Target::new(http.ip().to_string(), http.port(), 1);
-    let baseline = try_login(&target, Interface::Http, &Credentials::new("admin", Secret::new(FACTORY))).await.unwrap() == LoginOutcome::Accepted;
+    let baseline = try_login(&target, Interface::Http, &Credentials::new("admin", Secret::new(FACTORY))).await.unwrap()
+        == LoginOutcome::Accepted;
     (record, link.spoiled(), baseline, said)
 }
 
@@ -87,7 +88,14 @@ fn reconciled_not_blamed(record: &RunRecord, spoiled: usize, baseline: bool, sai
     assert!(baseline, "the recorder was not left at its baseline password\n{said}");
     assert!(record.errors.is_empty(), "run errors: {:?}", record.errors);
     for s in &record.scenarios {
-        assert_ne!(s.blame, Some(Blame::Device), "{} › {} blamed on the device: {:?}\n{said}", s.feature, s.name, s.reason);
+        assert_ne!(
+            s.blame,
+            Some(Blame::Device),
+            "{} › {} blamed on the device: {:?}\n{said}",
+            s.feature,
+            s.name,
+            s.reason
+        );
         assert!(
             matches!(s.verdict, Verdict::Pass | Verdict::NotApplicable) || s.blame == Some(Blame::Rig),
             "{} › {} is {:?} ({:?}): {:?}",
@@ -114,42 +122,63 @@ const CHANGES: &str = "@ART-LEN6 and not @remote";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_second_change_answer_lost_after_it_was_applied() {
-    let (record, spoiled, baseline, said) = certify_through(Port::Http, Rule::password_changes(2, Fault::DropAnswer), CHANGES).await;
+    let (record, spoiled, baseline, said) =
+        certify_through(Port::Http, Rule::password_changes(2, Fault::DropAnswer), CHANGES).await;
     reconciled_not_blamed(&record, spoiled, baseline, &said, Some("the connection closed after the request was sent"));
     // The recorder applied each of these changes: every scenario is established, none inconclusive.
     for s in &record.scenarios {
-        assert!(matches!(s.verdict, Verdict::Pass | Verdict::NotApplicable), "{} is {:?}: {:?}", s.name, s.verdict, s.reason);
+        assert!(
+            matches!(s.verdict, Verdict::Pass | Verdict::NotApplicable),
+            "{} is {:?}: {:?}",
+            s.name,
+            s.verdict,
+            s.reason
+        );
     }
     assert!(record.network.as_ref().unwrap().answers_lost >= 2, "{:?}", record.network);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reset_before_the_change_reaches_the_recorder() {
-    let (record, spoiled, baseline, said) = certify_through(Port::Http, Rule::password_changes(3, Fault::ResetBefore), CHANGES).await;
+    let (record, spoiled, baseline, said) =
+        certify_through(Port::Http, Rule::password_changes(3, Fault::ResetBefore), CHANGES).await;
     reconciled_not_blamed(&record, spoiled, baseline, &said, Some("no answer"));
-    assert!(record.network.as_ref().unwrap().retries >= 1, "a change that never arrived is sent again: {:?}", record.network);
+    assert!(
+        record.network.as_ref().unwrap().retries >= 1,
+        "a change that never arrived is sent again: {:?}",
+        record.network
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stall_past_the_client_deadline() {
     let stall = Fault::Stall(Duration::from_millis(DEVICE_TIMEOUT_MS * 2));
-    let (record, spoiled, baseline, said) = certify_through(Port::Http, Rule::password_changes(4, stall), CHANGES).await;
+    let (record, spoiled, baseline, said) =
+        certify_through(Port::Http, Rule::password_changes(4, stall), CHANGES).await;
     reconciled_not_blamed(&record, spoiled, baseline, &said, Some("timed out"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_truncated_answer() {
-    let (record, spoiled, baseline, said) = certify_through(Port::Http, Rule::password_changes(3, Fault::Truncate), CHANGES).await;
+    let (record, spoiled, baseline, said) =
+        certify_through(Port::Http, Rule::password_changes(3, Fault::Truncate), CHANGES).await;
     reconciled_not_blamed(&record, spoiled, baseline, &said, Some("no answer"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_connection_flaps_during_an_rtsp_describe() {
-    let (record, spoiled, baseline, said) = certify_through(Port::Rtsp, Rule::describes(3, Fault::ResetBefore), CHANGES).await;
+    let (record, spoiled, baseline, said) =
+        certify_through(Port::Rtsp, Rule::describes(3, Fault::ResetBefore), CHANGES).await;
     // A reused connection that closes unanswered is reopened by the client and the DESCRIBE sent
     // again (counted as a retry); on a fresh connection the step asks once more (noted).
     reconciled_not_blamed(&record, spoiled, baseline, &said, None);
     for s in &record.scenarios {
-        assert!(matches!(s.verdict, Verdict::Pass | Verdict::NotApplicable), "{} is {:?}: {:?}", s.name, s.verdict, s.reason);
+        assert!(
+            matches!(s.verdict, Verdict::Pass | Verdict::NotApplicable),
+            "{} is {:?}: {:?}",
+            s.name,
+            s.verdict,
+            s.reason
+        );
     }
 }

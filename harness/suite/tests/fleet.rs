@@ -18,17 +18,9 @@ fn profile() -> PathBuf {
 }
 
 async fn bench(dir: &Path, name: &str) -> (EmulateProcess, PathBuf) {
-    let e = EmulateProcess::start(Path::new(EXE), &[], Duration::from_secs(30))
-        .await
-        .expect("resetlab emulate starts");
-    let text = bench_text(
-        &e.emulated,
-        Shape::ModbusTcp,
-        &profile(),
-        "RESETLAB_FLEET_TEST_PASSWORD",
-        Via::default(),
-    )
-    .replace("rig: emulate-modbus-tcp", &format!("rig: {name}"));
+    let e = EmulateProcess::start(Path::new(EXE), &[], Duration::from_secs(30)).await.expect("resetlab emulate starts");
+    let text = bench_text(&e.emulated, Shape::ModbusTcp, &profile(), "RESETLAB_FLEET_TEST_PASSWORD", Via::default())
+        .replace("rig: emulate-modbus-tcp", &format!("rig: {name}"));
     let file = dir.join(format!("{name}.yaml"));
     std::fs::write(&file, text).unwrap();
     (e, file)
@@ -41,13 +33,7 @@ fn target(e: &EmulateProcess) -> Target {
 }
 
 async fn holds(e: &EmulateProcess, password: &str) -> bool {
-    try_login(
-        &target(e),
-        Interface::Http,
-        &Credentials::new("admin", Secret::new(password)),
-    )
-    .await
-    .unwrap()
+    try_login(&target(e), Interface::Http, &Credentials::new("admin", Secret::new(password))).await.unwrap()
         == LoginOutcome::Accepted
 }
 
@@ -60,9 +46,7 @@ fn fleet_command(out: &Path, state: &Path, benches: &[&Path]) -> tokio::process:
         .arg("--state-dir")
         .arg(state)
         .args(["--profile", "etsi,asvs,cve"]);
-    cmd.env("RESETLAB_FLEET_TEST_PASSWORD", FACTORY)
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true);
+    cmd.env("RESETLAB_FLEET_TEST_PASSWORD", FACTORY).stdin(std::process::Stdio::null()).kill_on_drop(true);
     cmd
 }
 
@@ -83,27 +67,15 @@ async fn a_missing_and_an_unreachable_bench_do_not_stop_the_others() {
     .await
     .expect("the fleet finishes within 300 s")
     .unwrap();
-    let said = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "a fleet with a broken bench is not green\n{said}"
-    );
+    let said = format!("{}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert_eq!(output.status.code(), Some(1), "a fleet with a broken bench is not green\n{said}");
     for name in ["bench-one", "bench-two"] {
         let record: RunRecord = serde_json::from_str(
             &std::fs::read_to_string(out.join(name).join("report.json"))
                 .unwrap_or_else(|e| panic!("{name}: {e}\n{said}")),
         )
         .unwrap();
-        assert!(
-            record.is_green(),
-            "{name} was not certified: {:?}\n{said}",
-            record.errors
-        );
+        assert!(record.is_green(), "{name} was not certified: {:?}\n{said}", record.errors);
         assert!(
             record
                 .provenance
@@ -123,9 +95,7 @@ async fn a_missing_and_an_unreachable_bench_do_not_stop_the_others() {
     let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
     for name in ["bench-one", "bench-two", "bench-unplugged", "bench-missing"] {
         assert_eq!(
-            junit
-                .matches(&format!("<testsuite name=\"{name}\""))
-                .count(),
+            junit.matches(&format!("<testsuite name=\"{name}\"")).count(),
             1,
             "{name} is one test suite:\n{junit}"
         );
@@ -135,15 +105,9 @@ async fn a_missing_and_an_unreachable_bench_do_not_stop_the_others() {
     assert!(html.contains("2 of 4 benches certified"), "{html}");
     assert!(html.contains("href=\"bench-one/report.html\""));
     if let Some(parsed) = python_junit(&out.join("junit.xml")) {
-        assert!(
-            parsed.lines().filter(|l| l.starts_with("case\t")).count() > 40,
-            "{parsed}"
-        );
+        assert!(parsed.lines().filter(|l| l.starts_with("case\t")).count() > 40, "{parsed}");
     }
-    assert!(
-        holds(&e1, FACTORY).await && holds(&e2, FACTORY).await,
-        "the benches were not given back as found"
-    );
+    assert!(holds(&e1, FACTORY).await && holds(&e2, FACTORY).await, "the benches were not given back as found");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -168,9 +132,7 @@ async fn ctrl_c_restores_and_gives_back_every_bench() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     };
-    tokio::time::timeout(Duration::from_secs(120), underway)
-        .await
-        .expect("both benches started within 120 s");
+    tokio::time::timeout(Duration::from_secs(120), underway).await.expect("both benches started within 120 s");
     let pid = rustix::process::Pid::from_raw(fleet.id().unwrap() as i32).unwrap();
     rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
     let output = tokio::time::timeout(Duration::from_secs(180), async {
@@ -184,20 +146,10 @@ async fn ctrl_c_restores_and_gives_back_every_bench() {
     .await
     .expect("the fleet ends within 180 s of Ctrl-C");
     let (status, said) = output;
-    assert_eq!(
-        status.code(),
-        Some(1),
-        "an interrupted fleet is not green\n{said}"
-    );
+    assert_eq!(status.code(), Some(1), "an interrupted fleet is not green\n{said}");
     assert!(said.contains("interrupted"), "{said}");
-    assert!(
-        holds(&e1, FACTORY).await,
-        "bench-a was not given back at its factory password\n{said}"
-    );
-    assert!(
-        holds(&e2, FACTORY).await,
-        "bench-b was not given back at its factory password\n{said}"
-    );
+    assert!(holds(&e1, FACTORY).await, "bench-a was not given back at its factory password\n{said}");
+    assert!(holds(&e2, FACTORY).await, "bench-b was not given back at its factory password\n{said}");
     for name in ["bench-a", "bench-b"] {
         // The Ctrl-C reached the bench's certify: the scenarios after it were not started.
         let record = std::fs::read_to_string(out.join(name).join("report.json"))
@@ -207,10 +159,7 @@ async fn ctrl_c_restores_and_gives_back_every_bench() {
             "{name} ran to its end: the Ctrl-C was not forwarded\n{said}"
         );
         let journal = resetlab_ledger::Journal::open(&state.join(name)).unwrap();
-        assert!(
-            journal.is_clean(),
-            "{name}: the journal has unfinished work\n{said}"
-        );
+        assert!(journal.is_clean(), "{name}: the journal has unfinished work\n{said}");
     }
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("fleet.json")).unwrap()).unwrap();
@@ -219,11 +168,7 @@ async fn ctrl_c_restores_and_gives_back_every_bench() {
 
 fn python_junit(path: &Path) -> Option<String> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/report_junit_check.py");
-    match std::process::Command::new("python3")
-        .arg(&script)
-        .arg(path)
-        .output()
-    {
+    match std::process::Command::new("python3").arg(&script).arg(path).output() {
         Ok(out) => {
             assert!(
                 out.status.success(),
@@ -234,9 +179,7 @@ fn python_junit(path: &Path) -> Option<String> {
             Some(String::from_utf8(out.stdout).unwrap())
         }
         Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
-            eprintln!(
-                "note: python3 not available ({e}); the fleet junit.xml is not checked by a third-party parser"
-            );
+            eprintln!("note: python3 not available ({e}); the fleet junit.xml is not checked by a third-party parser");
             None
         }
         Err(e) => panic!("python3 is needed in CI ({e}); run ci/install-test-tools.sh"),

@@ -7,19 +7,12 @@ use std::path::Path;
 use std::process::Command;
 
 fn tool(cmd: &str, args: &[&str], dir: &Path) -> Option<String> {
-    let out = Command::new(cmd)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    let out = Command::new(cmd).args(args).current_dir(dir).output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
 fn sha256sum(file: &Path) -> String {
-    let out = tool("sha256sum", &[&file.display().to_string()], Path::new("."))
-        .expect("sha256sum (coreutils) runs");
+    let out = tool("sha256sum", &[&file.display().to_string()], Path::new(".")).expect("sha256sum (coreutils) runs");
     out.split_whitespace().next().unwrap().to_owned()
 }
 
@@ -33,11 +26,7 @@ fn report_json_and_junit_name_the_commit_and_hash_every_feature_and_the_bench_fi
         .arg(&out)
         .output()
         .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     let p = &json["provenance"];
@@ -49,10 +38,7 @@ fn report_json_and_junit_name_the_commit_and_hash_every_feature_and_the_bench_fi
     }
     // Every feature that ran (materialised into the run directory) is hashed by file name.
     let features = p["features"].as_array().unwrap();
-    let on_disk: Vec<_> = std::fs::read_dir(out.join("features"))
-        .unwrap()
-        .flatten()
-        .collect();
+    let on_disk: Vec<_> = std::fs::read_dir(out.join("features")).unwrap().flatten().collect();
     assert_eq!(features.len(), on_disk.len(), "{p}");
     let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
     for f in features {
@@ -61,24 +47,14 @@ fn report_json_and_junit_name_the_commit_and_hash_every_feature_and_the_bench_fi
         assert_eq!(sha, sha256sum(&out.join("features").join(name)), "{name}");
     }
     // The embedded lab's bench file is rigs/emulator.yaml, built in.
-    assert_eq!(
-        p["bench"]["sha256"].as_str().unwrap(),
-        sha256sum(&repo.join("rigs/emulator.yaml"))
-    );
+    assert_eq!(p["bench"]["sha256"].as_str().unwrap(), sha256sum(&repo.join("rigs/emulator.yaml")));
     // JUnit: each test suite (a feature) carries the commit, the bench file's hash and its own.
     let ran = features
         .iter()
-        .find(|f| {
-            f["feature"]
-                .as_str()
-                .is_some_and(|n| junit.contains(&format!("<testsuite name=\"{n}\"")))
-        })
+        .find(|f| f["feature"].as_str().is_some_and(|n| junit.contains(&format!("<testsuite name=\"{n}\""))))
         .expect("a feature that ran is a test suite");
     assert!(
-        junit.contains(&format!(
-            "<property name=\"feature.sha256\" value=\"{}\"/>",
-            ran["sha256"].as_str().unwrap()
-        )),
+        junit.contains(&format!("<property name=\"feature.sha256\" value=\"{}\"/>", ran["sha256"].as_str().unwrap())),
         "{junit}"
     );
     assert!(
@@ -89,11 +65,6 @@ fn report_json_and_junit_name_the_commit_and_hash_every_feature_and_the_bench_fi
         "{junit}"
     );
     if let Some(c) = p["git_commit"].as_str() {
-        assert!(
-            junit.contains(&format!(
-                "<property name=\"resetlab.commit\" value=\"{c}\"/>"
-            )),
-            "{junit}"
-        );
+        assert!(junit.contains(&format!("<property name=\"resetlab.commit\" value=\"{c}\"/>")), "{junit}");
     }
 }

@@ -19,7 +19,8 @@ struct Run {
 
 impl Run {
     fn read(&self, name: &str) -> String {
-        std::fs::read_to_string(self.dir.join(name)).unwrap_or_else(|e| panic!("{name} was not written: {e}\n{}", self.terminal()))
+        std::fs::read_to_string(self.dir.join(name))
+            .unwrap_or_else(|e| panic!("{name} was not written: {e}\n{}", self.terminal()))
     }
 
     fn terminal(&self) -> String {
@@ -39,12 +40,17 @@ fn certify(extra: &[&str]) -> Run {
         .env("RESETLAB_TEST_SECRETS_FILE", &secrets_file)
         // Every log line of our crates at debug, unmasked: the grep below must find no password in
         // them on its own merit.
-        .env("RESETLAB_LOG", "debug,hyper=info,hyper_util=info,reqwest=info,h2=info,tungstenite=info,tokio_tungstenite=info")
+        .env(
+            "RESETLAB_LOG",
+            "debug,hyper=info,hyper_util=info,reqwest=info,h2=info,tungstenite=info,tokio_tungstenite=info",
+        )
         .env("RESETLAB_LOG_UNREDACTED", "1")
         .output()
         .expect("run resetlab certify");
     let mut secrets: Vec<String> = std::fs::read_to_string(&secrets_file)
-        .unwrap_or_else(|e| panic!("the run did not list its secrets in RESETLAB_TEST_SECRETS_FILE ({e}); is report::write_all called?"))
+        .unwrap_or_else(|e| {
+            panic!("the run did not list its secrets in RESETLAB_TEST_SECRETS_FILE ({e}); is report::write_all called?")
+        })
         .lines()
         .filter(|l| !l.is_empty())
         .map(str::to_owned)
@@ -112,11 +118,18 @@ fn python_junit(path: &Path) -> Option<String> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/report_junit_check.py");
     match Command::new("python3").arg(&script).arg(path).output() {
         Ok(out) => {
-            assert!(out.status.success(), "python rejected {}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "python rejected {}: {}",
+                path.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
             Some(String::from_utf8(out.stdout).unwrap())
         }
         Err(e) if std::env::var_os("CI").is_none() => {
-            eprintln!("note: python3 not available ({e}); junit.xml not checked by a third-party parser (ci/install-test-tools.sh installs it)");
+            eprintln!(
+                "note: python3 not available ({e}); junit.xml not checked by a third-party parser (ci/install-test-tools.sh installs it)"
+            );
             None
         }
         Err(e) => panic!("python3 is needed in CI to check junit.xml ({e}); run ci/install-test-tools.sh"),
@@ -172,13 +185,22 @@ fn defect_run_report_points_at_the_requirement_the_step_and_the_rtsp_evidence() 
     assert_eq!(run.output.status.code(), Some(1), "{}", run.terminal());
     check_common(&run);
     let md = run.read("report.md");
-    let what_failed = md.split("## What failed").nth(1).expect("report.md has a What failed section").split("\n## ").next().unwrap();
-    for needle in ["ART-LOCAL", "Failing step: **And the old password logs in on none of them**", "Blame: device", "RTSP: log in as admin with the old password → **Accepted"] {
+    let what_failed =
+        md.split("## What failed").nth(1).expect("report.md has a What failed section").split("\n## ").next().unwrap();
+    for needle in [
+        "ART-LOCAL",
+        "Failing step: **And the old password logs in on none of them**",
+        "Blame: device",
+        "RTSP: log in as admin with the old password → **Accepted",
+    ] {
         assert!(what_failed.contains(needle), "report.md's failures lack {needle:?}:\n{what_failed}");
     }
     assert!(md.contains("| ART-LOCAL | **FAIL** |"), "{md}");
     let junit = run.read("junit.xml");
-    assert!(junit.contains("evidence: +") && junit.contains("RTSP: log in as admin with the old password -&gt; Accepted"), "{junit}");
+    assert!(
+        junit.contains("evidence: +") && junit.contains("RTSP: log in as admin with the old password -&gt; Accepted"),
+        "{junit}"
+    );
 }
 
 #[test]

@@ -6,17 +6,25 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
+use resetlab::blame::Blame;
 use resetlab::dut::Evidence;
 use resetlab::record::{
-    ConsoleLine, DeviceIdentity, Measurement, RigDescription, RigDriver, RigEvent, RunRecord, ScenarioRecord, ScenarioRef,
-    StepRecord, StepStatus, Verdict,
+    ConsoleLine, DeviceIdentity, Measurement, RigDescription, RigDriver, RigEvent, RunRecord, ScenarioRecord,
+    ScenarioRef, StepRecord, StepStatus, Verdict,
 };
 use resetlab::report;
 use resetlab::requirements::{Catalogue, RequirementId};
-use resetlab::blame::Blame;
 
 fn step(keyword: &str, text: &str, status: StepStatus, started_ms: u64, error: Option<&str>) -> StepRecord {
-    StepRecord { keyword: keyword.into(), text: text.into(), status, duration_ms: 10, error: error.map(Into::into), started_ms: Some(started_ms), failure: None }
+    StepRecord {
+        keyword: keyword.into(),
+        text: text.into(),
+        status,
+        duration_ms: 10,
+        error: error.map(Into::into),
+        started_ms: Some(started_ms),
+        failure: None,
+    }
 }
 
 fn ev(at_ms: u64, interface: Option<&str>, action: &str, outcome: &str) -> Evidence {
@@ -47,7 +55,13 @@ const STALE: &str = "[device] the old password of admin still logs in on RTSP";
 /// A run like `certify --defect rtsp-stale-credentials`: one pass, one RTSP failure, one scenario the
 /// rig cannot run; fixed times and ids so the snapshots are stable.
 fn fixed_run() -> RunRecord {
-    let mut pass = scenario("The new password holds \"from now on\"", "the new password survives a power cycle", 10, &["ART-DURABLE"], Verdict::Pass);
+    let mut pass = scenario(
+        "The new password holds \"from now on\"",
+        "the new password survives a power cycle",
+        10,
+        &["ART-DURABLE"],
+        Verdict::Pass,
+    );
     pass.tags.push("power".into());
     pass.steps = vec![
         step("Given", "the recorder is powered on and connected to the network", StepStatus::Passed, 0, None),
@@ -67,12 +81,25 @@ fn fixed_run() -> RunRecord {
         Verdict::Fail,
     );
     fail.blame = Some(Blame::Device);
-    fail.reason = Some(format!("And the old password logs in on none of them: Step panicked. Captured output: {STALE}"));
+    fail.reason =
+        Some(format!("And the old password logs in on none of them: Step panicked. Captured output: {STALE}"));
     fail.steps = vec![
         step("Given", "the recorder is powered on and connected to the network", StepStatus::Passed, 5, None),
-        step("When", "the administrator changes the password to a new 6-character password on the recorder", StepStatus::Passed, 15, None),
+        step(
+            "When",
+            "the administrator changes the password to a new 6-character password on the recorder",
+            StepStatus::Passed,
+            15,
+            None,
+        ),
         step("Then", "the new password logs in on every local interface", StepStatus::Passed, 25, None),
-        step("And", "the old password logs in on none of them", StepStatus::Failed, 35, Some(&format!("Step panicked. Captured output: {STALE}"))),
+        step(
+            "And",
+            "the old password logs in on none of them",
+            StepStatus::Failed,
+            35,
+            Some(&format!("Step panicked. Captured output: {STALE}")),
+        ),
     ];
     fail.evidence = vec![
         ev(17, Some("HTTP CGI"), "admin changes the password of admin to a new 6-character password", "OK"),
@@ -82,7 +109,13 @@ fn fixed_run() -> RunRecord {
         ev(58, Some("RTSP"), "log in as admin with the old password", "Accepted (5 ms)"),
     ];
 
-    let mut na = scenario("The app says when the recorder is offline", "the app reports an unpowered recorder as offline", 8, &["ART-PRE-POWER"], Verdict::NotApplicable);
+    let mut na = scenario(
+        "The app says when the recorder is offline",
+        "the app reports an unpowered recorder as offline",
+        8,
+        &["ART-PRE-POWER"],
+        Verdict::NotApplicable,
+    );
     na.reason = Some("not applicable on this rig: needs power control (a relay on the recorder's supply)".into());
     na.duration_ms = 0;
 
@@ -113,17 +146,55 @@ fn fixed_run() -> RunRecord {
         app_profiles: vec!["iphone-2017".into()],
         requirement_profiles: vec!["etsi".into()],
         measurements: vec![
-            Measurement { scenario: Some(ScenarioRef::of(&pass)), step: Some("the recorder's power is cut and restored".into()), ..Measurement::at_most("boot to service ready", 38.2, "s", 120.0) },
-            Measurement { scenario: Some(ScenarioRef::of(&fail)), ..Measurement::recorded("login attempts", 5.0, "count") },
+            Measurement {
+                scenario: Some(ScenarioRef::of(&pass)),
+                step: Some("the recorder's power is cut and restored".into()),
+                ..Measurement::at_most("boot to service ready", 38.2, "s", 120.0)
+            },
+            Measurement {
+                scenario: Some(ScenarioRef::of(&fail)),
+                ..Measurement::recorded("login attempts", 5.0, "count")
+            },
         ],
         timeline: vec![
-            RigEvent { scenario: Some(ScenarioRef::of(&pass)), at_ms: 19, part: "power".into(), action: "off".into(), readback: Some("coil 0 = 0".into()), duration_ms: Some(3), ok: true },
-            RigEvent { scenario: Some(ScenarioRef::of(&pass)), at_ms: 60, part: "power".into(), action: "on".into(), readback: Some("coil 0 = 1".into()), duration_ms: Some(2), ok: true },
+            RigEvent {
+                scenario: Some(ScenarioRef::of(&pass)),
+                at_ms: 19,
+                part: "power".into(),
+                action: "off".into(),
+                readback: Some("coil 0 = 0".into()),
+                duration_ms: Some(3),
+                ok: true,
+            },
+            RigEvent {
+                scenario: Some(ScenarioRef::of(&pass)),
+                at_ms: 60,
+                part: "power".into(),
+                action: "on".into(),
+                readback: Some("coil 0 = 1".into()),
+                duration_ms: Some(2),
+                ok: true,
+            },
         ],
         console: vec![
-            ConsoleLine { scenario: Some(ScenarioRef::of(&pass)), at_ms: 19, text: String::new(), power_event: Some("power off".into()) },
-            ConsoleLine { scenario: Some(ScenarioRef::of(&pass)), at_ms: 61, text: "U-Boot 2010.06 (FLIR)".into(), power_event: None },
-            ConsoleLine { scenario: Some(ScenarioRef::of(&pass)), at_ms: 95, text: "[DVR] service ready".into(), power_event: None },
+            ConsoleLine {
+                scenario: Some(ScenarioRef::of(&pass)),
+                at_ms: 19,
+                text: String::new(),
+                power_event: Some("power off".into()),
+            },
+            ConsoleLine {
+                scenario: Some(ScenarioRef::of(&pass)),
+                at_ms: 61,
+                text: "U-Boot 2010.06 (FLIR)".into(),
+                power_event: None,
+            },
+            ConsoleLine {
+                scenario: Some(ScenarioRef::of(&pass)),
+                at_ms: 95,
+                text: "[DVR] service ready".into(),
+                power_event: None,
+            },
         ],
         ..Default::default()
     };
@@ -181,7 +252,17 @@ fn schema_rejects_a_record_with_an_unknown_verdict() {
 fn a_record_from_before_the_report_fields_still_loads() {
     let mut json = serde_json::to_value(fixed_run()).unwrap();
     let obj = json.as_object_mut().unwrap();
-    for k in ["run_id", "device", "rig", "firmware_profile", "app_profiles", "requirement_profiles", "measurements", "timeline", "console"] {
+    for k in [
+        "run_id",
+        "device",
+        "rig",
+        "firmware_profile",
+        "app_profiles",
+        "requirement_profiles",
+        "measurements",
+        "timeline",
+        "console",
+    ] {
         obj.remove(k);
     }
     for s in obj["scenarios"].as_array_mut().unwrap() {
@@ -213,7 +294,16 @@ fn failure_points_at_the_requirement_the_step_and_the_rtsp_evidence() {
 #[test]
 fn html_is_self_contained_and_shows_verdict_matrix_and_evidence() {
     let html = report::html::render(&fixed_run());
-    for needle in ["id=\"verdict\"", "NOT CERTIFIED", "Requirement matrix", "ART-LOCAL", "<details", "<svg", "log in as admin with the old password", "tr class=\"key\""] {
+    for needle in [
+        "id=\"verdict\"",
+        "NOT CERTIFIED",
+        "Requirement matrix",
+        "ART-LOCAL",
+        "<details",
+        "<svg",
+        "log in as admin with the old password",
+        "tr class=\"key\"",
+    ] {
         assert!(html.contains(needle), "report.html lacks {needle}");
     }
     // No external assets: the only URL is the SVG namespace.
@@ -229,11 +319,18 @@ pub fn python_junit(path: &Path) -> Option<String> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/report_junit_check.py");
     match Command::new("python3").arg(&script).arg(path).output() {
         Ok(out) => {
-            assert!(out.status.success(), "python rejected {}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "python rejected {}: {}",
+                path.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
             Some(String::from_utf8(out.stdout).unwrap())
         }
         Err(e) if std::env::var_os("CI").is_none() => {
-            eprintln!("note: python3 not available ({e}); JUnit not checked by a third-party parser (ci/install-test-tools.sh installs it)");
+            eprintln!(
+                "note: python3 not available ({e}); JUnit not checked by a third-party parser (ci/install-test-tools.sh installs it)"
+            );
             None
         }
         Err(e) => panic!("python3 is needed in CI to check junit.xml ({e}); run ci/install-test-tools.sh"),
@@ -309,7 +406,15 @@ fn scenario_extras_land_on_the_run_timeline_tagged_with_their_scenario() {
         key,
         resetlab::record::ScenarioExtras {
             measurements: vec![Measurement::at_most("boot to service ready", 130.0, "s", 120.0)],
-            timeline: vec![RigEvent { scenario: None, at_ms: 7, part: "network".into(), action: "down".into(), readback: None, duration_ms: Some(1), ok: true }],
+            timeline: vec![RigEvent {
+                scenario: None,
+                at_ms: 7,
+                part: "network".into(),
+                action: "down".into(),
+                readback: None,
+                duration_ms: Some(1),
+                ok: true,
+            }],
             console: Vec::new(),
             thumbnails: Vec::new(),
         },
@@ -367,7 +472,8 @@ fn judge_counts_a_failure_against_the_requirement_it_names() {
 /// them they are partly established, naming the step that stopped the other.
 #[test]
 fn a_failed_check_that_did_not_stop_its_scenario_leaves_the_other_requirements_established() {
-    let mut went_on = scenario("App", "change from an iPhone", 9, &["ART-IOS", "ART-LOCAL", "ART-REMOTE"], Verdict::Fail);
+    let mut went_on =
+        scenario("App", "change from an iPhone", 9, &["ART-IOS", "ART-LOCAL", "ART-REMOTE"], Verdict::Fail);
     went_on.violated = [RequirementId("ART-LOCAL".into())].into();
     let mut stopped = scenario("App", "change from an iPad", 10, &["ART-IOS", "ART-REMOTE", "ART-FLOW"], Verdict::Fail);
     stopped.violated = [RequirementId("ART-FLOW".into())].into();

@@ -14,6 +14,7 @@ fn power_and_network_scenarios_pass_over_modbus_rtu() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "over RTU:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
     let line = stdout.lines().find(|l| l.contains(" scenarios: ")).expect("a summary line");
-    let passed: usize = line.split(" passed").next().and_then(|s| s.rsplit(' ').next()).and_then(|n| n.parse().ok()).unwrap();
+    let passed: usize =
+        line.split(" passed").next().and_then(|s| s.rsplit(' ').next()).and_then(|n| n.parse().ok()).unwrap();
     assert!(passed >= 8, "only {passed} power/network scenarios passed over RTU: {line}");
 }

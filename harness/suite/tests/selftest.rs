@@ -16,7 +16,8 @@ fn selftest_catches_every_defect_and_passes_the_conforming_firmware() {
     assert!(output.status.success(), "selftest failed:\n{stdout}");
     assert!(stdout.contains("(conforming)") && stdout.contains("all requirements pass"), "{stdout}");
     for defect in resetlab::lab_defects::Injected::all() {
-        let row = stdout.lines().find(|l| l.starts_with(defect.name())).unwrap_or_else(|| panic!("no row for {defect}"));
+        let row =
+            stdout.lines().find(|l| l.starts_with(defect.name())).unwrap_or_else(|| panic!("no row for {defect}"));
         assert!(row.contains("CAUGHT"), "{defect} not caught: {row}");
     }
     // One defect, one failure: the other requirements still get verdicts of their own.
@@ -31,14 +32,38 @@ fn selftest_catches_every_defect_and_passes_the_conforming_firmware() {
 fn two_unrelated_defects_are_both_reported_in_one_run() {
     let out = tempfile::tempdir().unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_resetlab"))
-        .args(["certify", "--quiet", "--profile", "etsi,asvs,cve", "--defect", "rtsp-stale-credentials", "--defect", "ack-before-flash", "--out"])
+        .args([
+            "certify",
+            "--quiet",
+            "--profile",
+            "etsi,asvs,cve",
+            "--defect",
+            "rtsp-stale-credentials",
+            "--defect",
+            "ack-before-flash",
+            "--out",
+        ])
         .arg(out.path())
         .output()
         .expect("resetlab runs");
-    let record: resetlab::record::RunRecord = serde_json::from_str(&std::fs::read_to_string(out.path().join("report.json")).unwrap()).unwrap();
-    let failed: Vec<&str> = record.requirements.iter().filter(|q| q.verdict == Some(resetlab::record::Verdict::Fail)).map(|q| q.id.0.as_str()).collect();
-    assert_eq!(failed, ["ART-LOCAL", "ART-DURABLE", "ETSI-OLD-CREDENTIAL"], "{}", String::from_utf8_lossy(&output.stdout));
-    assert!(record.requirements.iter().all(|q| q.verdict != Some(resetlab::record::Verdict::Blocked)), "nothing blocked");
+    let record: resetlab::record::RunRecord =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("report.json")).unwrap()).unwrap();
+    let failed: Vec<&str> = record
+        .requirements
+        .iter()
+        .filter(|q| q.verdict == Some(resetlab::record::Verdict::Fail))
+        .map(|q| q.id.0.as_str())
+        .collect();
+    assert_eq!(
+        failed,
+        ["ART-LOCAL", "ART-DURABLE", "ETSI-OLD-CREDENTIAL"],
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    assert!(
+        record.requirements.iter().all(|q| q.verdict != Some(resetlab::record::Verdict::Blocked)),
+        "nothing blocked"
+    );
 }
 
 /// The bench path: every recorder defect in a separate `resetlab emulate --defect X` process,
@@ -56,9 +81,16 @@ fn bench_selftest_catches_every_recorder_defect_through_a_bench_file() {
     println!("{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success(), "bench selftest failed:\n{stdout}");
     assert!(stdout.contains("(conforming)") && stdout.contains("all requirements pass"), "{stdout}");
-    for defect in resetlab::lab_defects::Injected::all().into_iter().filter(|d| matches!(d, resetlab::lab_defects::Injected::Recorder(_))) {
-        let row = stdout.lines().find(|l| l.starts_with(defect.name())).unwrap_or_else(|| panic!("no row for {defect}"));
+    for defect in resetlab::lab_defects::Injected::all()
+        .into_iter()
+        .filter(|d| matches!(d, resetlab::lab_defects::Injected::Recorder(_)))
+    {
+        let row =
+            stdout.lines().find(|l| l.starts_with(defect.name())).unwrap_or_else(|| panic!("no row for {defect}"));
         assert!(row.contains(" ok "), "{defect}: {row}");
-        assert!(row.contains("CAUGHT") || row.contains("n/a on this bench"), "{defect} neither caught nor out of this bench's sight: {row}");
+        assert!(
+            row.contains("CAUGHT") || row.contains("n/a on this bench"),
+            "{defect} neither caught nor out of this bench's sight: {row}"
+        );
     }
 }

@@ -44,13 +44,7 @@ pub(crate) const CHAINS: &[&[Step]] = &[
 
 /// The characters of `text`, each spanning itself.
 pub(crate) fn units(text: &str) -> Vec<Unit> {
-    text.char_indices()
-        .map(|(i, c)| Unit {
-            c,
-            start: i,
-            end: i + c.len_utf8(),
-        })
-        .collect()
+    text.char_indices().map(|(i, c)| Unit { c, start: i, end: i + c.len_utf8() }).collect()
 }
 
 /// Apply `step`; `None` when it changed nothing (the text has no such escape).
@@ -97,37 +91,22 @@ fn percent(units: &[Unit], plus: bool) -> Vec<Unit> {
         }
         if bytes.is_empty() {
             let u = units[i];
-            out.push(if plus && u.c == '+' {
-                Unit { c: ' ', ..u }
-            } else {
-                u
-            });
+            out.push(if plus && u.c == '+' { Unit { c: ' ', ..u } } else { u });
             i += 1;
             continue;
         }
         let mut k = 0;
         while k < bytes.len() {
             let len = utf8_len(bytes[k]);
-            let c = bytes
-                .get(k..k + len)
-                .and_then(|b| std::str::from_utf8(b).ok())
-                .and_then(|s| s.chars().next());
+            let c = bytes.get(k..k + len).and_then(|b| std::str::from_utf8(b).ok()).and_then(|s| s.chars().next());
             match c {
                 Some(c) => {
-                    out.push(Unit {
-                        c,
-                        start: spans[k].0,
-                        end: spans[k + len - 1].1,
-                    });
+                    out.push(Unit { c, start: spans[k].0, end: spans[k + len - 1].1 });
                     k += len;
                 }
                 None => {
                     // Not UTF-8: no password is spelled with it.
-                    out.push(Unit {
-                        c: char::REPLACEMENT_CHARACTER,
-                        start: spans[k].0,
-                        end: spans[k].1,
-                    });
+                    out.push(Unit { c: char::REPLACEMENT_CHARACTER, start: spans[k].0, end: spans[k].1 });
                     k += 1;
                 }
             }
@@ -154,11 +133,7 @@ fn json(units: &[Unit]) -> Vec<Unit> {
         if u.c == '\\'
             && let Some((c, used)) = json_escape(&units[i + 1..])
         {
-            out.push(Unit {
-                c,
-                start: u.start,
-                end: units[i + used].end,
-            });
+            out.push(Unit { c, start: u.start, end: units[i + used].end });
             i += used + 1;
             continue;
         }
@@ -198,9 +173,7 @@ fn json_escape(rest: &[Unit]) -> Option<(char, usize)> {
 }
 
 fn json_u16(units: &[Unit]) -> Option<u16> {
-    units
-        .iter()
-        .try_fold(0u16, |acc, u| Some(acc << 4 | u.c.to_digit(16)? as u16))
+    units.iter().try_fold(0u16, |acc, u| Some(acc << 4 | u.c.to_digit(16)? as u16))
 }
 
 fn xml(units: &[Unit]) -> Vec<Unit> {
@@ -213,11 +186,7 @@ fn xml(units: &[Unit]) -> Vec<Unit> {
         {
             let name: String = units[i + 1..i + 1 + end].iter().map(|u| u.c).collect();
             if let Some(c) = xml_reference(&name) {
-                out.push(Unit {
-                    c,
-                    start: u.start,
-                    end: units[i + 1 + end].end,
-                });
+                out.push(Unit { c, start: u.start, end: units[i + 1 + end].end });
                 i += end + 2;
                 continue;
             }
@@ -247,11 +216,7 @@ fn xml_reference(name: &str) -> Option<char> {
 }
 
 /// `application/x-www-form-urlencoded` keeps only these unencoded.
-const FORM: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'*')
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_');
+const FORM: &AsciiSet = &NON_ALPHANUMERIC.remove(b'*').remove(b'-').remove(b'.').remove(b'_');
 
 /// The common spellings of `value` in text: raw, percent-encoded with upper- and lower-case hex,
 /// form-encoded (`+` for a space), JSON-escaped and XML-escaped. For tests that grep outputs; the
@@ -259,9 +224,7 @@ const FORM: &AsciiSet = &NON_ALPHANUMERIC
 pub fn forms(value: &str) -> Vec<String> {
     let upper = utf8_percent_encode(value, NON_ALPHANUMERIC).to_string();
     let lower = lower_hex(&upper);
-    let form = utf8_percent_encode(value, FORM)
-        .to_string()
-        .replace("%20", "+");
+    let form = utf8_percent_encode(value, FORM).to_string().replace("%20", "+");
     let json = serde_json::to_string(value).expect("a string serialises");
     let json = json[1..json.len() - 1].to_owned();
     let xml = value
@@ -314,15 +277,9 @@ mod tests {
 
     #[test]
     fn json_and_xml_escapes_decode_also_layered() {
-        assert_eq!(
-            decoded(r#"p\"w\\\u0026\ud83d\ude00"#, &[Step::Json]),
-            "p\"w\\&😀"
-        );
+        assert_eq!(decoded(r#"p\"w\\\u0026\ud83d\ude00"#, &[Step::Json]), "p\"w\\&😀");
         assert_eq!(decoded("a&amp;b&#60;&#x3E;&quot;", &[Step::Xml]), "a&b<>\"");
-        assert_eq!(
-            decoded(r"\&quot;x&amp;y", &[Step::Xml, Step::Json]),
-            "\"x&y"
-        );
+        assert_eq!(decoded(r"\&quot;x&amp;y", &[Step::Xml, Step::Json]), "\"x&y");
     }
 
     #[test]

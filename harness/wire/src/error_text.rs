@@ -14,9 +14,7 @@ use crate::secret;
 /// wraps it in), then redacted. Pass the URL the error carries (`e.url().map(|u| u.as_str())`).
 pub fn without_url(err: &(dyn Error + 'static), url: Option<&str>) -> String {
     let strip = |text: String| match url {
-        Some(url) if !url.is_empty() => {
-            text.replace(&format!(" ({url})"), "").replace(url, "<url>")
-        }
+        Some(url) if !url.is_empty() => text.replace(&format!(" ({url})"), "").replace(url, "<url>"),
         _ => text,
     };
     let mut parts: Vec<String> = Vec::new();
@@ -59,15 +57,9 @@ mod tests {
     #[test]
     fn url_is_removed_from_every_level_and_sources_are_kept() {
         let url = "http://127.0.0.1:8080/cgi-bin/userManager.cgi?action=modifyPassword&pwd=N3w%21x&pwdOld=0ld%40x";
-        let e = Outer(
-            format!("error sending request for url ({url})"),
-            Inner(format!("connection refused by {url}")),
-        );
+        let e = Outer(format!("error sending request for url ({url})"), Inner(format!("connection refused by {url}")));
         let text = without_url(&e, Some(url));
-        assert_eq!(
-            text,
-            "error sending request for url: connection refused by <url>"
-        );
+        assert_eq!(text, "error sending request for url: connection refused by <url>");
         assert!(!text.contains("pwd"), "{text}");
     }
 }

@@ -75,18 +75,14 @@ struct Registry {
 impl Registry {
     fn matcher(&mut self) -> &AhoCorasick {
         let known = &self.known;
-        self.matcher.get_or_insert_with(|| {
-            AhoCorasick::new(known.iter()).expect("a matcher builds for any set of strings")
-        })
+        self.matcher
+            .get_or_insert_with(|| AhoCorasick::new(known.iter()).expect("a matcher builds for any set of strings"))
     }
 }
 
 fn registry() -> MutexGuard<'static, Registry> {
     static KNOWN: OnceLock<Mutex<Registry>> = OnceLock::new();
-    KNOWN
-        .get_or_init(Mutex::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
+    KNOWN.get_or_init(Mutex::default).lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Shorter secrets are not searched for in text: a 1-character test password would otherwise mask
@@ -119,10 +115,7 @@ pub fn redact(text: &str) -> String {
     }
     let known = registry.matcher();
     // Byte spans of `text` that spell a secret (overlapping ones too: they are merged below).
-    let mut spans: Vec<(usize, usize)> = known
-        .find_overlapping_iter(text)
-        .map(|m| (m.start(), m.end()))
-        .collect();
+    let mut spans: Vec<(usize, usize)> = known.find_overlapping_iter(text).map(|m| (m.start(), m.end())).collect();
     // Most text has no escape at all: then the raw search above is the whole job.
     if text.contains(['%', '+', '\\', '&']) {
         let raw = encoded::units(text);
@@ -211,10 +204,7 @@ mod tests {
     fn redact_masks_every_known_secret_longest_first() {
         let _a = Secret::new("abcdef");
         let _b = Secret::new("abcdefgh");
-        assert_eq!(
-            redact("pwd=abcdefgh old=abcdef"),
-            format!("pwd={MASK} old={MASK}")
-        );
+        assert_eq!(redact("pwd=abcdefgh old=abcdef"), format!("pwd={MASK} old={MASK}"));
     }
 
     #[test]

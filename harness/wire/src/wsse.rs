@@ -40,12 +40,7 @@ mod tests {
     #[test]
     fn onvif_programmers_guide_vector() {
         assert_eq!(
-            password_digest_b64(
-                "LKqI6G/AikKCQrN0zqZFlg==",
-                "2010-09-16T07:50:45Z",
-                "userpassword"
-            )
-            .as_deref(),
+            password_digest_b64("LKqI6G/AikKCQrN0zqZFlg==", "2010-09-16T07:50:45Z", "userpassword").as_deref(),
             Some("tuOSpGlFlIXsozq4HFNeeGeFLEI=")
         );
         assert_eq!(password_digest_b64("not base64!", "x", "y"), None);

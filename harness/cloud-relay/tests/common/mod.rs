@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use resetlab_app::digest::{Route, send_authenticated};
 use resetlab_app::{
-    App, AppProfile, AppSession, DeviceCredentials, DirectBackend, FormFactor, LoginOutcome,
-    Platform, RawRequest, RelayBackend, Secret,
+    App, AppProfile, AppSession, DeviceCredentials, DirectBackend, FormFactor, LoginOutcome, Platform, RawRequest,
+    RelayBackend, Secret,
 };
 use resetlab_cloud_relay::agent::AgentHandle;
 use resetlab_cloud_relay::{Relay, RelayConfig};
@@ -31,9 +31,7 @@ pub type RelayApp = resetlab_app::FlowApp<RelayBackend>;
 
 /// Sign into the lab's app account at `relay` on `session`'s device.
 pub async fn sign_in(session: AppSession, relay: &str) -> RelayApp {
-    let backend = RelayBackend::login(relay, ACCOUNT, &Secret::new(ACCOUNT_PASSWORD))
-        .await
-        .expect("app signs in");
+    let backend = RelayBackend::login(relay, ACCOUNT, &Secret::new(ACCOUNT_PASSWORD)).await.expect("app signs in");
     resetlab_app::FlowApp::new(session, backend)
 }
 
@@ -67,9 +65,7 @@ impl Lab {
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
         };
-        tokio::time::timeout(STEP, saved)
-            .await
-            .expect("the set-up password reaches flash");
+        tokio::time::timeout(STEP, saved).await.expect("the set-up password reaches flash");
         lab
     }
 
@@ -94,18 +90,8 @@ impl Lab {
         let serial = recorder.serial();
         relay.add_account(ACCOUNT, ACCOUNT_PASSWORD, [serial.clone()]);
         let agent = relay.attach(&recorder);
-        relay
-            .wait_online(&serial, STEP)
-            .await
-            .expect("recorder registers at the relay");
-        Lab {
-            recorder,
-            relay,
-            agent,
-            serial,
-            admin_password: FACTORY.to_owned(),
-            set_up_changes: 0,
-        }
+        relay.wait_online(&serial, STEP).await.expect("recorder registers at the relay");
+        Lab { recorder, relay, agent, serial, admin_password: FACTORY.to_owned(), set_up_changes: 0 }
     }
 
     /// Password changes since the lab's own set-up.
@@ -121,24 +107,14 @@ impl Lab {
             "/cgi-bin/userManager.cgi?action=modifyPassword&name=admin&pwd={new}&pwdOld={}",
             self.admin_password
         ));
-        let r = send_authenticated(&direct, Route::App, &self.serial, &creds, req)
-            .await
-            .expect("modifyPassword answered");
-        assert_eq!(
-            (r.status, r.body.trim()),
-            (200, "OK"),
-            "local modifyPassword of admin"
-        );
+        let r =
+            send_authenticated(&direct, Route::App, &self.serial, &creds, req).await.expect("modifyPassword answered");
+        assert_eq!((r.status, r.body.trim()), (200, "OK"), "local modifyPassword of admin");
         self.admin_password = new.to_owned();
     }
 
     /// The app signed into the lab's account, no device saved yet.
-    pub async fn signed_in_app(
-        &self,
-        platform: Platform,
-        form: FormFactor,
-        profile: AppProfile,
-    ) -> RelayApp {
+    pub async fn signed_in_app(&self, platform: Platform, form: FormFactor, profile: AppProfile) -> RelayApp {
         let session = AppSession::new(platform, form, profile, ACCOUNT);
         sign_in(session, &self.relay.url()).await
     }
@@ -154,20 +130,12 @@ impl Lab {
     ) -> RelayApp {
         let session = AppSession::new(platform, form, profile, ACCOUNT);
         let mut app = sign_in(session, &self.relay.url()).await;
-        app.add_device(&self.serial, DeviceCredentials::new(user, password))
-            .await
-            .expect("device added");
+        app.add_device(&self.serial, DeviceCredentials::new(user, password)).await.expect("device added");
         app
     }
 
-    pub async fn admin_app(
-        &self,
-        platform: Platform,
-        form: FormFactor,
-        profile: AppProfile,
-    ) -> RelayApp {
-        self.app(platform, form, profile, "admin", &self.admin_password)
-            .await
+    pub async fn admin_app(&self, platform: Platform, form: FormFactor, profile: AppProfile) -> RelayApp {
+        self.app(platform, form, profile, "admin", &self.admin_password).await
     }
 
     /// Whether the recorder itself (its own HTTP port, not the relay) accepts `user`/`password`.
@@ -177,10 +145,7 @@ impl Lab {
         let req = RawRequest::get("/cgi-bin/magicBox.cgi?action=getSerialNo");
         match send_authenticated(&direct, Route::App, &self.serial, &creds, req).await {
             Ok(r) => r.status == 200,
-            Err(e) => panic!(
-                "recorder at {} did not answer the check: {e:?}",
-                self.recorder.http_addr()
-            ),
+            Err(e) => panic!("recorder at {} did not answer the check: {e:?}", self.recorder.http_addr()),
         }
     }
 
@@ -191,14 +156,8 @@ impl Lab {
         let req = RawRequest::get(format!(
             "/cgi-bin/userManager.cgi?action=addUser&user.Name={name}&user.Password={password}&user.Group=user&user.Sharable=true&user.Reserved=false"
         ));
-        let r = send_authenticated(&direct, Route::App, &self.serial, &creds, req)
-            .await
-            .expect("addUser answered");
-        assert_eq!(
-            (r.status, r.body.trim()),
-            (200, "OK"),
-            "addUser of a secondary user"
-        );
+        let r = send_authenticated(&direct, Route::App, &self.serial, &creds, req).await.expect("addUser answered");
+        assert_eq!((r.status, r.body.trim()), (200, "OK"), "addUser of a secondary user");
     }
 
     pub async fn shutdown(self) {
@@ -210,10 +169,5 @@ impl Lab {
 
 /// Assert the app's saved entry connects through the relay.
 pub async fn saved_entry_connects(app: &mut RelayApp) {
-    assert_eq!(
-        app.connect_saved_entry()
-            .await
-            .expect("saved entry check runs"),
-        LoginOutcome::Accepted
-    );
+    assert_eq!(app.connect_saved_entry().await.expect("saved entry check runs"), LoginOutcome::Accepted);
 }

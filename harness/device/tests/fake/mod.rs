@@ -21,19 +21,13 @@ pub struct Request {
 
 impl Request {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// Parameter of the `Authorization: Digest …` header.
     pub fn auth_param(&self, name: &str) -> Option<String> {
         let h = self.header("Authorization")?.strip_prefix("Digest ")?;
-        split_params(h)
-            .into_iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v)
+        split_params(h).into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
     }
 
     /// True when the Digest answer is right for `user`/`password` with `realm`/`nonce`.
@@ -51,20 +45,10 @@ impl Request {
         }
         let ha1 = digest::ha1(user, realm, password);
         let ha2 = digest::ha2(&self.method, &uri);
-        let expected = match (
-            self.auth_param("qop"),
-            self.auth_param("nc"),
-            self.auth_param("cnonce"),
-        ) {
-            (Some(_), Some(nc), Some(cnonce)) => digest::response(
-                &ha1,
-                nonce,
-                Some(digest::QopAuth {
-                    nc: &nc,
-                    cnonce: &cnonce,
-                }),
-                &ha2,
-            ),
+        let expected = match (self.auth_param("qop"), self.auth_param("nc"), self.auth_param("cnonce")) {
+            (Some(_), Some(nc), Some(cnonce)) => {
+                digest::response(&ha1, nonce, Some(digest::QopAuth { nc: &nc, cnonce: &cnonce }), &ha2)
+            }
             _ => digest::response(&ha1, nonce, None, &ha2),
         };
         resp == expected
@@ -194,10 +178,7 @@ impl Fake {
 
     /// Requests that carried an Authorization header.
     pub fn authenticated_attempts(&self) -> usize {
-        self.seen()
-            .iter()
-            .filter(|r| r.header("Authorization").is_some())
-            .count()
+        self.seen().iter().filter(|r| r.header("Authorization").is_some()).count()
     }
 }
 
@@ -235,10 +216,5 @@ async fn read_request<R: tokio::io::AsyncRead + Unpin>(r: &mut BufReader<R>) -> 
         .unwrap_or(0);
     let mut body = vec![0; len];
     r.read_exact(&mut body).await.ok()?;
-    Some(Request {
-        method,
-        target,
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    })
+    Some(Request { method, target, headers, body: String::from_utf8_lossy(&body).into_owned() })
 }

@@ -54,48 +54,25 @@ impl Lab {
         )
         .await
         .expect("the installer sets the admin password locally");
-        let relay = Relay::start(RelayConfig::default())
-            .await
-            .expect("relay starts");
+        let relay = Relay::start(RelayConfig::default()).await.expect("relay starts");
         relay.add_account(ACCOUNT, ACCOUNT_PASSWORD, [serial.clone()]);
         let agent = relay.attach(&recorder);
-        relay
-            .wait_online(&serial, STEP)
+        relay.wait_online(&serial, STEP).await.expect("recorder registers at the relay");
+        let phone = Phone::start(PhoneConfig::new(relay.url()).with_defects(defects.iter().copied()))
             .await
-            .expect("recorder registers at the relay");
-        let phone =
-            Phone::start(PhoneConfig::new(relay.url()).with_defects(defects.iter().copied()))
-                .await
-                .expect("phone starts");
+            .expect("phone starts");
         let set_up_changes = recorder.stats().password_changes;
-        Lab {
-            recorder,
-            relay,
-            agent,
-            phone,
-            serial,
-            set_up_changes,
-        }
+        Lab { recorder, relay, agent, phone, serial, set_up_changes }
     }
 
     fn cgi_of(recorder: &Recorder) -> Cgi {
         let http = recorder.http_addr();
-        Cgi::new(
-            &Target::new(
-                http.ip().to_string(),
-                http.port(),
-                recorder.rtsp_addr().port(),
-            )
-            .with_timeout(STEP),
-        )
+        Cgi::new(&Target::new(http.ip().to_string(), http.port(), recorder.rtsp_addr().port()).with_timeout(STEP))
     }
 
     /// Whether the recorder itself accepts `admin`/`password` on its own HTTP port.
     pub async fn admin_accepts(&self, password: &str) -> bool {
-        Lab::cgi_of(&self.recorder)
-            .machine_name(&Credentials::new("admin", Secret::new(password)))
-            .await
-            .is_ok()
+        Lab::cgi_of(&self.recorder).machine_name(&Credentials::new("admin", Secret::new(password))).await.is_ok()
     }
 
     /// Password changes since the lab's set-up.

@@ -8,32 +8,16 @@ use resetlab_emulator::{Recorder, RecorderConfig};
 use resetlab_rig::relay::{CoilOptions, RelayCoil};
 
 pub async fn lab() -> EmulatedBench {
-    let rec = Recorder::start(RecorderConfig::new(resetlab_profile::flir_2017()))
-        .await
-        .expect("recorder starts");
-    EmulatedBench::start(vec![rec], Layout::default())
-        .await
-        .expect("board starts")
+    let rec = Recorder::start(RecorderConfig::new(resetlab_profile::flir_2017())).await.expect("recorder starts");
+    EmulatedBench::start(vec![rec], Layout::default()).await.expect("board starts")
 }
 
 pub fn opts(coil: u16, what: &str) -> CoilOptions {
-    CoilOptions {
-        unit: 1,
-        coil,
-        invert: false,
-        write_multiple: false,
-        off: Duration::ZERO,
-        what: what.into(),
-    }
+    CoilOptions { unit: 1, coil, invert: false, write_multiple: false, off: Duration::ZERO, what: what.into() }
 }
 
 pub fn tcp(lab: &EmulatedBench, o: CoilOptions) -> RelayCoil {
-    resetlab_rig::modbus_tcp::board(
-        "127.0.0.1",
-        lab.modbus_tcp_addr().port(),
-        Duration::from_millis(500),
-    )
-    .coil(o)
+    resetlab_rig::modbus_tcp::board("127.0.0.1", lab.modbus_tcp_addr().port(), Duration::from_millis(500)).coil(o)
 }
 
 pub fn rtu(lab: &EmulatedBench, o: CoilOptions) -> RelayCoil {

@@ -72,11 +72,7 @@ pub(crate) async fn handle(fw: &Arc<Firmware>, req: SoapRequest<'_>) -> Reply {
         Ok(c) => c,
         Err(reply) => return *reply,
     };
-    let body = env
-        .child("Body")
-        .and_then(|b| b.children.first())
-        .cloned()
-        .unwrap_or_default();
+    let body = env.child("Body").and_then(|b| b.children.first()).cloned().unwrap_or_default();
     let host = req
         .headers()
         .get(header::HOST)
@@ -97,10 +93,7 @@ pub(crate) async fn handle(fw: &Arc<Firmware>, req: SoapRequest<'_>) -> Reply {
         other => fault(
             Code::Receiver,
             &["ter:ActionNotSupported"],
-            &format!(
-                "operation {} is not supported",
-                other.chars().take(64).collect::<String>()
-            ),
+            &format!("operation {} is not supported", other.chars().take(64).collect::<String>()),
         ),
     }
 }
@@ -115,24 +108,18 @@ fn authenticate(fw: &Firmware, env: &Element, req: &SoapRequest<'_>) -> Result<C
             return crate::cgi::digest_caller(fw, req.head, Via::Onvif)
                 .map_err(|reply| Box::new(with_fault_body(*reply)));
         }
-        return Err(Box::new(with_fault_body(crate::cgi::digest_challenge(
-            fw, false,
-        ))));
+        return Err(Box::new(with_fault_body(crate::cgi::digest_challenge(fw, false))));
     };
     let fresh = fw.ram().wsse_nonces.fresh(&token, Utc::now());
     match fw.authenticate(Via::Onvif, &token.username, fresh, |pw| token.proves(pw)) {
-        Auth::Granted { user, group } => Ok(Caller {
-            user,
-            group,
-            session: None,
-        }),
+        Auth::Granted { user, group } => Ok(Caller { user, group, session: None }),
         Auth::Stale => Err(Box::new(not_authorized(
             "Sender not authorized: the token's Created is outside the clock window or its Nonce was used before",
         ))),
         Auth::Refused { .. } => Err(Box::new(not_authorized("Sender not authorized"))),
-        Auth::Locked { remaining_s } => Err(Box::new(not_authorized(&format!(
-            "Sender not authorized: user locked, {remaining_s} s left"
-        )))),
+        Auth::Locked { remaining_s } => {
+            Err(Box::new(not_authorized(&format!("Sender not authorized: user locked, {remaining_s} s left"))))
+        }
     }
 }
 
@@ -140,11 +127,7 @@ fn authenticate(fw: &Firmware, env: &Element, req: &SoapRequest<'_>) -> Result<C
 fn with_fault_body(reply: Reply) -> Reply {
     let (parts, body) = reply.into_parts();
     let locked = format!("{body:?}").to_ascii_lowercase().contains("lock");
-    let mut f = not_authorized(if locked {
-        "Sender not authorized: user locked"
-    } else {
-        "Sender not authorized"
-    });
+    let mut f = not_authorized(if locked { "Sender not authorized: user locked" } else { "Sender not authorized" });
     *f.status_mut() = parts.status;
     if let Some(v) = parts.headers.get(header::WWW_AUTHENTICATE) {
         f.headers_mut().insert(header::WWW_AUTHENTICATE, v.clone());
@@ -220,23 +203,16 @@ fn users(fw: &Firmware) -> Reply {
             )
         })
         .collect();
-    ok(&format!(
-        "<tds:GetUsersResponse>{list}</tds:GetUsersResponse>"
-    ))
+    ok(&format!("<tds:GetUsersResponse>{list}</tds:GetUsersResponse>"))
 }
 
 async fn set_user(fw: &Arc<Firmware>, caller: &Caller, body: &Element) -> Reply {
     let users: Vec<&Element> = body.children_named("User").collect();
     if users.is_empty() {
-        return fault(
-            Code::Sender,
-            &["ter:InvalidArgVal", "ter:UsernameMissing"],
-            "SetUser names no User",
-        );
+        return fault(Code::Sender, &["ter:InvalidArgVal", "ter:UsernameMissing"], "SetUser names no User");
     }
     for u in users {
-        let (Some(name), Some(password)) = (u.text_at(&["Username"]), u.text_at(&["Password"]))
-        else {
+        let (Some(name), Some(password)) = (u.text_at(&["Username"]), u.text_at(&["Password"])) else {
             return fault(
                 Code::Sender,
                 &["ter:InvalidArgVal", "ter:UsernameMissing"],
@@ -244,11 +220,7 @@ async fn set_user(fw: &Arc<Firmware>, caller: &Caller, body: &Element) -> Reply 
             );
         };
         if fw.ram().accounts.get(name).is_none() {
-            return fault(
-                Code::Sender,
-                &["ter:InvalidArgVal", "ter:UsernameMissing"],
-                "User not exist",
-            );
+            return fault(Code::Sender, &["ter:InvalidArgVal", "ter:UsernameMissing"], "User not exist");
         }
         if let Err(refusal) = fw.set_user_password(caller, name, password).await {
             let reason = refusal.0;
@@ -268,15 +240,8 @@ async fn set_user(fw: &Arc<Firmware>, caller: &Caller, body: &Element) -> Reply 
 }
 
 fn stream_uri(fw: &Firmware, host: &str, body: &Element) -> Reply {
-    if body
-        .text_at(&["ProfileToken"])
-        .is_some_and(|t| t != PROFILE_TOKEN)
-    {
-        return fault(
-            Code::Sender,
-            &["ter:InvalidArgVal", "ter:NoProfile"],
-            "no such profile",
-        );
+    if body.text_at(&["ProfileToken"]).is_some_and(|t| t != PROFILE_TOKEN) {
+        return fault(Code::Sender, &["ter:InvalidArgVal", "ter:NoProfile"], "no such profile");
     }
     let hostname = host.rsplit_once(':').map_or(host, |(h, _)| h);
     let port = fw.rtsp_port.get().copied().unwrap_or(554);
@@ -305,7 +270,9 @@ mod tests {
             let reply = operation(body).map(|_| ()).expect_err("a fault");
             assert_eq!(reply.status(), StatusCode::BAD_REQUEST, "{body:?}");
         }
-        let (_, op) = operation(br#"<s:Envelope xmlns:s="e"><s:Body><tds:GetUsers xmlns:tds="d"/></s:Body></s:Envelope>"#).unwrap();
+        let (_, op) =
+            operation(br#"<s:Envelope xmlns:s="e"><s:Body><tds:GetUsers xmlns:tds="d"/></s:Body></s:Envelope>"#)
+                .unwrap();
         assert_eq!(op, "GetUsers");
     }
 }

@@ -24,10 +24,8 @@ pub(crate) fn envelope(status: StatusCode, body: &str) -> Reply {
     );
     let mut r = Response::new(Full::new(Bytes::from(xml)));
     *r.status_mut() = status;
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/soap+xml; charset=utf-8"),
-    );
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/soap+xml; charset=utf-8"));
     r
 }
 

@@ -49,23 +49,13 @@ impl UsernameToken {
             return Err(TokenError::NoUsername);
         }
         let password = token.child("Password");
-        let digest = password
-            .and_then(|p| p.attr("Type"))
-            .is_some_and(|t| t.ends_with("#PasswordDigest"));
+        let digest = password.and_then(|p| p.attr("Type")).is_some_and(|t| t.ends_with("#PasswordDigest"));
         let t = UsernameToken {
             username,
-            password: password
-                .map(|p| p.text.trim().to_owned())
-                .unwrap_or_default(),
+            password: password.map(|p| p.text.trim().to_owned()).unwrap_or_default(),
             digest,
-            nonce: token
-                .text_at(&["Nonce"])
-                .filter(|n| !n.is_empty())
-                .map(str::to_owned),
-            created: token
-                .text_at(&["Created"])
-                .filter(|c| !c.is_empty())
-                .map(str::to_owned),
+            nonce: token.text_at(&["Nonce"]).filter(|n| !n.is_empty()).map(str::to_owned),
+            created: token.text_at(&["Created"]).filter(|c| !c.is_empty()).map(str::to_owned),
         };
         if t.digest {
             let (Some(nonce), Some(_)) = (&t.nonce, &t.created) else {
@@ -86,8 +76,7 @@ impl UsernameToken {
         let (Some(nonce), Some(created)) = (&self.nonce, &self.created) else {
             return false;
         };
-        resetlab_wire::wsse::password_digest_b64(nonce, created, password).as_deref()
-            == Some(self.password.as_str())
+        resetlab_wire::wsse::password_digest_b64(nonce, created, password).as_deref() == Some(self.password.as_str())
     }
 }
 
@@ -100,10 +89,7 @@ pub(crate) struct SeenNonces {
 
 impl SeenNonces {
     pub(crate) fn new(window: Duration) -> Self {
-        SeenNonces {
-            seen: HashMap::new(),
-            window,
-        }
+        SeenNonces { seen: HashMap::new(), window }
     }
 
     /// Whether `token` is fresh: its `Created` within the window of `now`, its nonce not seen
@@ -124,14 +110,9 @@ impl SeenNonces {
         }
         let t = Instant::now();
         let window = self.window;
-        self.seen
-            .retain(|_, at| t.duration_since(*at) <= window * 2);
+        self.seen.retain(|_, at| t.duration_since(*at) <= window * 2);
         if self.seen.len() >= MAX_SEEN
-            && let Some(oldest) = self
-                .seen
-                .iter()
-                .min_by_key(|(_, at)| **at)
-                .map(|(k, _)| k.clone())
+            && let Some(oldest) = self.seen.iter().min_by_key(|(_, at)| **at).map(|(k, _)| k.clone())
         {
             self.seen.remove(&oldest);
         }
@@ -162,26 +143,14 @@ mod tests {
         let t = UsernameToken::from_envelope(&env).unwrap().unwrap();
         assert!(t.digest && t.proves("userpassword") && !t.proves("userpassworD"));
         let mut seen = SeenNonces::new(Duration::from_secs(300));
-        let then = DateTime::parse_from_rfc3339("2010-09-16T07:52:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
+        let then = DateTime::parse_from_rfc3339("2010-09-16T07:52:00Z").unwrap().with_timezone(&Utc);
         assert!(seen.fresh(&t, then));
         assert!(!seen.fresh(&t, then), "the same nonce again is a replay");
-        let late = DateTime::parse_from_rfc3339("2010-09-16T08:00:46Z")
-            .unwrap()
-            .with_timezone(&Utc);
+        let late = DateTime::parse_from_rfc3339("2010-09-16T08:00:46Z").unwrap().with_timezone(&Utc);
         let mut other = SeenNonces::new(Duration::from_secs(300));
-        assert!(
-            !other.fresh(&t, late),
-            "Created 15 min ago is outside a 5 min window"
-        );
-        let early = DateTime::parse_from_rfc3339("2010-09-16T07:40:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
-        assert!(
-            !other.fresh(&t, early),
-            "Created in the future beyond the window"
-        );
+        assert!(!other.fresh(&t, late), "Created 15 min ago is outside a 5 min window");
+        let early = DateTime::parse_from_rfc3339("2010-09-16T07:40:00Z").unwrap().with_timezone(&Utc);
+        assert!(!other.fresh(&t, early), "Created in the future beyond the window");
     }
 
     #[test]
@@ -192,10 +161,7 @@ mod tests {
         let env = envelope("#PasswordDigest", "x", "", "");
         assert_eq!(UsernameToken::from_envelope(&env), Err(TokenError::NoNonce));
         let env = envelope("#PasswordDigest", "x", "!!", "2010-09-16T07:50:45Z");
-        assert_eq!(
-            UsernameToken::from_envelope(&env),
-            Err(TokenError::BadNonce)
-        );
+        assert_eq!(UsernameToken::from_envelope(&env), Err(TokenError::BadNonce));
         let none = parse("<Envelope><Body/></Envelope>").unwrap();
         assert_eq!(UsernameToken::from_envelope(&none), Ok(None));
     }

@@ -44,10 +44,7 @@ impl Element {
 
     /// The value of attribute `name` (local name).
     pub(crate) fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 }
 
@@ -81,11 +78,7 @@ fn open(e: &BytesStart<'_>) -> Result<Element, XmlError> {
             .map_err(|err| XmlError::Malformed(err.to_string()))?;
         attrs.push((local(a.key.local_name().as_ref()), value.into_owned()));
     }
-    Ok(Element {
-        name: local(e.local_name().as_ref()),
-        attrs,
-        ..Element::default()
-    })
+    Ok(Element { name: local(e.local_name().as_ref()), attrs, ..Element::default() })
 }
 
 /// Parse `text` into its root element.
@@ -125,9 +118,7 @@ pub(crate) fn parse(text: &str) -> Result<Element, XmlError> {
                 }
             }
             Event::End(_) => {
-                let el = stack
-                    .pop()
-                    .ok_or_else(|| XmlError::Malformed("end tag without a start".into()))?;
+                let el = stack.pop().ok_or_else(|| XmlError::Malformed("end tag without a start".into()))?;
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(el),
                     None => root = Some(el),
@@ -175,9 +166,7 @@ pub(crate) fn parse(text: &str) -> Result<Element, XmlError> {
         }
     }
     if !stack.is_empty() {
-        return Err(XmlError::Malformed(
-            "document ends inside an element".into(),
-        ));
+        return Err(XmlError::Malformed("document ends inside an element".into()));
     }
     root.ok_or(XmlError::Empty)
 }
@@ -198,18 +187,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(e.name, "Envelope");
-        assert_eq!(
-            e.text_at(&["Body", "SetUser", "User", "Username"]),
-            Some("op&1")
-        );
-        assert_eq!(
-            e.text_at(&["Body", "SetUser", "User", "Password"]),
-            Some("a<b")
-        );
-        assert_eq!(
-            parse("<a x='&#65;&lt;'>&#x42;</a>").unwrap().attr("x"),
-            Some("A<")
-        );
+        assert_eq!(e.text_at(&["Body", "SetUser", "User", "Username"]), Some("op&1"));
+        assert_eq!(e.text_at(&["Body", "SetUser", "User", "Password"]), Some("a<b"));
+        assert_eq!(parse("<a x='&#65;&lt;'>&#x42;</a>").unwrap().attr("x"), Some("A<"));
     }
 
     #[test]
@@ -218,21 +198,8 @@ mod tests {
         assert_eq!(parse(bomb), Err(XmlError::Dtd));
         assert!(matches!(parse("<a>&xxe;</a>"), Err(XmlError::Entity(_))));
         assert_eq!(parse(&"<a>".repeat(100)), Err(XmlError::TooDeep));
-        assert_eq!(
-            parse(&format!("<r>{}</r>", "<a/>".repeat(5000))),
-            Err(XmlError::TooMany)
-        );
-        for junk in [
-            "",
-            "   ",
-            "<a>",
-            "<a></b>",
-            "</a>",
-            "<a/><b/>",
-            "text",
-            "<a x='1' x='2'/>",
-            "\u{0}",
-        ] {
+        assert_eq!(parse(&format!("<r>{}</r>", "<a/>".repeat(5000))), Err(XmlError::TooMany));
+        for junk in ["", "   ", "<a>", "<a></b>", "</a>", "<a/><b/>", "text", "<a x='1' x='2'/>", "\u{0}"] {
             assert!(parse(junk).is_err(), "{junk:?}");
         }
     }

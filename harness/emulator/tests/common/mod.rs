@@ -58,10 +58,7 @@ pub struct HttpReply {
 
 impl HttpReply {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 
@@ -79,10 +76,7 @@ pub async fn http(
             req.push_str(&format!("{k}: {v}\r\n"));
         }
         if !body.is_empty() || method == "POST" {
-            req.push_str(&format!(
-                "Content-Length: {}\r\nContent-Type: application/json\r\n",
-                body.len()
-            ));
+            req.push_str(&format!("Content-Length: {}\r\nContent-Type: application/json\r\n", body.len()));
         }
         req.push_str("\r\n");
         req.push_str(body);
@@ -98,20 +92,10 @@ pub async fn http(
 fn parse_reply(raw: &str) -> HttpReply {
     let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((raw, ""));
     let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    HttpReply {
-        status,
-        headers,
-        body: body.to_owned(),
-    }
+    let status = lines.next().and_then(|l| l.split_whitespace().nth(1)).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let headers =
+        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())).collect();
+    HttpReply { status, headers, body: body.to_owned() }
 }
 
 /// `key="value"` or `key=value` from a challenge header.
@@ -127,30 +111,14 @@ pub fn param(header: &str, key: &str) -> Option<String> {
 
 /// GET a CGI path with Digest (qop=auth), as a browser does: unauthenticated first, then answer.
 pub async fn cgi(addr: SocketAddr, path: &str, user: &str, password: &str) -> HttpReply {
-    let first = http(addr, "GET", path, &[], "")
-        .await
-        .expect("first CGI request");
+    let first = http(addr, "GET", path, &[], "").await.expect("first CGI request");
     if first.status != 401 {
         return first;
     }
-    let ch = first
-        .header("WWW-Authenticate")
-        .expect("401 has a challenge")
-        .to_owned();
+    let ch = first.header("WWW-Authenticate").expect("401 has a challenge").to_owned();
     let (realm, nonce) = (param(&ch, "realm").unwrap(), param(&ch, "nonce").unwrap());
-    let auth = digest_header(
-        user,
-        password,
-        &realm,
-        &nonce,
-        "GET",
-        path,
-        true,
-        param(&ch, "opaque"),
-    );
-    http(addr, "GET", path, &[("Authorization", auth)], "")
-        .await
-        .expect("authenticated CGI request")
+    let auth = digest_header(user, password, &realm, &nonce, "GET", path, true, param(&ch, "opaque"));
+    http(addr, "GET", path, &[("Authorization", auth)], "").await.expect("authenticated CGI request")
 }
 
 /// A `qop=auth` Digest answer with the nonce count `nc` (8 hex digits), as a client that reuses a
@@ -164,15 +132,7 @@ pub fn digest_header_nc(
     uri: &str,
     nc: &str,
 ) -> String {
-    let r = response(
-        &ha1(user, realm, password),
-        nonce,
-        Some(QopAuth {
-            nc,
-            cnonce: "0a4f113b",
-        }),
-        &ha2(method, uri),
-    );
+    let r = response(&ha1(user, realm, password), nonce, Some(QopAuth { nc, cnonce: "0a4f113b" }), &ha2(method, uri));
     format!(
         r#"Digest username="{user}", realm="{realm}", nonce="{nonce}", uri="{uri}", qop=auth, nc={nc}, cnonce="0a4f113b", response="{r}""#
     )
@@ -191,37 +151,22 @@ pub fn digest_header(
 ) -> String {
     let h1 = ha1(user, realm, password);
     let h2 = ha2(method, uri);
-    let opaque = opaque
-        .map(|o| format!(", opaque=\"{o}\""))
-        .unwrap_or_default();
+    let opaque = opaque.map(|o| format!(", opaque=\"{o}\"")).unwrap_or_default();
     if qop {
-        let r = response(
-            &h1,
-            nonce,
-            Some(QopAuth {
-                nc: "00000001",
-                cnonce: "0a4f113b",
-            }),
-            &h2,
-        );
+        let r = response(&h1, nonce, Some(QopAuth { nc: "00000001", cnonce: "0a4f113b" }), &h2);
         format!(
             r#"Digest username="{user}", realm="{realm}", nonce="{nonce}", uri="{uri}", qop=auth, nc=00000001, cnonce="0a4f113b", response="{r}"{opaque}"#
         )
     } else {
         let r = response(&h1, nonce, None, &h2);
-        format!(
-            r#"Digest username="{user}", realm="{realm}", nonce="{nonce}", uri="{uri}", response="{r}""#
-        )
+        format!(r#"Digest username="{user}", realm="{realm}", nonce="{nonce}", uri="{uri}", response="{r}""#)
     }
 }
 
 /// POST an RPC2 body; returns the JSON reply.
 pub async fn rpc2_post(addr: SocketAddr, path: &str, body: &Value) -> Value {
-    let r = http(addr, "POST", path, &[], &body.to_string())
-        .await
-        .expect("RPC2 request");
-    serde_json::from_str(&r.body)
-        .unwrap_or_else(|e| panic!("RPC2 reply is not JSON ({e}): {}", r.body))
+    let r = http(addr, "POST", path, &[], &body.to_string()).await.expect("RPC2 request");
+    serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("RPC2 reply is not JSON ({e}): {}", r.body))
 }
 
 /// Two-step `global.login`; `Ok(session)` or `Err(reply)` of the step that failed.
@@ -254,11 +199,7 @@ pub async fn rpc2_login_as(
         &json!({"method": "global.login", "params": {"userName": user, "password": hash, "clientType": client_type, "loginType": login_type, "passwordType": "Default"}, "session": first["session"], "id": 2}),
     )
     .await;
-    if second["result"] == json!(true) {
-        Ok(second["session"].as_str().unwrap().to_owned())
-    } else {
-        Err(second)
-    }
+    if second["result"] == json!(true) { Ok(second["session"].as_str().unwrap().to_owned()) } else { Err(second) }
 }
 
 pub async fn rpc2_login(addr: SocketAddr, user: &str, password: &str) -> Result<String, Value> {
@@ -266,12 +207,7 @@ pub async fn rpc2_login(addr: SocketAddr, user: &str, password: &str) -> Result<
 }
 
 pub async fn rpc2_call(addr: SocketAddr, session: &str, method: &str, params: Value) -> Value {
-    rpc2_post(
-        addr,
-        "/RPC2",
-        &json!({"method": method, "params": params, "session": session, "id": 7}),
-    )
-    .await
+    rpc2_post(addr, "/RPC2", &json!({"method": method, "params": params, "session": session, "id": 7})).await
 }
 
 /// An RTSP exchange on one connection: OPTIONS, DESCRIBE, and DESCRIBE with Digest when challenged.
@@ -287,16 +223,26 @@ pub async fn rtsp_describe_stream(addr: SocketAddr, subtype: u32, user: &str, pa
         let url = format!("rtsp://{addr}/cam/realmonitor?channel=1&subtype={subtype}");
         let (st, _, _) = rtsp_exchange(&mut s, &format!("OPTIONS {url} RTSP/1.0\r\nCSeq: 1\r\n\r\n"), 1).await;
         assert_eq!(st, 200, "OPTIONS needs no credentials");
-        let (st, head, body) = rtsp_exchange(&mut s, &format!("DESCRIBE {url} RTSP/1.0\r\nCSeq: 2\r\nAccept: application/sdp\r\n\r\n"), 2).await;
+        let (st, head, body) =
+            rtsp_exchange(&mut s, &format!("DESCRIBE {url} RTSP/1.0\r\nCSeq: 2\r\nAccept: application/sdp\r\n\r\n"), 2)
+                .await;
         if st != 401 {
             return (st, body);
         }
-        let ch = head.lines().find(|l| l.to_ascii_lowercase().starts_with("www-authenticate:")).expect("401 has a challenge").to_owned();
+        let ch = head
+            .lines()
+            .find(|l| l.to_ascii_lowercase().starts_with("www-authenticate:"))
+            .expect("401 has a challenge")
+            .to_owned();
         assert!(!ch.contains("qop"), "RTSP Digest has no qop: {ch}");
         let (realm, nonce) = (param(&ch, "realm").unwrap(), param(&ch, "nonce").unwrap());
         let auth = digest_header(user, password, &realm, &nonce, "DESCRIBE", &url, false, None);
-        let (st, _, body) =
-            rtsp_exchange(&mut s, &format!("DESCRIBE {url} RTSP/1.0\r\nCSeq: 3\r\nAuthorization: {auth}\r\nAccept: application/sdp\r\n\r\n"), 3).await;
+        let (st, _, body) = rtsp_exchange(
+            &mut s,
+            &format!("DESCRIBE {url} RTSP/1.0\r\nCSeq: 3\r\nAuthorization: {auth}\r\nAccept: application/sdp\r\n\r\n"),
+            3,
+        )
+        .await;
         (st, body)
     })
     .await
@@ -316,17 +262,10 @@ pub async fn rtsp_exchange(s: &mut TcpStream, req: &str, cseq: u32) -> (u16, Str
         if let Some((head, body)) = text.split_once("\r\n\r\n") {
             let len: usize = head
                 .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase()
-                        .strip_prefix("content-length:")
-                        .map(|v| v.trim().parse().unwrap())
-                })
+                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
                 .unwrap_or(0);
             if body.len() >= len {
-                assert!(
-                    head.contains(&format!("CSeq: {cseq}")),
-                    "CSeq echoed: {head}"
-                );
+                assert!(head.contains(&format!("CSeq: {cseq}")), "CSeq echoed: {head}");
                 let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
                 return (status, head.to_owned(), body.to_owned());
             }
@@ -337,10 +276,7 @@ pub async fn rtsp_exchange(s: &mut TcpStream, req: &str, cseq: u32) -> (u16, Str
 /// Whether `tool` can run; when it cannot, a test must fail under CI and be skipped (with a note)
 /// elsewhere.
 pub fn have(tool: &str) -> bool {
-    let ok = std::process::Command::new(tool)
-        .arg("-version")
-        .output()
-        .is_ok();
+    let ok = std::process::Command::new(tool).arg("-version").output().is_ok();
     if !ok {
         if std::env::var_os("CI").is_some() {
             panic!("{tool} is required under CI but is not installed");

@@ -24,12 +24,7 @@ const THUMBNAIL_WIDTH: u32 = 160;
 impl Dut {
     /// Every stream a user opens on this recorder, as its profile lists them.
     pub fn streams(&self) -> Vec<Stream> {
-        self.profile
-            .video
-            .all()
-            .into_iter()
-            .map(|(channel, subtype)| Stream { channel, subtype })
-            .collect()
+        self.profile.video.all().into_iter().map(|(channel, subtype)| Stream { channel, subtype }).collect()
     }
 
     /// One RTSP login: play every stream with `creds` (see the module doc).
@@ -70,11 +65,7 @@ impl Dut {
                 }
                 Err(e) => self.fail_on(e),
             };
-            self.note(
-                Some(Interface::Rtsp),
-                format!("play the {stream} as {}", creds.user),
-                outcome.to_string(),
-            );
+            self.note(Some(Interface::Rtsp), format!("play the {stream} as {}", creds.user), outcome.to_string());
             if n < last {
                 match outcome.login() {
                     LoginOutcome::Accepted => {
@@ -84,11 +75,7 @@ impl Dut {
                 }
             }
             match &outcome {
-                PlayOutcome::Refused {
-                    at,
-                    unprotected: Some(p),
-                    ..
-                } => {
+                PlayOutcome::Refused { at, unprotected: Some(p), .. } => {
                     let message = format!(
                         "RTSP {stream}: the recorder refused the credentials of {} at {at}, then streamed video ({}x{}) to SETUP and PLAY \
                          sent without any credentials",
@@ -98,33 +85,20 @@ impl Dut {
                         self.keep_thumbnail(p, "streamed without credentials");
                     }
                 }
-                PlayOutcome::Played(p)
-                    if stream.subtype == 0 && creds.password != self.baseline =>
-                {
+                PlayOutcome::Played(p) if stream.subtype == 0 && creds.password != self.baseline => {
                     self.keep_thumbnail(p, &format!("played as {}", creds.user));
                 }
                 _ => {}
             }
             seen.push((stream, outcome));
         }
-        let played = seen
-            .iter()
-            .filter(|(_, o)| matches!(o, PlayOutcome::Played(_)))
-            .count();
+        let played = seen.iter().filter(|(_, o)| matches!(o, PlayOutcome::Played(_))).count();
         if played > 0 && played < seen.len() {
-            let each: Vec<String> = seen
-                .iter()
-                .map(|(s, o)| format!("{s} {}", brief(o)))
-                .collect();
-            let message = format!(
-                "RTSP streams disagree about one password of {}: {}",
-                creds.user,
-                each.join(", ")
-            );
+            let each: Vec<String> = seen.iter().map(|(s, o)| format!("{s} {}", brief(o))).collect();
+            let message = format!("RTSP streams disagree about one password of {}: {}", creds.user, each.join(", "));
             self.found(Failure::violating(&["ART-LOCAL"], message));
         }
-        seen.last()
-            .map_or(LoginOutcome::Refused, |(_, o)| o.login())
+        seen.last().map_or(LoginOutcome::Refused, |(_, o)| o.login())
     }
 
     /// Record a finding that does not stop the scenario, unless the same was found already;
@@ -146,10 +120,7 @@ impl Dut {
             at_ms: self.now_ms(),
             interface: Interface::Rtsp.to_string(),
             stream: p.stream.to_string(),
-            caption: format!(
-                "{}, {}x{} key frame, {caption}",
-                p.stream, p.picture.width, p.picture.height
-            ),
+            caption: format!("{}, {}x{} key frame, {caption}", p.stream, p.picture.width, p.picture.height),
             width: small.width,
             height: small.height,
             file: String::new(),

@@ -16,8 +16,8 @@ use resetlab_profile::FirmwareProfile;
 use resetlab_rig::bench::{Bench, BoardSpec, SwitchSpec};
 use resetlab_wire::Secret;
 
-use super::station::{EmulatedHandles, Station};
 use super::LabError;
+use super::station::{EmulatedHandles, Station};
 
 /// The embedded lab's bench file.
 pub const EMULATOR_BENCH: &str = include_str!("../../../../rigs/emulator.yaml");
@@ -95,7 +95,12 @@ pub struct Emulated {
 }
 
 impl Emulated {
-    pub fn new(profile: FirmwareProfile, defects: Vec<Defect>, modbus: EmulatedModbus, app_defects: Vec<PhoneDefect>) -> Self {
+    pub fn new(
+        profile: FirmwareProfile,
+        defects: Vec<Defect>,
+        modbus: EmulatedModbus,
+        app_defects: Vec<PhoneDefect>,
+    ) -> Self {
         Emulated {
             profile,
             defects,
@@ -130,11 +135,16 @@ impl Emulated {
         // A recorder fresh from the factory: its administrator password is the profile's default.
         let as_found = profile.admin().password.clone();
         let handles = EmulatedHandles { recorder, board, remote, agent };
-        Station::from_bench(&resolved, None, profile, as_found, None, Some(handles)).await.map_err(|e| LabError::Emulator(format!("{e:#}")))
+        Station::from_bench(&resolved, None, profile, as_found, None, Some(handles))
+            .await
+            .map_err(|e| LabError::Emulator(format!("{e:#}")))
     }
 
     /// Register `recorder` with the run's relay under a fresh app account and attach its tunnel.
-    async fn remote_for(&self, recorder: &Recorder) -> Result<(Remote, resetlab_cloud_relay::agent::AgentHandle), LabError> {
+    async fn remote_for(
+        &self,
+        recorder: &Recorder,
+    ) -> Result<(Remote, resetlab_cloud_relay::agent::AgentHandle), LabError> {
         let relay = self
             .relay
             .get_or_try_init(|| Relay::start(RelayConfig::default()))
@@ -148,7 +158,9 @@ impl Emulated {
         let agent = relay.attach(recorder);
         let phone = self
             .phone
-            .get_or_try_init(|| Phone::start(PhoneConfig::new(relay.url()).with_defects(self.app_defects.iter().copied())))
+            .get_or_try_init(|| {
+                Phone::start(PhoneConfig::new(relay.url()).with_defects(self.app_defects.iter().copied()))
+            })
             .await
             .map_err(|e| LabError::Emulator(format!("emulated phone: {e}")))?;
         let remote = Remote { relay, serial, account, password, phone_url: phone.url() };
@@ -181,8 +193,13 @@ pub struct EmulatedCloud {
 
 impl EmulatedCloud {
     /// Start the relay and the phone for `recorder`; the app account's password is `password`.
-    pub async fn start(recorder: &Recorder, password: &Secret, app_defects: Vec<PhoneDefect>) -> Result<EmulatedCloud, LabError> {
-        let relay = Relay::start(RelayConfig::default()).await.map_err(|e| LabError::Emulator(format!("cloud relay: {e}")))?;
+    pub async fn start(
+        recorder: &Recorder,
+        password: &Secret,
+        app_defects: Vec<PhoneDefect>,
+    ) -> Result<EmulatedCloud, LabError> {
+        let relay =
+            Relay::start(RelayConfig::default()).await.map_err(|e| LabError::Emulator(format!("cloud relay: {e}")))?;
         let serial = recorder.serial();
         let account = format!("owner-{serial}@lab.invalid");
         relay.add_account(&account, password.expose().to_owned(), [serial.clone()]);

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use super::emulated::Remote;
 use super::station::{BenchApp, Station, StationState};
-use crate::dut::Dut;
 use crate::bench_drivers::BenchDrivers;
+use crate::dut::Dut;
 
 /// The margin added to a firmware's flash commit delay before a change counts as saved: a fifth of
 /// the delay, at least 50 ms, for the firmware's own scheduling.
@@ -76,7 +76,11 @@ impl Lease {
         {
             let left = at - Instant::now();
             tokio::time::sleep_until(at.into()).await;
-            self.dut.note(None, "before the power cut: wait until the set-up's password change must be in flash", format!("{} ms", left.as_millis()));
+            self.dut.note(
+                None,
+                "before the power cut: wait until the set-up's password change must be in flash",
+                format!("{} ms", left.as_millis()),
+            );
         }
     }
 
@@ -106,7 +110,11 @@ impl Lease {
             // power cycle, say): a reboot clears this firmware's failure count, as its profile
             // says, and gives the search a fresh budget. The reboot itself checks nothing.
             self.dut.saved = false;
-            self.dut.note(None, "teardown: reboot for a fresh login budget", "the baseline was not found within the first budget");
+            self.dut.note(
+                None,
+                "teardown: reboot for a fresh login budget",
+                "the baseline was not found within the first budget",
+            );
             self.power_off().await;
             self.power_on().await;
             restored = self.dut.restore_baseline().await;

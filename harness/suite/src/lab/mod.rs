@@ -17,12 +17,12 @@ use std::sync::Arc;
 use resetlab_profile::FirmwareProfile;
 use resetlab_rig::bench::{Bench, ConsolePort, SwitchSpec};
 
-use crate::recovery::Custody;
 use crate::lab_defects::Injected;
+use crate::recovery::Custody;
 
-pub use emulated::{EmulatedModbus, Remote, EMULATOR_BENCH};
-pub use lease::{commit_margin, Lease};
-pub use station::{read_identity, BenchApp, Station};
+pub use emulated::{EMULATOR_BENCH, EmulatedModbus, Remote};
+pub use lease::{Lease, commit_margin};
+pub use station::{BenchApp, Station, read_identity};
 
 /// Something a scenario needs from the bench, named by a feature tag (`@power` …).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,7 +161,8 @@ impl Lab {
 
     /// The lab a bench file describes (`--rig FILE`).
     pub async fn from_bench_file(file: &Path, opts: LabOptions) -> anyhow::Result<Lab> {
-        let text = std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("cannot read the bench file {}: {e}", file.display()))?;
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| anyhow::anyhow!("cannot read the bench file {}: {e}", file.display()))?;
         Lab::from_bench_text(file, &text, opts).await
     }
 
@@ -171,14 +172,26 @@ impl Lab {
         let app = resetlab_app::bench::parse(file, text)?;
         let profile = resetlab_profile::resolve(opts.firmware.as_deref(), bench.device.profile.as_deref())?;
         let parts = Parts::of(&bench, app.as_ref());
-        let app_defects: Vec<_> = opts.defects.iter().filter_map(|d| if let Injected::App(a) = d { Some(*a) } else { None }).collect();
+        let app_defects: Vec<_> =
+            opts.defects.iter().filter_map(|d| if let Injected::App(a) = d { Some(*a) } else { None }).collect();
         let source = if bench.uses_emulated() {
-            let recorder = opts.defects.iter().filter_map(|d| if let Injected::Recorder(r) = d { Some(*r) } else { None }).collect();
-            Source::Emulated(Box::new(emulated::Emulated::new(profile.clone(), recorder, opts.modbus, app_defects.clone())))
+            let recorder = opts
+                .defects
+                .iter()
+                .filter_map(|d| if let Injected::Recorder(r) = d { Some(*r) } else { None })
+                .collect();
+            Source::Emulated(Box::new(emulated::Emulated::new(
+                profile.clone(),
+                recorder,
+                opts.modbus,
+                app_defects.clone(),
+            )))
         } else {
             anyhow::ensure!(opts.defects.is_empty(), "--defect only applies to emulated parts (this bench has none)");
             let baseline = bench.admin_password()?;
-            Source::Bench(Arc::new(Station::from_bench(&bench, app.as_ref(), &profile, baseline, opts.answers.as_deref(), None).await?))
+            Source::Bench(Arc::new(
+                Station::from_bench(&bench, app.as_ref(), &profile, baseline, opts.answers.as_deref(), None).await?,
+            ))
         };
         Ok(Lab { bench, profile, parts, app_defects, source })
     }
@@ -227,10 +240,16 @@ impl Lab {
         let part = |part: &str, driver: String| RigDriver { part: part.into(), driver, resource: None };
         let switch = |s: &SwitchSpec| match s {
             SwitchSpec::Coil(c) => match &c.board {
-                resetlab_rig::bench::BoardSpec::Tcp { host, port } => format!("modbus-tcp {host}:{port} unit {} coil {}", c.unit, c.coil),
-                resetlab_rig::bench::BoardSpec::Rtu { path, baud } => format!("modbus-rtu {} @{baud} unit {} coil {}", path.display(), c.unit, c.coil),
+                resetlab_rig::bench::BoardSpec::Tcp { host, port } => {
+                    format!("modbus-tcp {host}:{port} unit {} coil {}", c.unit, c.coil)
+                }
+                resetlab_rig::bench::BoardSpec::Rtu { path, baud } => {
+                    format!("modbus-rtu {} @{baud} unit {} coil {}", path.display(), c.unit, c.coil)
+                }
                 resetlab_rig::bench::BoardSpec::Emulated => match &self.source {
-                    Source::Emulated(e) => format!("{} (emulated relay board) unit {} coil {}", e.modbus.describe(), c.unit, c.coil),
+                    Source::Emulated(e) => {
+                        format!("{} (emulated relay board) unit {} coil {}", e.modbus.describe(), c.unit, c.coil)
+                    }
                     Source::Bench(_) => "emulated".to_owned(),
                 },
             },
@@ -253,20 +272,33 @@ impl Lab {
         };
         RigDescription {
             file: Some(self.bench.file.display().to_string()),
-            drivers: vec![part("power", switch(&self.bench.power)), part("network", switch(&self.bench.network)), part("console", console), part("app", app)],
+            drivers: vec![
+                part("power", switch(&self.bench.power)),
+                part("network", switch(&self.bench.network)),
+                part("console", console),
+                part("app", app),
+            ],
         }
     }
 
     pub fn describe(&self) -> String {
         match &self.source {
-            Source::Bench(s) => format!("bench {} ({}:{}, profile {})", self.bench.rig, s.target.host, s.target.http_port, self.profile.name),
+            Source::Bench(s) => format!(
+                "bench {} ({}:{}, profile {})",
+                self.bench.rig, s.target.host, s.target.http_port, self.profile.name
+            ),
             Source::Emulated(e) => format!(
                 "embedded emulated lab (profile {}, defects: {})",
                 self.profile.name,
                 if e.defects.is_empty() && self.app_defects.is_empty() {
                     "none".to_owned()
                 } else {
-                    e.defects.iter().map(|d| d.name()).chain(self.app_defects.iter().map(|d| d.name())).collect::<Vec<_>>().join(", ")
+                    e.defects
+                        .iter()
+                        .map(|d| d.name())
+                        .chain(self.app_defects.iter().map(|d| d.name()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 }
             ),
         }

@@ -15,12 +15,12 @@ use resetlab_profile::FirmwareProfile;
 use resetlab_rig::bench::Bench;
 use resetlab_wire::Secret;
 
+use super::LabError;
 use super::emulated::Remote;
 use super::lease::Lease;
-use super::LabError;
-use crate::recovery::{device_key, probe, recover_key, Custody};
-use crate::dut::Dut;
 use crate::bench_drivers::BenchDrivers;
+use crate::dut::Dut;
+use crate::recovery::{Custody, device_key, probe, recover_key};
 
 /// How a bench's scenarios reach the app side when there is no relay of ours: the app's requests
 /// go straight to the recorder (the vendor's tunnel stands in), or a person holds the phone.
@@ -116,25 +116,39 @@ impl Station {
         // One person, one answers file: the switches and the app ask the same operator, in order.
         let answers = answers.map(|a| a.to_owned()).or_else(|| app.and_then(|a| a.answers.clone()));
         let operator = if bench.needs_operator() {
-            Some(Arc::new(resetlab_rig::Operator::auto(answers.as_deref(), resetlab_rig::operator::DEFAULT_ANSWER_TIMEOUT).await?))
+            Some(Arc::new(
+                resetlab_rig::Operator::auto(answers.as_deref(), resetlab_rig::operator::DEFAULT_ANSWER_TIMEOUT)
+                    .await?,
+            ))
         } else {
             None
         };
         let mut drivers = BenchDrivers::from_bench(bench, service, operator.clone())?;
         // `driver: command` console: the output of the bench's console command.
         if let resetlab_rig::bench::ConsolePort::Command { command } = &bench.console.port {
-            drivers.console = Some(resetlab_rig::Console::open_command(command, resetlab_rig::CrashPatterns::with(&bench.console.crash), None)?);
+            drivers.console = Some(resetlab_rig::Console::open_command(
+                command,
+                resetlab_rig::CrashPatterns::with(&bench.console.crash),
+                None,
+            )?);
         }
-        let target = Target::new(bench.device.address.clone(), bench.device.http_port, bench.device.rtsp_port).with_timeout(bench.device.timeout);
+        let target = Target::new(bench.device.address.clone(), bench.device.http_port, bench.device.rtsp_port)
+            .with_timeout(bench.device.timeout);
         let app = match app {
             Some(spec) => match spec.driver {
                 AppDriver::Direct => Some(BenchApp::Direct { device: service, remote: spec.remote }),
                 AppDriver::Operator => Some(BenchApp::Operator {
-                    operator: operator.clone().ok_or_else(|| anyhow::anyhow!("[harness] an operator app without an operator"))?,
+                    operator: operator
+                        .clone()
+                        .ok_or_else(|| anyhow::anyhow!("[harness] an operator app without an operator"))?,
                 }),
-                AppDriver::WebDriver => Some(BenchApp::WebDriver { config: spec.webdriver_config().map_err(|e| anyhow::anyhow!("{}: {e}", bench.file.display()))? }),
+                AppDriver::WebDriver => Some(BenchApp::WebDriver {
+                    config: spec.webdriver_config().map_err(|e| anyhow::anyhow!("{}: {e}", bench.file.display()))?,
+                }),
                 AppDriver::Relay => {
-                    eprintln!("note: `app: {{ driver: relay }}` needs resetlab's relay reachable by the recorder; scenarios needing the app are not applicable here");
+                    eprintln!(
+                        "note: `app: {{ driver: relay }}` needs resetlab's relay reachable by the recorder; scenarios needing the app are not applicable here"
+                    );
                     None
                 }
                 _ => None,
@@ -181,7 +195,11 @@ impl Station {
 
     /// A scenario's turn: wait for the station, prepare it at the first turn, prove the working
     /// password where the last turn could not, and hand over a device that starts from it.
-    pub(super) async fn lease(self: Arc<Self>, custody: &Custody, profile: &FirmwareProfile) -> Result<Lease, LabError> {
+    pub(super) async fn lease(
+        self: Arc<Self>,
+        custody: &Custody,
+        profile: &FirmwareProfile,
+    ) -> Result<Lease, LabError> {
         let mut state = self.state.clone().lock_owned().await;
         if state.retired {
             return Err(LabError::Unreachable("the bench was already given back at the end of the run".into()));
@@ -201,8 +219,14 @@ impl Station {
             }
         };
         state.verified = false;
-        let mut dut = Dut::new(self.target.clone(), profile.clone(), prepared.serial.clone(), prepared.working.clone(), custody.clone())
-            .map_err(|e| LabError::Journal(e.to_string()))?;
+        let mut dut = Dut::new(
+            self.target.clone(),
+            profile.clone(),
+            prepared.serial.clone(),
+            prepared.working.clone(),
+            custody.clone(),
+        )
+        .map_err(|e| LabError::Journal(e.to_string()))?;
         dut.concurrency = self.concurrency;
         dut.unlisted_services = prepared.unlisted.clone();
         for (action, outcome) in notes {
@@ -214,7 +238,10 @@ impl Station {
             None => Duration::from_millis(profile.flash.commit_delay_ms),
         };
         // A change set-up or the last teardown made is still on its way to flash until then.
-        let inherited_commit = state.last_change.map(|t| t + commit_delay + super::lease::commit_margin(commit_delay)).filter(|t| *t > Instant::now());
+        let inherited_commit = state
+            .last_change
+            .map(|t| t + commit_delay + super::lease::commit_margin(commit_delay))
+            .filter(|t| *t > Instant::now());
         Ok(Lease::new(dut, recorder, self.clone(), inherited_commit, state))
     }
 
@@ -229,7 +256,8 @@ impl Station {
         notes: &mut Vec<(String, String)>,
     ) -> Result<Prepared, LabError> {
         let found = Credentials::new(self.admin_user.clone(), self.as_found.clone());
-        let serial = Cgi::new(&self.target).serial_no(&found).await.map_err(|e| LabError::Unreachable(e.to_string()))?;
+        let serial =
+            Cgi::new(&self.target).serial_no(&found).await.map_err(|e| LabError::Unreachable(e.to_string()))?;
         let key = device_key(&serial, &self.target, &self.admin_user);
         custody.baseline(&key, &self.as_found).map_err(|e| LabError::Journal(e.to_string()))?;
         let unlisted = unlisted_services(&self.target, profile).await;
@@ -252,7 +280,10 @@ impl Station {
         }
         state.last_change = Some(Instant::now());
         state.verified = true;
-        notes.push(("set-up (once for this bench): replace the factory default administrator password".into(), "OK".into()));
+        notes.push((
+            "set-up (once for this bench): replace the factory default administrator password".into(),
+            "OK".into(),
+        ));
         Ok(Prepared { key, serial, working: own, unlisted })
     }
 
@@ -266,7 +297,9 @@ impl Station {
         state: &mut StationState,
         notes: &mut Vec<(String, String)>,
     ) -> Result<(), LabError> {
-        if probe(&self.target, &self.admin_user, prepared.working.clone()).await == resetlab_ledger::recover::ProbeResult::Accepted {
+        if probe(&self.target, &self.admin_user, prepared.working.clone()).await
+            == resetlab_ledger::recover::ProbeResult::Accepted
+        {
             state.verified = true;
             return Ok(());
         }

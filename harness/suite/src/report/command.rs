@@ -35,7 +35,11 @@ pub fn run(cmd: ReportCommand) -> Result<ExitCode, super::ReportError> {
 }
 
 /// [`super::diff`] of two report.json files (or --out directories).
-pub fn diff_files(a: &std::path::Path, b: &std::path::Path, threshold_pct: f64) -> Result<super::DiffReport, super::ReportError> {
+pub fn diff_files(
+    a: &std::path::Path,
+    b: &std::path::Path,
+    threshold_pct: f64,
+) -> Result<super::DiffReport, super::ReportError> {
     let record = |p: &std::path::Path| if p.is_dir() { super::load(&p.join("report.json")) } else { super::load(p) };
     Ok(super::diff(&record(a)?, &record(b)?, threshold_pct))
 }

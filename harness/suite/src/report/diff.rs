@@ -58,7 +58,8 @@ impl DiffReport {
 
     /// A requirement that passed in A and does not in B, or a timing regression.
     pub fn has_regressions(&self) -> bool {
-        self.requirements.iter().any(|f| f.before == Some(Verdict::Pass) && f.after != Some(Verdict::Pass)) || !self.timings.is_empty()
+        self.requirements.iter().any(|f| f.before == Some(Verdict::Pass) && f.after != Some(Verdict::Pass))
+            || !self.timings.is_empty()
     }
 }
 
@@ -97,15 +98,30 @@ pub fn diff(a: &RunRecord, b: &RunRecord, threshold_pct: f64) -> DiffReport {
             && x.verdict == Verdict::Pass
             && y.verdict == Verdict::Pass
         {
-            push_slower(&mut report.timings, format!("{} › {}", x.feature, label), x.duration_ms as f64, y.duration_ms as f64, "ms", threshold_pct);
+            push_slower(
+                &mut report.timings,
+                format!("{} › {}", x.feature, label),
+                x.duration_ms as f64,
+                y.duration_ms as f64,
+                "ms",
+                threshold_pct,
+            );
         }
     }
 
     let (ma, mb) = (measurements_by_key(a), measurements_by_key(b));
     for (key, x) in &ma {
         if let Some(y) = mb.get(key) {
-            let scenario = key.0.as_ref().and_then(|r| a.scenarios.iter().find(|s| r.is(s))).map_or("run", |s| s.name.as_str());
-            push_slower(&mut report.timings, format!("{scenario} › {}", x.name), x.value, y.value, &x.unit, threshold_pct);
+            let scenario =
+                key.0.as_ref().and_then(|r| a.scenarios.iter().find(|s| r.is(s))).map_or("run", |s| s.name.as_str());
+            push_slower(
+                &mut report.timings,
+                format!("{scenario} › {}", x.name),
+                x.value,
+                y.value,
+                &x.unit,
+                threshold_pct,
+            );
         }
     }
     report.timings.sort_by(|p, q| q.pct.total_cmp(&p.pct));
@@ -143,7 +159,11 @@ impl fmt::Display for DiffReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "A: {}\nB: {}", self.a, self.b)?;
         if self.is_empty() {
-            return writeln!(f, "\nno requirement or scenario changed; nothing slower by more than {}%", self.threshold_pct);
+            return writeln!(
+                f,
+                "\nno requirement or scenario changed; nothing slower by more than {}%",
+                self.threshold_pct
+            );
         }
         if !self.requirements.is_empty() {
             writeln!(f, "\nRequirements that changed:")?;
@@ -154,7 +174,15 @@ impl fmt::Display for DiffReport {
         if !self.scenarios.is_empty() {
             writeln!(f, "\nScenarios that changed:")?;
             for s in &self.scenarios {
-                writeln!(f, "  {:>14} → {:<14} {} › {} (line {})", v(s.before), v(s.after), s.scenario.feature, s.name, s.scenario.line)?;
+                writeln!(
+                    f,
+                    "  {:>14} → {:<14} {} › {} (line {})",
+                    v(s.before),
+                    v(s.after),
+                    s.scenario.feature,
+                    s.name,
+                    s.scenario.line
+                )?;
             }
         }
         if !self.timings.is_empty() {

@@ -116,9 +116,17 @@ fn failures(h: &mut String, r: &RunRecord) {
     for p in pointers {
         let s = p.scenario;
         let ids: Vec<&str> = p.requirements.iter().map(|i| i.0.as_str()).collect();
-        let _ = writeln!(h, "<div class=\"card\"><h3>{} {} — <a href=\"#{}\">{}</a></h3><dl>", badge(Some(s.verdict)), e(&ids.join(", ")), anchor(&s.feature, s.line), e(&s.name));
+        let _ = writeln!(
+            h,
+            "<div class=\"card\"><h3>{} {} — <a href=\"#{}\">{}</a></h3><dl>",
+            badge(Some(s.verdict)),
+            e(&ids.join(", ")),
+            anchor(&s.feature, s.line),
+            e(&s.name)
+        );
         for id in &p.requirements {
-            let _ = writeln!(h, "<dt>Requirement</dt><dd><b>{}</b> {}</dd>", e(&id.0), e(&super::requirement_text(r, id)));
+            let _ =
+                writeln!(h, "<dt>Requirement</dt><dd><b>{}</b> {}</dd>", e(&id.0), e(&super::requirement_text(r, id)));
         }
         let _ = writeln!(h, "<dt>Scenario</dt><dd>{} › {} (line {})</dd>", e(&s.feature), e(&s.name), s.line);
         if let Some(step) = p.step {
@@ -154,13 +162,19 @@ fn matrix(h: &mut String, r: &RunRecord) {
             .iter()
             .enumerate()
             .filter(|(_, s)| s.requirements.contains(&q.id))
-            .map(|(i, s)| format!("<a href=\"#{}\" title=\"{}\">#{}</a>", anchor(&s.feature, s.line), e(&s.name), i + 1))
+            .map(|(i, s)| {
+                format!("<a href=\"#{}\" title=\"{}\">#{}</a>", anchor(&s.feature, s.line), e(&s.name), i + 1)
+            })
             .collect();
         let _ = writeln!(
             h,
             "<tr><td><b>{}</b></td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td></tr>",
             e(&q.id.0),
-            if q.missing.is_empty() { badge(q.verdict) } else { format!("{}<br><small>needs {}</small>", badge(q.verdict), e(&q.missing.join("; "))) },
+            if q.missing.is_empty() {
+                badge(q.verdict)
+            } else {
+                format!("{}<br><small>needs {}</small>", badge(q.verdict), e(&q.missing.join("; ")))
+            },
             q.scenarios,
             q.passed,
             q.failed,
@@ -177,7 +191,8 @@ fn matrix(h: &mut String, r: &RunRecord) {
 fn measurements(h: &mut String, r: &RunRecord) {
     h.push_str("<h2>Measurements</h2>\n<table><tr><th>Scenario</th><th>Measurement</th><th>Value</th><th>Limit</th><th></th></tr>\n");
     for m in &r.measurements {
-        let scenario = m.scenario.as_ref().and_then(|sr| r.scenarios.iter().find(|s| sr.is(s))).map_or("run", |s| s.name.as_str());
+        let scenario =
+            m.scenario.as_ref().and_then(|sr| r.scenarios.iter().find(|s| sr.is(s))).map_or("run", |s| s.name.as_str());
         let n = crate::record::trim_float;
         let limit = m.limit.map_or_else(String::new, |l| format!("{} {}", n(l), m.unit));
         let _ = writeln!(
@@ -216,7 +231,13 @@ pub fn timeline_svg(r: &RunRecord) -> String {
             (s, start)
         })
         .collect();
-    let end = rows.iter().map(|(s, t)| t + s.duration_ms).chain(r.timeline.iter().map(|ev| ev.at_ms)).max().unwrap_or(0).max(1) as f64;
+    let end = rows
+        .iter()
+        .map(|(s, t)| t + s.duration_ms)
+        .chain(r.timeline.iter().map(|ev| ev.at_ms))
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
     let x = |ms: f64| LABEL + (ms / end) * (WIDTH - LABEL - 10.0);
     let height = 30.0 + ROW * rows.len() as f64;
     let mut svg = format!(
@@ -243,7 +264,11 @@ pub fn timeline_svg(r: &RunRecord) -> String {
             Verdict::NotApplicable | Verdict::Partial => "#98a2b3",
         };
         let name: String = format!("#{} {}", i + 1, s.name).chars().take(52).collect();
-        let name = if name.chars().count() < format!("#{} {}", i + 1, s.name).chars().count() { format!("{name}…") } else { name };
+        let name = if name.chars().count() < format!("#{} {}", i + 1, s.name).chars().count() {
+            format!("{name}…")
+        } else {
+            name
+        };
         let (x0, x1) = (x(*start as f64), x((*start + s.duration_ms) as f64));
         let _ = writeln!(
             svg,

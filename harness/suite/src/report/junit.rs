@@ -87,7 +87,14 @@ pub fn render(r: &RunRecord) -> String {
                         }
                     }
                     for e in &p.evidence {
-                        let _ = writeln!(text, "evidence: +{} ms {}: {} -> {}", e.at_ms, e.interface.as_deref().unwrap_or("rig"), e.action, e.outcome);
+                        let _ = writeln!(
+                            text,
+                            "evidence: +{} ms {}: {} -> {}",
+                            e.at_ms,
+                            e.interface.as_deref().unwrap_or("rig"),
+                            e.action,
+                            e.outcome
+                        );
                     }
                 }
                 text
@@ -95,11 +102,17 @@ pub fn render(r: &RunRecord) -> String {
             match s.verdict {
                 Verdict::Pass => {}
                 Verdict::Fail => {
-                    let _ = writeln!(out, "      <failure type=\"device\" message=\"{}\">{}</failure>", x(&reason), x(&body()));
+                    let _ = writeln!(
+                        out,
+                        "      <failure type=\"device\" message=\"{}\">{}</failure>",
+                        x(&reason),
+                        x(&body())
+                    );
                 }
                 Verdict::Error | Verdict::Blocked => {
                     let kind = s.blame.map_or_else(|| "harness".to_owned(), |b| b.to_string());
-                    let _ = writeln!(out, "      <error type=\"{kind}\" message=\"{}\">{}</error>", x(&reason), x(&body()));
+                    let _ =
+                        writeln!(out, "      <error type=\"{kind}\" message=\"{}\">{}</error>", x(&reason), x(&body()));
                 }
                 Verdict::NotApplicable | Verdict::Partial => {
                     let _ = writeln!(out, "      <skipped message=\"{}\"/>", x(&reason));
@@ -110,7 +123,11 @@ pub fn render(r: &RunRecord) -> String {
         let _ = writeln!(out, "  </testsuite>");
     }
     if !r.errors.is_empty() {
-        let _ = writeln!(out, "  <testsuite name=\"run\" tests=\"{0}\" failures=\"0\" errors=\"{0}\" skipped=\"0\" time=\"0\">", r.errors.len());
+        let _ = writeln!(
+            out,
+            "  <testsuite name=\"run\" tests=\"{0}\" failures=\"0\" errors=\"{0}\" skipped=\"0\" time=\"0\">",
+            r.errors.len()
+        );
         for (i, e) in r.errors.iter().enumerate() {
             let _ = writeln!(out, "    <testcase classname=\"run\" name=\"run error {}\" time=\"0\">", i + 1);
             let _ = writeln!(out, "      <error type=\"harness\" message=\"{}\"/>", x(e));

@@ -62,8 +62,10 @@ pub fn render(r: &RunRecord) -> String {
     for q in &r.requirements {
         let verdict = q.verdict.map_or("not covered", Verdict::label);
         let verdict = if q.verdict == Some(Verdict::Fail) { format!("**{verdict}**") } else { verdict.to_owned() };
-        let verdict = if q.missing.is_empty() { verdict } else { format!("{verdict} (needs {})", q.missing.join("; ")) };
-        let _ = writeln!(w, "| {} | {verdict} | {} | {} | {} | {} |", q.id, q.scenarios, q.passed, q.failed, cell(&q.text));
+        let verdict =
+            if q.missing.is_empty() { verdict } else { format!("{verdict} (needs {})", q.missing.join("; ")) };
+        let _ =
+            writeln!(w, "| {} | {verdict} | {} | {} | {} | {} |", q.id, q.scenarios, q.passed, q.failed, cell(&q.text));
     }
     if super::any_blocked(r) {
         let _ = writeln!(w, "\n_{}._", super::BLOCKED_MEANS);
@@ -94,7 +96,15 @@ pub fn render(r: &RunRecord) -> String {
     let _ = writeln!(w, "\n## Scenarios\n");
     let _ = writeln!(w, "| Verdict | Feature | Scenario | Line | Duration |\n|---|---|---|--:|--:|");
     for s in &r.scenarios {
-        let _ = writeln!(w, "| {} | {} | {} | {} | {} ms |", s.verdict.label(), cell(&s.feature), cell(&s.name), s.line, s.duration_ms);
+        let _ = writeln!(
+            w,
+            "| {} | {} | {} | {} | {} ms |",
+            s.verdict.label(),
+            cell(&s.feature),
+            cell(&s.name),
+            s.line,
+            s.duration_ms
+        );
     }
 
     if !r.errors.is_empty() {
@@ -113,16 +123,24 @@ pub fn facts(r: &RunRecord) -> Vec<(&'static str, String)> {
         f.push(("Run", id.clone()));
     }
     let when = match (r.started, r.finished) {
-        (Some(a), Some(b)) => format!("{} → {} ({:.1} s)", a.format("%Y-%m-%d %H:%M:%S UTC"), b.format("%H:%M:%S UTC"), r.duration_ms as f64 / 1000.0),
+        (Some(a), Some(b)) => format!(
+            "{} → {} ({:.1} s)",
+            a.format("%Y-%m-%d %H:%M:%S UTC"),
+            b.format("%H:%M:%S UTC"),
+            r.duration_ms as f64 / 1000.0
+        ),
         (Some(a), None) => format!("{} (unfinished)", a.format("%Y-%m-%d %H:%M:%S UTC")),
         _ => format!("{:.1} s", r.duration_ms as f64 / 1000.0),
     };
     f.push(("When", when));
     let commit = r.provenance.as_ref().and_then(|p| p.git_commit.as_deref());
-    f.push(("resetlab", match commit {
-        Some(c) => format!("{} (commit {c})", r.resetlab_version),
-        None => r.resetlab_version.clone(),
-    }));
+    f.push((
+        "resetlab",
+        match commit {
+            Some(c) => format!("{} (commit {c})", r.resetlab_version),
+            None => r.resetlab_version.clone(),
+        },
+    ));
     if let Some(b) = r.provenance.as_ref().and_then(|p| p.bench.as_ref()) {
         f.push(("Bench file", format!("{} (sha256 {})", b.path, b.sha256)));
     }

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use crate::record::{RunRecord, Verdict};
 
-pub use diff::{diff, DiffReport};
+pub use diff::{DiffReport, diff};
 
 /// The files [`write_all`] wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -209,7 +209,11 @@ fn write_thumbnails(record: &RunRecord, out: &Path) -> Result<(), ReportError> {
         return Ok(());
     }
     let dir = out.join("thumbnails");
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).map_err(|err| ReportError::Io { path: dir.clone(), err })?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+        .map_err(|err| ReportError::Io { path: dir.clone(), err })?;
     for t in kept {
         let path = out.join(&t.file);
         let err = |err| ReportError::Io { path: path.clone(), err };
@@ -232,7 +236,18 @@ fn owner_only_file(path: &Path) -> std::io::Result<std::fs::File> {
 }
 
 /// What a run puts in its `--out` directory.
-const RUN_ENTRIES: [&str; 10] = ["report.json", "report.html", "report.md", "junit.xml", "cucumber.json", "cucumber-junit.xml", "features", "state", crate::app_screens::DIR, "thumbnails"];
+const RUN_ENTRIES: [&str; 10] = [
+    "report.json",
+    "report.html",
+    "report.md",
+    "junit.xml",
+    "cucumber.json",
+    "cucumber-junit.xml",
+    "features",
+    "state",
+    crate::app_screens::DIR,
+    "thumbnails",
+];
 
 /// Create `out` (and missing parents) 0700, or narrow it to 0700 when it exists and holds only a
 /// run's files (the suite creates it before the run, with the umask's mode). A directory that holds
@@ -242,9 +257,8 @@ fn private_dir(out: &Path) -> Result<(), ReportError> {
     let err = |err| ReportError::Io { path: out.to_owned(), err };
     std::fs::DirBuilder::new().recursive(true).mode(0o700).create(out).map_err(err)?;
     let meta = std::fs::symlink_metadata(out).map_err(err)?;
-    let only_run_files = std::fs::read_dir(out)
-        .map_err(err)?
-        .all(|e| e.is_ok_and(|e| RUN_ENTRIES.iter().any(|n| e.file_name() == *n)));
+    let only_run_files =
+        std::fs::read_dir(out).map_err(err)?.all(|e| e.is_ok_and(|e| RUN_ENTRIES.iter().any(|n| e.file_name() == *n)));
     if meta.is_dir() && meta.permissions().mode() & 0o077 != 0 && only_run_files {
         std::fs::set_permissions(out, std::fs::Permissions::from_mode(0o700)).map_err(err)?;
     }
@@ -297,7 +311,9 @@ pub fn headline(record: &RunRecord) -> String {
     match record.overall() {
         Verdict::Pass => "CERTIFIED — every applicable requirement passed",
         Verdict::Fail => "NOT CERTIFIED — the device failed requirements",
-        Verdict::Error | Verdict::Blocked => "INCONCLUSIVE — the rig or the harness failed; nothing is said about the device",
+        Verdict::Error | Verdict::Blocked => {
+            "INCONCLUSIVE — the rig or the harness failed; nothing is said about the device"
+        }
         Verdict::NotApplicable | Verdict::Partial => "INCONCLUSIVE — no scenario could run on this rig",
     }
     .to_owned()
@@ -341,7 +357,8 @@ pub fn escape_xml(text: &str) -> String {
 
 /// A stable anchor for a scenario (`s-durable-feature-18`).
 pub fn anchor(feature: &str, line: usize) -> String {
-    let slug: String = feature.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
+    let slug: String =
+        feature.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
     let slug: Vec<&str> = slug.split('-').filter(|p| !p.is_empty()).take(6).collect();
     format!("s-{}-{line}", slug.join("-"))
 }
@@ -353,8 +370,11 @@ mod tests {
     #[test]
     fn redaction_masks_text_but_never_breaks_numbers_or_timestamps() {
         let pw = resetlab_wire::Secret::new("000000");
-        let mut rec = RunRecord { lab: format!("lab with pwd={}", pw.expose()), duration_ms: 3_000_000, ..Default::default() };
-        rec.started = Some(chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00.100000000Z").unwrap().with_timezone(&chrono::Utc));
+        let mut rec =
+            RunRecord { lab: format!("lab with pwd={}", pw.expose()), duration_ms: 3_000_000, ..Default::default() };
+        rec.started = Some(
+            chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00.100000000Z").unwrap().with_timezone(&chrono::Utc),
+        );
         rec.errors.push(format!("login with {} failed", pw.expose()));
         let json = to_json(&rec);
         assert!(json.contains("3000000"), "{json}");

@@ -6,15 +6,17 @@
 use std::time::Instant;
 
 use cucumber::{given, then, when};
-use resetlab_app::digest::{send_authenticated, Route};
-use resetlab_app::{AppSession, DeviceCredentials, FormFactor, LoginOutcome as AppLogin, ModifyOutcome, Platform, RawRequest};
+use resetlab_app::digest::{Route, send_authenticated};
+use resetlab_app::{
+    AppSession, DeviceCredentials, FormFactor, LoginOutcome as AppLogin, ModifyOutcome, Platform, RawRequest,
+};
 use resetlab_device::{Credentials, DeviceError, ErrorKind, Interface, LoginOutcome};
 use resetlab_ledger::Outcome;
 use resetlab_wire::Secret;
 
 use super::generate_password;
+use crate::blame::{Blame, Failure, fail, fail_check, fail_violating};
 use crate::lab::{BenchApp, Remote};
-use crate::blame::{fail, fail_check, fail_violating, Blame, Failure};
 use crate::world::{ChangeAttempt, LabWorld};
 
 fn dc(user: &str, password: Secret) -> DeviceCredentials {
@@ -22,7 +24,10 @@ fn dc(user: &str, password: Secret) -> DeviceCredentials {
 }
 
 fn remote(w: &mut LabWorld) -> &Remote {
-    w.lease().remote.as_ref().unwrap_or_else(|| fail(Blame::Harness, "this rig has no cloud relay (the scenario should be not applicable)"))
+    w.lease()
+        .remote
+        .as_ref()
+        .unwrap_or_else(|| fail(Blame::Harness, "this rig has no cloud relay (the scenario should be not applicable)"))
 }
 
 /// The recorder's serial as the app knows it.
@@ -53,13 +58,18 @@ async fn open_app(w: &mut LabWorld, session: AppSession) -> Box<dyn resetlab_app
     }
     match w.lease().bench_app.clone() {
         Some(BenchApp::Direct { device, remote }) => Box::new(resetlab_app::DirectApp::direct(session, device, remote)),
-        Some(BenchApp::Operator { operator }) => Box::new(resetlab_app::OperatorApp::new(session, resetlab_app::Prompter::shared(operator))),
-        Some(BenchApp::WebDriver { .. }) | None => fail(Blame::Harness, "this rig has no app (the scenario should be not applicable)"),
+        Some(BenchApp::Operator { operator }) => {
+            Box::new(resetlab_app::OperatorApp::new(session, resetlab_app::Prompter::shared(operator)))
+        }
+        Some(BenchApp::WebDriver { .. }) | None => {
+            fail(Blame::Harness, "this rig has no app (the scenario should be not applicable)")
+        }
     }
 }
 
 /// The requirements only a driven app can establish: on the second route nothing judges them.
-const APP_SIDE: &[&str] = &["ART-FLOW", "ART-IOS", "ART-ANDROID", "ART-CONFIRM", "ART-KEEP-DEVICE", "ART-PRE-POWER", "ART-PRE-NET"];
+const APP_SIDE: &[&str] =
+    &["ART-FLOW", "ART-IOS", "ART-ANDROID", "ART-CONFIRM", "ART-KEEP-DEVICE", "ART-PRE-POWER", "ART-PRE-NET"];
 
 /// The second route: the app flow cannot run, so the scenario goes on with only the requests the
 /// app would send, straight to the recorder. What the recorder does is still judged; what the app
@@ -166,11 +176,15 @@ fn device_named(name: &str) -> (Platform, FormFactor) {
         "iPad" => (Platform::Ios, FormFactor::Tablet),
         "Android phone" => (Platform::Android, FormFactor::Phone),
         "Android tablet" => (Platform::Android, FormFactor::Tablet),
-        other => fail(Blame::Harness, format!("unknown device \"{other}\" (iPhone, iPad, Android phone, Android tablet)")),
+        other => {
+            fail(Blame::Harness, format!("unknown device \"{other}\" (iPhone, iPad, Android phone, Android tablet)"))
+        }
     }
 }
 
-#[given(regex = r"^I am signed into the app as the (administrator|secondary user) on an? (iPhone|iPad|Android phone|Android tablet)$")]
+#[given(
+    regex = r"^I am signed into the app as the (administrator|secondary user) on an? (iPhone|iPad|Android phone|Android tablet)$"
+)]
 async fn signed_in(w: &mut LabWorld, who: String, device: String) {
     let (platform, form) = device_named(&device);
     let creds = match who.as_str() {
@@ -187,10 +201,14 @@ async fn signed_in(w: &mut LabWorld, who: String, device: String) {
             // Turned away with the password the harness holds: if the recorder takes it locally,
             // its remote path does not follow its own password (a device fault), else the
             // harness lost track of the password.
-            if w.dut().login(Interface::Http, &creds, "the app's credentials, locally").await != LoginOutcome::Accepted {
+            if w.dut().login(Interface::Http, &creds, "the app's credentials, locally").await != LoginOutcome::Accepted
+            {
                 app_failed(e)
             }
-            w.check_failed(Failure::violating(&["ART-REMOTE"], format!("the recorder refuses remotely the password it accepts locally: {e}")));
+            w.check_failed(Failure::violating(
+                &["ART-REMOTE"],
+                format!("the recorder refuses remotely the password it accepts locally: {e}"),
+            ));
             // The app flow cannot run through the cloud; the recorder-side half still can: the
             // requests the app would send, straight to the recorder.
             app = take_second_route(w, session, format!("the app could not add the recorder through the cloud ({e})"));
@@ -198,11 +216,17 @@ async fn signed_in(w: &mut LabWorld, who: String, device: String) {
         }
         Err(e) => app_failed(e),
     };
-    w.dut().note(None, format!("sign into the app on an {device} and add the recorder as {}", creds.user), format!("saved entry, group {:?}", entry.group));
+    w.dut().note(
+        None,
+        format!("sign into the app on an {device} and add the recorder as {}", creds.user),
+        format!("saved entry, group {:?}", entry.group),
+    );
     w.app = Some(app);
 }
 
-#[when(regex = r"^I (?:try to )?modify the password to a new (\d+)-character password and confirm it( with a different one)?$")]
+#[when(
+    regex = r"^I (?:try to )?modify the password to a new (\d+)-character password and confirm it( with a different one)?$"
+)]
 async fn modify_in_app(w: &mut LabWorld, len: usize, different: String) {
     let rule = w.dut().profile.password_rule.clone();
     let new = generate_password(&rule, len);
@@ -229,7 +253,8 @@ async fn modify_in_app(w: &mut LabWorld, len: usize, different: String) {
         ModifyOutcome::Unknown(_) => {
             // The app could not tell; ask the recorder itself which password it holds now.
             let probe = Credentials::new(&entry_user, new.clone());
-            w.dut().login(Interface::Http, &probe, "the new password (after an unknown outcome)").await == LoginOutcome::Accepted
+            w.dut().login(Interface::Http, &probe, "the new password (after an unknown outcome)").await
+                == LoginOutcome::Accepted
         }
         _ => false,
     };
@@ -238,11 +263,19 @@ async fn modify_in_app(w: &mut LabWorld, len: usize, different: String) {
     } else if took {
         w.dut().believe(&entry_user, new.clone());
     }
-    w.dut().note(None, format!("Modify password in the app: a new {len}-character password{different}"), format!("the app shows {outcome:?}"));
+    w.dut().note(
+        None,
+        format!("Modify password in the app: a new {len}-character password{different}"),
+        format!("the app shows {outcome:?}"),
+    );
     let result = if took {
         Ok(())
     } else {
-        Err(DeviceError::new(Interface::Http, "Modify password (app)", ErrorKind::Refused { reason: format!("{outcome:?}") }))
+        Err(DeviceError::new(
+            Interface::Http,
+            "Modify password (app)",
+            ErrorKind::Refused { reason: format!("{outcome:?}") },
+        ))
     };
     w.change = Some(ChangeAttempt { by: entry_user.clone(), account: entry_user, old, new: new.clone(), result });
     if let ModifyOutcome::PathNotAsWritten(what) = &outcome {
@@ -284,7 +317,9 @@ async fn app_shows_changed(w: &mut LabWorld) {
             let promised_by = if session.platform == Platform::Ios { "ART-IOS" } else { "ART-ANDROID" };
             fail_violating(&[promised_by], format!("Settings on {} shows no Modify password", session.device_name()));
         }
-        ModifyOutcome::RefusedByDevice(why) => fail_check(APP_FLOW, format!("the recorder refused a valid change from the app: {why}")),
+        ModifyOutcome::RefusedByDevice(why) => {
+            fail_check(APP_FLOW, format!("the recorder refused a valid change from the app: {why}"))
+        }
         other => fail_check(APP_FLOW, format!("the app did not show success: {other:?}")),
     }
 }
@@ -296,7 +331,8 @@ async fn app_shows_not_changed(w: &mut LabWorld) {
     }
     let o = outcome(w);
     if !o.shows_not_changed() {
-        let failure = Failure::new(Blame::Device, None, format!("the app did not show that the password was not changed: {o:?}"));
+        let failure =
+            Failure::new(Blame::Device, None, format!("the app did not show that the password was not changed: {o:?}"));
         keep_current_screen(w, "the app did not show that the password was not changed").await;
         w.check_failed(failure);
     }
@@ -309,8 +345,14 @@ async fn app_shows_not_offered(w: &mut LabWorld) {
     }
     let failure = match outcome(w) {
         ModifyOutcome::NotOffered => return,
-        ModifyOutcome::Changed => Failure::checking(&["ART-ANDROID", "ART-IOS"], "Modify password was offered and reported success on a platform the app profile says lacks it"),
-        other => Failure::checking(&["ART-ANDROID", "ART-IOS"], format!("Modify password was offered on a platform the app profile says lacks it ({other:?})")),
+        ModifyOutcome::Changed => Failure::checking(
+            &["ART-ANDROID", "ART-IOS"],
+            "Modify password was offered and reported success on a platform the app profile says lacks it",
+        ),
+        other => Failure::checking(
+            &["ART-ANDROID", "ART-IOS"],
+            format!("Modify password was offered on a platform the app profile says lacks it ({other:?})"),
+        ),
     };
     keep_current_screen(w, "Modify password was offered").await;
     w.check_failed(failure);
@@ -323,8 +365,14 @@ async fn app_shows_offline(w: &mut LabWorld) {
     }
     let failure = match outcome(w) {
         ModifyOutcome::Offline => return,
-        ModifyOutcome::Changed => Failure::checking(&["ART-PRE-POWER", "ART-PRE-NET"], "the app reported success while the recorder was offline"),
-        other => Failure::checking(&["ART-PRE-POWER", "ART-PRE-NET"], format!("the app did not say the recorder is offline: {other:?}")),
+        ModifyOutcome::Changed => Failure::checking(
+            &["ART-PRE-POWER", "ART-PRE-NET"],
+            "the app reported success while the recorder was offline",
+        ),
+        other => Failure::checking(
+            &["ART-PRE-POWER", "ART-PRE-NET"],
+            format!("the app did not say the recorder is offline: {other:?}"),
+        ),
     };
     // The app's word is not the recorder's: once the recorder answers again, the next login finds
     // out which password it holds (Dut::login reconciles).
@@ -346,7 +394,14 @@ async fn nothing_reached_recorder(w: &mut LabWorld) {
     let r = remote(w);
     let after = r.relay.forwarded(&r.serial);
     if after != before {
-        w.check_failed(Failure::new(Blame::Device, None, format!("the app sent {} request(s) to the recorder for a change it should have refused itself", after - before)));
+        w.check_failed(Failure::new(
+            Blame::Device,
+            None,
+            format!(
+                "the app sent {} request(s) to the recorder for a change it should have refused itself",
+                after - before
+            ),
+        ));
         return;
     }
     w.dut().note(None, "count requests the relay forwarded to the recorder", "none since Modify password");
@@ -355,7 +410,11 @@ async fn nothing_reached_recorder(w: &mut LabWorld) {
 /// One remote client's login through the relay (a smartphone, tablet or computer: its User-Agent
 /// says which), Digest-authenticated end to end; the relay only carries it.
 /// Also returns the screen the client kept, if its login did not go as asked.
-async fn remote_login(w: &mut LabWorld, form: FormFactor, creds: &DeviceCredentials) -> (AppLogin, Option<resetlab_app::ScreenEvidence>) {
+async fn remote_login(
+    w: &mut LabWorld,
+    form: FormFactor,
+    creds: &DeviceCredentials,
+) -> (AppLogin, Option<resetlab_app::ScreenEvidence>) {
     let config = webdriver_config(w);
     let signed_in = w.app.as_ref().and_then(|a| a.saved_entry()).is_some();
     // On the second route the signed-in "app" is only the requests it would send: a driven
@@ -391,7 +450,14 @@ async fn remote_login(w: &mut LabWorld, form: FormFactor, creds: &DeviceCredenti
 
 /// `password` logs in remotely from every form factor (`expect_accepted`) or from none; a failure
 /// breaks `violates`, wherever it is seen.
-async fn remote_logins(w: &mut LabWorld, account: &str, password: Secret, label: &str, expect_accepted: bool, violates: &[&str]) {
+async fn remote_logins(
+    w: &mut LabWorld,
+    account: &str,
+    password: Secret,
+    label: &str,
+    expect_accepted: bool,
+    violates: &[&str],
+) {
     let creds = Credentials::new(account, password.clone());
     for form in FormFactor::ALL {
         w.dut().before_remote_attempt(&creds).await;
@@ -407,15 +473,26 @@ async fn remote_logins(w: &mut LabWorld, account: &str, password: Secret, label:
                 fail(Blame::Rig, format!("no answer to a remote login from a {form:?}: {other:?}"))
             }
         };
-        w.dut().after_remote_attempt(&creds, &format!("remote login from a {form:?} through the relay with {label}: {result:?}"), &outcome, t);
-        let as_expected = matches!((expect_accepted, &outcome), (true, LoginOutcome::Accepted) | (false, LoginOutcome::Refused));
+        w.dut().after_remote_attempt(
+            &creds,
+            &format!("remote login from a {form:?} through the relay with {label}: {result:?}"),
+            &outcome,
+            t,
+        );
+        let as_expected =
+            matches!((expect_accepted, &outcome), (true, LoginOutcome::Accepted) | (false, LoginOutcome::Refused));
         if let (false, Some(screen)) = (as_expected, screen) {
             keep_screen(w, screen);
         }
         match (expect_accepted, &outcome) {
             (true, LoginOutcome::Accepted) | (false, LoginOutcome::Refused) => {}
-            (true, _) => w.check_failed(Failure::violating(violates, format!("{label} did not log in remotely from a {form:?}: {result:?}"))),
-            (false, _) => w.check_failed(Failure::violating(violates, format!("{label} still logs in remotely from a {form:?}"))),
+            (true, _) => w.check_failed(Failure::violating(
+                violates,
+                format!("{label} did not log in remotely from a {form:?}: {result:?}"),
+            )),
+            (false, _) => {
+                w.check_failed(Failure::violating(violates, format!("{label} still logs in remotely from a {form:?}")))
+            }
         }
     }
 }
@@ -445,7 +522,10 @@ async fn saved_entry_connects(w: &mut LabWorld) {
     if !matches!(result, AppLogin::Accepted) {
         keep_app_screen(w);
         keep_current_screen(w, "the saved device entry did not connect").await;
-        w.check_failed(Failure::checking(&["ART-KEEP-DEVICE"], format!("the saved device entry no longer connects: {result:?}")));
+        w.check_failed(Failure::checking(
+            &["ART-KEEP-DEVICE"],
+            format!("the saved device entry no longer connects: {result:?}"),
+        ));
     }
 }
 
@@ -476,10 +556,18 @@ async fn re_adding_needs_new_password(w: &mut LabWorld) {
             Err(e) => app_ok(w, Err(e)),
         };
         let outcome = if matches!(result, AppLogin::Accepted) { LoginOutcome::Accepted } else { LoginOutcome::Refused };
-        w.dut().after_remote_attempt(&creds, &format!("delete and re-add the recorder in the app with {label}"), &outcome, t);
+        w.dut().after_remote_attempt(
+            &creds,
+            &format!("delete and re-add the recorder in the app with {label}"),
+            &outcome,
+            t,
+        );
         if (outcome == LoginOutcome::Accepted) != should_connect {
             keep_app_screen(w);
-            w.check_failed(Failure::checking(&["ART-KEEP-DEVICE"], format!("re-adding the recorder with {label}: {result:?}")));
+            w.check_failed(Failure::checking(
+                &["ART-KEEP-DEVICE"],
+                format!("re-adding the recorder with {label}: {result:?}"),
+            ));
         }
     }
 }
@@ -489,7 +577,10 @@ async fn raw_change_through_relay(w: &mut LabWorld) {
     let by = w.secondary.clone().unwrap_or_else(|| fail(Blame::Harness, "no secondary user was added"));
     let admin = w.dut().admin();
     let new = generate_password(&w.dut().profile.password_rule, 6);
-    assert!(new.expose().chars().chain(admin.password.expose().chars()).all(|c| c.is_ascii_alphanumeric()), "passwords go unescaped in the query");
+    assert!(
+        new.expose().chars().chain(admin.password.expose().chars()).all(|c| c.is_ascii_alphanumeric()),
+        "passwords go unescaped in the query"
+    );
     let serial = serial(w);
     let backend = raw_backend(w).await;
     let uri = format!(
@@ -499,10 +590,21 @@ async fn raw_change_through_relay(w: &mut LabWorld) {
         admin.password.expose()
     );
     let id = w.dut().intend_change(&admin.user, &new);
-    let reply = send_authenticated(backend.as_ref(), Route::App, &serial, &dc(&by.user, by.password.clone()), RawRequest::get(uri)).await;
+    let reply = send_authenticated(
+        backend.as_ref(),
+        Route::App,
+        &serial,
+        &dc(&by.user, by.password.clone()),
+        RawRequest::get(uri),
+    )
+    .await;
     let result = match reply {
         Ok(r) if r.status == 200 && r.body.trim() == "OK" => Ok(()),
-        Ok(r) => Err(DeviceError::new(Interface::Http, "modifyPassword through the relay", ErrorKind::Refused { reason: format!("HTTP {} {}", r.status, r.body.trim()) })),
+        Ok(r) => Err(DeviceError::new(
+            Interface::Http,
+            "modifyPassword through the relay",
+            ErrorKind::Refused { reason: format!("HTTP {} {}", r.status, r.body.trim()) },
+        )),
         Err(e) => fail(Blame::Rig, format!("the request did not get through the relay: {e:?}")),
     };
     w.dut().settle_change(id, &admin.user, &new, if result.is_ok() { Outcome::Committed } else { Outcome::Reverted });
@@ -516,7 +618,10 @@ async fn still_factory_default(w: &mut LabWorld) {
     let dut = w.dut();
     let factory = dut.profile.admin().password.clone();
     if dut.admin().password != factory {
-        fail(Blame::Harness, "the recorder's administrator password is no longer the factory default (a @factory-state scenario must skip set-up)");
+        fail(
+            Blame::Harness,
+            "the recorder's administrator password is no longer the factory default (a @factory-state scenario must skip set-up)",
+        );
     }
 }
 
@@ -529,5 +634,6 @@ async fn factory_default_logs_in_locally(w: &mut LabWorld) {
 #[then("it does not log in remotely from a smartphone, a tablet or a computer")]
 async fn factory_default_not_remote(w: &mut LabWorld) {
     let admin = w.dut().admin();
-    remote_logins(w, &admin.user, admin.password.clone(), "the factory default password", false, &["ETSI-DEFAULT-PW"]).await;
+    remote_logins(w, &admin.user, admin.password.clone(), "the factory default password", false, &["ETSI-DEFAULT-PW"])
+        .await;
 }

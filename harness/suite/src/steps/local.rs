@@ -7,7 +7,7 @@ use resetlab_profile::Group;
 use resetlab_wire::Secret;
 
 use super::generate_password;
-use crate::blame::{fail, fail_check, Blame, Failure};
+use crate::blame::{Blame, Failure, fail, fail_check};
 use crate::world::{ChangeAttempt, LabWorld};
 
 #[given("the recorder is powered on and connected to the network")]
@@ -16,7 +16,9 @@ async fn recorder_is_up(w: &mut LabWorld) {
     let admin = dut.admin();
     let cgi = Cgi::new(&dut.target);
     match cgi.machine_name(&admin).await {
-        Ok(name) => dut.note(Some(Interface::Http), "read the machine name as the administrator", format!("name={name}")),
+        Ok(name) => {
+            dut.note(Some(Interface::Http), "read the machine name as the administrator", format!("name={name}"))
+        }
         Err(e) => dut.fail_on(e),
     }
 }
@@ -62,11 +64,17 @@ async fn admin_changes_password_over_onvif(w: &mut LabWorld, len: usize) {
     let new = generate_password(&dut.profile.password_rule, len);
     let result = dut.change_password_over_onvif(&by, &account, &new).await;
     let outcome = result.as_ref().map_or_else(|e| e.to_string(), |()| "OK".to_owned());
-    dut.note(Some(Interface::Onvif), format!("{} changes the password of {account} to a new {len}-character password with SetUser", by.user), outcome);
+    dut.note(
+        Some(Interface::Onvif),
+        format!("{} changes the password of {account} to a new {len}-character password with SetUser", by.user),
+        outcome,
+    );
     w.change = Some(ChangeAttempt { by: by.user, account, old, new, result });
 }
 
-#[when(expr = "the administrator changes the password to a new {int}-character password with a character outside the allowed set on the recorder")]
+#[when(
+    expr = "the administrator changes the password to a new {int}-character password with a character outside the allowed set on the recorder"
+)]
 async fn admin_changes_to_disallowed_characters(w: &mut LabWorld, len: usize) {
     let by = w.dut().admin();
     let rule = w.dut().profile.password_rule.clone();
@@ -78,7 +86,9 @@ async fn admin_changes_to_disallowed_characters(w: &mut LabWorld, len: usize) {
     attempt_admin_change(w, by, new, format!("{len} characters with one outside {:?}", rule.charset)).await;
 }
 
-#[when(expr = "the secondary user changes the administrator's password to a new {int}-character password on the recorder")]
+#[when(
+    expr = "the secondary user changes the administrator's password to a new {int}-character password on the recorder"
+)]
 async fn secondary_changes_admin_password(w: &mut LabWorld, len: usize) {
     let by = w.secondary.clone().unwrap_or_else(|| fail(Blame::Harness, "no secondary user was added"));
     change_admin_password(w, by, len).await;
@@ -120,7 +130,11 @@ async fn recorder_refuses(w: &mut LabWorld) {
         Ok(()) => {
             let failure = Failure::checking(
                 &["ART-LEN6", "ART-SECONDARY", "ART-ADMIN", "ASVS-CURRENT-PW", "VENDOR-CHARSET"],
-                format!("the recorder accepted a {}-character password set by {} (it answered OK)", c.new.char_len(), c.by),
+                format!(
+                    "the recorder accepted a {}-character password set by {} (it answered OK)",
+                    c.new.char_len(),
+                    c.by
+                ),
             );
             w.check_failed(failure);
             // It answered OK to what it should have refused: it may hold the new password, a cut
@@ -198,7 +212,8 @@ pub(crate) async fn logs_in_everywhere(w: &mut LabWorld, creds: &Credentials, la
         // Interfaces that disagree about one password break local access itself, wherever that
         // is seen; a password refused everywhere is what the scenario is about (a change it made
         // or did not make).
-        let failure = if accepted > 0 { Failure::violating(&["ART-LOCAL"], message) } else { Failure::checking(checks, message) };
+        let failure =
+            if accepted > 0 { Failure::violating(&["ART-LOCAL"], message) } else { Failure::checking(checks, message) };
         w.check_failed(failure);
     }
 }
@@ -226,7 +241,10 @@ async fn accepting(w: &mut LabWorld, creds: &Credentials, label: &str) -> Vec<In
             LoginOutcome::Refused => {}
             LoginOutcome::Locked { .. } => fail(
                 Blame::Harness,
-                format!("{} was locked while checking {label} on {interface}; the lockout budget should prevent this", creds.user),
+                format!(
+                    "{} was locked while checking {label} on {interface}; the lockout budget should prevent this",
+                    creds.user
+                ),
             ),
             LoginOutcome::Accepted => out.push(interface),
         }
@@ -243,7 +261,10 @@ fn not_every_way_in(w: &mut LabWorld) {
         let names: Vec<String> = unlisted.iter().map(|i| i.to_string()).collect();
         w.not_established(
             &["ART-LOCAL"],
-            format!("the device also answers on {}, which its firmware profile does not list: that way in was not checked", names.join(", ")),
+            format!(
+                "the device also answers on {}, which its firmware profile does not list: that way in was not checked",
+                names.join(", ")
+            ),
         );
     }
 }

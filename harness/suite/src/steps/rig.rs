@@ -7,7 +7,7 @@ use cucumber::{given, then, when};
 use resetlab_device::{Credentials, LoginOutcome};
 
 use super::generate_password;
-use crate::blame::{fail, Blame, Failure};
+use crate::blame::{Blame, Failure, fail};
 use crate::world::{ChangeAttempt, LabWorld};
 
 #[given("the administrator has changed the password to a new 6-character password")]
@@ -123,13 +123,17 @@ async fn exactly_one_password_everywhere(w: &mut LabWorld) {
     // What each interface takes: (interface, old accepted, new accepted).
     let mut seen = Vec::new();
     for interface in dut.local_interfaces() {
-        let new_ok = dut.login(interface, &Credentials::new(&account, new.clone()), "the new password").await == LoginOutcome::Accepted;
-        let old_ok = dut.login(interface, &Credentials::new(&account, old.clone()), "the old password").await == LoginOutcome::Accepted;
+        let new_ok = dut.login(interface, &Credentials::new(&account, new.clone()), "the new password").await
+            == LoginOutcome::Accepted;
+        let old_ok = dut.login(interface, &Credentials::new(&account, old.clone()), "the old password").await
+            == LoginOutcome::Accepted;
         seen.push((interface, old_ok, new_ok));
     }
     // The recorder's answer is its main account store's (HTTP CGI, first); an interface that
     // disagrees with it breaks local access itself, wherever that is seen.
-    let Some(&(main, old_main, new_main)) = seen.first() else { fail(Blame::Harness, "the profile lists no local interface") };
+    let Some(&(main, old_main, new_main)) = seen.first() else {
+        fail(Blame::Harness, "the profile lists no local interface")
+    };
     let holds_new = match (old_main, new_main) {
         (false, true) => true,
         (true, false) => false,
@@ -146,7 +150,11 @@ async fn exactly_one_password_everywhere(w: &mut LabWorld) {
             };
             w.check_failed(Failure::violating(
                 &["ART-LOCAL"],
-                format!("interfaces disagree: {interface} takes {}, {main} {}", takes(old_ok, new_ok), takes(old_main, new_main)),
+                format!(
+                    "interfaces disagree: {interface} takes {}, {main} {}",
+                    takes(old_ok, new_ok),
+                    takes(old_main, new_main)
+                ),
             ));
         }
     }
@@ -169,6 +177,10 @@ async fn promised_change_holds(w: &mut LabWorld) {
         w.check_failed(Failure::new(Blame::Device, None, why));
     }
     if !acknowledged && holds_new {
-        w.check_failed(Failure::new(Blame::Device, None, "the change was never acknowledged, yet the new password holds"));
+        w.check_failed(Failure::new(
+            Blame::Device,
+            None,
+            "the change was never acknowledged, yet the new password holds",
+        ));
     }
 }

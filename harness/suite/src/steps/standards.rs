@@ -7,7 +7,7 @@ use resetlab_device::{Credentials, ErrorKind, LoginOutcome, Rpc2Session};
 use resetlab_wire::Secret;
 
 use super::generate_password;
-use crate::blame::{fail, Blame, Failure};
+use crate::blame::{Blame, Failure, fail};
 use crate::world::{ChangeAttempt, LabWorld};
 
 #[when("the administrator changes the password to a new 6-character password giving a wrong current password")]
@@ -47,7 +47,11 @@ async fn earlier_session_ended(w: &mut LabWorld) {
     let outcome = result.as_ref().map_or_else(|e| e.to_string(), |()| "keep-alive accepted".to_owned());
     dut.note(Some(resetlab_device::Interface::Rpc2), "keep the earlier session alive", outcome);
     match result {
-        Ok(()) => w.check_failed(Failure::new(Blame::Device, None, "the session opened before the password change is still accepted")),
+        Ok(()) => w.check_failed(Failure::new(
+            Blame::Device,
+            None,
+            "the session opened before the password change is still accepted",
+        )),
         Err(e) if matches!(e.kind, ErrorKind::Refused { .. } | ErrorKind::Unauthorized) => {}
         Err(e) => fail(Blame::of_error(&e), format!("no clear answer about the earlier session: {e}")),
     }
@@ -70,8 +74,15 @@ async fn login_with_client_type(w: &mut LabWorld, client: String, login: String)
 async fn that_login_is_refused(w: &mut LabWorld) {
     match w.last_login.take() {
         Some(LoginOutcome::Refused) => {}
-        Some(LoginOutcome::Accepted) => w.check_failed(Failure::new(Blame::Device, None, "the recorder let the login in without the right password")),
-        Some(other) => fail(Blame::Harness, format!("the login was not refused but {other:?}; the lockout budget should prevent locks")),
+        Some(LoginOutcome::Accepted) => w.check_failed(Failure::new(
+            Blame::Device,
+            None,
+            "the recorder let the login in without the right password",
+        )),
+        Some(other) => fail(
+            Blame::Harness,
+            format!("the login was not refused but {other:?}; the lockout budget should prevent locks"),
+        ),
         None => fail(Blame::Harness, "no login was attempted"),
     }
 }
@@ -82,7 +93,8 @@ async fn try_stored_hash(w: &mut LabWorld) {
     let admin = dut.admin();
     // Dahua-family firmware stores UPPER(MD5(user:realm:password)); realm is "Login to <serial>".
     let serial = dut.identity.clone();
-    let hash = resetlab_wire::digest::ha1(&admin.user, &format!("Login to {serial}"), admin.password.expose()).to_uppercase();
+    let hash =
+        resetlab_wire::digest::ha1(&admin.user, &format!("Login to {serial}"), admin.password.expose()).to_uppercase();
     w.hash_attempt = Some(Credentials::new(admin.user, Secret::new(hash)));
 }
 
@@ -93,10 +105,9 @@ async fn stored_hash_refused(w: &mut LabWorld) {
 }
 
 fn interface_named(name: &str) -> resetlab_device::Interface {
-    resetlab_device::Interface::ALL
-        .into_iter()
-        .find(|i| i.to_string() == name)
-        .unwrap_or_else(|| fail(Blame::Harness, format!("unknown interface \"{name}\" (expected HTTP CGI, RPC2, RTSP or ONVIF)")))
+    resetlab_device::Interface::ALL.into_iter().find(|i| i.to_string() == name).unwrap_or_else(|| {
+        fail(Blame::Harness, format!("unknown interface \"{name}\" (expected HTTP CGI, RPC2, RTSP or ONVIF)"))
+    })
 }
 
 #[when(regex = r"^someone tries as many wrong passwords as the lockout threshold on (.+)$")]
@@ -110,7 +121,13 @@ async fn brute_force(w: &mut LabWorld, interface: String) {
         while wrong == admin.password {
             wrong = generate_password(&dut.profile.password_rule, 6);
         }
-        let outcome = dut.login_deliberately_wrong(interface, &Credentials::new(&admin.user, wrong), &format!("wrong password {n} of {threshold}")).await;
+        let outcome = dut
+            .login_deliberately_wrong(
+                interface,
+                &Credentials::new(&admin.user, wrong),
+                &format!("wrong password {n} of {threshold}"),
+            )
+            .await;
         if outcome == LoginOutcome::Accepted {
             fail(Blame::Device, format!("a wrong password logged in on {interface}"));
         }
@@ -127,7 +144,10 @@ async fn locked_everywhere(w: &mut LabWorld) {
             LoginOutcome::Accepted => failures.push(Failure::new(
                 Blame::Device,
                 None,
-                format!("after {} wrong passwords the right password still logs in on {interface}: no lockout there", dut.profile.lockout.threshold),
+                format!(
+                    "after {} wrong passwords the right password still logs in on {interface}: no lockout there",
+                    dut.profile.lockout.threshold
+                ),
             )),
             LoginOutcome::Refused | LoginOutcome::Locked { .. } => {}
         }
@@ -149,15 +169,25 @@ async fn console_shows_no_password(w: &mut LabWorld) {
     let c = w.change();
     let (old, new) = (c.old.clone(), c.new.clone());
     let lease = w.lease();
-    let Some(console) = lease.drivers.console() else { fail(Blame::Harness, "this rig has no console (the scenario should be not applicable)") };
+    let Some(console) = lease.drivers.console() else {
+        fail(Blame::Harness, "this rig has no console (the scenario should be not applicable)")
+    };
     let lines = console.lines().len();
     let mut failures = Vec::new();
     for (label, secret) in [("old", &old), ("new", &new)] {
         if let Some(n) = console.printed(secret.expose()) {
-            failures.push(Failure::new(Blame::Device, None, format!("the console printed the {label} password on line {n} of the capture")));
+            failures.push(Failure::new(
+                Blame::Device,
+                None,
+                format!("the console printed the {label} password on line {n} of the capture"),
+            ));
         }
     }
-    lease.dut.note(None, "search the console capture for the old and new passwords", format!("{} found in {lines} lines", failures.len()));
+    lease.dut.note(
+        None,
+        "search the console capture for the old and new passwords",
+        format!("{} found in {lines} lines", failures.len()),
+    );
     for f in failures {
         w.check_failed(f);
     }
