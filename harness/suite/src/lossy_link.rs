@@ -120,7 +120,7 @@ async fn carry(
         let lower = head.to_ascii_lowercase();
         let fault = if rule.markers.iter().all(|m| lower.contains(&m.to_ascii_lowercase())) {
             let n = matched.fetch_add(1, Ordering::SeqCst) + 1;
-            (n % rule.every.max(1) == 0).then_some(rule.fault)
+            n.is_multiple_of(rule.every.max(1)).then_some(rule.fault)
         } else {
             None
         };
@@ -196,7 +196,9 @@ async fn read_message<R: AsyncRead + Unpin>(r: &mut R) -> std::io::Result<Option
         r.read_exact(&mut body).await?;
         buf.extend_from_slice(&body);
     } else if header("transfer-encoding:").is_some_and(|v| v.contains("chunked")) {
-        while !buf.ends_with(b"\r\n0\r\n\r\n") && !(buf.len() == head_end + 5 && buf.ends_with(b"0\r\n\r\n")) {
+        let last_chunk =
+            |b: &[u8]| b.ends_with(b"\r\n0\r\n\r\n") || (b.len() == head_end + 5 && b.ends_with(b"0\r\n\r\n"));
+        while !last_chunk(&buf) {
             if r.read(&mut byte).await? == 0 {
                 return Err(std::io::ErrorKind::UnexpectedEof.into());
             }
