@@ -100,6 +100,9 @@ async fn device_answer_comes_back_unchanged_and_a_newer_tunnel_replaces_the_olde
                 break;
             }
             Err(TransportError::Lost(_)) => continue,
+            // Between the old tunnel's close and the newer one's registration the serial is
+            // briefly offline: wait (with a deadline) until it is back, then ask again.
+            Err(TransportError::Offline(_)) => relay.wait_online("SNX4", STEP).await.unwrap(),
             Err(e) => panic!("{e}"),
         }
     }
