@@ -698,20 +698,7 @@ impl Dut {
             Err(e) if e.outcome_unknown() && self.reachable => e,
             Err(e) => self.fail_on(e),
         };
-        self.answers_lost += 1;
-        let believed = self.known.get(&creds.user) == Some(&creds.password);
-        if !believed {
-            // The lost attempt may have counted as a wrong password on the device: count it, and
-            // refill the budget before asking again if it needs it.
-            *self.wrong_in_a_row.entry(creds.user.clone()).or_default() += 1;
-            Box::pin(self.keep_within_budget(Interface::Http, &creds.user)).await;
-        }
-        self.note(
-            Some(interface),
-            format!("log in as {}: {} (the network's fault, not a refusal)", creds.user, first.kind),
-            "asked once more",
-        );
-        self.retries += 1;
+        self.before_asking_again(interface, creds, format!("log in as {}", creds.user), &first).await;
         match try_login(&self.target, interface, creds).await {
             Ok(o) => o,
             Err(e) if e.outcome_unknown() => {
@@ -732,6 +719,30 @@ impl Dut {
             }
             Err(e) => self.fail_on(e),
         }
+    }
+
+    /// A login's answer was lost on the way (`what` says which login): count it and the retry,
+    /// note it as the network's, and — since the lost attempt may have counted as a wrong password
+    /// on the device — count it against the budget and refill that first if it needs it. The
+    /// caller then asks once more.
+    pub(super) async fn before_asking_again(
+        &mut self,
+        interface: Interface,
+        creds: &Credentials,
+        what: String,
+        lost: &DeviceError,
+    ) {
+        self.answers_lost += 1;
+        self.retries += 1;
+        if self.known.get(&creds.user) != Some(&creds.password) {
+            *self.wrong_in_a_row.entry(creds.user.clone()).or_default() += 1;
+            Box::pin(self.keep_within_budget(Interface::Http, &creds.user)).await;
+        }
+        self.note(
+            Some(interface),
+            format!("{what}: {} (the network's fault, not a refusal)", lost.kind),
+            "asked once more",
+        );
     }
 
     /// Before a possibly-wrong attempt: if one more failure would reach the lockout threshold, reset

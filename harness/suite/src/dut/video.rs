@@ -45,19 +45,13 @@ impl Dut {
                 // Lost on the way (a link that flapped): asked once more, as any login is
                 // (`Dut::attempt`); a second loss stops the step, blamed on the rig.
                 Err(e) if e.outcome_unknown() && self.reachable => {
-                    self.answers_lost += 1;
-                    self.retries += 1;
-                    if self.known.get(&creds.user) != Some(&creds.password) {
-                        // The lost attempt may have counted as a wrong password on the device:
-                        // count it, and refill the budget before asking again if it needs it.
-                        *self.wrong_in_a_row.entry(creds.user.clone()).or_default() += 1;
-                        Box::pin(self.keep_within_budget(Interface::Http, &creds.user)).await;
-                    }
-                    self.note(
-                        Some(Interface::Rtsp),
-                        format!("play the {stream} as {}: {} (the network's fault, not a refusal)", creds.user, e.kind),
-                        "asked once more",
-                    );
+                    self.before_asking_again(
+                        Interface::Rtsp,
+                        creds,
+                        format!("play the {stream} as {}", creds.user),
+                        &e,
+                    )
+                    .await;
                     match Rtsp::play(&self.target, creds, stream).await {
                         Ok(o) => o,
                         Err(e) => self.fail_on(e),
