@@ -8,7 +8,6 @@
 
 use std::collections::HashMap;
 
-use futures::StreamExt as _;
 use std::time::Instant;
 
 use resetlab_device::{
@@ -21,7 +20,10 @@ use resetlab_wire::Secret;
 use crate::blame::{Blame, fail};
 use crate::recovery::{AccountRemoval, Custody, device_key, recover_key, remove_account};
 
+mod together;
 mod video;
+
+use together::{Answer, Try};
 
 /// The way a password change reaches the recorder.
 #[derive(Clone, Copy)]
@@ -84,6 +86,11 @@ pub struct Dut {
     /// Accounts whose believed password the device refused since it last accepted one: the
     /// harness then has no known-good password to reset the firmware's count with.
     suspect: std::collections::HashSet<String>,
+    /// Accounts whose believed password HTTP CGI accepted since the harness came to believe it and
+    /// since the recorder last lost power or link: a login with it may go out on every interface
+    /// at once. Otherwise HTTP CGI is asked alone first, so that a refusal leaves the lockout
+    /// budget to find what the recorder holds (`Dut::reconcile`).
+    confirmed: std::collections::HashSet<String>,
     /// Lockouts the harness would have caused without the budget (must stay 0).
     pub budget_refills: u32,
     /// False while a scenario has the recorder's power or link off: no answer is then expected, so
@@ -150,6 +157,7 @@ impl Dut {
             known: HashMap::from([(admin, admin_password)]),
             wrong_in_a_row: HashMap::new(),
             suspect: Default::default(),
+            confirmed: Default::default(),
             budget_refills: 0,
             reachable: true,
             concurrency: 4,
@@ -304,8 +312,9 @@ impl Dut {
         let key = self.key(&admin);
         let spent = self.wrong_in_a_row.get(&admin).copied().unwrap_or(0);
         let budget = self.profile.lockout.threshold.saturating_sub(1).saturating_sub(spent).max(1);
-        let report =
-            recover_key(&self.custody.journal, &key, budget, Some(&self.baseline)).await.map_err(|e| e.to_string())?;
+        let report = recover_key(&self.custody.journal, &key, Some(&self.target), budget, Some(&self.baseline))
+            .await
+            .map_err(|e| e.to_string())?;
         let changed = matches!(report.outcome, resetlab_ledger::recover::RecoveryOutcome::Restored { .. });
         let line = report.to_string();
         self.note(None, "teardown: restore the baseline administrator password", line.clone());
@@ -379,7 +388,13 @@ impl Dut {
     /// Record that `account` now has `password` (after the device accepted a change).
     pub fn believe(&mut self, account: &str, password: Secret) {
         self.saved = false;
+        self.confirmed.remove(account);
         self.known.insert(account.to_owned(), password);
+    }
+
+    /// The recorder lost power or its link: what it holds afterwards must be seen again.
+    pub fn unconfirm_all(&mut self) {
+        self.confirmed.clear();
     }
 
     /// The local interfaces this firmware has, in a fixed order: every way in a client on the
@@ -410,13 +425,13 @@ impl Dut {
         self.before_attempt(interface, creds).await;
         let t = Instant::now();
         let outcome = self.attempt(interface, creds).await;
-        self.after_attempt(
-            Some(interface),
-            creds,
-            &format!("log in as {} with {label}", creds.user),
-            &outcome,
-            t.elapsed(),
-        );
+        let action = format!("log in as {} with {label}", creds.user);
+        if interface == Interface::Rtsp {
+            // Each stream was counted as it was played (dut/together.rs).
+            self.noted_attempt(Some(interface), creds, &action, &outcome, t.elapsed());
+        } else {
+            self.after_attempt(Some(interface), creds, &action, &outcome, t.elapsed());
+        }
         if self.suspect.contains(&creds.user) && self.known.get(&creds.user) == Some(&creds.password) {
             // The device refuses what the harness believed it holds: find out what it holds before
             // another attempt could spend the budget blind.
@@ -431,54 +446,54 @@ impl Dut {
     /// could all be wrong, the known-good login comes first. Outcomes in interface order.
     pub async fn login_everywhere(&mut self, creds: &Credentials, label: &str) -> Vec<(Interface, LoginOutcome)> {
         let interfaces = self.local_interfaces();
-        let at_once = u32::try_from(interfaces.len()).unwrap_or(u32::MAX);
-        let threshold = self.profile.lockout.threshold;
-        if self.concurrency <= 1 || at_once <= 1 || at_once >= threshold {
-            // One at a time: the budget cannot take them all at once (or the bench says so).
-            let mut out = Vec::new();
-            for interface in interfaces {
-                out.push((interface, self.login(interface, creds, label).await));
+        let streams = if interfaces.contains(&Interface::Rtsp) { self.streams_main_last() } else { Vec::new() };
+        // HTTP CGI first: its refusal of a believed password must be known before a second batch
+        // (dut/together.rs). Then the slowest, so that a batch the budget splits off is a quick
+        // one: the plays, RPC2's two-step login, then one-request logins.
+        let mut logins: Vec<Interface> =
+            interfaces.iter().copied().filter(|&i| !matches!(i, Interface::Rtsp | Interface::Http)).collect();
+        logins.sort_by_key(|&i| i != Interface::Rpc2);
+        let http = interfaces.contains(&Interface::Http).then_some(Try::Login(Interface::Http));
+        let tries: Vec<Try> = http
+            .into_iter()
+            .chain(streams.iter().map(|&s| Try::Play(s)))
+            .chain(logins.into_iter().map(Try::Login))
+            .collect();
+        let believed = self.known.get(&creds.user) == Some(&creds.password);
+        let answers = if believed && !self.confirmed.contains(&creds.user) && http.is_some() && tries.len() > 1 {
+            // Not seen to hold since it was believed (a change, a power cut): HTTP CGI alone
+            // first, and if it refuses, find what the recorder holds while the budget is whole.
+            let mut answers = self.attempt_together(creds, &tries[..1]).await;
+            if self.suspect.contains(&creds.user) {
+                self.reconcile(&creds.user).await;
             }
-            return out;
-        }
-        self.keep_within_budget_for(Interface::Http, &creds.user, at_once).await;
-        let target = self.target.clone();
-        // RTSP's check plays every stream and keeps thumbnails (dut/video.rs): it runs on its own
-        // after the others, through `login`.
-        let answers: Vec<_> = futures::stream::iter(interfaces.iter().filter(|&&i| i != Interface::Rtsp).map(|&i| {
-            let target = target.clone();
-            async move {
-                let t = Instant::now();
-                (i, try_login(&target, i, creds).await, t.elapsed())
-            }
-        }))
-        .buffered(self.concurrency)
-        .collect()
-        .await;
-        let mut out = Vec::new();
-        for (interface, answer, took) in answers {
-            let outcome = match answer {
-                Ok(o) => {
-                    self.after_attempt(
-                        Some(interface),
-                        creds,
-                        &format!("log in as {} with {label}", creds.user),
-                        &o,
-                        took,
-                    );
-                    o
+            answers.extend(self.attempt_together(creds, &tries[1..]).await);
+            answers
+        } else {
+            self.attempt_together(creds, &tries).await
+        };
+        let action = format!("log in as {} with {label}", creds.user);
+        let (mut out, mut plays, mut rtsp_took) = (Vec::new(), Vec::new(), std::time::Duration::ZERO);
+        for (&t, answer) in tries.iter().zip(answers) {
+            match (t, answer) {
+                (Try::Login(interface), Answer::Login(outcome, took)) => {
+                    self.noted_attempt(Some(interface), creds, &action, &outcome, took);
+                    out.push((interface, outcome));
                 }
-                // Lost on the way: asked again on its own, as any single login is.
-                Err(e) if e.outcome_unknown() && self.reachable => self.login(interface, creds, label).await,
-                Err(e) => self.fail_on(e),
-            };
-            out.push((interface, outcome));
+                (_, answer) => {
+                    rtsp_took = rtsp_took.max(answer.took());
+                    if let Answer::Play(p, _) = answer {
+                        plays.push(p);
+                    }
+                }
+            }
         }
-        if interfaces.contains(&Interface::Rtsp) {
-            let outcome = self.login(Interface::Rtsp, creds, label).await;
+        if !streams.is_empty() {
+            let outcome = self.judge_streams(creds, plays);
+            self.noted_attempt(Some(Interface::Rtsp), creds, &action, &outcome, rtsp_took);
             out.push((Interface::Rtsp, outcome));
-            out.sort_by_key(|(i, _)| interfaces.iter().position(|x| x == i));
         }
+        out.sort_by_key(|(i, _)| interfaces.iter().position(|x| x == i));
         if self.suspect.contains(&creds.user) && self.known.get(&creds.user) == Some(&creds.password) {
             self.reconcile(&creds.user).await;
         }
@@ -524,13 +539,13 @@ impl Dut {
         self.lock_pending = true;
         let t = Instant::now();
         let outcome = self.attempt(interface, creds).await;
-        self.after_attempt(
-            Some(interface),
-            creds,
-            &format!("log in as {} with {label}", creds.user),
-            &outcome,
-            t.elapsed(),
-        );
+        let action = format!("log in as {} with {label}", creds.user);
+        if interface == Interface::Rtsp {
+            // Each stream was counted as it was played (dut/together.rs).
+            self.noted_attempt(Some(interface), creds, &action, &outcome, t.elapsed());
+        } else {
+            self.after_attempt(Some(interface), creds, &action, &outcome, t.elapsed());
+        }
         outcome
     }
 
@@ -636,6 +651,7 @@ impl Dut {
             if outcome == LoginOutcome::Accepted {
                 self.known.insert(account.to_owned(), candidate.clone());
                 self.suspect.remove(account);
+                self.confirmed.insert(account.to_owned());
                 self.note(
                     Some(Interface::Http),
                     format!("reconcile the password of {account}"),
@@ -660,17 +676,39 @@ impl Dut {
         outcome: &LoginOutcome,
         took: std::time::Duration,
     ) {
+        match outcome {
+            LoginOutcome::Accepted => {
+                self.wrong_in_a_row.insert(creds.user.clone(), 0);
+            }
+            LoginOutcome::Refused | LoginOutcome::Locked { .. } => {
+                *self.wrong_in_a_row.entry(creds.user.clone()).or_default() += 1;
+            }
+        }
+        self.noted_attempt(interface, creds, action, outcome, took);
+    }
+
+    /// [`Dut::after_attempt`] for an attempt already counted against the lockout budget: the
+    /// evidence, and what it says about the password the harness believes in.
+    fn noted_attempt(
+        &mut self,
+        interface: Option<Interface>,
+        creds: &Credentials,
+        action: &str,
+        outcome: &LoginOutcome,
+        took: std::time::Duration,
+    ) {
         let ms = took.as_millis();
         self.note(interface, action, format!("{outcome:?} ({ms} ms)"));
         match outcome {
             LoginOutcome::Accepted => {
-                self.wrong_in_a_row.insert(creds.user.clone(), 0);
                 if self.known.get(&creds.user) == Some(&creds.password) {
                     self.suspect.remove(&creds.user);
+                    if interface == Some(Interface::Http) {
+                        self.confirmed.insert(creds.user.clone());
+                    }
                 }
             }
             LoginOutcome::Refused | LoginOutcome::Locked { .. } => {
-                *self.wrong_in_a_row.entry(creds.user.clone()).or_default() += 1;
                 // While a lock the scenario caused is in force, a refusal says nothing about the
                 // password; nor does a remote path's or another interface's (it may not follow the
                 // recorder's main account store): reconcile probes HTTP CGI, so only its word counts.

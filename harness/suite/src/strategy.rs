@@ -53,6 +53,7 @@ impl Lease {
             Which::Link => self.linked = false,
         }
         self.dut.reachable = false;
+        self.dut.unconfirm_all();
         // The app must see what a user would: the recorder offline at the relay.
         if let Some(remote) = &self.remote
             && let Err(e) = remote.wait_online(false).await

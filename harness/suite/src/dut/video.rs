@@ -3,18 +3,18 @@
 //! to DESCRIBE) on every stream the firmware profile lists — each channel's main stream and
 //! sub-stream — and the streams must agree.
 //!
-//! Each stream is one login attempt on the recorder's lockout counter, so every stream before the
-//! last is budgeted and counted like a login of its own; the last is the first channel's main
-//! stream, whose outcome is the login's (the caller counts it, and judges it as the one RTSP login
-//! it always was). Two findings are recorded without stopping the scenario, each breaking ART-LOCAL
+//! Each stream is one login attempt on the recorder's lockout counter: the streams are played at
+//! once within the lockout budget (dut/together.rs), and the first channel's main stream's outcome
+//! is the login's (the caller judges it as the one RTSP login it always was). Two findings are recorded without stopping the scenario, each breaking ART-LOCAL
 //! wherever it is seen, once per scenario: a stream that plays to SETUP/PLAY sent without
 //! credentials after the device refused them (it protects nothing), and streams that disagree
 //! about one password (one plays it, another refuses it). The main stream's key frame, when a
 //! password other than the lease's plays it, is kept as a thumbnail for the report.
 
-use resetlab_device::{Credentials, Interface, LoginOutcome, PlayOutcome, Played, Rtsp, Stream};
+use resetlab_device::{Credentials, Interface, LoginOutcome, PlayOutcome, Played, Stream};
 
 use super::Dut;
+use super::together::{Answer, Try};
 use crate::blame::Failure;
 use crate::record::Thumbnail;
 
@@ -27,47 +27,33 @@ impl Dut {
         self.profile.video.all().into_iter().map(|(channel, subtype)| Stream { channel, subtype }).collect()
     }
 
-    /// One RTSP login: play every stream with `creds` (see the module doc).
-    pub(super) async fn play_every_stream(&mut self, creds: &Credentials) -> LoginOutcome {
+    /// Every stream with the first channel's main stream last: its outcome is the RTSP login's.
+    pub(super) fn streams_main_last(&self) -> Vec<Stream> {
         let mut streams = self.streams();
         if !streams.is_empty() {
             let main = streams.remove(0);
             streams.push(main);
         }
-        let last = streams.len().saturating_sub(1);
-        let mut seen: Vec<(Stream, PlayOutcome)> = Vec::with_capacity(streams.len());
-        for (n, &stream) in streams.iter().enumerate() {
-            if n > 0 && !self.lock_pending {
-                Box::pin(self.keep_within_budget(Interface::Http, &creds.user)).await;
-            }
-            let outcome = match Rtsp::play(&self.target, creds, stream).await {
-                Ok(o) => o,
-                // Lost on the way (a link that flapped): asked once more, as any login is
-                // (`Dut::attempt`); a second loss stops the step, blamed on the rig.
-                Err(e) if e.outcome_unknown() && self.reachable => {
-                    self.before_asking_again(
-                        Interface::Rtsp,
-                        creds,
-                        format!("play the {stream} as {}", creds.user),
-                        &e,
-                    )
-                    .await;
-                    match Rtsp::play(&self.target, creds, stream).await {
-                        Ok(o) => o,
-                        Err(e) => self.fail_on(e),
-                    }
-                }
-                Err(e) => self.fail_on(e),
-            };
+        streams
+    }
+
+    /// One RTSP login: play every stream with `creds`, the streams at once (see the module doc).
+    pub(super) async fn play_every_stream(&mut self, creds: &Credentials) -> LoginOutcome {
+        let tries: Vec<Try> = self.streams_main_last().into_iter().map(Try::Play).collect();
+        let answers = self.attempt_together(creds, &tries).await;
+        let plays = answers.into_iter().filter_map(|a| match a {
+            Answer::Play(p, _) => Some(p),
+            Answer::Login(..) => None,
+        });
+        self.judge_streams(creds, plays.collect())
+    }
+
+    /// Note and judge what the streams did with `creds` (in the order of
+    /// [`Dut::streams_main_last`]); the login this amounts to.
+    pub(super) fn judge_streams(&mut self, creds: &Credentials, plays: Vec<PlayOutcome>) -> LoginOutcome {
+        let mut seen: Vec<(Stream, PlayOutcome)> = Vec::with_capacity(plays.len());
+        for (stream, outcome) in self.streams_main_last().into_iter().zip(plays) {
             self.note(Some(Interface::Rtsp), format!("play the {stream} as {}", creds.user), outcome.to_string());
-            if n < last {
-                match outcome.login() {
-                    LoginOutcome::Accepted => {
-                        self.wrong_in_a_row.insert(creds.user.clone(), 0);
-                    }
-                    _ => *self.wrong_in_a_row.entry(creds.user.clone()).or_default() += 1,
-                }
-            }
             match &outcome {
                 PlayOutcome::Refused { at, unprotected: Some(p), .. } => {
                     let message = format!(

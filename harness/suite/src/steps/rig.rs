@@ -120,15 +120,15 @@ async fn exactly_one_password_everywhere(w: &mut LabWorld) {
     let c = w.change();
     let (account, old, new) = (c.account.clone(), c.old.clone(), c.new.clone());
     let dut = w.dut();
-    // What each interface takes: (interface, old accepted, new accepted).
-    let mut seen = Vec::new();
-    for interface in dut.local_interfaces() {
-        let new_ok = dut.login(interface, &Credentials::new(&account, new.clone()), "the new password").await
-            == LoginOutcome::Accepted;
-        let old_ok = dut.login(interface, &Credentials::new(&account, old.clone()), "the old password").await
-            == LoginOutcome::Accepted;
-        seen.push((interface, old_ok, new_ok));
-    }
+    // What each interface takes: (interface, old accepted, new accepted). Each password on every
+    // interface at once (`Dut::login_everywhere`), in the profile's interface order.
+    let with_new = dut.login_everywhere(&Credentials::new(&account, new.clone()), "the new password").await;
+    let with_old = dut.login_everywhere(&Credentials::new(&account, old.clone()), "the old password").await;
+    let seen: Vec<(resetlab_device::Interface, bool, bool)> = with_new
+        .iter()
+        .zip(&with_old)
+        .map(|((interface, n), (_, o))| (*interface, *o == LoginOutcome::Accepted, *n == LoginOutcome::Accepted))
+        .collect();
     // The recorder's answer is its main account store's (HTTP CGI, first); an interface that
     // disagrees with it breaks local access itself, wherever that is seen.
     let Some(&(main, old_main, new_main)) = seen.first() else {
