@@ -18,6 +18,7 @@ use resetlab_profile::FirmwareProfile;
 use resetlab_wire::Secret;
 
 use crate::blame::{Blame, fail};
+pub use crate::record::Evidence;
 use crate::recovery::{AccountRemoval, Custody, device_key, recover_key, remove_account};
 
 mod together;
@@ -62,15 +63,6 @@ pub(crate) fn profile_interface(i: Interface) -> resetlab_profile::Interface {
         Interface::Rtsp => P::Rtsp,
         Interface::Onvif => P::Onvif,
     }
-}
-
-/// One line of evidence: what the harness did and what came back, with no secret in it.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct Evidence {
-    pub at_ms: u64,
-    pub interface: Option<String>,
-    pub action: String,
-    pub outcome: String,
 }
 
 #[derive(Debug)]
@@ -130,7 +122,7 @@ pub struct Dut {
     pub started_wall: chrono::DateTime<chrono::Utc>,
     pub evidence: Vec<Evidence>,
     /// Measurements and rig events for the record.
-    pub extras: crate::record::ScenarioExtras,
+    pub extras: crate::report::evidence::ScenarioExtras,
     /// Checks the device session itself found failed, the scenario going on (dut/video.rs); the
     /// run adds them to the World's findings.
     pub findings: Vec<(std::time::SystemTime, crate::blame::Failure)>,

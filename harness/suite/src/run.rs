@@ -11,8 +11,9 @@ use cucumber::gherkin::tagexpr::TagOperation;
 use cucumber::writer::{self, Ext as _};
 
 use crate::lab::{Lab, Need};
-use crate::record::{EvidenceStore, Progress, RecordWriter, RunRecord, ScenarioRecord, Verdict, attach_evidence, now};
+use crate::record::{Progress, RecordWriter, RunRecord, ScenarioRecord, Verdict, now};
 use crate::recovery::Custody;
+use crate::report::evidence::{EvidenceStore, attach_evidence};
 use crate::requirements::Catalogue;
 use crate::world::LabWorld;
 
@@ -25,7 +26,7 @@ pub struct RunContext {
     pub custody: Custody,
     pub evidence: EvidenceStore,
     /// Measurements, rig timeline and console of each scenario.
-    pub extras: crate::record::ExtrasStore,
+    pub extras: crate::report::evidence::ExtrasStore,
     /// The device's identity as it reported it (read at the first lease).
     pub device: Mutex<Option<crate::record::DeviceIdentity>>,
     /// Devices teardown could not restore (each also stays unfinished in the journal).
@@ -339,7 +340,7 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
     record.scenarios.extend(skipped.lock().unwrap_or_else(|e| e.into_inner()).drain(..));
     record.scenarios.sort_by(|a, b| (&a.feature, a.line).cmp(&(&b.feature, b.line)));
     attach_evidence(&mut record, &ctx.evidence);
-    crate::record::attach_extras(&mut record, &ctx.extras);
+    crate::report::evidence::attach_extras(&mut record, &ctx.extras);
     record.device = ctx.device.lock().unwrap_or_else(|e| e.into_inner()).clone();
     record.rig = Some(ctx.lab.rig_description());
     record.network = Some(ctx.network.lock().unwrap_or_else(|e| e.into_inner()).clone());

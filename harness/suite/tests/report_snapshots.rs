@@ -401,10 +401,10 @@ fn scenario_extras_land_on_the_run_timeline_tagged_with_their_scenario() {
     run.timeline.clear();
     let failing = &run.scenarios[1];
     let key = (failing.feature.clone(), failing.line);
-    let store = resetlab::record::ExtrasStore::default();
+    let store = resetlab::report::evidence::ExtrasStore::default();
     store.lock().unwrap().insert(
         key,
-        resetlab::record::ScenarioExtras {
+        resetlab::report::evidence::ScenarioExtras {
             measurements: vec![Measurement::at_most("boot to service ready", 130.0, "s", 120.0)],
             timeline: vec![RigEvent {
                 scenario: None,
@@ -419,7 +419,7 @@ fn scenario_extras_land_on_the_run_timeline_tagged_with_their_scenario() {
             thumbnails: Vec::new(),
         },
     );
-    resetlab::record::attach_extras(&mut run, &store);
+    resetlab::report::evidence::attach_extras(&mut run, &store);
     let s = &run.scenarios[1];
     assert_eq!(run.measurements_of(s).count(), 1);
     assert!(!run.measurements[0].ok);

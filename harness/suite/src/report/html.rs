@@ -354,7 +354,7 @@ fn scenarios(h: &mut String, r: &RunRecord) {
             }
             h.push_str("</table>\n");
         }
-        let key: Vec<*const crate::dut::Evidence> = pointers
+        let key: Vec<*const crate::record::Evidence> = pointers
             .iter()
             .filter(|p| std::ptr::eq(p.scenario, s))
             .flat_map(|p| p.evidence.iter().map(|ev| *ev as *const _))

@@ -9,10 +9,10 @@
 
 pub mod command;
 pub mod diff;
+pub mod evidence;
 pub mod html;
 pub mod junit;
 pub mod markdown;
-pub mod progress;
 
 use std::path::{Path, PathBuf};
 

@@ -1,13 +1,40 @@
-//! The live progress display on a terminal (indicatif): scenarios done/total, the step running now,
-//! elapsed time; finished scenarios that did not pass are printed above the bar so they stay on screen.
+//! What the terminal shows while the suite runs: nothing, a line per finished scenario, or the live
+//! display (indicatif): scenarios done/total, the step running now, elapsed time; finished
+//! scenarios that did not pass are printed above the bar so they stay on screen.
 
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::record::{ScenarioRecord, Verdict};
+use super::{ScenarioRecord, Verdict};
 
-/// A progress bar on stdout, driven by the [`crate::record::RecordWriter`].
+/// Live output while the suite runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// One line per finished scenario, failures with their step and message.
+    Lines,
+    /// A progress bar (scenarios done/total, current step, elapsed) with failures printed above
+    /// it; for a terminal. Falls back to [`Progress::Lines`] when stdout is not one.
+    Live,
+    Quiet,
+}
+
+impl Progress {
+    /// What a terminal user gets: nothing with `quiet`, lines with `verbose` or when stdout is not
+    /// a terminal (CI logs), the live bar otherwise.
+    pub fn for_terminal(quiet: bool, verbose: bool) -> Progress {
+        use std::io::IsTerminal as _;
+        if quiet {
+            Progress::Quiet
+        } else if verbose || !std::io::stdout().is_terminal() {
+            Progress::Lines
+        } else {
+            Progress::Live
+        }
+    }
+}
+
+/// A progress bar on stdout, driven by the [`super::RecordWriter`].
 #[derive(Debug)]
 pub struct LiveProgress {
     bar: ProgressBar,
