@@ -1,34 +1,14 @@
 //! The ONVIF client against the emulated recorder: login, refusal and lockout classified like the
 //! other interfaces, SetUser as a change path under the 6-character rule, no password in any error.
 
-use std::time::Duration;
+use resetlab_device::{ErrorKind, Interface, LoginOutcome, Onvif, Rtsp, Secret, try_login};
+use resetlab_emulator::Recorder;
 
-use resetlab_device::{Credentials, ErrorKind, Interface, LoginOutcome, Onvif, Rtsp, Secret, Target, try_login};
-use resetlab_emulator::{Recorder, RecorderConfig};
+mod emulated;
+use emulated::{admin, login, target};
 
 async fn recorder() -> Recorder {
-    let mut cfg = RecorderConfig::new(resetlab_profile::flir_2017());
-    cfg.profile.interfaces.push(resetlab_profile::Interface::Onvif);
-    cfg.instance = Some(format!("OV{}", std::process::id() % 10000));
-    tokio::time::timeout(Duration::from_secs(20), Recorder::start(cfg))
-        .await
-        .expect("recorder start timed out")
-        .expect("recorder starts")
-}
-
-fn target(rec: &Recorder) -> Target {
-    Target::new("127.0.0.1", rec.http_addr().port(), rec.rtsp_addr().port())
-}
-
-fn admin(pw: &str) -> Credentials {
-    Credentials::new("admin", Secret::new(pw))
-}
-
-async fn login(t: &Target, i: Interface, pw: &str) -> LoginOutcome {
-    tokio::time::timeout(Duration::from_secs(10), try_login(t, i, &admin(pw)))
-        .await
-        .expect("login within 10 s")
-        .unwrap_or_else(|e| panic!("{i}: {e}"))
+    emulated::recorder("OV", |cfg| cfg.profile.interfaces.push(resetlab_profile::Interface::Onvif)).await
 }
 
 #[tokio::test]
@@ -79,10 +59,10 @@ async fn set_user_is_a_change_path_under_the_rule() {
 
 #[tokio::test]
 async fn a_recorder_without_onvif_is_a_protocol_error_not_a_refusal() {
-    let mut cfg = RecorderConfig::new(resetlab_profile::flir_2017());
-    cfg.profile.interfaces.retain(|i| *i != resetlab_profile::Interface::Onvif);
-    cfg.instance = Some("NOONVIF".into());
-    let rec = Recorder::start(cfg).await.unwrap();
+    let rec = emulated::recorder("NOONVIF", |cfg| {
+        cfg.profile.interfaces.retain(|i| *i != resetlab_profile::Interface::Onvif)
+    })
+    .await;
     let t = target(&rec);
     let e = try_login(&t, Interface::Onvif, &admin("000000")).await.unwrap_err();
     assert!(matches!(e.kind, ErrorKind::Protocol { .. }), "{e}");

@@ -6,27 +6,19 @@
 
 use std::time::Duration;
 
-use resetlab_device::{Cgi, Credentials, PlayOutcome, PlayStep, Played, Rtsp, Secret, Stream, Target};
-use resetlab_emulator::{Defect, Recorder, RecorderConfig};
+use resetlab_device::{Cgi, PlayOutcome, PlayStep, Played, Rtsp, Secret, Stream, Target};
+use resetlab_emulator::{Defect, Recorder};
+
+mod emulated;
+use emulated::{admin, target};
+
+async fn recorder(defects: &[Defect]) -> Recorder {
+    emulated::recorder("PL", |cfg| cfg.defects = defects.to_vec()).await
+}
 
 const STEP: Duration = Duration::from_secs(20);
 const OLD: &str = "000000";
 const NEW: &str = "vid123";
-
-async fn recorder(defects: &[Defect]) -> Recorder {
-    let mut cfg = RecorderConfig::new(resetlab_profile::flir_2017());
-    cfg.instance = Some(format!("PL{}", std::process::id() % 10000));
-    cfg.defects = defects.to_vec();
-    tokio::time::timeout(STEP, Recorder::start(cfg)).await.expect("recorder start timed out").expect("recorder starts")
-}
-
-fn target(rec: &Recorder) -> Target {
-    Target::new("127.0.0.1", rec.http_addr().port(), rec.rtsp_addr().port())
-}
-
-fn admin(pw: &str) -> Credentials {
-    Credentials::new("admin", Secret::new(pw))
-}
 
 /// A recorder whose administrator password was changed from [`OLD`] to [`NEW`].
 async fn changed(defects: &[Defect]) -> (Recorder, Target) {

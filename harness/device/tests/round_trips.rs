@@ -4,32 +4,14 @@
 
 use std::time::Duration;
 
-use resetlab_device::{Credentials, Interface, LoginOutcome, Rtsp, Secret, Target, try_login};
+use resetlab_device::{Interface, LoginOutcome, Rtsp};
 use resetlab_emulator::{Recorder, RecorderConfig};
 
+mod emulated;
+use emulated::{admin, login, target};
+
 async fn recorder(tweak: impl FnOnce(&mut RecorderConfig)) -> Recorder {
-    let mut cfg = RecorderConfig::new(resetlab_profile::flir_2017());
-    cfg.instance = Some(format!("RT{}", std::process::id() % 10000));
-    tweak(&mut cfg);
-    tokio::time::timeout(Duration::from_secs(20), Recorder::start(cfg))
-        .await
-        .expect("recorder start timed out")
-        .expect("recorder starts")
-}
-
-fn target(rec: &Recorder) -> Target {
-    Target::new("127.0.0.1", rec.http_addr().port(), rec.rtsp_addr().port())
-}
-
-fn admin(pw: &str) -> Credentials {
-    Credentials::new("admin", Secret::new(pw))
-}
-
-async fn login(t: &Target, i: Interface, pw: &str) -> LoginOutcome {
-    tokio::time::timeout(Duration::from_secs(10), try_login(t, i, &admin(pw)))
-        .await
-        .expect("login within 10 s")
-        .unwrap_or_else(|e| panic!("{i} login: {e}"))
+    emulated::recorder("RT", tweak).await
 }
 
 #[tokio::test]

@@ -415,15 +415,7 @@ impl Dut {
     /// ("the new password") for the evidence, never the password itself.
     pub async fn login(&mut self, interface: Interface, creds: &Credentials, label: &str) -> LoginOutcome {
         self.before_attempt(interface, creds).await;
-        let t = Instant::now();
-        let outcome = self.attempt(interface, creds).await;
-        let action = format!("log in as {} with {label}", creds.user);
-        if interface == Interface::Rtsp {
-            // Each stream was counted as it was played (dut/together.rs).
-            self.noted_attempt(Some(interface), creds, &action, &outcome, t.elapsed());
-        } else {
-            self.after_attempt(Some(interface), creds, &action, &outcome, t.elapsed());
-        }
+        let outcome = self.attempt_and_count(interface, creds, label).await;
         if self.suspect.contains(&creds.user) && self.known.get(&creds.user) == Some(&creds.password) {
             // The device refuses what the harness believed it holds: find out what it holds before
             // another attempt could spend the budget blind.
@@ -529,16 +521,7 @@ impl Dut {
     ) -> LoginOutcome {
         self.lockouts_expected += 1;
         self.lock_pending = true;
-        let t = Instant::now();
-        let outcome = self.attempt(interface, creds).await;
-        let action = format!("log in as {} with {label}", creds.user);
-        if interface == Interface::Rtsp {
-            // Each stream was counted as it was played (dut/together.rs).
-            self.noted_attempt(Some(interface), creds, &action, &outcome, t.elapsed());
-        } else {
-            self.after_attempt(Some(interface), creds, &action, &outcome, t.elapsed());
-        }
-        outcome
+        self.attempt_and_count(interface, creds, label).await
     }
 
     /// The right password while the account should be locked (does not spend the budget).
@@ -718,6 +701,21 @@ impl Dut {
     /// so asking again is safe — but a lost wrong attempt may have counted on the device, so it
     /// counts here too). A second lost answer stops the step: blamed on the device when another
     /// interface shows the recorder alive (it keeps failing only this request), else on the rig.
+    /// One login attempt, counted against the budget and noted as evidence ("log in as … with
+    /// `label`").
+    async fn attempt_and_count(&mut self, interface: Interface, creds: &Credentials, label: &str) -> LoginOutcome {
+        let t = Instant::now();
+        let outcome = self.attempt(interface, creds).await;
+        let action = format!("log in as {} with {label}", creds.user);
+        if interface == Interface::Rtsp {
+            // Each stream was counted as it was played (dut/together.rs).
+            self.noted_attempt(Some(interface), creds, &action, &outcome, t.elapsed());
+        } else {
+            self.after_attempt(Some(interface), creds, &action, &outcome, t.elapsed());
+        }
+        outcome
+    }
+
     async fn attempt(&mut self, interface: Interface, creds: &Credentials) -> LoginOutcome {
         if interface == Interface::Rtsp {
             // Video that plays, on every stream the profile lists (dut/video.rs).
