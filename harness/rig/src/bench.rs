@@ -261,7 +261,7 @@ struct RawSwitch {
     #[serde(default)]
     host: Option<String>,
     #[serde(default)]
-    port: Option<serde_yaml::Value>,
+    port: Option<yaml_serde::Value>,
     #[serde(default)]
     baud: Option<u32>,
     #[serde(default)]
@@ -579,7 +579,7 @@ fn switch(file: &Path, text: &str, part: &str, raw: Option<RawSwitch>) -> Result
         }
         SwitchDriverName::ModbusRtu => {
             let path = match &raw.port {
-                Some(serde_yaml::Value::String(s)) => PathBuf::from(s),
+                Some(yaml_serde::Value::String(s)) => PathBuf::from(s),
                 _ => {
                     return Err(invalid(
                         file,
