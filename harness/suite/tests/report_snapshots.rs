@@ -372,6 +372,7 @@ fn junit_testcase_names_survive_edits_to_the_feature_file_and_file_is_the_featur
             path: "six_characters.feature".into(),
             sha256: "0".repeat(64),
             feature: Some("The new password is exactly 6 characters".into()),
+            tls_accept_self_signed: false,
         }],
         ..Default::default()
     });
