@@ -58,12 +58,10 @@ pub fn write_all(record: &RunRecord, out: &Path) -> Result<ReportPaths, ReportEr
     write(&paths.junit, &junit::render(record))?;
     write_thumbnails(record, out)?;
     // Cucumber's own file is written by its writer while the suite runs; mask it too.
-    for name in ["cucumber.json"] {
-        let path = out.join(name);
-        if let Ok(text) = std::fs::read_to_string(&path) {
-            // Rewritten even when nothing is masked: cucumber created it with the umask's mode.
-            write(&path, &resetlab_wire::secret::redact(&text))?;
-        }
+    let cucumber = out.join("cucumber.json");
+    if let Ok(text) = std::fs::read_to_string(&cucumber) {
+        // Rewritten even when nothing is masked: cucumber created it with the umask's mode.
+        write(&cucumber, &resetlab_wire::secret::redact(&text))?;
     }
     dump_known_secrets_if_asked();
     Ok(paths)
