@@ -13,7 +13,7 @@
 //!
 //! ```no_run
 //! # async fn demo(rec: impl resetlab_cloud_relay::TunnelEndpoint + Clone) -> Result<(), resetlab_cloud_relay::RelayError> {
-//! use resetlab_cloud_relay::{agent, Relay, RelayConfig};
+//! use resetlab_cloud_relay::{Relay, RelayConfig};
 //! let relay = Relay::start(RelayConfig::default()).await?;
 //! relay.add_account("owner@example.com", "app-pass", [rec.serial()]);
 //! let tunnel = relay.attach(&rec); // enrols the recorder: its tunnel secret goes to the agent only
