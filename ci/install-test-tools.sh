@@ -14,16 +14,15 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-# python3 reads junit.xml in the report tests (xml.etree); junitparser, a JUnit consumer that is not
-# ours, is used as well when it installs (best effort: the tests fall back to xml.etree without it).
-if ! command -v python3 >/dev/null; then
+# python3 reads junit.xml in the report tests (xml.etree), and so does junitparser, a JUnit consumer
+# that is not ours. It comes from Debian (python3-junitparser): pip refuses to install into the
+# system Python on Debian 12 (PEP 668), so a pip step here never ran. The report tests run Debian's
+# /usr/bin/python3 when it exists (a pyenv or venv python3 first on PATH does not see dist-packages).
+if ! command -v python3 >/dev/null || ! /usr/bin/python3 -c 'import junitparser' 2>/dev/null; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3 >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3 python3-junitparser >/dev/null
 fi
-python3 -c 'import junitparser' 2>/dev/null \
-  || python3 -m pip install -q --user junitparser >/dev/null 2>&1 \
-  || echo "note: junitparser not installed; report tests read junit.xml with python's xml.etree only"
 # Selenium's Python client drives the emulated phone over W3C WebDriver (a client that is not ours:
 # harness/emulated-phone/tests/selenium.rs). Debian's python3-selenium works with a plain remote URL;
 # where apt has no such package, a venv under target/ gets it from PyPI.

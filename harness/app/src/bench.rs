@@ -11,9 +11,10 @@
 //!        remote_capabilities: { tablet: { appium:udid: … }, computer: { … } } }
 //! ```
 //!
-//! `relay:` must be an `http://` URL: resetlab's HTTP client is built without TLS, so an
-//! `https://` relay is refused when the file is loaded, saying why, rather than failing later
-//! at sign-in (or, worse, being taken as a promise of transport security that nothing keeps).
+//! `relay:` is an `http://` or `https://` URL. resetlab's HTTP client speaks TLS (rustls, the
+//! system's CA store); a relay whose certificate cannot be verified (self-signed) is reached only
+//! when the bench file says so at its top level, `tls: { accept_self_signed: true }`
+//! ([`resetlab_rig::bench::TlsSpec`]), and the report records that it did.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -145,23 +146,17 @@ pub fn parse(file: impl AsRef<Path>, text: &str) -> Result<Option<AppSpec>, rese
     Ok(app)
 }
 
-/// `relay:` must be plain `http://`: there is no TLS in resetlab's HTTP client to honour `https://`.
+/// `relay:` must be an `http://` or `https://` URL.
 fn check_relay_url(file: &Path, text: &str, spec: &AppSpec) -> Result<(), resetlab_profile::FixtureError> {
     let Some(url) = &spec.relay else {
         return Ok(());
     };
     // The URL itself is not repeated: it could carry credentials (`http://user:pw@host`).
     let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase()).unwrap_or_default();
-    let message = match scheme.as_str() {
-        "http" => return Ok(()),
-        "https" | "wss" => format!(
-            "the relay URL is {scheme}://, but resetlab is built without TLS (its HTTP client, \
-             reqwest, has no TLS backend compiled in), so it cannot reach this relay securely \
-             and will not pretend to; expected an http:// relay on a lab network you trust, or a \
-             local TLS-terminating proxy (e.g. stunnel) given as http://127.0.0.1:PORT"
-        ),
-        _ => "expected an http:// URL of the relay (e.g. http://relay.lab:8080)".to_owned(),
-    };
+    if matches!(scheme.as_str(), "http" | "https") {
+        return Ok(());
+    }
+    let message = "expected an http:// or https:// URL of the relay (e.g. https://relay.lab:8443)";
     Err(resetlab_profile::FixtureError::semantic(file, text, "app.relay", message))
 }
 
@@ -214,16 +209,17 @@ mod tests {
     }
 
     #[test]
-    fn an_https_relay_is_refused_at_load_saying_there_is_no_tls() {
+    fn an_https_relay_is_accepted_and_other_schemes_are_refused_naming_the_line() {
         let text = "rig: b\napp:\n  driver: relay\n  relay: https://relay.example:8443\n";
-        let err = parse("bench.yaml", text).unwrap_err().to_string();
-        assert!(err.contains("bench.yaml:4"), "{err}");
-        assert!(err.contains("app.relay") && err.contains("without TLS"), "{err}");
+        assert!(parse("bench.yaml", text).unwrap().is_some());
         let text = "rig: b\napp: { driver: relay, relay: 'HTTPS://relay.example' }\n";
-        assert!(parse("bench.yaml", text).is_err());
+        assert!(parse("bench.yaml", text).unwrap().is_some());
+        let text = "rig: b\napp:\n  driver: relay\n  relay: wss://relay.example:8443\n";
+        let err = parse("bench.yaml", text).unwrap_err().to_string();
+        assert!(err.contains("bench.yaml:4") && err.contains("app.relay"), "{err}");
         let text = "rig: b\napp: { driver: relay, relay: 'relay.example:8080' }\n";
         let err = parse("bench.yaml", text).unwrap_err().to_string();
-        assert!(err.contains("expected an http:// URL"), "{err}");
+        assert!(err.contains("expected an http:// or https:// URL"), "{err}");
         let text = "rig: b\napp: { driver: relay, relay: 'http://127.0.0.1:8080' }\n";
         assert!(parse("bench.yaml", text).unwrap().is_some());
     }

@@ -3,8 +3,13 @@
 //!
 //! The challenge is fetched with a harmless unauthenticated request (`magicBox getMachineName`), so
 //! a request that changes something reaches the recorder exactly once, already authenticated.
+//!
+//! Reading and answering the challenge is the device clients' one Digest client
+//! ([`resetlab_device::challenge::Challenge`]): the Digest challenge among several headers, any
+//! capitalisation of the scheme, `qop=auth` preferred, an empty nonce or a non-ASCII challenge
+//! refused instead of guessed at.
 
-use digest_auth::{AuthContext, HttpMethod};
+use resetlab_device::challenge::Challenge;
 
 use crate::entry::DeviceCredentials;
 use crate::transport::{Backend, RawRequest, RawResponse, TransportError};
@@ -28,10 +33,20 @@ async fn send(b: &dyn Backend, route: Route, serial: &str, req: RawRequest) -> R
     }
 }
 
-fn challenge(r: &RawResponse) -> Option<String> {
-    r.header_values("www-authenticate")
-        .find(|v| v.trim_start().to_ascii_lowercase().starts_with("digest"))
-        .map(str::to_owned)
+/// The Digest challenge of a 401, or why there is none the client can answer (the answer as the
+/// recorder sent it when it offered no Digest at all).
+fn challenge(r: &RawResponse) -> Result<Challenge, RawResponse> {
+    if r.status != 401 {
+        return Err(r.clone());
+    }
+    Challenge::from_headers(r.header_values("www-authenticate")).map_err(|why| {
+        let has_digest = r.header_values("www-authenticate").any(|v| v.to_ascii_lowercase().contains("digest"));
+        if has_digest {
+            RawResponse { status: 401, headers: r.headers.clone(), body: why.to_string() }
+        } else {
+            r.clone()
+        }
+    })
 }
 
 /// Outcome of a Digest exchange before the real request was sent.
@@ -56,44 +71,16 @@ pub async fn send_authenticated(
 ) -> Result<RawResponse, DigestError> {
     let probe = RawRequest { headers: req.headers.clone(), ..RawRequest::get(PROBE_URI) };
     let first = send(b, route, serial, probe).await.map_err(DigestError::Probe)?;
-    let mut www = match challenge(&first) {
-        Some(c) if first.status == 401 => c,
-        _ => return Err(DigestError::NoChallenge(first)),
-    };
+    let mut digest = challenge(&first).map_err(DigestError::NoChallenge)?;
     for attempt in 0..2 {
-        // digest_auth 0.3 slices by character count as if it were a byte offset and panics on
-        // non-ASCII input (found by fuzzing); a challenge relayed as JSON can hold any character.
-        let readable = www.is_ascii();
-        let Some(mut parsed) = readable.then(|| digest_auth::parse(&www).ok()).flatten() else {
-            return Err(DigestError::NoChallenge(RawResponse {
-                status: 401,
-                headers: vec![("WWW-Authenticate".into(), www)],
-                body: "unparsable Digest challenge".into(),
-            }));
-        };
-        let ctx = AuthContext::new_with_method(
-            creds.user.as_str(),
-            creds.password.expose(),
-            req.uri.as_str(),
-            (!req.body.is_empty()).then_some(req.body.as_bytes()),
-            HttpMethod::from(req.method.clone()),
-        );
-        let auth = match parsed.respond(&ctx) {
-            Ok(a) => a.to_header_string(),
-            Err(e) => {
-                return Err(DigestError::NoChallenge(RawResponse {
-                    status: 401,
-                    headers: Vec::new(),
-                    body: format!("cannot answer the Digest challenge: {e}"),
-                }));
-            }
-        };
+        let body = (!req.body.is_empty()).then_some(req.body.as_bytes());
+        let auth = digest.authorization_with_body(&req.method, &req.uri, &creds.user, &creds.password, body).map_err(
+            |why| DigestError::NoChallenge(RawResponse { status: 401, headers: Vec::new(), body: why.to_string() }),
+        )?;
         let signed = req.clone().with_header("Authorization", auth);
         let resp = send(b, route, serial, signed).await.map_err(DigestError::Request)?;
         match challenge(&resp) {
-            Some(c) if resp.status == 401 && attempt == 0 && c.to_ascii_lowercase().contains("stale=true") => {
-                www = c;
-            }
+            Ok(fresh) if attempt == 0 && fresh.stale() => digest = fresh,
             _ => return Ok(resp),
         }
     }

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use resetlab_rig::bench::TlsSpec;
 use resetlab_wire::Secret;
 use serde::Deserialize;
 
@@ -48,11 +49,25 @@ struct ApiError {
 }
 
 impl RelayClient {
-    /// `POST /api/login` with the app account.
+    /// `POST /api/login` with the app account (an `https://` relay must present a verifiable
+    /// certificate).
     pub async fn login(base: &str, user: &str, password: &Secret) -> Result<RelayClient, AppError> {
+        RelayClient::login_with_tls(base, user, password, TlsSpec::default()).await
+    }
+
+    /// The same, with the bench file's `tls:`: an `https://` relay whose certificate cannot be
+    /// verified (self-signed) is accepted only with `tls: { accept_self_signed: true }`.
+    pub async fn login_with_tls(
+        base: &str,
+        user: &str,
+        password: &Secret,
+        tls: TlsSpec,
+    ) -> Result<RelayClient, AppError> {
         let base = base.trim_end_matches('/').to_owned();
+        // rustls (ring) with the system's CA store; never OpenSSL.
         let http = reqwest::Client::builder()
             .timeout(RELAY_CALL_TIMEOUT)
+            .danger_accept_invalid_certs(tls.accept_self_signed)
             .build()
             .map_err(|e| AppError::SignIn { relay: base.clone(), reason: error_text(&e) })?;
         let resp = http
@@ -151,6 +166,16 @@ impl RelayBackend {
     /// Sign into the app account `user` at the relay `base` (raw requests only: no app screen).
     pub async fn login(base: &str, user: &str, password: &Secret) -> Result<RelayBackend, AppError> {
         Ok(RelayBackend { client: RelayClient::login(base, user, password).await? })
+    }
+
+    /// The same with the bench file's `tls:` (see [`RelayClient::login_with_tls`]).
+    pub async fn login_with_tls(
+        base: &str,
+        user: &str,
+        password: &Secret,
+        tls: TlsSpec,
+    ) -> Result<RelayBackend, AppError> {
+        Ok(RelayBackend { client: RelayClient::login_with_tls(base, user, password, tls).await? })
     }
 
     /// The signed-in relay session.

@@ -180,7 +180,7 @@ mod tests {
 
     #[test]
     fn platform_tables_override_the_default_and_bad_locators_are_named() {
-        let map: ScreenMap = serde_yaml::from_str(
+        let map: ScreenMap = yaml_serde::from_str(
             "default: { menu_button: 'accessibility id: menu', device_cell: 'accessibility id: device-{serial}' }\nandroid: { device_cell: \"xpath: //android.widget.LinearLayout[@content-desc='device-{serial}']\" }\n",
         )
         .unwrap();
@@ -192,9 +192,9 @@ mod tests {
         );
         assert!(map.locator(Platform::Ios, FormFactor::Phone, ScreenKey::CheckMark).is_none());
         assert_eq!(ScreenKey::CheckMark.to_string(), "check_mark");
-        let err = serde_yaml::from_str::<ScreenMap>("default: { menu_button: 'css: #menu' }").unwrap_err().to_string();
+        let err = yaml_serde::from_str::<ScreenMap>("default: { menu_button: 'css: #menu' }").unwrap_err().to_string();
         assert!(err.contains("unknown strategy"), "{err}");
-        let err = serde_yaml::from_str::<ScreenMap>("default: { menu_buton: 'id: x' }").unwrap_err().to_string();
+        let err = yaml_serde::from_str::<ScreenMap>("default: { menu_buton: 'id: x' }").unwrap_err().to_string();
         assert!(err.contains("menu_buton"), "{err}");
     }
 }

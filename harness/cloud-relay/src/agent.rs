@@ -1,17 +1,13 @@
-//! The emulated recorder's P2P client: while the recorder is powered and its link is up, it keeps a
-//! WebSocket tunnel to the relay (registered by serial) and forwards each tunneled HTTP request to
-//! the recorder's own HTTP port on loopback, returning status, headers (incl. `WWW-Authenticate`)
-//! and body unchanged. It redials after power or link come back, or after the tunnel breaks.
+//! A device's P2P client: while the device is up (powered, link up), it keeps a WebSocket tunnel to
+//! the relay (registered by serial) and hands each tunneled HTTP request to the device's own HTTP
+//! port on loopback, returning status, headers (incl. `WWW-Authenticate`) and body unchanged. It
+//! redials after the device comes back, or after the tunnel breaks.
 //!
-//! The emulator offers no power/link change notification, so the agent polls `is_powered()` and
-//! `is_linked()` every [`POLL`]: that is the emulated P2P client's own timing, as a real one notices
-//! a dead link by its keep-alives.
-//!
-//! Remote use with the factory default password (ETSI EN 303 645 5.1-1, `default_password:
-//! must-change-before-remote`) is refused here, by the P2P module, before the request reaches the
-//! recorder's HTTP service: see [`default_password_refusal`]. Firmware with the
-//! `remote-keeps-old-password` defect also judges Digest credentials by the module's own stale
-//! copy of the passwords: see [`p2p_credentials`].
+//! The device is a [`TunnelEndpoint`]; the agent polls [`TunnelEndpoint::is_up`] every [`POLL`]:
+//! that is the P2P client's own timing, as a real one notices a dead link by its keep-alives.
+//! What the device's P2P module refuses or rewrites before its HTTP service sees a request (remote
+//! use with a factory password, a module with its own stale copy of the passwords) is the device's
+//! firmware behaviour: [`TunnelEndpoint::screen`] decides, the agent carries out the decision.
 //!
 //! The agent authenticates like a real device: it presents the secret it was given at enrolment
 //! ([`crate::Relay::enroll`]) as `Authorization: Bearer …` on the tunnel upgrade. When a dial fails
@@ -19,14 +15,13 @@
 //! [`POLL`] up to [`MAX_REDIAL`], so a refused device does not hammer the relay every 20 ms.
 //!
 //! For tests, [`AgentHandle::cut_on`] breaks the tunnel at a chosen point of a chosen request
-//! (before it reaches the recorder, or after the recorder answered but before the answer leaves).
+//! (before it reaches the device, or after the device answered but before the answer leaves).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use resetlab_emulator::{P2pLogin, Recorder};
 use resetlab_wire::Secret;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -35,6 +30,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+use crate::endpoint::{Screened, TunnelEndpoint};
 use crate::error::RelayError;
 use crate::protocol::{HttpRequest, HttpResponse, MAX_FRAME, TunnelRequest, TunnelResponse};
 
@@ -83,10 +79,11 @@ impl std::fmt::Debug for AgentHandle {
     }
 }
 
-/// Start the P2P client of `recorder`, dialing `relay_url` (`http://127.0.0.1:PORT`, as
+/// Start the P2P client of `device`, dialing `relay_url` (`http://127.0.0.1:PORT`, as
 /// [`crate::Relay::url`] gives it) with the device `secret` from [`crate::Relay::enroll`]
 /// ([`crate::Relay::attach`] does both).
-pub fn attach(recorder: &Recorder, relay_url: &str, secret: Secret) -> AgentHandle {
+pub fn attach<E: TunnelEndpoint + Clone>(device: &E, relay_url: &str, secret: Secret) -> AgentHandle {
+    let device: Device = Arc::new(device.clone());
     let (connected, _) = watch::channel(false);
     let (stop, _) = watch::channel(false);
     let state = Arc::new(State {
@@ -96,9 +93,10 @@ pub fn attach(recorder: &Recorder, relay_url: &str, secret: Secret) -> AgentHand
         connected,
         stop,
     });
-    let ws_url = format!("{}/tunnel/{}", relay_url.trim_end_matches('/').replacen("http", "ws", 1), recorder.serial());
-    let task = tokio::spawn(run(recorder.clone(), ws_url, secret, state.clone()));
-    AgentHandle { state, task: Some(task), serial: recorder.serial() }
+    let serial = device.serial();
+    let ws_url = format!("{}/tunnel/{serial}", relay_url.trim_end_matches('/').replacen("http", "ws", 1));
+    let task = tokio::spawn(run(device, ws_url, secret, state.clone()));
+    AgentHandle { state, task: Some(task), serial }
 }
 
 impl AgentHandle {
@@ -151,9 +149,8 @@ impl Drop for AgentHandle {
     }
 }
 
-fn up(rec: &Recorder) -> bool {
-    rec.is_powered() && rec.is_linked()
-}
+/// The device a running agent serves.
+type Device = Arc<dyn TunnelEndpoint>;
 
 /// The tunnel upgrade request: the relay's URL and the device secret.
 fn dial_request(
@@ -169,7 +166,7 @@ fn dial_request(
     Ok(req)
 }
 
-async fn run(rec: Recorder, ws_url: String, secret: Secret, state: Arc<State>) {
+async fn run(rec: Device, ws_url: String, secret: Secret, state: Arc<State>) {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(0)
@@ -186,7 +183,7 @@ async fn run(rec: Recorder, ws_url: String, secret: Secret, state: Arc<State>) {
             if *stop.borrow() {
                 return;
             }
-            if up(&rec) {
+            if rec.is_up() {
                 break;
             }
             tokio::select! {
@@ -230,7 +227,7 @@ enum Out {
 }
 
 async fn connection(
-    rec: &Recorder,
+    rec: &Device,
     http: &reqwest::Client,
     ws: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
     state: &Arc<State>,
@@ -288,7 +285,7 @@ async fn connection(
                 Some(Out::Cut) | None => break,
             },
             _ = tick.tick() => {
-                if !up(rec) {
+                if !rec.is_up() {
                     break;
                 }
             }
@@ -312,30 +309,19 @@ fn take_fault(state: &State, uri: &str) -> Option<CutPoint> {
     Some(faults.remove(i).point)
 }
 
-async fn to_device(rec: &Recorder, http: &reqwest::Client, state: &State, req: TunnelRequest) -> TunnelResponse {
+async fn to_device(rec: &Device, http: &reqwest::Client, state: &State, req: TunnelRequest) -> TunnelResponse {
     let TunnelRequest { id, request } = req;
-    let answer = match default_password_refusal(rec, &request) {
-        Some(Refusal::Digest) => {
-            // The recorder's own challenge (fresh nonce, its realm), with the reason as body:
-            // clients treat it as a refused login and show the reason.
-            let mut probe = request;
-            probe.headers.retain(|(k, _)| !k.eq_ignore_ascii_case("authorization"));
-            send(rec, http, state, probe).await.map(|mut r| {
-                if r.status == 401 {
-                    r.body = DEFAULT_PASSWORD_REFUSED.to_owned();
-                    r
-                } else {
-                    refused_plain()
-                }
-            })
-        }
-        Some(Refusal::Rpc2) => Ok(refused_plain()),
-        None => match p2p_credentials(rec, request) {
-            Ok(request) => send(rec, http, state, request).await,
-            // The module's own check failed: the client gets the recorder's fresh challenge,
-            // as from any refused Digest login.
-            Err(probe) => send(rec, http, state, probe).await,
-        },
+    let answer = match rec.screen(request) {
+        Screened::Forward(request) => send(rec, http, state, request).await,
+        Screened::Challenge { probe, reason } => send(rec, http, state, probe).await.map(|mut r| {
+            if r.status == 401 {
+                r.body = reason;
+                r
+            } else {
+                HttpResponse { status: 401, headers: vec![("content-type".into(), "text/plain".into())], body: reason }
+            }
+        }),
+        Screened::Answer(r) => Ok(r),
     };
     match answer {
         Ok(r) => TunnelResponse { id, response: Some(r), error: None },
@@ -343,104 +329,7 @@ async fn to_device(rec: &Recorder, http: &reqwest::Client, state: &State, req: T
     }
 }
 
-/// The module's own credential check ([`Recorder::p2p_login`]): `Ok` with the request to pass
-/// on (as sent, or re-signed), or `Err` with the request stripped of its credentials when the
-/// module refused them. Conforming firmware always passes the request on as sent.
-fn p2p_credentials(rec: &Recorder, mut request: HttpRequest) -> Result<HttpRequest, HttpRequest> {
-    let Some(i) = request.headers.iter().position(|(k, _)| k.eq_ignore_ascii_case("authorization")) else {
-        return Ok(request);
-    };
-    match rec.p2p_login(&request.method, &request.headers[i].1) {
-        P2pLogin::PassOn => Ok(request),
-        P2pLogin::Resigned(header) => {
-            request.headers[i].1 = header;
-            Ok(request)
-        }
-        P2pLogin::Refuse => {
-            request.headers.remove(i);
-            Err(request)
-        }
-    }
-}
-
-/// The body of the P2P module's refusal of remote use with the factory default password.
-pub const DEFAULT_PASSWORD_REFUSED: &str = "Error\r\nDefault password must be changed before remote access\r\n";
-
-enum Refusal {
-    /// A CGI request signed with Digest credentials.
-    Digest,
-    /// An RPC2 login.
-    Rpc2,
-}
-
-fn refused_plain() -> HttpResponse {
-    HttpResponse {
-        status: 401,
-        headers: vec![("content-type".into(), "text/plain".into())],
-        body: DEFAULT_PASSWORD_REFUSED.to_owned(),
-    }
-}
-
-/// ETSI EN 303 645 5.1-1, `must-change-before-remote`: whether this tunneled request is remote use
-/// as an account that still has its factory password, which the firmware refuses.
-///
-/// Why here and not in the recorder's HTTP service: this agent *is* the recorder's P2P module, the
-/// only way remote use reaches the box, and it forwards over loopback, where the HTTP service
-/// cannot tell a tunneled request from a local one (a marker header would be one more thing to
-/// strip from what the app sends). So the module asks the firmware
-/// ([`Recorder::refuses_remote_use`]: profile policy, factory password, the
-/// `default-password-remote` defect) and refuses by itself; local HTTP, RPC2 and RTSP logins with
-/// the default keep working, so the owner can log in locally to set the password.
-///
-/// The account is the one the request names (Digest `username`, or RPC2 `global.login`
-/// `userName`): the module refuses before any password check, so a remote attempt at a factory
-/// account neither gets in nor counts towards the lockout. Unauthenticated requests pass (they
-/// get the recorder's challenge); an RPC2 session can only come from a login, which is checked.
-fn default_password_refusal(rec: &Recorder, req: &HttpRequest) -> Option<Refusal> {
-    let auth = req.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("authorization")).map(|(_, v)| v.as_str());
-    if let Some(user) = auth.and_then(digest_username)
-        && rec.refuses_remote_use(&user)
-    {
-        return Some(Refusal::Digest);
-    }
-    let path = req.uri.split('?').next().unwrap_or("");
-    if path == "/RPC2_Login"
-        && let Ok(v) = serde_json::from_str::<serde_json::Value>(&req.body)
-        && let Some(user) = v["params"]["userName"].as_str()
-        && rec.refuses_remote_use(user)
-    {
-        return Some(Refusal::Rpc2);
-    }
-    None
-}
-
-/// The `username` of a `Digest ...` Authorization header.
-fn digest_username(header: &str) -> Option<String> {
-    let (scheme, params) = header.trim().split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("digest") {
-        return None;
-    }
-    let mut rest = params;
-    while !rest.is_empty() {
-        let (key, after) = rest.split_once('=')?;
-        let key = key.trim().trim_start_matches(',').trim();
-        let after = after.trim_start();
-        let (value, next) = if let Some(q) = after.strip_prefix('"') {
-            let end = q.find('"')?;
-            (&q[..end], &q[end + 1..])
-        } else {
-            let end = after.find(',').unwrap_or(after.len());
-            (after[..end].trim(), &after[end..])
-        };
-        if key.eq_ignore_ascii_case("username") {
-            return Some(value.to_owned());
-        }
-        rest = next.trim_start_matches([',', ' ']);
-    }
-    None
-}
-
-async fn send(rec: &Recorder, http: &reqwest::Client, state: &State, req: HttpRequest) -> Result<HttpResponse, String> {
+async fn send(rec: &Device, http: &reqwest::Client, state: &State, req: HttpRequest) -> Result<HttpResponse, String> {
     http_call(http, rec.http_addr(), req, || {
         state.forwarded.fetch_add(1, Ordering::SeqCst);
     })
@@ -492,7 +381,7 @@ fn no_url(e: &reqwest::Error) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{HttpRequest, digest_username, http_call};
+    use super::{HttpRequest, http_call};
 
     /// The recorder's HTTP service gone: the error that goes back through the tunnel (and into
     /// the relay's log and 502 body) names what failed, not the URL with `pwd=`/`pwdOld=`.
@@ -525,16 +414,5 @@ mod tests {
             }
             assert!(!err.contains("modifyPassword"), "URL leaked: {err}");
         }
-    }
-
-    #[test]
-    fn digest_username_is_read_from_quoted_and_plain_forms() {
-        assert_eq!(
-            digest_username(r#"Digest username="admin", realm="Login to X", nonce="a,b", uri="/x""#),
-            Some("admin".into())
-        );
-        assert_eq!(digest_username(r#"Digest realm="r, s", username=op1, nonce="n""#), Some("op1".into()));
-        assert_eq!(digest_username("Basic YWRtaW46MDAwMDAw"), None);
-        assert_eq!(digest_username(r#"Digest realm="r""#), None);
     }
 }

@@ -6,12 +6,14 @@
 //! request query (where CGI puts `pwd=`).
 //!
 //! - [`Relay`] — the service (HTTP API + tunnel endpoint), see docs/relay-api.md.
-//! - [`Relay::attach`] / [`agent::attach`] — the emulated recorder's side: the P2P client that dials the relay while the
-//!   recorder is powered and linked and forwards tunneled requests to the recorder's own HTTP port.
+//! - [`Relay::attach`] / [`agent::attach`] — the device's side: the P2P client that dials the relay while the
+//!   device is up and hands tunneled requests to the device's own HTTP port. The device is a
+//!   [`TunnelEndpoint`] (the emulated recorder is one: its P2P policy is firmware, in
+//!   `resetlab-emulator`); this crate depends on no emulator.
 //!
 //! ```no_run
-//! # async fn demo(rec: resetlab_emulator::Recorder) -> Result<(), resetlab_cloud_relay::RelayError> {
-//! use resetlab_cloud_relay::{agent, Relay, RelayConfig};
+//! # async fn demo(rec: impl resetlab_cloud_relay::TunnelEndpoint + Clone) -> Result<(), resetlab_cloud_relay::RelayError> {
+//! use resetlab_cloud_relay::{Relay, RelayConfig};
 //! let relay = Relay::start(RelayConfig::default()).await?;
 //! relay.add_account("owner@example.com", "app-pass", [rec.serial()]);
 //! let tunnel = relay.attach(&rec); // enrols the recorder: its tunnel secret goes to the agent only
@@ -24,6 +26,7 @@
 mod accounts;
 pub mod agent;
 mod credentials;
+mod endpoint;
 mod error;
 mod limits;
 mod password;
@@ -32,6 +35,7 @@ mod server;
 mod tunnels;
 
 pub use accounts::LoginLockout;
+pub use endpoint::{Screened, TunnelEndpoint};
 pub use error::RelayError;
 pub use limits::RelayLimits;
 pub use password::HashCost;

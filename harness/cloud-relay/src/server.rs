@@ -3,7 +3,7 @@
 //! docs/security-model.md for whom it trusts.
 //!
 //! Who gets in: a device opens its tunnel only with the secret it was given when it was enrolled
-//! ([`Relay::enroll`], done by [`Relay::attach`] for an emulated recorder), checked against a
+//! ([`Relay::enroll`], done by [`Relay::attach`] for a device the lab runs), checked against a
 //! SHA-256 hash in constant time, and never from a browser page of another origin; an app client
 //! only with a bearer token from a login with the account's password (argon2 hash, lockout after
 //! repeated wrong passwords), which expires and ends when the password changes.
@@ -183,11 +183,11 @@ impl Relay {
         secret
     }
 
-    /// Enrol an emulated `recorder` and start its device agent with the new secret, dialing this
-    /// relay (see [`crate::agent`]).
-    pub fn attach(&self, recorder: &resetlab_emulator::Recorder) -> crate::agent::AgentHandle {
-        let secret = self.enroll(&recorder.serial());
-        crate::agent::attach(recorder, &self.url(), secret)
+    /// Enrol `device` (an emulated recorder, in the lab) and start its device agent with the new
+    /// secret, dialing this relay (see [`crate::agent`]).
+    pub fn attach<E: crate::TunnelEndpoint + Clone>(&self, device: &E) -> crate::agent::AgentHandle {
+        let secret = self.enroll(&device.serial());
+        crate::agent::attach(device, &self.url(), secret)
     }
 
     /// Whether `serial`'s tunnel is up.

@@ -2,6 +2,9 @@
 //! `Authorization` answer to it. Parsing and answering are the `digest_auth` crate's; this file picks
 //! the Digest challenge among several headers, accepts any capitalisation of the scheme, and turns a
 //! challenge the crate cannot read into a clear protocol error instead of a guess.
+//!
+//! The one Digest client of the harness: the device clients (HTTP CGI, RTSP) and the app's Digest
+//! through any relay or direct backend (`resetlab_app::digest`) both answer challenges here.
 
 use digest_auth::{AuthContext, HttpMethod, WwwAuthenticateHeader};
 use resetlab_wire::Secret;
@@ -10,14 +13,14 @@ use crate::error::{ErrorKind, excerpt};
 
 /// A parsed Digest challenge, ready to answer (its nonce count advances with each answer).
 #[derive(Debug, Clone)]
-pub(crate) struct Challenge {
+pub struct Challenge {
     header: WwwAuthenticateHeader,
 }
 
 impl Challenge {
     /// The first Digest challenge among the values of every `WWW-Authenticate` header.
     /// `Err` is a [`ErrorKind::Protocol`] naming what was wrong.
-    pub(crate) fn from_headers<'a>(values: impl IntoIterator<Item = &'a str>) -> Result<Self, ErrorKind> {
+    pub fn from_headers<'a>(values: impl IntoIterator<Item = &'a str>) -> Result<Self, ErrorKind> {
         let values: Vec<&str> = values.into_iter().collect();
         let Some(params) = values.iter().find_map(|v| digest_params(v)) else {
             return Err(ErrorKind::Protocol {
@@ -58,25 +61,37 @@ impl Challenge {
     }
 
     /// True when the server says our nonce expired (`stale=true`): answer again with the new one.
-    pub(crate) fn stale(&self) -> bool {
+    pub fn stale(&self) -> bool {
         self.header.stale
     }
 
     /// Realm the device announced (`Login to <serial>` on HTTP CGI).
-    #[allow(dead_code)]
-    pub(crate) fn realm(&self) -> &str {
+    pub fn realm(&self) -> &str {
         &self.header.realm
     }
 
     /// The `Authorization` header value answering this challenge for `method uri`.
-    pub(crate) fn authorization(
+    pub fn authorization(
         &mut self,
         method: &str,
         uri: &str,
         user: &str,
         password: &Secret,
     ) -> Result<String, ErrorKind> {
-        let ctx = AuthContext::new_with_method(user, password.expose(), uri, None::<&[u8]>, HttpMethod::from(method));
+        self.authorization_with_body(method, uri, user, password, None)
+    }
+
+    /// The same for a request with a `body` (hashed only under `qop=auth-int`, which a challenge
+    /// that also offers `auth` never gets).
+    pub fn authorization_with_body(
+        &mut self,
+        method: &str,
+        uri: &str,
+        user: &str,
+        password: &Secret,
+        body: Option<&[u8]>,
+    ) -> Result<String, ErrorKind> {
+        let ctx = AuthContext::new_with_method(user, password.expose(), uri, body, HttpMethod::from(method));
         self.header.respond(&ctx).map(|h| h.to_header_string()).map_err(|e| ErrorKind::Protocol {
             detail: format!("cannot answer Digest challenge: {e}"),
             excerpt: String::new(),

@@ -11,7 +11,7 @@
 
 mod call;
 pub mod cgi;
-mod challenge;
+pub mod challenge;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;

@@ -151,12 +151,13 @@ impl Recorder {
     /// Whether this firmware refuses remote use (through its P2P tunnel) as `user` right now:
     /// the profile says `must-change-before-remote` and `user` still has the factory password
     /// (never, when built with [`Defect::DefaultPasswordRemote`]). The recorder's P2P module
-    /// (resetlab-cloud-relay's device agent) asks this before passing a tunneled request on.
+    /// (`p2p.rs`, the recorder as a relay tunnel's endpoint) asks this before passing a tunneled
+    /// request on.
     pub fn refuses_remote_use(&self, user: &str) -> bool {
         self.plant.fw.refuses_remote_use(user)
     }
 
-    /// What the recorder's P2P module (resetlab-cloud-relay's device agent) does with the
+    /// What the recorder's P2P module (`p2p.rs`) does with the
     /// `Authorization` header of a tunneled `method` request before passing it on: pass it on,
     /// re-sign it, or refuse it (see [`P2pLogin`]).
     pub fn p2p_login(&self, method: &str, authorization: &str) -> P2pLogin {

@@ -68,7 +68,7 @@ fn huge_profile_is_refused_quickly_naming_the_first_unknown_key() {
 
 #[test]
 fn deeply_nested_yaml_is_an_error_not_a_stack_overflow() {
-    // Beyond serde_yaml's recursion limit (128). Parsing is superlinear in depth (100 000 levels take
+    // Beyond yaml_serde's recursion limit (128). Parsing is superlinear in depth (100 000 levels take
     // about a minute in a debug build), so the test stays at a depth that shows the limit works.
     let depth = 3_000;
     let text = format!("name: {}{}\n", "[".repeat(depth), "]".repeat(depth));

@@ -27,12 +27,12 @@ impl FixtureError {
 
 /// Parse `text` (named `file` in errors) into `T`, naming the key path and line of the first problem.
 pub fn parse_yaml<T: DeserializeOwned>(file: impl AsRef<Path>, text: &str) -> Result<T, FixtureError> {
-    let de = serde_yaml::Deserializer::from_str(text);
+    let de = yaml_serde::Deserializer::from_str(text);
     serde_path_to_error::deserialize(de).map_err(|err| {
         let key = err.path().to_string();
         let inner = err.into_inner();
         let line = inner.location().map_or(0, |l| l.line());
-        // serde_yaml appends " at line L column C"; the line is already in our prefix.
+        // yaml_serde appends " at line L column C"; the line is already in our prefix.
         let message = inner.to_string();
         let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
         FixtureError::Invalid { file: file.as_ref().to_owned(), line, key, message }

@@ -37,6 +37,21 @@ pub struct Bench {
     pub app: Option<AppSpec>,
     /// The labgrid place the bench is shared through, acquired for a run.
     pub labgrid: Option<crate::labgrid::PlaceSpec>,
+    /// What the bench accepts of TLS peers (`tls:`); verified certificates only, unless it says so.
+    pub tls: TlsSpec,
+}
+
+/// `tls:` — what the bench accepts of the TLS peers it names (an `https://` relay; a recorder's
+/// HTTPS): `tls: { accept_self_signed: true }`. Without it, a certificate must chain to a trusted
+/// root (the system's CA store) and name the host.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSpec {
+    /// Accept a certificate that cannot be verified (self-signed, as test relays and many recorders
+    /// ship): the connection is encrypted but its peer is not authenticated. Only when the bench
+    /// file says so; the report records that it did (provenance `bench.tls_accept_self_signed`).
+    #[serde(default)]
+    pub accept_self_signed: bool,
 }
 
 /// How long to wait for each answer from the recorder unless the bench file says otherwise.
@@ -187,6 +202,8 @@ struct RawBench {
     app: Option<AppSpec>,
     #[serde(default)]
     labgrid: Option<RawLabgrid>,
+    #[serde(default)]
+    tls: Option<TlsSpec>,
 }
 
 #[derive(Deserialize)]
@@ -261,7 +278,7 @@ struct RawSwitch {
     #[serde(default)]
     host: Option<String>,
     #[serde(default)]
-    port: Option<serde_yaml::Value>,
+    port: Option<yaml_serde::Value>,
     #[serde(default)]
     baud: Option<u32>,
     #[serde(default)]
@@ -408,6 +425,7 @@ impl Bench {
                 Some(l) => Some(crate::labgrid::PlaceSpec { coordinator: l.coordinator, place: l.place }),
                 None => None,
             },
+            tls: raw.tls.unwrap_or_default(),
         })
     }
 
@@ -579,7 +597,7 @@ fn switch(file: &Path, text: &str, part: &str, raw: Option<RawSwitch>) -> Result
         }
         SwitchDriverName::ModbusRtu => {
             let path = match &raw.port {
-                Some(serde_yaml::Value::String(s)) => PathBuf::from(s),
+                Some(yaml_serde::Value::String(s)) => PathBuf::from(s),
                 _ => {
                     return Err(invalid(
                         file,
@@ -661,6 +679,31 @@ fn console(file: &Path, text: &str, raw: Option<RawConsole>) -> Result<ConsoleSp
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const TLS_BENCH: &str = "rig: b\ndevice: { model: X, address: 10.0.0.2 }\n";
+
+    #[test]
+    fn tls_is_verified_unless_the_bench_file_accepts_self_signed_explicitly() {
+        assert!(!Bench::parse("b.yaml", TLS_BENCH).unwrap().tls.accept_self_signed);
+        let text = format!("{TLS_BENCH}tls: {{ accept_self_signed: false }}\n");
+        assert!(!Bench::parse("b.yaml", &text).unwrap().tls.accept_self_signed);
+        let text = format!("{TLS_BENCH}tls: {{ accept_self_signed: true }}\n");
+        assert!(Bench::parse("b.yaml", &text).unwrap().tls.accept_self_signed);
+    }
+
+    #[test]
+    fn a_tls_section_that_does_not_make_sense_names_file_line_and_key() {
+        let text = format!("{TLS_BENCH}\ntls: {{ accept_self_signed: please }}\n");
+        let e = Bench::parse("rigs/tls.yaml", &text).unwrap_err().to_string();
+        assert!(e.starts_with("rigs/tls.yaml:4: key `tls.accept_self_signed`"), "{e}");
+        let text = format!("{TLS_BENCH}tls:\n  accept_selfsigned: true\n");
+        let e = Bench::parse("rigs/tls.yaml", &text).unwrap_err().to_string();
+        assert!(
+            e.starts_with("rigs/tls.yaml:4: key `tls.accept_selfsigned`")
+                && e.contains("expected `accept_self_signed`"),
+            "{e}"
+        );
+    }
 
     const LAB: &str = "rig: lab-bench-3
 device:

@@ -24,6 +24,10 @@ pub struct FileDigest {
     /// For a feature file: its `Feature:` name (how reports and JUnit name it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feature: Option<String>,
+    /// For the bench file: it says `tls: { accept_self_signed: true }`, so TLS peers it names (an
+    /// `https://` relay) were accepted without a verifiable certificate. Absent when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tls_accept_self_signed: bool,
 }
 
 /// What a run was made of.
@@ -63,6 +67,7 @@ impl Provenance {
                     path: p.file_name()?.to_string_lossy().into_owned(),
                     sha256: sha256_hex(&bytes),
                     feature: feature_name(&String::from_utf8_lossy(&bytes)),
+                    tls_accept_self_signed: false,
                 })
             })
             .collect();
@@ -71,6 +76,7 @@ impl Provenance {
             path: EMBEDDED_BENCH.into(),
             sha256: sha256_hex(crate::lab::emulated::EMULATOR_BENCH.as_bytes()),
             feature: None,
+            tls_accept_self_signed: false,
         };
         let bench = match bench {
             Some(p) if p == Path::new(EMBEDDED_BENCH) => Some(embedded()),
@@ -78,6 +84,11 @@ impl Provenance {
                 path: p.display().to_string(),
                 sha256: sha256_hex(&bytes),
                 feature: None,
+                // As the rig crate read it for the run (a bench that does not parse never ran).
+                tls_accept_self_signed: std::str::from_utf8(&bytes)
+                    .ok()
+                    .and_then(|text| resetlab_rig::Bench::parse(p, text).ok())
+                    .is_some_and(|b| b.tls.accept_self_signed),
             }),
             None => Some(embedded()),
         };
@@ -103,6 +114,21 @@ mod tests {
     fn sha256_matches_the_published_vector() {
         // FIPS 180-2 example: SHA-256("abc").
         assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+
+    #[test]
+    fn a_bench_that_accepts_self_signed_tls_says_so_in_the_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let bench = dir.path().join("bench.yaml");
+        let base = "rig: x\ndevice: { model: X, address: 127.0.0.1 }\n";
+        std::fs::write(&bench, base).unwrap();
+        let plain = Provenance::collect(dir.path(), Some(&bench)).bench.unwrap();
+        assert!(!plain.tls_accept_self_signed);
+        assert!(!serde_json::to_string(&plain).unwrap().contains("tls_accept_self_signed"));
+        std::fs::write(&bench, format!("{base}tls: {{ accept_self_signed: true }}\n")).unwrap();
+        let accepting = Provenance::collect(dir.path(), Some(&bench)).bench.unwrap();
+        assert!(accepting.tls_accept_self_signed);
+        assert!(serde_json::to_string(&accepting).unwrap().contains("\"tls_accept_self_signed\":true"));
     }
 
     #[test]

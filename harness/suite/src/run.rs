@@ -222,10 +222,9 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
         started: Some(now()),
         ..Default::default()
     }));
-    // Cucumber's own JUnit has no requirement properties; report::write_all writes junit.xml.
-    let junit_path = opts.out.join("cucumber-junit.xml");
+    // junit.xml is report::write_all's (requirement properties, stable testcase names); cucumber
+    // writes only its JSON.
     let json_path = opts.out.join("cucumber.json");
-    let junit = std::fs::File::create(&junit_path).map_err(io_err(&junit_path))?;
     let json = std::fs::File::create(&json_path).map_err(io_err(&json_path))?;
 
     let skipped: Arc<Mutex<Vec<ScenarioRecord>>> = Arc::default();
@@ -234,7 +233,6 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
         .max_concurrent_scenarios(opts.max_concurrent)
         .with_writer(
             RecordWriter::new(record.clone(), opts.progress)
-                .tee::<LabWorld, _>(writer::JUnit::for_tee(junit, 0))
                 .tee::<LabWorld, _>(writer::Json::for_tee(json))
                 .normalized(),
         )

@@ -32,8 +32,8 @@ fn venv_tool(name: &str) -> Option<PathBuf> {
     None
 }
 
-fn yaml(path: &Path) -> serde_yaml::Value {
-    serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+fn yaml(path: &Path) -> yaml_serde::Value {
+    yaml_serde::from_str(&std::fs::read_to_string(path).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn actionlint(tool: &Path, workflow: &Path) -> std::process::Output {
@@ -107,7 +107,7 @@ fn github_workflow_serialises_benches_pins_resetlab_and_keeps_forks_off_benches(
     );
     let lab = &w["jobs"]["emulated-lab"];
     assert_eq!(lab["runs-on"].as_str(), Some("ubuntu-latest"));
-    let steps = |job: &serde_yaml::Value| serde_yaml::to_string(&job["steps"]).unwrap();
+    let steps = |job: &yaml_serde::Value| yaml_serde::to_string(&job["steps"]).unwrap();
     for job in [lab, &w["jobs"]["bench"]] {
         let s = steps(job);
         assert!(s.contains("ref: ${{ env.RESETLAB_COMMIT }}"), "checkout pinned:\n{s}");
@@ -119,7 +119,7 @@ fn github_workflow_serialises_benches_pins_resetlab_and_keeps_forks_off_benches(
         assert!(s.contains("upload-artifact") && s.contains("report.html"), "report.html kept:\n{s}");
     }
     let bench = &w["jobs"]["bench"];
-    let runs_on = serde_yaml::to_string(&bench["runs-on"]).unwrap();
+    let runs_on = yaml_serde::to_string(&bench["runs-on"]).unwrap();
     assert!(
         runs_on.contains("self-hosted") && runs_on.contains("${{ matrix.bench }}"),
         "a runner labelled by bench: {runs_on}"
@@ -136,7 +136,7 @@ fn github_workflow_serialises_benches_pins_resetlab_and_keeps_forks_off_benches(
 }
 
 fn gitlab_as_json() -> serde_json::Value {
-    // The YAML's anchors resolve in serde_yaml; GitLab reads it the same way.
+    // The YAML's anchors resolve in yaml_serde; GitLab reads it the same way.
     serde_json::to_value(yaml(&repo().join("ci/gitlab-ci.yml"))).unwrap()
 }
 

@@ -1,6 +1,6 @@
 """Read a junit.xml the way CI test tabs do (xml.etree, then junitparser when installed) and print one
-line per testcase: state, requirement IDs, name. Used by the report_* tests: a JUnit consumer that is
-not ours."""
+line per testcase: state, requirement IDs, name, file. Used by the report_* tests: a JUnit consumer
+that is not ours."""
 import sys
 import xml.etree.ElementTree as ET
 
@@ -13,7 +13,7 @@ for case in root.iter("testcase"):
     for kind in ("failure", "error", "skipped"):
         if case.find(kind) is not None:
             state = kind
-    print("case", state, ",".join(reqs), case.get("name"), sep="\t")
+    print("case", state, ",".join(reqs), case.get("name"), case.get("file", ""), sep="\t")
 try:
     import junitparser
 except ImportError:

@@ -164,8 +164,14 @@ fn check_common(run: &Run) {
         let cases: Vec<&str> = out.lines().filter(|l| l.starts_with("case\t")).collect();
         assert_eq!(cases.len(), scenarios, "one testcase per scenario:\n{out}");
         for c in &cases {
-            let reqs = c.split('\t').nth(2).unwrap();
-            assert!(!reqs.is_empty(), "testcase without requirement properties: {c}");
+            let fields: Vec<&str> = c.split('\t').collect();
+            assert!(!fields[2].is_empty(), "testcase without requirement properties: {c}");
+            // Stable names (no line number) and the feature's path, for CI test history.
+            assert!(!fields[3].contains("(line "), "a line number in a testcase name: {c}");
+            assert!(
+                fields[4].starts_with("features/") && fields[4].ends_with(".feature"),
+                "file= is not the feature: {c}"
+            );
         }
     }
     assert_no_password_anywhere(run);

@@ -2,13 +2,19 @@
 //! requirement IDs as `<property name="requirement">`. A device failure is a `<failure>`, a rig or
 //! harness failure an `<error>`, a scenario the rig cannot run `<skipped>` — each with the blame,
 //! the failing step and the evidence that shows it.
+//!
+//! Written with `quick-junit` (nextest's JUnit model and serializer: escaping, counts and the
+//! attributes CI test tabs read). A testcase is named by its scenario alone, so CI keeps its history
+//! when a feature file is edited above it; `file=` is the feature's path (`features/<file>`, as in
+//! the repository and the run directory) and `line=` where the scenario starts today.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::time::Duration;
+
+use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
 use crate::record::{RunRecord, ScenarioRecord, Verdict};
-
-use super::escape_xml as x;
 
 /// The JUnit XML document (not yet redacted; [`super::write_all`] redacts on write).
 pub fn render(r: &RunRecord) -> String {
@@ -17,124 +23,113 @@ pub fn render(r: &RunRecord) -> String {
         features.entry(s.feature.as_str()).or_default().push(s);
     }
     let pointers = r.failing_evidence();
-    let (_, fail, err, na) = super::counts(r);
-    let secs = |ms: u64| format!("{:.3}", ms as f64 / 1000.0);
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
-        out,
-        "<testsuites name=\"resetlab certify\" tests=\"{}\" failures=\"{fail}\" errors=\"{}\" skipped=\"{na}\" time=\"{}\">",
-        r.scenarios.len(),
-        err + r.errors.len(),
-        secs(r.duration_ms)
-    );
-    let timestamp = r.started.map(|t| t.format("%Y-%m-%dT%H:%M:%S").to_string());
-    for (feature, scenarios) in &features {
-        let count = |v| scenarios.iter().filter(|s| s.verdict == v).count();
-        let _ = write!(
-            out,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{}\"",
-            x(feature),
-            scenarios.len(),
-            count(Verdict::Fail),
-            count(Verdict::Error),
-            count(Verdict::NotApplicable),
-            secs(scenarios.iter().map(|s| s.duration_ms).sum())
-        );
-        if let Some(t) = &timestamp {
-            let _ = write!(out, " timestamp=\"{t}\"");
+    let ms = Duration::from_millis;
+    let mut report = Report::new("resetlab certify");
+    report.set_time(ms(r.duration_ms));
+    for (feature, scenarios) in &mut features {
+        scenarios.sort_by_key(|s| s.line);
+        let mut suite = TestSuite::new(*feature);
+        if let Some(t) = r.started {
+            suite.set_timestamp(t.fixed_offset());
         }
-        let _ = writeln!(out, ">");
-        let _ = writeln!(out, "    <properties>");
-        let _ = writeln!(out, "      <property name=\"resetlab.version\" value=\"{}\"/>", x(&r.resetlab_version));
-        let _ = writeln!(out, "      <property name=\"lab\" value=\"{}\"/>", x(&r.lab));
+        suite.set_time(ms(scenarios.iter().map(|s| s.duration_ms).sum()));
+        suite.add_property(Property::new("resetlab.version", r.resetlab_version.as_str()));
+        suite.add_property(Property::new("lab", r.lab.as_str()));
         if let Some(id) = &r.run_id {
-            let _ = writeln!(out, "      <property name=\"run.id\" value=\"{}\"/>", x(id));
+            suite.add_property(Property::new("run.id", id.as_str()));
         }
+        let file = r.provenance.as_ref().and_then(|p| p.feature(feature)).map(|f| format!("features/{}", f.path));
         if let Some(p) = &r.provenance {
             for (name, value) in super::provenance_properties(p, feature) {
-                let _ = writeln!(out, "      <property name=\"{name}\" value=\"{}\"/>", x(&value));
+                suite.add_property(Property::new(name, value));
             }
         }
-        let _ = writeln!(out, "    </properties>");
-        for s in scenarios {
-            let _ = writeln!(
-                out,
-                "    <testcase classname=\"{}\" name=\"{}\" file=\"{}\" line=\"{}\" time=\"{}\">",
-                x(feature),
-                x(&format!("{} (line {})", s.name, s.line)),
-                x(feature),
-                s.line,
-                secs(s.duration_ms)
-            );
-            let _ = writeln!(out, "      <properties>");
+        for (i, s) in scenarios.iter().enumerate() {
+            let mut case = TestCase::new(case_name(scenarios, i), status(s, &pointers));
+            case.set_classname(*feature);
+            case.set_time(ms(s.duration_ms));
+            if let Some(f) = &file {
+                case.extra.insert("file".into(), f.as_str().into());
+            }
+            case.extra.insert("line".into(), s.line.to_string().into());
             for id in &s.requirements {
-                let _ = writeln!(out, "        <property name=\"requirement\" value=\"{}\"/>", x(&id.0));
+                case.add_property(Property::new("requirement", id.0.as_str()));
             }
             if let Some(b) = s.blame {
-                let _ = writeln!(out, "        <property name=\"blame\" value=\"{b}\"/>");
+                case.add_property(Property::new("blame", b.to_string()));
             }
-            let _ = writeln!(out, "      </properties>");
-            let reason = s.reason.clone().unwrap_or_default();
-            let body = || {
-                let mut text = String::new();
-                if let Some(p) = pointers.iter().find(|p| std::ptr::eq(p.scenario, *s)) {
-                    let ids: Vec<&str> = p.requirements.iter().map(|i| i.0.as_str()).collect();
-                    let _ = writeln!(text, "requirements: {}", ids.join(", "));
-                    if let Some(step) = p.step {
-                        let _ = writeln!(text, "failing step: {} {}", step.keyword, step.text);
-                        if let Some(e) = &step.error {
-                            let _ = writeln!(text, "error: {e}");
-                        }
-                    }
-                    for e in &p.evidence {
-                        let _ = writeln!(
-                            text,
-                            "evidence: +{} ms {}: {} -> {}",
-                            e.at_ms,
-                            e.interface.as_deref().unwrap_or("rig"),
-                            e.action,
-                            e.outcome
-                        );
-                    }
-                }
-                text
-            };
-            match s.verdict {
-                Verdict::Pass => {}
-                Verdict::Fail => {
-                    let _ = writeln!(
-                        out,
-                        "      <failure type=\"device\" message=\"{}\">{}</failure>",
-                        x(&reason),
-                        x(&body())
-                    );
-                }
-                Verdict::Error | Verdict::Blocked => {
-                    let kind = s.blame.map_or_else(|| "harness".to_owned(), |b| b.to_string());
-                    let _ =
-                        writeln!(out, "      <error type=\"{kind}\" message=\"{}\">{}</error>", x(&reason), x(&body()));
-                }
-                Verdict::NotApplicable | Verdict::Partial => {
-                    let _ = writeln!(out, "      <skipped message=\"{}\"/>", x(&reason));
-                }
-            }
-            let _ = writeln!(out, "    </testcase>");
+            suite.add_test_case(case);
         }
-        let _ = writeln!(out, "  </testsuite>");
+        report.add_test_suite(suite);
     }
     if !r.errors.is_empty() {
-        let _ = writeln!(
-            out,
-            "  <testsuite name=\"run\" tests=\"{0}\" failures=\"0\" errors=\"{0}\" skipped=\"0\" time=\"0\">",
-            r.errors.len()
-        );
+        let mut suite = TestSuite::new("run");
         for (i, e) in r.errors.iter().enumerate() {
-            let _ = writeln!(out, "    <testcase classname=\"run\" name=\"run error {}\" time=\"0\">", i + 1);
-            let _ = writeln!(out, "      <error type=\"harness\" message=\"{}\"/>", x(e));
-            let _ = writeln!(out, "    </testcase>");
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+            status.set_type("harness").set_message(e.as_str());
+            let mut case = TestCase::new(format!("run error {}", i + 1), status);
+            case.set_classname("run");
+            suite.add_test_case(case);
         }
-        let _ = writeln!(out, "  </testsuite>");
+        report.add_test_suite(suite);
     }
-    out.push_str("</testsuites>\n");
-    out
+    report.to_string().expect("a JUnit report of strings serialises")
+}
+
+/// A testcase name CI can keep history by: the scenario's name; the examples of a Scenario Outline
+/// (same name) get their place among them, `name [2]`, which editing other scenarios never changes.
+fn case_name(scenarios: &[&ScenarioRecord], i: usize) -> String {
+    let name = &scenarios[i].name;
+    let same = scenarios.iter().filter(|s| s.name == *name).count();
+    if same == 1 {
+        return name.clone();
+    }
+    let nth = scenarios[..=i].iter().filter(|s| s.name == *name).count();
+    format!("{name} [{nth}]")
+}
+
+/// The testcase's outcome: pass, a device `<failure>`, a rig/harness `<error>`, or `<skipped>`.
+fn status(s: &ScenarioRecord, pointers: &[crate::record::FailurePointer<'_>]) -> TestCaseStatus {
+    let reason = s.reason.clone().unwrap_or_default();
+    let body = || {
+        let mut text = String::new();
+        if let Some(p) = pointers.iter().find(|p| std::ptr::eq(p.scenario, s)) {
+            let ids: Vec<&str> = p.requirements.iter().map(|i| i.0.as_str()).collect();
+            let _ = writeln!(text, "requirements: {}", ids.join(", "));
+            if let Some(step) = p.step {
+                let _ = writeln!(text, "failing step: {} {}", step.keyword, step.text);
+                if let Some(e) = &step.error {
+                    let _ = writeln!(text, "error: {e}");
+                }
+            }
+            for e in &p.evidence {
+                let _ = writeln!(
+                    text,
+                    "evidence: +{} ms {}: {} -> {}",
+                    e.at_ms,
+                    e.interface.as_deref().unwrap_or("rig"),
+                    e.action,
+                    e.outcome
+                );
+            }
+        }
+        text
+    };
+    let failed = |kind, ty: String| {
+        let mut status = TestCaseStatus::non_success(kind);
+        status.set_type(ty).set_message(reason.as_str()).set_description(body());
+        status
+    };
+    match s.verdict {
+        Verdict::Pass => TestCaseStatus::success(),
+        Verdict::Fail => failed(NonSuccessKind::Failure, "device".into()),
+        Verdict::Error | Verdict::Blocked => {
+            failed(NonSuccessKind::Error, s.blame.map_or_else(|| "harness".to_owned(), |b| b.to_string()))
+        }
+        Verdict::NotApplicable | Verdict::Partial => {
+            let mut status = TestCaseStatus::skipped();
+            status.set_message(reason.as_str());
+            status
+        }
+    }
 }

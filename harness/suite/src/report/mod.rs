@@ -57,13 +57,11 @@ pub fn write_all(record: &RunRecord, out: &Path) -> Result<ReportPaths, ReportEr
     write(&paths.markdown, &markdown::render(record))?;
     write(&paths.junit, &junit::render(record))?;
     write_thumbnails(record, out)?;
-    // Cucumber's own files are written by its writers while the suite runs; mask them too.
-    for name in ["cucumber.json", "cucumber-junit.xml"] {
-        let path = out.join(name);
-        if let Ok(text) = std::fs::read_to_string(&path) {
-            // Rewritten even when nothing is masked: cucumber created it with the umask's mode.
-            write(&path, &resetlab_wire::secret::redact(&text))?;
-        }
+    // Cucumber's own file is written by its writer while the suite runs; mask it too.
+    let cucumber = out.join("cucumber.json");
+    if let Ok(text) = std::fs::read_to_string(&cucumber) {
+        // Rewritten even when nothing is masked: cucumber created it with the umask's mode.
+        write(&cucumber, &resetlab_wire::secret::redact(&text))?;
     }
     dump_known_secrets_if_asked();
     Ok(paths)
@@ -236,13 +234,12 @@ fn owner_only_file(path: &Path) -> std::io::Result<std::fs::File> {
 }
 
 /// What a run puts in its `--out` directory.
-const RUN_ENTRIES: [&str; 10] = [
+const RUN_ENTRIES: [&str; 9] = [
     "report.json",
     "report.html",
     "report.md",
     "junit.xml",
     "cucumber.json",
-    "cucumber-junit.xml",
     "features",
     "state",
     crate::app_screens::DIR,

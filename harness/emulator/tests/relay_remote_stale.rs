@@ -3,9 +3,9 @@
 //! password still gets in remotely and the new one does not, while every local interface has the
 //! new one. A reboot refreshes the copy. Conforming firmware has the new password remotely at once.
 
-mod common;
+mod relay_lab;
 
-use common::*;
+use relay_lab::*;
 use resetlab_app::digest::{Route, send_authenticated};
 use resetlab_app::{DeviceCredentials, FormFactor, Platform, RawRequest, flir_cloud_2017};
 use resetlab_emulator::Defect;

@@ -4,14 +4,14 @@
 //! up, and once the password was changed locally remote use works. The `default-password-remote`
 //! defect lets the factory default in remotely.
 
-mod common;
+mod relay_lab;
 
-use common::*;
+use relay_lab::*;
 use resetlab_app::digest::{Route, send_authenticated};
 use resetlab_app::{
     App, AppError, Backend, DeviceCredentials, FormFactor, LoginOutcome, Platform, RawRequest, flir_cloud_2017,
 };
-use resetlab_cloud_relay::agent::DEFAULT_PASSWORD_REFUSED;
+use resetlab_emulator::DEFAULT_PASSWORD_REFUSED;
 use resetlab_emulator::Defect;
 
 const MACHINE_NAME: &str = "/cgi-bin/magicBox.cgi?action=getMachineName";

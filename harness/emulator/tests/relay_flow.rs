@@ -1,9 +1,9 @@
 //! The article's flow over the relay against a real emulated recorder: who may change the password,
 //! from which app, what the app refuses by itself, and what works remotely afterwards.
 
-mod common;
+mod relay_lab;
 
-use common::*;
+use relay_lab::*;
 use resetlab_app::digest::{Route, send_authenticated};
 use resetlab_app::{
     App, DeviceCredentials, FormFactor, LoginOutcome, ModifyOutcome, Platform, RawRequest, Secret, SettingsItem,

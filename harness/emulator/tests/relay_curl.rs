@@ -5,12 +5,12 @@
 //! another account and 503 "device offline" when the recorder has no power.
 //! Skipped with a note when curl is missing, unless CI is set (then it fails).
 
-mod common;
+mod relay_lab;
 
 use std::process::Command;
 use std::time::Duration;
 
-use common::*;
+use relay_lab::*;
 use resetlab_cloud_relay::{RelayConfig, protocol::DEVICE_OFFLINE};
 use resetlab_wire::{Secret, digest};
 use serde_json::{Value, json};

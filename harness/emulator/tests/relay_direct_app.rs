@@ -2,11 +2,11 @@
 //! straight to the recorder's address, remote logins to the bench's `remote:` address — here a
 //! port forward on "the bench router", a loopback TCP proxy.
 
-mod common;
+mod relay_lab;
 
 use std::net::SocketAddr;
 
-use common::*;
+use relay_lab::*;
 use resetlab_app::{
     App, AppSession, DeviceCredentials, DirectApp, FormFactor, LoginOutcome, ModifyOutcome, Platform, Secret,
     flir_cloud_2017,

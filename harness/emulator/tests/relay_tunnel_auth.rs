@@ -3,10 +3,10 @@
 //! another origin is refused — and the genuine tunnel stays the one the app's requests go through,
 //! so such a process can no longer answer `modifyPassword` in the recorder's place.
 
-mod common;
+mod relay_lab;
 
-use common::*;
 use futures::StreamExt;
+use relay_lab::*;
 use resetlab_app::{App, FormFactor, ModifyOutcome, Platform, RawRequest, Secret, flir_cloud_2017};
 use resetlab_cloud_relay::{Relay, RelayConfig};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;

@@ -1,12 +1,12 @@
 //! Credentials never appear in the relay's, the agent's or the app's logs (ASVS: no credentials in
 //! logs), even though CGI carries `pwd=` in the request line that crosses the relay.
 
-mod common;
+mod relay_lab;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use common::*;
+use relay_lab::*;
 use resetlab_app::{App, FormFactor, ModifyOutcome, Platform, Secret, flir_cloud_2017};
 
 #[derive(Clone, Default)]

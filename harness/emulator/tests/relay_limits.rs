@@ -3,11 +3,11 @@
 //! tunnels are refused, and a device whose secret is refused backs off instead of redialing every
 //! 20 ms.
 
-mod common;
+mod relay_lab;
 
 use std::time::{Duration, Instant};
 
-use common::*;
+use relay_lab::*;
 use resetlab_app::{RawRequest, RelayClient, Secret};
 use resetlab_cloud_relay::{Relay, RelayConfig, RelayLimits};
 use tokio_tungstenite::tungstenite::Message;

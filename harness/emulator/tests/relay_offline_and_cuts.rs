@@ -2,9 +2,9 @@
 //! app and nothing changes; a tunnel cut in the middle of Modify password never leaves the app
 //! claiming the opposite of what the recorder did.
 
-mod common;
+mod relay_lab;
 
-use common::*;
+use relay_lab::*;
 use resetlab_app::{App, FormFactor, LoginOutcome, ModifyOutcome, Platform, Secret, flir_cloud_2017};
 use resetlab_cloud_relay::agent::CutPoint;
 
