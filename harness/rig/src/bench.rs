@@ -858,7 +858,14 @@ app:     { driver: relay, relay: https://relay.example/, platform: ios, form: ph
     #[test]
     fn shipped_rig_files_load() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rigs");
-        for f in ["emulator.yaml", "lab-modbus-tcp.yaml", "lab-modbus-rtu.yaml", "field.yaml", "lab-command.yaml"] {
+        for f in [
+            "emulator.yaml",
+            "lab-modbus-tcp.yaml",
+            "lab-modbus-rtu.yaml",
+            "field.yaml",
+            "lab-command.yaml",
+            "lab-labgrid.yaml",
+        ] {
             Bench::load(dir.join(f)).unwrap_or_else(|e| panic!("{e}"));
         }
     }
