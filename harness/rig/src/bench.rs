@@ -62,8 +62,12 @@ pub const DEFAULT_DEVICE_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct DeviceSpec {
     /// Model under test.
     pub model: String,
-    /// Host of its HTTP/RPC2/RTSP services.
+    /// Host of its HTTP/RPC2/RTSP services (empty until a labgrid place's `NetworkService` gives it,
+    /// when the bench file leaves it out: see [`DeviceSpec::service`]).
     pub address: String,
+    /// The labgrid place's `NetworkService` that gives the address and HTTP port (`device.service`,
+    /// or the place's service when the bench file names no address); `None`: the bench file's.
+    pub service: Option<String>,
     /// HTTP port (0 in emulator.yaml: chosen when the lab starts).
     pub http_port: u16,
     /// RTSP port.
@@ -89,6 +93,16 @@ pub enum SwitchSpec {
     Coil(CoilSpec),
     /// Command line templates (`driver: command`): on, off, and a `get` that reads the state back.
     Command(Box<crate::command::CommandTemplates>),
+    /// A resource of the bench's labgrid place (`driver: labgrid`): its `ModbusTCPCoil` named
+    /// `resource`, or the place's power driver; replaced by [`Bench::with_place_resources`].
+    Place {
+        /// The resource's name in the place (default `power` for power, `link` for the network).
+        resource: String,
+        /// Minimum off time.
+        off: Duration,
+        /// Deadline for each request.
+        timeout: Duration,
+    },
     /// A person does it when asked.
     Operator {
         /// Minimum off time.
@@ -148,6 +162,18 @@ pub enum ConsolePort {
     Command { command: String },
     /// The embedded lab's console; replaced by [`Bench::with_emulated_addresses`].
     Emulated,
+    /// A serial port on the network (ser2net, a console server): labgrid's `NetworkSerialPort`.
+    Network {
+        /// Host of the serial server.
+        host: String,
+        /// Its TCP port.
+        port: u16,
+        /// `raw` TCP or telnet with RFC 2217 (ser2net's `telnet(rfc2217)`, labgrid's default).
+        protocol: crate::network_serial::SerialProtocol,
+    },
+    /// The bench's labgrid place's `NetworkSerialPort` (`driver: labgrid`; `None`: the place's only
+    /// one, or the one named `console`); replaced by [`Bench::with_place_resources`].
+    Place { resource: Option<String> },
     /// No console on this bench.
     None,
 }
@@ -217,7 +243,10 @@ struct RawLabgrid {
 #[serde(deny_unknown_fields)]
 struct RawDevice {
     model: String,
-    address: String,
+    #[serde(default)]
+    address: Option<String>,
+    #[serde(default)]
+    service: Option<String>,
     #[serde(default)]
     ports: RawPorts,
     #[serde(default)]
@@ -268,6 +297,7 @@ enum SwitchDriverName {
     Command,
     Operator,
     Emulated,
+    Labgrid,
     None,
 }
 
@@ -299,6 +329,8 @@ struct RawSwitch {
     off: Option<String>,
     #[serde(default)]
     get: Option<String>,
+    #[serde(default)]
+    resource: Option<String>,
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq, Debug)]
@@ -307,6 +339,7 @@ enum ConsoleDriverName {
     Serial,
     Command,
     Emulated,
+    Labgrid,
     None,
 }
 
@@ -324,6 +357,8 @@ struct RawConsole {
     crash: Vec<String>,
     #[serde(default)]
     command: Option<String>,
+    #[serde(default)]
+    resource: Option<String>,
 }
 
 /// The line (1-based) of `key` (a dotted path such as `power.host`) in `text`: the section's line,
@@ -396,12 +431,36 @@ impl Bench {
             Some(ms) => Duration::from_millis(ms),
             None => DEFAULT_DEVICE_TIMEOUT,
         };
-        Ok(Bench {
+        let (address, service) = match (device.address, device.service) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    file,
+                    text,
+                    "device.service",
+                    "give either `address` or `service` (a NetworkService of the labgrid place), not both",
+                ));
+            }
+            (Some(a), None) => (a, None),
+            (None, service) if raw.labgrid.is_some() => (String::new(), Some(service.unwrap_or_default())),
+            (None, Some(_)) => {
+                return Err(invalid(file, text, "device.service", "`service` names a resource of a `labgrid:` place"));
+            }
+            (None, None) => {
+                return Err(invalid(
+                    file,
+                    text,
+                    "device",
+                    "`address` is required (or name a `labgrid:` place whose NetworkService gives it)",
+                ));
+            }
+        };
+        let bench = Bench {
             file: file.to_owned(),
             rig: raw.rig,
             device: DeviceSpec {
                 model: device.model,
-                address: device.address,
+                address,
+                service,
                 http_port: device.ports.http,
                 rtsp_port: device.ports.rtsp,
                 profile: device.profile,
@@ -426,7 +485,28 @@ impl Bench {
                 None => None,
             },
             tls: raw.tls.unwrap_or_default(),
-        })
+        };
+        if bench.labgrid.is_none() && bench.takes_from_place() {
+            let key = if matches!(bench.power, SwitchSpec::Place { .. }) {
+                "power.driver"
+            } else if matches!(bench.network, SwitchSpec::Place { .. }) {
+                "network.driver"
+            } else {
+                "console.driver"
+            };
+            return Err(invalid(file, text, key, "driver labgrid needs a `labgrid: { coordinator, place }` section"));
+        }
+        Ok(bench)
+    }
+
+    /// Whether some part comes from the labgrid place's resources (`driver: labgrid`, or a device
+    /// address from its NetworkService): [`Bench::with_place_resources`] must resolve it first.
+    pub fn takes_from_place(&self) -> bool {
+        let sw = |s: &SwitchSpec| matches!(s, SwitchSpec::Place { .. });
+        sw(&self.power)
+            || sw(&self.network)
+            || matches!(self.console.port, ConsolePort::Place { .. })
+            || self.device.service.is_some()
     }
 
     /// The same bench with every `driver: emulated` part pointed at the embedded lab's board,
@@ -559,6 +639,14 @@ fn switch(file: &Path, text: &str, part: &str, raw: Option<RawSwitch>) -> Result
         },
         Duration::from_millis,
     );
+    if raw.resource.is_some() && raw.driver != SwitchDriverName::Labgrid {
+        return Err(invalid(
+            file,
+            text,
+            &key("resource"),
+            "`resource` names a labgrid resource: it needs driver: labgrid",
+        ));
+    }
     let templates = [("on", &raw.on), ("off", &raw.off), ("get", &raw.get)];
     if raw.driver != SwitchDriverName::Command
         && let Some((k, _)) = templates.iter().find(|(_, v)| v.is_some())
@@ -637,6 +725,11 @@ fn switch(file: &Path, text: &str, part: &str, raw: Option<RawSwitch>) -> Result
                 off_time: off,
             })))
         }
+        SwitchDriverName::Labgrid => Ok(SwitchSpec::Place {
+            resource: raw.resource.clone().unwrap_or_else(|| if part == "power" { "power" } else { "link" }.into()),
+            off,
+            timeout,
+        }),
         SwitchDriverName::Operator => Ok(SwitchSpec::Operator { off }),
         SwitchDriverName::None => Ok(SwitchSpec::None),
     }
@@ -665,8 +758,17 @@ fn console(file: &Path, text: &str, raw: Option<RawConsole>) -> Result<ConsoleSp
             }
         },
         ConsoleDriverName::Emulated => ConsolePort::Emulated,
+        ConsoleDriverName::Labgrid => ConsolePort::Place { resource: raw.resource.clone() },
         ConsoleDriverName::None => ConsolePort::None,
     };
+    if raw.resource.is_some() && raw.driver != ConsoleDriverName::Labgrid {
+        return Err(invalid(
+            file,
+            text,
+            "console.resource",
+            "`resource` names a labgrid resource: it needs driver: labgrid",
+        ));
+    }
     if raw.command.is_some() && raw.driver != ConsoleDriverName::Command {
         return Err(invalid(file, text, "console.command", "`command` needs driver: command"));
     }
@@ -799,7 +901,14 @@ app:     { driver: relay, relay: https://relay.example/, platform: ios, form: ph
     #[test]
     fn shipped_rig_files_load() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rigs");
-        for f in ["emulator.yaml", "lab-modbus-tcp.yaml", "lab-modbus-rtu.yaml", "field.yaml", "lab-command.yaml"] {
+        for f in [
+            "emulator.yaml",
+            "lab-modbus-tcp.yaml",
+            "lab-modbus-rtu.yaml",
+            "field.yaml",
+            "lab-command.yaml",
+            "lab-labgrid.yaml",
+        ] {
             Bench::load(dir.join(f)).unwrap_or_else(|e| panic!("{e}"));
         }
     }

@@ -247,6 +247,30 @@ pub async fn rig_check(bench: &Bench, opts: &CheckOptions) -> CheckReport {
             })
             .await
         }
+        ConsolePort::Network { host, port, protocol } => {
+            let crash = CrashPatterns::with(&bench.console.crash);
+            run.check(
+                "console opens",
+                None,
+                async { Console::open_network(host, *port, *protocol, crash, evidence()?) },
+                |c| c.name().to_owned(),
+            )
+            .await
+        }
+        ConsolePort::Place { .. } => {
+            run.check::<Console>(
+                "console opens",
+                None,
+                async {
+                    Err(RigError::Harness(
+                        "console says driver: labgrid but the place's resources were not read (PlaceSpec::resolve)"
+                            .into(),
+                    ))
+                },
+                |_| String::new(),
+            )
+            .await
+        }
         ConsolePort::Emulated => {
             run.check::<Console>(
                 "console opens",

@@ -65,6 +65,10 @@ pub enum RigError {
         "labgrid place {place} on {coordinator} is held by {holder}; nothing was touched. Wait for it to be released, or if {holder} is a run that crashed: labgrid-client -x {coordinator} -p {place} release --kick"
     )]
     PlaceHeld { place: String, coordinator: String, holder: String },
+    /// The bench file takes a part from its labgrid place, and the place does not have it (or
+    /// describes it in a way resetlab cannot use).
+    #[error("labgrid place {place} on {coordinator}: {message}")]
+    PlaceResource { place: String, coordinator: String, message: String },
     /// The console could not be opened or read.
     #[error("console {port}: {message}")]
     ConsoleIo { port: String, message: String },
@@ -102,6 +106,7 @@ impl RigError {
             RigError::Operator(_) => Blame::Operator,
             RigError::Absent { .. }
             | RigError::PlaceHeld { .. }
+            | RigError::PlaceResource { .. }
             | RigError::Harness(_)
             | RigError::MissingSecret { .. }
             | RigError::File { .. } => Blame::Harness,

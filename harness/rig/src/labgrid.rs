@@ -6,7 +6,8 @@
 //!
 //! labgrid is driven through its own client, `labgrid-client` (the coordinator's gRPC protocol is
 //! labgrid's to change, its command line is its interface to users), with a deadline on every call.
-//! The client is `labgrid-client` on PATH, or `RESETLAB_LABGRID_CLIENT`.
+//! The client is `labgrid-client` on PATH, or `RESETLAB_LABGRID_CLIENT`. What the place has
+//! (coils, console, the recorder's address) is read in [`crate::place`].
 
 use std::time::Duration;
 
@@ -39,14 +40,15 @@ impl PlaceSpec {
         std::env::var("RESETLAB_LABGRID_CLIENT").unwrap_or_else(|_| "labgrid-client".into())
     }
 
-    fn command(&self, verb: &str) -> String {
+    /// `labgrid-client -x COORDINATOR -p PLACE VERB…` as one shell command line.
+    pub(crate) fn client_command(&self, verb: &str) -> String {
         format!("{} -x {} -p {} {verb}", quote(&Self::client()), quote(&self.coordinator), quote(&self.place))
     }
 
     /// Who holds the place now (`host/user`), or `None` when it is free.
     pub async fn holder(&self) -> Result<Option<String>, RigError> {
         let what = format!("labgrid place {}", self.place);
-        let ran = run(&self.command("show"), &what, DEFAULT_LABGRID_TIMEOUT, Blame::Harness).await?;
+        let ran = run(&self.client_command("show"), &what, DEFAULT_LABGRID_TIMEOUT, Blame::Harness).await?;
         Ok(ran.stdout.lines().find_map(|l| {
             let v = l.trim().strip_prefix("acquired:")?.trim();
             (!v.is_empty() && v != "None").then(|| v.to_owned())
@@ -56,7 +58,7 @@ impl PlaceSpec {
     /// Acquire the place for this run. Held by someone else: [`RigError::PlaceHeld`] naming them.
     pub async fn acquire(&self) -> Result<PlaceLock, RigError> {
         let what = format!("acquire labgrid place {}", self.place);
-        match run(&self.command("acquire"), &what, DEFAULT_LABGRID_TIMEOUT, Blame::Harness).await {
+        match run(&self.client_command("acquire"), &what, DEFAULT_LABGRID_TIMEOUT, Blame::Harness).await {
             Ok(_) => Ok(PlaceLock { spec: self.clone(), released: false }),
             Err(e) => match self.holder().await {
                 Ok(Some(holder)) => Err(RigError::PlaceHeld {
@@ -87,7 +89,7 @@ impl PlaceLock {
     /// Release the place.
     pub async fn release(mut self) -> Result<(), RigError> {
         let what = format!("release labgrid place {}", self.spec.place);
-        run(&self.spec.command("release"), &what, DEFAULT_LABGRID_TIMEOUT, Blame::Harness).await?;
+        run(&self.spec.client_command("release"), &what, DEFAULT_LABGRID_TIMEOUT, Blame::Harness).await?;
         self.released = true;
         Ok(())
     }

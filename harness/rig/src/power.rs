@@ -106,6 +106,9 @@ impl Drivers {
     pub fn switch(&mut self, spec: &SwitchSpec, what: &str) -> Result<Option<SwitchDriver>, RigError> {
         match spec {
             SwitchSpec::None => Ok(None),
+            SwitchSpec::Place { resource, .. } => Err(RigError::Harness(format!(
+                "{what} says driver: labgrid (resource {resource}) but the place's resources were not read (PlaceSpec::resolve)"
+            ))),
             SwitchSpec::Command(t) => {
                 Ok(Some(SwitchDriver::Command(crate::command::CommandSwitch::new((**t).clone(), what))))
             }

@@ -55,6 +55,10 @@ impl BenchDrivers {
             ConsolePort::Serial { path, baud } => {
                 Some(Console::open_serial(path, *baud, CrashPatterns::with(&bench.console.crash), None)?)
             }
+            // A labgrid place's NetworkSerialPort (ser2net), resolved from the place.
+            ConsolePort::Network { host, port, protocol } => {
+                Some(Console::open_network(host, *port, *protocol, CrashPatterns::with(&bench.console.crash), None)?)
+            }
             _ => None,
         };
         Ok(BenchDrivers { power, link, console, service, ready_marker: bench.ready_marker() })

@@ -378,6 +378,18 @@ async fn rig_check(args: RigCheckArgs) -> anyhow::Result<ExitCode> {
     // A real bench is checked as it is; only a bench with `driver: emulated` parts starts them.
     let report = if bench.uses_emulated() {
         resetlab_emulated_rig::rig_check_emulated(&bench, &args.faults, &opts).await?
+    } else if let Some(place) = bench.labgrid.clone().filter(|_| bench.takes_from_place()) {
+        // Parts taken from a labgrid place: hold the place while they are read and checked.
+        anyhow::ensure!(args.faults.is_empty(), "--rig-fault only applies to emulated parts (this bench has none)");
+        let lock = place.acquire().await?;
+        let checked = match place.resolve(&bench).await {
+            Ok(resolved) => Ok(resetlab_rig::rig_check(&resolved, &opts).await),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = lock.release().await {
+            eprintln!("warning: labgrid place {} was not released: {e}", place.place);
+        }
+        checked?
     } else {
         anyhow::ensure!(args.faults.is_empty(), "--rig-fault only applies to emulated parts (this bench has none)");
         resetlab_rig::rig_check(&bench, &opts).await

@@ -563,6 +563,9 @@ pub fn write_summary(r: &FleetReport, out: &Path) -> std::io::Result<()> {
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct EmulatedFleetNumbers {
     pub recorders: usize,
+    /// The program each recorder ran as (`resetlab-emulated-bench`, or `resetlab` for `resetlab emulate`).
+    #[serde(default)]
+    pub recorder_process: String,
     /// From the first `resetlab emulate` starting to the last certify ending.
     pub wall_ms: u64,
     /// Of which starting the recorders.
@@ -579,8 +582,9 @@ impl std::fmt::Display for EmulatedFleetNumbers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "emulated fleet: {} recorders, wall {:.1} s (of which {:.1} s starting them); per recorder: peak RSS {:.1} MiB mean, {:.1} MiB max; PSS {:.1} MiB mean",
+            "emulated fleet: {} recorders ({} processes), wall {:.1} s (of which {:.1} s starting them); per recorder: peak RSS {:.1} MiB mean, {:.1} MiB max; PSS {:.1} MiB mean",
             self.recorders,
+            self.recorder_process,
             self.wall_ms as f64 / 1000.0,
             self.start_ms as f64 / 1000.0,
             self.peak_rss_kib_mean as f64 / 1024.0,
@@ -609,7 +613,20 @@ pub async fn emulated_fleet(mut opts: FleetOptions, n: usize) -> anyhow::Result<
     // Beside the bench directory, not in it: every file in it is taken for a bench.
     let profile = opts.out.join("flir-2017.yaml");
     std::fs::write(&profile, resetlab_profile::FLIR_2017_YAML)?;
-    let exe = opts.exe.clone();
+    // Each recorder is a `resetlab-emulated-bench` process when that binary was built beside this
+    // one (the recorder, its board and console without the relay and phone the benches do not use,
+    // in a binary that holds nothing else), else `resetlab emulate`.
+    let lean = opts.exe.with_file_name("resetlab-emulated-bench");
+    let exe = if lean.is_file() {
+        lean
+    } else {
+        eprintln!(
+            "note: {} is not built; each recorder is a `resetlab emulate` process (more memory each: cargo build --release -p resetlab)",
+            lean.display()
+        );
+        opts.exe.clone()
+    };
+    let recorder_process = exe.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
     // Started 32 at a time: enough to overlap their start-up waits, few enough not to queue hundreds of
     // processes on two cores at once.
     let started_all: Vec<anyhow::Result<EmulateProcess>> = stream::iter(0..n)
@@ -646,6 +663,7 @@ pub async fn emulated_fleet(mut opts: FleetOptions, n: usize) -> anyhow::Result<
     };
     report.emulated = Some(EmulatedFleetNumbers {
         recorders: n,
+        recorder_process,
         wall_ms,
         start_ms,
         peak_rss_kib_mean: mean(&hwm),

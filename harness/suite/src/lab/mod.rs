@@ -169,6 +169,11 @@ impl Lab {
     /// The one place a bench file becomes a lab.
     pub async fn from_bench_text(file: &Path, text: &str, opts: LabOptions) -> anyhow::Result<Lab> {
         let bench = Bench::parse(file, text)?;
+        // `driver: labgrid` parts come from the place's resources (the run holds the place by now).
+        let bench = match &bench.labgrid {
+            Some(place) => place.resolve(&bench).await?,
+            None => bench,
+        };
         let app = resetlab_app::bench::parse(file, text)?;
         let profile = resetlab_profile::resolve(opts.firmware.as_deref(), bench.device.profile.as_deref())?;
         let parts = Parts::of(&bench, app.as_ref());
@@ -258,11 +263,14 @@ impl Lab {
                 None => format!("command on `{}`, off `{}` (no read-back)", t.on, t.off),
             },
             SwitchSpec::Operator { .. } => "operator (a person switches it)".to_owned(),
+            SwitchSpec::Place { resource, .. } => format!("labgrid resource {resource} (not resolved)"),
             SwitchSpec::None => "none".to_owned(),
         };
         let console = match &self.bench.console.port {
             ConsolePort::Serial { path, baud } => format!("serial {} @{baud}", path.display()),
             ConsolePort::Command { command } => format!("command `{command}`"),
+            ConsolePort::Network { host, port, protocol } => format!("network serial port {protocol}://{host}:{port}"),
+            ConsolePort::Place { .. } => "labgrid NetworkSerialPort (not resolved)".to_owned(),
             ConsolePort::Emulated => "serial (emulated console on a pseudo-terminal)".to_owned(),
             ConsolePort::None => "none".to_owned(),
         };
