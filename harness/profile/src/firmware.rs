@@ -131,14 +131,15 @@ pub struct Rights {
 pub struct Lockout {
     /// Wrong passwords in a row that lock the account (on all interfaces together).
     pub threshold: u32,
-    pub duration_s: u64,
+    /// How long a lock lasts, in seconds (fractions for emulated units that run at a faster pace).
+    pub duration_s: f64,
     /// A power cycle clears the lock (RAM-only counter).
     pub cleared_by_power_cycle: bool,
 }
 
 impl Lockout {
     pub fn duration(&self) -> Duration {
-        Duration::from_secs(self.duration_s)
+        Duration::from_secs_f64(self.duration_s.max(0.0))
     }
 }
 
@@ -259,6 +260,9 @@ impl FirmwareProfile {
         }
         if p.lockout.threshold == 0 {
             return bad("lockout.threshold", "must be at least 1");
+        }
+        if !(p.lockout.duration_s.is_finite() && p.lockout.duration_s >= 0.0) {
+            return bad("lockout.duration_s", "must be a number of seconds, 0 or more");
         }
         if !p.accounts.iter().any(|a| a.group == Group::Admin) {
             return bad("accounts", "needs at least one account in group admin");

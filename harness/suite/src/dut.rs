@@ -21,6 +21,7 @@ use resetlab_wire::Secret;
 use crate::blame::{Blame, fail};
 use crate::recovery::{AccountRemoval, Custody, device_key, recover_key, remove_account};
 
+mod pass_the_hash;
 mod video;
 
 /// The way a password change reaches the recorder.

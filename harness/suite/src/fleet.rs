@@ -608,7 +608,7 @@ pub async fn emulated_fleet(mut opts: FleetOptions, n: usize) -> anyhow::Result<
     std::fs::create_dir_all(&benches)?;
     // Beside the bench directory, not in it: every file in it is taken for a bench.
     let profile = opts.out.join("flir-2017.yaml");
-    std::fs::write(&profile, resetlab_profile::FLIR_2017_YAML)?;
+    std::fs::write(&profile, resetlab_profile::FLIR_2017_EMULATE_YAML)?;
     let exe = opts.exe.clone();
     // Started 32 at a time: enough to overlap their start-up waits, few enough not to queue hundreds of
     // processes on two cores at once.

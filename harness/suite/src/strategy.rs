@@ -189,11 +189,26 @@ impl Lease {
         } else {
             // The end of a lock is a time the firmware promises, not a condition to poll for:
             // every login attempt while locked could count against the account.
-            let wait = lockout.duration() + Duration::from_secs(1);
-            self.dut.note(None, "wait out the lockout", format!("{} s", wait.as_secs()));
+            let wait = self.lockout_duration() + self.lockout_margin();
+            self.dut.note(None, "wait out the lockout", format!("{} ms", wait.as_millis()));
             tokio::time::sleep(wait).await;
         }
         self.dut.lock_cleared();
+    }
+
+    /// How long a lock lasts (the profile's `lockout.duration_s`, scaled on the emulated lab like
+    /// its boot time).
+    pub fn lockout_duration(&self) -> Duration {
+        match &self.recorder {
+            Some(recorder) => recorder.lockout_duration(),
+            None => self.dut.profile.lockout.duration(),
+        }
+    }
+
+    /// How far from the lock's stated end the checks of its duration stay: a tenth of it, at least
+    /// 100 ms (a login's round trip and the firmware's timer granularity fit in it).
+    pub fn lockout_margin(&self) -> Duration {
+        (self.lockout_duration() / 10).max(Duration::from_millis(100))
     }
 
     /// The delay after which an accepted change must have reached flash (the profile's, scaled on
