@@ -51,6 +51,9 @@ pub(crate) struct Accounts {
     /// `substream-stale-credentials` and `hash-accepted` defects look at it: that firmware's RTSP
     /// daemon, its sub-stream task or its RPC2 login module kept its own cached copy).
     previous: HashMap<String, Secret>,
+    /// What the RTSP daemon was told a password is, where that differs from the account store
+    /// (only the `rtsp-password-undecoded` defect writes it; the daemon reads flash at boot).
+    rtsp_copy: HashMap<String, Secret>,
 }
 
 /// A per-unit factory password: MD5 of serial and account name, mapped onto the profile's
@@ -97,7 +100,7 @@ impl Accounts {
     }
 
     pub(crate) fn from_flash(list: Vec<Account>) -> Self {
-        Accounts { list, previous: HashMap::new() }
+        Accounts { list, previous: HashMap::new(), rtsp_copy: HashMap::new() }
     }
 
     pub(crate) fn list(&self) -> &[Account] {
@@ -113,6 +116,11 @@ impl Accounts {
     pub(crate) fn accepted_passwords(&self, name: &str, via: Via, defects: &Defects) -> Option<Vec<String>> {
         let acct = self.get(name)?;
         let mut out = vec![acct.password.expose().to_owned()];
+        if matches!(via, Via::Rtsp | Via::RtspSub)
+            && let Some(copy) = self.rtsp_copy.get(name)
+        {
+            out[0] = copy.expose().to_owned();
+        }
         let stale = match via {
             Via::Rtsp => defects.has(Defect::RtspStaleCredentials),
             // The sub-stream's encoder task kept the credential it had as well as the new one.
@@ -128,7 +136,13 @@ impl Accounts {
         Some(out)
     }
 
+    /// The RTSP daemon's idea of `name`'s password, until the next change or boot.
+    pub(crate) fn set_rtsp_copy(&mut self, name: &str, password: Secret) {
+        self.rtsp_copy.insert(name.to_owned(), password);
+    }
+
     pub(crate) fn set_password(&mut self, name: &str, new: Secret) {
+        self.rtsp_copy.remove(name);
         if let Some(a) = self.list.iter_mut().find(|a| a.name == name) {
             let old = std::mem::replace(&mut a.password, new);
             self.previous.insert(name.to_owned(), old);

@@ -54,7 +54,8 @@ pub enum Defect {
     /// checks only that the caller is logged in, not its group: the permission bug hides behind
     /// an account that cannot log in.
     AddedUserDisabled,
-    /// The password rule's character set is not checked: any printable character is stored.
+    /// The password rule's character set is not checked: any character but a control character is
+    /// stored (a space, a letter outside ASCII).
     CharsetNotChecked,
     /// A debug dump of the account database (passwords included) is printed on the console at
     /// every boot, once the change is in flash.
@@ -63,7 +64,11 @@ pub enum Defect {
     RtspPlayUnauthenticated,
     /// The sub-stream (`subtype=1`) still takes the password from before the last change.
     SubstreamStaleCredentials,
-    /// The lock ends after half the profile's `lockout.duration_s` (its timer counts twice as fast).
+    /// The web UI's `modifyPassword` hands the RTSP daemon the new password as it arrived in the
+    /// query string, still percent-encoded: RTSP refuses a new password with a symbol a client
+    /// must escape (and takes its escaped text) until the next boot.
+    RtspPasswordUndecoded,
+    /// The lock ends after 80 % of the profile's `lockout.duration_s` (its timer runs fast).
     ShortLockout,
 }
 
@@ -77,7 +82,7 @@ pub struct UnknownDefect {
 
 impl Defect {
     /// Every defect, in the order reports list them.
-    pub const ALL: [Defect; 24] = [
+    pub const ALL: [Defect; 25] = [
         Defect::SecondaryChangesAdmin,
         Defect::Accepts5Chars,
         Defect::TruncatesLong,
@@ -102,6 +107,7 @@ impl Defect {
         Defect::RtspPlayUnauthenticated,
         Defect::SubstreamStaleCredentials,
         Defect::ShortLockout,
+        Defect::RtspPasswordUndecoded,
     ];
 
     /// The kebab-case name used on the command line and in fixtures/defects.
@@ -131,6 +137,7 @@ impl Defect {
             Defect::RtspPlayUnauthenticated => "rtsp-play-unauthenticated",
             Defect::SubstreamStaleCredentials => "substream-stale-credentials",
             Defect::ShortLockout => "short-lockout",
+            Defect::RtspPasswordUndecoded => "rtsp-password-undecoded",
         }
     }
 
@@ -161,6 +168,7 @@ impl Defect {
             Defect::RtspPlayUnauthenticated => &["ART-LOCAL"],
             Defect::SubstreamStaleCredentials => &["ART-LOCAL"],
             Defect::ShortLockout => &["ETSI-BRUTE-FORCE"],
+            Defect::RtspPasswordUndecoded => &["ART-LOCAL"],
         }
     }
 }

@@ -160,8 +160,8 @@ impl Firmware {
         let ram = Ram::boot(&profile, factory.clone());
         let mut lock_duration = crate::clock::scaled(&profile, boot_time, profile.lockout.duration());
         if defects.contains(&crate::Defect::ShortLockout) {
-            // The lock timer ticks on both edges of the 1 Hz tick: the lock ends halfway.
-            lock_duration /= 2;
+            // The lock timer runs on a 200 ms tick counted as 250 ms: a 300 s lock ends after 240 s.
+            lock_duration = lock_duration.mul_f64(0.8);
         }
         Firmware {
             lock_duration,
@@ -376,7 +376,7 @@ impl Firmware {
             Some(_)
                 if self.has(Defect::CharsetNotChecked)
                     && (rule.min_len..=rule.max_len).contains(&n)
-                    && new.chars().all(|c| c.is_ascii_graphic()) =>
+                    && !new.chars().any(char::is_control) =>
             {
                 // Only the length was checked.
                 Ok(new.to_owned())

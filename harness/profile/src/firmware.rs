@@ -159,6 +159,10 @@ pub struct Flash {
     pub commit_delay_ms: u64,
     /// The firmware promises that `OK` means durable (the suite judges the promise).
     pub durable_on_ok: bool,
+    /// Text of the console line the firmware prints when a change reached flash, if it prints one:
+    /// the report then gives the commit time the device was seen to need.
+    #[serde(default)]
+    pub commit_marker: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -363,6 +367,8 @@ mod tests {
         assert_eq!(rule.violation("abc123"), None);
         assert!(rule.violation("abc12").is_some());
         assert!(rule.violation("abc1234").is_some());
-        assert!(rule.violation("abc12!").is_some());
+        assert_eq!(rule.violation("abc12!"), None, "symbols are allowed");
+        assert!(rule.violation("abc 12").is_some(), "a space is not");
+        assert!(rule.violation("abc12é").is_some(), "nor is anything outside ASCII");
     }
 }

@@ -185,12 +185,28 @@ impl LabWorld {
     }
 
     fn judge_power_cycle(&mut self) {
-        if let Some(interface) = self.lease().saved_password_lost.take() {
-            self.check_failed(crate::blame::Failure::violating(
+        let Some(seen) = self.lease().saved_password_lost.take() else { return };
+        let names = |l: &[resetlab_device::Interface]| l.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ");
+        let failure = if seen.accepted.is_empty() {
+            crate::blame::Failure::violating(
                 &["ART-DURABLE"],
-                format!("after the power cycle the recorder refuses on {interface} the administrator's password it had saved before"),
-            ));
-        }
+                format!(
+                    "after the power cycle the recorder refuses on {} the administrator's password it had saved before",
+                    names(&seen.refused)
+                ),
+            )
+        } else {
+            // The password survived; the interfaces disagree about it, as anywhere else.
+            crate::blame::Failure::violating(
+                &["ART-LOCAL"],
+                format!(
+                    "after the power cycle {} refuse the administrator's saved password while {} accept it",
+                    names(&seen.refused),
+                    names(&seen.accepted)
+                ),
+            )
+        };
+        self.check_failed(failure);
     }
 
     /// Scenario teardown: give the device back as found. A failed restore is a run error (the
