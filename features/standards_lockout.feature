@@ -16,3 +16,13 @@ Feature: Guessing the password is impractical — lockout holds on every interfa
       | HTTP CGI  |
       | RPC2      |
       | RTSP      |
+
+  @ETSI-BRUTE-FORCE @power
+  Scenario: the lock lasts as long as the firmware says, then ends by itself
+    A lock that ends early makes guessing practical again. The scenario waits the whole stated
+    duration (5 minutes on flir-2017 hardware, scaled down on the emulated lab); power control is
+    needed only to clear a lock that never ends.
+
+    When someone tries as many wrong passwords as the lockout threshold on HTTP CGI
+    Then shortly before the lock's stated duration has passed, the right password is still refused
+    And once the stated duration has passed, the right password logs in again without a power cycle

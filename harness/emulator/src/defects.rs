@@ -28,7 +28,9 @@ pub enum Defect {
     LockoutHttpOnly,
     /// The firmware prints the new password on the serial console.
     PasswordOnConsole,
-    /// The stored hash (HA1) is accepted as if it were the password.
+    /// The RPC2 login module keeps the stored hash from before a password change beside the new
+    /// one (until the next boot): a login computed from a hash leaked before the reset still gets
+    /// in (pass-the-hash), and so does the old password over RPC2.
     HashAccepted,
     /// RPC2 `global.login` with a loopback/local client type is granted without a password.
     Rpc2LoopbackBypass,
@@ -52,7 +54,8 @@ pub enum Defect {
     /// checks only that the caller is logged in, not its group: the permission bug hides behind
     /// an account that cannot log in.
     AddedUserDisabled,
-    /// The password rule's character set is not checked: any printable character is stored.
+    /// The password rule's character set is not checked: any character but a control character is
+    /// stored (a space, a letter outside ASCII).
     CharsetNotChecked,
     /// A debug dump of the account database (passwords included) is printed on the console at
     /// every boot, once the change is in flash.
@@ -61,6 +64,12 @@ pub enum Defect {
     RtspPlayUnauthenticated,
     /// The sub-stream (`subtype=1`) still takes the password from before the last change.
     SubstreamStaleCredentials,
+    /// The web UI's `modifyPassword` hands the RTSP daemon the new password as it arrived in the
+    /// query string, still percent-encoded: RTSP refuses a new password with a symbol a client
+    /// must escape (and takes its escaped text) until the next boot.
+    RtspPasswordUndecoded,
+    /// The lock ends after 80 % of the profile's `lockout.duration_s` (its timer runs fast).
+    ShortLockout,
 }
 
 /// A defect name that is not one of [`Defect::ALL`].
@@ -73,7 +82,7 @@ pub struct UnknownDefect {
 
 impl Defect {
     /// Every defect, in the order reports list them.
-    pub const ALL: [Defect; 23] = [
+    pub const ALL: [Defect; 25] = [
         Defect::SecondaryChangesAdmin,
         Defect::Accepts5Chars,
         Defect::TruncatesLong,
@@ -97,6 +106,8 @@ impl Defect {
         Defect::PasswordAtBoot,
         Defect::RtspPlayUnauthenticated,
         Defect::SubstreamStaleCredentials,
+        Defect::ShortLockout,
+        Defect::RtspPasswordUndecoded,
     ];
 
     /// The kebab-case name used on the command line and in fixtures/defects.
@@ -125,6 +136,8 @@ impl Defect {
             Defect::PasswordAtBoot => "password-at-boot",
             Defect::RtspPlayUnauthenticated => "rtsp-play-unauthenticated",
             Defect::SubstreamStaleCredentials => "substream-stale-credentials",
+            Defect::ShortLockout => "short-lockout",
+            Defect::RtspPasswordUndecoded => "rtsp-password-undecoded",
         }
     }
 
@@ -141,7 +154,7 @@ impl Defect {
             Defect::NoLockout => &["ETSI-BRUTE-FORCE", "CVE-LOCKOUT-ALL-INTERFACES"],
             Defect::LockoutHttpOnly => &["CVE-LOCKOUT-ALL-INTERFACES", "ETSI-BRUTE-FORCE"],
             Defect::PasswordOnConsole => &["ASVS-NO-SECRETS-LOGGED"],
-            Defect::HashAccepted => &["CVE-HASH-AS-PASSWORD"],
+            Defect::HashAccepted => &["CVE-HASH-AS-PASSWORD", "ART-LOCAL", "ETSI-OLD-CREDENTIAL"],
             Defect::Rpc2LoopbackBypass => &["CVE-LOOPBACK-BYPASS"],
             Defect::DefaultPasswordRemote => &["ETSI-DEFAULT-PW"],
             Defect::RemoteKeepsOldPassword => &["ART-REMOTE"],
@@ -154,6 +167,8 @@ impl Defect {
             Defect::PasswordAtBoot => &["ASVS-NO-SECRETS-LOGGED"],
             Defect::RtspPlayUnauthenticated => &["ART-LOCAL"],
             Defect::SubstreamStaleCredentials => &["ART-LOCAL"],
+            Defect::ShortLockout => &["ETSI-BRUTE-FORCE"],
+            Defect::RtspPasswordUndecoded => &["ART-LOCAL"],
         }
     }
 }

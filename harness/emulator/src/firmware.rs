@@ -109,6 +109,9 @@ pub(crate) struct Firmware {
     pub(crate) realm: String,
     pub(crate) console: Console,
     pub(crate) flash_delay: Duration,
+    /// How long a lockout lasts here: the profile's `lockout.duration_s` at the emulation's pace
+    /// (see `clock.rs`), or what a defective lock timer makes of it.
+    pub(crate) lock_duration: Duration,
     /// Round-trip delay every interface applies before it answers.
     pub(crate) latency: Latency,
     /// The accounts as this unit left the factory (see [`Accounts::factory`]).
@@ -155,7 +158,13 @@ impl Firmware {
         let realm = format!("Login to {serial}");
         let factory = Accounts::factory(&profile, &serial);
         let ram = Ram::boot(&profile, factory.clone());
+        let mut lock_duration = crate::clock::scaled(&profile, boot_time, profile.lockout.duration());
+        if defects.contains(&crate::Defect::ShortLockout) {
+            // The lock timer runs on a 200 ms tick counted as 250 ms: a 300 s lock ends after 240 s.
+            lock_duration = lock_duration.mul_f64(0.8);
+        }
         Firmware {
+            lock_duration,
             flash_delay: commit_delay(&profile, boot_time),
             latency,
             defects: Defects::new(defects),
@@ -303,7 +312,7 @@ impl Firmware {
         let (found, mut passwords) = {
             let ram = self.ram();
             let group = ram.accounts.get(user).map(|a| a.group);
-            (group, ram.accounts.accepted_passwords(user, via, &self.realm, &self.defects).unwrap_or_default())
+            (group, ram.accounts.accepted_passwords(user, via, &self.defects).unwrap_or_default())
         };
         if via == Via::Onvif && self.has(Defect::OnvifKeepsOldPassword) {
             // The ONVIF service asks its own list, which the user manager never updates.
@@ -333,12 +342,13 @@ impl Firmware {
             return Auth::Refused { left: lockout.threshold };
         }
         let mut locks = lock(&self.lockouts);
-        if locks.failed(user, lockout.threshold, lockout.duration()) {
+        if locks.failed(user, lockout.threshold, self.lock_duration) {
             drop(locks);
             self.counters.lockouts_engaged.fetch_add(1, Ordering::Relaxed);
+            // The firmware says what its profile says, whatever its timer then does.
             self.console.log(&format!("[AUTH] user {user} locked for {} s", lockout.duration_s));
             tracing::info!(serial = %self.serial, user, "account locked");
-            return Auth::Locked { remaining_s: lockout.duration_s };
+            return Auth::Locked { remaining_s: lockout.duration_s.ceil() as u64 };
         }
         Auth::Refused { left: locks.left(user, lockout.threshold) }
     }
@@ -347,9 +357,7 @@ impl Firmware {
     fn old_password_matches(&self, name: &str, pwd_old: Option<&str>) -> bool {
         let Some(old) = pwd_old else { return false };
         let ram = self.ram();
-        ram.accounts
-            .accepted_passwords(name, Via::Http, &self.realm, &self.defects)
-            .is_some_and(|ps| ps.iter().any(|p| p == old))
+        ram.accounts.accepted_passwords(name, Via::Http, &self.defects).is_some_and(|ps| ps.iter().any(|p| p == old))
     }
 
     /// The password rule, as this firmware applies it; returns the text it would store.
@@ -368,7 +376,7 @@ impl Firmware {
             Some(_)
                 if self.has(Defect::CharsetNotChecked)
                     && (rule.min_len..=rule.max_len).contains(&n)
-                    && new.chars().all(|c| c.is_ascii_graphic()) =>
+                    && !new.chars().any(char::is_control) =>
             {
                 // Only the length was checked.
                 Ok(new.to_owned())

@@ -60,9 +60,7 @@ impl Flash {
 /// The profile's commit delay scaled by the same factor as the boot time (emulated boot /
 /// real boot), never below 1 ms so the window stays observable.
 pub(crate) fn commit_delay(profile: &FirmwareProfile, boot_time: Duration) -> Duration {
-    let real_boot = profile.boot.time_ms.max(1) as f64;
-    let factor = boot_time.as_secs_f64() * 1000.0 / real_boot;
-    Duration::from_secs_f64(profile.flash.commit_delay_ms as f64 / 1000.0 * factor).max(Duration::from_millis(1))
+    crate::clock::scaled(profile, boot_time, Duration::from_millis(profile.flash.commit_delay_ms))
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@
 
 mod accounts;
 mod cgi;
+mod clock;
 mod console;
 mod defects;
 mod digest;

@@ -215,6 +215,13 @@ impl Recorder {
         self.plant.fw.flash_delay
     }
 
+    /// How long a lockout lasts in this emulation (the profile's `lockout.duration_s` scaled like
+    /// the boot time).
+    pub fn lockout_duration(&self) -> Duration {
+        // What the profile promises at this pace; a defective lock timer is not what the lab says.
+        crate::clock::scaled(&self.plant.fw.profile, self.plant.boot_time, self.plant.fw.profile.lockout.duration())
+    }
+
     /// The emulated boot time.
     pub fn boot_time(&self) -> Duration {
         self.plant.boot_time

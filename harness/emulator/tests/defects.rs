@@ -120,6 +120,43 @@ async fn no_lockout() {
 }
 
 #[tokio::test]
+async fn short_lockout() {
+    // The lock lasts the profile's 300 s at the emulation's pace (2.25 s at the default 300 ms
+    // boot); the defective timer ends it at 80 %. Checked at 90 % of the stated time.
+    for (defects, held) in [(&[][..], true), (&[Defect::ShortLockout][..], false)] {
+        let rec = start_with(defects, |_| {}).await;
+        let stated = rec.lockout_duration();
+        assert!(stated.abs_diff(std::time::Duration::from_millis(2250)) < std::time::Duration::from_millis(1));
+        let sent = tokio::time::Instant::now();
+        for _ in 0..5 {
+            cgi(rec.http_addr(), MACHINE_NAME, "admin", "bad000").await;
+        }
+        assert_eq!(rec.stats().lockouts_engaged, 1);
+        // The device's physics, not a harness wait: the point in the lock being looked at.
+        tokio::time::sleep_until(sent + stated.mul_f64(0.9)).await;
+        let status = cgi(rec.http_addr(), MACHINE_NAME, "admin", "000000").await.status;
+        assert_eq!(status, if held { 401 } else { 200 }, "{defects:?}");
+        rec.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn rtsp_password_undecoded() {
+    let change = "/cgi-bin/userManager.cgi?action=modifyPassword&name=admin&pwd=a%26B%2B1%25&pwdOld=000000";
+    for (defects, rtsp_takes_it) in [(&[][..], true), (&[Defect::RtspPasswordUndecoded][..], false)] {
+        let rec = start_with(defects, |_| {}).await;
+        assert_eq!(cgi(rec.http_addr(), change, "admin", "000000").await.status, 200);
+        assert_eq!(cgi(rec.http_addr(), MACHINE_NAME, "admin", "a&B+1%").await.status, 200);
+        let rtsp = rtsp_describe(rec.rtsp_addr(), "admin", "a&B+1%").await.0;
+        assert_eq!(rtsp, if rtsp_takes_it { 200 } else { 401 }, "{defects:?}");
+        if !rtsp_takes_it {
+            assert_eq!(rtsp_describe(rec.rtsp_addr(), "admin", "a%26B%2B1%25").await.0, 200, "its escaped text");
+        }
+        rec.shutdown().await;
+    }
+}
+
+#[tokio::test]
 async fn lockout_http_only() {
     let rec = start_with(&[Defect::LockoutHttpOnly], |_| {}).await;
     for _ in 0..6 {
@@ -158,14 +195,32 @@ async fn password_on_console() {
 
 #[tokio::test]
 async fn hash_accepted() {
+    // A hash leaked before a reset, used inside the RPC2 login (pass-the-hash), after the reset.
+    async fn leaked_hash_after_reset(rec: &Recorder) -> Result<String, serde_json::Value> {
+        let leaked = resetlab_wire::rpc2::stored_hash("admin", &rec.realm(), "000000");
+        let s = rpc2_login(rec.http_addr(), "admin", "000000").await.expect("the factory password logs in");
+        let r = rpc2_call(
+            rec.http_addr(),
+            &s,
+            "userManager.modifyPassword",
+            json!({"name": "admin", "pwd": "abc123", "pwdOld": "000000"}),
+        )
+        .await;
+        assert_eq!(r["result"], json!(true), "{r}");
+        // The new hash is the control: the login shape itself works on both.
+        let current = resetlab_wire::rpc2::stored_hash("admin", &rec.realm(), "abc123");
+        rpc2_login_with_stored_hash(rec.http_addr(), "admin", &current).await.expect("the current hash logs in");
+        rpc2_login_with_stored_hash(rec.http_addr(), "admin", &leaked).await
+    }
     let rec = start_with(&[Defect::HashAccepted], |_| {}).await;
-    let stored = resetlab_wire::digest::ha1("admin", &rec.realm(), "000000");
-    assert_eq!(cgi(rec.http_addr(), MACHINE_NAME, "admin", &stored).await.status, 200);
-    rpc2_login(rec.http_addr(), "admin", &stored.to_uppercase()).await.expect("RPC2 takes the hash");
+    leaked_hash_after_reset(&rec).await.expect("the defective RPC2 module still takes the old hash");
     rec.shutdown().await;
 
     let conforming = start().await;
-    let stored = resetlab_wire::digest::ha1("admin", &conforming.realm(), "000000");
+    let err = leaked_hash_after_reset(&conforming).await.unwrap_err();
+    assert_eq!(err["error"]["code"], json!(268632085), "{err}");
+    // The hash sent as if it were the password is no login either.
+    let stored = resetlab_wire::digest::ha1("admin", &conforming.realm(), "abc123");
     assert_eq!(cgi(conforming.http_addr(), MACHINE_NAME, "admin", &stored).await.status, 401);
     conforming.shutdown().await;
 }
@@ -273,12 +328,17 @@ async fn added_user_disabled_stores_an_account_that_cannot_log_in_and_skips_the_
 
 #[tokio::test]
 async fn charset_not_checked_stores_a_password_with_a_character_the_rule_forbids() {
+    // flir-2017 allows printable ASCII without the space.
     let rec = start_with(&[Defect::CharsetNotChecked], |_| {}).await;
-    assert_eq!(modify(&rec, "admin", "000000", "abc!23", "000000").await.body, "OK\r\n");
-    assert_eq!(cgi(rec.http_addr(), MACHINE_NAME, "admin", "abc!23").await.status, 200);
+    // (`modify` puts its arguments in the query as they are: %20 is the space.)
+    assert_eq!(modify(&rec, "admin", "000000", "abc%2023", "000000").await.body, "OK\r\n");
+    assert_eq!(cgi(rec.http_addr(), MACHINE_NAME, "admin", "abc 23").await.status, 200);
     // The length is still checked.
-    assert_eq!(modify(&rec, "admin", "abc!23", "ab!23", "abc!23").await.status, 400);
+    assert_eq!(modify(&rec, "admin", "abc 23", "ab%2023", "abc%2023").await.status, 400);
     rec.shutdown().await;
+    let conforming = start().await;
+    assert_eq!(modify(&conforming, "admin", "000000", "abc%2023", "000000").await.status, 400);
+    conforming.shutdown().await;
 }
 
 #[tokio::test]
@@ -398,6 +458,8 @@ async fn every_defect_has_a_test_here() {
         "password-at-boot",
         "rtsp-play-unauthenticated",
         "substream-stale-credentials",
+        "short-lockout",
+        "rtsp-password-undecoded",
     ];
     let all: Vec<String> = Defect::ALL.iter().map(|d| d.to_string()).collect();
     assert_eq!(all, tested);

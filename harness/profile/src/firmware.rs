@@ -131,14 +131,15 @@ pub struct Rights {
 pub struct Lockout {
     /// Wrong passwords in a row that lock the account (on all interfaces together).
     pub threshold: u32,
-    pub duration_s: u64,
+    /// How long a lock lasts, in seconds (fractions for emulated units that run at a faster pace).
+    pub duration_s: f64,
     /// A power cycle clears the lock (RAM-only counter).
     pub cleared_by_power_cycle: bool,
 }
 
 impl Lockout {
     pub fn duration(&self) -> Duration {
-        Duration::from_secs(self.duration_s)
+        Duration::from_secs_f64(self.duration_s.max(0.0))
     }
 }
 
@@ -158,6 +159,10 @@ pub struct Flash {
     pub commit_delay_ms: u64,
     /// The firmware promises that `OK` means durable (the suite judges the promise).
     pub durable_on_ok: bool,
+    /// Text of the console line the firmware prints when a change reached flash, if it prints one:
+    /// the report then gives the commit time the device was seen to need.
+    #[serde(default)]
+    pub commit_marker: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -260,6 +265,9 @@ impl FirmwareProfile {
         if p.lockout.threshold == 0 {
             return bad("lockout.threshold", "must be at least 1");
         }
+        if !(p.lockout.duration_s.is_finite() && p.lockout.duration_s >= 0.0) {
+            return bad("lockout.duration_s", "must be a number of seconds, 0 or more");
+        }
         if !p.accounts.iter().any(|a| a.group == Group::Admin) {
             return bad("accounts", "needs at least one account in group admin");
         }
@@ -359,6 +367,8 @@ mod tests {
         assert_eq!(rule.violation("abc123"), None);
         assert!(rule.violation("abc12").is_some());
         assert!(rule.violation("abc1234").is_some());
-        assert!(rule.violation("abc12!").is_some());
+        assert_eq!(rule.violation("abc12!"), None, "symbols are allowed");
+        assert!(rule.violation("abc 12").is_some(), "a space is not");
+        assert!(rule.violation("abc12é").is_some(), "nor is anything outside ASCII");
     }
 }

@@ -24,6 +24,10 @@ pub fn fixtures_dir() -> std::path::PathBuf {
 /// The conforming 2017 firmware profile shipped in the binary, so `resetlab` runs from any directory.
 pub const FLIR_2017_YAML: &str = include_str!("../../../fixtures/firmware/flir-2017.yaml");
 
+/// flir-2017 as a `resetlab emulate` process keeps it at its default 300 ms boot (the lock lasts
+/// 2.25 s): what a bench file for such a process names.
+pub const FLIR_2017_EMULATE_YAML: &str = include_str!("../../../fixtures/firmware/flir-2017-emulate.yaml");
+
 /// The embedded conforming profile, parsed.
 pub fn flir_2017() -> FirmwareProfile {
     FirmwareProfile::parse("fixtures/firmware/flir-2017.yaml (embedded)", FLIR_2017_YAML)
@@ -54,6 +58,20 @@ pub fn resolve(
 #[cfg(test)]
 mod resolve_tests {
     use super::*;
+
+    #[test]
+    fn the_emulate_pace_profile_differs_only_in_its_lock_time() {
+        let paced = FirmwareProfile::parse("flir-2017-emulate.yaml", FLIR_2017_EMULATE_YAML).unwrap();
+        let real = flir_2017();
+        // The emulator's pace at its default boot: 300 ms for the profile's 40 s.
+        let factor = 300.0 / real.boot.time_ms as f64;
+        let scaled = real.lockout.duration().mul_f64(factor);
+        assert!(paced.lockout.duration().abs_diff(scaled) < std::time::Duration::from_millis(1), "{scaled:?}");
+        fn body(t: &str) -> Vec<&str> {
+            t.lines().skip_while(|l| !l.starts_with("name:")).filter(|l| !l.contains("duration_s")).collect()
+        }
+        assert_eq!(body(FLIR_2017_EMULATE_YAML), body(FLIR_2017_YAML));
+    }
 
     #[test]
     fn explicit_wins_then_named_then_embedded() {

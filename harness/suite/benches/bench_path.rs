@@ -23,7 +23,7 @@ const LATENCY_MS: u64 = 150;
 const FACTORY: &str = "000000";
 
 fn profile() -> std::path::PathBuf {
-    resetlab_profile::fixtures_dir().join("firmware/flir-2017.yaml")
+    resetlab_profile::fixtures_dir().join("firmware/flir-2017-emulate.yaml")
 }
 
 /// Certify `features` (file names under features/) with `tags` on a fresh `resetlab emulate

@@ -21,6 +21,7 @@ use crate::blame::{Blame, fail};
 pub use crate::record::Evidence;
 use crate::recovery::{AccountRemoval, Custody, device_key, recover_key, remove_account};
 
+mod pass_the_hash;
 mod together;
 mod video;
 

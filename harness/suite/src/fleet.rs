@@ -612,7 +612,7 @@ pub async fn emulated_fleet(mut opts: FleetOptions, n: usize) -> anyhow::Result<
     std::fs::create_dir_all(&benches)?;
     // Beside the bench directory, not in it: every file in it is taken for a bench.
     let profile = opts.out.join("flir-2017.yaml");
-    std::fs::write(&profile, resetlab_profile::FLIR_2017_YAML)?;
+    std::fs::write(&profile, resetlab_profile::FLIR_2017_EMULATE_YAML)?;
     // Each recorder is a `resetlab-emulated-bench` process when that binary was built beside this
     // one (the recorder, its board and console without the relay and phone the benches do not use,
     // in a binary that holds nothing else), else `resetlab emulate`.

@@ -270,7 +270,7 @@ async fn start_bench(
     std::fs::create_dir_all(dir)?;
     // The embedded profile, written next to the bench: the selftest runs from any directory.
     let profile = dir.join("flir-2017.yaml");
-    std::fs::write(&profile, resetlab_profile::FLIR_2017_YAML)?;
+    std::fs::write(&profile, resetlab_profile::FLIR_2017_EMULATE_YAML)?;
     let file = dir.join("bench.yaml");
     std::fs::write(
         &file,

@@ -190,11 +190,26 @@ impl Lease {
         } else {
             // The end of a lock is a time the firmware promises, not a condition to poll for:
             // every login attempt while locked could count against the account.
-            let wait = lockout.duration() + Duration::from_secs(1);
-            self.dut.note(None, "wait out the lockout", format!("{} s", wait.as_secs()));
+            let wait = self.lockout_duration() + self.lockout_margin();
+            self.dut.note(None, "wait out the lockout", format!("{} ms", wait.as_millis()));
             tokio::time::sleep(wait).await;
         }
         self.dut.lock_cleared();
+    }
+
+    /// How long a lock lasts (the profile's `lockout.duration_s`, scaled on the emulated lab like
+    /// its boot time).
+    pub fn lockout_duration(&self) -> Duration {
+        match &self.recorder {
+            Some(recorder) => recorder.lockout_duration(),
+            None => self.dut.profile.lockout.duration(),
+        }
+    }
+
+    /// How far from the lock's stated end the checks of its duration stay: a tenth of it, at least
+    /// 100 ms (a login's round trip and the firmware's timer granularity fit in it).
+    pub fn lockout_margin(&self) -> Duration {
+        (self.lockout_duration() / 10).max(Duration::from_millis(100))
     }
 
     /// The delay after which an accepted change must have reached flash (the profile's, scaled on
@@ -207,37 +222,101 @@ impl Lease {
     }
 
     /// Wait until a change the recorder acknowledged at `acknowledged` must be in flash: the
-    /// profile's commit delay counted from the OK, plus a margin for the firmware's own scheduling
-    /// (a fifth of the delay, at least 50 ms). The commit is a promise with a time, not something a
-    /// real recorder lets the harness observe, so the wait is for that time.
+    /// profile's commit delay counted from the OK, plus a stated margin for the firmware's own
+    /// scheduling (a fifth of the delay, at least 50 ms). The commit is a promise with a time: a
+    /// real recorder rarely shows it, so the wait is for that time. Both go into the record; where
+    /// the firmware prints a line at each commit (the profile's `flash.commit_marker`) on a console
+    /// the bench captures, the time from the OK to that line is recorded as the commit time the
+    /// device was seen to need, against the stated delay.
     pub async fn wait_until_saved(&mut self, acknowledged: std::time::Instant) {
         let delay = self.flash_commit_delay();
         let margin = crate::lab::commit_margin(delay);
+        // The OK on the console's (wall) clock.
+        let ok_wall = chrono::Utc::now() - chrono::Duration::from_std(acknowledged.elapsed()).unwrap_or_default();
         tokio::time::sleep_until((acknowledged + delay + margin).into()).await;
         self.dut.note(
             None,
             "wait until the change must be in flash",
             format!("{} ms commit delay + {} ms margin after the OK", delay.as_millis(), margin.as_millis()),
         );
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let m = &mut self.dut.extras.measurements;
+        m.push(Measurement::recorded("flash commit delay stated (at this pace)", ms(delay), "ms"));
+        m.push(Measurement::recorded("flash commit margin added before counting a change saved", ms(margin), "ms"));
+        let seen = match (&self.dut.profile.flash.commit_marker, self.drivers.console()) {
+            (Some(marker), Some(console)) => Some(
+                console
+                    .lines()
+                    .into_iter()
+                    // The last before the wait ended: an earlier change still on its way to flash
+                    // (the set-up's) commits first and prints the same line.
+                    .rfind(|l| {
+                        l.wall >= ok_wall
+                            && l.kind != resetlab_rig::console::LineKind::Mark
+                            && l.text.contains(marker.as_str())
+                    })
+                    .map(|l| (l.wall - ok_wall).to_std().unwrap_or_default()),
+            ),
+            _ => None,
+        };
+        match seen {
+            Some(Some(took)) => {
+                self.dut.extras.measurements.push(Measurement::at_most(
+                    "flash commit seen on the console after the OK",
+                    ms(took),
+                    "ms",
+                    ms(delay),
+                ));
+                self.dut.note(
+                    None,
+                    "the console's last commit line after the OK",
+                    format!("after {} ms (stated {} ms)", took.as_millis(), delay.as_millis()),
+                );
+            }
+            Some(None) => self.dut.note(
+                None,
+                "the console's commit line after the OK",
+                "not seen by the end of the wait: the commit time the device needed is not known",
+            ),
+            None => {}
+        }
         self.dut.saved = true;
     }
 
-    /// After a power cycle: whether the administrator's password the harness holds, promised to be
-    /// in flash, still logs in. An observation for the steps to judge (a strategy reaches states;
-    /// steps judge): `Some(interface)` where it was refused.
+    /// After a power cycle: where the administrator's password the harness holds, promised to be
+    /// in flash, still logs in — on every local interface. An observation for the steps to judge
+    /// (a strategy reaches states; steps judge).
     async fn observe_saved_password(&mut self) {
         if !self.dut.saved {
             return;
         }
-        let Some(interface) = self.dut.local_interfaces().first().copied() else { return };
         let admin = self.dut.admin();
-        // Accepted is the promise kept; locked is judged by the scenario that caused the lock.
-        if self.dut.login(interface, &admin, "the administrator's saved password after the power cycle").await
-            == LoginOutcome::Refused
-        {
-            self.saved_password_lost = Some(interface);
+        let label = "the administrator's saved password after the power cycle";
+        let interfaces = self.dut.local_interfaces();
+        let Some((&main, others)) = interfaces.split_first() else { return };
+        // The main store (HTTP CGI) first, on its own: a password the power cut lost is refused
+        // everywhere, and trying it on every interface at once would spend the lockout budget
+        // the reconcile needs. Accepted is the promise kept; locked is judged by the scenario
+        // that caused the lock.
+        let mut seen = vec![(main, self.dut.login(main, &admin, label).await)];
+        if seen[0].1 == LoginOutcome::Accepted {
+            for &interface in others {
+                seen.push((interface, self.dut.login(interface, &admin, label).await));
+            }
+        }
+        let refused: Vec<_> = seen.iter().filter(|(_, o)| *o == LoginOutcome::Refused).map(|(i, _)| *i).collect();
+        if !refused.is_empty() {
+            let accepted = seen.iter().filter(|(_, o)| *o == LoginOutcome::Accepted).map(|(i, _)| *i).collect();
+            self.saved_password_lost = Some(AfterPowerCycle { refused, accepted });
             // Dut::login reconciled: the scenario goes on from the password the device kept.
             self.dut.saved = true;
         }
     }
+}
+
+/// Where the administrator's saved password was refused after a power cycle, and where it was not.
+#[derive(Debug, Clone)]
+pub struct AfterPowerCycle {
+    pub refused: Vec<resetlab_device::Interface>,
+    pub accepted: Vec<resetlab_device::Interface>,
 }

@@ -32,8 +32,11 @@ pub struct LabWorld {
     pub session: Option<resetlab_device::Rpc2Session>,
     /// The outcome of the last single login attempt a step made.
     pub last_login: Option<resetlab_device::LoginOutcome>,
-    /// Credentials made of a stored hash instead of the password.
-    pub hash_attempt: Option<Credentials>,
+    /// The administrator's stored hash as a leak revealed it (user, hash), for pass-the-hash.
+    pub leaked_hash: Option<(String, Secret)>,
+    /// When the wrong password that engaged a lock was sent, and when its answer came: the lock
+    /// began between the two.
+    pub lock_engaged: Option<(std::time::Instant, std::time::Instant)>,
     /// When the last change was sent (flash-commit timing counts from here).
     pub changed_at: Option<std::time::Instant>,
     /// The power was cut only after the flash commit delay.
@@ -86,7 +89,8 @@ impl LabWorld {
             change: None,
             session: None,
             last_login: None,
-            hash_attempt: None,
+            leaked_hash: None,
+            lock_engaged: None,
             changed_at: None,
             cut_after_commit: false,
             holds_new: None,
@@ -181,12 +185,28 @@ impl LabWorld {
     }
 
     fn judge_power_cycle(&mut self) {
-        if let Some(interface) = self.lease().saved_password_lost.take() {
-            self.check_failed(crate::blame::Failure::violating(
+        let Some(seen) = self.lease().saved_password_lost.take() else { return };
+        let names = |l: &[resetlab_device::Interface]| l.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ");
+        let failure = if seen.accepted.is_empty() {
+            crate::blame::Failure::violating(
                 &["ART-DURABLE"],
-                format!("after the power cycle the recorder refuses on {interface} the administrator's password it had saved before"),
-            ));
-        }
+                format!(
+                    "after the power cycle the recorder refuses on {} the administrator's password it had saved before",
+                    names(&seen.refused)
+                ),
+            )
+        } else {
+            // The password survived; the interfaces disagree about it, as anywhere else.
+            crate::blame::Failure::violating(
+                &["ART-LOCAL"],
+                format!(
+                    "after the power cycle {} refuse the administrator's saved password while {} accept it",
+                    names(&seen.refused),
+                    names(&seen.accepted)
+                ),
+            )
+        };
+        self.check_failed(failure);
     }
 
     /// Scenario teardown: give the device back as found. A failed restore is a run error (the

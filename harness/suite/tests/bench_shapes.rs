@@ -18,7 +18,8 @@ const APP_PASSWORD_ENV: &str = "RESETLAB_SHAPE_APP_PASSWORD";
 const APP_PASSWORD: &str = "shape-app-account-1";
 
 fn profile() -> PathBuf {
-    resetlab_profile::fixtures_dir().join("firmware/flir-2017.yaml")
+    // What a `resetlab emulate` process at its default pace keeps (its lock lasts 2.25 s).
+    resetlab_profile::fixtures_dir().join("firmware/flir-2017-emulate.yaml")
 }
 
 async fn emulate() -> EmulateProcess {

@@ -63,7 +63,7 @@ fn tools_present() -> bool {
 }
 
 fn profile() -> PathBuf {
-    resetlab_profile::fixtures_dir().join("firmware/flir-2017.yaml")
+    resetlab_profile::fixtures_dir().join("firmware/flir-2017-emulate.yaml")
 }
 
 /// A bench file whose power, link and console are all `driver: command`.

@@ -19,7 +19,7 @@ const MAX_KILL_POINTS: u32 = 400;
 const STEP: Duration = Duration::from_millis(3);
 
 fn bench_file(dir: &Path, recorder: &Recorder) -> std::path::PathBuf {
-    let profile = resetlab_profile::fixtures_dir().join("firmware/flir-2017.yaml");
+    let profile = resetlab_profile::fixtures_dir().join("firmware/flir-2017-emulate.yaml");
     let text = format!(
         "rig: crash-test\n\
          device:\n  model: DNR216\n  address: 127.0.0.1\n  ports: {{ http: {}, rtsp: {} }}\n  profile: {}\n  \

@@ -25,7 +25,7 @@ const FACTORY: &str = "000000";
 const DEVICE_TIMEOUT_MS: u64 = 1500;
 
 fn profile() -> PathBuf {
-    resetlab_profile::fixtures_dir().join("firmware/flir-2017.yaml")
+    resetlab_profile::fixtures_dir().join("firmware/flir-2017-emulate.yaml")
 }
 
 /// Which of the recorder's ports the link stands in front of.

@@ -14,7 +14,7 @@ const EXE: &str = env!("CARGO_BIN_EXE_resetlab");
 const FACTORY: &str = "000000";
 
 fn profile() -> PathBuf {
-    resetlab_profile::fixtures_dir().join("firmware/flir-2017.yaml")
+    resetlab_profile::fixtures_dir().join("firmware/flir-2017-emulate.yaml")
 }
 
 async fn bench(dir: &Path, name: &str) -> (EmulateProcess, PathBuf) {

@@ -214,7 +214,7 @@ async fn certify_takes_power_link_console_and_address_from_the_place_and_a_secon
         .expect("the exporter's resources reach the place within 60 s");
 
     // The bench file names the place and nothing the place knows: no address, no coil, no port.
-    let profile = resetlab_profile::fixtures_dir().join("firmware/flir-2017.yaml");
+    let profile = resetlab_profile::fixtures_dir().join("firmware/flir-2017-emulate.yaml");
     let bench = tmp.path().join("bench.yaml");
     std::fs::write(
         &bench,

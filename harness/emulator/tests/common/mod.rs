@@ -202,6 +202,27 @@ pub async fn rpc2_login_as(
     if second["result"] == json!(true) { Ok(second["session"].as_str().unwrap().to_owned()) } else { Err(second) }
 }
 
+/// The published pass-the-hash login: the second `global.login` computed from a stored hash
+/// (`UPPER(MD5(user:realm:password))`) instead of the password.
+pub async fn rpc2_login_with_stored_hash(addr: SocketAddr, user: &str, stored: &str) -> Result<String, Value> {
+    let first = rpc2_post(
+        addr,
+        "/RPC2_Login",
+        &json!({"method": "global.login", "params": {"userName": user, "password": "", "clientType": "Web3.0", "loginType": "Direct"}, "id": 1}),
+    )
+    .await;
+    assert_eq!(first["error"]["code"], json!(268632079), "{first}");
+    let random = first["params"]["random"].as_str().unwrap();
+    let hash = resetlab_wire::rpc2::login_hash_from_stored(user, random, stored);
+    let second = rpc2_post(
+        addr,
+        "/RPC2_Login",
+        &json!({"method": "global.login", "params": {"userName": user, "password": hash, "clientType": "Web3.0", "loginType": "Direct", "passwordType": "Default"}, "session": first["session"], "id": 2}),
+    )
+    .await;
+    if second["result"] == json!(true) { Ok(second["session"].as_str().unwrap().to_owned()) } else { Err(second) }
+}
+
 pub async fn rpc2_login(addr: SocketAddr, user: &str, password: &str) -> Result<String, Value> {
     rpc2_login_as(addr, user, password, "Web3.0", "Direct").await
 }

@@ -35,7 +35,7 @@ pub struct Lease {
     pub inherited_commit: Option<Instant>,
     /// After a power cycle, the local interface that refused the administrator's saved password
     /// (a recorder that forgot it): for the steps to judge.
-    pub saved_password_lost: Option<resetlab_device::Interface>,
+    pub saved_password_lost: Option<crate::strategy::AfterPowerCycle>,
     /// Locks the emulated recorder had engaged when the lease began.
     lockouts_before: u64,
     station: Arc<Station>,

@@ -229,7 +229,12 @@ async fn signed_in(w: &mut LabWorld, who: String, device: String) {
 )]
 async fn modify_in_app(w: &mut LabWorld, len: usize, different: String) {
     let rule = w.dut().profile.password_rule.clone();
-    let new = generate_password(&rule, len);
+    // A password the rule allows is one whose logins ART-LOCAL and ART-REMOTE judge: every class.
+    let new = if (rule.min_len..=rule.max_len).contains(&len) {
+        crate::password::generate_every_class(&rule, len)
+    } else {
+        generate_password(&rule, len)
+    };
     let confirm = if different.is_empty() {
         new.clone()
     } else {

@@ -10,14 +10,14 @@
 //! | goes on after a failed check | why nothing after it depends on it |
 //! |---|---|
 //! | the new / current / factory default / right password logs in on every local interface | each interface is its own check |
-//! | the old / refused / stored-hash password (or its first N characters) logs in on none of them | the same |
+//! | the old / refused password (or its first N characters) logs in on none of them; a login computed from the leaked hash is refused | the same |
 //! | the recorder refuses the change | the harness believes what the device did either way |
 //! | the new / old password logs in remotely … | each remote client is its own check |
 //! | the app shows that the password was not changed / is not offered / the recorder is offline | what the recorder did is checked next, on its own |
 //! | no password change reached the recorder | counted at the relay, independent of the rest |
 //! | the saved device entry still connects; re-adding works with the new password only | the last checks of their scenario |
 //! | the session opened before the change is no longer accepted; that login is refused | the same |
-//! | the administrator is locked out of every interface | the lock is cleared as the firmware says either way |
+//! | the administrator is locked out of every interface; the right password is still refused shortly before the lock ends; it logs in again after | the lock is cleared as the firmware says either way (teardown, if it still holds) |
 //! | the console shows neither password; if the recorder had promised the change, it is the new one | the same |
 //!
 //! Every other failure stops its scenario ([`crate::blame::raise`]): a Given or When that did not

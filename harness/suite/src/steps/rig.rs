@@ -6,8 +6,8 @@ use std::time::Instant;
 use cucumber::{given, then, when};
 use resetlab_device::{Credentials, LoginOutcome};
 
-use super::generate_password;
 use crate::blame::{Blame, Failure, fail};
+use crate::password::generate_every_class;
 use crate::world::{ChangeAttempt, LabWorld};
 
 #[given("the administrator has changed the password to a new 6-character password")]
@@ -15,7 +15,7 @@ async fn admin_has_changed_password(w: &mut LabWorld) {
     let (account, by, old, new, result) = {
         let dut = w.dut();
         let by = dut.admin();
-        let new = generate_password(&dut.profile.password_rule, dut.profile.password_rule.max_len);
+        let new = generate_every_class(&dut.profile.password_rule, dut.profile.password_rule.max_len);
         let result = dut.change_password(&by, &by.user, &new).await;
         (by.user.clone(), by.user.clone(), by.password.clone(), new, result)
     };
@@ -86,7 +86,7 @@ async fn change_with_power_cut(w: &mut LabWorld, when: String) {
     };
     let (by, new) = {
         let dut = w.dut();
-        (dut.admin(), generate_password(&dut.profile.password_rule, dut.profile.password_rule.max_len))
+        (dut.admin(), generate_every_class(&dut.profile.password_rule, dut.profile.password_rule.max_len))
     };
     if cut == CutPoint::BeforeSending {
         w.lease().power_off().await;
