@@ -81,7 +81,10 @@ async fn device_answer_comes_back_unchanged_and_a_newer_tunnel_replaces_the_olde
     relay.wait_online("SNX4", STEP).await.unwrap();
     let mut ws = dial(&relay, "SNX4", &secret).await;
     let device = tokio::spawn(async move {
-        while let Some(Ok(Message::Text(t))) = ws.next().await {
+        // Every frame, not only text: on a loaded machine the relay's keep-alive ping can come
+        // first, and a loop that ended there closed this tunnel (the serial went offline for good).
+        while let Some(Ok(message)) = ws.next().await {
+            let Message::Text(t) = message else { continue };
             let req: TunnelRequest = serde_json::from_str(&t).unwrap();
             let answer = serde_json::json!({"id": req.id, "response": {"status": 401,
                 "headers": [["WWW-Authenticate", "Digest realm=\"Login to SNX4\", qop=\"auth\", nonce=\"1\""]],

@@ -279,7 +279,7 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
                         net.retries += u64::from(dut.retries);
                         net.reconciles += u64::from(dut.reconciles);
                         drop(net);
-                        let key = (feature.name.clone(), scenario.position.line);
+                        let key = crate::record::key(feature, scenario);
                         let ev = dut.evidence.clone();
                         w.ctx.evidence.lock().unwrap_or_else(|e| e.into_inner()).insert(key.clone(), ev);
                         let mut extras = dut.extras.clone();

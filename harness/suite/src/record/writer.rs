@@ -14,7 +14,7 @@ use super::{RunRecord, ScenarioRecord, StepRecord, StepStatus, Verdict, new_run_
 use crate::blame::Blame;
 use crate::requirements::{Catalogue, RequirementId};
 
-/// Scenario key across events: feature file, scenario line (unique per Examples row).
+/// Scenario key across events and stores: feature name, scenario line (see [`key`]).
 pub type Key = (String, usize);
 
 #[derive(Debug)]
@@ -147,15 +147,12 @@ fn failure_of_step_error(err: &event::StepError) -> crate::blame::Failure {
     }
 }
 
-/// The one key of a scenario in every store of the run: feature file name, scenario line (unique
-/// per Examples row).
+/// The one key of a scenario in every store of the run (the writer's, the evidence and extras
+/// stores, the requirements a scenario could not establish): its feature's name and its line,
+/// unique per Examples row — the pair a record's [`super::ScenarioRecord`] and
+/// [`super::ScenarioRef`] carry, so that a record finds what was stored for it.
 pub fn key(feature: &gherkin::Feature, scenario: &gherkin::Scenario) -> Key {
-    let file = feature
-        .path
-        .as_ref()
-        .and_then(|p| p.file_name())
-        .map_or_else(|| feature.name.clone(), |f| f.to_string_lossy().into_owned());
-    (file, scenario.position.line)
+    (feature.name.clone(), scenario.position.line)
 }
 
 impl<W: cucumber::World> cucumber::Writer<W> for RecordWriter {
