@@ -26,6 +26,18 @@ fn enc(s: &str) -> String {
     utf8_percent_encode(s, QUERY_VALUE).to_string()
 }
 
+/// The request target of `modifyPassword` for the account `name`, every value percent-encoded:
+/// what [`Cgi::modify_password`] sends, and what the suite sends through the cloud relay the way
+/// an app does.
+pub fn modify_password_path(name: &str, new: &Secret, old: &Secret) -> String {
+    format!(
+        "/cgi-bin/userManager.cgi?action=modifyPassword&name={}&pwd={}&pwdOld={}",
+        enc(name),
+        enc(new.expose()),
+        enc(old.expose())
+    )
+}
+
 /// One account as `getUserInfoAll` lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserInfo {
@@ -175,13 +187,7 @@ impl Cgi {
         new: &Secret,
         old: &Secret,
     ) -> Result<(), DeviceError> {
-        let pq = format!(
-            "/cgi-bin/userManager.cgi?action=modifyPassword&name={}&pwd={}&pwdOld={}",
-            enc(name),
-            enc(new.expose()),
-            enc(old.expose())
-        );
-        self.action(creds, &pq).await
+        self.action(creds, &modify_password_path(name, new, old)).await
     }
 
     /// GET with the target's known Digest challenge answered up front, or without credentials

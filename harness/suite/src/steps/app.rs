@@ -582,18 +582,9 @@ async fn raw_change_through_relay(w: &mut LabWorld) {
     let by = w.secondary.clone().unwrap_or_else(|| fail(Blame::Harness, "no secondary user was added"));
     let admin = w.dut().admin();
     let new = generate_password(&w.dut().profile.password_rule, 6);
-    assert!(
-        new.expose().chars().chain(admin.password.expose().chars()).all(|c| c.is_ascii_alphanumeric()),
-        "passwords go unescaped in the query"
-    );
     let serial = serial(w);
     let backend = raw_backend(w).await;
-    let uri = format!(
-        "/cgi-bin/userManager.cgi?action=modifyPassword&name={}&pwd={}&pwdOld={}",
-        admin.user,
-        new.expose(),
-        admin.password.expose()
-    );
+    let uri = resetlab_device::cgi::modify_password_path(&admin.user, &new, &admin.password);
     let id = w.dut().intend_change(&admin.user, &new);
     let reply = send_authenticated(
         backend.as_ref(),
@@ -604,7 +595,7 @@ async fn raw_change_through_relay(w: &mut LabWorld) {
     )
     .await;
     let result = match reply {
-        Ok(r) if r.status == 200 && r.body.trim() == "OK" => Ok(()),
+        Ok(r) if r.status == 200 && r.is_ok_body() => Ok(()),
         Ok(r) => Err(DeviceError::new(
             Interface::Http,
             "modifyPassword through the relay",
