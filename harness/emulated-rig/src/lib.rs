@@ -236,12 +236,19 @@ impl EmulatedBench {
         }
     }
 
-    /// The fields `resetlab emulate` adds to the JSON line it prints (for recorder 0):
+    /// The fields of the JSON line `resetlab emulate` (and `resetlab-emulated-bench`) prints, for
+    /// recorder 0: its `http`, `rpc2` and `rtsp` addresses, `serial` and `realm`, then
     /// `modbus_tcp` (host:port), `modbus_rtu` (pty path), `console` (pty path), `modbus_unit`,
     /// `power_coil`, `link_coil`.
     pub fn json_fields(&self) -> serde_json::Map<String, serde_json::Value> {
         let (p, l) = self.layout.coils(0);
         let mut m = serde_json::Map::new();
+        let rec = self.recorder(0);
+        m.insert("http".into(), rec.http_addr().to_string().into());
+        m.insert("rpc2".into(), format!("http://{}/RPC2_Login", rec.http_addr()).into());
+        m.insert("rtsp".into(), rec.rtsp_addr().to_string().into());
+        m.insert("serial".into(), rec.serial().into());
+        m.insert("realm".into(), rec.realm().into());
         m.insert("modbus_tcp".into(), self.tcp.to_string().into());
         m.insert("modbus_rtu".into(), self.rtu.path.display().to_string().into());
         if let Some(c) = self.consoles.first() {

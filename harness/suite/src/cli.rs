@@ -474,11 +474,6 @@ async fn emulate(args: EmulateArgs) -> anyhow::Result<ExitCode> {
         .await
         .context("starting the emulated relay and phone")?;
     let mut line = serde_json::json!({
-        "http": recorder.http_addr().to_string(),
-        "rpc2": format!("http://{}/RPC2_Login", recorder.http_addr()),
-        "rtsp": recorder.rtsp_addr().to_string(),
-        "serial": recorder.serial(),
-        "realm": recorder.realm(),
         "latency_ms": args.latency_ms,
         "jitter_ms": args.jitter_ms,
         "boot_ms": args.boot_ms,

@@ -496,7 +496,17 @@ impl Dut {
     ) -> LoginOutcome {
         self.before_attempt(Interface::Rpc2, creds).await;
         let t = Instant::now();
-        let outcome = match Rpc2Session::login_as(&self.target, creds, client_type, login_type).await {
+        let outcome =
+            self.rpc2_outcome(Rpc2Session::login_as(&self.target, creds, client_type, login_type).await).await;
+        let action = format!("log in as {} from a {client_type} client of type {login_type} with {label}", creds.user);
+        self.after_attempt(Some(Interface::Rpc2), creds, &action, &outcome, t.elapsed());
+        outcome
+    }
+
+    /// What an RPC2 login of a special shape showed: accepted (the session is logged out again),
+    /// refused or locked; any other error stops the step.
+    pub(super) async fn rpc2_outcome(&self, session: Result<Rpc2Session, DeviceError>) -> LoginOutcome {
+        match session {
             Ok(session) => {
                 let _ = session.logout().await;
                 LoginOutcome::Accepted
@@ -506,10 +516,7 @@ impl Dut {
                 ErrorKind::Locked { remaining_s } => LoginOutcome::Locked { remaining_s },
                 _ => self.fail_on(e),
             },
-        };
-        let action = format!("log in as {} from a {client_type} client of type {login_type} with {label}", creds.user);
-        self.after_attempt(Some(Interface::Rpc2), creds, &action, &outcome, t.elapsed());
-        outcome
+        }
     }
 
     /// A wrong password on purpose, outside the lockout budget (only lockout scenarios do this);

@@ -83,11 +83,6 @@ async fn run(args: Args) -> Result<(), String> {
             .await
             .map_err(|e| format!("starting the emulated relay board: {e}"))?;
     let mut line = serde_json::json!({
-        "http": recorder.http_addr().to_string(),
-        "rpc2": format!("http://{}/RPC2_Login", recorder.http_addr()),
-        "rtsp": recorder.rtsp_addr().to_string(),
-        "serial": recorder.serial(),
-        "realm": recorder.realm(),
         "latency_ms": args.latency_ms,
         "jitter_ms": 0,
         "boot_ms": args.boot_ms,

@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use resetlab_device::{Credentials, ErrorKind, Interface, LoginOutcome, Rpc2Session};
+use resetlab_device::{Credentials, Interface, LoginOutcome, Rpc2Session};
 use resetlab_wire::Secret;
 
 use super::Dut;
@@ -32,17 +32,7 @@ impl Dut {
         let as_creds = Credentials::new(user, stored.clone());
         self.before_attempt(Interface::Rpc2, &as_creds).await;
         let t = Instant::now();
-        let outcome = match Rpc2Session::login_with_stored_hash(&self.target, user, stored).await {
-            Ok(session) => {
-                let _ = session.logout().await;
-                LoginOutcome::Accepted
-            }
-            Err(e) => match e.kind {
-                ErrorKind::Unauthorized => LoginOutcome::Refused,
-                ErrorKind::Locked { remaining_s } => LoginOutcome::Locked { remaining_s },
-                _ => self.fail_on(e),
-            },
-        };
+        let outcome = self.rpc2_outcome(Rpc2Session::login_with_stored_hash(&self.target, user, stored).await).await;
         let action = format!("log in as {user} over RPC2 computed from {label} (pass-the-hash)");
         self.after_attempt(Some(Interface::Rpc2), &as_creds, &action, &outcome, t.elapsed());
         outcome
