@@ -200,6 +200,13 @@ impl Relay {
         self.inner.tunnels.forwarded(serial)
     }
 
+    /// Requests sent to recorder `serial` that got no answer from it: the tunnel closed, the
+    /// deadline passed, or the device side reported its HTTP service silent. The app then cannot
+    /// tell whether a change took; this count says the network, not the app, lost the answer.
+    pub fn unanswered(&self, serial: &str) -> u64 {
+        self.inner.tunnels.unanswered(serial)
+    }
+
     /// Tunnel upgrades refused since the relay started (no or wrong device secret, foreign
     /// origin, too many tunnels).
     pub fn refused_tunnels(&self) -> u64 {

@@ -75,6 +75,8 @@ pub(crate) struct Tunnels {
     map: Mutex<HashMap<String, Tunnel>>,
     next: AtomicU64,
     forwarded: Mutex<HashMap<String, u64>>,
+    /// Requests sent into a tunnel that got no device answer (lost, timed out, device side).
+    unanswered: Mutex<HashMap<String, u64>>,
     changed: watch::Sender<u64>,
     counts: Arc<Mutex<Counts>>,
     max_total: usize,
@@ -98,6 +100,7 @@ impl Tunnels {
             map: Mutex::default(),
             next: AtomicU64::new(0),
             forwarded: Mutex::default(),
+            unanswered: Mutex::default(),
             changed: watch::Sender::new(0),
             counts: Arc::default(),
             max_total,
@@ -188,6 +191,11 @@ impl Tunnels {
         self.forwarded.lock().unwrap().get(serial).copied().unwrap_or(0)
     }
 
+    /// Requests sent into `serial`'s tunnels that got no answer from the device.
+    pub(crate) fn unanswered(&self, serial: &str) -> u64 {
+        self.unanswered.lock().unwrap().get(serial).copied().unwrap_or(0)
+    }
+
     /// A receiver that changes whenever a tunnel comes or goes.
     pub(crate) fn changes(&self) -> watch::Receiver<u64> {
         self.changed.subscribe()
@@ -218,17 +226,19 @@ impl Tunnels {
             t.pending.clone()
         };
         *self.forwarded.lock().unwrap().entry(serial.to_owned()).or_default() += 1;
-        match tokio::time::timeout(deadline, rx).await {
-            Ok(Ok(TunnelResponse { response: Some(r), .. })) => Ok(r),
+        let answer = match tokio::time::timeout(deadline, rx).await {
+            Ok(Ok(TunnelResponse { response: Some(r), .. })) => return Ok(r),
             Ok(Ok(TunnelResponse { error, .. })) => {
-                Err(ForwardError::DeviceSide(error.unwrap_or_else(|| "empty tunnel answer".into())))
+                ForwardError::DeviceSide(error.unwrap_or_else(|| "empty tunnel answer".into()))
             }
-            Ok(Err(_)) => Err(ForwardError::Lost),
+            Ok(Err(_)) => ForwardError::Lost,
             Err(_) => {
                 pending.lock().unwrap().remove(&id);
-                Err(ForwardError::Timeout)
+                ForwardError::Timeout
             }
-        }
+        };
+        *self.unanswered.lock().unwrap().entry(serial.to_owned()).or_default() += 1;
+        Err(answer)
     }
 }
 

@@ -159,6 +159,13 @@ pub struct CertifyArgs {
     /// Answers for `driver: operator` prompts when there is no terminal (one per line: done, yes, no).
     #[arg(long, value_name = "FILE")]
     pub answers: Option<PathBuf>,
+    /// Rehearse a flaky network on the embedded lab's relay path: a lossy link between each
+    /// recorder's P2P client and its HTTP service spoils every EVERY-th password change the app
+    /// sends (drop-answer: applied, answer lost; reset-before: never arrives; stall: no answer
+    /// within the relay's 10 s; truncate: half an answer). Such a run must end with no device
+    /// blame; the record counts what was spoiled.
+    #[arg(long, value_name = "KIND[:EVERY]")]
+    pub relay_fault: Option<crate::lossy_link::RelayFault>,
     /// Where the credential journal lives. Default: a private directory inside --out for the
     /// emulated lab; the user's data directory (e.g. ~/.local/share/resetlab) for real devices.
     #[arg(long, value_name = "DIR")]
@@ -291,6 +298,7 @@ async fn certify_on_bench(args: CertifyArgs) -> anyhow::Result<ExitCode> {
         defects: args.defects.clone(),
         modbus: args.emulated_modbus,
         answers: args.answers.clone(),
+        relay_fault: args.relay_fault,
     };
     let lab = match &args.rig {
         Some(file) => Lab::from_bench_file(file, opts).await?,

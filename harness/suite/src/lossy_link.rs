@@ -53,6 +53,62 @@ impl Rule {
     }
 }
 
+/// A fault the embedded lab puts on its relay path (`certify --relay-fault KIND[:EVERY]`): a lossy
+/// link between the recorder's P2P client and its HTTP service (the device's own network) spoils
+/// every `every`-th password change the app sends. A rehearsal of a flaky network, so a lab can
+/// see that an answer lost on the way to the app is reconciled and blamed on the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RelayFault {
+    pub fault: Fault,
+    pub every: usize,
+}
+
+impl RelayFault {
+    /// The link's rule: every `every`-th authenticated `modifyPassword`.
+    pub fn rule(self) -> Rule {
+        Rule::password_changes(self.every, self.fault)
+    }
+
+    /// The name `--relay-fault` takes.
+    pub fn name(self) -> String {
+        let kind = match self.fault {
+            Fault::DropAnswer => "drop-answer",
+            Fault::ResetBefore => "reset-before",
+            Fault::Stall(_) => "stall",
+            Fault::Truncate => "truncate",
+        };
+        format!("{kind}:{}", self.every)
+    }
+}
+
+/// How long a `stall` on the relay path holds an answer: past the relay's own deadline for a
+/// tunneled answer (10 s), which then answers the app 504.
+pub const RELAY_STALL: Duration = Duration::from_secs(12);
+
+impl std::str::FromStr for RelayFault {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (kind, every) = s.split_once(':').unwrap_or((s, "1"));
+        let fault = match kind {
+            "drop-answer" => Fault::DropAnswer,
+            "reset-before" => Fault::ResetBefore,
+            "stall" => Fault::Stall(RELAY_STALL),
+            "truncate" => Fault::Truncate,
+            _ => {
+                return Err(format!(
+                    "unknown relay fault `{kind}` (expected drop-answer, reset-before, stall or truncate, optionally :EVERY)"
+                ));
+            }
+        };
+        let every =
+            every.parse::<usize>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                format!("`{every}` is not a positive count (KIND:EVERY spoils every EVERY-th change)")
+            })?;
+        Ok(RelayFault { fault, every })
+    }
+}
+
 /// A running lossy link; it stops when dropped.
 #[derive(Debug)]
 pub struct LossyLink {
@@ -232,5 +288,15 @@ mod tests {
         let m = read_message(&mut input).await.unwrap().unwrap();
         assert!(m.ends_with(b"0\r\n\r\n"));
         assert_eq!(input, b"next");
+    }
+
+    #[test]
+    fn relay_faults_parse_with_and_without_a_count() {
+        let f: RelayFault = "drop-answer:2".parse().unwrap();
+        assert_eq!(f, RelayFault { fault: Fault::DropAnswer, every: 2 });
+        assert_eq!(f.name(), "drop-answer:2");
+        assert_eq!("stall".parse::<RelayFault>().unwrap(), RelayFault { fault: Fault::Stall(RELAY_STALL), every: 1 });
+        assert!("drop".parse::<RelayFault>().unwrap_err().contains("expected drop-answer"));
+        assert!("truncate:0".parse::<RelayFault>().unwrap_err().contains("positive"));
     }
 }

@@ -341,7 +341,9 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
     crate::report::evidence::attach_extras(&mut record, &ctx.extras);
     record.device = ctx.device.lock().unwrap_or_else(|e| e.into_inner()).clone();
     record.rig = Some(ctx.lab.rig_description());
-    record.network = Some(ctx.network.lock().unwrap_or_else(|e| e.into_inner()).clone());
+    let mut network = ctx.network.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    network.spoiled_on_purpose = ctx.lab.spoiled_on_purpose();
+    record.network = Some(network);
     record.provenance = Some(crate::provenance::Provenance::collect(
         &features,
         record.rig.as_ref().and_then(|r| r.file.as_deref()).map(std::path::Path::new),

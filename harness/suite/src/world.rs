@@ -51,6 +51,9 @@ pub struct LabWorld {
     pub app_outcome: Option<resetlab_app::ModifyOutcome>,
     /// Requests the relay had forwarded to the recorder before the last app action.
     pub forwarded_before: Option<u64>,
+    /// The last Modify password in the app got no answer because the network lost the recorder's
+    /// (the relay counted it unanswered): what the app showed. Its screen then judges nothing.
+    pub lost_on_relay: Option<String>,
     /// Checks that failed without stopping the scenario (see [`LabWorld::check_failed`]).
     pub findings: Vec<(std::time::SystemTime, crate::blame::Failure)>,
     /// Requirements this scenario could not establish, with why (the second route).
@@ -98,6 +101,7 @@ impl LabWorld {
             app: None,
             app_outcome: None,
             forwarded_before: None,
+            lost_on_relay: None,
             findings: Vec::new(),
             unestablished: Vec::new(),
             second_route: None,

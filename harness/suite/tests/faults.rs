@@ -179,3 +179,109 @@ async fn the_connection_flaps_during_an_rtsp_describe() {
     reconciled_not_blamed(&record, spoiled, baseline, &said, None);
     every_scenario_established(&record);
 }
+
+// The embedded lab's relay path: the app's change crosses the cloud relay and the recorder's P2P
+// client, and a lossy link between that client and the recorder's HTTP service (the device's own
+// network; `certify --relay-fault`) spoils it. The app can then only show that it does not know;
+// the harness asks the recorder which password it holds, counts the lost answer, and blames the
+// network for the screen it could not judge. RTSP does not cross the relay, so the DESCRIBE flap
+// has no relay-path twin.
+
+/// The scenarios whose app sends a password change through the relay.
+const APP_CHANGES: &str = "@remote";
+
+/// `certify` on the embedded lab with `--relay-fault fault`; the record and what the run printed.
+async fn certify_embedded_relay(fault: &str) -> (RunRecord, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let output = tokio::time::timeout(
+        Duration::from_secs(240),
+        tokio::process::Command::new(EXE)
+            .args(["certify", "--quiet", "--profile", "etsi,asvs,cve", "--tags", APP_CHANGES, "--relay-fault", fault])
+            .arg("--out")
+            .arg(&out)
+            .stdin(std::process::Stdio::null())
+            .output(),
+    )
+    .await
+    .expect("certify finishes within 240 s")
+    .unwrap();
+    let said = format!("{}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let record: RunRecord = serde_json::from_str(
+        &std::fs::read_to_string(out.join("report.json")).unwrap_or_else(|e| panic!("no report.json ({e})\n{said}")),
+    )
+    .unwrap();
+    (record, said)
+}
+
+/// What every relay-path fault run must show: something was spoiled, nothing blamed on the
+/// device, every station restored (a teardown that could not restore is a run error), no lockout
+/// no step asked for, the lost answers counted and named with their step.
+fn relay_fault_reconciled(record: &RunRecord, said: &str) {
+    let net = record.network.as_ref().expect("the record has network figures");
+    assert!(net.spoiled_on_purpose.unwrap_or(0) >= 1, "the lossy link spoiled nothing: {net}\n{said}");
+    assert!(said.contains("spoiled"), "the summary does not say what the lab spoiled on purpose\n{said}");
+    assert!(record.lab.contains("relay-path fault"), "{}", record.lab);
+    assert!(record.errors.is_empty(), "run errors (a device not restored?): {:?}\n{said}", record.errors);
+    for s in &record.scenarios {
+        assert_ne!(
+            s.blame,
+            Some(Blame::Device),
+            "{} › {} blamed on the device: {:?}\n{said}",
+            s.feature,
+            s.name,
+            s.reason
+        );
+        assert!(
+            matches!(s.verdict, Verdict::Pass | Verdict::NotApplicable) || s.blame == Some(Blame::Rig),
+            "{} › {} is {:?} ({:?}): {:?}",
+            s.feature,
+            s.name,
+            s.verdict,
+            s.blame,
+            s.reason
+        );
+    }
+    let locks: Vec<_> = record.console.iter().filter(|l| l.text.contains("locked for")).collect();
+    assert!(locks.is_empty(), "the recorder locked an account no step asked to lock: {locks:?}");
+    assert!(net.answers_lost >= 1 && net.reconciles >= 1, "{net}");
+    let named = record.scenarios.iter().flat_map(|s| &s.evidence).find(|e| e.action.contains("the network's fault"));
+    let named = named.unwrap_or_else(|| panic!("no evidence names the lost answer\n{said}"));
+    assert!(named.action.contains("Modify password in the app"), "the evidence does not name the step: {named:?}");
+    let inconclusive = record.scenarios.iter().find(|s| s.blame == Some(Blame::Rig));
+    let inconclusive = inconclusive.unwrap_or_else(|| panic!("no scenario was left to the network's blame\n{said}"));
+    assert!(
+        inconclusive.reason.as_deref().is_some_and(|r| r.contains("the network lost the recorder's answer")),
+        "{:?}",
+        inconclusive.reason
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_path_answer_lost_after_the_change_was_applied() {
+    let (record, said) = certify_embedded_relay("drop-answer").await;
+    relay_fault_reconciled(&record, &said);
+    // The recorder applied the change: the harness found the new password on it.
+    let held = record.scenarios.iter().flat_map(|s| &s.evidence).find(|e| e.action.contains("the network's fault"));
+    assert!(held.is_some_and(|e| e.outcome.contains("holds the new password")), "{held:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_path_reset_before_the_change_reaches_the_recorder() {
+    let (record, said) = certify_embedded_relay("reset-before").await;
+    relay_fault_reconciled(&record, &said);
+    let held = record.scenarios.iter().flat_map(|s| &s.evidence).find(|e| e.action.contains("the network's fault"));
+    assert!(held.is_some_and(|e| e.outcome.contains("holds the old password")), "{held:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_path_stall_past_the_relay_deadline() {
+    let (record, said) = certify_embedded_relay("stall").await;
+    relay_fault_reconciled(&record, &said);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_path_truncated_answer() {
+    let (record, said) = certify_embedded_relay("truncate").await;
+    relay_fault_reconciled(&record, &said);
+}

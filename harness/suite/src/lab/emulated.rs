@@ -9,7 +9,10 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use resetlab_cloud_relay::{Relay, RelayConfig};
+use std::net::SocketAddr;
+
+use resetlab_cloud_relay::protocol::HttpRequest;
+use resetlab_cloud_relay::{Relay, RelayConfig, Screened, TunnelEndpoint};
 use resetlab_emulated_phone::{Phone, PhoneConfig, PhoneDefect};
 use resetlab_emulator::{Defect, Recorder, RecorderConfig};
 use resetlab_profile::FirmwareProfile;
@@ -18,6 +21,7 @@ use resetlab_wire::Secret;
 
 use super::LabError;
 use super::station::{EmulatedHandles, Station};
+use crate::lossy_link::{LossyLink, RelayFault};
 
 /// The embedded lab's bench file.
 pub const EMULATOR_BENCH: &str = include_str!("../../../../rigs/emulator.yaml");
@@ -92,6 +96,11 @@ pub struct Emulated {
     phone: tokio::sync::OnceCell<Phone>,
     app_defects: Vec<PhoneDefect>,
     next_instance: AtomicU64,
+    /// A rehearsed network fault on each recorder's relay path (`--relay-fault`).
+    pub relay_fault: Option<RelayFault>,
+    /// The lossy links of that fault, one per station, kept for the run (their counts go in the
+    /// record).
+    links: std::sync::Mutex<Vec<LossyLink>>,
 }
 
 impl Emulated {
@@ -110,7 +119,15 @@ impl Emulated {
             phone: Default::default(),
             app_defects,
             next_instance: AtomicU64::new(1),
+            relay_fault: None,
+            links: Default::default(),
         }
+    }
+
+    /// Answers the lossy links of `--relay-fault` spoiled so far (`None` without one).
+    pub fn spoiled_on_relay_path(&self) -> Option<u64> {
+        self.relay_fault?;
+        Some(self.links.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|l| l.spoiled() as u64).sum())
     }
 
     /// Start a recorder, its relay board and console, register it with the relay, resolve `bench`
@@ -155,7 +172,17 @@ impl Emulated {
         let account = format!("owner-{serial}@lab.invalid");
         let password = crate::password::generate(&self.profile.password_rule, 12);
         relay.add_account(&account, password.expose().to_owned(), [serial.clone()]);
-        let agent = relay.attach(recorder);
+        let agent = match self.relay_fault {
+            None => relay.attach(recorder),
+            Some(fault) => {
+                let link = LossyLink::start(recorder.http_addr(), fault.rule())
+                    .await
+                    .map_err(|e| LabError::Emulator(format!("lossy link for --relay-fault: {e}")))?;
+                let agent = relay.attach(&BehindLink { recorder: recorder.clone(), http: link.addr });
+                self.links.lock().unwrap_or_else(|e| e.into_inner()).push(link);
+                agent
+            }
+        };
         let phone = self
             .phone
             .get_or_try_init(|| {
@@ -166,6 +193,32 @@ impl Emulated {
         let remote = Remote { relay, serial, account, password, phone_url: phone.url() };
         remote.wait_online(true).await.map_err(LabError::Emulator)?;
         Ok((remote, agent))
+    }
+}
+
+/// The recorder as its P2P client reaches it through a lossy link on the device's own network:
+/// every tunneled request crosses the link; the recorder's P2P module still screens it.
+#[derive(Clone)]
+struct BehindLink {
+    recorder: Recorder,
+    http: SocketAddr,
+}
+
+impl TunnelEndpoint for BehindLink {
+    fn serial(&self) -> String {
+        self.recorder.serial()
+    }
+
+    fn is_up(&self) -> bool {
+        TunnelEndpoint::is_up(&self.recorder)
+    }
+
+    fn http_addr(&self) -> SocketAddr {
+        self.http
+    }
+
+    fn screen(&self, request: HttpRequest) -> Screened {
+        TunnelEndpoint::screen(&self.recorder, request)
     }
 }
 

@@ -117,6 +117,8 @@ pub struct LabOptions {
     pub modbus: EmulatedModbus,
     /// Answers for `driver: operator` prompts when there is no terminal.
     pub answers: Option<PathBuf>,
+    /// A network fault rehearsed on each emulated recorder's relay path (embedded lab only).
+    pub relay_fault: Option<crate::lossy_link::RelayFault>,
 }
 
 /// Where devices come from: a bench file, turned into stations.
@@ -185,14 +187,15 @@ impl Lab {
                 .iter()
                 .filter_map(|d| if let Injected::Recorder(r) = d { Some(*r) } else { None })
                 .collect();
-            Source::Emulated(Box::new(emulated::Emulated::new(
-                profile.clone(),
-                recorder,
-                opts.modbus,
-                app_defects.clone(),
-            )))
+            let mut emulated = emulated::Emulated::new(profile.clone(), recorder, opts.modbus, app_defects.clone());
+            emulated.relay_fault = opts.relay_fault;
+            Source::Emulated(Box::new(emulated))
         } else {
             anyhow::ensure!(opts.defects.is_empty(), "--defect only applies to emulated parts (this bench has none)");
+            anyhow::ensure!(
+                opts.relay_fault.is_none(),
+                "--relay-fault only applies to the embedded lab's relay (this bench has none of its own); put a forwarder of your own on a bench's network"
+            );
             let baseline = bench.admin_password()?;
             Source::Bench(Arc::new(
                 Station::from_bench(&bench, app.as_ref(), &profile, baseline, opts.answers.as_deref(), None).await?,
@@ -296,7 +299,7 @@ impl Lab {
                 self.bench.rig, s.target.host, s.target.http_port, self.profile.name
             ),
             Source::Emulated(e) => format!(
-                "embedded emulated lab (profile {}, defects: {})",
+                "embedded emulated lab (profile {}, defects: {}{})",
                 self.profile.name,
                 if e.defects.is_empty() && self.app_defects.is_empty() {
                     "none".to_owned()
@@ -307,8 +310,17 @@ impl Lab {
                         .chain(self.app_defects.iter().map(|d| d.name()))
                         .collect::<Vec<_>>()
                         .join(", ")
-                }
+                },
+                e.relay_fault.map(|f| format!(", relay-path fault: {}", f.name())).unwrap_or_default()
             ),
+        }
+    }
+
+    /// Answers the lab spoiled on purpose (`--relay-fault`) so far; `None` without such a fault.
+    pub fn spoiled_on_purpose(&self) -> Option<u64> {
+        match &self.source {
+            Source::Emulated(e) => e.spoiled_on_relay_path(),
+            Source::Bench(_) => None,
         }
     }
 

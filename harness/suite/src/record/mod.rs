@@ -191,6 +191,9 @@ pub struct NetworkFigures {
     pub retries: u64,
     /// Times the harness asked the device which password it holds.
     pub reconciles: u64,
+    /// Answers the lab itself spoiled on the relay path (`certify --relay-fault`, a rehearsal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spoiled_on_purpose: Option<u64>,
 }
 
 impl std::fmt::Display for NetworkFigures {
@@ -199,7 +202,11 @@ impl std::fmt::Display for NetworkFigures {
             f,
             "requests sent: {}, answers lost: {}, retries: {}, reconciles: {}",
             self.requests, self.answers_lost, self.retries, self.reconciles
-        )
+        )?;
+        if let Some(n) = self.spoiled_on_purpose {
+            write!(f, "; the lab's --relay-fault spoiled {n} on purpose")?;
+        }
+        Ok(())
     }
 }
 

@@ -106,10 +106,10 @@ fn app(w: &mut LabWorld) -> &mut Box<dyn resetlab_app::App> {
     w.app.as_mut().unwrap_or_else(|| fail(Blame::Harness, "no one is signed into the app yet"))
 }
 
-/// An app error is never the device's doing: the app model or the relay went wrong.
 /// What the app's success screen proves where the scenario is about it.
 const APP_FLOW: &[&str] = &["ART-FLOW", "ART-IOS", "ART-ANDROID", "ART-ADMIN"];
 
+/// An app error is never the device's doing: the app model or the relay went wrong.
 fn app_failed(e: impl std::fmt::Display) -> ! {
     fail(Blame::Rig, format!("the app could not do the step: {e}"))
 }
@@ -249,17 +249,36 @@ async fn modify_in_app(w: &mut LabWorld, len: usize, different: String) {
     let old = w.dut().credentials(&entry_user).password;
     let serial = serial(w);
     w.forwarded_before = w.lease().remote.as_ref().map(|r| r.relay.forwarded(&r.serial));
+    let unanswered_before = w.lease().remote.as_ref().map(|r| r.relay.unanswered(&r.serial));
     // The change is journaled before the app sends anything, as for a change made on the device.
     let journaled = (entry_user == admin).then(|| w.dut().intend_change(&admin, &new));
     let outcome = app(w).reset_password(&serial, &new, &confirm).await;
     let outcome = app_ok(w, outcome);
+    w.lost_on_relay = None;
     let took = match &outcome {
         ModifyOutcome::Changed => true,
-        ModifyOutcome::Unknown(_) => {
+        ModifyOutcome::Unknown(shown) => {
+            // The relay (a rig part) saw the recorder's answer go missing: the network's fault,
+            // counted as a lost answer, and the app's screen judges nothing this time.
+            let lost =
+                w.lease().remote.as_ref().is_some_and(|r| Some(r.relay.unanswered(&r.serial)) > unanswered_before);
+            if lost {
+                w.lost_on_relay = Some(shown.clone());
+                w.dut().answers_lost += 1;
+                w.dut().reconciles += 1;
+            }
             // The app could not tell; ask the recorder itself which password it holds now.
             let probe = Credentials::new(&entry_user, new.clone());
-            w.dut().login(Interface::Http, &probe, "the new password (after an unknown outcome)").await
-                == LoginOutcome::Accepted
+            let took = w.dut().login(Interface::Http, &probe, "the new password (after an unknown outcome)").await
+                == LoginOutcome::Accepted;
+            if lost {
+                w.dut().note(
+                    None,
+                    "Modify password in the app: no answer (the relay got none from the recorder: the network's fault, not the recorder's answer)",
+                    format!("the recorder holds the {} password", if took { "new" } else { "old" }),
+                );
+            }
+            took
         }
         _ => false,
     };
@@ -306,11 +325,26 @@ fn outcome(w: &LabWorld) -> &ModifyOutcome {
     w.app_outcome.as_ref().unwrap_or_else(|| fail(Blame::Harness, "Modify password was not used in this scenario"))
 }
 
+/// When the network lost the recorder's answer to the app's change, the app could not know the
+/// outcome: its screen is not judged, and the scenario is inconclusive with the rig to blame (the
+/// recorder-side steps still ran on what the recorder was found to hold).
+fn screen_judges_nothing_after_a_lost_answer(w: &LabWorld) {
+    if let Some(shown) = &w.lost_on_relay {
+        fail(
+            Blame::Rig,
+            format!(
+                "the app could not know the outcome (it showed {shown:?}): the network lost the recorder's answer on the relay path"
+            ),
+        );
+    }
+}
+
 #[then("the app shows that the password was changed")]
 async fn app_shows_changed(w: &mut LabWorld) {
     if app_side_not_established(w) {
         return;
     }
+    screen_judges_nothing_after_a_lost_answer(w);
     if !matches!(outcome(w), ModifyOutcome::Changed) {
         keep_current_screen(w, "the app did not show that the password was changed").await;
     }
@@ -334,6 +368,7 @@ async fn app_shows_not_changed(w: &mut LabWorld) {
     if app_side_not_established(w) {
         return;
     }
+    screen_judges_nothing_after_a_lost_answer(w);
     let o = outcome(w);
     if !o.shows_not_changed() {
         let failure =
@@ -601,6 +636,32 @@ async fn raw_change_through_relay(w: &mut LabWorld) {
             "modifyPassword through the relay",
             ErrorKind::Refused { reason: format!("HTTP {} {}", r.status, r.body.trim()) },
         )),
+        Err(resetlab_app::digest::DigestError::Request(resetlab_app::TransportError::Lost(why))) => {
+            // Sent, no answer: the recorder may have acted. Find out which password the
+            // administrator has now (the journal settled from that), then leave the step to the
+            // network's blame: there is no answer of the recorder's to judge.
+            w.dut().answers_lost += 1;
+            w.dut().reconciles += 1;
+            let held = w.dut().reconcile(&admin.user).await;
+            let (outcome, holds) = match &held {
+                Some(p) if *p == new => (Outcome::Committed, "the administrator's password is the new one"),
+                Some(_) => (Outcome::Reverted, "the administrator's password is unchanged"),
+                None => (Outcome::Unknown, "none of the candidates logs in within the lockout budget"),
+            };
+            w.dut().settle_change(id, &admin.user, &new, outcome);
+            w.dut().note(
+                None,
+                format!(
+                    "{} sends modifyPassword for {} the way the app does: no answer through the relay (the network's fault, not the recorder's answer)",
+                    by.user, admin.user
+                ),
+                holds,
+            );
+            fail(
+                Blame::Rig,
+                format!("the network lost the recorder's answer on the relay path ({why}): nothing to judge"),
+            )
+        }
         Err(e) => fail(Blame::Rig, format!("the request did not get through the relay: {e:?}")),
     };
     w.dut().settle_change(id, &admin.user, &new, if result.is_ok() { Outcome::Committed } else { Outcome::Reverted });
