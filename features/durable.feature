@@ -29,7 +29,8 @@ Feature: The new password holds "from now on"
     And if the recorder had promised the change, it is the new one
 
     Examples:
-      | when                                |
-      | just before the change is sent      |
-      | right after the recorder answers OK |
-      | after the flash commit delay        |
+      | when                                        |
+      | just before the change is sent              |
+      | while the recorder is processing the change |
+      | right after the recorder answers OK         |
+      | after the flash commit delay                |

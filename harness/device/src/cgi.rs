@@ -10,8 +10,11 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::StatusCode;
 use reqwest::header::AUTHORIZATION;
 use resetlab_wire::Secret;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 use crate::call::Call;
+use crate::challenge::Challenge;
 use crate::error::{DeviceError, ErrorKind, excerpt};
 use crate::http::{self, HttpReply};
 use crate::interface::Interface;
@@ -66,35 +69,144 @@ impl Cgi {
     pub async fn get(&self, creds: &Credentials, path_and_query: &str) -> Result<KvBody, DeviceError> {
         let call = Call::start(Interface::Http, format!("GET {path_and_query}"), &self.target);
         let reply = self.authenticated_get(&call, creds, path_and_query).await?;
-        let body = KvBody::parse(&reply.body);
-        // Credentials first: a 401 (or a 403 that speaks of a lock) is about who we are, whatever
-        // its body; only then is an `Error` body a refusal of the action itself.
-        match reply.status {
-            StatusCode::UNAUTHORIZED => {
-                return Err(call.fail(unauthorized_or_locked(&reply.body)).with_reply(reply.summary()));
-            }
-            StatusCode::FORBIDDEN if mentions_lock(&reply.body) => {
-                return Err(call.fail(unauthorized_or_locked(&reply.body)).with_reply(reply.summary()));
-            }
-            _ => {}
-        }
-        if let Some(reason) = body.error_reason() {
-            return Err(call.fail(ErrorKind::Refused { reason }).with_reply(reply.summary()));
-        }
-        match reply.status {
-            StatusCode::OK => Ok(body),
-            StatusCode::FORBIDDEN => Err(call
-                .fail(ErrorKind::Refused { reason: first_line_or(&body, "HTTP 403 Forbidden") })
-                .with_reply(reply.summary())),
-            other => Err(call
-                .fail(ErrorKind::Protocol {
-                    detail: format!("expected HTTP 200, got {other}"),
-                    excerpt: excerpt(&reply.body),
-                })
-                .with_reply(reply.summary())),
-        }
+        judge(&call, &reply)
     }
 
+    /// Send `modifyPassword` (as [`Cgi::modify_password`]) and return as soon as the request is
+    /// written, before its answer is read: ART-DURABLE cuts the power in that window, while the
+    /// recorder may be processing the change. [`UnreadChange::answer`] reads what, if anything,
+    /// came back.
+    pub async fn send_modify_password(
+        &self,
+        creds: &Credentials,
+        name: &str,
+        new: &Secret,
+        old: &Secret,
+    ) -> Result<UnreadChange, DeviceError> {
+        let path = modify_password_path(name, new, old);
+        let call = Call::start(Interface::Http, format!("GET {path}"), &self.target);
+        // A fresh challenge from a request that changes nothing: a Digest nonce is not bound to
+        // the URI it was issued for.
+        let probe = "/cgi-bin/magicBox.cgi?action=getDeviceType";
+        let what = format!("HTTP response from {}", self.target.http_authority());
+        let reply = http::exchange(
+            &call.next(format!("GET {probe}")),
+            &what,
+            self.client.get(format!("{}{probe}", self.target.http_base())),
+        )
+        .await?;
+        let mut challenge =
+            Challenge::from_headers(reply.challenges()).map_err(|k| call.fail(k).with_reply(reply.summary()))?;
+        let auth = challenge.authorization("GET", &path, &creds.user, &creds.password).map_err(|k| call.fail(k))?;
+        let authority = self.target.http_authority();
+        let mut stream = call
+            .step(|| format!("a TCP connection to {authority}"), TcpStream::connect(&authority))
+            .await?
+            .map_err(|e| call.fail(ErrorKind::Connect(e.to_string())))?;
+        let head =
+            format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nAuthorization: {auth}\r\nConnection: close\r\n\r\n");
+        call.count_request();
+        call.step(|| "the request to be written".into(), stream.write_all(head.as_bytes()))
+            .await?
+            .map_err(|e| call.fail(ErrorKind::NoAnswer { detail: format!("the request could not be written: {e}") }))?;
+        Ok(UnreadChange { stream, call })
+    }
+}
+
+/// A `modifyPassword` on the wire whose answer has not been read.
+#[derive(Debug)]
+pub struct UnreadChange {
+    stream: TcpStream,
+    call: Call,
+}
+
+impl UnreadChange {
+    /// Read the answer (the connection closes after it): `Ok` on the recorder's `OK`; a
+    /// connection that ends without a whole answer is [`ErrorKind::NoAnswer`].
+    pub async fn answer(mut self) -> Result<(), DeviceError> {
+        let call = self.call;
+        let mut raw = Vec::new();
+        let read = call
+            .step(
+                || "the answer to modifyPassword".into(),
+                (&mut self.stream).take(http::MAX_BODY as u64).read_to_end(&mut raw),
+            )
+            .await?;
+        let lost = |detail: String| call.fail(ErrorKind::NoAnswer { detail });
+        if let Err(e) = read {
+            return Err(lost(format!("the connection broke before the answer was read: {e}")));
+        }
+        let reply = parse_reply(&raw).ok_or_else(|| {
+            lost(if raw.is_empty() {
+                "the connection closed after the request was sent".into()
+            } else {
+                "the answer was cut short".into()
+            })
+        })?;
+        let body = judge(&call, &reply)?;
+        if body.is_ok() {
+            Ok(())
+        } else {
+            Err(call.fail(ErrorKind::Protocol { detail: "expected body `OK`".into(), excerpt: excerpt(&reply.body) }))
+        }
+    }
+}
+
+/// A whole HTTP/1.1 answer read to the connection's end: status line, headers, and a body as long
+/// as its `Content-Length` says (when it says).
+fn parse_reply(raw: &[u8]) -> Option<HttpReply> {
+    let text = String::from_utf8_lossy(raw);
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let mut lines = head.split("\r\n");
+    let status = lines.next()?.split_whitespace().nth(1)?.parse::<u16>().ok()?;
+    let mut headers = reqwest::header::HeaderMap::new();
+    for line in lines {
+        let (k, v) = line.split_once(':')?;
+        let name = reqwest::header::HeaderName::from_bytes(k.trim().as_bytes()).ok()?;
+        headers.append(name, reqwest::header::HeaderValue::from_str(v.trim()).ok()?);
+    }
+    if let Some(len) = headers.get(reqwest::header::CONTENT_LENGTH) {
+        let len: usize = len.to_str().ok()?.parse().ok()?;
+        if body.len() < len {
+            return None;
+        }
+    }
+    Some(HttpReply { status: StatusCode::from_u16(status).ok()?, headers, body: body.to_owned() })
+}
+
+/// What a CGI reply means: an `Error` body (under any status) is [`ErrorKind::Refused`]; 401 is
+/// [`ErrorKind::Unauthorized`] (or [`ErrorKind::Locked`] when the body says so).
+fn judge(call: &Call, reply: &HttpReply) -> Result<KvBody, DeviceError> {
+    let body = KvBody::parse(&reply.body);
+    // Credentials first: a 401 (or a 403 that speaks of a lock) is about who we are, whatever
+    // its body; only then is an `Error` body a refusal of the action itself.
+    match reply.status {
+        StatusCode::UNAUTHORIZED => {
+            return Err(call.fail(unauthorized_or_locked(&reply.body)).with_reply(reply.summary()));
+        }
+        StatusCode::FORBIDDEN if mentions_lock(&reply.body) => {
+            return Err(call.fail(unauthorized_or_locked(&reply.body)).with_reply(reply.summary()));
+        }
+        _ => {}
+    }
+    if let Some(reason) = body.error_reason() {
+        return Err(call.fail(ErrorKind::Refused { reason }).with_reply(reply.summary()));
+    }
+    match reply.status {
+        StatusCode::OK => Ok(body),
+        StatusCode::FORBIDDEN => Err(call
+            .fail(ErrorKind::Refused { reason: first_line_or(&body, "HTTP 403 Forbidden") })
+            .with_reply(reply.summary())),
+        other => Err(call
+            .fail(ErrorKind::Protocol {
+                detail: format!("expected HTTP 200, got {other}"),
+                excerpt: excerpt(&reply.body),
+            })
+            .with_reply(reply.summary())),
+    }
+}
+
+impl Cgi {
     /// GET an action whose success body is `OK`.
     async fn action(&self, creds: &Credentials, path_and_query: &str) -> Result<(), DeviceError> {
         let body = self.get(creds, path_and_query).await?;

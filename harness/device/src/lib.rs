@@ -32,7 +32,7 @@ pub mod stats;
 pub mod stream;
 pub mod target;
 
-pub use cgi::{Cgi, UserInfo};
+pub use cgi::{Cgi, UnreadChange, UserInfo};
 pub use error::{DeviceError, ErrorKind};
 pub use interface::Interface;
 pub use kv::KvBody;

@@ -70,6 +70,11 @@ pub enum Defect {
     RtspPasswordUndecoded,
     /// The lock ends after 80 % of the profile's `lockout.duration_s` (its timer runs fast).
     ShortLockout,
+    /// While it works on a password change, the firmware writes the RTSP daemon's credential
+    /// file to flash at once, and the account database only when done: a power cut inside that
+    /// window (or after the answer, before the commit) leaves RTSP with the new password and
+    /// everything else with the old one.
+    SplitOnCut,
 }
 
 /// A defect name that is not one of [`Defect::ALL`].
@@ -82,7 +87,7 @@ pub struct UnknownDefect {
 
 impl Defect {
     /// Every defect, in the order reports list them.
-    pub const ALL: [Defect; 25] = [
+    pub const ALL: [Defect; 26] = [
         Defect::SecondaryChangesAdmin,
         Defect::Accepts5Chars,
         Defect::TruncatesLong,
@@ -108,6 +113,7 @@ impl Defect {
         Defect::SubstreamStaleCredentials,
         Defect::ShortLockout,
         Defect::RtspPasswordUndecoded,
+        Defect::SplitOnCut,
     ];
 
     /// The kebab-case name used on the command line and in fixtures/defects.
@@ -138,6 +144,7 @@ impl Defect {
             Defect::SubstreamStaleCredentials => "substream-stale-credentials",
             Defect::ShortLockout => "short-lockout",
             Defect::RtspPasswordUndecoded => "rtsp-password-undecoded",
+            Defect::SplitOnCut => "split-on-cut",
         }
     }
 
@@ -169,6 +176,7 @@ impl Defect {
             Defect::SubstreamStaleCredentials => &["ART-LOCAL"],
             Defect::ShortLockout => &["ETSI-BRUTE-FORCE"],
             Defect::RtspPasswordUndecoded => &["ART-LOCAL"],
+            Defect::SplitOnCut => &["ART-LOCAL"],
         }
     }
 }

@@ -121,6 +121,12 @@ pub(crate) struct Firmware {
     /// The ONVIF service's own user list (name, password), kept in its own flash file: only
     /// firmware with `onvif-keeps-old-password` judges ONVIF logins by it.
     onvif_users: Mutex<Vec<(String, Secret)>>,
+    /// The RTSP daemon's credential file in flash, by account: only firmware with `split-on-cut`
+    /// writes it apart from the account database; a boot hands it to the RTSP daemon.
+    rtsp_file: Mutex<std::collections::HashMap<String, Secret>>,
+    /// How long a password change is worked on before it is applied and answered: the profile's
+    /// `change_processing_ms` at the emulation's pace (see [`processing_time`]).
+    processing: Duration,
     flash: Flash,
     /// Changes on their way to flash: (due, epoch, change), in the order they were made. A power
     /// cut writes every change whose commit time has come (a busy process may not have run the
@@ -166,6 +172,8 @@ impl Firmware {
         Firmware {
             lock_duration,
             flash_delay: commit_delay(&profile, boot_time),
+            processing: processing_time(&profile, boot_time),
+            rtsp_file: Mutex::default(),
             latency,
             defects: Defects::new(defects),
             serial,
@@ -210,6 +218,10 @@ impl Firmware {
     pub(crate) fn power_on(&self) -> u64 {
         let epoch = self.epoch.fetch_add(1, Ordering::SeqCst) + 1;
         *self.ram() = Ram::boot(&self.profile, self.flash.load());
+        let rtsp_file = lock(&self.rtsp_file).clone();
+        for (name, password) in rtsp_file {
+            self.ram().accounts.set_rtsp_copy(&name, password);
+        }
         self.console.power_on(epoch);
         epoch
     }
@@ -461,6 +473,18 @@ impl Firmware {
             }
             Err(refusal) => return Err(refusal),
         };
+        // The change is worked on before it is applied; a power cut in the meantime leaves
+        // nothing of it (the answer never leaves either) — except where split-on-cut firmware
+        // already wrote the RTSP daemon's file.
+        let epoch = self.epoch();
+        self.console.log(&format!("[USER] password change of {name} by {}: processing", by.user));
+        if self.has(Defect::SplitOnCut) {
+            lock(&self.rtsp_file).insert(name.to_owned(), stored.clone());
+        }
+        tokio::time::sleep(self.processing).await;
+        if self.epoch() != epoch {
+            return Err(Refusal("power lost while the change was processed".into()));
+        }
         {
             let mut ram = self.ram();
             ram.accounts.set_password(name, stored.clone());
@@ -571,6 +595,10 @@ impl Firmware {
 
     fn commit(&self, epoch: u64, op: &FlashOp) {
         if self.flash.write(op, || self.epoch() == epoch) {
+            if let FlashOp::SetPassword { name, .. } = op {
+                // The account database caught up with the RTSP daemon's file.
+                lock(&self.rtsp_file).remove(name);
+            }
             self.counters.flash_commits.fetch_add(1, Ordering::Relaxed);
             self.console.log("[CONFIG] account database saved to flash");
             tracing::debug!(serial = %self.serial, "flash commit");
@@ -594,3 +622,17 @@ impl Ram {
         }
     }
 }
+
+/// The profile's `change_processing_ms` at the emulation's pace, but never under
+/// [`PROCESSING_FLOOR`] (0 when the profile states no window): a power cut a loopback bench sends
+/// right after the request must be able to land inside it.
+fn processing_time(profile: &FirmwareProfile, boot_time: Duration) -> Duration {
+    match profile.flash.change_processing_ms {
+        0 => Duration::ZERO,
+        ms => crate::clock::scaled(profile, boot_time, Duration::from_millis(ms)).max(PROCESSING_FLOOR),
+    }
+}
+
+/// The shortest processing window the emulation keeps (a Modbus power cut over loopback takes a
+/// few milliseconds to arrive).
+const PROCESSING_FLOOR: Duration = Duration::from_millis(40);

@@ -11,8 +11,12 @@ use serde_json::json;
 const MACHINE_NAME: &str = "/cgi-bin/magicBox.cgi?action=getMachineName";
 
 async fn modify(rec: &Recorder, user: &str, password: &str, new: &str, old: &str) -> HttpReply {
+    modify_at(rec.http_addr(), user, password, new, old).await
+}
+
+async fn modify_at(addr: std::net::SocketAddr, user: &str, password: &str, new: &str, old: &str) -> HttpReply {
     cgi(
-        rec.http_addr(),
+        addr,
         &format!("/cgi-bin/userManager.cgi?action=modifyPassword&name=admin&pwd={new}&pwdOld={old}"),
         user,
         password,
@@ -152,6 +156,37 @@ async fn rtsp_password_undecoded() {
         if !rtsp_takes_it {
             assert_eq!(rtsp_describe(rec.rtsp_addr(), "admin", "a%26B%2B1%25").await.0, 200, "its escaped text");
         }
+        rec.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn split_on_cut() {
+    // A power cut while the change is processed (the console says when it starts): conforming
+    // firmware keeps none of it anywhere; split-on-cut firmware has already written the RTSP
+    // daemon's file, so RTSP takes the new password after the boot and HTTP the old one.
+    for (defects, rtsp_takes_new) in [(&[][..], false), (&[Defect::SplitOnCut][..], true)] {
+        let rec = start_with(defects, |_| {}).await;
+        let mut console = rec.console();
+        let addr = rec.http_addr();
+        let change = tokio::spawn(async move { modify_at(addr, "admin", "000000", "abc123", "000000").await });
+        let mut text = String::new();
+        tokio::time::timeout(STEP, async {
+            while !text.contains("processing") {
+                let b: Bytes = console.recv().await.unwrap();
+                text.push_str(&String::from_utf8_lossy(&b));
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("the change never started: {text}"));
+        rec.set_power(false).await;
+        let _ = change.await;
+        rec.set_power(true).await;
+        rec.wait_ready(STEP).await.unwrap();
+        assert_eq!(cgi(rec.http_addr(), MACHINE_NAME, "admin", "000000").await.status, 200, "{defects:?}");
+        assert_eq!(cgi(rec.http_addr(), MACHINE_NAME, "admin", "abc123").await.status, 401, "{defects:?}");
+        let rtsp_new = rtsp_describe(rec.rtsp_addr(), "admin", "abc123").await.0;
+        assert_eq!(rtsp_new, if rtsp_takes_new { 200 } else { 401 }, "{defects:?}");
         rec.shutdown().await;
     }
 }
@@ -460,6 +495,7 @@ async fn every_defect_has_a_test_here() {
         "substream-stale-credentials",
         "short-lockout",
         "rtsp-password-undecoded",
+        "split-on-cut",
     ];
     let all: Vec<String> = Defect::ALL.iter().map(|d| d.to_string()).collect();
     assert_eq!(all, tested);

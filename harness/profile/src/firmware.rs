@@ -163,6 +163,10 @@ pub struct Flash {
     /// the report then gives the commit time the device was seen to need.
     #[serde(default)]
     pub commit_marker: Option<String>,
+    /// How long the firmware works on a password change before it answers (checks, hashing,
+    /// updating its services). ART-DURABLE cuts the power inside this window too. 0: no window.
+    #[serde(default)]
+    pub change_processing_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -196,6 +196,30 @@ impl Dut {
         self.change(ChangePath::Cgi { by, old_given }, account, new).await
     }
 
+    /// Send `by`'s change of `account`'s password to `new` over HTTP CGI and return once the
+    /// request is written, its answer unread (ART-DURABLE cuts the power in that window). The
+    /// change is journaled before it is sent, its outcome unknown until the device is asked which
+    /// password it holds; the caller then believes what it finds.
+    pub async fn send_change_unread(
+        &mut self,
+        by: &Credentials,
+        account: &str,
+        new: &Secret,
+    ) -> Result<resetlab_device::UnreadChange, DeviceError> {
+        let key = self.key(account);
+        let old = self.credentials(account).password;
+        self.saved = false;
+        let id = self
+            .custody
+            .intend(&key, &old, new)
+            .unwrap_or_else(|e| fail(Blame::Harness, format!("cannot journal the password change: {e}")));
+        let sent = Cgi::new(&self.target).send_modify_password(by, account, new, &old).await;
+        if let Err(e) = self.custody.outcome(id, Outcome::Unknown) {
+            fail(Blame::Harness, format!("cannot journal the outcome of the password change: {e}"));
+        }
+        sent
+    }
+
     /// `by` changes `account`'s password to `new` over ONVIF `SetUser` (one more change path; it
     /// carries no old password). Journaled like a change over HTTP CGI.
     pub async fn change_password_over_onvif(

@@ -72,6 +72,8 @@ async fn link_comes_back(w: &mut LabWorld) {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum CutPoint {
     BeforeSending,
+    /// The request is on the wire, its answer not yet read: the recorder may be working on it.
+    WhileProcessing,
     RightAfterOk,
     AfterCommitDelay,
 }
@@ -80,6 +82,7 @@ enum CutPoint {
 async fn change_with_power_cut(w: &mut LabWorld, when: String) {
     let cut = match when.as_str() {
         "just before the change is sent" => CutPoint::BeforeSending,
+        "while the recorder is processing the change" => CutPoint::WhileProcessing,
         "right after the recorder answers OK" => CutPoint::RightAfterOk,
         "after the flash commit delay" => CutPoint::AfterCommitDelay,
         other => fail(Blame::Harness, format!("unknown power-cut point \"{other}\"")),
@@ -91,17 +94,45 @@ async fn change_with_power_cut(w: &mut LabWorld, when: String) {
     if cut == CutPoint::BeforeSending {
         w.lease().power_off().await;
     }
-    let result = w.dut().change_password(&by, &by.user, &new).await;
+    let result = if cut == CutPoint::WhileProcessing {
+        // Cut as soon as the request is written; then read whatever answer got out before the
+        // power went (an OK that got out is a promise like any other). A change from before the
+        // lease reaches flash first, so the cut follows the request at once.
+        w.lease().wait_for_inherited_commit().await;
+        let sent = w.dut().send_change_unread(&by, &by.user, &new).await;
+        let written = Instant::now();
+        w.lease().power_off().await;
+        let cut_after = written.elapsed();
+        let result = match sent {
+            Ok(unread) => unread.answer().await,
+            Err(e) => Err(e),
+        };
+        let read = match &result {
+            Ok(()) => "the recorder's OK had got out".to_owned(),
+            Err(e) => format!("no OK: {}", e.kind),
+        };
+        w.dut().note(
+            None,
+            "power cut while the recorder processes the change",
+            format!(
+                "power off and the recorder silent {} ms after the request was written; {read}",
+                cut_after.as_millis()
+            ),
+        );
+        result
+    } else {
+        w.dut().change_password(&by, &by.user, &new).await
+    };
     w.changed_at = Some(Instant::now());
     match cut {
-        CutPoint::BeforeSending => {}
+        CutPoint::BeforeSending | CutPoint::WhileProcessing => {}
         CutPoint::RightAfterOk => w.lease().power_off().await,
         CutPoint::AfterCommitDelay => {
             wait_out_flash_commit(w).await;
             w.lease().power_off().await;
         }
     }
-    if cut != CutPoint::BeforeSending
+    if !matches!(cut, CutPoint::BeforeSending | CutPoint::WhileProcessing)
         && let Err(e) = &result
     {
         fail(Blame::of_error(e), format!("the recorder refused a valid change: {e}"));
@@ -176,7 +207,10 @@ async fn promised_change_holds(w: &mut LabWorld) {
         };
         w.check_failed(Failure::new(Blame::Device, None, why));
     }
-    if !acknowledged && holds_new {
+    // An answer never read (the power went while the recorder worked on the change) promised
+    // nothing either way: the change may well have been applied.
+    let unread = w.change().result.as_ref().is_err_and(resetlab_device::DeviceError::outcome_unknown);
+    if !acknowledged && holds_new && !unread {
         w.check_failed(Failure::new(
             Blame::Device,
             None,
