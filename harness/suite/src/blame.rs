@@ -66,11 +66,20 @@ pub struct Failure {
     pub blame: Blame,
     pub named: Option<Named>,
     pub message: String,
+    /// The network lost an answer (a rig fault a second attempt may not meet): the scenario is
+    /// run once more from its set-up.
+    pub network: bool,
 }
 
 impl Failure {
     pub fn new(blame: Blame, named: Option<Named>, message: impl fmt::Display) -> Failure {
-        Failure { blame, named, message: resetlab_wire::secret::redact(&message.to_string()) }
+        Failure { blame, named, message: resetlab_wire::secret::redact(&message.to_string()), network: false }
+    }
+
+    /// The network lost an answer, so the step has nothing of the device's to judge: the rig's
+    /// fault, and worth one more attempt of the scenario.
+    pub fn network_fault(message: impl fmt::Display) -> Failure {
+        Failure { network: true, ..Failure::new(Blame::Rig, None, message) }
     }
 
     /// A device failure that breaks `requirements` wherever it is seen.
@@ -135,6 +144,12 @@ pub fn fail(blame: Blame, message: impl fmt::Display) -> ! {
     raise(Failure::new(blame, None, message))
 }
 
+/// Fail the current step because the network lost an answer (see [`Failure::network_fault`]).
+#[track_caller]
+pub fn fail_network(message: impl fmt::Display) -> ! {
+    raise(Failure::network_fault(message))
+}
+
 /// Fail the current step, blaming the device for breaking `requirements`, wherever this is seen.
 #[track_caller]
 pub fn fail_violating(requirements: &[&str], message: impl fmt::Display) -> ! {
@@ -168,7 +183,10 @@ mod tests {
             Some(Named::Checks(vec!["ART-LOCAL".into(), "ETSI-OLD-CREDENTIAL".into()]))
         );
         let t = text_of(|| fail(Blame::Rig, "plain"));
-        assert_eq!(failure_of_panic(&t), Failure { blame: Blame::Rig, named: None, message: "plain".into() });
+        assert_eq!(
+            failure_of_panic(&t),
+            Failure { blame: Blame::Rig, named: None, message: "plain".into(), network: false }
+        );
     }
 
     /// A message that merely looks like one of ours is not taken for one: rewording or quoting a

@@ -774,7 +774,9 @@ impl Dut {
                             "{e}, twice in a row, while the recorder answers logins over HTTP CGI: it fails this request only"
                         ),
                     ),
-                    _ => fail(Blame::Rig, format!("{e}, twice in a row (a first lost answer: {})", first.kind)),
+                    _ => {
+                        crate::blame::fail_network(format!("{e}, twice in a row (a first lost answer: {})", first.kind))
+                    }
                 }
             }
             Err(e) => self.fail_on(e),

@@ -124,9 +124,18 @@ const MAX_MESSAGE: usize = 1 << 20;
 impl LossyLink {
     /// Listen on a free loopback port and forward every connection to `upstream`, applying `rule`.
     pub async fn start(upstream: SocketAddr, rule: Rule) -> std::io::Result<LossyLink> {
+        LossyLink::start_counting(upstream, rule, Arc::default()).await
+    }
+
+    /// As [`LossyLink::start`], counting the requests the rule matches in `matched`: links that
+    /// share it are one flaky network, where "every second change" counts across all of them.
+    pub async fn start_counting(
+        upstream: SocketAddr,
+        rule: Rule,
+        matched: Arc<AtomicUsize>,
+    ) -> std::io::Result<LossyLink> {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
-        let matched = Arc::new(AtomicUsize::new(0));
         let spoiled = Arc::new(AtomicUsize::new(0));
         let rule = Arc::new(rule);
         let (m, s) = (matched.clone(), spoiled.clone());

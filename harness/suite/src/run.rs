@@ -2,6 +2,7 @@
 //! JUnit XML and Cucumber JSON. The CLI's `certify` and the `compliance` test target both call
 //! [`run_suite`], so CI and users run exactly the same thing.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
@@ -109,6 +110,7 @@ fn not_applicable(
         evidence: Vec::new(),
         stopped_at: None,
         unestablished: Default::default(),
+        first_attempt: None,
     }
 }
 
@@ -229,106 +231,22 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
 
     let skipped: Arc<Mutex<Vec<ScenarioRecord>>> = Arc::default();
     let started = Instant::now();
-    LabWorld::cucumber()
-        .max_concurrent_scenarios(opts.max_concurrent)
-        .with_writer(
-            RecordWriter::new(record.clone(), opts.progress)
-                .tee::<LabWorld, _>(writer::Json::for_tee(json))
-                .normalized(),
-        )
-        .fail_on_skipped()
-        // Our own command line is parsed by clap in cli.rs; cucumber must not read the process's.
-        .with_cli(cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty>::default())
-        .before(|_feature, _rule, scenario, world| {
-            Box::pin(async move {
-                // The station replaced a factory default password once for the run; a scenario
-                // about the factory state itself gets it back for itself alone.
-                if scenario.tags.iter().any(|t| t.trim_start_matches('@') == "factory-state") {
-                    world.to_factory_state().await;
-                }
-            })
-        })
-        .after(|feature, _rule, scenario, _finished, world| {
-            Box::pin(async move {
-                if let Some(w) = world {
-                    let mut findings = std::mem::take(&mut w.findings);
-                    if w.dut_ref().is_some() {
-                        findings.append(&mut w.dut().findings);
-                    }
-                    if !findings.is_empty() {
-                        w.ctx
-                            .findings
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .insert(crate::record::key(feature, scenario), findings);
-                    }
-                    let unestablished = std::mem::take(&mut w.unestablished);
-                    if !unestablished.is_empty() {
-                        w.ctx
-                            .unestablished
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .insert(crate::record::key(feature, scenario), unestablished);
-                    }
-                    if let Some(dut) = w.dut_ref() {
-                        let mut net = w.ctx.network.lock().unwrap_or_else(|e| e.into_inner());
-                        let sent = dut.target.requests() - dut.requests_at_start;
-                        net.requests += sent.total();
-                        net.retries += sent.resent;
-                        net.answers_lost += u64::from(dut.answers_lost);
-                        net.retries += u64::from(dut.retries);
-                        net.reconciles += u64::from(dut.reconciles);
-                        drop(net);
-                        let key = crate::record::key(feature, scenario);
-                        let ev = dut.evidence.clone();
-                        w.ctx.evidence.lock().unwrap_or_else(|e| e.into_inner()).insert(key.clone(), ev);
-                        let mut extras = dut.extras.clone();
-                        extras.console = w.lease().console_for_record();
-                        w.ctx.extras.lock().unwrap_or_else(|e| e.into_inner()).insert(key, extras);
-                    }
-                    if let Err(why) = w.teardown().await {
-                        let msg = format!(
-                            "[harness] {} › {}: the device was not restored ({why}); run `resetlab recover`",
-                            feature.name, scenario.name
-                        );
-                        eprintln!("{}", resetlab_wire::secret::redact(&msg));
-                        w.ctx.teardown_errors.lock().unwrap_or_else(|e| e.into_inner()).push(msg);
-                    }
-                }
-            })
-        })
-        .filter_run(features.clone(), {
-            let ctx = ctx.clone();
-            let skipped = skipped.clone();
-            move |feature, rule, scenario| {
-                let tags: Vec<&String> = feature
-                    .tags
-                    .iter()
-                    .chain(rule.iter().flat_map(|r| r.tags.iter()))
-                    .chain(scenario.tags.iter())
-                    .collect();
-                if let Some(expr) = &tags_filter {
-                    use cucumber::tag::Ext as _;
-                    if !expr.eval(tags.iter().map(|t| t.as_str())) {
-                        return false;
-                    }
-                }
-                let missing: Vec<Need> = Need::ALL
-                    .into_iter()
-                    // Gherkin keeps tags without their `@`.
-                    .filter(|need| tags.iter().any(|t| t.trim_start_matches('@') == need.tag()) && !ctx.lab.can(*need))
-                    .collect();
-                if missing.is_empty() {
-                    return true;
-                }
-                skipped
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(not_applicable(feature, scenario, &tags, &missing));
-                false
-            }
-        })
-        .await;
+    let every =
+        Pass { tags: tags_filter.clone(), only: None, progress: opts.progress, max_concurrent: opts.max_concurrent };
+    every.clone().run(&ctx, &features, &record, json, &skipped).await;
+    // A scenario a network fault left inconclusive gets one more attempt, from its set-up; if the
+    // fault comes again it stays inconclusive, the rig to blame.
+    let faulted = network_faulted(&record.lock().unwrap_or_else(|e| e.into_inner()));
+    if !faulted.is_empty() && !INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
+        if opts.progress != Progress::Quiet {
+            println!("re-running {} scenario(s) once: a network fault left them inconclusive", faulted.len());
+        }
+        let json_path = opts.out.join("cucumber-rerun.json");
+        let json = std::fs::File::create(&json_path).map_err(io_err(&json_path))?;
+        let again = Pass { tags: tags_filter, only: Some(faulted), ..every };
+        again.run(&ctx, &features, &record, json, &skipped).await;
+        keep_last_attempts(&mut record.lock().unwrap_or_else(|e| e.into_inner()));
+    }
 
     let mut record = Arc::try_unwrap(record)
         .map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
@@ -385,6 +303,168 @@ pub async fn run_suite(opts: RunOptions) -> Result<RunRecord, RunError> {
     record.firmware_profile = Some(ctx.lab.profile().name.clone());
     crate::report::write_all(&record, &opts.out)?;
     Ok(record)
+}
+
+/// One Cucumber pass over the features: every scenario the tags select (those the bench cannot
+/// run go to `skipped`, not applicable), or only the scenarios in `only`.
+#[derive(Clone)]
+struct Pass {
+    tags: Option<TagOperation>,
+    only: Option<BTreeSet<crate::record::Key>>,
+    progress: Progress,
+    max_concurrent: usize,
+}
+
+impl Pass {
+    async fn run(
+        self,
+        ctx: &Arc<RunContext>,
+        features: &Path,
+        record: &Arc<Mutex<RunRecord>>,
+        json: std::fs::File,
+        skipped: &Arc<Mutex<Vec<ScenarioRecord>>>,
+    ) {
+        let Pass { tags: tags_filter, only, progress, max_concurrent } = self;
+        LabWorld::cucumber()
+            .max_concurrent_scenarios(max_concurrent)
+            .with_writer(
+                RecordWriter::new(record.clone(), progress)
+                    .tee::<LabWorld, _>(writer::Json::for_tee(json))
+                    .normalized(),
+            )
+            .fail_on_skipped()
+            // Our own command line is parsed by clap in cli.rs; cucumber must not read the process's.
+            .with_cli(cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty>::default())
+            .before(|_feature, _rule, scenario, world| {
+                Box::pin(async move {
+                    // The station replaced a factory default password once for the run; a scenario
+                    // about the factory state itself gets it back for itself alone.
+                    if scenario.tags.iter().any(|t| t.trim_start_matches('@') == "factory-state") {
+                        world.to_factory_state().await;
+                    }
+                })
+            })
+            .after(|feature, _rule, scenario, _finished, world| {
+                Box::pin(async move {
+                    if let Some(w) = world {
+                        let mut findings = std::mem::take(&mut w.findings);
+                        if w.dut_ref().is_some() {
+                            findings.append(&mut w.dut().findings);
+                        }
+                        if !findings.is_empty() {
+                            w.ctx
+                                .findings
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .insert(crate::record::key(feature, scenario), findings);
+                        }
+                        let unestablished = std::mem::take(&mut w.unestablished);
+                        if !unestablished.is_empty() {
+                            w.ctx
+                                .unestablished
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .insert(crate::record::key(feature, scenario), unestablished);
+                        }
+                        if let Some(dut) = w.dut_ref() {
+                            let mut net = w.ctx.network.lock().unwrap_or_else(|e| e.into_inner());
+                            let sent = dut.target.requests() - dut.requests_at_start;
+                            net.requests += sent.total();
+                            net.retries += sent.resent;
+                            net.answers_lost += u64::from(dut.answers_lost);
+                            net.retries += u64::from(dut.retries);
+                            net.reconciles += u64::from(dut.reconciles);
+                            drop(net);
+                            let key = crate::record::key(feature, scenario);
+                            let ev = dut.evidence.clone();
+                            w.ctx.evidence.lock().unwrap_or_else(|e| e.into_inner()).insert(key.clone(), ev);
+                            let mut extras = dut.extras.clone();
+                            extras.console = w.lease().console_for_record();
+                            w.ctx.extras.lock().unwrap_or_else(|e| e.into_inner()).insert(key, extras);
+                        }
+                        if let Err(why) = w.teardown().await {
+                            let msg = format!(
+                                "[harness] {} › {}: the device was not restored ({why}); run `resetlab recover`",
+                                feature.name, scenario.name
+                            );
+                            eprintln!("{}", resetlab_wire::secret::redact(&msg));
+                            w.ctx.teardown_errors.lock().unwrap_or_else(|e| e.into_inner()).push(msg);
+                        }
+                    }
+                })
+            })
+            .filter_run(features.to_owned(), {
+                let ctx = ctx.clone();
+                let skipped = skipped.clone();
+                move |feature, rule, scenario| {
+                    let tags: Vec<&String> = feature
+                        .tags
+                        .iter()
+                        .chain(rule.iter().flat_map(|r| r.tags.iter()))
+                        .chain(scenario.tags.iter())
+                        .collect();
+                    if let Some(expr) = &tags_filter {
+                        use cucumber::tag::Ext as _;
+                        if !expr.eval(tags.iter().map(|t| t.as_str())) {
+                            return false;
+                        }
+                    }
+                    if let Some(only) = &only {
+                        return only.contains(&crate::record::key(feature, scenario));
+                    }
+                    let missing: Vec<Need> = Need::ALL
+                        .into_iter()
+                        // Gherkin keeps tags without their `@`.
+                        .filter(|need| {
+                            tags.iter().any(|t| t.trim_start_matches('@') == need.tag()) && !ctx.lab.can(*need)
+                        })
+                        .collect();
+                    if missing.is_empty() {
+                        return true;
+                    }
+                    skipped
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(not_applicable(feature, scenario, &tags, &missing));
+                    false
+                }
+            })
+            .await;
+    }
+}
+
+/// The scenarios that ended inconclusive because the network lost an answer (the failure that
+/// stopped them says so, as data).
+fn network_faulted(record: &RunRecord) -> BTreeSet<crate::record::Key> {
+    record
+        .scenarios
+        .iter()
+        .filter(|s| s.verdict == Verdict::Error && s.blame == Some(crate::blame::Blame::Rig))
+        .filter(|s| s.steps.iter().any(|st| st.failure.as_ref().is_some_and(|f| f.network)))
+        .map(|s| (s.feature.clone(), s.line))
+        .collect()
+}
+
+/// After a re-run a scenario is in the record twice: keep its last attempt, saying what the first
+/// one ended with.
+fn keep_last_attempts(record: &mut RunRecord) {
+    let mut last: std::collections::HashMap<crate::record::Key, ScenarioRecord> = Default::default();
+    for s in record.scenarios.drain(..) {
+        let key = (s.feature.clone(), s.line);
+        match last.remove(&key) {
+            Some(first) => {
+                let mut again = s;
+                again.first_attempt =
+                    Some(first.reason.unwrap_or_else(|| format!("{:?}", first.verdict).to_lowercase()));
+                last.insert(key, again);
+            }
+            None => {
+                last.insert(key, s);
+            }
+        }
+    }
+    record.scenarios = last.into_values().collect();
+    record.scenarios.sort_by(|a, b| (&a.feature, a.line).cmp(&(&b.feature, b.line)));
 }
 
 /// The per-requirement summary table printed at the end of a run.

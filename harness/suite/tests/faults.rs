@@ -192,12 +192,16 @@ const APP_CHANGES: &str = "@remote";
 
 /// `certify` on the embedded lab with `--relay-fault fault`; the record and what the run printed.
 async fn certify_embedded_relay(fault: &str) -> (RunRecord, String) {
+    certify_embedded_relay_tagged(fault, APP_CHANGES).await
+}
+
+async fn certify_embedded_relay_tagged(fault: &str, tags: &str) -> (RunRecord, String) {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     let output = tokio::time::timeout(
         Duration::from_secs(240),
         tokio::process::Command::new(EXE)
-            .args(["certify", "--quiet", "--profile", "etsi,asvs,cve", "--tags", APP_CHANGES, "--relay-fault", fault])
+            .args(["certify", "--profile", "etsi,asvs,cve", "--tags", tags, "--relay-fault", fault])
             .arg("--out")
             .arg(&out)
             .stdin(std::process::Stdio::null())
@@ -255,6 +259,13 @@ fn relay_fault_reconciled(record: &RunRecord, said: &str) {
         "{:?}",
         inconclusive.reason
     );
+    // Inconclusive only after one more attempt from its set-up, which met the fault again.
+    assert!(
+        inconclusive.first_attempt.as_deref().is_some_and(|r| r.contains("the network lost the recorder's answer")),
+        "not re-run: {:?}",
+        inconclusive.first_attempt
+    );
+    assert!(said.contains("re-running"), "the run did not say it re-ran scenarios\n{said}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -284,4 +295,24 @@ async fn relay_path_stall_past_the_relay_deadline() {
 async fn relay_path_truncated_answer() {
     let (record, said) = certify_embedded_relay("truncate").await;
     relay_fault_reconciled(&record, &said);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_path_a_scenario_whose_answer_was_lost_once_is_run_again_and_established() {
+    // Every second change of the run loses its answer: a scenario hit once gets one more attempt
+    // from its set-up, and that attempt's verdict is the scenario's.
+    let (record, said) = certify_embedded_relay_tagged("drop-answer:2", "@app").await;
+    let net = record.network.as_ref().expect("the record has network figures");
+    assert!(net.spoiled_on_purpose.unwrap_or(0) >= 2, "{net}\n{said}");
+    for s in &record.scenarios {
+        assert_ne!(s.blame, Some(Blame::Device), "{} blamed on the device: {:?}\n{said}", s.name, s.reason);
+    }
+    let rerun: Vec<_> = record.scenarios.iter().filter(|s| s.first_attempt.is_some()).collect();
+    assert!(!rerun.is_empty(), "nothing was re-run\n{said}");
+    assert!(
+        rerun.iter().any(|s| s.verdict == Verdict::Pass),
+        "no re-run scenario was established: {:?}\n{said}",
+        rerun.iter().map(|s| (&s.name, s.verdict, &s.reason)).collect::<Vec<_>>()
+    );
+    assert!(record.errors.is_empty(), "{:?}", record.errors);
 }

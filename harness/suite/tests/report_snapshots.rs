@@ -47,6 +47,7 @@ fn scenario(feature: &str, name: &str, line: usize, reqs: &[&str], verdict: Verd
         evidence: Vec::new(),
         stopped_at: None,
         unestablished: Default::default(),
+        first_attempt: None,
     }
 }
 

@@ -101,6 +101,9 @@ pub struct Emulated {
     /// The lossy links of that fault, one per station, kept for the run (their counts go in the
     /// record).
     links: std::sync::Mutex<Vec<LossyLink>>,
+    /// Changes those links matched, counted across all of them: the lab's stations share one
+    /// flaky network, so "every second change" is every second change of the run.
+    relay_changes: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Emulated {
@@ -121,6 +124,7 @@ impl Emulated {
             next_instance: AtomicU64::new(1),
             relay_fault: None,
             links: Default::default(),
+            relay_changes: Default::default(),
         }
     }
 
@@ -175,7 +179,7 @@ impl Emulated {
         let agent = match self.relay_fault {
             None => relay.attach(recorder),
             Some(fault) => {
-                let link = LossyLink::start(recorder.http_addr(), fault.rule())
+                let link = LossyLink::start_counting(recorder.http_addr(), fault.rule(), self.relay_changes.clone())
                     .await
                     .map_err(|e| LabError::Emulator(format!("lossy link for --relay-fault: {e}")))?;
                 let agent = relay.attach(&BehindLink { recorder: recorder.clone(), http: link.addr });

@@ -116,6 +116,10 @@ pub struct ScenarioRecord {
     /// so only the recorder-side half did): partly established at best, never passed by it.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub unestablished: BTreeMap<RequirementId, String>,
+    /// This scenario was run once more because a network fault left its first attempt
+    /// inconclusive: what that attempt ended with. The verdict is the second attempt's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_attempt: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -209,6 +209,7 @@ impl<W: cucumber::World> cucumber::Writer<W> for RecordWriter {
                     evidence: Vec::new(),
                     stopped_at: None,
                     unestablished: BTreeMap::new(),
+                    first_attempt: None,
                 };
                 self.running.insert(key, Running { record, raised: Vec::new(), started: at, step_started: at });
             }

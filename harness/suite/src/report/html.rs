@@ -335,6 +335,13 @@ fn scenarios(h: &mut String, r: &RunRecord) {
             let blame = s.blame.map_or_else(String::new, |b| format!("{b} fault: "));
             let _ = writeln!(h, "<p><b>{}</b><code>{}</code></p>", e(&blame), e(reason));
         }
+        if let Some(first) = &s.first_attempt {
+            let _ = writeln!(
+                h,
+                "<p><b>re-run once after a network fault; the first attempt: </b><code>{}</code></p>",
+                e(first)
+            );
+        }
         if !s.steps.is_empty() {
             h.push_str("<table><tr><th>Step</th><th>Status</th><th>Time</th><th>Error</th></tr>\n");
             for st in &s.steps {

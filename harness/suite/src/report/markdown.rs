@@ -40,6 +40,9 @@ pub fn render(r: &RunRecord) -> String {
             if let Some(blame) = s.blame {
                 let _ = writeln!(w, "- Blame: {blame}");
             }
+            if let Some(first) = &s.first_attempt {
+                let _ = writeln!(w, "- Re-run once after a network fault; the first attempt: {}", code(first));
+            }
             if !p.evidence.is_empty() {
                 let _ = writeln!(w, "- Evidence:");
                 for e in &p.evidence {

@@ -118,6 +118,7 @@ pub fn redacted(record: &RunRecord) -> RunRecord {
         r(&mut s.name);
         s.tags.iter_mut().for_each(r);
         ro(&mut s.reason);
+        ro(&mut s.first_attempt);
         for st in &mut s.steps {
             r(&mut st.keyword);
             r(&mut st.text);

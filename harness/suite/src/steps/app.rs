@@ -15,7 +15,7 @@ use resetlab_ledger::Outcome;
 use resetlab_wire::Secret;
 
 use super::generate_password;
-use crate::blame::{Blame, Failure, fail, fail_check, fail_violating};
+use crate::blame::{Blame, Failure, fail, fail_check, fail_network, fail_violating};
 use crate::lab::{BenchApp, Remote};
 use crate::world::{ChangeAttempt, LabWorld};
 
@@ -330,12 +330,9 @@ fn outcome(w: &LabWorld) -> &ModifyOutcome {
 /// recorder-side steps still ran on what the recorder was found to hold).
 fn screen_judges_nothing_after_a_lost_answer(w: &LabWorld) {
     if let Some(shown) = &w.lost_on_relay {
-        fail(
-            Blame::Rig,
-            format!(
-                "the app could not know the outcome (it showed {shown:?}): the network lost the recorder's answer on the relay path"
-            ),
-        );
+        fail_network(format!(
+            "the app could not know the outcome (it showed {shown:?}): the network lost the recorder's answer on the relay path"
+        ));
     }
 }
 
@@ -657,10 +654,7 @@ async fn raw_change_through_relay(w: &mut LabWorld) {
                 ),
                 holds,
             );
-            fail(
-                Blame::Rig,
-                format!("the network lost the recorder's answer on the relay path ({why}): nothing to judge"),
-            )
+            fail_network(format!("the network lost the recorder's answer on the relay path ({why}): nothing to judge"))
         }
         Err(e) => fail(Blame::Rig, format!("the request did not get through the relay: {e:?}")),
     };
