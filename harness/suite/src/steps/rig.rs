@@ -8,7 +8,7 @@ use resetlab_device::{Credentials, LoginOutcome};
 
 use crate::blame::{Blame, Failure, fail};
 use crate::password::generate_every_class;
-use crate::world::{ChangeAttempt, LabWorld};
+use crate::world::{ChangeAttempt, LabWorld, NotChanged};
 
 #[given("the administrator has changed the password to a new 6-character password")]
 async fn admin_has_changed_password(w: &mut LabWorld) {
@@ -16,11 +16,11 @@ async fn admin_has_changed_password(w: &mut LabWorld) {
         let dut = w.dut();
         let by = dut.admin();
         let new = generate_every_class(&dut.profile.password_rule, dut.profile.password_rule.max_len);
-        let result = dut.change_password(&by, &by.user, &new).await;
+        let result = dut.change_password(&by, &by.user, &new).await.map_err(NotChanged::Device);
         (by.user.clone(), by.user.clone(), by.password.clone(), new, result)
     };
     if let Err(e) = &result {
-        fail(Blame::of_error(e), format!("the recorder refused a valid change: {e}"));
+        fail(e.blame(), format!("the recorder refused a valid change: {e}"));
     }
     w.changed_at = Some(Instant::now());
     w.change = Some(ChangeAttempt { by, account, old, new, result });
@@ -91,7 +91,7 @@ async fn change_with_power_cut(w: &mut LabWorld, when: String) {
     if cut == CutPoint::BeforeSending {
         w.lease().power_off().await;
     }
-    let result = w.dut().change_password(&by, &by.user, &new).await;
+    let result = w.dut().change_password(&by, &by.user, &new).await.map_err(NotChanged::Device);
     w.changed_at = Some(Instant::now());
     match cut {
         CutPoint::BeforeSending => {}
@@ -104,7 +104,7 @@ async fn change_with_power_cut(w: &mut LabWorld, when: String) {
     if cut != CutPoint::BeforeSending
         && let Err(e) = &result
     {
-        fail(Blame::of_error(e), format!("the recorder refused a valid change: {e}"));
+        fail(e.blame(), format!("the recorder refused a valid change: {e}"));
     }
     w.cut_after_commit = cut == CutPoint::AfterCommitDelay;
     w.change = Some(ChangeAttempt { by: by.user.clone(), account: by.user, old: by.password, new, result });
