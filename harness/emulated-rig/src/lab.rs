@@ -3,7 +3,6 @@
 //! real drivers, shut it down.
 
 use std::str::FromStr;
-use std::time::Duration;
 
 use resetlab_emulator::{Recorder, RecorderConfig};
 use resetlab_rig::{Bench, CheckOptions, CheckReport};
@@ -110,8 +109,9 @@ pub async fn rig_check_emulated(
     let resolved = crate::resolve(bench, &lab, 0);
     let mut opts = opts.clone();
     if opts.boot_deadline.is_none() {
-        // The emulated boot is short; give it generous room but fail well before a real bench would.
-        opts.boot_deadline = Some(lab.recorder(0).boot_time() * 10 + Duration::from_secs(2));
+        // The one deadline policy, from the boot this recorder really has (the profile's is a
+        // real recorder's, far longer than the emulated boot).
+        opts.boot_deadline = Some(resetlab_rig::Deadlines::for_boot_time(Some(lab.recorder(0).boot_time())).up);
     }
     let report = resetlab_rig::rig_check(&resolved, &opts).await;
     lab.shutdown().await;

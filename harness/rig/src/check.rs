@@ -8,15 +8,16 @@ use std::time::{Duration, Instant};
 
 use crate::bench::{Bench, ConsolePort};
 use crate::console::{Console, CrashPatterns};
+use crate::cycle::{Deadlines, Part, Stage, Stalled, switch_off, switch_on};
 use crate::error::{Blame, RigError};
 use crate::operator::{DEFAULT_ANSWER_TIMEOUT, Operator};
-use crate::power::{Drivers, Switch, SwitchDriver};
-use crate::ready::{wait_down, wait_ready};
+use crate::power::{Drivers, Switch, SwitchDriver, Switched};
 
 /// Knobs for a rig check.
 #[derive(Debug, Clone)]
 pub struct CheckOptions {
-    /// Power-on to boot marker and service; `None`: the profile's boot time × 2 + 10 s (or 120 s).
+    /// Power-on to boot marker and service; `None`: the policy's, from the profile's boot time
+    /// ([`Deadlines::for_boot_time`]).
     pub boot_deadline: Option<Duration>,
     /// How long the device may keep answering after power off or link down.
     pub down_deadline: Duration,
@@ -32,7 +33,7 @@ impl Default for CheckOptions {
     fn default() -> Self {
         CheckOptions {
             boot_deadline: None,
-            down_deadline: Duration::from_secs(10),
+            down_deadline: Deadlines::DOWN,
             operator_answers: None,
             evidence: None,
             operator: None,
@@ -156,6 +157,122 @@ impl Run {
         v
     }
 
+    /// A check whose stage ran elsewhere (in a cycle of the switch): its result as it came.
+    fn record(&mut self, name: &str, limit: Option<Duration>, took: Duration, result: Result<String, RigError>) {
+        if self.failed {
+            self.skip(name, "not run after an earlier fault");
+            return;
+        }
+        let (outcome, note) = match result {
+            Ok(note) => (Outcome::Ok, note),
+            Err(e) => {
+                self.failed = true;
+                (Outcome::Fault { blame: e.blame(), message: e.to_string() }, String::new())
+            }
+        };
+        self.report.checks.push(Check { name: name.to_owned(), took, limit, outcome, note });
+    }
+
+    /// Switch `part` off ([`switch_off`]) and check it as two: the switch (`names[0]`), then the
+    /// device going quiet (`names[1]`).
+    async fn switch_off(
+        &mut self,
+        names: [&str; 2],
+        (part, switch): (Part, &SwitchDriver),
+        http: std::net::SocketAddr,
+        console: Option<&Console>,
+        deadlines: Deadlines,
+    ) {
+        let [switched_name, quiet_name] = names;
+        if self.failed {
+            self.skip(switched_name, "not run after an earlier fault");
+            self.skip(quiet_name, "not run after an earlier fault");
+            return;
+        }
+        let off =
+            |s: &Switched| Ok(format!("{} after {}", if part == Part::Power { "off" } else { "down" }, ms(s.took)));
+        let limit = Some(deadlines.down);
+        match switch_off(part, switch, http, console, deadlines).await {
+            Ok(o) => {
+                self.record(switched_name, None, o.switched.took, off(&o.switched));
+                self.record(quiet_name, limit, o.quiet_after, Ok(format!("quiet after {}", ms(o.quiet_after))));
+            }
+            Err(s) if s.stage == Stage::Switch => self.record(switched_name, None, s.took, Err(s.error)),
+            Err(s) => {
+                if let Some(sw) = &s.switched {
+                    self.record(switched_name, None, sw.took, off(sw));
+                }
+                self.record(quiet_name, limit, s.took, Err(s.error));
+            }
+        }
+    }
+
+    /// The checks of a power on ([`switch_on`]): the switch, the console printing anything at all,
+    /// its boot marker, the service answering — or, without a console, the switch and the service.
+    async fn power_on(
+        &mut self,
+        switched_name: &str,
+        on: Result<crate::cycle::On, Stalled>,
+        console: Option<(&Console, &str)>,
+        boot: Duration,
+    ) {
+        let marker_name = console.map(|(_, m)| format!("boot marker {m:?}")).unwrap_or_default();
+        let service = "service answers after boot";
+        let (switched, from, ready) = match on {
+            Err(s) if s.stage == Stage::Switch => return self.record(switched_name, None, s.took, Err(s.error)),
+            Ok(on) => (on.switched, on.from, Ok(on.ready)),
+            Err(s) => match s.switched {
+                Some(switched) => (switched, s.from, Err(s)),
+                None => return self.record(switched_name, None, s.took, Err(s.error)),
+            },
+        };
+        self.record(switched_name, None, switched.took, Ok(format!("on; kept off {} more", ms(switched.held_off))));
+        let Some((c, _)) = console else {
+            self.skip("console alive", "no console on this bench");
+            match ready {
+                Ok(r) => self.record(service, Some(boot), r.service_after, Ok(r.status.clone())),
+                Err(s) => self.record(service, Some(boot), s.took, Err(s.error)),
+            }
+            return;
+        };
+        match ready {
+            // The marker's wait is blamed on the console when it printed nothing at all.
+            Err(s) if s.stage == Stage::Boot && s.error.blame() == Blame::Console => {
+                self.record("console alive", Some(boot), s.took, Err(s.error))
+            }
+            ready => {
+                // What the console printed since the power on, looked at now (the marker's wait
+                // waited for it): the first line, and when it came.
+                let alive = match from {
+                    Some(from) => c.wait_output(from, Duration::ZERO).await,
+                    None => Err(RigError::Harness("the console was not marked at power on".into())),
+                };
+                let took = alive.as_ref().map_or(Duration::ZERO, |s| s.after);
+                self.record(
+                    "console alive",
+                    Some(boot),
+                    took,
+                    alive.map(|s| format!("first line after {}: {:?}", ms(s.after), s.line)),
+                );
+                let marker_ok = |after: Duration| Ok(format!("after {} from power on", ms(after)));
+                match ready {
+                    Ok(r) => {
+                        let after = r.marker_after.unwrap_or_default();
+                        self.record(&marker_name, Some(boot), after, marker_ok(after));
+                        let status = format!("{} ; marker→service {}", r.status, ms(r.marker_to_service));
+                        self.record(service, Some(boot), r.marker_to_service, Ok(status));
+                    }
+                    Err(s) if s.stage == Stage::Boot => self.record(&marker_name, Some(boot), s.took, Err(s.error)),
+                    Err(s) => {
+                        let after = s.marker_after.unwrap_or_default();
+                        self.record(&marker_name, Some(boot), after, marker_ok(after));
+                        self.record(service, Some(boot), s.took, Err(s.error));
+                    }
+                }
+            }
+        }
+    }
+
     fn skip(&mut self, name: &str, why: &str) {
         self.report.checks.push(Check {
             name: name.to_owned(),
@@ -167,31 +284,13 @@ impl Run {
     }
 }
 
-fn power_off_hint(s: &SwitchDriver) -> &'static str {
-    match s {
-        SwitchDriver::Relay(_) => "after power off (the coil reads back off: check the relay wiring)",
-        SwitchDriver::Operator(_) => "after the operator switched the power off (was it the right unit?)",
-        SwitchDriver::Command(_) => "after the power-off command (it succeeded: is it the right outlet?)",
-    }
-}
-
-fn link_down_hint(s: &SwitchDriver) -> &'static str {
-    match s {
-        SwitchDriver::Relay(_) => "after link down (the coil reads back down: check the link relay wiring)",
-        SwitchDriver::Operator(_) => "after the operator unplugged the network cable (was it the right cable?)",
-        SwitchDriver::Command(_) => "after the link-down command (it succeeded: is it the right port?)",
-    }
-}
-
 /// Run the rig check on `bench` (with emulated parts already resolved, see
 /// [`Bench::with_emulated_addresses`]). Never touches credentials.
 pub async fn rig_check(bench: &Bench, opts: &CheckOptions) -> CheckReport {
     let mut run = Run { report: CheckReport { rig: bench.rig.clone(), checks: vec![] }, failed: false };
-    let boot = opts.boot_deadline.unwrap_or_else(|| {
-        bench
-            .profile()
-            .map_or(Duration::from_secs(120), |p| Duration::from_millis(p.boot.time_ms) * 2 + Duration::from_secs(10))
-    });
+    let policy = Deadlines::for_boot_time(bench.profile().map(|p| Duration::from_millis(p.boot.time_ms)));
+    let deadlines = Deadlines { down: opts.down_deadline, up: opts.boot_deadline.unwrap_or(policy.up) };
+    let boot = deadlines.up;
     let marker = bench.ready_marker();
 
     let needs_operator = matches!(bench.power, crate::bench::SwitchSpec::Operator { .. })
@@ -292,73 +391,42 @@ pub async fn rig_check(bench: &Bench, opts: &CheckOptions) -> CheckReport {
         (Some(power), Some(http)) => {
             run.check("power state read", None, power.get(), |on| format!("reads {}", if *on { "on" } else { "off" }))
                 .await;
-            if let Some(c) = &console {
-                c.mark("power off");
-            }
-            run.check(&format!("power off ({})", power.verified_by()), None, power.set(false), |s| {
-                format!("off after {}", ms(s.took))
-            })
-            .await;
-            let down = opts.down_deadline;
-            run.check(
-                "device stops answering",
-                Some(down),
-                wait_down(http, down, power.blame(), power_off_hint(power)),
-                |d| format!("quiet after {}", ms(*d)),
-            )
-            .await;
-            let on_mark = console.as_ref().map(|c| c.mark("power on"));
-            run.check(&format!("power on ({}, min off time)", power.verified_by()), None, power.set(true), |s| {
-                format!("on; kept off {} more", ms(s.held_off))
-            })
-            .await;
-            if let (Some(c), Some(from)) = (&console, on_mark) {
-                run.check("console alive", Some(boot), c.wait_output(from, boot), |s| {
-                    format!("first line after {}: {:?}", ms(s.after), s.line)
-                })
-                .await;
-                run.check(&format!("boot marker {marker:?}"), Some(boot), c.wait_for(from, &marker, boot), |s| {
-                    format!("after {} from power on", ms(s.after))
-                })
-                .await;
-                run.check(
-                    "service answers after boot",
-                    Some(boot),
-                    wait_ready(Some((c, from, &marker)), http, boot),
-                    |r| format!("{} ; marker→service {}", r.status, ms(r.marker_to_service)),
-                )
-                .await;
+            let names = [format!("power off ({})", power.verified_by()), "device stops answering".to_owned()];
+            run.switch_off([&names[0], &names[1]], (Part::Power, power), http, console.as_ref(), deadlines).await;
+            let on_name = format!("power on ({}, min off time)", power.verified_by());
+            if run.failed {
+                run.skip(&on_name, "not run after an earlier fault");
             } else {
-                run.skip("console alive", "no console on this bench");
-                run.check("service answers after boot", Some(boot), wait_ready(None, http, boot), |r| r.status.clone())
-                    .await;
+                let console = console.as_ref().map(|c| (c, marker.as_str()));
+                let on = switch_on(Part::Power, power, http, console, deadlines).await;
+                run.power_on(&on_name, on, console, boot).await;
             }
             if let Some(link) = &link {
-                if let Some(c) = &console {
-                    c.mark("link down");
+                let names =
+                    [format!("link down ({})", link.verified_by()), "service stops answering on link down".to_owned()];
+                run.switch_off([&names[0], &names[1]], (Part::Link, link), http, console.as_ref(), deadlines).await;
+                let up_name = format!("link up ({})", link.verified_by());
+                if run.failed {
+                    run.skip(&up_name, "not run after an earlier fault");
+                } else {
+                    let on = switch_on(Part::Link, link, http, None, deadlines).await;
+                    let up = |s: &Switched| Ok(format!("up after {}", ms(s.took)));
+                    let service = "service answers after link up";
+                    match on {
+                        Ok(on) => {
+                            run.record(&up_name, None, on.switched.took, up(&on.switched));
+                            let after = on.ready.service_after;
+                            run.record(service, Some(boot), after, Ok(format!("after {}", ms(after))));
+                        }
+                        Err(s) if s.stage == Stage::Switch => run.record(&up_name, None, s.took, Err(s.error)),
+                        Err(s) => {
+                            if let Some(sw) = &s.switched {
+                                run.record(&up_name, None, sw.took, up(sw));
+                            }
+                            run.record(service, Some(boot), s.took, Err(s.error));
+                        }
+                    }
                 }
-                run.check(&format!("link down ({})", link.verified_by()), None, link.set(false), |s| {
-                    format!("down after {}", ms(s.took))
-                })
-                .await;
-                run.check(
-                    "service stops answering on link down",
-                    Some(down),
-                    wait_down(http, down, link.blame(), link_down_hint(link)),
-                    |d| format!("quiet after {}", ms(*d)),
-                )
-                .await;
-                if let Some(c) = &console {
-                    c.mark("link up");
-                }
-                run.check(&format!("link up ({})", link.verified_by()), None, link.set(true), |s| {
-                    format!("up after {}", ms(s.took))
-                })
-                .await;
-                run.check("service answers after link up", Some(boot), wait_ready(None, http, boot), |r| {
-                    format!("after {}", ms(r.service_after))
-                })
-                .await;
             } else {
                 run.skip("link down/up", "no network switch on this bench (driver: none)");
             }

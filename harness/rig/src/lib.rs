@@ -3,13 +3,14 @@
 //!
 //! Laid out like labgrid: what exists on a bench (a resource, [`bench`]) is separate from how it is
 //! switched (a driver: [`modbus_tcp`], [`modbus_rtu`], [`command`], [`operator`], all behind [`power::Switch`]) and
-//! from how a target reaches a state ([`ready`], [`check`]). This crate never imports the emulator:
+//! from how a target reaches a state ([`ready`], [`cycle`], [`check`]). This crate never imports the emulator:
 //! the emulated lab is reached through the same Modbus and serial drivers as a real bench.
 
 pub mod bench;
 pub mod check;
 pub mod command;
 pub mod console;
+pub mod cycle;
 pub mod error;
 pub mod labgrid;
 pub mod modbus_rtu;
@@ -26,6 +27,7 @@ pub use bench::{Bench, BenchError, EmulatedAddresses};
 pub use check::{Check, CheckOptions, CheckReport, Outcome, rig_check};
 pub use command::{CommandSwitch, CommandTemplates};
 pub use console::{Console, CrashPatterns, Cursor, Seen};
+pub use cycle::{Deadlines, Part};
 pub use error::{Blame, RigError};
 
 pub use operator::{Operator, OperatorSwitch};

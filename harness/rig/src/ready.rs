@@ -25,6 +25,15 @@ pub struct Ready {
     pub status: String,
 }
 
+/// Which wait of [`wait_ready`] ran out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NotReady {
+    /// The console's boot marker (or the console showed a crash, or printed nothing at all).
+    Marker,
+    /// The service's HTTP answer; `marker_after`: when the marker was seen, with a console.
+    Service { marker_after: Option<Duration> },
+}
+
 const PROBE_PATH: &str = "/cgi-bin/magicBox.cgi?action=getDeviceType";
 
 /// One real HTTP request; Ok(status line) when the service answers at all (401 included).
@@ -57,11 +66,21 @@ pub async fn wait_ready(
     service: SocketAddr,
     deadline: Duration,
 ) -> Result<Ready, RigError> {
+    wait_ready_staged(console, service, deadline).await.map_err(|(_, e)| e)
+}
+
+/// [`wait_ready`], saying which wait ran out: the boot marker's ([`NotReady::Marker`]) or the
+/// service's ([`NotReady::Service`], with when the marker was seen).
+pub(crate) async fn wait_ready_staged(
+    console: Option<(&Console, Cursor, &str)>,
+    service: SocketAddr,
+    deadline: Duration,
+) -> Result<Ready, (NotReady, RigError)> {
     let start = Instant::now();
     let mut marker_after = None;
     let mut marker_at = start;
     if let Some((c, from, marker)) = console {
-        let seen = c.wait_for(from, marker, deadline).await?;
+        let seen = c.wait_for(from, marker, deadline).await.map_err(|e| (NotReady::Marker, e))?;
         marker_after = Some(seen.at.saturating_duration_since(start));
         marker_at = seen.at;
     }
@@ -71,14 +90,17 @@ pub async fn wait_ready(
     loop {
         let left = until.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(RigError::Timeout {
-                what: format!(
-                    "HTTP answer from {service}{} (last attempt: {last})",
-                    if marker_after.is_some() { " after the boot marker" } else { "" }
-                ),
-                after: deadline,
-                blame: Blame::Device,
-            });
+            return Err((
+                NotReady::Service { marker_after },
+                RigError::Timeout {
+                    what: format!(
+                        "HTTP answer from {service}{} (last attempt: {last})",
+                        if marker_after.is_some() { " after the boot marker" } else { "" }
+                    ),
+                    after: deadline,
+                    blame: Blame::Device,
+                },
+            ));
         }
         match probe_http(service, left.min(Duration::from_secs(2))).await {
             Ok(status) => {

@@ -78,34 +78,17 @@ impl BenchDrivers {
         self.console.as_ref()
     }
 
-    /// Switch power or link (`switch` names it for errors), with the driver's read-back.
-    pub async fn switch(&self, which: Which, on: bool) -> resetlab_rig::Switched {
+    /// The driver of the power or link switch; a rig without it stops the step.
+    pub fn driver(&self, which: Which) -> &SwitchDriver {
         let driver = match which {
             Which::Power => &self.power,
             Which::Link => &self.link,
         };
-        let Some(driver) = driver else {
-            fail(Blame::Harness, format!("this rig cannot switch the {which} (the scenario should be not applicable)"));
-        };
-        match driver.set(on).await {
-            Ok(s) => s,
-            Err(e) => fail(blame_of(&e), e),
-        }
-    }
-}
-
-/// Which of the two switches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Which {
-    Power,
-    Link,
-}
-
-impl std::fmt::Display for Which {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Which::Power => "power",
-            Which::Link => "network link",
+        driver.as_ref().unwrap_or_else(|| {
+            fail(Blame::Harness, format!("this rig cannot switch the {which} (the scenario should be not applicable)"))
         })
     }
 }
+
+/// Which of the two switches (the rig crate's [`resetlab_rig::Part`]).
+pub use resetlab_rig::Part as Which;

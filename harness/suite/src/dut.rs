@@ -10,9 +10,7 @@ use std::collections::HashMap;
 
 use std::time::Instant;
 
-use resetlab_device::{
-    Cgi, Credentials, DeviceError, ErrorKind, Interface, LoginOutcome, Rpc2Session, Target, try_login,
-};
+use resetlab_device::{Cgi, Credentials, DeviceError, ErrorKind, Interface, LoginOutcome, Target, try_login};
 use resetlab_ledger::{DeviceKey, Outcome};
 use resetlab_profile::FirmwareProfile;
 use resetlab_wire::Secret;
@@ -22,6 +20,7 @@ pub use crate::record::Evidence;
 use crate::recovery::{AccountRemoval, Custody, device_key, recover_key, remove_account};
 
 mod pass_the_hash;
+mod rpc2;
 mod together;
 mod video;
 
@@ -507,40 +506,6 @@ impl Dut {
             self.reconcile(&creds.user).await;
         }
         out
-    }
-
-    /// An RPC2 login that claims a special client and login type (the CVE-2021-33044 class), within
-    /// the lockout budget.
-    pub async fn login_rpc2_as(
-        &mut self,
-        creds: &Credentials,
-        client_type: &str,
-        login_type: &str,
-        label: &str,
-    ) -> LoginOutcome {
-        self.before_attempt(Interface::Rpc2, creds).await;
-        let t = Instant::now();
-        let outcome =
-            self.rpc2_outcome(Rpc2Session::login_as(&self.target, creds, client_type, login_type).await).await;
-        let action = format!("log in as {} from a {client_type} client of type {login_type} with {label}", creds.user);
-        self.after_attempt(Some(Interface::Rpc2), creds, &action, &outcome, t.elapsed());
-        outcome
-    }
-
-    /// What an RPC2 login of a special shape showed: accepted (the session is logged out again),
-    /// refused or locked; any other error stops the step.
-    pub(super) async fn rpc2_outcome(&self, session: Result<Rpc2Session, DeviceError>) -> LoginOutcome {
-        match session {
-            Ok(session) => {
-                let _ = session.logout().await;
-                LoginOutcome::Accepted
-            }
-            Err(e) => match e.kind {
-                ErrorKind::Unauthorized => LoginOutcome::Refused,
-                ErrorKind::Locked { remaining_s } => LoginOutcome::Locked { remaining_s },
-                _ => self.fail_on(e),
-            },
-        }
     }
 
     /// A wrong password on purpose, outside the lockout budget (only lockout scenarios do this);

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::record::{RunRecord, Verdict};
+use crate::record::RunRecord;
 use crate::report::escape_xml as x;
 
 /// How long one bench's certify may take before the fleet calls it hung and kills it.
@@ -346,130 +346,58 @@ fn counts(run: &BenchRun) -> (usize, usize, usize, usize) {
     run.record.as_ref().map_or((0, 0, 0, 0), crate::report::counts)
 }
 
-/// The fleet's JUnit: one test suite per bench, its scenarios as test cases (classname = feature);
-/// a bench without a record is one test case in error saying why.
+/// The fleet's JUnit: one test suite per bench, its scenarios as test cases named and placed as in
+/// the bench's own junit.xml (classname the feature, a name stable across edits of the feature
+/// file, `file=` its path); a bench without a record is one test case in error saying why.
+/// Written with `quick-junit`, as the certify report's is.
 pub fn junit(r: &FleetReport) -> String {
-    let secs = |ms: u64| format!("{:.3}", ms as f64 / 1000.0);
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let (mut tests, mut failures, mut errors, mut skipped) = (0, 0, 0, 0);
-    let mut suites = String::new();
+    use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
+    let ms = Duration::from_millis;
+    let mut report = Report::new("resetlab fleet");
+    report.set_time(ms(r.duration_ms));
     for b in &r.benches {
-        let _ = write!(suites, "  <testsuite name=\"{}\"", x(&b.name));
+        let mut suite = TestSuite::new(b.name.as_str());
+        suite.add_property(Property::new("bench.file", b.file.display().to_string()));
         match &b.record {
             Some(rec) => {
-                let (_, fail, err, na) = crate::report::counts(rec);
-                let err = err + rec.errors.len();
-                let n = rec.scenarios.len() + rec.errors.len();
-                (tests, failures, errors, skipped) = (tests + n, failures + fail, errors + err, skipped + na);
-                let _ = writeln!(
-                    suites,
-                    " tests=\"{n}\" failures=\"{fail}\" errors=\"{err}\" skipped=\"{na}\" time=\"{}\">",
-                    secs(rec.duration_ms)
-                );
-                let _ = writeln!(suites, "    <properties>");
-                let _ = writeln!(
-                    suites,
-                    "      <property name=\"bench.file\" value=\"{}\"/>",
-                    x(&b.file.display().to_string())
-                );
-                let _ = writeln!(
-                    suites,
-                    "      <property name=\"report\" value=\"{}\"/>",
-                    x(&b.dir.join("report.html").display().to_string())
-                );
+                suite.set_time(ms(rec.duration_ms));
+                if let Some(t) = rec.started {
+                    suite.set_timestamp(t.fixed_offset());
+                }
+                suite.add_property(Property::new("report", b.dir.join("report.html").display().to_string()));
                 if let Some(p) = &rec.provenance {
                     for (name, value) in crate::report::provenance_properties(p, "") {
-                        let _ = writeln!(suites, "      <property name=\"{name}\" value=\"{}\"/>", x(&value));
+                        suite.add_property(Property::new(name, value));
                     }
                 }
-                let _ = writeln!(suites, "    </properties>");
-                for s in &rec.scenarios {
-                    let _ = writeln!(
-                        suites,
-                        "    <testcase classname=\"{}\" name=\"{}\" time=\"{}\">",
-                        x(&s.feature),
-                        x(&format!("{} (line {})", s.name, s.line)),
-                        secs(s.duration_ms)
-                    );
-                    let _ = write!(suites, "      <properties>");
-                    for id in &s.requirements {
-                        let _ = write!(suites, "<property name=\"requirement\" value=\"{}\"/>", x(&id.0));
-                    }
-                    let _ = writeln!(suites, "</properties>");
-                    let reason = x(s.reason.as_deref().unwrap_or(""));
-                    match s.verdict {
-                        Verdict::Pass => {}
-                        Verdict::Fail => {
-                            let _ = writeln!(suites, "      <failure type=\"device\" message=\"{reason}\"/>");
-                        }
-                        Verdict::Error | Verdict::Blocked => {
-                            let kind = s.blame.map_or_else(|| "harness".to_owned(), |b| b.to_string());
-                            let _ = writeln!(suites, "      <error type=\"{kind}\" message=\"{reason}\"/>");
-                        }
-                        Verdict::NotApplicable | Verdict::Partial => {
-                            let _ = writeln!(suites, "      <skipped message=\"{reason}\"/>");
-                        }
-                    }
-                    let _ = writeln!(suites, "    </testcase>");
-                }
-                for (i, e) in rec.errors.iter().enumerate() {
-                    let _ = writeln!(
-                        suites,
-                        "    <testcase classname=\"run\" name=\"run error {}\" time=\"0\"><error type=\"harness\" message=\"{}\"/></testcase>",
-                        i + 1,
-                        x(e)
-                    );
-                }
+                suite.add_test_cases(crate::report::junit::feature_cases(rec).into_values().flatten());
+                suite.add_test_cases(crate::report::junit::run_error_cases(rec));
             }
             None => {
-                tests += 1;
-                let why = match &b.outcome {
-                    BenchOutcome::Broken(w) => w.clone(),
-                    BenchOutcome::NotStarted => "not started: the fleet was interrupted".to_owned(),
-                    BenchOutcome::Certified => "certify wrote no record".to_owned(),
+                suite.set_time(ms(b.duration_ms));
+                let broken = |why: &str| {
+                    let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+                    status.set_type("rig").set_message(why);
+                    status
                 };
-                let skip = matches!(b.outcome, BenchOutcome::NotStarted);
-                if skip {
-                    skipped += 1;
-                } else {
-                    errors += 1;
-                }
-                let _ = writeln!(
-                    suites,
-                    " tests=\"1\" failures=\"0\" errors=\"{}\" skipped=\"{}\" time=\"{}\">",
-                    u8::from(!skip),
-                    u8::from(skip),
-                    secs(b.duration_ms)
-                );
-                let _ = writeln!(
-                    suites,
-                    "    <properties><property name=\"bench.file\" value=\"{}\"/></properties>",
-                    x(&b.file.display().to_string())
-                );
-                let _ = writeln!(
-                    suites,
-                    "    <testcase classname=\"{}\" name=\"certify\" time=\"{}\">",
-                    x(&b.name),
-                    secs(b.duration_ms)
-                );
-                if skip {
-                    let _ = writeln!(suites, "      <skipped message=\"{}\"/>", x(&why));
-                } else {
-                    let _ = writeln!(suites, "      <error type=\"rig\" message=\"{}\"/>", x(&why));
-                }
-                let _ = writeln!(suites, "    </testcase>");
+                let status = match &b.outcome {
+                    BenchOutcome::NotStarted => {
+                        let mut status = TestCaseStatus::skipped();
+                        status.set_message("not started: the fleet was interrupted");
+                        status
+                    }
+                    BenchOutcome::Broken(why) => broken(why),
+                    BenchOutcome::Certified => broken("certify wrote no record"),
+                };
+                let mut case = TestCase::new("certify", status);
+                case.set_classname(b.name.as_str());
+                case.set_time(ms(b.duration_ms));
+                suite.add_test_case(case);
             }
         }
-        let _ = writeln!(suites, "  </testsuite>");
+        report.add_test_suite(suite);
     }
-    let _ = writeln!(
-        out,
-        "<testsuites name=\"resetlab fleet\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\" time=\"{}\">",
-        secs(r.duration_ms)
-    );
-    out.push_str(&suites);
-    out.push_str("</testsuites>\n");
-    out
+    report.to_string().expect("a JUnit report of strings serialises")
 }
 
 /// The fleet summary as Markdown (also the CI job summary).
@@ -718,15 +646,41 @@ mod tests {
                     outcome: BenchOutcome::Certified,
                     exit_code: Some(0),
                     duration_ms: 5,
-                    record: Some(RunRecord::default()),
+                    record: Some(RunRecord { scenarios: vec![scenario(7), scenario(12)], ..RunRecord::default() }),
                 },
             ],
             emulated: None,
         };
         let j = junit(&report);
         assert_eq!(j.matches("<testsuite name=").count(), 2, "{j}");
-        assert!(j.contains("<testsuite name=\"b1\" tests=\"1\" failures=\"0\" errors=\"1\""), "{j}");
+        assert!(j.contains("<testsuite name=\"b1\" tests=\"1\" skipped=\"0\" errors=\"1\" failures=\"0\""), "{j}");
         assert!(j.contains("bench file b1.yaml is missing"), "{j}");
+        assert!(j.contains("<testsuite name=\"b2\" tests=\"2\" skipped=\"0\" errors=\"0\" failures=\"0\""), "{j}");
+        // The names CI keeps history by do not move when the feature file is edited above them;
+        // the two rows of one outline are told apart by their place among them.
+        assert!(j.contains("name=\"old password refused [1]\" classname=\"Password change\""), "{j}");
+        assert!(j.contains("name=\"old password refused [2]\""), "{j}");
+        assert!(!j.contains("(line"), "{j}");
         assert!(!report.is_green());
+    }
+
+    fn scenario(line: usize) -> crate::record::ScenarioRecord {
+        crate::record::ScenarioRecord {
+            feature: "Password change".into(),
+            name: "old password refused".into(),
+            line,
+            requirements: Default::default(),
+            tags: Vec::new(),
+            verdict: crate::record::Verdict::Pass,
+            violated: Default::default(),
+            blame: None,
+            reason: None,
+            duration_ms: 3,
+            steps: Vec::new(),
+            evidence: Vec::new(),
+            stopped_at: None,
+            unestablished: Default::default(),
+            first_attempt: None,
+        }
     }
 }

@@ -1,12 +1,13 @@
 //! Strategies: how a scenario brings its device to a state ("powered off", "booted and answering",
 //! "link restored"), each step proven by an observation and timed into the evidence — labgrid's
-//! strategies, in resetlab's terms. The waits are the rig crate's: "down" is the service no longer
+//! strategies, in resetlab's terms. The switching and the waits are the rig crate's power cycle
+//! (`resetlab_rig::cycle`, which `resetlab rig check` runs too): "down" is the service no longer
 //! answering; "up" is the console's ready marker (when there is a console) and then the service
-//! answering a real HTTP request.
+//! answering a real HTTP request, within the rig's one deadline policy.
 
 use std::time::Duration;
 
-use resetlab_rig::Blame as RigBlame;
+use resetlab_rig::Deadlines;
 
 use crate::bench_drivers::{Which, blame_of};
 use crate::blame::fail;
@@ -14,40 +15,41 @@ use crate::lab::Lease;
 use crate::record::{ConsoleLine, Measurement, RigEvent};
 use resetlab_device::LoginOutcome;
 
-/// How long a device may take to stop answering once switched off.
-const DOWN_DEADLINE: Duration = Duration::from_secs(5);
-
 impl Lease {
-    /// The profile's real boot time with margin (an emulated recorder boots far faster).
-    fn boot_deadline(&self) -> Duration {
-        Duration::from_millis(self.dut.profile.boot.time_ms) * 3 + Duration::from_secs(10)
+    /// How long the recorder may take to go quiet and to come back: the rig's one policy
+    /// ([`Deadlines::for_boot_time`]), from the boot this recorder has — the emulated recorder's
+    /// own on the embedded lab (far shorter than the real one its profile states), else the
+    /// profile's.
+    fn deadlines(&self) -> Deadlines {
+        let boot = match &self.recorder {
+            Some(recorder) => recorder.boot_time(),
+            None => Duration::from_millis(self.dut.profile.boot.time_ms),
+        };
+        Deadlines::for_boot_time(Some(boot))
     }
 
     async fn switch_off(&mut self, which: Which) {
+        let deadlines = self.deadlines();
         let s = &self.drivers;
-        if let Some(c) = s.console() {
-            c.mark(&format!("{which} off"));
-        }
         let at = self.dut.now_ms();
-        let switched = s.switch(which, false).await;
-        let why = format!("after the {which} was switched off");
-        match resetlab_rig::wait_down(s.service, DOWN_DEADLINE, RigBlame::Relay, &why).await {
-            Ok(t) => {
-                self.dut.note(
-                    None,
-                    format!("switch the {which} off"),
-                    format!("{switched:?}; device stopped answering after {} ms", t.as_millis()),
-                );
-                self.record_switch(at, which, "off", &switched);
-                self.dut.extras.measurements.push(Measurement::at_most(
-                    format!("{which} off to service silent"),
-                    t.as_secs_f64(),
-                    "s",
-                    DOWN_DEADLINE.as_secs_f64(),
-                ));
-            }
-            Err(e) => fail(blame_of(&e), e),
-        }
+        let off = match resetlab_rig::cycle::switch_off(which, s.driver(which), s.service, s.console(), deadlines).await
+        {
+            Ok(off) => off,
+            Err(stalled) => fail(blame_of(&stalled.error), stalled.error),
+        };
+        let t = off.quiet_after;
+        self.dut.note(
+            None,
+            format!("switch the {which} off"),
+            format!("{:?}; device stopped answering after {} ms", off.switched, t.as_millis()),
+        );
+        self.record_switch(at, which, "off", &off.switched);
+        self.dut.extras.measurements.push(Measurement::at_most(
+            format!("{which} off to service silent"),
+            t.as_secs_f64(),
+            "s",
+            deadlines.down.as_secs_f64(),
+        ));
         match which {
             Which::Power => self.powered = false,
             Which::Link => self.linked = false,
@@ -66,43 +68,39 @@ impl Lease {
     }
 
     async fn switch_on(&mut self, which: Which) {
-        let deadline = self.boot_deadline();
+        let deadlines = self.deadlines();
+        let deadline = deadlines.up;
         let s = &self.drivers;
-        let from = s.console().map(|c| c.mark(&format!("{which} on")));
         let at = self.dut.now_ms();
-        let switched = s.switch(which, true).await;
-        // After power on the firmware boots: wait for its marker. After link up it is already up.
-        let console = match (which, s.console(), from) {
-            (Which::Power, Some(c), Some(from)) => Some((c, from, s.ready_marker.as_str())),
-            _ => None,
+        // After power on the firmware boots: its marker is waited for. After link up it is already up.
+        let console = s.console().map(|c| (c, s.ready_marker.as_str()));
+        let on = match resetlab_rig::cycle::switch_on(which, s.driver(which), s.service, console, deadlines).await {
+            Ok(on) => on,
+            Err(stalled) => fail(blame_of(&stalled.error), stalled.error),
         };
-        match resetlab_rig::wait_ready(console, s.service, deadline).await {
-            Ok(ready) => {
-                let marker =
-                    ready.marker_after.map(|m| format!("boot marker after {} ms, ", m.as_millis())).unwrap_or_default();
-                self.dut.note(
-                    None,
-                    format!("switch the {which} on"),
-                    format!(
-                        "{switched:?}; {marker}service answering after {} ms (limit {} ms)",
-                        ready.service_after.as_millis(),
-                        deadline.as_millis()
-                    ),
-                );
-                self.record_switch(at, which, "on", &switched);
-                let name = match which {
-                    Which::Power => "boot to service ready",
-                    Which::Link => "link up to service answering",
-                };
-                self.dut.extras.measurements.push(Measurement::at_most(
-                    name,
-                    ready.service_after.as_secs_f64(),
-                    "s",
-                    deadline.as_secs_f64(),
-                ));
-            }
-            Err(e) => fail(blame_of(&e), e),
-        }
+        let (switched, ready) = (on.switched, on.ready);
+        let marker =
+            ready.marker_after.map(|m| format!("boot marker after {} ms, ", m.as_millis())).unwrap_or_default();
+        self.dut.note(
+            None,
+            format!("switch the {which} on"),
+            format!(
+                "{switched:?}; {marker}service answering after {} ms (limit {} ms)",
+                ready.service_after.as_millis(),
+                deadline.as_millis()
+            ),
+        );
+        self.record_switch(at, which, "on", &switched);
+        let name = match which {
+            Which::Power => "boot to service ready",
+            Which::Link => "link up to service answering",
+        };
+        self.dut.extras.measurements.push(Measurement::at_most(
+            name,
+            ready.service_after.as_secs_f64(),
+            "s",
+            deadline.as_secs_f64(),
+        ));
         match which {
             Which::Power => {
                 self.powered = true;

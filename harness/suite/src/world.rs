@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use resetlab_device::{Credentials, DeviceError};
+use resetlab_app::ModifyOutcome;
+use resetlab_device::{Credentials, DeviceError, ErrorKind};
 use resetlab_wire::Secret;
 
 use crate::blame::{Blame, fail};
@@ -11,14 +12,58 @@ use crate::dut::Dut;
 use crate::lab::Lease;
 use crate::run::RunContext;
 
-/// A password change the scenario attempted, and what the device answered.
+/// A password change the scenario attempted, and what came of it.
 #[derive(Debug)]
 pub struct ChangeAttempt {
     pub by: String,
     pub account: String,
     pub old: Secret,
     pub new: Secret,
-    pub result: Result<(), DeviceError>,
+    pub result: Result<(), NotChanged>,
+}
+
+/// Why a password change did not take, in the terms of the path that carried it — so that a step
+/// never has to dress what an app showed up as a device-protocol error.
+#[derive(Debug)]
+pub enum NotChanged {
+    /// The harness sent the change (HTTP CGI, ONVIF): the recorder refused it, or it failed on
+    /// the way.
+    Device(DeviceError),
+    /// The app carried it (Modify password): what the app showed instead of success.
+    App(ModifyOutcome),
+    /// A request the app would send, carried by the relay: the recorder's answer was not OK.
+    Relayed { status: u16, body: String },
+}
+
+impl NotChanged {
+    /// Whether the recorder (or the app) said no, rather than the change going unanswered.
+    pub fn is_refusal(&self) -> bool {
+        match self {
+            NotChanged::Device(e) => matches!(e.kind, ErrorKind::Refused { .. } | ErrorKind::Unauthorized),
+            NotChanged::App(_) | NotChanged::Relayed { .. } => true,
+        }
+    }
+
+    /// Who is to blame where the change should have taken: the rig when the request never got an
+    /// answer, otherwise the device.
+    pub fn blame(&self) -> Blame {
+        match self {
+            NotChanged::Device(e) => Blame::of_error(e),
+            NotChanged::App(_) | NotChanged::Relayed { .. } => Blame::Device,
+        }
+    }
+}
+
+impl std::fmt::Display for NotChanged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotChanged::Device(e) => e.fmt(f),
+            NotChanged::App(outcome) => write!(f, "the app shows {outcome:?}"),
+            NotChanged::Relayed { status, body } => {
+                write!(f, "the recorder answered the relayed modifyPassword with HTTP {status} {body}")
+            }
+        }
+    }
 }
 
 #[derive(cucumber::World)]

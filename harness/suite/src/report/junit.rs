@@ -18,35 +18,56 @@ use crate::record::{RunRecord, ScenarioRecord, Verdict};
 
 /// The JUnit XML document (not yet redacted; [`super::write_all`] redacts on write).
 pub fn render(r: &RunRecord) -> String {
+    let ms = Duration::from_millis;
+    let mut report = Report::new("resetlab certify");
+    report.set_time(ms(r.duration_ms));
+    for (feature, cases) in feature_cases(r) {
+        let mut suite = TestSuite::new(feature);
+        if let Some(t) = r.started {
+            suite.set_timestamp(t.fixed_offset());
+        }
+        suite.set_time(cases.iter().filter_map(|c| c.time).sum());
+        suite.add_property(Property::new("resetlab.version", r.resetlab_version.as_str()));
+        suite.add_property(Property::new("lab", r.lab.as_str()));
+        if let Some(id) = &r.run_id {
+            suite.add_property(Property::new("run.id", id.as_str()));
+        }
+        if let Some(p) = &r.provenance {
+            for (name, value) in super::provenance_properties(p, feature) {
+                suite.add_property(Property::new(name, value));
+            }
+        }
+        suite.add_test_cases(cases);
+        report.add_test_suite(suite);
+    }
+    let errors = run_error_cases(r);
+    if !errors.is_empty() {
+        let mut suite = TestSuite::new("run");
+        suite.add_test_cases(errors);
+        report.add_test_suite(suite);
+    }
+    report.to_string().expect("a JUnit report of strings serialises")
+}
+
+/// One testcase per scenario of `r`, grouped by feature (features by name, scenarios by line):
+/// classname the feature, a name stable across edits ([`case_name`]), `file=` the feature's path
+/// and `line=` where the scenario starts today. The certify report makes a suite of each feature;
+/// the fleet's summary puts them all in its bench's suite.
+pub(crate) fn feature_cases(r: &RunRecord) -> BTreeMap<&str, Vec<TestCase>> {
     let mut features: BTreeMap<&str, Vec<&ScenarioRecord>> = BTreeMap::new();
     for s in &r.scenarios {
         features.entry(s.feature.as_str()).or_default().push(s);
     }
     let pointers = r.failing_evidence();
     let ms = Duration::from_millis;
-    let mut report = Report::new("resetlab certify");
-    report.set_time(ms(r.duration_ms));
-    for (feature, scenarios) in &mut features {
+    let mut out = BTreeMap::new();
+    for (feature, mut scenarios) in features {
         scenarios.sort_by_key(|s| s.line);
-        let mut suite = TestSuite::new(*feature);
-        if let Some(t) = r.started {
-            suite.set_timestamp(t.fixed_offset());
-        }
-        suite.set_time(ms(scenarios.iter().map(|s| s.duration_ms).sum()));
-        suite.add_property(Property::new("resetlab.version", r.resetlab_version.as_str()));
-        suite.add_property(Property::new("lab", r.lab.as_str()));
-        if let Some(id) = &r.run_id {
-            suite.add_property(Property::new("run.id", id.as_str()));
-        }
         let file = r.provenance.as_ref().and_then(|p| p.feature(feature)).map(|f| format!("features/{}", f.path));
-        if let Some(p) = &r.provenance {
-            for (name, value) in super::provenance_properties(p, feature) {
-                suite.add_property(Property::new(name, value));
-            }
-        }
+        let mut cases = Vec::with_capacity(scenarios.len());
         for (i, s) in scenarios.iter().enumerate() {
-            let mut case = TestCase::new(case_name(scenarios, i), status(s, &pointers));
-            case.set_classname(*feature);
+            let mut case = TestCase::new(case_name(&scenarios, i), status(s, &pointers));
+            case.set_classname(feature);
             case.set_time(ms(s.duration_ms));
             if let Some(f) = &file {
                 case.extra.insert("file".into(), f.as_str().into());
@@ -58,22 +79,26 @@ pub fn render(r: &RunRecord) -> String {
             if let Some(b) = s.blame {
                 case.add_property(Property::new("blame", b.to_string()));
             }
-            suite.add_test_case(case);
+            cases.push(case);
         }
-        report.add_test_suite(suite);
+        out.insert(feature, cases);
     }
-    if !r.errors.is_empty() {
-        let mut suite = TestSuite::new("run");
-        for (i, e) in r.errors.iter().enumerate() {
+    out
+}
+
+/// One testcase in error per run error of `r` (classname `run`, named `run error N`).
+pub(crate) fn run_error_cases(r: &RunRecord) -> Vec<TestCase> {
+    r.errors
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
             status.set_type("harness").set_message(e.as_str());
             let mut case = TestCase::new(format!("run error {}", i + 1), status);
             case.set_classname("run");
-            suite.add_test_case(case);
-        }
-        report.add_test_suite(suite);
-    }
-    report.to_string().expect("a JUnit report of strings serialises")
+            case
+        })
+        .collect()
 }
 
 /// A testcase name CI can keep history by: the scenario's name; the examples of a Scenario Outline

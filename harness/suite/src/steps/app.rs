@@ -10,14 +10,14 @@ use resetlab_app::digest::{Route, send_authenticated};
 use resetlab_app::{
     AppSession, DeviceCredentials, FormFactor, LoginOutcome as AppLogin, ModifyOutcome, Platform, RawRequest,
 };
-use resetlab_device::{Credentials, DeviceError, ErrorKind, Interface, LoginOutcome};
+use resetlab_device::{Credentials, Interface, LoginOutcome};
 use resetlab_ledger::Outcome;
 use resetlab_wire::Secret;
 
 use super::generate_password;
 use crate::blame::{Blame, Failure, fail, fail_check, fail_network, fail_violating};
 use crate::lab::{BenchApp, Remote};
-use crate::world::{ChangeAttempt, LabWorld};
+use crate::world::{ChangeAttempt, LabWorld, NotChanged};
 
 fn dc(user: &str, password: Secret) -> DeviceCredentials {
     DeviceCredentials { user: user.to_owned(), password }
@@ -292,15 +292,7 @@ async fn modify_in_app(w: &mut LabWorld, len: usize, different: String) {
         format!("Modify password in the app: a new {len}-character password{different}"),
         format!("the app shows {outcome:?}"),
     );
-    let result = if took {
-        Ok(())
-    } else {
-        Err(DeviceError::new(
-            Interface::Http,
-            "Modify password (app)",
-            ErrorKind::Refused { reason: format!("{outcome:?}") },
-        ))
-    };
+    let result = if took { Ok(()) } else { Err(NotChanged::App(outcome.clone())) };
     w.change = Some(ChangeAttempt { by: entry_user.clone(), account: entry_user, old, new: new.clone(), result });
     if let ModifyOutcome::PathNotAsWritten(what) = &outcome {
         // The article's own path is broken; the recorder-side half still runs on the second
@@ -310,7 +302,7 @@ async fn modify_in_app(w: &mut LabWorld, len: usize, different: String) {
         w.app = Some(take_second_route(w, session, format!("the article's path is not in the app ({what})")));
         if new == confirm {
             let admin = w.dut().admin();
-            let result = w.dut().change_password(&admin, &admin.user, &new).await;
+            let result = w.dut().change_password(&admin, &admin.user, &new).await.map_err(NotChanged::Device);
             let shown = result.as_ref().map_or_else(|e| e.to_string(), |()| "OK".to_owned());
             w.dut().note(Some(Interface::Http), "second route: the change the app would have sent", shown);
             if let Some(c) = w.change.as_mut() {
@@ -628,11 +620,7 @@ async fn raw_change_through_relay(w: &mut LabWorld) {
     .await;
     let result = match reply {
         Ok(r) if r.status == 200 && r.is_ok_body() => Ok(()),
-        Ok(r) => Err(DeviceError::new(
-            Interface::Http,
-            "modifyPassword through the relay",
-            ErrorKind::Refused { reason: format!("HTTP {} {}", r.status, r.body.trim()) },
-        )),
+        Ok(r) => Err(NotChanged::Relayed { status: r.status, body: r.body.trim().to_owned() }),
         Err(resetlab_app::digest::DigestError::Request(resetlab_app::TransportError::Lost(why))) => {
             // Sent, no answer: the recorder may have acted. Find out which password the
             // administrator has now (the journal settled from that), then leave the step to the

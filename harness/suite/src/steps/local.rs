@@ -2,13 +2,13 @@
 //! the device directly, and every local interface is checked afterwards.
 
 use cucumber::{given, then, when};
-use resetlab_device::{Cgi, Credentials, ErrorKind, Interface, LoginOutcome};
+use resetlab_device::{Cgi, Credentials, Interface, LoginOutcome};
 use resetlab_profile::Group;
 use resetlab_wire::Secret;
 
 use super::generate_password;
 use crate::blame::{Blame, Failure, fail, fail_check};
-use crate::world::{ChangeAttempt, LabWorld};
+use crate::world::{ChangeAttempt, LabWorld, NotChanged};
 
 #[given("the recorder is powered on and connected to the network")]
 async fn recorder_is_up(w: &mut LabWorld) {
@@ -62,7 +62,7 @@ async fn admin_changes_password_over_onvif(w: &mut LabWorld, len: usize) {
     let account = dut.admin_name();
     let old = dut.credentials(&account).password;
     let new = generate_password(&dut.profile.password_rule, len);
-    let result = dut.change_password_over_onvif(&by, &account, &new).await;
+    let result = dut.change_password_over_onvif(&by, &account, &new).await.map_err(NotChanged::Device);
     let outcome = result.as_ref().map_or_else(|e| e.to_string(), |()| "OK".to_owned());
     dut.note(
         Some(Interface::Onvif),
@@ -112,7 +112,7 @@ async fn attempt_admin_change(w: &mut LabWorld, by: Credentials, new: Secret, wh
     let dut = w.dut();
     let account = dut.admin_name();
     let old = dut.credentials(&account).password;
-    let result = dut.change_password(&by, &account, &new).await;
+    let result = dut.change_password(&by, &account, &new).await.map_err(NotChanged::Device);
     let outcome = match &result {
         Ok(()) => "OK".to_owned(),
         Err(e) => e.to_string(),
@@ -124,8 +124,7 @@ async fn attempt_admin_change(w: &mut LabWorld, by: Credentials, new: Secret, wh
 #[then("the recorder accepts the change")]
 async fn recorder_accepts(w: &mut LabWorld) {
     if let Err(e) = &w.change().result {
-        let blame = Blame::of_error(e);
-        fail(blame, format!("the recorder refused a valid change: {e}"));
+        fail(e.blame(), format!("the recorder refused a valid change: {e}"));
     }
 }
 
@@ -148,10 +147,8 @@ async fn recorder_refuses(w: &mut LabWorld) {
             let account = w.change().account.clone();
             w.dut().reconcile(&account).await;
         }
-        Err(e) => match &e.kind {
-            ErrorKind::Refused { .. } | ErrorKind::Unauthorized => {}
-            _ => fail(Blame::of_error(e), format!("no clear refusal from the recorder: {e}")),
-        },
+        Err(e) if e.is_refusal() => {}
+        Err(e) => fail(e.blame(), format!("no clear refusal from the recorder: {e}")),
     }
 }
 

@@ -8,7 +8,7 @@ use resetlab_device::{Credentials, LoginOutcome};
 
 use crate::blame::{Blame, Failure, fail};
 use crate::password::generate_every_class;
-use crate::world::{ChangeAttempt, LabWorld};
+use crate::world::{ChangeAttempt, LabWorld, NotChanged};
 
 #[given("the administrator has changed the password to a new 6-character password")]
 async fn admin_has_changed_password(w: &mut LabWorld) {
@@ -16,11 +16,11 @@ async fn admin_has_changed_password(w: &mut LabWorld) {
         let dut = w.dut();
         let by = dut.admin();
         let new = generate_every_class(&dut.profile.password_rule, dut.profile.password_rule.max_len);
-        let result = dut.change_password(&by, &by.user, &new).await;
+        let result = dut.change_password(&by, &by.user, &new).await.map_err(NotChanged::Device);
         (by.user.clone(), by.user.clone(), by.password.clone(), new, result)
     };
     if let Err(e) = &result {
-        fail(Blame::of_error(e), format!("the recorder refused a valid change: {e}"));
+        fail(e.blame(), format!("the recorder refused a valid change: {e}"));
     }
     w.changed_at = Some(Instant::now());
     w.change = Some(ChangeAttempt { by, account, old, new, result });
@@ -123,6 +123,7 @@ async fn change_with_power_cut(w: &mut LabWorld, when: String) {
     } else {
         w.dut().change_password(&by, &by.user, &new).await
     };
+    let result = result.map_err(NotChanged::Device);
     w.changed_at = Some(Instant::now());
     match cut {
         CutPoint::BeforeSending | CutPoint::WhileProcessing => {}
@@ -135,7 +136,7 @@ async fn change_with_power_cut(w: &mut LabWorld, when: String) {
     if !matches!(cut, CutPoint::BeforeSending | CutPoint::WhileProcessing)
         && let Err(e) = &result
     {
-        fail(Blame::of_error(e), format!("the recorder refused a valid change: {e}"));
+        fail(e.blame(), format!("the recorder refused a valid change: {e}"));
     }
     w.cut_after_commit = cut == CutPoint::AfterCommitDelay;
     w.change = Some(ChangeAttempt { by: by.user.clone(), account: by.user, old: by.password, new, result });
@@ -209,7 +210,7 @@ async fn promised_change_holds(w: &mut LabWorld) {
     }
     // An answer never read (the power went while the recorder worked on the change) promised
     // nothing either way: the change may well have been applied.
-    let unread = w.change().result.as_ref().is_err_and(resetlab_device::DeviceError::outcome_unknown);
+    let unread = w.change().result.as_ref().is_err_and(|e| matches!(e, NotChanged::Device(d) if d.outcome_unknown()));
     if !acknowledged && holds_new && !unread {
         w.check_failed(Failure::new(
             Blame::Device,
