@@ -554,17 +554,9 @@ impl Bench {
         if let Ok(v) = std::env::var(&env) {
             return Ok(Secret::new(v));
         }
-        use std::io::IsTerminal;
-        if std::io::stdin().is_terminal() {
-            // Typed without echo: a password on the screen ends up in terminal scrollback and
-            // screen recordings of a field session.
-            let prompt = format!("Password for {} on {} ({} is not set): ", self.device.admin_user, self.rig, env);
-            if let Ok(typed) = rpassword::prompt_password(prompt) {
-                let typed = typed.trim_end_matches(['\r', '\n']);
-                if !typed.is_empty() {
-                    return Ok(Secret::new(typed));
-                }
-            }
+        let what = format!("{} on {}", self.device.admin_user, self.rig);
+        if let Some(typed) = crate::operator::read_password(&what, &format!("{env} is not set")) {
+            return Ok(typed);
         }
         Err(RigError::MissingSecret { what: format!("password of {}", self.device.admin_user), env })
     }
