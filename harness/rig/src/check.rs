@@ -189,16 +189,14 @@ pub async fn rig_check(bench: &Bench, opts: &CheckOptions) -> CheckReport {
     let mut run = Run { report: CheckReport { rig: bench.rig.clone(), checks: vec![] }, failed: false };
     let boot = opts.boot_deadline.unwrap_or_else(|| {
         bench
-            .profile()
+            .named_profile()
             .map_or(Duration::from_secs(120), |p| Duration::from_millis(p.boot.time_ms) * 2 + Duration::from_secs(10))
     });
     let marker = bench.ready_marker();
 
-    let needs_operator = matches!(bench.power, crate::bench::SwitchSpec::Operator { .. })
-        || matches!(bench.network, crate::bench::SwitchSpec::Operator { .. });
     let operator = if let Some(op) = &opts.operator {
         Some(Arc::clone(op))
-    } else if needs_operator {
+    } else if bench.switched_by_hand() {
         run.check(
             "operator reachable",
             None,
