@@ -150,7 +150,7 @@ pub fn bench_yaml(data: &[u8]) {
         assert!(e.to_string().starts_with("fuzz.yaml"), "{e}");
     }
     for key in ["power.host", "device", "console.ready", "a.b.c"] {
-        let _ = resetlab_rig::bench::locate(&body, key);
+        let _ = resetlab_profile::locate(&body, key);
     }
 }
 

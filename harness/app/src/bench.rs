@@ -1,6 +1,7 @@
-//! The `app:` section of a bench file (DESIGN.md §4), as the app crate reads it. The rig crate keeps
-//! the section without interpreting it; the keys below the rig's (`remote`, `profile`, `account`,
-//! `answers`) belong to the app drivers.
+//! The `app:` section of a bench file (DESIGN.md §4): parsed here and nowhere else. The rig crate
+//! parses the rest of the file ([`resetlab_rig::Bench`]) and allows this section without reading
+//! it; the one question that needs both halves — does a person take part in the run — is answered
+//! by [`needs_operator`].
 //!
 //! ```yaml
 //! app: { driver: direct, platform: ios, form: phone, remote: 203.0.113.7:8080,
@@ -123,6 +124,14 @@ impl AppSpec {
     }
 }
 
+/// Whether a person is asked to do something during a run: switch the power or the network link
+/// by hand ([`resetlab_rig::Bench::switched_by_hand`]) or hold the phone (`app: { driver:
+/// operator }`). The one place this is decided: the suite starts the bench's operator from it, and
+/// prints plain lines instead of a live bar over the operator's instructions.
+pub fn needs_operator(bench: &resetlab_rig::Bench, app: Option<&AppSpec>) -> bool {
+    bench.switched_by_hand() || app.is_some_and(|a| a.driver == AppDriver::Operator)
+}
+
 #[derive(Deserialize)]
 struct Top {
     #[serde(default)]
@@ -222,6 +231,19 @@ mod tests {
         assert!(err.contains("expected an http:// or https:// URL"), "{err}");
         let text = "rig: b\napp: { driver: relay, relay: 'http://127.0.0.1:8080' }\n";
         assert!(parse("bench.yaml", text).unwrap().is_some());
+    }
+
+    #[test]
+    fn a_person_takes_part_when_a_switch_or_the_app_is_operated_by_hand() {
+        let rigs = resetlab_profile::fixtures_dir().join("../rigs");
+        for (file, person) in [("field.yaml", true), ("lab-modbus-tcp.yaml", false), ("emulator.yaml", false)] {
+            let bench = resetlab_rig::Bench::load(rigs.join(file)).unwrap();
+            let app = load(rigs.join(file)).unwrap();
+            assert_eq!(needs_operator(&bench, app.as_ref()), person, "{file}");
+        }
+        let text = "rig: b\ndevice: { model: X, address: 10.0.0.2 }\napp: { driver: operator }\n";
+        let (bench, app) = (resetlab_rig::Bench::parse("b.yaml", text).unwrap(), parse("b.yaml", text).unwrap());
+        assert!(!bench.switched_by_hand() && needs_operator(&bench, app.as_ref()), "the app alone needs a person");
     }
 
     #[test]

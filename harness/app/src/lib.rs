@@ -37,7 +37,7 @@ pub use direct::{DirectApp, DirectBackend};
 pub use entry::{DeviceCredentials, DeviceEntry, UserGroup};
 pub use error::AppError;
 pub use flow::{FlowApp, LoginOutcome, MenuItem, ModifyOutcome, SettingsItem};
-pub use operator::{OperatorApp, Prompter};
+pub use operator::OperatorApp;
 pub use platform::{FormFactor, Platform};
 pub use profile::{AppProfile, ModifyPasswordRule, flir_cloud_2017, flir_cloud_fixed};
 pub use relay::{RelayBackend, RelayClient};

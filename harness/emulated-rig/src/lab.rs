@@ -74,16 +74,11 @@ impl EmulatedBench {
     }
 }
 
-/// The firmware profile a bench names (see [`resetlab_profile::resolve`]).
-pub fn bench_profile(bench: &Bench) -> Result<resetlab_profile::FirmwareProfile, resetlab_profile::FixtureError> {
-    resetlab_profile::resolve(None, bench.device.profile.as_deref())
-}
-
 /// Start one recorder for `bench` and the emulated bench around it (layout from the bench file).
 pub async fn start_for_bench(bench: &Bench) -> Result<EmulatedBench, EmulatedRigError> {
     let setup =
         |what: &str, e: &dyn std::fmt::Display| EmulatedRigError::Setup { what: what.into(), message: e.to_string() };
-    let profile = bench_profile(bench).map_err(|e| setup("firmware profile", &e))?;
+    let profile = bench.firmware_profile(None).map_err(|e| setup("firmware profile", &e))?;
     let mut cfg = RecorderConfig::new(profile);
     cfg.http_port = bench.device.http_port;
     cfg.rtsp_port = bench.device.rtsp_port;
@@ -106,7 +101,7 @@ pub async fn rig_check_emulated(
     for f in faults {
         lab.inject(*f).await;
     }
-    let resolved = crate::resolve(bench, &lab, 0);
+    let resolved = crate::resolve(bench, &lab, 0, crate::BoardLink::Tcp);
     let mut opts = opts.clone();
     if opts.boot_deadline.is_none() {
         // The one deadline policy, from the boot this recorder really has (the profile's is a

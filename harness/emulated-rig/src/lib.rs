@@ -22,7 +22,7 @@ mod bridge;
 mod lab;
 mod pty;
 
-pub use lab::{EmulatedFault, bench_profile, rig_check_emulated, start_for_bench};
+pub use lab::{EmulatedFault, rig_check_emulated, start_for_bench};
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -35,6 +35,16 @@ use tokio::task::JoinHandle;
 
 use crate::board::{Board, Wired};
 use crate::bridge::{Bridge, RecorderFaults};
+
+/// How a bench resolved to this board reaches it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BoardLink {
+    /// Modbus TCP on 127.0.0.1.
+    #[default]
+    Tcp,
+    /// Modbus RTU on the board's pseudo-terminal (9600 baud).
+    Rtu,
+}
 
 /// Where each recorder's switches are on the board.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -221,12 +231,17 @@ impl EmulatedBench {
         self.board.apply().await;
     }
 
-    /// Where recorder `i`'s parts are, for [`Bench::with_emulated_addresses`].
-    pub fn lab(&self, i: usize) -> EmulatedAddresses {
+    /// Where recorder `i`'s parts are, its relay board reached over `link`, for
+    /// [`Bench::with_emulated_addresses`].
+    pub fn addresses(&self, i: usize, link: BoardLink) -> EmulatedAddresses {
         let (power_coil, link_coil) = self.layout.coils(i);
         let rec = self.recorder(i);
+        let board = match link {
+            BoardLink::Tcp => BoardSpec::Tcp { host: self.tcp.ip().to_string(), port: self.tcp.port() },
+            BoardLink::Rtu => BoardSpec::Rtu { path: self.rtu.path.clone(), baud: 9600 },
+        };
         EmulatedAddresses {
-            modbus_tcp: self.tcp,
+            board,
             unit: self.board.unit,
             power_coil,
             link_coil,
@@ -271,8 +286,9 @@ impl EmulatedBench {
     }
 }
 
-/// Path helper for tests and the CLI: the bench with `driver: emulated` parts pointed at recorder
-/// `i` of `lab`.
-pub fn resolve(bench: &Bench, lab: &EmulatedBench, i: usize) -> Bench {
-    bench.with_emulated_addresses(&lab.lab(i))
+/// The bench with its `driver: emulated` parts pointed at recorder `i` of `lab`, the relay board
+/// reached over `link`: how every caller (the CLI's rig check, the embedded lab, tests) resolves an
+/// emulated bench; [`Bench::with_emulated_addresses`] does the rewriting.
+pub fn resolve(bench: &Bench, lab: &EmulatedBench, i: usize, link: BoardLink) -> Bench {
+    bench.with_emulated_addresses(&lab.addresses(i, link))
 }

@@ -11,7 +11,7 @@ use resetlab_rig::{Bench, Blame, CheckOptions, CheckReport, Outcome, rig_check};
 async fn check(lab: &resetlab_emulated_rig::EmulatedBench) -> CheckReport {
     let bench = Bench::load(rigs_dir().join("emulator.yaml")).unwrap();
     assert!(bench.uses_emulated());
-    let bench = resetlab_emulated_rig::resolve(&bench, lab, 0);
+    let bench = resetlab_emulated_rig::resolve(&bench, lab, 0, resetlab_emulated_rig::BoardLink::Tcp);
     assert!(!bench.uses_emulated());
     let opts = CheckOptions {
         boot_deadline: Some(Duration::from_secs(3)),

@@ -14,7 +14,7 @@ pub use firmware::{
     Account, Charset, FirmwareProfile, Flash, Group, Identity, Interface, Lockout, PasswordRule, Rights, Video,
     VideoStream,
 };
-pub use yaml::{FixtureError, load_yaml, parse_yaml};
+pub use yaml::{FixtureError, load_yaml, locate, parse_yaml};
 
 /// Directory of the repository's fixtures, for tests and the embedded lab.
 pub fn fixtures_dir() -> std::path::PathBuf {

@@ -14,15 +14,48 @@ pub enum FixtureError {
 }
 
 impl FixtureError {
-    /// An error found after parsing (a value out of range), located by searching for the key's line.
+    /// An error found after parsing (a value out of range, a rule between keys), located by
+    /// [`locate`]; a key whose section is not found is looked for on any line.
     pub fn semantic(file: &Path, text: &str, key: &str, message: impl Into<String>) -> Self {
         let leaf = key.rsplit('.').next().unwrap_or(key);
-        let line = text
-            .lines()
-            .position(|l| l.trim_start().trim_start_matches("- ").starts_with(&format!("{leaf}:")))
-            .map_or(0, |i| i + 1);
+        let line = match locate(text, key) {
+            0 => text
+                .lines()
+                .position(|l| l.trim_start().trim_start_matches("- ").starts_with(&format!("{leaf}:")))
+                .map_or(0, |i| i + 1),
+            n => n,
+        };
         FixtureError::Invalid { file: file.to_owned(), line, key: key.to_owned(), message: message.into() }
     }
+}
+
+/// The line (1-based) of `key` (a dotted path such as `power.host`) in `text`: the section's line,
+/// then the first line from there that holds the leaf key (flow `{ a: 1 }` or block style).
+pub fn locate(text: &str, key: &str) -> usize {
+    let mut parts = key.split('.');
+    let section = parts.next().unwrap_or(key);
+    let leaf = key.rsplit('.').next().unwrap_or(key);
+    let lines: Vec<&str> = text.lines().collect();
+    let Some(start) = lines.iter().position(|l| l.starts_with(&format!("{section}:"))) else {
+        return 0;
+    };
+    if leaf == section {
+        return start + 1;
+    }
+    let has_leaf = |l: &str| {
+        let code = l.split(" #").next().unwrap_or(l);
+        code.match_indices(&format!("{leaf}:"))
+            .any(|(i, _)| i == 0 || matches!(code.as_bytes()[i - 1], b' ' | b'{' | b',' | b'\t'))
+    };
+    for (i, l) in lines.iter().enumerate().skip(start) {
+        if i > start && !l.starts_with([' ', '\t']) && !l.trim().is_empty() && !l.trim_start().starts_with('#') {
+            break;
+        }
+        if has_leaf(l) {
+            return i + 1;
+        }
+    }
+    start + 1
 }
 
 /// Parse `text` (named `file` in errors) into `T`, naming the key path and line of the first problem.

@@ -288,16 +288,14 @@ impl Run {
 /// [`Bench::with_emulated_addresses`]). Never touches credentials.
 pub async fn rig_check(bench: &Bench, opts: &CheckOptions) -> CheckReport {
     let mut run = Run { report: CheckReport { rig: bench.rig.clone(), checks: vec![] }, failed: false };
-    let policy = Deadlines::for_boot_time(bench.profile().map(|p| Duration::from_millis(p.boot.time_ms)));
+    let policy = Deadlines::for_boot_time(bench.named_profile().map(|p| Duration::from_millis(p.boot.time_ms)));
     let deadlines = Deadlines { down: opts.down_deadline, up: opts.boot_deadline.unwrap_or(policy.up) };
     let boot = deadlines.up;
     let marker = bench.ready_marker();
 
-    let needs_operator = matches!(bench.power, crate::bench::SwitchSpec::Operator { .. })
-        || matches!(bench.network, crate::bench::SwitchSpec::Operator { .. });
     let operator = if let Some(op) = &opts.operator {
         Some(Arc::clone(op))
-    } else if needs_operator {
+    } else if bench.switched_by_hand() {
         run.check(
             "operator reachable",
             None,

@@ -1,7 +1,13 @@
-//! Operator drivers for field use: a power or link step is printed as an instruction to a person, who
-//! confirms it. The answer is only the person's word; the caller still verifies the effect (the
-//! device stops answering, then boots). Without a terminal, answers come from a file the caller
-//! names, one line per prompt, so field procedures are scriptable and testable.
+//! The one prompter: everything resetlab asks a person goes through here. [`Operator`] is the bench's
+//! person — the power and link switches ([`OperatorSwitch`]) and the app on a real phone
+//! (`resetlab_app::OperatorApp`) ask the same one, so a field run reads one terminal or one answers
+//! file in the order it asks; [`read_password`] asks for the administrator password a bench file
+//! leaves out.
+//!
+//! A power or link step is printed as an instruction to a person, who confirms it. The answer is
+//! only the person's word; the caller still verifies the effect (the device stops answering, then
+//! boots). Without a terminal, answers come from a file the caller names, one line per prompt, so
+//! field procedures are scriptable and testable.
 
 use std::io::Write;
 use std::path::Path;
@@ -10,6 +16,9 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
 use tokio::sync::Mutex;
+
+use resetlab_wire::Secret;
+use resetlab_wire::secret::MASK;
 
 use crate::error::{Blame, RigError};
 use crate::power::{Switch, Switched};
@@ -51,7 +60,9 @@ impl Operator {
         match answers {
             Some(p) => Operator::answers_file(p, timeout).await,
             None if std::io::stdin().is_terminal() => Ok(Operator::terminal(timeout)),
-            None => Err(RigError::Harness("an operator step needs a terminal or an answers file".into())),
+            None => Err(RigError::Harness(
+                "an operator step needs a person: stdin is not a terminal, so give an answers file (--answers FILE, or app: { answers: FILE } in the bench file)".into(),
+            )),
         }
     }
 
@@ -89,6 +100,22 @@ impl Operator {
             "n" | "no" | "off" | "down" => Ok(false),
             _ => Err(RigError::Operator(format!("answer {answer:?} to \"{question}\" is neither yes nor no"))),
         }
+    }
+
+    /// Ask a yes/no question whose answer line may name it (`key: yes`, see [`Operator::ask`]).
+    pub async fn ask_yes(&self, key: &str, question: &str) -> Result<bool, RigError> {
+        let a = self.ask(key, &format!("{question} [yes/no]")).await?;
+        match a.to_ascii_lowercase().as_str() {
+            "y" | "yes" => Ok(true),
+            "n" | "no" => Ok(false),
+            other => Err(RigError::Operator(format!("`{key}`: expected yes or no, got {other:?}"))),
+        }
+    }
+
+    /// A password as the person must see it: in clear on a terminal (they type it on the phone),
+    /// masked when answers come from a file (nobody reads it).
+    pub fn show(&self, s: &Secret) -> String {
+        if self.is_terminal() { s.expose().to_owned() } else { MASK.to_owned() }
     }
 
     /// Tell the person something that needs no answer (what the harness waits for, and why).
@@ -168,6 +195,19 @@ impl Operator {
             Ok(Ok(_)) => Ok(line.trim().to_owned()),
         }
     }
+}
+
+/// The password `what` (e.g. `admin on lab-bench-3`), typed on the terminal without echo: a
+/// password on the screen ends up in terminal scrollback and screen recordings of a field session.
+/// `None` when stdin is not a terminal or nothing was typed; `why` says why it is asked.
+pub fn read_password(what: &str, why: &str) -> Option<Secret> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() {
+        return None;
+    }
+    let typed = rpassword::prompt_password(format!("Password for {what} ({why}): ")).ok()?;
+    let typed = typed.trim_end_matches(['\r', '\n']);
+    (!typed.is_empty()).then(|| Secret::new(typed))
 }
 
 /// Whether `k` reads as the key of a `key: answer` line (not an answer such as `error: …`).

@@ -305,7 +305,7 @@ async fn certify_on_bench(args: CertifyArgs) -> anyhow::Result<ExitCode> {
         None => Lab::embedded(opts).await?,
     };
     // A live bar redraws over an operator's instructions: print plain lines instead.
-    let verbose = args.verbose || lab.bench.needs_operator();
+    let verbose = args.verbose || lab.needs_operator();
     let state_dir = match &args.state_dir {
         Some(d) => Some(d.clone()),
         // Real devices outlive the run: their journal goes where `resetlab recover` finds it.
@@ -377,7 +377,7 @@ async fn fleet(args: FleetArgs) -> anyhow::Result<ExitCode> {
 async fn rig_check(args: RigCheckArgs) -> anyhow::Result<ExitCode> {
     let bench = Bench::load(&args.rig)?;
     let opts = resetlab_rig::CheckOptions { operator_answers: args.answers, ..Default::default() };
-    if bench.needs_operator() {
+    if bench.switched_by_hand() {
         println!(
             "rig check: {} — you will be asked to switch power and network by hand; answer each prompt when done",
             bench.rig

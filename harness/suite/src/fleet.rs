@@ -533,14 +533,13 @@ fn proc_kib(pid: u32, file: &str, key: &str) -> Option<u64> {
 /// The fleet benchmark: start `n` `resetlab emulate` processes, write a Modbus TCP bench file for
 /// each into `<out>/benches/`, certify them all as a fleet and measure each recorder's memory.
 pub async fn emulated_fleet(mut opts: FleetOptions, n: usize) -> anyhow::Result<FleetReport> {
-    use crate::shapes::{EmulateProcess, Shape, Via, bench_text};
+    use crate::shapes::{EmulateProcess, Shape, Via, bench_text, write_emulate_profile};
     use futures::stream::{self, StreamExt};
     let started = Instant::now();
     let benches = opts.out.join("benches");
     std::fs::create_dir_all(&benches)?;
     // Beside the bench directory, not in it: every file in it is taken for a bench.
-    let profile = opts.out.join("flir-2017.yaml");
-    std::fs::write(&profile, resetlab_profile::FLIR_2017_EMULATE_YAML)?;
+    let profile = write_emulate_profile(&opts.out)?;
     // Each recorder is a `resetlab-emulated-bench` process when that binary was built beside this
     // one (the recorder, its board and console without the relay and phone the benches do not use,
     // in a binary that holds nothing else), else `resetlab emulate`.

@@ -260,7 +260,7 @@ async fn start_bench(
     defect: Option<Injected>,
     dir: &Path,
 ) -> anyhow::Result<(crate::shapes::EmulateProcess, PathBuf)> {
-    use crate::shapes::{EmulateProcess, Shape, Via, bench_text};
+    use crate::shapes::{EmulateProcess, Shape, Via, bench_text, write_emulate_profile};
     let args: Vec<String> = match defect {
         None => Vec::new(),
         Some(Injected::Recorder(d)) => vec!["--defect".into(), d.name().into()],
@@ -268,9 +268,7 @@ async fn start_bench(
     };
     let process = EmulateProcess::start(&opts.exe, &args, Duration::from_secs(30)).await?;
     std::fs::create_dir_all(dir)?;
-    // The embedded profile, written next to the bench: the selftest runs from any directory.
-    let profile = dir.join("flir-2017.yaml");
-    std::fs::write(&profile, resetlab_profile::FLIR_2017_EMULATE_YAML)?;
+    let profile = write_emulate_profile(dir)?;
     let file = dir.join("bench.yaml");
     std::fs::write(
         &file,

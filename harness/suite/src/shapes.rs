@@ -5,7 +5,7 @@
 //! resetlab did not start, reached only through what the bench file names.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The parts a generated bench file has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +71,15 @@ pub enum AppShape {
 pub struct Via {
     pub http: Option<std::net::SocketAddr>,
     pub rtsp: Option<std::net::SocketAddr>,
+}
+
+/// Write the firmware profile a bench file for a `resetlab emulate` process names — flir-2017 at the
+/// emulator's default pace ([`resetlab_profile::FLIR_2017_EMULATE_YAML`]) — into `dir` and return
+/// its path: the self-test and the fleet run from any directory, so it goes beside their benches.
+pub fn write_emulate_profile(dir: &Path) -> std::io::Result<PathBuf> {
+    let profile = dir.join("flir-2017.yaml");
+    std::fs::write(&profile, resetlab_profile::FLIR_2017_EMULATE_YAML)?;
+    Ok(profile)
 }
 
 /// The text of a bench file of `shape` for the recorder `e`, whose administrator password is in

@@ -5,7 +5,6 @@
 //! it with the same `webdriver` driver a lab points at Appium. What comes out is an ordinary bench file,
 //! turned into a station by the same [`Station::from_bench`] a real bench goes through.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -16,7 +15,7 @@ use resetlab_cloud_relay::{Relay, RelayConfig, Screened, TunnelEndpoint};
 use resetlab_emulated_phone::{Phone, PhoneConfig, PhoneDefect};
 use resetlab_emulator::{Defect, Recorder, RecorderConfig};
 use resetlab_profile::FirmwareProfile;
-use resetlab_rig::bench::{Bench, BoardSpec, SwitchSpec};
+use resetlab_rig::bench::Bench;
 use resetlab_wire::Secret;
 
 use super::LabError;
@@ -43,6 +42,14 @@ pub enum EmulatedModbus {
 }
 
 impl EmulatedModbus {
+    /// How the resolved bench reaches the emulated board.
+    pub fn link(self) -> resetlab_emulated_rig::BoardLink {
+        match self {
+            EmulatedModbus::Tcp => resetlab_emulated_rig::BoardLink::Tcp,
+            EmulatedModbus::Rtu => resetlab_emulated_rig::BoardLink::Rtu,
+        }
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             EmulatedModbus::Tcp => "modbus-tcp",
@@ -148,10 +155,7 @@ impl Emulated {
         let board = resetlab_emulated_rig::EmulatedBench::start(vec![recorder.clone()], layout)
             .await
             .map_err(|e| LabError::Emulator(e.to_string()))?;
-        let mut resolved = resetlab_emulated_rig::resolve(bench, &board, 0);
-        if self.modbus == EmulatedModbus::Rtu {
-            over_rtu(&mut resolved, bench, board.modbus_rtu_path().to_owned());
-        }
+        let resolved = resetlab_emulated_rig::resolve(bench, &board, 0, self.modbus.link());
         let (remote, agent) = self.remote_for(&recorder).await?;
         // A recorder fresh from the factory: its administrator password is the profile's default.
         let as_found = profile.admin().password.clone();
@@ -223,17 +227,6 @@ impl TunnelEndpoint for BehindLink {
 
     fn screen(&self, request: HttpRequest) -> Screened {
         TunnelEndpoint::screen(&self.recorder, request)
-    }
-}
-
-/// Point the bench's emulated relay coils at the board's RTU pseudo-terminal instead of TCP.
-pub fn over_rtu(bench: &mut Bench, original: &Bench, rtu: PathBuf) {
-    for (spec, was) in [(&mut bench.power, &original.power), (&mut bench.network, &original.network)] {
-        if let (SwitchSpec::Coil(c), SwitchSpec::Coil(o)) = (spec, was)
-            && o.board == BoardSpec::Emulated
-        {
-            c.board = BoardSpec::Rtu { path: rtu.clone(), baud: 9600 };
-        }
     }
 }
 

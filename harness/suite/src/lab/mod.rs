@@ -126,6 +126,8 @@ pub struct LabOptions {
 pub struct Lab {
     /// The bench file as given (for the embedded lab: rigs/emulator.yaml, before resolution).
     pub bench: Bench,
+    /// Its `app:` section, parsed once by the app crate.
+    pub app: Option<resetlab_app::bench::AppSpec>,
     pub profile: FirmwareProfile,
     /// What the bench has (decides applicability).
     pub parts: Parts,
@@ -177,7 +179,7 @@ impl Lab {
             None => bench,
         };
         let app = resetlab_app::bench::parse(file, text)?;
-        let profile = resetlab_profile::resolve(opts.firmware.as_deref(), bench.device.profile.as_deref())?;
+        let profile = bench.firmware_profile(opts.firmware.as_deref())?;
         let parts = Parts::of(&bench, app.as_ref());
         let app_defects: Vec<_> =
             opts.defects.iter().filter_map(|d| if let Injected::App(a) = d { Some(*a) } else { None }).collect();
@@ -201,7 +203,12 @@ impl Lab {
                 Station::from_bench(&bench, app.as_ref(), &profile, baseline, opts.answers.as_deref(), None).await?,
             ))
         };
-        Ok(Lab { bench, profile, parts, app_defects, source })
+        Ok(Lab { bench, app, profile, parts, app_defects, source })
+    }
+
+    /// Whether a person takes part in the run (see [`resetlab_app::bench::needs_operator`]).
+    pub fn needs_operator(&self) -> bool {
+        resetlab_app::bench::needs_operator(&self.bench, self.app.as_ref())
     }
 
     /// Whether the devices of this lab live beyond the run (their journal must outlive it too).

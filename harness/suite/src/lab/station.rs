@@ -115,7 +115,7 @@ impl Station {
         let service = bench.http_addr().await?;
         // One person, one answers file: the switches and the app ask the same operator, in order.
         let answers = answers.map(|a| a.to_owned()).or_else(|| app.and_then(|a| a.answers.clone()));
-        let operator = if bench.needs_operator() {
+        let operator = if resetlab_app::bench::needs_operator(bench, app) {
             Some(Arc::new(
                 resetlab_rig::Operator::auto(answers.as_deref(), resetlab_rig::operator::DEFAULT_ANSWER_TIMEOUT)
                     .await?,

@@ -58,9 +58,7 @@ async fn open_app(w: &mut LabWorld, session: AppSession) -> Box<dyn resetlab_app
     }
     match w.lease().bench_app.clone() {
         Some(BenchApp::Direct { device, remote }) => Box::new(resetlab_app::DirectApp::direct(session, device, remote)),
-        Some(BenchApp::Operator { operator }) => {
-            Box::new(resetlab_app::OperatorApp::new(session, resetlab_app::Prompter::shared(operator)))
-        }
+        Some(BenchApp::Operator { operator }) => Box::new(resetlab_app::OperatorApp::new(session, operator)),
         Some(BenchApp::WebDriver { .. }) | None => {
             fail(Blame::Harness, "this rig has no app (the scenario should be not applicable)")
         }

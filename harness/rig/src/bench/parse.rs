@@ -1,217 +1,14 @@
-//! Bench files (rigs/*.yaml, DESIGN.md §4): what exists on one bench — the recorder, the relay coils
-//! for its power and network link, its console — and nothing about how to drive it. Errors name the
-//! file, the line and the key; secrets are only ever named (an environment variable), never stored.
+//! A bench file's YAML becomes a [`Bench`]: every key checked, errors naming the file, the line and
+//! the key (`file:line: key `k`: message`), secrets refused. The `app:` section is accepted here
+//! and parsed by the app crate (`resetlab_app::bench`), its one reader.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use resetlab_profile::FixtureError;
-use resetlab_wire::Secret;
 use serde::Deserialize;
 
-use crate::error::RigError;
-
-/// A bench file that could not be read or does not make sense (`file:line: key `k`: message`).
-pub type BenchError = FixtureError;
-
-/// Default per-request deadline for relay boards (their clients have none of their own).
-pub const DEFAULT_RELAY_TIMEOUT: Duration = Duration::from_millis(1000);
-
-/// One bench, loaded from a rig file.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Bench {
-    /// The file it came from (for messages).
-    pub file: PathBuf,
-    /// The bench's name (`rig:`).
-    pub rig: String,
-    /// The recorder under test.
-    pub device: DeviceSpec,
-    /// What switches its power.
-    pub power: SwitchSpec,
-    /// What switches its network link.
-    pub network: SwitchSpec,
-    /// Its serial console.
-    pub console: ConsoleSpec,
-    /// The app side (interpreted by the app crate).
-    pub app: Option<AppSpec>,
-    /// The labgrid place the bench is shared through, acquired for a run.
-    pub labgrid: Option<crate::labgrid::PlaceSpec>,
-    /// What the bench accepts of TLS peers (`tls:`); verified certificates only, unless it says so.
-    pub tls: TlsSpec,
-}
-
-/// `tls:` — what the bench accepts of the TLS peers it names (an `https://` relay; a recorder's
-/// HTTPS): `tls: { accept_self_signed: true }`. Without it, a certificate must chain to a trusted
-/// root (the system's CA store) and name the host.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TlsSpec {
-    /// Accept a certificate that cannot be verified (self-signed, as test relays and many recorders
-    /// ship): the connection is encrypted but its peer is not authenticated. Only when the bench
-    /// file says so; the report records that it did (provenance `bench.tls_accept_self_signed`).
-    #[serde(default)]
-    pub accept_self_signed: bool,
-}
-
-/// How long to wait for each answer from the recorder unless the bench file says otherwise.
-pub const DEFAULT_DEVICE_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// `device:` — the recorder under test.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DeviceSpec {
-    /// Model under test.
-    pub model: String,
-    /// Host of its HTTP/RPC2/RTSP services (empty until a labgrid place's `NetworkService` gives it,
-    /// when the bench file leaves it out: see [`DeviceSpec::service`]).
-    pub address: String,
-    /// The labgrid place's `NetworkService` that gives the address and HTTP port (`device.service`,
-    /// or the place's service when the bench file names no address); `None`: the bench file's.
-    pub service: Option<String>,
-    /// HTTP port (0 in emulator.yaml: chosen when the lab starts).
-    pub http_port: u16,
-    /// RTSP port.
-    pub rtsp_port: u16,
-    /// Firmware profile file, relative to the working directory.
-    pub profile: Option<PathBuf>,
-    /// Administrator account name.
-    pub admin_user: String,
-    /// Environment variable holding the administrator password.
-    pub admin_password_env: Option<String>,
-    /// How long to wait for each answer from the recorder (`timeout_ms`, default 5000): a slow
-    /// embedded CPU or a long path may need more, a fault test less.
-    pub timeout: Duration,
-    /// How many requests may be in flight to the recorder at once (`concurrency`, default 4: one
-    /// per local interface); 1 for firmware that serves one connection at a time.
-    pub concurrency: usize,
-}
-
-/// `power:` or `network:` — one switch.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SwitchSpec {
-    /// A coil on a relay board (Modbus TCP, RTU, or the emulated board).
-    Coil(CoilSpec),
-    /// Command line templates (`driver: command`): on, off, and a `get` that reads the state back.
-    Command(Box<crate::command::CommandTemplates>),
-    /// A resource of the bench's labgrid place (`driver: labgrid`): its `ModbusTCPCoil` named
-    /// `resource`, or the place's power driver; replaced by [`Bench::with_place_resources`].
-    Place {
-        /// The resource's name in the place (default `power` for power, `link` for the network).
-        resource: String,
-        /// Minimum off time.
-        off: Duration,
-        /// Deadline for each request.
-        timeout: Duration,
-    },
-    /// A person does it when asked.
-    Operator {
-        /// Minimum off time.
-        off: Duration,
-    },
-    /// The bench has no such switch.
-    None,
-}
-
-/// Which relay board a coil is on.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum BoardSpec {
-    /// Modbus TCP at host:port.
-    Tcp { host: String, port: u16 },
-    /// Modbus RTU on a serial line.
-    Rtu { path: PathBuf, baud: u32 },
-    /// The embedded lab's board; replaced by [`Bench::with_emulated_addresses`].
-    Emulated,
-}
-
-/// A coil on a relay board, with its wiring options.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CoilSpec {
-    /// The board.
-    pub board: BoardSpec,
-    /// Modbus unit (slave) id.
-    pub unit: u8,
-    /// Coil address (0-based).
-    pub coil: u16,
-    /// Normally-closed wiring: the coil reads 0 when the part is on.
-    pub invert: bool,
-    /// The board accepts only "write multiple coils" (function 15).
-    pub write_multiple: bool,
-    /// Minimum off time before switching back on.
-    pub off: Duration,
-    /// Deadline for each Modbus request.
-    pub timeout: Duration,
-}
-
-/// `console:` — the serial console.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ConsoleSpec {
-    /// Where it is.
-    pub port: ConsolePort,
-    /// The boot marker; `None` means the firmware profile's `boot.ready_marker`.
-    pub ready: Option<String>,
-    /// Extra crash patterns beyond the built-in ones.
-    pub crash: Vec<String>,
-}
-
-/// Where a console is.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ConsolePort {
-    /// A serial device (USB adapter, pseudo-terminal).
-    Serial { path: PathBuf, baud: u32 },
-    /// The output of a long-running command (`driver: command`, e.g. `labgrid-client console`).
-    Command { command: String },
-    /// The embedded lab's console; replaced by [`Bench::with_emulated_addresses`].
-    Emulated,
-    /// A serial port on the network (ser2net, a console server): labgrid's `NetworkSerialPort`.
-    Network {
-        /// Host of the serial server.
-        host: String,
-        /// Its TCP port.
-        port: u16,
-        /// `raw` TCP or telnet with RFC 2217 (ser2net's `telnet(rfc2217)`, labgrid's default).
-        protocol: crate::network_serial::SerialProtocol,
-    },
-    /// The bench's labgrid place's `NetworkSerialPort` (`driver: labgrid`; `None`: the place's only
-    /// one, or the one named `console`); replaced by [`Bench::with_place_resources`].
-    Place { resource: Option<String> },
-    /// No console on this bench.
-    None,
-}
-
-/// `app:` — kept for the app crate; the rig does not interpret it.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct AppSpec {
-    /// relay | direct | operator | emulated.
-    pub driver: String,
-    /// Relay URL.
-    #[serde(default)]
-    pub relay: Option<String>,
-    /// ios | android.
-    #[serde(default)]
-    pub platform: Option<String>,
-    /// phone | tablet | computer.
-    #[serde(default)]
-    pub form: Option<String>,
-}
-
-/// Where the embedded lab put things (given by the crate that starts it).
-#[derive(Debug, Clone, PartialEq)]
-pub struct EmulatedAddresses {
-    /// The emulated relay board's Modbus TCP address.
-    pub modbus_tcp: SocketAddr,
-    /// The emulated relay board's unit id.
-    pub unit: u8,
-    /// Power and link coils of this recorder on that board.
-    pub power_coil: u16,
-    /// Link coil.
-    pub link_coil: u16,
-    /// The recorder's console pseudo-terminal.
-    pub console: PathBuf,
-    /// The recorder's HTTP address.
-    pub http: SocketAddr,
-    /// The recorder's RTSP address.
-    pub rtsp: SocketAddr,
-}
+use super::*;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -224,8 +21,9 @@ struct RawBench {
     network: Option<RawSwitch>,
     #[serde(default)]
     console: Option<RawConsole>,
-    #[serde(default)]
-    app: Option<AppSpec>,
+    /// The app crate's section (`resetlab_app::bench::AppSpec`): allowed here, read there.
+    #[serde(default, rename = "app")]
+    _app: Option<serde::de::IgnoredAny>,
     #[serde(default)]
     labgrid: Option<RawLabgrid>,
     #[serde(default)]
@@ -361,42 +159,8 @@ struct RawConsole {
     resource: Option<String>,
 }
 
-/// The line (1-based) of `key` (a dotted path such as `power.host`) in `text`: the section's line,
-/// then the first line from there that holds the leaf key (flow `{ a: 1 }` or block style).
-pub fn locate(text: &str, key: &str) -> usize {
-    let mut parts = key.split('.');
-    let section = parts.next().unwrap_or(key);
-    let leaf = key.rsplit('.').next().unwrap_or(key);
-    let lines: Vec<&str> = text.lines().collect();
-    let Some(start) = lines.iter().position(|l| l.starts_with(&format!("{section}:"))) else {
-        return 0;
-    };
-    if leaf == section {
-        return start + 1;
-    }
-    let has_leaf = |l: &str| {
-        let code = l.split(" #").next().unwrap_or(l);
-        code.match_indices(&format!("{leaf}:"))
-            .any(|(i, _)| i == 0 || matches!(code.as_bytes()[i - 1], b' ' | b'{' | b',' | b'\t'))
-    };
-    for (i, l) in lines.iter().enumerate().skip(start) {
-        if i > start && !l.starts_with([' ', '\t']) && !l.trim().is_empty() && !l.trim_start().starts_with('#') {
-            break;
-        }
-        if has_leaf(l) {
-            return i + 1;
-        }
-    }
-    start + 1
-}
-
 fn invalid(file: &Path, text: &str, key: &str, message: impl Into<String>) -> BenchError {
-    FixtureError::Invalid {
-        file: file.to_owned(),
-        line: locate(text, key),
-        key: key.to_owned(),
-        message: message.into(),
-    }
+    FixtureError::semantic(file, text, key, message)
 }
 
 impl Bench {
@@ -476,7 +240,6 @@ impl Bench {
             power: switch(file, text, "power", raw.power)?,
             network: switch(file, text, "network", raw.network)?,
             console: console(file, text, raw.console)?,
-            app: raw.app,
             labgrid: match raw.labgrid {
                 Some(l) if l.coordinator.trim().is_empty() || l.place.trim().is_empty() => {
                     return Err(invalid(file, text, "labgrid", "needs a coordinator (HOST:PORT) and a place name"));
@@ -498,106 +261,6 @@ impl Bench {
         }
         Ok(bench)
     }
-
-    /// Whether some part comes from the labgrid place's resources (`driver: labgrid`, or a device
-    /// address from its NetworkService): [`Bench::with_place_resources`] must resolve it first.
-    pub fn takes_from_place(&self) -> bool {
-        let sw = |s: &SwitchSpec| matches!(s, SwitchSpec::Place { .. });
-        sw(&self.power)
-            || sw(&self.network)
-            || matches!(self.console.port, ConsolePort::Place { .. })
-            || self.device.service.is_some()
-    }
-
-    /// The same bench with every `driver: emulated` part pointed at the embedded lab's board,
-    /// console and recorder: afterwards only real drivers (Modbus TCP, serial) remain.
-    pub fn with_emulated_addresses(&self, lab: &EmulatedAddresses) -> Bench {
-        let mut b = self.clone();
-        let point = |s: &mut SwitchSpec, coil: u16| {
-            if let SwitchSpec::Coil(c) = s
-                && c.board == BoardSpec::Emulated
-            {
-                c.board = BoardSpec::Tcp { host: lab.modbus_tcp.ip().to_string(), port: lab.modbus_tcp.port() };
-                c.unit = lab.unit;
-                c.coil = coil;
-            }
-        };
-        point(&mut b.power, lab.power_coil);
-        point(&mut b.network, lab.link_coil);
-        if b.console.port == ConsolePort::Emulated {
-            b.console.port = ConsolePort::Serial { path: lab.console.clone(), baud: 115_200 };
-        }
-        if self.uses_emulated() {
-            b.device.address = lab.http.ip().to_string();
-            b.device.http_port = lab.http.port();
-            b.device.rtsp_port = lab.rtsp.port();
-        }
-        b
-    }
-
-    /// Whether any part says `driver: emulated` (the embedded lab must be started).
-    pub fn uses_emulated(&self) -> bool {
-        let sw = |s: &SwitchSpec| matches!(s, SwitchSpec::Coil(c) if c.board == BoardSpec::Emulated);
-        sw(&self.power) || sw(&self.network) || self.console.port == ConsolePort::Emulated
-    }
-
-    /// Whether a person is asked to do something during a run (power, link or the app by hand).
-    pub fn needs_operator(&self) -> bool {
-        let by_hand = |s: &SwitchSpec| matches!(s, SwitchSpec::Operator { .. });
-        by_hand(&self.power) || by_hand(&self.network) || self.app.as_ref().is_some_and(|a| a.driver == "operator")
-    }
-
-    /// The administrator password, from the environment variable the bench names, or a prompt on
-    /// the terminal when the variable is unset and stdin is a terminal.
-    pub fn admin_password(&self) -> Result<Secret, RigError> {
-        let env = self.device.admin_password_env.clone().unwrap_or_else(|| "RESETLAB_ADMIN_PASSWORD".into());
-        if let Ok(v) = std::env::var(&env) {
-            return Ok(Secret::new(v));
-        }
-        use std::io::IsTerminal;
-        if std::io::stdin().is_terminal() {
-            // Typed without echo: a password on the screen ends up in terminal scrollback and
-            // screen recordings of a field session.
-            let prompt = format!("Password for {} on {} ({} is not set): ", self.device.admin_user, self.rig, env);
-            if let Ok(typed) = rpassword::prompt_password(prompt) {
-                let typed = typed.trim_end_matches(['\r', '\n']);
-                if !typed.is_empty() {
-                    return Ok(Secret::new(typed));
-                }
-            }
-        }
-        Err(RigError::MissingSecret { what: format!("password of {}", self.device.admin_user), env })
-    }
-
-    /// The recorder's HTTP address, resolved.
-    pub async fn http_addr(&self) -> Result<SocketAddr, RigError> {
-        resolve(&self.device.address, self.device.http_port).await
-    }
-
-    /// The boot marker: the console's `ready:`, else the profile's, else the family default.
-    pub fn ready_marker(&self) -> String {
-        if let Some(r) = &self.console.ready {
-            return r.clone();
-        }
-        self.profile().map(|p| p.boot.ready_marker).unwrap_or_else(|| "System init done".into())
-    }
-
-    /// The firmware profile, if the bench names one that loads.
-    pub fn profile(&self) -> Option<resetlab_profile::FirmwareProfile> {
-        let p = self.device.profile.as_ref()?;
-        resetlab_profile::FirmwareProfile::load(p).ok()
-    }
-}
-
-/// Resolve `host:port` with a deadline.
-pub(crate) async fn resolve(host: &str, port: u16) -> Result<SocketAddr, RigError> {
-    let what = format!("{host}:{port}");
-    let found = tokio::time::timeout(Duration::from_secs(5), tokio::net::lookup_host(what.clone()))
-        .await
-        .map_err(|_| RigError::Harness(format!("timed out resolving {what}")))?
-        .map_err(|e| RigError::Harness(format!("cannot resolve {what}: {e}")))?
-        .next();
-    found.ok_or_else(|| RigError::Harness(format!("{what} resolves to no address")))
 }
 
 fn refuse_secrets(file: &Path, text: &str) -> Result<(), BenchError> {
@@ -866,14 +529,6 @@ app:     { driver: relay, relay: https://relay.example/, platform: ios, form: ph
     }
 
     #[test]
-    fn password_comes_from_the_named_environment_variable() {
-        let b = Bench::parse("b.yaml", &LAB.replace("RESETLAB_ADMIN_PASSWORD", "RESETLAB_RIG_TEST_PW")).unwrap();
-        // SAFETY: this test alone uses this variable name.
-        unsafe { std::env::set_var("RESETLAB_RIG_TEST_PW", "abc123") };
-        assert_eq!(b.admin_password().unwrap().expose(), "abc123");
-    }
-
-    #[test]
     fn command_driver_templates_load_and_are_required() {
         let text = LAB
             .replace(
@@ -911,27 +566,5 @@ app:     { driver: relay, relay: https://relay.example/, platform: ios, form: ph
         ] {
             Bench::load(dir.join(f)).unwrap_or_else(|e| panic!("{e}"));
         }
-    }
-
-    #[test]
-    fn emulated_parts_are_pointed_at_the_started_lab() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rigs");
-        let b = Bench::load(dir.join("emulator.yaml")).unwrap();
-        assert!(b.uses_emulated());
-        let lab = EmulatedAddresses {
-            modbus_tcp: "127.0.0.1:1502".parse().unwrap(),
-            unit: 1,
-            power_coil: 0,
-            link_coil: 1,
-            console: "/dev/pts/9".into(),
-            http: "127.0.0.1:8080".parse().unwrap(),
-            rtsp: "127.0.0.1:8554".parse().unwrap(),
-        };
-        let r = b.with_emulated_addresses(&lab);
-        assert!(!r.uses_emulated());
-        let SwitchSpec::Coil(p) = &r.power else { panic!() };
-        assert_eq!(p.board, BoardSpec::Tcp { host: "127.0.0.1".into(), port: 1502 });
-        assert_eq!(r.console.port, ConsolePort::Serial { path: "/dev/pts/9".into(), baud: 115_200 });
-        assert_eq!((r.device.http_port, r.ready_marker().as_str()), (8080, "System init done"));
     }
 }
