@@ -448,6 +448,31 @@ impl Dut {
         outcome
     }
 
+    /// The recorder's machine name, read over HTTP CGI as the administrator: the first sign of life
+    /// a scenario asks for. The read is a login with the believed password, so it keeps within the
+    /// lockout budget, confirms that password when it works, and a refusal is reconciled like any
+    /// refused login (the scenario then goes on from what the device holds).
+    pub async fn machine_name(&mut self) -> Result<String, DeviceError> {
+        let admin = self.admin();
+        self.before_attempt(Interface::Http, &admin).await;
+        let t = Instant::now();
+        let result = Cgi::new(&self.target).machine_name(&admin).await;
+        let outcome = match &result {
+            Ok(_) => LoginOutcome::Accepted,
+            Err(e) if e.kind == ErrorKind::Unauthorized => LoginOutcome::Refused,
+            Err(e) => match &e.kind {
+                ErrorKind::Locked { remaining_s } => LoginOutcome::Locked { remaining_s: *remaining_s },
+                _ => return result,
+            },
+        };
+        let action = format!("read the machine name as {}", admin.user);
+        self.after_attempt(Some(Interface::Http), &admin, &action, &outcome, t.elapsed());
+        if outcome != LoginOutcome::Accepted && self.suspect.contains(&admin.user) {
+            self.reconcile(&admin.user).await;
+        }
+        result
+    }
+
     /// One login with `creds` on every local interface, the interfaces at once (at most
     /// [`Dut::concurrency`] in flight: a recorder serves several connections, and on a bench each
     /// round trip costs 50–300 ms). The lockout budget is kept for all of them together: if they

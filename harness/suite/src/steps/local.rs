@@ -2,7 +2,7 @@
 //! the device directly, and every local interface is checked afterwards.
 
 use cucumber::{given, then, when};
-use resetlab_device::{Cgi, Credentials, Interface, LoginOutcome};
+use resetlab_device::{Credentials, Interface, LoginOutcome};
 use resetlab_profile::Group;
 use resetlab_wire::Secret;
 
@@ -13,12 +13,8 @@ use crate::world::{ChangeAttempt, LabWorld, NotChanged};
 #[given("the recorder is powered on and connected to the network")]
 async fn recorder_is_up(w: &mut LabWorld) {
     let dut = w.dut();
-    let admin = dut.admin();
-    let cgi = Cgi::new(&dut.target);
-    match cgi.machine_name(&admin).await {
-        Ok(name) => {
-            dut.note(Some(Interface::Http), "read the machine name as the administrator", format!("name={name}"))
-        }
+    match dut.machine_name().await {
+        Ok(name) => dut.note(Some(Interface::Http), "the recorder's machine name", format!("name={name}")),
         Err(e) => dut.fail_on(e),
     }
 }
