@@ -6,8 +6,15 @@
 use std::path::Path;
 use std::process::Command;
 
+/// The package directory, as cargo gives it to this run of the script. Read at run time, not with
+/// `env!` at compile time: a build script compiled once (a target directory copied or shared
+/// between checkouts) would otherwise ask git about the checkout it was first compiled in.
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| ".".into(), Into::into)
+}
+
 fn git(args: &[&str]) -> Option<String> {
-    let out = Command::new("git").args(args).current_dir(env!("CARGO_MANIFEST_DIR")).output().ok()?;
+    let out = Command::new("git").args(args).current_dir(manifest_dir()).output().ok()?;
     if !out.status.success() {
         return None;
     }
@@ -29,7 +36,7 @@ fn main() {
         let common = if Path::new(&common).is_absolute() {
             Path::new(&common).to_owned()
         } else {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join(common)
+            manifest_dir().join(common)
         };
         println!("cargo:rerun-if-changed={dir}/HEAD");
         println!("cargo:rerun-if-changed={}", common.join("packed-refs").display());

@@ -9,7 +9,8 @@
 //!   avoid (minimum off time, boot to service, the flash commit delay), listed.
 //!
 //! Run with `cargo bench -p resetlab --bench bench_path` (about 4 minutes with the profile's 40 s
-//! boot; `RESETLAB_BENCH_BOOT_MS=2000` for a quick look).
+//! boot; `RESETLAB_BENCH_BOOT_MS=2000` for a quick look; `RESETLAB_BENCH_KEEP=DIR` keeps each run's
+//! report.json there).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -69,8 +70,14 @@ async fn certify(args: &[&str], features: &[&str], tags: Option<&str>, start: &s
     let t = Instant::now();
     let status = cmd.status().unwrap();
     let wall = t.elapsed();
-    let record: RunRecord =
-        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("out/report.json")).unwrap()).unwrap();
+    let text = std::fs::read_to_string(tmp.path().join("out/report.json")).unwrap();
+    if let Ok(keep) = std::env::var("RESETLAB_BENCH_KEEP") {
+        // Keep each run's record for a look at where the time went (step start times, evidence).
+        let n = std::fs::read_dir(&keep).map_or(0, |d| d.count());
+        let from = if start == FACTORY { "factory" } else { "installer" };
+        std::fs::write(Path::new(&keep).join(format!("{n:02}-{from}.json")), &text).unwrap();
+    }
+    let record: RunRecord = serde_json::from_str(&text).unwrap();
     assert!(status.success(), "certify failed during the benchmark: {:?}", record.errors);
     (record, wall)
 }
