@@ -33,11 +33,8 @@ fn main() {
     if let (Some(dir), Some(common)) =
         (git(&["rev-parse", "--absolute-git-dir"]), git(&["rev-parse", "--git-common-dir"]))
     {
-        let common = if Path::new(&common).is_absolute() {
-            Path::new(&common).to_owned()
-        } else {
-            manifest_dir().join(common)
-        };
+        let common =
+            if Path::new(&common).is_absolute() { Path::new(&common).to_owned() } else { manifest_dir().join(common) };
         println!("cargo:rerun-if-changed={dir}/HEAD");
         println!("cargo:rerun-if-changed={}", common.join("packed-refs").display());
         if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {

@@ -99,10 +99,22 @@ impl Cgi {
             Challenge::from_headers(reply.challenges()).map_err(|k| call.fail(k).with_reply(reply.summary()))?;
         let auth = challenge.authorization("GET", &path, &creds.user, &creds.password).map_err(|k| call.fail(k))?;
         let authority = self.target.http_authority();
-        let mut stream = call
+        let tcp = call
             .step(|| format!("a TCP connection to {authority}"), TcpStream::connect(&authority))
             .await?
             .map_err(|e| call.fail(ErrorKind::Connect(e.to_string())))?;
+        let mut stream: Box<dyn Wire> = match self.target.https() {
+            None => Box::new(tcp),
+            Some(https) => {
+                let connect = crate::tls::connector(https).map_err(|e| call.fail(ErrorKind::Connect(e)))?;
+                let name = crate::tls::server_name(&self.target.host).map_err(|e| call.fail(ErrorKind::Connect(e)))?;
+                let tls = call
+                    .step(|| format!("the TLS handshake with {authority}"), connect.connect(name, tcp))
+                    .await?
+                    .map_err(|e| call.fail(ErrorKind::Connect(format!("TLS: {e}"))))?;
+                Box::new(tls)
+            }
+        };
         let head =
             format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nAuthorization: {auth}\r\nConnection: close\r\n\r\n");
         call.count_request();
@@ -113,11 +125,20 @@ impl Cgi {
     }
 }
 
+/// A connection to the recorder's HTTP service, plain or TLS.
+trait Wire: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Wire for T {}
+
 /// A `modifyPassword` on the wire whose answer has not been read.
-#[derive(Debug)]
 pub struct UnreadChange {
-    stream: TcpStream,
+    stream: Box<dyn Wire>,
     call: Call,
+}
+
+impl std::fmt::Debug for UnreadChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UnreadChange").field("request", &self.call.request).finish_non_exhaustive()
+    }
 }
 
 impl UnreadChange {

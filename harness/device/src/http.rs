@@ -34,15 +34,17 @@ impl HttpReply {
 /// A client for one recorder: no proxy (recorders sit on the lab LAN), no redirects. It keeps
 /// connections alive (a pool per target): HTTP Digest authenticates each request, never a
 /// connection, so calls with different credentials can share one safely.
-pub(crate) fn client() -> reqwest::Client {
-    reqwest::Client::builder()
+/// Over HTTPS the recorder's certificate is verified unless the bench accepts self-signed ones
+/// (see [`crate::tls`]).
+pub(crate) fn client(https: Option<crate::tls::Https>) -> reqwest::Client {
+    crate::tls::client_builder(https)
         .no_proxy()
         .tcp_nodelay(true)
         .pool_idle_timeout(std::time::Duration::from_secs(30))
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("resetlab/", env!("CARGO_PKG_VERSION")))
         .build()
-        .expect("a reqwest client without TLS always builds")
+        .expect("a reqwest client with rustls and the system roots builds")
 }
 
 /// Send `req` and read its body; `what` names the exchange in timeouts ("HTTP response to … from …").

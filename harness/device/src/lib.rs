@@ -31,6 +31,7 @@ pub mod soap;
 pub mod stats;
 pub mod stream;
 pub mod target;
+pub mod tls;
 
 pub use cgi::{Cgi, UnreadChange, UserInfo};
 pub use error::{DeviceError, ErrorKind};

@@ -53,9 +53,9 @@ fn slot(interface: Interface) -> usize {
 }
 
 impl Shared {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(https: Option<crate::tls::Https>) -> Self {
         Shared {
-            http: crate::http::client(),
+            http: crate::http::client(https),
             challenges: Default::default(),
             rtsp_idle: Mutex::new(None),
             rtsp_controls: Mutex::default(),

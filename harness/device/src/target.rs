@@ -28,6 +28,8 @@ pub struct Target {
     pub timeout: Duration,
     /// Whether Digest challenges are answered again across calls (see [`Target::with_challenge_reuse`]).
     reuse_challenges: bool,
+    /// HTTP CGI, RPC2 and ONVIF over HTTPS, with this certificate policy (`None`: plain HTTP).
+    https: Option<crate::tls::Https>,
     shared: Arc<Shared>,
 }
 
@@ -39,14 +41,15 @@ impl std::fmt::Debug for Target {
             .field("rtsp_port", &self.rtsp_port)
             .field("timeout", &self.timeout)
             .field("reuse_challenges", &self.reuse_challenges)
+            .field("https", &self.https)
             .finish()
     }
 }
 
 impl PartialEq for Target {
     fn eq(&self, other: &Self) -> bool {
-        (&self.host, self.http_port, self.rtsp_port, self.timeout)
-            == (&other.host, other.http_port, other.rtsp_port, other.timeout)
+        (&self.host, self.http_port, self.rtsp_port, self.timeout, self.https)
+            == (&other.host, other.http_port, other.rtsp_port, other.timeout, other.https)
     }
 }
 
@@ -61,14 +64,15 @@ impl Target {
             rtsp_port,
             timeout: DEFAULT_TIMEOUT,
             reuse_challenges: true,
-            shared: Arc::new(Shared::new()),
+            https: None,
+            shared: Arc::new(Shared::new(None)),
         }
     }
 
     /// The same address with nothing shared: its own connections, no known challenge, counters
     /// from zero (what a first contact with the device costs).
     pub fn detached(&self) -> Self {
-        Target { shared: Arc::new(Shared::new()), ..self.clone() }
+        Target { shared: Arc::new(Shared::new(self.https)), ..self.clone() }
     }
 
     /// Whether clients answer a Digest challenge they already hold with the next nonce count
@@ -100,6 +104,20 @@ impl Target {
         self.reuse_challenges
     }
 
+    /// The same recorder reached over HTTPS (HTTP CGI, RPC2, ONVIF; RTSP stays plain), its
+    /// certificate verified unless `accept_self_signed` (see [`crate::tls`]). Starts afresh, as
+    /// [`Target::detached`].
+    pub fn with_https(mut self, accept_self_signed: bool) -> Self {
+        self.https = Some(crate::tls::Https { accept_self_signed });
+        self.shared = Arc::new(Shared::new(self.https));
+        self
+    }
+
+    /// How this target speaks HTTPS, if it does.
+    pub fn https(&self) -> Option<crate::tls::Https> {
+        self.https
+    }
+
     /// The same target with another per-call deadline.
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
@@ -117,7 +135,8 @@ impl Target {
 
     /// `http://host:port`, without a trailing slash.
     pub(crate) fn http_base(&self) -> String {
-        format!("http://{}:{}", self.url_host(), self.http_port)
+        let scheme = if self.https.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}:{}", self.url_host(), self.http_port)
     }
 
     /// `host:port` of HTTP, for messages.

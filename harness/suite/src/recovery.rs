@@ -13,18 +13,40 @@ use resetlab_wire::Secret;
 
 /// The journal key of a device account. The identity carries the address so `resetlab recover` can
 /// reach the device without a bench file: `SERIAL@host:http_port:rtsp_port`.
+/// A device reached over HTTPS has its scheme in front of the host (`https://` verifies the
+/// recorder's certificate; `https+self-signed://` is a bench that accepts a self-signed one), so
+/// that `recover` speaks to it as the run did.
 pub fn device_key(serial: &str, target: &Target, account: &str) -> DeviceKey {
-    DeviceKey::new(format!("{serial}@{}:{}:{}", target.host, target.http_port, target.rtsp_port), account)
+    let scheme = match target.https() {
+        None => "",
+        Some(h) if h.accept_self_signed => SELF_SIGNED,
+        Some(_) => HTTPS,
+    };
+    DeviceKey::new(format!("{serial}@{scheme}{}:{}:{}", target.host, target.http_port, target.rtsp_port), account)
 }
+
+const HTTPS: &str = "https://";
+const SELF_SIGNED: &str = "https+self-signed://";
 
 /// The address part of a journal identity, back as a device target.
 pub fn target_of(key: &DeviceKey) -> Option<Target> {
     let (_, addr) = key.identity.rsplit_once('@')?;
+    let (https, addr) = match addr.strip_prefix(SELF_SIGNED) {
+        Some(rest) => (Some(true), rest),
+        None => match addr.strip_prefix(HTTPS) {
+            Some(rest) => (Some(false), rest),
+            None => (None, addr),
+        },
+    };
     let mut parts = addr.rsplitn(3, ':');
     let rtsp = parts.next()?.parse().ok()?;
     let http = parts.next()?.parse().ok()?;
     let host = parts.next()?;
-    Some(Target::new(host, http, rtsp))
+    let target = Target::new(host, http, rtsp);
+    Some(match https {
+        Some(accept_self_signed) => target.with_https(accept_self_signed),
+        None => target,
+    })
 }
 
 /// One login over HTTP CGI as the ledger's probe: which password does the device hold now?
@@ -275,5 +297,11 @@ mod tests {
         let key = device_key("FL17A0C50BCD-0001", &t, "admin");
         let back = target_of(&key).unwrap();
         assert_eq!((back.host.as_str(), back.http_port, back.rtsp_port), ("127.0.0.1", 18080, 18554));
+        assert_eq!(back.https(), None);
+        for accept_self_signed in [false, true] {
+            let t = Target::new("10.0.0.5", 443, 554).with_https(accept_self_signed);
+            let back = target_of(&device_key("S1", &t, "admin")).unwrap();
+            assert_eq!(back, t, "{}", device_key("S1", &t, "admin").identity);
+        }
     }
 }

@@ -88,6 +88,9 @@ pub struct DeviceSpec {
     /// How many requests may be in flight to the recorder at once (`concurrency`, default 4: one
     /// per local interface); 1 for firmware that serves one connection at a time.
     pub concurrency: usize,
+    /// HTTP CGI, RPC2 and ONVIF over HTTPS on `ports.http` (`https: true`; RTSP stays plain). The
+    /// recorder's certificate must verify unless the bench says `tls: { accept_self_signed: true }`.
+    pub https: bool,
 }
 
 /// `power:` or `network:` — one switch.

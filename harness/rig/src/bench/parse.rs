@@ -55,6 +55,8 @@ struct RawDevice {
     timeout_ms: Option<u64>,
     #[serde(default)]
     concurrency: Option<usize>,
+    #[serde(default)]
+    https: bool,
 }
 
 #[derive(Deserialize)]
@@ -236,6 +238,7 @@ impl Bench {
                     Some(n) => n,
                     None => 4,
                 },
+                https: device.https,
             },
             power: switch(file, text, "power", raw.power)?,
             network: switch(file, text, "network", raw.network)?,

@@ -151,6 +151,8 @@ pub enum LabError {
     Emulator(String),
     #[error("[rig] the device does not answer with the baseline administrator password: {0}")]
     Unreachable(String),
+    #[error("[rig] cannot reach the device: {0}")]
+    NoConnection(String),
     #[error("[device] set-up: the recorder did not take the password that replaces its factory default: {0}")]
     SetUp(String),
     #[error("[harness] the credential journal refused the baseline: {0}")]

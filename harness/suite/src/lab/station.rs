@@ -132,8 +132,11 @@ impl Station {
                 None,
             )?);
         }
-        let target = Target::new(bench.device.address.clone(), bench.device.http_port, bench.device.rtsp_port)
+        let mut target = Target::new(bench.device.address.clone(), bench.device.http_port, bench.device.rtsp_port)
             .with_timeout(bench.device.timeout);
+        if bench.device.https {
+            target = target.with_https(bench.tls.accept_self_signed);
+        }
         let app = match app {
             Some(spec) => match spec.driver {
                 AppDriver::Direct => Some(BenchApp::Direct { device: service, remote: spec.remote }),
@@ -189,6 +192,16 @@ impl Station {
                 "{other:?} for {} on HTTP CGI at {}:{}; nothing was changed — check the password the bench file's environment variable gives",
                 self.admin_user, self.target.host, self.target.http_port
             ))),
+            Err(e) if matches!(e.kind, resetlab_device::ErrorKind::Connect(_)) => {
+                let hint = if self.target.https().is_some()
+                    && e.to_string().to_ascii_lowercase().contains("certificate")
+                {
+                    " (a recorder whose certificate is its own: say `tls: { accept_self_signed: true }` in the bench file to accept it)"
+                } else {
+                    ""
+                };
+                Err(LabError::NoConnection(format!("{e}; nothing was changed{hint}")))
+            }
             Err(e) => Err(LabError::Unreachable(format!("{e}; nothing was changed"))),
         }
     }
