@@ -172,6 +172,37 @@ mod tests {
     }
 
     #[test]
+    fn a_failure_reads_as_who_is_to_blame_and_what_it_breaks() {
+        assert_eq!(Blame::Device.to_string(), "device");
+        assert_eq!(Blame::Rig.to_string(), "rig");
+        assert_eq!(Blame::Harness.to_string(), "harness");
+        assert_eq!(
+            Failure::violating(&["ART-LEN6"], "5 characters taken").to_string(),
+            "[device] [violates ART-LEN6] 5 characters taken"
+        );
+        assert_eq!(Failure::checking(&["ART-LOCAL"], "old works").to_string(), "[device] [checks ART-LOCAL] old works");
+        assert_eq!(Failure::new(Blame::Rig, None, "relay board silent").to_string(), "[rig] relay board silent");
+    }
+
+    #[test]
+    fn a_lost_answer_is_the_network_and_worth_one_more_attempt() {
+        let f = Failure::network_fault("no answer");
+        assert_eq!((f.blame, f.network, f.named), (Blame::Rig, true, None));
+        assert!(!Failure::new(Blame::Rig, None, "relay board silent").network, "other rig faults are not re-run");
+        let err = |kind| DeviceError::new(resetlab_device::Interface::Http, "GET /", kind);
+        for kind in [
+            ErrorKind::Timeout { waited_for: "an answer".into(), after: std::time::Duration::from_secs(5) },
+            ErrorKind::Connect("refused".into()),
+            ErrorKind::NoAnswer { detail: "closed".into() },
+        ] {
+            assert_eq!(Blame::of_error(&err(kind.clone())), Blame::Rig, "{kind:?}");
+        }
+        for kind in [ErrorKind::Unauthorized, ErrorKind::Refused { reason: "Error".into() }] {
+            assert_eq!(Blame::of_error(&err(kind.clone())), Blame::Device, "{kind:?}");
+        }
+    }
+
+    #[test]
     fn a_raised_failure_is_found_by_its_text_as_data() {
         let t = text_of(|| fail_violating(&["ART-REMOTE"], "the recorder refuses remotely"));
         let f = failure_of_panic(&t);
